@@ -1,0 +1,96 @@
+"""The ``h5eval`` command line over the engine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _report_one(ev, fmt: str) -> str:
+    if fmt == "json":
+        return ev.to_json() + "\n"
+    if fmt == "html":
+        return ev.to_html()
+    return ev.to_text()
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .core import Evaluation, H5EvalError, load_dataset, load_demo
+
+    outputs: list[str] = []
+    try:
+        if args.demo:
+            demo = load_demo()
+            for name in demo.models:
+                ev = demo.evaluate(name, progress=not args.quiet, cache=not args.no_cache)
+                outputs.append(_report_one(ev, args.format))
+        else:
+            if not args.model or not args.data:
+                print("h5eval report: give MODEL and DATA, or --demo", file=sys.stderr)
+                return 2
+            data = load_dataset(
+                args.data, args.labels, label_column=args.label_column, x_key=args.x_key,
+                y_key=args.y_key, class_names=args.class_names,
+            )
+            ev = Evaluation.from_model(
+                args.model, data, threshold=args.threshold, task=args.task,
+                trust_code=args.trust_code, output=args.output, progress=not args.quiet,
+                cache=not args.no_cache,
+            )
+            outputs.append(_report_one(ev, args.format))
+    except H5EvalError as exc:
+        print(f"h5eval: error: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "json" and len(outputs) > 1:
+        text = "[\n" + ",\n".join(o.rstrip() for o in outputs) + "\n]\n"
+    else:
+        text = ("\n" if args.format == "text" else "").join(outputs)
+    if args.output_file:
+        Path(args.output_file).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output_file}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="h5eval", description="Evaluate saved Keras models on a test set."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="print or write an evaluation report")
+    rep.add_argument("model", nargs="?", help="model file (.h5, .keras) or SavedModel directory")
+    rep.add_argument("data", nargs="?", help="test set (.npz, .npy, .csv, .parquet, .h5, image folder)")
+    rep.add_argument("--demo", action="store_true", help="report on the bundled demo models")
+    rep.add_argument("--labels", help="labels file (.npy) when DATA holds inputs only")
+    rep.add_argument("--label-column", help="label column of a CSV/Parquet file")
+    rep.add_argument("--x-key", help="name of the inputs array in .npz/.h5")
+    rep.add_argument("--y-key", help="name of the labels array in .npz/.h5")
+    rep.add_argument("--class-names", nargs="+", help="class names, or one file with a name per line")
+    rep.add_argument("--task", choices=["binary", "multiclass", "multilabel", "regression"])
+    rep.add_argument("--threshold", type=float, default=0.5, help="decision threshold (binary)")
+    rep.add_argument("--output", help="which output of a multi-output model (index or name)")
+    rep.add_argument("--trust-code", action="store_true",
+                     help="allow models with Lambda layers (runs code stored in the file)")
+    rep.add_argument("--format", choices=["text", "json", "html"], default="text")
+    rep.add_argument("-o", "--output-file", help="write the report here instead of stdout")
+    rep.add_argument("--no-cache", action="store_true", help="do not read or write the prediction cache")
+    rep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    rep.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "class_names", None) and len(args.class_names) == 1:
+        args.class_names = args.class_names[0]
+    if getattr(args, "output", None) is not None and str(args.output).isdigit():
+        args.output = int(args.output)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

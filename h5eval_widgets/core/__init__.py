@@ -1,0 +1,37 @@
+"""The engine: loading, prediction, metrics and error queries. No widget imports; TensorFlow lazily."""
+
+from .datasets import Dataset, load_dataset
+from .demo import load_demo
+from .errors import (
+    CacheError,
+    DatasetError,
+    H5EvalError,
+    LabelError,
+    ModelLoadError,
+    ShapeMismatchError,
+    UnsafeModelError,
+    WeightsOnlyError,
+)
+from .evaluation import Evaluation
+from .models import LoadedModel, ModelInfo, load_model
+from .threshold import ThresholdIndex, ThresholdResult
+
+__all__ = [
+    "Evaluation",
+    "Dataset",
+    "load_dataset",
+    "load_model",
+    "load_demo",
+    "LoadedModel",
+    "ModelInfo",
+    "ThresholdIndex",
+    "ThresholdResult",
+    "H5EvalError",
+    "ModelLoadError",
+    "UnsafeModelError",
+    "WeightsOnlyError",
+    "DatasetError",
+    "LabelError",
+    "ShapeMismatchError",
+    "CacheError",
+]

@@ -1,0 +1,373 @@
+"""Vectorized metric functions: every number from a confusion matrix or from sorted scores.
+
+These are plain functions over numpy arrays with scikit-learn's conventions (and its numbers: the
+tests compare each one against scikit-learn). Undefined values are ``nan``, as scikit-learn gives
+with ``zero_division=np.nan``; averages ignore them, as scikit-learn's do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "confusion_matrix",
+    "normalize_confusion",
+    "scores_from_confusion",
+    "BinaryCurve",
+    "binary_curve",
+    "roc_auc_binary",
+    "average_precision_binary",
+    "log_loss",
+    "brier_score",
+    "top_k_accuracy",
+    "calibration_curve",
+    "expected_calibration_error",
+    "regression_metrics",
+]
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int, *, sample_weight=None) -> np.ndarray:
+    """Confusion matrix of integer-coded labels, by one ``bincount``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        Class indices in ``[0, n_classes)``.
+    n_classes : int
+        Number of classes (size of the matrix).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights; the matrix is then float.
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_classes)
+        Rows are true classes, columns predicted classes.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    flat = y_true * n_classes + y_pred
+    cm = np.bincount(flat, weights=sample_weight, minlength=n_classes * n_classes)
+    cm = cm.reshape(n_classes, n_classes)
+    return cm if sample_weight is not None else cm.astype(np.int64)
+
+
+def normalize_confusion(cm: np.ndarray, normalize: str | None) -> np.ndarray:
+    """Normalize a confusion matrix like scikit-learn's ``normalize=`` option.
+
+    Parameters
+    ----------
+    cm : ndarray of shape (n_classes, n_classes)
+    normalize : {'true', 'pred', 'all'} or None
+        Over rows (true), columns (predicted) or the whole matrix; ``None`` returns counts.
+        Empty rows or columns give zeros, as in scikit-learn.
+    """
+    if normalize is None:
+        return cm
+    cm = np.asarray(cm, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        if normalize == "true":
+            out = cm / cm.sum(axis=1, keepdims=True)
+        elif normalize == "pred":
+            out = cm / cm.sum(axis=0, keepdims=True)
+        elif normalize == "all":
+            out = cm / cm.sum()
+        else:
+            raise ValueError(
+                f"normalize={normalize!r} is not one of 'true', 'pred', 'all' or None."
+            )
+    return np.nan_to_num(out)
+
+
+def _divide(num, den):
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return np.where(den == 0, np.nan, num / np.where(den == 0, 1, den))
+
+
+def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:
+    mask = ~np.isnan(values)
+    if not mask.any():
+        return float("nan")
+    if weights is None:
+        return float(values[mask].mean())
+    w = weights[mask]
+    if w.sum() == 0:
+        return float("nan")
+    return float(np.average(values[mask], weights=w))
+
+
+def scores_from_confusion(cm: np.ndarray) -> dict:
+    """Every confusion-matrix metric at once.
+
+    Parameters
+    ----------
+    cm : ndarray of shape (n_classes, n_classes)
+        Counts (or weighted counts); rows = true, cols = predicted.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``balanced_accuracy``, ``cohen_kappa``, ``mcc``; per-class arrays
+        ``precision``, ``recall``, ``f1``, ``support``, ``predicted``; and
+        ``{precision,recall,f1}_{macro,micro,weighted}``.
+    """
+    cm = np.asarray(cm, dtype=np.float64)
+    total = cm.sum()
+    tp = np.diag(cm)
+    support = cm.sum(axis=1)
+    predicted = cm.sum(axis=0)
+    precision = _divide(tp, predicted)
+    recall = _divide(tp, support)
+    f1 = _divide(2 * tp, support + predicted)
+    out = {
+        "accuracy": float(tp.sum() / total) if total else float("nan"),
+        "balanced_accuracy": _nanaverage(recall),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "support": support,
+        "predicted": predicted,
+    }
+    for name, per_class in (("precision", precision), ("recall", recall), ("f1", f1)):
+        out[f"{name}_macro"] = _nanaverage(per_class)
+        out[f"{name}_weighted"] = _nanaverage(per_class, support)
+    micro_tp, micro_pred, micro_true = tp.sum(), predicted.sum(), support.sum()
+    out["precision_micro"] = float(_divide(micro_tp, micro_pred))
+    out["recall_micro"] = float(_divide(micro_tp, micro_true))
+    out["f1_micro"] = float(_divide(2 * micro_tp, micro_pred + micro_true))
+
+    # Cohen's kappa with scikit-learn's formula: 1 - observed / expected disagreement.
+    if total == 0:
+        out["cohen_kappa"] = float("nan")
+    else:
+        expected = np.outer(predicted, support) / total
+        off_diag_expected = expected.sum() - np.trace(expected)
+        observed = total - tp.sum()
+        out["cohen_kappa"] = (
+            float(1 - observed / off_diag_expected) if off_diag_expected else float("nan")
+        )
+    # Matthews correlation, multi-class form (Gorodkin); scikit-learn returns 0 when undefined.
+    cov_tp = tp.sum() * total - support @ predicted
+    cov_pp = total**2 - predicted @ predicted
+    cov_tt = total**2 - support @ support
+    out["mcc"] = float(cov_tp / np.sqrt(cov_pp * cov_tt)) if cov_pp * cov_tt else 0.0
+    return out
+
+
+@dataclass(frozen=True)
+class BinaryCurve:
+    """Cumulative counts of one score sorted descending, at each distinct threshold.
+
+    ``tps[i]`` and ``fps[i]`` are the (weighted) positives and negatives with
+    ``score >= thresholds[i]``; thresholds are decreasing, as in scikit-learn's
+    ``_binary_clf_curve``.
+    """
+
+    thresholds: np.ndarray
+    tps: np.ndarray
+    fps: np.ndarray
+
+    @property
+    def n_pos(self) -> float:
+        return float(self.tps[-1]) if len(self.tps) else 0.0
+
+    @property
+    def n_neg(self) -> float:
+        return float(self.fps[-1]) if len(self.fps) else 0.0
+
+    def roc(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(fpr, tpr, thresholds)`` with a leading ``(0, 0, inf)`` point, as scikit-learn."""
+        tps = np.r_[0.0, self.tps]
+        fps = np.r_[0.0, self.fps]
+        thr = np.r_[np.inf, self.thresholds]
+        fpr = fps / self.n_neg if self.n_neg else np.full_like(fps, np.nan)
+        tpr = tps / self.n_pos if self.n_pos else np.full_like(tps, np.nan)
+        return fpr, tpr, thr
+
+    def precision_recall(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(precision, recall, thresholds)`` ordered by increasing threshold, ending at (1, 0)."""
+        ps = self.tps + self.fps
+        precision = _divide(self.tps, ps)
+        precision = np.nan_to_num(precision, nan=0.0)
+        recall = self.tps / self.n_pos if self.n_pos else np.ones_like(self.tps)
+        # reverse so recall is decreasing, then append the (precision=1, recall=0) end point
+        return (
+            np.r_[precision[::-1], 1.0],
+            np.r_[recall[::-1], 0.0],
+            self.thresholds[::-1],
+        )
+
+
+def binary_curve(y_true, y_score, *, sample_weight=None, order=None) -> BinaryCurve:
+    """Build a :class:`BinaryCurve` from boolean labels and scores.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Boolean or 0/1: the positive class.
+    y_score : array-like of shape (n_samples,)
+        Higher means more likely positive.
+    sample_weight : array-like of shape (n_samples,), default=None
+    order : ndarray, default=None
+        A precomputed permutation sorting ``y_score`` in descending order.
+    """
+    y_true = np.asarray(y_true, dtype=bool)
+    y_score = np.asarray(y_score)
+    if order is None:
+        order = np.argsort(-y_score, kind="stable")
+    s = y_score[order]
+    t = y_true[order]
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[order]
+    # last index of each run of equal scores
+    distinct = np.flatnonzero(np.diff(s)) if len(s) else np.array([], dtype=np.int64)
+    ends = np.r_[distinct, len(s) - 1] if len(s) else distinct
+    if w is None:
+        tps = np.cumsum(t, dtype=np.float64)[ends]
+        fps = (ends + 1) - tps
+    else:
+        tps = np.cumsum(t * w)[ends]
+        fps = np.cumsum(~t * w)[ends]
+    return BinaryCurve(thresholds=s[ends].astype(np.float64), tps=tps, fps=fps)
+
+
+def roc_auc_binary(curve: BinaryCurve) -> float:
+    """Area under the ROC curve (trapezoids, ties handled as scikit-learn); nan if one class."""
+    if curve.n_pos == 0 or curve.n_neg == 0:
+        return float("nan")
+    fpr, tpr, _ = curve.roc()
+    return float(np.trapezoid(tpr, fpr))
+
+
+def average_precision_binary(curve: BinaryCurve) -> float:
+    """Average precision, ``sum_n (R_n - R_{n-1}) P_n``, as scikit-learn; nan if no positive."""
+    if curve.n_pos == 0:
+        return float("nan")
+    precision, recall, _ = curve.precision_recall()
+    return float(-np.sum(np.diff(recall) * precision[:-1]))
+
+
+def _true_class_proba(y_true_idx, y_proba) -> np.ndarray:
+    return np.asarray(y_proba)[np.arange(len(y_true_idx)), y_true_idx]
+
+
+def log_loss(y_true_idx, y_proba, *, sample_weight=None) -> float:
+    """Cross-entropy of integer labels under probabilities ``(n_samples, n_classes)``.
+
+    Clips like scikit-learn, with the epsilon of the probabilities' own float type.
+    """
+    y_proba = np.asarray(y_proba)
+    eps = np.finfo(y_proba.dtype).eps if np.issubdtype(y_proba.dtype, np.floating) else 1e-15
+    p = np.clip(_true_class_proba(y_true_idx, y_proba), eps, 1 - eps).astype(np.float64)
+    return float(np.average(-np.log(p), weights=sample_weight))
+
+
+def brier_score(y_true_idx, y_proba, *, sample_weight=None, chunk: int = 65536) -> float:
+    """Brier score as scikit-learn: mean squared error of the probability vector.
+
+    For two classes it is halved (the familiar binary Brier score of the positive class).
+    Computed in chunks so no float64 copy of the whole probability array is made.
+    """
+    y_proba = np.asarray(y_proba)
+    n, k = y_proba.shape
+    per_sample = np.empty(n, dtype=np.float64)
+    for start in range(0, n, chunk):
+        block = y_proba[start : start + chunk].astype(np.float64)
+        idx = np.asarray(y_true_idx[start : start + chunk])
+        sq = np.einsum("ij,ij->i", block, block)
+        p_true = block[np.arange(len(idx)), idx]
+        per_sample[start : start + chunk] = sq - 2 * p_true + 1
+    score = float(np.average(per_sample, weights=sample_weight))
+    return score * 0.5 if k < 3 else score
+
+
+def top_k_accuracy(
+    y_true_idx, y_proba, k: int, *, sample_weight=None, chunk: int = 65536
+) -> float:
+    """Fraction of samples whose true class is among the ``k`` highest scores.
+
+    Ties broken as scikit-learn (among equal scores, the higher class index ranks first).
+    """
+    y_proba = np.asarray(y_proba)
+    n, n_classes = y_proba.shape
+    if k >= n_classes:
+        return 1.0
+    hits = np.empty(n, dtype=bool)
+    cls = np.arange(n_classes)
+    for start in range(0, n, chunk):
+        block = y_proba[start : start + chunk]
+        idx = np.asarray(y_true_idx[start : start + chunk])
+        s_true = block[np.arange(len(idx)), idx][:, None]
+        ahead = (block > s_true).sum(axis=1) + (
+            (block == s_true) & (cls[None, :] > idx[:, None])
+        ).sum(axis=1)
+        hits[start : start + chunk] = ahead < k
+    return float(np.average(hits, weights=sample_weight))
+
+
+def calibration_curve(
+    y_correct, confidence, *, n_bins: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reliability diagram over uniform bins of ``[0, 1]``.
+
+    Parameters
+    ----------
+    y_correct : array-like of shape (n_samples,)
+        1 where the event happened (the positive class, or "the prediction was right").
+    confidence : array-like of shape (n_samples,)
+        Predicted probability of that event.
+    n_bins : int, default=10
+
+    Returns
+    -------
+    prob_true, prob_pred, counts : ndarray of shape (n_nonempty_bins,)
+        Observed frequency and mean confidence in each non-empty bin, as
+        ``sklearn.calibration.calibration_curve(strategy='uniform')``, plus the bin sizes.
+    """
+    confidence = np.asarray(confidence, dtype=np.float64)
+    y_correct = np.asarray(y_correct, dtype=np.float64)
+    bins = np.linspace(0.0, 1.0, n_bins + 1)
+    ids = np.searchsorted(bins[1:-1], confidence)
+    sums = np.bincount(ids, weights=confidence, minlength=n_bins)
+    trues = np.bincount(ids, weights=y_correct, minlength=n_bins)
+    counts = np.bincount(ids, minlength=n_bins)
+    nz = counts != 0
+    return trues[nz] / counts[nz], sums[nz] / counts[nz], counts[nz]
+
+
+def expected_calibration_error(y_correct, confidence, *, n_bins: int = 10) -> float:
+    """Expected calibration error: bin-size weighted mean gap between confidence and accuracy."""
+    prob_true, prob_pred, counts = calibration_curve(y_correct, confidence, n_bins=n_bins)
+    if counts.sum() == 0:
+        return float("nan")
+    return float(np.sum(counts * np.abs(prob_true - prob_pred)) / counts.sum())
+
+
+def regression_metrics(y_true, y_pred, *, sample_weight=None) -> dict:
+    """MSE, RMSE, MAE, R² and MAPE with scikit-learn's definitions (uniform over outputs)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.ndim == 1:
+        y_true = y_true[:, None]
+    if y_pred.ndim == 1:
+        y_pred = y_pred[:, None]
+    err = y_pred - y_true
+    w = sample_weight
+    mse = np.average(err**2, axis=0, weights=w)
+    mae = np.average(np.abs(err), axis=0, weights=w)
+    eps = np.finfo(np.float64).eps
+    mape = np.average(np.abs(err) / np.maximum(np.abs(y_true), eps), axis=0, weights=w)
+    mean = np.average(y_true, axis=0, weights=w)
+    ss_res = np.average(err**2, axis=0, weights=w)
+    ss_tot = np.average((y_true - mean) ** 2, axis=0, weights=w)
+    with np.errstate(all="ignore"):
+        r2 = np.where(ss_tot == 0, np.where(ss_res == 0, 1.0, 0.0), 1 - ss_res / ss_tot)
+    return {
+        "mse": float(mse.mean()),
+        "rmse": float(np.sqrt(mse).mean()),
+        "mae": float(mae.mean()),
+        "r2": float(r2.mean()),
+        "mape": float(mape.mean()),
+    }

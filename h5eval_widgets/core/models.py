@@ -1,0 +1,456 @@
+"""Load Keras models from ``.h5``, ``.keras`` and SavedModel, safely, and report their facts.
+
+TensorFlow and Keras are imported inside the functions that need them, so importing this
+module stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import ModelLoadError, UnsafeModelError, WeightsOnlyError
+from .labels import infer_task
+
+__all__ = ["ModelInfo", "LoadedModel", "load_model", "file_digest", "CODE_LAYERS"]
+
+#: Layer classes whose saved config carries Python code that deserializing would run.
+CODE_LAYERS = frozenset({"Lambda", "TFOpLambda", "SlicingOpLambda"})
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _quiet_tf() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, or of every file under a directory (names included)."""
+    h = hashlib.sha256()
+    p = Path(path)
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Facts about a model, read from its config and its output layer.
+
+    Attributes
+    ----------
+    input_shape : tuple
+        Expected input shape, batch dimension as None.
+    output_shape : tuple
+        Output shape, batch dimension as None.
+    output_activation : str or None
+        Activation of the last layer (``'softmax'``, ``'sigmoid'``, ``'linear'``, ...).
+    task : str or None
+        Task inferred from the model alone (None when the labels are needed to tell).
+    format : str
+        ``'h5'``, ``'keras'``, ``'savedmodel'`` or ``'memory'``.
+    keras_version : str or None
+        Keras version recorded in the file (old Keras 2 files say ``'2.x'``).
+    """
+
+    input_shape: tuple
+    output_shape: tuple
+    output_activation: str | None
+    format: str
+    keras_version: str | None = None
+    n_params: int | None = None
+    class_names: tuple[str, ...] | None = None
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.output_shape[-1]) if self.output_shape and self.output_shape[-1] else 1
+
+    @property
+    def task(self) -> str | None:
+        if self.output_activation in ("softmax", "sigmoid"):
+            return infer_task(self.n_outputs, activation=self.output_activation)
+        return None
+
+    def task_hint(self, y) -> str:
+        """The task given the labels (settles linear outputs: logits or regression)."""
+        return infer_task(self.n_outputs, activation=self.output_activation, y=y)
+
+    def to_dict(self) -> dict:
+        return {
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "output_activation": self.output_activation,
+            "task": self.task,
+            "format": self.format,
+            "keras_version": self.keras_version,
+            "n_params": self.n_params,
+        }
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A model ready for prediction, with its facts and the fingerprint used by the cache.
+
+    Attributes
+    ----------
+    model : keras.Model or keras.layers.Layer
+        Callable on a batch of inputs.
+    info : ModelInfo
+    name : str
+    fingerprint : str
+        SHA-256 of the file's content (or of the weights, for an in-memory model).
+    path : Path or None
+    notes : list of str
+    """
+
+    model: Any
+    info: ModelInfo
+    name: str
+    fingerprint: str
+    path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    output_index: int | None = None
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.info.to_dict().items())
+        return f"<b>{self.name}</b><table>{rows}</table>"
+
+
+def _walk(config: Any) -> Iterator[dict]:
+    if isinstance(config, dict):
+        if "class_name" in config:
+            yield config
+        for v in config.values():
+            yield from _walk(v)
+    elif isinstance(config, list):
+        for v in config:
+            yield from _walk(v)
+
+
+def _layer_classes(config: Any) -> list[str]:
+    return [c["class_name"] for c in _walk(config) if isinstance(c.get("class_name"), str)]
+
+
+def _refuse_code(config: Any, path: Path, trust_code: bool) -> None:
+    found = sorted({c for c in _layer_classes(config) if c in CODE_LAYERS})
+    if found and not trust_code:
+        raise UnsafeModelError(
+            f"{path.name} contains {', '.join(found)} layer(s), which store Python code that "
+            "runs when the model is loaded. A model file from someone else can run anything on "
+            "this machine this way, so it was not loaded. If you trust where the file comes "
+            "from, pass trust_code=True (on the command line: --trust-code)."
+        )
+
+
+def _read_h5_config(path: Path) -> tuple[dict, str | None]:
+    import h5py
+
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head != _HDF5_SIGNATURE:
+        raise ModelLoadError(
+            f"{path} is not an HDF5 file (its first bytes are not the HDF5 signature); it may be "
+            "a different format renamed to .h5, or a download that did not finish. "
+            "Re-export the model with model.save('model.h5') or model.save('model.keras')."
+        )
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = dict(f.attrs)
+            keys = list(f.keys())
+    except OSError as exc:
+        raise ModelLoadError(
+            f"{path} could not be read as HDF5 ({exc}); the file is probably truncated or "
+            "corrupt. Copy or export it again."
+        ) from None
+    raw = attrs.get("model_config")
+    version = attrs.get("keras_version")
+    if isinstance(version, bytes):
+        version = version.decode()
+    if raw is None:
+        if "layer_names" in attrs or "model_weights" in keys or keys:
+            raise WeightsOnlyError(
+                f"{path} holds weights only (written by save_weights), not a model: there is no "
+                "architecture to rebuild it from. Build the same architecture in code, call "
+                "model.load_weights(path), then pass that model (or save it with "
+                "model.save('model.keras'))."
+            )
+        raise ModelLoadError(
+            f"{path} is an HDF5 file but holds no Keras model (no 'model_config' attribute and "
+            "no datasets). Check that this is the model file and not a data file."
+        )
+    if isinstance(raw, bytes):
+        raw = raw.decode()
+    try:
+        return json.loads(raw), version
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"{path}: the stored model config is not valid JSON ({exc}).") from None
+
+
+def _read_keras_config(path: Path) -> tuple[dict, str | None]:
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(
+            f"{path} is not a valid .keras archive (not a zip file); it may be truncated or "
+            "another format. Save it again with model.save('model.keras')."
+        )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            config = json.loads(zf.read("config.json"))
+            meta = json.loads(zf.read("metadata.json")) if "metadata.json" in zf.namelist() else {}
+    except KeyError:
+        raise ModelLoadError(
+            f"{path} is a zip file without config.json, so not a Keras model archive."
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        raise ModelLoadError(
+            f"{path}: the model's config.json is broken ({exc}); save the model again."
+        ) from None
+    return config, meta.get("keras_version")
+
+
+def _unknown_layer_error(path: Path, exc: Exception, config: Any) -> ModelLoadError:
+    import keras
+
+    known = set(dir(keras.layers)) | set(dir(keras.models))
+    unknown = sorted({c for c in _layer_classes(config) if c not in known} - {"Functional"})
+    names = ", ".join(unknown) if unknown else str(exc).splitlines()[0]
+    return ModelLoadError(
+        f"{path.name} uses layer or object classes this Keras does not know: {names}. "
+        "Pass their Python classes with custom_objects={'Name': Class, ...} (and "
+        "trust_code=True only if that code is yours). Original error: "
+        f"{str(exc).splitlines()[0][:300]}"
+    )
+
+
+def _activation_of(model) -> str | None:
+    import keras
+
+    layers = getattr(model, "layers", None)
+    if not layers:
+        return None
+    last = layers[-1]
+    act = getattr(last, "activation", None)
+    if isinstance(last, keras.layers.Softmax):
+        return "softmax"
+    if act is None:
+        return None
+    name = getattr(act, "__name__", None) or str(act)
+    return {"softmax_v2": "softmax"}.get(name, name)
+
+
+def _shape(s) -> tuple:
+    if isinstance(s, list):
+        s = s[0]
+    return tuple(None if d is None else int(d) for d in s)
+
+
+def _info_from_keras(model, fmt: str, version: str | None) -> ModelInfo:
+    try:
+        n_params = int(model.count_params())
+    except Exception:  # an unbuilt model has no count
+        n_params = None
+    return ModelInfo(
+        input_shape=_shape(model.input_shape),
+        output_shape=_shape(model.output_shape),
+        output_activation=_activation_of(model),
+        format=fmt,
+        keras_version=version,
+        n_params=n_params,
+    )
+
+
+def _pick_output(model, output: int | str | None, name: str):
+    """For a multi-output model, a model of the chosen output only."""
+    import keras
+
+    outputs = model.outputs if hasattr(model, "outputs") else None
+    if not outputs or len(outputs) == 1:
+        return model, None
+    names = list(getattr(model, "output_names", None) or [t.name for t in outputs])
+    if output is None:
+        raise ModelLoadError(
+            f"{name} has {len(outputs)} outputs ({', '.join(map(str, names))}); say which one "
+            "to evaluate with output=<index or name> (on the command line: --output)."
+        )
+    if isinstance(output, str):
+        if output not in names:
+            raise ModelLoadError(f"{name} has no output {output!r}; its outputs are {names}.")
+        output = names.index(output)
+    sub = keras.Model(model.inputs, outputs[int(output)])
+    return sub, int(output)
+
+
+def _load_savedmodel(path: Path):
+    import keras
+
+    errors = []
+    for endpoint in ("serve", "serving_default"):
+        try:
+            layer = keras.layers.TFSMLayer(str(path), call_endpoint=endpoint)
+            return layer, endpoint
+        except Exception as exc:  # noqa: BLE001 - try the next endpoint
+            errors.append(f"{endpoint}: {str(exc).splitlines()[0][:200]}")
+    raise ModelLoadError(
+        f"{path} is a SavedModel directory but neither the 'serve' nor the 'serving_default' "
+        f"endpoint could be loaded ({'; '.join(errors)}). Export it with model.export(path)."
+    )
+
+
+def _savedmodel_info(layer, endpoint: str) -> ModelInfo:
+    import tensorflow as tf
+
+    fn = layer._obj.signatures.get(endpoint) if hasattr(layer, "_obj") else None
+    in_shape, out_shape = (), ()
+    if fn is not None:
+        _, kwargs = fn.structured_input_signature
+        specs = list(kwargs.values())
+        if specs:
+            in_shape = tuple(specs[0].shape.as_list())
+        outs = fn.structured_outputs
+        if isinstance(outs, dict):
+            outs = list(outs.values())[0]
+        if isinstance(outs, tf.TensorSpec) or hasattr(outs, "shape"):
+            out_shape = tuple(outs.shape.as_list())
+    return ModelInfo(
+        input_shape=in_shape, output_shape=out_shape, output_activation=None, format="savedmodel"
+    )
+
+
+def _digest_keras_model(model) -> str:
+    h = hashlib.sha256()
+    try:
+        h.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    except Exception:  # noqa: BLE001 - a subclassed model may have no config
+        h.update(type(model).__qualname__.encode())
+    for w in model.weights:
+        h.update(memoryview(w.numpy()).cast("B"))
+    return h.hexdigest()
+
+
+def load_model(
+    source,
+    *,
+    trust_code: bool = False,
+    custom_objects: dict | None = None,
+    output: int | str | None = None,
+    name: str | None = None,
+) -> LoadedModel:
+    """Load a model for evaluation, refusing embedded code unless trusted.
+
+    Parameters
+    ----------
+    source : str, path-like, keras.Model or LoadedModel
+        A legacy ``.h5``/``.hdf5`` file (Keras 2 or 3), a ``.keras`` archive, a TensorFlow
+        SavedModel directory, or a model already in memory.
+    trust_code : bool, default=False
+        Allow layers that carry Python code (``Lambda``). Off by default: such a file is
+        refused before Keras reads it, so its code never runs.
+    custom_objects : dict, default=None
+        Custom layer classes by name, for models that use them.
+    output : int or str, default=None
+        Which output of a multi-output model to evaluate.
+    name : str, default=None
+        Display name (defaults to the file name).
+
+    Returns
+    -------
+    LoadedModel
+
+    Raises
+    ------
+    ModelLoadError
+        Missing or unreadable file, unknown format, unknown custom layers.
+    UnsafeModelError
+        The model carries code and ``trust_code`` is False.
+    WeightsOnlyError
+        The file holds weights without an architecture.
+    """
+    if isinstance(source, LoadedModel):
+        return source
+    _quiet_tf()
+    if not isinstance(source, (str, os.PathLike)):
+        import keras
+
+        if not isinstance(source, keras.Model):
+            raise ModelLoadError(
+                f"Expected a model path or a keras.Model; got {type(source).__name__}."
+            )
+        model, out_idx = _pick_output(source, output, name or source.name)
+        return LoadedModel(
+            model=model,
+            info=_info_from_keras(model, "memory", None),
+            name=name or source.name,
+            fingerprint=_digest_keras_model(source) + (f":out{out_idx}" if out_idx is not None else ""),
+            output_index=out_idx,
+        )
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise ModelLoadError(f"Model path {str(path)!r} does not exist; check the path and spelling.")
+    display = name or path.name
+    if path.is_dir():
+        if not (path / "saved_model.pb").exists():
+            raise ModelLoadError(
+                f"{path} is a directory but not a TensorFlow SavedModel (no saved_model.pb); "
+                "pass a .h5 or .keras file, or a SavedModel directory."
+            )
+        layer, endpoint = _load_savedmodel(path)
+        return LoadedModel(
+            model=layer, info=_savedmodel_info(layer, endpoint), name=display,
+            fingerprint=file_digest(path), path=path,
+            notes=[f"Loaded SavedModel endpoint '{endpoint}'; output activation is inferred from the outputs."],
+        )
+    if path.stat().st_size == 0:
+        raise ModelLoadError(f"{path} is empty (0 bytes); the copy or download did not finish.")
+
+    suffix = path.suffix.lower()
+    if suffix in (".h5", ".hdf5"):
+        config, version = _read_h5_config(path)
+        fmt = "h5"
+    elif suffix == ".keras":
+        config, version = _read_keras_config(path)
+        fmt = "keras"
+    else:
+        raise ModelLoadError(
+            f"{path.name}: unknown model format {suffix or '(no extension)'!r}; expected .h5, "
+            ".hdf5, .keras or a SavedModel directory."
+        )
+    _refuse_code(config, path, trust_code)
+
+    import keras
+
+    try:
+        model = keras.saving.load_model(
+            str(path), custom_objects=custom_objects, compile=False, safe_mode=not trust_code
+        )
+    except (TypeError, ValueError) as exc:
+        msg = str(exc)
+        if "Could not locate" in msg or "Unknown layer" in msg or "Unrecognized" in msg:
+            raise _unknown_layer_error(path, exc, config) from None
+        raise ModelLoadError(
+            f"Keras could not rebuild the model in {path.name}: {msg.splitlines()[0][:400]}"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - anything else from deep in Keras, made readable
+        raise ModelLoadError(
+            f"Keras could not load {path.name} ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:400] if str(exc) else ''}). The file may be corrupt "
+            "or from an incompatible Keras version; re-save it with model.save('model.keras')."
+        ) from None
+    model, out_idx = _pick_output(model, output, display)
+    fp = file_digest(path) + (f":out{out_idx}" if out_idx is not None else "")
+    notes = []
+    if version and str(version).startswith("2."):
+        notes.append(f"Written by Keras {version}; loaded with Keras 3 (compile=False).")
+    return LoadedModel(
+        model=model, info=_info_from_keras(model, fmt, version), name=display,
+        fingerprint=fp, path=path, notes=notes, output_index=out_idx,
+    )
