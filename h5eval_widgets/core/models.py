@@ -308,18 +308,22 @@ def _load_savedmodel(path: Path):
 def _savedmodel_info(layer, endpoint: str) -> ModelInfo:
     import tensorflow as tf
 
-    fn = layer._obj.signatures.get(endpoint) if hasattr(layer, "_obj") else None
+    fn = getattr(layer, "call_endpoint_fn", None)
     in_shape, out_shape = (), ()
+    concrete = None
     if fn is not None:
-        _, kwargs = fn.structured_input_signature
-        specs = list(kwargs.values())
+        if hasattr(fn, "structured_input_signature"):
+            concrete = fn
+        elif getattr(fn, "input_signature", None):
+            concrete = fn.get_concrete_function(*fn.input_signature)
+    if concrete is not None:
+        args, kwargs = concrete.structured_input_signature
+        specs = [s for s in tf.nest.flatten((args, kwargs)) if isinstance(s, tf.TensorSpec)]
         if specs:
             in_shape = tuple(specs[0].shape.as_list())
-        outs = fn.structured_outputs
-        if isinstance(outs, dict):
-            outs = list(outs.values())[0]
-        if isinstance(outs, tf.TensorSpec) or hasattr(outs, "shape"):
-            out_shape = tuple(outs.shape.as_list())
+        outs = [s for s in tf.nest.flatten(concrete.structured_outputs) if hasattr(s, "shape")]
+        if outs:
+            out_shape = tuple(outs[0].shape.as_list())
     return ModelInfo(
         input_shape=in_shape, output_shape=out_shape, output_activation=None, format="savedmodel"
     )

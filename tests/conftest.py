@@ -1,0 +1,195 @@
+"""Shared fixtures: tiny real Keras models, trained once per session and saved to real files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own prediction cache folder, never the user's."""
+    monkeypatch.setenv("H5EVAL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    p = Path(path)
+    for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
+        if f.is_file():
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """A 3-class problem with 4 features, split in train and test."""
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=600, centers=3, n_features=4, cluster_std=2.5, random_state=0)
+    X = X.astype("float32")
+    return X[:300], y[:300], X[300:], y[300:]
+
+
+@pytest.fixture(scope="session")
+def multiclass_h5(models_dir, blobs) -> Path:
+    """A softmax MLP saved by Keras 3 as legacy .h5."""
+    import keras
+
+    Xtr, ytr, _, _ = blobs
+    keras.utils.set_random_seed(1)
+    m = keras.Sequential([
+        keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(3, activation="softmax"),
+    ])
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(Xtr, ytr, epochs=5, verbose=0)
+    path = models_dir / "multiclass.h5"
+    m.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def multiclass_keras(models_dir, multiclass_h5) -> Path:
+    """The same model as a .keras archive."""
+    import keras
+
+    m = keras.saving.load_model(multiclass_h5, compile=False)
+    path = models_dir / "multiclass.keras"
+    m.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def multiclass_savedmodel(models_dir, multiclass_h5) -> Path:
+    """The same model exported as a TensorFlow SavedModel ('serve' endpoint)."""
+    import keras
+
+    m = keras.saving.load_model(multiclass_h5, compile=False)
+    path = models_dir / "multiclass_savedmodel"
+    m.export(str(path), verbose=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def keras2_h5(models_dir, blobs) -> Path:
+    """A model written by Keras 2 (tf_keras), the format of old .h5 files."""
+    tf_keras = pytest.importorskip("tf_keras")
+    Xtr, ytr, _, _ = blobs
+    tf_keras.utils.set_random_seed(2)
+    m = tf_keras.Sequential([
+        tf_keras.layers.Dense(8, activation="relu", input_shape=(4,)),
+        tf_keras.layers.Dense(3, activation="softmax"),
+    ])
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.fit(Xtr, ytr, epochs=3, verbose=0)
+    path = models_dir / "keras2.h5"
+    m.save(path, save_format="h5")
+    return path
+
+
+@pytest.fixture(scope="session")
+def keras2_savedmodel(models_dir, keras2_h5) -> Path:
+    """A Keras 2 SavedModel directory ('serving_default' signature only)."""
+    tf_keras = pytest.importorskip("tf_keras")
+    m = tf_keras.models.load_model(keras2_h5)
+    path = models_dir / "keras2_savedmodel"
+    m.save(str(path), save_format="tf")
+    return path
+
+
+@pytest.fixture(scope="session")
+def binary_h5(models_dir, blobs) -> Path:
+    """One sigmoid unit: class 2 of the blobs against the rest."""
+    import keras
+
+    Xtr, ytr, _, _ = blobs
+    keras.utils.set_random_seed(3)
+    m = keras.Sequential([
+        keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    m.compile("adam", "binary_crossentropy")
+    m.fit(Xtr, (ytr == 2).astype("float32"), epochs=5, verbose=0)
+    path = models_dir / "binary.h5"
+    m.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def regression_h5(models_dir, blobs) -> Path:
+    import keras
+
+    Xtr, _, _, _ = blobs
+    keras.utils.set_random_seed(4)
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+    m.compile("adam", "mse")
+    m.fit(Xtr, Xtr.sum(1), epochs=3, verbose=0)
+    path = models_dir / "regression.h5"
+    m.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def lambda_model_files(models_dir) -> dict:
+    """Models with a Lambda layer whose code touches a marker file when it runs."""
+    import keras
+
+    marker = models_dir / "lambda_ran.marker"
+    touch = lambda x, p=str(marker): (__import__("pathlib").Path(p).touch(), x)[1]  # noqa: E731
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(touch), keras.layers.Dense(3, activation="softmax")])
+    out = {"marker": marker}
+    for ext in ("h5", "keras"):
+        path = models_dir / f"lambda.{ext}"
+        m.save(path)
+        out[ext] = path
+    marker.unlink(missing_ok=True)  # building the model ran it once; start clean
+    return out
+
+
+@pytest.fixture(scope="session")
+def weights_only_h5(models_dir) -> Path:
+    import keras
+
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    path = models_dir / "only.weights.h5"
+    m.save_weights(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def multi_output_keras(models_dir) -> Path:
+    import keras
+
+    inp = keras.Input((4,))
+    h = keras.layers.Dense(8, activation="relu")(inp)
+    a = keras.layers.Dense(3, activation="softmax", name="kind")(h)
+    b = keras.layers.Dense(1, name="size")(h)
+    m = keras.Model(inp, [a, b])
+    path = models_dir / "two_outputs.keras"
+    m.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def plain_predict():
+    """The plain approach the tool replaces: keras load_model + model.predict."""
+
+    def run(path, X):
+        import keras
+
+        m = keras.saving.load_model(path, compile=False)
+        return np.asarray(m.predict(X, verbose=0))
+
+    return run
