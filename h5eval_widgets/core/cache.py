@@ -80,7 +80,7 @@ class PredictionCache:
     def put(self, key: str, outputs: np.ndarray) -> Path:
         """Store outputs atomically; returns the entry's path."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.directory)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=self.directory)
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, outputs=outputs, digest=np.array(_digest(outputs)))

@@ -1,0 +1,122 @@
+"""Loading real model files: .h5 (Keras 2 and 3), .keras, SavedModel, and refusing embedded code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from h5eval_widgets.core import (
+    Evaluation,
+    ModelLoadError,
+    UnsafeModelError,
+    WeightsOnlyError,
+    load_model,
+)
+from tests.conftest import file_hash
+
+
+@pytest.mark.parametrize("fixture,fmt", [
+    ("multiclass_h5", "h5"), ("multiclass_keras", "keras"), ("keras2_h5", "h5"),
+])
+def test_model_files_load_and_report_their_facts(request, fixture, fmt):
+    """Check that .h5 (Keras 3 and Keras 2) and .keras files load with input/output facts."""
+    path = request.getfixturevalue(fixture)
+    loaded = load_model(path)
+    info = loaded.info
+    assert info.format == fmt
+    assert info.input_shape == (None, 4)
+    assert info.output_shape == (None, 3)
+    assert info.output_activation == "softmax"
+    assert info.task == "multiclass"
+    assert len(loaded.fingerprint) == 64
+    if fixture == "keras2_h5":
+        assert info.keras_version.startswith("2.")
+        assert any("Keras 2" in n for n in loaded.notes)
+
+
+@pytest.mark.parametrize("fixture,source", [
+    ("multiclass_h5", "multiclass_h5"), ("multiclass_keras", "multiclass_h5"),
+    ("multiclass_savedmodel", "multiclass_h5"), ("keras2_h5", "keras2_h5"),
+    ("keras2_savedmodel", "keras2_h5"),
+])
+def test_evaluation_from_each_format_equals_plain_predict(request, blobs, plain_predict, fixture, source):
+    """Check that predictions from every format equal model.predict on the same inputs."""
+    _, _, Xte, yte = blobs
+    path = request.getfixturevalue(fixture)
+    ev = Evaluation.from_model(path, Xte, yte, progress=False)
+    expected = plain_predict(request.getfixturevalue(source), Xte)
+    np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
+    assert ev.task == "multiclass"
+    np.testing.assert_array_equal(ev.y_pred, expected.argmax(1))
+
+
+def test_savedmodel_reports_its_endpoint_and_shapes(multiclass_savedmodel, keras2_savedmodel):
+    """Check that SavedModels load through TFSMLayer with 'serve' or 'serving_default'."""
+    a = load_model(multiclass_savedmodel)
+    b = load_model(keras2_savedmodel)
+    assert a.info.format == b.info.format == "savedmodel"
+    assert "'serve'" in a.notes[0]
+    assert "'serving_default'" in b.notes[0]
+    assert a.info.input_shape == (None, 4) and a.info.output_shape == (None, 3)
+
+
+@pytest.mark.parametrize("ext", ["h5", "keras"])
+def test_lambda_model_is_refused_and_its_code_never_runs(lambda_model_files, ext):
+    """Check that a Lambda-layer model is refused by default and its code does not run."""
+    marker = lambda_model_files["marker"]
+    marker.unlink(missing_ok=True)
+    before = file_hash(lambda_model_files[ext])
+    with pytest.raises(UnsafeModelError, match="trust_code=True"):
+        load_model(lambda_model_files[ext])
+    with pytest.raises(UnsafeModelError, match="Lambda"):
+        Evaluation.from_model(lambda_model_files[ext], np.zeros((2, 4), "float32"), [0, 1])
+    assert not marker.exists(), "the Lambda's code ran although the model was refused"
+    assert file_hash(lambda_model_files[ext]) == before
+
+
+def test_lambda_model_loads_and_runs_with_trust_code(lambda_model_files):
+    """Check that trust_code=True loads the model and its code then runs (the marker appears)."""
+    marker = lambda_model_files["marker"]
+    marker.unlink(missing_ok=True)
+    ev = Evaluation.from_model(
+        lambda_model_files["keras"], np.zeros((3, 4), "float32"), [0, 1, 2],
+        trust_code=True, progress=False, cache=False,
+    )
+    assert ev.n_samples == 3
+    assert marker.exists()
+    marker.unlink()
+
+
+def test_weights_only_file_gets_a_rebuild_hint(weights_only_h5):
+    """Check that a weights-only .h5 says it holds weights only and how to rebuild."""
+    with pytest.raises(WeightsOnlyError, match="weights only.*load_weights"):
+        load_model(weights_only_h5)
+
+
+def test_multi_output_model_asks_which_output(multi_output_keras, blobs):
+    """Check that a two-output model asks for output= and then evaluates the chosen one."""
+    _, _, Xte, yte = blobs
+    with pytest.raises(ModelLoadError, match="2 outputs.*output="):
+        load_model(multi_output_keras)
+    ev = Evaluation.from_model(multi_output_keras, Xte, yte, output="kind", progress=False)
+    assert ev.task == "multiclass" and ev.n_classes == 3
+
+
+def test_missing_and_broken_files_say_what_is_wrong(tmp_path, multiclass_h5):
+    """Check clear errors for a missing path, an empty file, a truncated .h5 and a non-model folder."""
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_model(tmp_path / "nope.h5")
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelLoadError, match="empty"):
+        load_model(empty)
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(multiclass_h5.read_bytes()[:3000])
+    with pytest.raises(ModelLoadError, match="truncated or corrupt"):
+        load_model(truncated)
+    with pytest.raises(ModelLoadError, match="not a TensorFlow SavedModel"):
+        load_model(tmp_path)
+    text = tmp_path / "model.h5"
+    text.write_text("not a model")
+    with pytest.raises(ModelLoadError, match="not an HDF5 file"):
+        load_model(text)

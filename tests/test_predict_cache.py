@@ -1,0 +1,109 @@
+"""One inference pass per (model, dataset): the cache, its atomic writes, shapes and bad values."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_model
+from h5eval_widgets.core.cache import PredictionCache
+from h5eval_widgets.core.predict import INFERENCE_COUNTER
+from tests.conftest import file_hash
+
+
+def test_second_evaluation_hits_the_cache_and_runs_no_inference(tmp_path, blobs, multiclass_h5):
+    """Check that the same model file and data a second time reads outputs and runs no forward pass."""
+    _, _, Xte, yte = blobs
+    fp = load_model(multiclass_h5).fingerprint
+    cache = PredictionCache(tmp_path / "c")
+    start = INFERENCE_COUNTER.get(fp, 0)
+    a = Evaluation.from_model(multiclass_h5, Xte, yte, cache=cache, progress=False)
+    assert INFERENCE_COUNTER[fp] == start + 1
+    b = Evaluation.from_model(multiclass_h5, Xte.copy(), yte, cache=cache, progress=False)
+    assert INFERENCE_COUNTER[fp] == start + 1, "a cached pair ran inference again"
+    assert any("cache" in n for n in b.notes)
+    np.testing.assert_array_equal(a.y_proba, b.y_proba)
+    # different data is a different key
+    Evaluation.from_model(multiclass_h5, Xte[:50], yte[:50], cache=cache, progress=False)
+    assert INFERENCE_COUNTER[fp] == start + 2
+    assert len(cache.entries()) == 2
+
+
+def test_corrupt_cache_entry_is_discarded_and_recomputed(tmp_path, blobs, multiclass_h5):
+    """Check that a damaged entry is detected, removed and the outputs recomputed."""
+    _, _, Xte, yte = blobs
+    cache = PredictionCache(tmp_path / "c")
+    a = Evaluation.from_model(multiclass_h5, Xte, yte, cache=cache, progress=False)
+    (entry,) = cache.entries()
+    raw = bytearray(entry.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    entry.write_bytes(bytes(raw))
+    fp = load_model(multiclass_h5).fingerprint
+    before = INFERENCE_COUNTER[fp]
+    b = Evaluation.from_model(multiclass_h5, Xte, yte, cache=cache, progress=False)
+    assert INFERENCE_COUNTER[fp] == before + 1
+    np.testing.assert_allclose(a.y_proba, b.y_proba)
+
+
+def test_killed_cache_write_leaves_no_entry(tmp_path):
+    """Check that a process killed in the middle of a cache write leaves no valid-looking entry."""
+    cache_dir = tmp_path / "c"
+    script = textwrap.dedent(f"""
+        import os, signal, numpy as np
+        import h5eval_widgets.core.cache as c
+        real = np.savez
+        def dying_savez(fh, **kw):
+            real(fh, **kw)          # bytes are in the temporary file ...
+            os.kill(os.getpid(), signal.SIGKILL)  # ... and the process dies before the rename
+        np.savez = dying_savez
+        c.PredictionCache({str(cache_dir)!r}).put("k" * 64, np.ones((1000, 3), np.float32))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert proc.returncode == -9
+    cache = PredictionCache(cache_dir)
+    assert cache.entries() == []
+    assert cache.get("k" * 64) is None
+    assert list(cache_dir.glob(".tmp-*")), "the interrupted write should have left only a temp file"
+    cache.clear()
+    assert list(cache_dir.iterdir()) == []
+
+
+def test_cache_size_limit_drops_oldest_entries(tmp_path):
+    """Check that the cache keeps under max_bytes by removing least recently used entries."""
+    cache = PredictionCache(tmp_path, max_bytes=10_000)
+    for i in range(5):
+        cache.put(f"{i:064d}", np.full((500, 2), i, np.float32))  # ~4 kB each
+        os.utime(cache._path(f"{i:064d}"), (i, i))
+    cache.prune()
+    assert cache.size_bytes() <= 10_000
+    assert cache.get(f"{4:064d}") is not None
+    assert cache.get(f"{0:064d}") is None
+
+
+def test_input_rows_are_reshaped_when_sizes_agree(tmp_path, multiclass_h5, blobs):
+    """Check that (n, 2, 2) inputs reach a model expecting (n, 4), with a note."""
+    _, _, Xte, yte = blobs
+    ev = Evaluation.from_model(multiclass_h5, Xte.reshape(-1, 2, 2), yte, progress=False, cache=False)
+    assert any("reshaped" in n for n in ev.notes)
+
+
+def test_wrong_input_shape_names_both_shapes(multiclass_h5):
+    """Check that inputs of the wrong width fail with both shapes in the message."""
+    with pytest.raises(ShapeMismatchError, match=r"\(5,\).*expects \(4,\)"):
+        Evaluation.from_model(multiclass_h5, np.zeros((3, 5), "float32"), [0, 1, 2], progress=False)
+
+
+def test_nan_inputs_are_refused_with_the_row(multiclass_h5, blobs):
+    """Check that NaN inputs fail naming the first bad row, and the model file is untouched."""
+    _, _, Xte, yte = blobs
+    X = Xte.copy()
+    X[17, 2] = np.nan
+    before = file_hash(multiclass_h5)
+    with pytest.raises(DatasetError, match="first at row 17"):
+        Evaluation.from_model(multiclass_h5, X, yte, progress=False, cache=False)
+    assert file_hash(multiclass_h5) == before
