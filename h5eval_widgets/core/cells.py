@@ -24,7 +24,7 @@ class CellIndex:
     def __init__(self, y_true, y_pred, confidence, n_classes: int):
         self.n_classes = n_classes
         cell = np.asarray(y_true, dtype=np.int64) * n_classes + np.asarray(y_pred, dtype=np.int64)
-        by_conf = np.argsort(-np.asarray(confidence), kind="stable")
+        by_conf = np.argsort(np.asarray(confidence))[::-1]
         # a small integer key lets numpy's stable sort use radix sort
         key_dtype = np.uint16 if n_classes * n_classes <= np.iinfo(np.uint16).max else np.int64
         keys = cell[by_conf].astype(key_dtype)

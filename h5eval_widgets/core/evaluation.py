@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import combinations
 from typing import Any, Sequence
 
 import numpy as np
@@ -19,9 +20,6 @@ from .labels import TASKS, encode_labels, infer_task, to_probabilities
 from .threshold import ThresholdIndex, ThresholdResult
 
 __all__ = ["Evaluation"]
-
-#: Above this many classes, one-vs-one ROC AUC (k*(k-1)/2 pairs) is left out of ``metrics()``.
-OVO_MAX_CLASSES = 20
 
 
 def _readonly(a: np.ndarray | None) -> np.ndarray | None:
@@ -458,15 +456,31 @@ class Evaluation:
         return pd.DataFrame({"precision": p, "recall": r, "threshold": np.r_[thr, np.nan]})
 
     # ------------------------------------------------------------------ probability-based scores
+    def _class_pass(self, c: int) -> tuple[float, float, np.ndarray | None]:
+        """One sort of class c's score column: its ROC AUC, AP and one-vs-one pair sums."""
+        score = self.y_proba[:, c]
+        labels = self.y_true[:, c].astype(np.int64) if self.task == "multilabel" else self.y_true
+        cls = 1 if self.task == "multilabel" else c
+        curve, pair_sums = M.class_column_stats(
+            labels, score, cls, self.n_classes, sample_weight=self.sample_weight,
+            pairwise=self.task == "multiclass" and self.sample_weight is None,
+        )
+        return M.roc_auc_binary(curve), M.average_precision_binary(curve), pair_sums
+
     @cached_property
     def _per_class_auc(self) -> tuple[np.ndarray, np.ndarray]:
         k = self.n_classes
-        auc = np.full(k, np.nan)
-        ap = np.full(k, np.nan)
-        for c in range(k):
-            curve = self._threshold_index_for(c).curve
-            auc[c] = M.roc_auc_binary(curve)
-            ap[c] = M.average_precision_binary(curve)
+        # numpy's sorts release the GIL, so classes are sorted on all cores at once
+        workers = min(k, os.cpu_count() or 1)
+        if workers > 1 and self.n_samples * k > 200_000:
+            with ThreadPoolExecutor(workers) as pool:
+                results = list(pool.map(self._class_pass, range(k)))
+        else:
+            results = [self._class_pass(c) for c in range(k)]
+        auc = np.array([r[0] for r in results])
+        ap = np.array([r[1] for r in results])
+        if results and results[0][2] is not None:
+            self._extra["pair_sums"] = np.stack([r[2] for r in results])
         return auc, ap
 
     def _prevalence(self) -> np.ndarray:
@@ -480,21 +494,20 @@ class Evaluation:
     def roc_auc_ovo(self, average: str = "macro") -> float:
         """One-vs-one ROC AUC (Hand & Till), as ``roc_auc_score(multi_class='ovo')``.
 
+        Computed from the same one sort per class as the one-vs-rest AUC: no sort per pair.
         Not defined with sample weights or when a class is absent from ``y_true`` (nan).
         """
         self._need("multiclass", what="One-vs-one ROC AUC")
-        if self.sample_weight is not None or np.any(self._prevalence() == 0):
+        prev = self._prevalence()
+        if self.sample_weight is not None or np.any(prev == 0):
             return float("nan")
-        by_class = [np.flatnonzero(self.y_true == c) for c in range(self.n_classes)]
-        scores, weights = [], []
-        for a, b in combinations(range(self.n_classes), 2):
-            idx = np.concatenate([by_class[a], by_class[b]])
-            a_true = self.y_true[idx] == a
-            s_a = M.roc_auc_binary(M.binary_curve(a_true, self.y_proba[idx, a]))
-            s_b = M.roc_auc_binary(M.binary_curve(~a_true, self.y_proba[idx, b]))
-            scores.append((s_a + s_b) / 2)
-            weights.append(len(idx))
-        return float(np.average(scores, weights=weights if average == "weighted" else None))
+        self._per_class_auc  # noqa: B018 - fills the pair sums
+        sums = self._extra["pair_sums"]
+        a, b = np.triu_indices(self.n_classes, k=1)
+        pair_n = prev[a] * prev[b]
+        scores = (sums[a, b] + sums[b, a]) / (2 * pair_n)
+        weights = (prev[a] + prev[b]) if average == "weighted" else None
+        return float(np.average(scores, weights=weights))
 
     @cached_property
     def undefined(self) -> dict[str, str]:
@@ -546,11 +559,11 @@ class Evaluation:
             out["roc_auc_ovr_weighted"] = (
                 float(np.average(auc, weights=prev)) if all_present else float("nan")
             )
-            if self.n_classes <= OVO_MAX_CLASSES:
-                out["roc_auc_ovo_macro"] = self.roc_auc_ovo("macro")
+            out["roc_auc_ovo_macro"] = self.roc_auc_ovo("macro")
             out["average_precision_macro"] = float(np.nanmean(ap)) if all_present else float("nan")
+            rank = M.true_class_rank(yt, p)
             for k in sorted({2, 3, 5} & set(range(2, self.n_classes))):
-                out[f"top_{k}_accuracy"] = M.top_k_accuracy(yt, p, k, sample_weight=w)
+                out[f"top_{k}_accuracy"] = M.top_k_accuracy(yt, p, k, sample_weight=w, rank=rank)
         out["ece"] = M.expected_calibration_error(self._calib_event(), self._calib_conf())
         return out
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import binary_curve, BinaryCurve
+from .metrics import BinaryCurve, binary_curve, descending_order
 
 __all__ = ["ThresholdIndex", "ThresholdResult"]
 
@@ -48,12 +48,14 @@ class ThresholdIndex:
     y_score : array-like of shape (n_samples,)
         The positive class's probability.
     sample_weight : array-like of shape (n_samples,), default=None
+    order : ndarray, default=None
+        A permutation sorting ``y_score`` descending, when one is already at hand.
     """
 
-    def __init__(self, y_true, y_score, *, sample_weight=None):
+    def __init__(self, y_true, y_score, *, sample_weight=None, order=None):
         y_true = np.asarray(y_true, dtype=bool)
         score = np.asarray(y_score)
-        self.order = np.argsort(-score, kind="stable")
+        self.order = descending_order(score) if order is None else order
         s_sorted = score[self.order]
         t_sorted = y_true[self.order]
         self._neg_desc_scores = -s_sorted  # ascending, for searchsorted
