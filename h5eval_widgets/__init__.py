@@ -1,6 +1,23 @@
-"""h5eval-widgets: evaluate saved Keras models in Jupyter, from scripts and on the command line."""
+"""h5eval-widgets: evaluate saved Keras models in Jupyter, from scripts and on the command line.
+
+The engine (``h5eval_widgets.core``) has no widget imports; ``Dashboard`` and ``EvalState``
+are imported on first use so that scripts and the command line never load ipywidgets.
+"""
 
 from .core import Evaluation, load_dataset, load_demo, load_model
 
 __version__ = "0.1.0"
-__all__ = ["Evaluation", "load_model", "load_dataset", "load_demo", "__version__"]
+__all__ = ["Evaluation", "load_model", "load_dataset", "load_demo", "Dashboard", "EvalState",
+           "demo_dashboard", "__version__"]
+
+
+def __getattr__(name):
+    if name in ("Dashboard", "demo_dashboard"):
+        from . import app
+
+        return getattr(app, name)
+    if name == "EvalState":
+        from .state import EvalState
+
+        return EvalState
+    raise AttributeError(f"module 'h5eval_widgets' has no attribute {name!r}")

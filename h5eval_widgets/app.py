@@ -1,0 +1,126 @@
+"""The dashboard: dropdowns, status, and the linked views, composed around one state object."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import ipywidgets as W
+
+from .state import EvalState
+from .views import (
+    CalibrationView,
+    ConfusedPairsView,
+    ConfusionMatrixView,
+    CurvesView,
+    PerClassView,
+    RegressionView,
+    SamplesView,
+    StatusView,
+    SummaryView,
+)
+
+__all__ = ["Dashboard", "demo_dashboard"]
+
+
+class Dashboard(W.VBox):
+    """Evaluate models on datasets in one notebook cell.
+
+    Parameters
+    ----------
+    models : mapping of str to model, or a folder path
+        Names mapped to model files (``.h5``, ``.keras``, SavedModel folders), keras models or
+        loaded models. A folder path is scanned for model and data files.
+    datasets : mapping of str to dataset, default=None
+        Names mapped to data files, :class:`~h5eval_widgets.core.Dataset` objects, ``(X, y)``
+        tuples or DataFrames. Not needed when ``models`` is a folder.
+    progress : bool, default=True
+        Show a progress bar while predicting.
+    trust_code : bool, default=False
+        Allow models that carry code (Lambda layers) to load.
+    export_dir : path-like, default="."
+        Where "export HTML report" writes.
+
+    Attributes
+    ----------
+    state : EvalState
+        The shared state every view observes; set its traits to drive the dashboard.
+
+    Examples
+    --------
+    >>> from h5eval_widgets import Dashboard, load_demo          # doctest: +SKIP
+    >>> demo = load_demo()                                        # doctest: +SKIP
+    >>> Dashboard(models=demo.models, datasets=demo.datasets)     # doctest: +SKIP
+    """
+
+    def __init__(self, models: Mapping[str, Any] | str | os.PathLike,
+                 datasets: Mapping[str, Any] | None = None, *, progress: bool = True,
+                 trust_code: bool = False, export_dir=".", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
+            self.state = EvalState.from_folder(models, progress=progress, trust_code=trust_code)
+        else:
+            self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code)
+        st = self.state
+        self.model_dd = W.Dropdown(options=st.model_names, description="model")
+        self.dataset_dd = W.Dropdown(options=st.dataset_names, description="dataset")
+        self.class_dd = W.Dropdown(options=[], description="focus class")
+        W.link((self.model_dd, "value"), (st, "model_name"))
+        W.link((self.dataset_dd, "value"), (st, "dataset_name"))
+        self.class_dd.observe(self._on_class_dd, names="value")
+        st.observe(self._sync_class_dd, names=["evaluation", "focus_class"])
+
+        self.status = StatusView(st)
+        self.summary = SummaryView(st, export_dir=export_dir)
+        self.confusion = ConfusionMatrixView(st)
+        self.pairs = ConfusedPairsView(st)
+        self.samples = SamplesView(st)
+        self.per_class = PerClassView(st)
+        self.curves = CurvesView(st)
+        self.calibration = CalibrationView(st)
+        self.regression = RegressionView(st)
+
+        self.tabs = W.Tab(children=[self.per_class, self.curves, self.calibration])
+        for i, title in enumerate(["Per class", "Curves & threshold", "Calibration"]):
+            self.tabs.set_title(i, title)
+        self.children = [
+            W.HBox([self.model_dd, self.dataset_dd, self.class_dd]),
+            self.status,
+            W.HBox([W.VBox([self.confusion, self.pairs]), W.VBox([self.summary, self.samples])]),
+            self.regression,
+            self.tabs,
+        ]
+        self.add_class("h5eval-dashboard")
+        self._sync_class_dd()
+
+    def _sync_class_dd(self, change=None):
+        ev = self.state.evaluation
+        if ev is None or not ev.is_classification:
+            self.class_dd.options = []
+            self.class_dd.layout.display = "none"
+            self.tabs_display(ev)
+            return
+        self.class_dd.layout.display = None
+        opts = [(name, i) for i, name in enumerate(ev.classes)]
+        if list(self.class_dd.options) != opts:
+            self.class_dd.options = opts
+        self.class_dd.value = self.state.focus_class
+        self.tabs_display(ev)
+
+    def tabs_display(self, ev) -> None:
+        if hasattr(self, "tabs"):
+            self.tabs.layout.display = None if ev is not None and ev.is_classification else "none"
+
+    def _on_class_dd(self, change):
+        with self.state.report_errors():
+            if change["new"] is not None:
+                self.state.focus_class = change["new"]
+
+
+def demo_dashboard(**kwargs) -> Dashboard:
+    """The dashboard on the bundled demo models and test splits."""
+    from .core import load_demo
+
+    demo = load_demo()
+    return Dashboard(models=demo.models, datasets=demo.datasets, **kwargs)

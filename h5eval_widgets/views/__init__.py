@@ -1,0 +1,23 @@
+"""Dashboard views: each observes the shared state and writes back to it, never to another view."""
+
+from .calibration import CalibrationView
+from .confusion import ConfusionMatrixView
+from .curves import CurvesView
+from .pairs import ConfusedPairsView
+from .per_class import PerClassView
+from .regression import RegressionView
+from .samples import SamplesView
+from .status import StatusView
+from .summary import SummaryView
+
+__all__ = [
+    "CalibrationView",
+    "ConfusionMatrixView",
+    "ConfusedPairsView",
+    "CurvesView",
+    "PerClassView",
+    "RegressionView",
+    "SamplesView",
+    "StatusView",
+    "SummaryView",
+]

@@ -1,0 +1,37 @@
+"""What every view shares: a widget box bound to the state, with errors sent to the status."""
+
+from __future__ import annotations
+
+import functools
+
+import ipywidgets as W
+
+from ..state import EvalState
+
+
+def guarded(method):
+    """Wrap a view callback so an error goes to the state's status area, not the console."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.state.report_errors():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class View(W.VBox):
+    """A box bound to an :class:`EvalState`; subclasses draw in ``refresh``."""
+
+    def __init__(self, state: EvalState, **kwargs):
+        super().__init__(**kwargs)
+        self.state = state
+        state.observe(self._on_evaluation, names="evaluation")
+
+    @guarded
+    def _on_evaluation(self, change):
+        if change["new"] is not None:
+            self.refresh()
+
+    def refresh(self) -> None:  # pragma: no cover - every view overrides it
+        raise NotImplementedError

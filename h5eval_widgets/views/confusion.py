@@ -1,0 +1,162 @@
+"""Confusion matrix view: a bqplot GridHeatMap whose cell clicks select samples."""
+
+from __future__ import annotations
+
+import bqplot as bq
+import ipywidgets as W
+import numpy as np
+
+from ..core.metrics import normalize_confusion
+from ..state import EvalState
+from ._base import View, guarded
+
+#: Light-to-mid blues: dark text stays readable on every cell.
+CELL_COLORS = ["#f7fbff", "#c6dbef", "#6baed6"]
+
+
+def classes_to_show(cm: np.ndarray, n: int, focus: int | None) -> np.ndarray:
+    """The ``n`` classes involved in the most confusions (off-diagonal counts), in class order."""
+    k = len(cm)
+    if k <= n:
+        return np.arange(k)
+    off = np.asarray(cm, dtype=np.float64).copy()
+    np.fill_diagonal(off, 0)
+    involvement = off.sum(axis=0) + off.sum(axis=1)
+    top = np.argsort(-involvement, kind="stable")[:n]
+    if focus is not None and focus not in top:
+        top[-1] = focus
+    return np.sort(top)
+
+
+class ConfusionMatrixView(View):
+    """Counts (or rates) per (true, predicted) cell; a click selects the cell in the state.
+
+    A browser click arrives as bqplot's ``element_click`` message (handled by
+    :meth:`_on_cell_click`), not through ``GridHeatMap.selected``: with bqplot 0.13 and
+    ipywidgets 8 a selection made in the browser does not reach Python observers (bqplot
+    issue 1632), while messages do. Python then sets ``selected`` to draw the highlight.
+
+    Parameters
+    ----------
+    state : EvalState
+    max_classes : int, default=30
+        Above this many classes only the most confused ones are drawn (adjustable).
+    """
+
+    def __init__(self, state: EvalState, *, max_classes: int = 30, **kwargs):
+        super().__init__(state, **kwargs)
+        self.max_classes = max_classes
+        self.shown = np.arange(0)
+        self.row_scale = bq.OrdinalScale(reverse=True)
+        self.col_scale = bq.OrdinalScale()
+        self.color_scale = bq.ColorScale(colors=CELL_COLORS)
+        self.heatmap = bq.GridHeatMap(
+            color=np.zeros((2, 2)),
+            scales={"row": self.row_scale, "column": self.col_scale, "color": self.color_scale},
+            display_format=".0f", font_style={"fill": "#111", "font-size": "13px"},
+            selected_style={"stroke": "#ff7f0e", "stroke-width": "3"},
+            stroke="white",
+        )
+        self.heatmap.on_element_click(self._on_cell_click)
+        axes = [
+            bq.Axis(scale=self.col_scale, label="predicted"),
+            bq.Axis(scale=self.row_scale, orientation="vertical", label="true"),
+        ]
+        self.figure = bq.Figure(
+            marks=[self.heatmap], axes=axes, padding_y=0.0, title="Confusion matrix",
+            fig_margin={"top": 40, "bottom": 50, "left": 70, "right": 10},
+            layout=W.Layout(width="440px", height="440px"),
+        )
+        self.mode = W.ToggleButtons(
+            options=[("counts", None), ("by true", "true"), ("by predicted", "pred")],
+            value=state.normalize, style={"button_width": "90px"},
+        )
+        self.mode.observe(self._on_mode, names="value")
+        self.top_n = W.BoundedIntText(value=15, min=2, max=200, description="top classes",
+                                      layout=W.Layout(width="170px", display="none"))
+        self.top_n.observe(lambda c: self.refresh(), names="value")
+        self.caption = W.HTML()
+        state.observe(lambda c: self.mode.set_trait("value", c["new"]), names="normalize")
+        state.observe(self._on_redraw, names=["normalize", "threshold", "focus_class"])
+        state.observe(self._on_selected_cell, names="selected_cell")
+        self.children = [W.HBox([self.mode, self.top_n]), self.figure, self.caption]
+        if state.evaluation is not None:
+            self.refresh()
+
+    # -------------------------------------------------------------- state -> view
+    def refresh(self) -> None:
+        ev = self.state.evaluation
+        if ev is None or ev.task not in ("binary", "multiclass"):
+            self.layout.display = "none"
+            return
+        self.layout.display = None
+        cm = self.state.confusion()
+        many = ev.n_classes > self.max_classes
+        self.top_n.layout.display = None if many else "none"
+        self.shown = classes_to_show(cm, self.top_n.value if many else ev.n_classes,
+                                     self.state.focus_class)
+        sub = cm[np.ix_(self.shown, self.shown)]
+        values = normalize_confusion(sub, self.state.normalize)
+        names = [ev.classes[i] for i in self.shown]
+        with self.heatmap.hold_sync():
+            # row/column are validated against color's shape: clear them first
+            self.heatmap.row = None
+            self.heatmap.column = None
+            self.heatmap.color = np.asarray(values, dtype=np.float64)
+            self.heatmap.row = names
+            self.heatmap.column = names
+            self.heatmap.display_format = ".0f" if self.state.normalize is None else ".2f"
+        self.figure.title = (
+            f"Confusion matrix · {len(self.shown)} of {ev.n_classes} most confused classes"
+            if many else "Confusion matrix"
+        )
+        self._highlight()
+
+    def _highlight(self) -> None:
+        pos = {c: p for p, c in enumerate(self.shown)}
+        cells = []
+        focus = self.state.focus_class
+        ev = self.state.evaluation
+        if focus is not None and focus in pos and ev.task != "binary":
+            f = pos[focus]
+            cells += [[f, j] for j in range(len(self.shown))] + [[i, f] for i in range(len(self.shown))]
+        sel = self.state.selected_cell
+        if sel is not None and sel[0] in pos and sel[1] in pos:
+            cells.append([pos[sel[0]], pos[sel[1]]])
+        self.heatmap.selected = np.array(cells) if cells else None
+        if sel is not None:
+            n = len(self.state.selected_indices) if self.state.selected_indices is not None else 0
+            self.caption.value = (
+                f"<b>selected</b>: true <b>{ev.classes[sel[0]]}</b> → predicted "
+                f"<b>{ev.classes[sel[1]]}</b>, {n} sample(s)"
+            )
+        else:
+            self.caption.value = "Click a cell to see its samples."
+
+    @guarded
+    def _on_redraw(self, change):
+        if self.state.evaluation is not None:
+            self.refresh()
+
+    @guarded
+    def _on_selected_cell(self, change):
+        if self.state.evaluation is not None:
+            self._highlight()
+
+    # -------------------------------------------------------------- view -> state
+    @guarded
+    def _on_mode(self, change):
+        self.state.normalize = change["new"]
+
+    @guarded
+    def _on_cell_click(self, mark, content):
+        """A click on a cell, as the browser sends it: ``{'data': {'rowNum', 'columnNum', ...}}``."""
+        data = content.get("data") or {}
+        r, c = int(data["rowNum"]), int(data["columnNum"])
+        self.state.selected_cell = (int(self.shown[r]), int(self.shown[c]))
+
+    def click_cell(self, true: int, pred: int) -> None:
+        """Act as if the user clicked the cell of classes ``(true, pred)`` in the browser."""
+        pos = {c: p for p, c in enumerate(self.shown)}
+        msg = {"event": "element_click", "data": {"rowNum": pos[true], "columnNum": pos[pred]}}
+        self.heatmap._handle_custom_msgs(self.heatmap, msg)

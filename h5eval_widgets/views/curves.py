@@ -1,0 +1,105 @@
+"""Curves view: ROC and precision-recall of the focus class, with a live threshold."""
+
+from __future__ import annotations
+
+import bqplot as bq
+import ipywidgets as W
+import numpy as np
+
+from ..state import EvalState
+from ._base import View, guarded
+
+
+def _line_figure(title: str, xlabel: str, ylabel: str):
+    xs, ys = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
+    line = bq.Lines(x=[0.0, 1.0], y=[0.0, 1.0], scales={"x": xs, "y": ys}, colors=["#1f77b4"])
+    point = bq.Scatter(x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, colors=["#d62728"], default_size=80)
+    fig = bq.Figure(
+        marks=[line, point],
+        axes=[bq.Axis(scale=xs, label=xlabel, tick_format=".1f"),
+              bq.Axis(scale=ys, label=ylabel, orientation="vertical", tick_format=".1f")],
+        title=title, layout=W.Layout(width="330px", height="320px"),
+        fig_margin={"top": 40, "bottom": 45, "left": 50, "right": 10},
+    )
+    return fig, line, point
+
+
+class CurvesView(View):
+    """ROC and PR curves of the focus class against the rest, the operating point marked.
+
+    The slider writes ``state.threshold``; for a binary task the confusion matrix, metrics and
+    samples follow it, all answered from the engine's sorted-score index.
+    """
+
+    def __init__(self, state: EvalState, **kwargs):
+        super().__init__(state, **kwargs)
+        self.roc_fig, self.roc_line, self.roc_point = _line_figure("ROC", "false positive rate", "true positive rate")
+        self.pr_fig, self.pr_line, self.pr_point = _line_figure("Precision-recall", "recall", "precision")
+        self.slider = W.FloatSlider(value=state.threshold, min=0.0, max=1.0, step=0.001,
+                                    description="threshold", readout_format=".3f",
+                                    continuous_update=True, layout=W.Layout(width="420px"))
+        W.link((self.slider, "value"), (state, "threshold"))
+        self.best_f1 = W.Button(description="best F1")
+        self.best_j = W.Button(description="best Youden's J")
+        self.best_f1.on_click(lambda b: self._jump("f1"))
+        self.best_j.on_click(lambda b: self._jump("youden"))
+        self.readout = W.HTML()
+        state.observe(self._on_change, names=["focus_class", "threshold"])
+        self.children = [W.HBox([self.roc_fig, self.pr_fig]),
+                         W.HBox([self.slider, self.best_f1, self.best_j]), self.readout]
+        if state.evaluation is not None:
+            self.refresh()
+
+    def _pos(self) -> int | None:
+        ev = self.state.evaluation
+        if ev.task == "binary":
+            return 1
+        return self.state.focus_class
+
+    def refresh(self) -> None:
+        ev = self.state.evaluation
+        if ev is None or not ev.is_classification or self._pos() is None:
+            self.layout.display = "none"
+            return
+        self.layout.display = None
+        pos = self._pos()
+        roc, pr = ev.roc_curve(pos), ev.pr_curve(pos)
+        name = ev.classes[pos]
+        with self.roc_line.hold_sync():
+            self.roc_line.x, self.roc_line.y = roc["fpr"].to_numpy(), roc["tpr"].to_numpy()
+        with self.pr_line.hold_sync():
+            self.pr_line.x, self.pr_line.y = pr["recall"].to_numpy(), pr["precision"].to_numpy()
+        auc = ev.per_class()["roc_auc"].iloc[pos]
+        self.roc_fig.title = f"ROC · {name} vs rest · AUC {auc:.3f}" if ev.task != "binary" else f"ROC · AUC {auc:.3f}"
+        self.pr_fig.title = f"Precision-recall · {name}"
+        self._operating_point()
+
+    def _operating_point(self) -> None:
+        ev = self.state.evaluation
+        res = ev.at_threshold(self.state.threshold, self._pos())
+        fpr = 1 - res.specificity if not np.isnan(res.specificity) else 0.0
+        with self.roc_point.hold_sync():
+            self.roc_point.x, self.roc_point.y = [fpr], [np.nan_to_num(res.recall)]
+        with self.pr_point.hold_sync():
+            self.pr_point.x, self.pr_point.y = [np.nan_to_num(res.recall)], [np.nan_to_num(res.precision, nan=1.0)]
+        (tn, fp), (fn, tp) = res.confusion.tolist()
+        self.readout.value = (
+            f"<span class='h5eval-threshold-readout'>at {res.threshold:.3f}: precision {res.precision:.3f} · "
+            f"recall {res.recall:.3f} · F1 {res.f1:.3f} · accuracy {res.accuracy:.3f} · "
+            f"TP {tp} FP {fp} FN {fn} TN {tn}</span>"
+        )
+
+    @guarded
+    def _on_change(self, change):
+        if self.state.evaluation is None:
+            return
+        if change["name"] == "focus_class":
+            self.refresh()
+        else:
+            self._operating_point()
+
+    @guarded
+    def _jump(self, by: str):
+        t = self.state.evaluation.best_threshold(by, self._pos())
+        if not np.isnan(t):
+            self.state.threshold = t

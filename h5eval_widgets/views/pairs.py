@@ -1,0 +1,53 @@
+"""Most confused pairs and a class search: how to move around an evaluation with many classes."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+from ..state import EvalState
+from ._base import View, guarded
+
+
+class ConfusedPairsView(View):
+    """A list of the most confused (true, predicted) pairs, and a search box for the focus class.
+
+    Choosing a pair selects that cell; choosing a class makes it the focus class.
+    """
+
+    def __init__(self, state: EvalState, *, n_pairs: int = 15, **kwargs):
+        super().__init__(state, **kwargs)
+        self.n_pairs = n_pairs
+        self.pairs = W.Select(options=[], rows=8, description="confused", layout=W.Layout(width="330px"))
+        self.pairs.observe(self._on_pair, names="value")
+        self.search = W.Combobox(placeholder="type a class name", description="find class",
+                                 ensure_option=True, layout=W.Layout(width="330px"))
+        self.search.observe(self._on_search, names="value")
+        self.children = [self.search, self.pairs]
+        if state.evaluation is not None:
+            self.refresh()
+
+    def refresh(self) -> None:
+        ev = self.state.evaluation
+        if ev is None or ev.task not in ("binary", "multiclass"):
+            self.layout.display = "none"
+            return
+        self.layout.display = None
+        df = ev.most_confused_pairs(self.n_pairs)
+        index = {c: i for i, c in enumerate(ev.classes)}
+        self.pairs.value = None
+        self.pairs.options = [
+            (f"{r.true} → {r.predicted}: {int(r['count'])}", (index[r.true], index[r.predicted]))
+            for _, r in df.iterrows()
+        ]
+        self.search.options = list(ev.classes)
+
+    @guarded
+    def _on_pair(self, change):
+        if change["new"] is not None:
+            self.state.selected_cell = tuple(change["new"])
+
+    @guarded
+    def _on_search(self, change):
+        ev = self.state.evaluation
+        if ev is not None and change["new"] in ev.classes:
+            self.state.focus_class = ev.classes.index(change["new"])

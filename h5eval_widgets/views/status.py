@@ -1,0 +1,29 @@
+"""The status area: the last message or error; the views above it keep their last good state."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+
+from ..state import EvalState
+
+
+class StatusView(W.HTML):
+    """One line showing ``state.status``, red for errors, with a busy marker while predicting."""
+
+    def __init__(self, state: EvalState, **kwargs):
+        super().__init__(**kwargs)
+        self.state = state
+        state.observe(self._render, names=["status", "status_level", "busy"])
+        self._render()
+
+    def _render(self, change=None):
+        s = self.state
+        color = "#b00020" if s.status_level == "error" else "#333"
+        busy = "⏳ predicting… " if s.busy else ""
+        icon = "⚠ " if s.status_level == "error" else ""
+        self.value = (
+            f"<div class='h5eval-status' data-level='{s.status_level}' "
+            f"style='color:{color};padding:2px 4px'>{busy}{icon}{html.escape(s.status)}</div>"
+        )

@@ -1,0 +1,92 @@
+"""Summary panel: headline metrics with bootstrap intervals, and the static report export."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import ipywidgets as W
+import numpy as np
+
+from ..state import EvalState
+from ._base import View, guarded
+
+HEADLINE = {
+    "binary": ["accuracy", "precision", "recall", "f1", "cohen_kappa", "mcc", "roc_auc", "average_precision"],
+    "multiclass": ["accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc", "roc_auc_ovr_macro",
+                   "log_loss", "top_2_accuracy"],
+    "multilabel": ["subset_accuracy", "hamming_loss", "f1_macro", "f1_micro", "roc_auc_macro"],
+    "regression": ["rmse", "mae", "r2", "mape"],
+}
+
+
+class SummaryView(View):
+    """Headline numbers (with 95% bootstrap intervals) and an "export report" button.
+
+    Parameters
+    ----------
+    state : EvalState
+    export_dir : path-like, default="."
+        Where exported reports are written (never over a model or data file: the name is
+        ``h5eval-report-<model>-<dataset>.html``).
+    n_boot : int, default=500
+    """
+
+    def __init__(self, state: EvalState, *, export_dir=".", n_boot: int = 500, **kwargs):
+        super().__init__(state, **kwargs)
+        self.export_dir = Path(export_dir)
+        self.n_boot = n_boot
+        self.table = W.HTML()
+        self.export = W.Button(description="export HTML report", icon="download",
+                               layout=W.Layout(width="200px"))
+        self.export.on_click(self._on_export)
+        self.exported = W.HTML()
+        state.observe(self._on_threshold, names="threshold")
+        self.children = [self.table, W.HBox([self.export, self.exported])]
+        if state.evaluation is not None:
+            self.refresh()
+
+    def refresh(self) -> None:
+        st, ev = self.state, self.state.evaluation
+        if ev is None:
+            return
+        scores = st.headline()
+        at_default = ev.task != "binary" or st.threshold == ev.threshold
+        ci = ev.bootstrap(self.n_boot) if at_default else None
+        rows = []
+        for name in HEADLINE[ev.task]:
+            if name not in scores:
+                continue
+            v = scores[name]
+            interval = ""
+            if ci is not None and name in ci.index and not np.isnan(ci.loc[name, "low"]):
+                interval = f"[{ci.loc[name, 'low']:.3f}, {ci.loc[name, 'high']:.3f}]"
+            val = "undefined" if np.isnan(v) else f"{v:.4f}"
+            rows.append(f"<tr><td>{html.escape(name)}</td><td class='h5eval-value' data-metric='{name}'>"
+                        f"{val}</td><td style='color:#666'>{interval}</td></tr>")
+        note = "" if at_default else (
+            f"<div style='color:#666;font-size:11px'>at threshold {st.threshold:.3f}; "
+            "intervals are shown at the model's default threshold</div>")
+        self.table.value = (
+            f"<b>{html.escape(str(st.model_name))}</b> on <b>{html.escape(str(st.dataset_name))}</b> · "
+            f"{ev.n_samples} samples · {ev.task}"
+            "<table class='h5eval-summary' style='font-size:13px'><tr><th>metric</th><th>value</th>"
+            "<th>95% interval</th></tr>" + "".join(rows) + "</table>" + note
+        )
+
+    @guarded
+    def _on_threshold(self, change):
+        if self.state.evaluation is not None and self.state.evaluation.task == "binary":
+            self.refresh()
+
+    def report_path(self) -> Path:
+        safe = lambda s: re.sub(r"[^A-Za-z0-9_.-]+", "_", str(s))  # noqa: E731
+        return self.export_dir / f"h5eval-report-{safe(self.state.model_name)}-{safe(self.state.dataset_name)}.html"
+
+    @guarded
+    def _on_export(self, button=None):
+        path = self.report_path()
+        path.write_text(self.state.evaluation.to_html(), encoding="utf-8")
+        self.exported.value = f"wrote <code>{html.escape(str(path))}</code>"
+        self.state.set_status(f"Report written to {path}.")
