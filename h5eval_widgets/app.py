@@ -54,11 +54,14 @@ class Dashboard(W.VBox):
     >>> Dashboard(models=demo.models, datasets=demo.datasets)     # doctest: +SKIP
     """
 
-    def __init__(self, models: Mapping[str, Any] | str | os.PathLike,
+    def __init__(self, models: Mapping[str, Any] | str | os.PathLike | None = None,
                  datasets: Mapping[str, Any] | None = None, *, progress: bool = True,
-                 trust_code: bool = False, export_dir=".", **kwargs):
+                 trust_code: bool = False, export_dir=".", state: EvalState | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
-        if isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
+        if state is not None:
+            self.state = state
+        elif isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
             self.state = EvalState.from_folder(models, progress=progress, trust_code=trust_code)
         else:
             self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code)
@@ -93,6 +96,13 @@ class Dashboard(W.VBox):
         ]
         self.add_class("h5eval-dashboard")
         self._sync_class_dd()
+
+    @classmethod
+    def from_evaluations(cls, evaluations: Mapping[str, Any], datasets: Mapping[str, Any] | None = None,
+                         **kwargs) -> "Dashboard":
+        """A dashboard over evaluations already computed (for example with ``from_predictions``)."""
+        export_dir = kwargs.pop("export_dir", ".")
+        return cls(state=EvalState.from_evaluations(evaluations, datasets, **kwargs), export_dir=export_dir)
 
     def _sync_class_dd(self, change=None):
         ev = self.state.evaluation

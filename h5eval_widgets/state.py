@@ -70,13 +70,14 @@ class EvalState(T.HasTraits):
     busy = T.Bool(False, help="True while predicting.")
 
     def __init__(self, models: Mapping[str, Any], datasets: Mapping[str, Any], *,
-                 progress: bool = True, trust_code: bool = False, **kwargs):
+                 progress: bool = True, trust_code: bool = False,
+                 evaluations: Mapping[tuple[str, str], Evaluation] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.models = dict(models)
         self.datasets = dict(datasets)
         self.progress = progress
         self.trust_code = trust_code
-        self._eval_cache: dict[tuple[str, str], Evaluation] = {}
+        self._eval_cache: dict[tuple[str, str], Evaluation] = dict(evaluations or {})
         self._data_cache: dict[str, Dataset] = {}
         self.model_names = list(self.models)
         self.dataset_names = list(self.datasets)
@@ -104,7 +105,31 @@ class EvalState(T.HasTraits):
                 datasets[p.stem] = p
         return cls(models, datasets, **kwargs)
 
+    @classmethod
+    def from_evaluations(cls, evaluations: Mapping[str, Evaluation],
+                         datasets: Mapping[str, Any] | None = None, **kwargs) -> "EvalState":
+        """A state over evaluations already computed (no model files needed).
+
+        Parameters
+        ----------
+        evaluations : mapping of str to Evaluation
+            Shown under these names in the model dropdown.
+        datasets : mapping of str to dataset, default=None
+            The data behind the evaluations, by their ``dataset_name``, to show samples.
+        """
+        datasets = dict(datasets or {})
+        cache, models = {}, {}
+        for name, ev in evaluations.items():
+            dname = ev.dataset_name or "data"
+            datasets.setdefault(dname, None)
+            cache[(name, dname)] = ev
+            models[name] = None
+        return cls(models, datasets, evaluations=cache, **kwargs)
+
     def _default_dataset(self, model_name: str) -> str:
+        for (m, d) in self._eval_cache:
+            if m == model_name:
+                return d
         for d in self.dataset_names:
             if model_name.split("_")[0] == d.split("_")[0]:
                 return d
@@ -127,9 +152,11 @@ class EvalState(T.HasTraits):
         self.status = message
 
     # ------------------------------------------------------------------ loading
-    def get_dataset(self, name: str) -> Dataset:
+    def get_dataset(self, name: str) -> Dataset | None:
         if name not in self._data_cache:
             src = self.datasets[name]
+            if src is None:  # evaluations given without their data: no samples to draw
+                return None
             self._data_cache[name] = load_dataset(src, name=name) if not isinstance(src, Dataset) else src
         return self._data_cache[name]
 
@@ -137,6 +164,11 @@ class EvalState(T.HasTraits):
         """The evaluation of a pair: from memory, else through the engine (and its disk cache)."""
         key = (model_name, dataset_name)
         if key not in self._eval_cache:
+            if self.models.get(model_name) is None:
+                raise H5EvalError(
+                    f"No evaluation of {model_name} on {dataset_name} was given, and there is no "
+                    "model file to compute it; choose the dataset it was evaluated on."
+                )
             data = self.get_dataset(dataset_name)
             loaded = load_model(self.models[model_name], trust_code=self.trust_code, name=model_name)
             self.busy = True

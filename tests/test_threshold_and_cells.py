@@ -128,3 +128,34 @@ def test_bootstrap_is_reproducible_and_matches_index_resampling():
     assert a.loc["accuracy", "high"] == pytest.approx(np.quantile(acc, 0.975), abs=0.012)
     assert a.loc["roc_auc", "low"] == pytest.approx(np.quantile(auc, 0.025), abs=0.012)
     assert a.loc["roc_auc", "high"] == pytest.approx(np.quantile(auc, 0.975), abs=0.012)
+
+
+def test_many_matrices_at_once_equal_one_at_a_time():
+    """Check the vectorized bootstrap scorer against scores_from_confusion on random matrices."""
+    from h5eval_widgets.core.metrics import scores_from_cell_draws, scores_from_confusion
+
+    rng = np.random.default_rng(4)
+    k = 6
+    cms = rng.integers(0, 5, size=(20, k, k))
+    cms[3, :, 2] = 0  # a class never predicted
+    cms[4, 1, :] = 0  # a class never present
+    r, c = np.nonzero(np.ones((k, k)))
+    got = scores_from_cell_draws(cms.reshape(20, -1), r, c, k)
+    for b in range(20):
+        want = scores_from_confusion(cms[b])
+        for name in ("accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc"):
+            assert got[name][b] == pytest.approx(want[name], nan_ok=True), name
+        np.testing.assert_allclose(got["precision"][b], want["precision"])
+
+
+def test_weighted_bootstrap_runs_and_brackets_the_estimate():
+    """Check that bootstrap intervals with sample weights contain the weighted estimate."""
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 400)
+    p = rng.dirichlet(np.ones(3), size=400)
+    p[np.arange(400), y] += 0.5
+    p /= p.sum(1, keepdims=True)
+    w = rng.uniform(0.5, 2, 400)
+    ci = Evaluation.from_predictions(y, p, sample_weight=w).bootstrap(200, seed=1)
+    assert ci.loc["accuracy", "value"] == pytest.approx(skm.accuracy_score(y, p.argmax(1), sample_weight=w))
+    assert np.all(ci["low"] <= ci["value"]) and np.all(ci["value"] <= ci["high"])

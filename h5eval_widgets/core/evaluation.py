@@ -458,6 +458,11 @@ class Evaluation:
     # ------------------------------------------------------------------ probability-based scores
     def _class_pass(self, c: int) -> tuple[float, float, np.ndarray | None]:
         """One sort of class c's score column: its ROC AUC, AP and one-vs-one pair sums."""
+        built = self._extra.get("threshold_index", {})
+        if c in built:
+            # the sorted-score index of this class already holds its curve
+            curve = self._threshold_index_for(c).curve
+            return M.roc_auc_binary(curve), M.average_precision_binary(curve), None
         score = self.y_proba[:, c]
         labels = self.y_true[:, c].astype(np.int64) if self.task == "multilabel" else self.y_true
         cls = 1 if self.task == "multilabel" else c
@@ -679,25 +684,26 @@ class Evaluation:
             rows = {"rmse": np.sqrt(mse), "mae": mae}
         elif self.task in ("binary", "multiclass"):
             cm = np.asarray(self._cm, dtype=np.float64)
+            r, c = np.nonzero(cm)
             if self.sample_weight is None:
+                # resampling n samples with replacement = multinomial counts over the cells
                 total = int(cm.sum())
-                draws = rng.multinomial(total, cm.ravel() / total, size=n_boot)
-                cms = draws.reshape(n_boot, *cm.shape)
+                draws = rng.multinomial(total, cm[r, c] / total, size=n_boot)
             else:
-                idx = rng.integers(0, self.n_samples, size=(n_boot, self.n_samples))
-                cms = np.stack(
-                    [M.confusion_matrix(self.y_true[i], self.y_pred[i], self.n_classes,
-                                        sample_weight=self.sample_weight[i]) for i in idx]
-                )
-            names = ["accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc"]
+                cell_pos = {(i, j): p for p, (i, j) in enumerate(zip(r, c))}
+                pos = np.array([cell_pos.get((i, j), -1) for i, j in zip(self.y_true, self.y_pred)])
+                keep = pos >= 0  # zero-weight samples sit in no listed cell
+                draws = np.empty((n_boot, len(r)))
+                for b in range(n_boot):
+                    idx = rng.integers(0, self.n_samples, size=self.n_samples)
+                    idx = idx[keep[idx]]
+                    draws[b] = np.bincount(pos[idx], weights=self.sample_weight[idx], minlength=len(r))
+            sc = M.scores_from_cell_draws(draws, r, c, self.n_classes)
+            for name in ("accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc"):
+                rows[name] = sc[name]
             if self.task == "binary":
-                names += ["precision", "recall", "f1"]
-            vals = {n: np.empty(n_boot) for n in names}
-            for b in range(n_boot):
-                sc = M.scores_from_confusion(cms[b])
-                for n in names:
-                    vals[n][b] = sc[n][1] if n in ("precision", "recall", "f1") else sc[n]
-            rows.update(vals)
+                for name in ("precision", "recall", "f1"):
+                    rows[name] = sc[name][:, 1]
             if self.task == "binary" and self.sample_weight is None:
                 rows["roc_auc"] = self._bootstrap_auc(rng, n_boot)
         else:

@@ -15,6 +15,7 @@ __all__ = [
     "confusion_matrix",
     "normalize_confusion",
     "scores_from_confusion",
+    "scores_from_cell_draws",
     "BinaryCurve",
     "binary_curve",
     "descending_order",
@@ -160,6 +161,62 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
     cov_tt = total**2 - support @ support
     out["mcc"] = float(cov_tp / np.sqrt(cov_pp * cov_tt)) if cov_pp * cov_tt else 0.0
     return out
+
+
+def scores_from_cell_draws(draws: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                           n_classes: int) -> dict:
+    """Confusion-matrix metrics for many matrices at once, given only their non-empty cells.
+
+    Parameters
+    ----------
+    draws : ndarray of shape (n_matrices, n_cells)
+        (Weighted) counts of each listed cell in each matrix.
+    rows, cols : ndarray of shape (n_cells,)
+        True and predicted class of each listed cell.
+    n_classes : int
+
+    Returns
+    -------
+    dict of ndarray of shape (n_matrices,)
+        ``accuracy``, ``balanced_accuracy``, ``f1_macro``, ``cohen_kappa``, ``mcc`` and the
+        per-class arrays ``precision``, ``recall``, ``f1`` of shape (n_matrices, n_classes),
+        each as :func:`scores_from_confusion` computes it.
+    """
+    draws = np.asarray(draws, dtype=np.float64)
+    b = draws.shape[0]
+    on_rows = np.zeros((len(rows), n_classes))
+    on_rows[np.arange(len(rows)), rows] = 1.0
+    on_cols = np.zeros((len(cols), n_classes))
+    on_cols[np.arange(len(cols)), cols] = 1.0
+    support = draws @ on_rows
+    predicted = draws @ on_cols
+    tp = np.zeros((b, n_classes))
+    diag = rows == cols
+    tp[:, rows[diag]] = draws[:, diag]
+    total = draws.sum(axis=1)
+    with np.errstate(all="ignore"):
+        precision = np.where(predicted == 0, np.nan, tp / predicted)
+        recall = np.where(support == 0, np.nan, tp / support)
+        f1 = np.where(support + predicted == 0, np.nan, 2 * tp / (support + predicted))
+        trace = tp.sum(axis=1)
+        sup_pred = np.einsum("ij,ij->i", support, predicted)
+        expected_off = (total**2 - sup_pred) / total
+        kappa = np.where(expected_off == 0, np.nan, 1 - (total - trace) / expected_off)
+        cov_tp = trace * total - sup_pred
+        cov_pp = total**2 - np.einsum("ij,ij->i", predicted, predicted)
+        cov_tt = total**2 - np.einsum("ij,ij->i", support, support)
+        denom = cov_pp * cov_tt
+        mcc = np.where(denom == 0, 0.0, cov_tp / np.sqrt(np.where(denom == 0, 1, denom)))
+        return {
+            "accuracy": trace / total,
+            "balanced_accuracy": np.nanmean(recall, axis=1),
+            "f1_macro": np.nanmean(f1, axis=1),
+            "cohen_kappa": kappa,
+            "mcc": mcc,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+        }
 
 
 @dataclass(frozen=True)

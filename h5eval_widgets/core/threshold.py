@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import BinaryCurve, binary_curve, descending_order
+from .metrics import BinaryCurve, sort_descending, sorted_curve
 
 __all__ = ["ThresholdIndex", "ThresholdResult"]
 
@@ -55,24 +55,24 @@ class ThresholdIndex:
     def __init__(self, y_true, y_score, *, sample_weight=None, order=None):
         y_true = np.asarray(y_true, dtype=bool)
         score = np.asarray(y_score)
-        self.order = descending_order(score) if order is None else order
-        s_sorted = score[self.order]
+        if order is None:
+            self.order, s_sorted = sort_descending(score)
+        else:
+            self.order, s_sorted = order, score[order]
         t_sorted = y_true[self.order]
         self._neg_desc_scores = -s_sorted  # ascending, for searchsorted
-        w = (
-            np.ones(len(score))
-            if sample_weight is None
-            else np.asarray(sample_weight, dtype=np.float64)[self.order]
-        )
-        self._cum_tp = np.r_[0.0, np.cumsum(w * t_sorted)]
-        self._cum_fp = np.r_[0.0, np.cumsum(w * ~t_sorted)]
-        # positions (in descending score order) of positives and of negatives
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[self.order]
+        if w is None:
+            self._cum_tp = np.r_[0.0, np.cumsum(t_sorted, dtype=np.float64)]
+            self._cum_fp = np.arange(len(t_sorted) + 1, dtype=np.float64) - self._cum_tp
+        else:
+            self._cum_tp = np.r_[0.0, np.cumsum(w * t_sorted)]
+            self._cum_fp = np.r_[0.0, np.cumsum(w * ~t_sorted)]
+        # sample indices of positives and of negatives, in descending score order
         self.pos_order = self.order[t_sorted]
         self.neg_order = self.order[~t_sorted]
         self._pos_rank = np.r_[0, np.cumsum(t_sorted)]
-        self.curve: BinaryCurve = binary_curve(
-            y_true, score, sample_weight=sample_weight, order=self.order
-        )
+        self.curve: BinaryCurve = sorted_curve(t_sorted, s_sorted, w)
 
     @property
     def n_pos(self) -> float:

@@ -1,0 +1,219 @@
+"""The dashboard driven headless, by the same messages and traits a browser click or slider sends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from h5eval_widgets import Dashboard, Evaluation, demo_dashboard, load_demo
+from h5eval_widgets.state import EvalState
+from tests.conftest import file_hash
+
+
+@pytest.fixture(scope="module")
+def dash(tmp_path_factory):
+    return demo_dashboard(progress=False, export_dir=tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture(autouse=True)
+def _reset(request):
+    """Each test starts from the digits CNN with nothing selected (when it uses the shared dashboard)."""
+    if "dash" in request.fixturenames:
+        d = request.getfixturevalue("dash")
+        d.state.model_name, d.state.dataset_name = "digits_cnn", "digits_test"
+        d.state.selected_cell = None
+
+
+def test_dashboard_opens_on_the_first_demo_model(dash):
+    """Check the initial pair, the dropdowns and a 10x10 matrix equal to scikit-learn's."""
+    st = dash.state
+    assert (dash.model_dd.value, dash.dataset_dd.value) == ("digits_cnn", "digits_test")
+    y = load_demo().dataset("digits_test").y
+    np.testing.assert_array_equal(dash.confusion.heatmap.color, skm.confusion_matrix(y, st.evaluation.y_pred))
+    assert list(dash.confusion.heatmap.row) == [str(i) for i in range(10)]
+    assert st.status_level == "info"
+
+
+@pytest.mark.parametrize("cell", [(8, 1), (3, 9), (5, 5)])
+def test_clicking_a_cell_shows_exactly_its_samples(dash, cell):
+    """Check that clicking cell (i, j) shows exactly the samples with true i and predicted j."""
+    st = dash.state
+    i, j = cell
+    dash.confusion.click_cell(i, j)  # the element_click message a browser click sends
+    ev = st.evaluation
+    expected = np.flatnonzero((ev.y_true == i) & (ev.y_pred == j))
+    assert st.selected_cell == (i, j)
+    assert sorted(st.selected_indices.tolist()) == expected.tolist()
+    shown = dash.samples.shown_indices
+    assert len(shown) == min(len(expected), dash.samples.page_size)
+    assert set(shown.tolist()) <= set(expected.tolist())
+    captions = [c.children[1].value for c in dash.samples.cards]
+    assert all(f"true <b>{i}</b>" in c and f"pred <b>{j}</b>" in c for c in captions)
+    assert dash.confusion.heatmap.selected.tolist()[-1] == [i, j]
+    assert f"{len(expected)} sample(s)" in dash.confusion.caption.value
+
+
+def test_paging_and_sample_details(dash):
+    """Check paging through the most confident mistakes and one sample's full distribution."""
+    st = dash.state
+    st.model_name = "digits_weak_mlp"
+    n = len(st.selected_indices)
+    assert n == int((st.evaluation.y_true != st.evaluation.y_pred).sum()) > dash.samples.page_size
+    first = dash.samples.shown_indices.copy()
+    dash.samples.next_btn.click()
+    assert dash.samples.page == 1 and not set(first) & set(dash.samples.shown_indices)
+    dash.samples.cards[0].children[-1].click()  # "details"
+    i = int(dash.samples.shown_indices[0])
+    assert st.selected_sample == i
+    np.testing.assert_allclose(sorted(dash.samples.dist_bars.y), sorted(st.evaluation.y_proba[i]), rtol=1e-6)
+
+
+def test_threshold_moves_matrix_metrics_and_samples(dash):
+    """Check that moving the threshold on the binary demo gives scikit-learn's matrix at that threshold."""
+    st = dash.state
+    st.model_name = "breast_cancer_mlp"
+    assert st.dataset_name == "breast_cancer_test"
+    ev = st.evaluation
+    score = ev.y_proba[:, 1]
+    dash.confusion.click_cell(0, 1)  # false positives
+    for t in (0.2, 0.5, 0.85):
+        dash.curves.slider.value = t
+        pred = (score >= t).astype(int)
+        np.testing.assert_array_equal(dash.confusion.heatmap.color, skm.confusion_matrix(ev.y_true, pred))
+        assert sorted(st.selected_indices.tolist()) == np.flatnonzero((ev.y_true == 0) & (pred == 1)).tolist()
+        f1 = skm.f1_score(ev.y_true, pred)
+        assert f"F1 {f1:.3f}" in dash.curves.readout.value
+        assert f"{f1:.4f}" in dash.summary.table.value
+        assert dash.per_class.frame().loc["malignant", "f1"] == pytest.approx(f1)
+
+
+def test_best_threshold_buttons(dash):
+    """Check that the best-F1 and best-Youden buttons move the threshold to the engine's answers."""
+    st = dash.state
+    st.model_name = "breast_cancer_mlp"
+    dash.curves.best_f1.click()
+    assert st.threshold == pytest.approx(st.evaluation.best_threshold("f1"))
+    dash.curves.best_j.click()
+    assert st.threshold == pytest.approx(st.evaluation.best_threshold("youden"))
+    assert dash.curves.slider.value == pytest.approx(st.threshold)
+
+
+def test_switching_model_and_dataset_updates_every_view(dash):
+    """Check that a new model updates matrix, per-class bars, curves, summary and samples."""
+    st = dash.state
+    before = np.array(dash.confusion.heatmap.color)
+    dash.model_dd.value = "digits_weak_mlp"
+    ev = st.evaluation
+    assert ev.model_name == "digits_weak_mlp"
+    np.testing.assert_array_equal(dash.confusion.heatmap.color, ev.confusion_matrix())
+    assert not np.array_equal(before, dash.confusion.heatmap.color)
+    np.testing.assert_allclose(np.array(dash.per_class.bars.y)[2], np.nan_to_num(ev.per_class()["f1"]))
+    assert "digits_weak_mlp" in dash.summary.table.value
+    assert f"{ev.scores['accuracy']:.4f}" in dash.summary.table.value
+    roc = ev.roc_curve(st.focus_class)
+    np.testing.assert_allclose(dash.curves.roc_line.x, roc["fpr"])
+    dash.model_dd.value = "diabetes_mlp"
+    assert dash.dataset_dd.value == "diabetes_test" and st.evaluation.task == "regression"
+    assert dash.confusion.layout.display == "none" and dash.regression.layout.display is None
+
+
+def test_focus_class_from_bar_click_drives_curves_and_table(dash):
+    """Check that clicking a class's bars makes it the focus class for the curves and the table."""
+    st = dash.state
+    dash.per_class.bars._handle_custom_msgs(dash.per_class.bars, {"event": "element_click", "data": {"index": 7}})
+    assert st.focus_class == 7
+    assert dash.class_dd.value == 7
+    assert "7 vs rest" in dash.curves.roc_fig.title
+    np.testing.assert_allclose(dash.curves.roc_line.y, st.evaluation.roc_curve(7)["tpr"])
+    assert "background:#fff3e0;font-weight:bold'><td>7</td>" in dash.per_class.table.value
+
+
+def test_a_bad_pair_shows_an_error_and_keeps_the_last_views(dash):
+    """Check that a dataset that does not fit the model is reported and the last good views stay."""
+    st = dash.state
+    before = np.array(dash.confusion.heatmap.color)
+    ev_before = st.evaluation
+    dash.dataset_dd.value = "breast_cancer_test"
+    assert st.status_level == "error"
+    assert "expects (8, 8, 1)" in st.status and "⚠" in dash.status.value
+    assert st.evaluation is ev_before
+    np.testing.assert_array_equal(dash.confusion.heatmap.color, before)
+    dash.confusion.click_cell(1, 8)  # the old views still answer clicks
+    expected = np.flatnonzero((ev_before.y_true == 1) & (ev_before.y_pred == 8))
+    assert sorted(st.selected_indices.tolist()) == expected.tolist()
+
+
+def test_a_failing_view_callback_goes_to_the_status_area(dash):
+    """Check that an exception inside a view callback lands in the status area, not in the console."""
+    st = dash.state
+    dash.confusion._on_cell_click(dash.confusion.heatmap, {"event": "element_click", "data": {"rowNum": 99}})
+    assert st.status_level == "error" and "KeyError" in st.status
+
+
+def test_regression_brush_selects_points(dash):
+    """Check that brushing the predicted-vs-actual scatter selects the samples inside the box."""
+    st = dash.state
+    st.model_name = "diabetes_mlp"
+    ev = st.evaluation
+    dash.regression.brush.brushing = True
+    dash.regression.brush.selected_x = np.array([50.0, 150.0])
+    dash.regression.brush.selected_y = np.array([80.0, 200.0])
+    dash.regression.brush.brushing = False
+    inside = (ev.y_true >= 50) & (ev.y_true <= 150) & (ev.y_pred >= 80) & (ev.y_pred <= 200)
+    assert sorted(st.selected_indices.tolist()) == np.flatnonzero(inside).tolist()
+    assert len(dash.samples.cards) == min(int(inside.sum()), dash.samples.page_size)
+
+
+def test_confused_pairs_list_selects_the_cell(dash):
+    """Check that choosing a most-confused pair selects that cell."""
+    st = dash.state
+    st.model_name = "digits_weak_mlp"
+    label, cell = dash.pairs.pairs.options[0]
+    dash.pairs.pairs.value = cell
+    assert st.selected_cell == cell
+    assert len(st.selected_indices) == int(label.rsplit(": ", 1)[1])
+
+
+def test_export_writes_a_static_report_and_touches_no_input(dash):
+    """Check that "export HTML report" writes a page and leaves model and data files unchanged."""
+    demo = load_demo()
+    before = [file_hash(p) for p in list(demo.models.values()) + list(demo.datasets.values())]
+    dash.summary.export.click()
+    path = dash.summary.report_path()
+    assert path.exists() and "<!DOCTYPE html>" in path.read_text()
+    assert before == [file_hash(p) for p in list(demo.models.values()) + list(demo.datasets.values())]
+
+
+def test_a_thousand_classes_draw_the_most_confused_ones():
+    """Check that a 1000-class evaluation draws only the most confused classes, and clicks still map right.
+
+    How long building the views takes is measured in benchmarks/interaction.py.
+    """
+    rng = np.random.default_rng(0)
+    n, k = 20000, 1000
+    y = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k)).astype(np.float32)
+    logits[np.arange(n), y] += 4
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    ev = Evaluation.from_predictions(y, p, dataset_name="synthetic")
+    ev.scores, ev.per_class()  # the engine's work, outside the view timing
+    d = Dashboard.from_evaluations({"big": ev}, progress=False)
+    assert len(d.confusion.shown) == d.confusion.top_n.value == 15
+    assert len(d.per_class.bars.x) == 30
+    i, j = d.confusion.shown[0], d.confusion.shown[1]
+    d.confusion.click_cell(i, j)
+    assert sorted(d.state.selected_indices.tolist()) == np.flatnonzero((y == i) & (ev.y_pred == j)).tolist()
+
+
+def test_dashboard_from_a_folder(tmp_path, multiclass_h5, blobs):
+    """Check that a folder with a model file and a data file is scanned into the dropdowns."""
+    import shutil
+
+    _, _, Xte, yte = blobs
+    shutil.copy(multiclass_h5, tmp_path / "mlp.h5")
+    np.savez(tmp_path / "mlp_test.npz", x=Xte, y=yte)
+    st = EvalState.from_folder(tmp_path, progress=False)
+    assert st.model_names == ["mlp"] and st.dataset_names == ["mlp_test"]
+    assert st.evaluation is not None and st.evaluation.n_samples == len(yte)
