@@ -277,8 +277,17 @@ class EvalState(T.HasTraits):
             self.selected_indices = None
             self.selection_label = ""
             return
-        wrong = np.flatnonzero(self.predicted_labels() != ev.y_true)
-        conf = ev.y_proba[wrong, self.predicted_labels()[wrong]]
+        if ev.task == "binary":
+            # the two mistake cells are already sorted by confidence: a stable sort merges
+            # the two runs in linear time
+            cells = ev.cells_at_threshold(self.threshold)
+            fp, fn = cells[(0, 1)], cells[(1, 0)]
+            wrong = np.concatenate([fp, fn])
+            conf = np.concatenate([ev.y_proba[fp, 1], ev.y_proba[fn, 0]])
+        else:
+            pred = ev.y_pred
+            wrong = np.flatnonzero(pred != ev.y_true)
+            conf = ev.y_proba[wrong, pred[wrong]]
         self.selected_indices = wrong[np.argsort(-conf, kind="stable")]
         self.selection_label = f"Most confident mistakes ({len(wrong)})"
 

@@ -126,6 +126,8 @@ def test_bootstrap_is_reproducible_and_matches_index_resampling():
         auc.append(skm.roc_auc_score(y[i], score[i]))
     assert a.loc["accuracy", "low"] == pytest.approx(np.quantile(acc, 0.025), abs=0.012)
     assert a.loc["accuracy", "high"] == pytest.approx(np.quantile(acc, 0.975), abs=0.012)
+    # the AUC's interval is DeLong's, which a score bootstrap approximates
+    assert a.loc["roc_auc", "method"] == "DeLong"
     assert a.loc["roc_auc", "low"] == pytest.approx(np.quantile(auc, 0.025), abs=0.012)
     assert a.loc["roc_auc", "high"] == pytest.approx(np.quantile(auc, 0.975), abs=0.012)
 
@@ -159,3 +161,23 @@ def test_weighted_bootstrap_runs_and_brackets_the_estimate():
     ci = Evaluation.from_predictions(y, p, sample_weight=w).bootstrap(200, seed=1)
     assert ci.loc["accuracy", "value"] == pytest.approx(skm.accuracy_score(y, p.argmax(1), sample_weight=w))
     assert np.all(ci["low"] <= ci["value"]) and np.all(ci["value"] <= ci["high"])
+
+
+def test_delong_interval_matches_the_textbook_formula():
+    """Check DeLong's AUC interval against a direct O(n_pos * n_neg) computation, with ties."""
+    from statistics import NormalDist
+
+    from h5eval_widgets.core.metrics import binary_curve, roc_auc_delong_interval
+
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, 300)
+    s = np.round(0.3 * y + 0.7 * rng.random(300), 2)
+    pos, neg = s[y == 1], s[y == 0]
+    psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    auc = psi.mean()
+    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
+    se = np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    z = NormalDist().inv_cdf(0.975)
+    lo, hi = roc_auc_delong_interval(binary_curve(y, s))
+    assert auc == pytest.approx(skm.roc_auc_score(y, s))
+    assert lo == pytest.approx(auc - z * se) and hi == pytest.approx(auc + z * se)

@@ -654,13 +654,13 @@ class Evaluation:
         """Bootstrap percentile intervals of the headline metrics (seeded, reproducible).
 
         Metrics of the confusion matrix are resampled exactly and fast: resampling n samples
-        with replacement gives cell counts that are multinomial over the cells. Binary ROC AUC
-        is resampled the same way over the distinct (score, label) groups of its curve.
+        with replacement gives cell counts that are multinomial over the non-empty cells, so
+        every replicate is drawn and scored at once. Binary ROC AUC gets DeLong's interval.
 
         Returns
         -------
         DataFrame
-            Indexed by metric, with ``value``, ``low``, ``high``.
+            Indexed by metric, with ``value``, ``low``, ``high`` and ``method``.
         """
         key = ("bootstrap", n_boot, confidence, seed)
         if key in self._extra:
@@ -704,41 +704,32 @@ class Evaluation:
             if self.task == "binary":
                 for name in ("precision", "recall", "f1"):
                     rows[name] = sc[name][:, 1]
-            if self.task == "binary" and self.sample_weight is None:
-                rows["roc_auc"] = self._bootstrap_auc(rng, n_boot)
+
         else:
             return pd.DataFrame(columns=["value", "low", "high"])
+        methods = {k: "bootstrap" for k in rows}
+        if self.task == "binary" and self.sample_weight is None:
+            # a score-resampling bootstrap costs O(n) per replicate; DeLong's interval is
+            # exact in its variance and costs one pass over the curve
+            lo, hi = M.roc_auc_delong_interval(self._threshold_index_for(1).curve, confidence)
+            rows["roc_auc"] = np.array([lo, hi])
+            methods["roc_auc"] = "DeLong"
+        bounds = {
+            k: (float(v[0]), float(v[1])) if methods[k] == "DeLong"
+            else (np.nan, np.nan) if np.all(np.isnan(v))
+            else (float(np.nanquantile(v, alpha)), float(np.nanquantile(v, 1 - alpha)))
+            for k, v in rows.items()
+        }
         out = pd.DataFrame(
             {
                 "value": [self.scores[k] for k in rows],
-                "low": [float(np.nanquantile(v, alpha)) if not np.all(np.isnan(v)) else np.nan
-                        for v in rows.values()],
-                "high": [float(np.nanquantile(v, 1 - alpha)) if not np.all(np.isnan(v)) else np.nan
-                         for v in rows.values()],
+                "low": [bounds[k][0] for k in rows],
+                "high": [bounds[k][1] for k in rows],
             },
             index=pd.Index(list(rows), name="metric"),
         )
+        out["method"] = [methods[k] for k in rows]
         self._extra[key] = out
-        return out
-
-    def _bootstrap_auc(self, rng: np.random.Generator, n_boot: int) -> np.ndarray:
-        idx = self._threshold_index_for(1)
-        pos_per_group = np.diff(np.r_[0.0, idx.curve.tps])
-        neg_per_group = np.diff(np.r_[0.0, idx.curve.fps])
-        cells = np.r_[pos_per_group, neg_per_group]
-        g = len(pos_per_group)
-        total = int(cells.sum())
-        out = np.empty(n_boot)
-        for b in range(n_boot):
-            draw = rng.multinomial(total, cells / total)
-            tps = np.cumsum(draw[:g])
-            fps = np.cumsum(draw[g:])
-            if tps[-1] == 0 or fps[-1] == 0:
-                out[b] = np.nan
-                continue
-            tpr = np.r_[0.0, tps / tps[-1]]
-            fpr = np.r_[0.0, fps / fps[-1]]
-            out[b] = np.trapezoid(tpr, fpr)
         return out
 
     # ------------------------------------------------------------------ export

@@ -24,6 +24,7 @@ __all__ = [
     "class_column_stats",
     "roc_auc_binary",
     "average_precision_binary",
+    "roc_auc_delong_interval",
     "log_loss",
     "brier_score",
     "top_k_accuracy",
@@ -391,6 +392,31 @@ def average_precision_binary(curve: BinaryCurve) -> float:
     predicted = tps + fps
     precision = np.divide(tps, predicted, out=np.zeros_like(tps), where=predicted > 0)
     return float(np.dot(np.diff(tps, prepend=0.0), precision) / curve.n_pos)
+
+
+def roc_auc_delong_interval(curve: BinaryCurve, confidence: float = 0.95) -> tuple[float, float]:
+    """DeLong confidence interval of the ROC AUC, from the curve's tie groups in O(groups).
+
+    DeLong, DeLong & Clarke-Pearson (1988): the AUC's variance is
+    ``var(V10) / n_pos + var(V01) / n_neg`` over the structural components of positives
+    and negatives. Returns ``(nan, nan)`` when a class is missing.
+    """
+    from statistics import NormalDist
+
+    n_pos, n_neg = curve.n_pos, curve.n_neg
+    if n_pos < 2 or n_neg < 2:
+        return float("nan"), float("nan")
+    tps, fps = curve.tps, curve.fps
+    p = np.diff(tps, prepend=0.0)  # positives in each tie group
+    q = np.diff(fps, prepend=0.0)  # negatives in each tie group
+    v10 = (n_neg - fps + 0.5 * q) / n_neg  # per positive: share of negatives below it
+    v01 = (tps - 0.5 * p) / n_pos  # per negative: share of positives above it
+    auc = float(np.dot(p, v10) / n_pos)
+    var10 = float(np.dot(p, (v10 - auc) ** 2) / (n_pos - 1))
+    var01 = float(np.dot(q, (v01 - auc) ** 2) / (n_neg - 1))
+    se = np.sqrt(var10 / n_pos + var01 / n_neg)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    return max(0.0, auc - z * se), min(1.0, auc + z * se)
 
 
 def _true_class_proba(y_true_idx, y_proba) -> np.ndarray:

@@ -27,6 +27,8 @@ td.l,th.l{text-align:left}
 def _fmt(v) -> str:
     if v is None:
         return "—"
+    if isinstance(v, str):
+        return html.escape(v)
     if isinstance(v, (int, np.integer)):
         return str(int(v))
     v = float(v)
@@ -129,7 +131,8 @@ def html_report(ev: "Evaluation", *, bootstrap: bool = True) -> str:
     if bootstrap:
         ci = ev.bootstrap()
         if len(ci):
-            body += ["<h2>95% bootstrap intervals</h2>", _table(ci, index_label="metric")]
+            body += ["<h2>95% intervals (bootstrap; DeLong for ROC AUC)</h2>",
+                     _table(ci, index_label="metric")]
     if ev.is_classification:
         body += ["<h2>Per class</h2>", _table(ev.per_class(), index_label="class")]
         if ev.task != "multilabel" and ev.n_classes <= 30:
