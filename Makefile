@@ -1,21 +1,35 @@
 # The two set-up commands of the README: `make demo` and `make test`.
-# Each one creates .venv (if missing or older than pyproject.toml), installs the package
-# with its test extra, then runs the job.
+# Each creates .venv (again when pyproject.toml changes), installs the package with its test
+# extra, then runs the job. `make test` also installs Debian's chromium for the browser tests.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test clean-venv
+.PHONY: demo test report chromium clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
+# The main job: the report of the bundled demo, then its dashboard served on 127.0.0.1.
 demo: $(VENV)/.installed
-	$(VENV)/bin/h5eval report --demo
+	$(VENV)/bin/h5eval report --demo --quiet
+	$(VENV)/bin/h5eval dashboard --demo
 
-test: $(VENV)/.installed
+report: $(VENV)/.installed
+	$(VENV)/bin/h5eval report --demo --quiet
+
+# Debian's chromium for the end-to-end tests (installed when missing and we are root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install chromium' for the browser tests"; \
+	  fi; }
+
+test: $(VENV)/.installed chromium
 	$(PY) -m pytest -q
 
 clean-venv:

@@ -90,7 +90,8 @@ class Dashboard(W.VBox):
         self.children = [
             W.HBox([self.model_dd, self.dataset_dd, self.class_dd]),
             self.status,
-            W.HBox([W.VBox([self.confusion, self.pairs]), W.VBox([self.summary, self.samples])]),
+            W.HBox([W.VBox([self.confusion, self.pairs], layout=W.Layout(min_width="460px")),
+                    W.VBox([self.summary, self.samples])]),
             self.regression,
             self.tabs,
         ]

@@ -56,6 +56,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    if not args.demo and (not args.models or not args.data):
+        print("h5eval dashboard: give MODEL... and --data DATA..., or --demo", file=sys.stderr)
+        return 2
+    for p in list(args.models or []) + list(args.data or []):
+        if not Path(p).exists():
+            print(f"h5eval: error: {p!r} does not exist", file=sys.stderr)
+            return 1
+    return serve(args.models or [], args.data or [], demo=args.demo, port=args.port,
+                 trust_code=args.trust_code)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="h5eval", description="Evaluate saved Keras models on a test set."
@@ -80,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--no-cache", action="store_true", help="do not read or write the prediction cache")
     rep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     rep.set_defaults(func=_cmd_report)
+
+    dash = sub.add_parser("dashboard", help="serve the dashboard as a page (Voila) on 127.0.0.1")
+    dash.add_argument("models", nargs="*", help="model files (.h5, .keras) or SavedModel directories")
+    dash.add_argument("--data", nargs="+", help="test sets")
+    dash.add_argument("--demo", action="store_true", help="the bundled demo models and test sets")
+    dash.add_argument("--port", type=int, help="port (default: a free one)")
+    dash.add_argument("--trust-code", action="store_true",
+                      help="allow models with Lambda layers (runs code stored in the file)")
+    dash.set_defaults(func=_cmd_dashboard)
     return parser
 
 

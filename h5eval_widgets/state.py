@@ -288,8 +288,8 @@ class EvalState(T.HasTraits):
             pred = ev.y_pred
             wrong = np.flatnonzero(pred != ev.y_true)
             conf = ev.y_proba[wrong, pred[wrong]]
-        self.selected_indices = wrong[np.argsort(-conf, kind="stable")]
         self.selection_label = f"Most confident mistakes ({len(wrong)})"
+        self.selected_indices = wrong[np.argsort(-conf, kind="stable")]
 
     @T.observe("selected_cell")
     @_guarded
@@ -307,10 +307,9 @@ class EvalState(T.HasTraits):
             raise ValueError(f"Cell {cell} is outside the {ev.n_classes}x{ev.n_classes} matrix.")
         idx = self.cell_samples(i, j)
         self.selected_sample = None
+        # the label first: views redraw when the indices change
+        self.selection_label = f"true {ev.classes[i]} · predicted {ev.classes[j]} ({len(idx)})"
         self.selected_indices = idx
-        self.selection_label = (
-            f"true {ev.classes[i]} · predicted {ev.classes[j]} ({len(idx)})"
-        )
 
     @T.observe("threshold")
     @_guarded

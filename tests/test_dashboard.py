@@ -52,6 +52,7 @@ def test_clicking_a_cell_shows_exactly_its_samples(dash, cell):
     assert all(f"true <b>{i}</b>" in c and f"pred <b>{j}</b>" in c for c in captions)
     assert dash.confusion.heatmap.selected.tolist()[-1] == [i, j]
     assert f"{len(expected)} sample(s)" in dash.confusion.caption.value
+    assert f"true {i} · predicted {j} ({len(expected)})" in dash.samples.title.value
 
 
 def test_paging_and_sample_details(dash):

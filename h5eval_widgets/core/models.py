@@ -26,7 +26,28 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _quiet_tf() -> None:
+    """Import TensorFlow once with its C++ start-up chatter kept off the user's stderr.
+
+    TensorFlow writes several lines to file descriptor 2 on import (oneDNN, CUDA probing),
+    which notebooks show as red error output; they say nothing about the evaluation.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real stderr (some embedded interpreters): import as is
+        import tensorflow  # noqa: F401
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def file_digest(path: str | os.PathLike) -> str:

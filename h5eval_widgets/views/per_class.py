@@ -12,6 +12,7 @@ from ..state import EvalState
 from ._base import View, guarded
 
 METRICS = ("precision", "recall", "f1")
+LEGEND = "precision (blue), recall (orange), F1 (green)"
 
 
 class PerClassView(View):
@@ -28,14 +29,14 @@ class PerClassView(View):
         self.y_scale = bq.LinearScale(min=0.0, max=1.0)
         self.bars = bq.Bars(
             x=[], y=[], type="grouped", scales={"x": self.x_scale, "y": self.y_scale},
-            colors=["#6baed6", "#fd8d3c", "#74c476"], labels=list(METRICS), display_legend=True,
+            colors=["#6baed6", "#fd8d3c", "#74c476"], labels=list(METRICS),
         )
         self.bars.on_element_click(self._on_bar_click)
         self.figure = bq.Figure(
             marks=[self.bars],
             axes=[bq.Axis(scale=self.x_scale, label="class"),
                   bq.Axis(scale=self.y_scale, orientation="vertical", tick_format=".1f")],
-            title="Per class", legend_location="bottom-right",
+            title="Per class",
             layout=W.Layout(width="520px", height="300px"),
             fig_margin={"top": 40, "bottom": 40, "left": 45, "right": 10},
         )
@@ -62,10 +63,10 @@ class PerClassView(View):
         f1 = df["f1"].to_numpy()
         if ev.n_classes > self.max_bars:
             self.shown = np.sort(np.argsort(np.nan_to_num(f1, nan=-1.0), kind="stable")[: self.max_bars])
-            self.figure.title = f"Per class · the {self.max_bars} classes with the lowest F1"
+            self.figure.title = f"The {self.max_bars} classes with the lowest F1 · {LEGEND}"
         else:
             self.shown = np.arange(ev.n_classes)
-            self.figure.title = "Per class"
+            self.figure.title = f"Per class · {LEGEND}"
         values = np.nan_to_num(df[list(METRICS)].to_numpy()[self.shown].T, nan=0.0)
         with self.bars.hold_sync():
             self.bars.x = [ev.classes[i] for i in self.shown]

@@ -1,0 +1,134 @@
+"""Serve the dashboard as a standalone page with Voila on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["dashboard_notebook", "free_port", "VoilaServer"]
+
+
+def dashboard_notebook(models: dict | None, datasets: dict | None, *, demo: bool = False,
+                       trust_code: bool = False) -> dict:
+    """A one-cell notebook (nbformat 4 JSON) that shows the dashboard."""
+    if demo:
+        code = ("from h5eval_widgets import demo_dashboard\n"
+                "dashboard = demo_dashboard(progress=False)\ndashboard")
+    else:
+        code = (
+            "from h5eval_widgets import Dashboard\n"
+            f"dashboard = Dashboard(models={json.dumps(models)}, datasets={json.dumps(datasets)}, "
+            f"progress=False, trust_code={bool(trust_code)})\ndashboard"
+        )
+    return {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "dashboard", "metadata": {},
+                   "outputs": [], "source": code}],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class VoilaServer:
+    """A Voila process serving one notebook on 127.0.0.1; a context manager that stops it.
+
+    Parameters
+    ----------
+    notebook : dict
+        The notebook to serve (written to a private temporary folder, not next to user files).
+    port : int, default=None
+        A free port is chosen when None.
+    """
+
+    def __init__(self, notebook: dict, *, port: int | None = None):
+        self.port = port or free_port()
+        self._dir = tempfile.TemporaryDirectory(prefix="h5eval-voila-")
+        self.path = Path(self._dir.name) / "h5eval_dashboard.ipynb"
+        self.path.write_text(json.dumps(notebook), encoding="utf-8")
+        self.proc: subprocess.Popen | None = None
+        self.log = Path(self._dir.name) / "voila.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 60.0) -> "VoilaServer":
+        cmd = [
+            sys.executable, "-m", "voila", str(self.path), "--no-browser",
+            f"--port={self.port}", "--Voila.ip=127.0.0.1",
+            "--VoilaConfiguration.show_tracebacks=True",
+        ]
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        self._log_fh = open(self.log, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self._log_fh, stderr=subprocess.STDOUT,
+                                     cwd=self._dir.name, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"voila exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                # any HTTP answer (even 404) means the server is up; rendering "/" would
+                # start a kernel, so probe a path that does not
+                with urllib.request.urlopen(self.url + "h5eval-ping", timeout=2):
+                    return self
+            except urllib.error.HTTPError:
+                return self
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise TimeoutError(f"voila did not answer on {self.url} within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "_log_fh", None):
+            self._log_fh.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> "VoilaServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def serve(models: Sequence[str], datasets: Sequence[str], *, demo: bool, port: int | None,
+          trust_code: bool) -> int:
+    """Run the server in the foreground until interrupted (the ``h5eval dashboard`` command)."""
+    if demo:
+        nb = dashboard_notebook(None, None, demo=True)
+    else:
+        m = {Path(p).stem if not Path(p).is_dir() else Path(p).name: str(Path(p).resolve()) for p in models}
+        d = {Path(p).stem if not Path(p).is_dir() else Path(p).name: str(Path(p).resolve()) for p in datasets}
+        nb = dashboard_notebook(m, d, trust_code=trust_code)
+    server = VoilaServer(nb, port=port)
+    server.start()
+    print(f"h5eval dashboard: serving on {server.url}  (Ctrl-C to stop)", flush=True)
+    try:
+        while server.proc.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

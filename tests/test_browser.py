@@ -1,0 +1,122 @@
+"""End to end in real Chromium: the Voila page of the demo dashboard, clicked with the mouse.
+
+These prove what headless tests cannot: that a browser click on a confusion-matrix cell reaches
+Python (with stock bqplot 0.13 a selection made in the browser does not; see ConfusionMatrixView).
+They need Debian's chromium (``make test`` installs it); outside CI they are skipped without it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from h5eval_widgets.core import load_demo
+from h5eval_widgets.serve import VoilaServer, dashboard_notebook
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("CI"):
+    raise RuntimeError("CI needs chromium for the browser tests; `make test` installs it.")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)"),
+]
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with VoilaServer(dashboard_notebook(None, None, demo=True)) as srv:
+        yield srv
+    assert srv.proc.poll() is not None, "the voila server is still running"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(server, browser):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1400})
+    pg.goto(server.url, timeout=120_000)
+    pg.wait_for_selector("rect.heatmapcell", timeout=120_000)
+    pg.wait_for_selector("text=digits_cnn on digits_test: 719 samples", timeout=60_000)
+    pg.wait_for_timeout(1000)  # let the last widget messages of the first render settle
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo()
+
+
+def matrix_labels(page, k: int) -> np.ndarray:
+    """The numbers drawn in the heatmap's cells, row by row."""
+    texts = page.locator("text.heatmapcell_label").all_text_contents()
+    return np.array([float(t) for t in texts[: k * k]]).reshape(k, k)
+
+
+def click_cell(page, k: int, i: int, j: int) -> None:
+    box = page.locator("rect.heatmapcell").nth(i * k + j).bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+
+
+def choose(page, label: str, option: str) -> None:
+    page.locator(f".widget-dropdown:has(label:text-is('{label}')) select").select_option(label=option)
+
+
+def test_a_mouse_click_on_a_cell_lists_exactly_that_cells_samples(page, demo):
+    """Check that clicking cell (8, 1) in Chromium shows the samples with true 8 predicted 1."""
+    ev = demo.evaluate("digits_cnn", progress=False)
+    expected = ev.cell_indices(8, 1)
+    assert len(expected) > 0
+    click_cell(page, 10, 8, 1)
+    page.wait_for_selector(f"text=true 8 · predicted 1 ({len(expected)})", timeout=30_000)
+    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
+    assert cards.count() == len(expected)
+    for n in range(cards.count()):
+        text = cards.nth(n).inner_text()
+        assert "true 8" in text and "pred 1" in text
+        assert int(re.search(r"#(\d+)", text).group(1)) in set(expected.tolist())
+
+
+def test_switching_the_model_redraws_the_matrix_with_the_engines_numbers(page, demo):
+    """Check that choosing another model in the dropdown redraws the matrix with its counts."""
+    np.testing.assert_array_equal(matrix_labels(page, 10), demo.evaluate("digits_cnn", progress=False).confusion_matrix())
+    choose(page, "model", "digits_weak_mlp")
+    expected = demo.evaluate("digits_weak_mlp", progress=False).confusion_matrix()
+    page.wait_for_function(
+        f"document.querySelectorAll('text.heatmapcell_label')[0].textContent == '{expected[0, 0]}'",
+        timeout=30_000,
+    )
+    np.testing.assert_array_equal(matrix_labels(page, 10), expected)
+
+
+def test_typing_a_threshold_moves_the_binary_matrix(page, demo):
+    """Check that setting the threshold slider on the binary demo gives the engine's matrix there."""
+    choose(page, "model", "breast_cancer_mlp")
+    page.wait_for_function("document.querySelectorAll('text.heatmapcell_label').length == 4", timeout=30_000)
+    page.get_by_text("Curves & threshold").click()
+    readout = page.locator(".widget-hslider:has(label:text-is('threshold')) .widget-readout")
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("0.2")
+    page.keyboard.press("Enter")
+    expected = demo.evaluate("breast_cancer_mlp", progress=False).at_threshold(0.2).confusion
+    page.wait_for_function(
+        f"document.querySelectorAll('text.heatmapcell_label')[1].textContent == '{expected[0, 1]}'",
+        timeout=30_000,
+    )
+    np.testing.assert_array_equal(matrix_labels(page, 2), expected)
