@@ -69,7 +69,7 @@ class ConfusionMatrixView(View):
         )
         self.mode = W.ToggleButtons(
             options=[("counts", None), ("by true", "true"), ("by predicted", "pred")],
-            value=state.normalize, style={"button_width": "90px"},
+            value=state.normalize, style={"button_width": "100px"},
         )
         self.mode.observe(self._on_mode, names="value")
         self.top_n = W.BoundedIntText(value=15, min=2, max=200, description="top classes",
