@@ -215,7 +215,7 @@ def _load_npy(path: Path) -> np.ndarray:
 
 
 def _split_frame(df, label_column, feature_columns, name: str):
-    import pandas as pd  # noqa: F401 - pandas is the frame's own module
+    import pandas as pd
 
     cols = [str(c) for c in df.columns]
     if label_column is None:
@@ -235,8 +235,8 @@ def _split_frame(df, label_column, feature_columns, name: str):
         if missing:
             raise DatasetError(f"{name} has no column(s) {missing}; its columns are {cols[:30]}.")
     feats = df[list(feature_columns)]
-    non_numeric = [str(c) for c in feats.columns if not np.issubdtype(feats[c].dtype, np.number)
-                   and feats[c].dtype != bool]
+    non_numeric = [str(c) for c in feats.columns
+                   if not (pd.api.types.is_numeric_dtype(feats[c]) or pd.api.types.is_bool_dtype(feats[c]))]
     if non_numeric:
         raise DatasetError(
             f"{name}: feature column(s) {non_numeric[:10]} are not numeric; encode them as the "
@@ -244,8 +244,8 @@ def _split_frame(df, label_column, feature_columns, name: str):
         )
     X = feats.to_numpy(dtype=np.float32)
     y = df[label_column].to_numpy() if label_column is not None else None
-    if y is not None and y.dtype == object:
-        y = y.astype(str)
+    if y is not None and (y.dtype == object or not isinstance(y.dtype, np.dtype)):
+        y = np.asarray(y, dtype=object).astype(str)
     return X, y, tuple(str(c) for c in feature_columns)
 
 

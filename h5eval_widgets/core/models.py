@@ -198,16 +198,18 @@ def _read_h5_config(path: Path) -> tuple[dict, str | None]:
     if isinstance(version, bytes):
         version = version.decode()
     if raw is None:
-        if "layer_names" in attrs or "model_weights" in keys or keys:
+        # Keras 2 save_weights writes a 'layer_names' attribute; Keras 3 writes 'layers'/'vars'
+        if "layer_names" in attrs or "model_weights" in keys or {"layers", "vars"} <= set(keys):
             raise WeightsOnlyError(
                 f"{path} holds weights only (written by save_weights), not a model: there is no "
                 "architecture to rebuild it from. Build the same architecture in code, call "
                 "model.load_weights(path), then pass that model (or save it with "
                 "model.save('model.keras'))."
             )
+        held = f" It holds {keys[:10]}: is it a data file?" if keys else " It is empty."
         raise ModelLoadError(
-            f"{path} is an HDF5 file but holds no Keras model (no 'model_config' attribute and "
-            "no datasets). Check that this is the model file and not a data file."
+            f"{path} is an HDF5 file but holds no Keras model (no 'model_config' attribute)."
+            f"{held} Pass the model file as the model and data files as the dataset."
         )
     if isinstance(raw, bytes):
         raw = raw.decode()
