@@ -500,15 +500,18 @@ class Evaluation:
         """One-vs-one ROC AUC (Hand & Till), as ``roc_auc_score(multi_class='ovo')``.
 
         Computed from the same one sort per class as the one-vs-rest AUC: no sort per pair.
-        Not defined with sample weights or when a class is absent from ``y_true`` (nan).
+        Pairs are formed from the classes present in ``y_true``, as scikit-learn does; nan
+        with sample weights (scikit-learn does not define it) or fewer than two classes.
         """
         self._need("multiclass", what="One-vs-one ROC AUC")
         prev = self._prevalence()
-        if self.sample_weight is not None or np.any(prev == 0):
+        if self.sample_weight is not None or np.count_nonzero(prev) < 2:
             return float("nan")
         self._per_class_auc  # noqa: B018 - fills the pair sums
         sums = self._extra["pair_sums"]
-        a, b = np.triu_indices(self.n_classes, k=1)
+        # pairs of the classes present in y_true, as scikit-learn forms them
+        present = np.flatnonzero(prev > 0)
+        a, b = (present[i] for i in np.triu_indices(len(present), k=1))
         pair_n = prev[a] * prev[b]
         scores = (sums[a, b] + sums[b, a]) / (2 * pair_n)
         weights = (prev[a] + prev[b]) if average == "weighted" else None

@@ -101,8 +101,8 @@ def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:
     if weights is None:
         return float(values[mask].mean())
     w = weights[mask]
-    if w.sum() == 0:
-        return float("nan")
+    if w.sum() == 0:  # all weights zero: ignore them, as scikit-learn does
+        return float(values[mask].mean())
     return float(np.average(values[mask], weights=w))
 
 
@@ -157,10 +157,13 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
             float(1 - observed / off_diag_expected) if off_diag_expected else float("nan")
         )
     # Matthews correlation, multi-class form (Gorodkin); scikit-learn returns 0 when undefined.
-    cov_tp = tp.sum() * total - support @ predicted
-    cov_pp = total**2 - predicted @ predicted
-    cov_tt = total**2 - support @ support
-    out["mcc"] = float(cov_tp / np.sqrt(cov_pp * cov_tt)) if cov_pp * cov_tt else 0.0
+    # (the same order of operations as scikit-learn, so rounding agrees in degenerate cases)
+    n = predicted.sum()
+    cov_tp = np.trace(cm) * n - np.dot(support, predicted)
+    cov_pp = n**2 - np.dot(predicted, predicted)
+    cov_tt = n**2 - np.dot(support, support)
+    with np.errstate(invalid="ignore"):
+        out["mcc"] = float(cov_tp / np.sqrt(cov_pp * cov_tt)) if cov_pp * cov_tt != 0 else 0.0
     return out
 
 
@@ -385,9 +388,12 @@ def roc_auc_binary(curve: BinaryCurve) -> float:
 
 
 def average_precision_binary(curve: BinaryCurve) -> float:
-    """Average precision, ``sum_n (R_n - R_{n-1}) P_n``, as scikit-learn; nan if no positive."""
+    """Average precision, ``sum_n (R_n - R_{n-1}) P_n``, as scikit-learn.
+
+    With no positive sample scikit-learn gives 0 (and warns); so does this.
+    """
     if curve.n_pos == 0:
-        return float("nan")
+        return 0.0
     tps, fps = curve.tps, curve.fps
     predicted = tps + fps
     precision = np.divide(tps, predicted, out=np.zeros_like(tps), where=predicted > 0)
