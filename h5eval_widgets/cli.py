@@ -70,6 +70,20 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
                  trust_code=args.trust_code)
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from .core.cache import PredictionCache
+
+    cache = PredictionCache(args.dir)
+    if args.clear:
+        n = cache.clear()
+        print(f"removed {n} cached prediction(s) from {cache.directory}")
+    else:
+        entries = cache.entries()
+        print(f"{cache.directory}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
+              f"{cache.size_bytes() / 1e6:.1f} MB (limit {cache.max_bytes / 1e9:.1f} GB)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="h5eval", description="Evaluate saved Keras models on a test set."
@@ -103,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--trust-code", action="store_true",
                       help="allow models with Lambda layers (runs code stored in the file)")
     dash.set_defaults(func=_cmd_dashboard)
+
+    cache = sub.add_parser("cache", help="show or clear the prediction cache")
+    cache.add_argument("--clear", action="store_true", help="delete every cached prediction")
+    cache.add_argument("--dir", help="cache folder (default: $H5EVAL_CACHE_DIR or ~/.cache/h5eval-widgets)")
+    cache.set_defaults(func=_cmd_cache)
     return parser
 
 

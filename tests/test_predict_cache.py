@@ -107,3 +107,19 @@ def test_nan_inputs_are_refused_with_the_row(multiclass_h5, blobs):
     with pytest.raises(DatasetError, match="first at row 17"):
         Evaluation.from_model(multiclass_h5, X, yte, progress=False, cache=False)
     assert file_hash(multiclass_h5) == before
+
+
+def test_cache_folder_from_the_environment_and_the_cache_command(tmp_path, monkeypatch, capsys, blobs,
+                                                                 multiclass_h5):
+    """Check that $H5EVAL_CACHE_DIR chooses the folder and `h5eval cache --clear` empties it."""
+    from h5eval_widgets.cli import main
+
+    _, _, Xte, yte = blobs
+    monkeypatch.setenv("H5EVAL_CACHE_DIR", str(tmp_path / "mine"))
+    Evaluation.from_model(multiclass_h5, Xte, yte, progress=False)
+    assert len(list((tmp_path / "mine").glob("*.npz"))) == 1
+    assert main(["cache"]) == 0
+    assert "1 entry" in capsys.readouterr().out
+    assert main(["cache", "--clear"]) == 0
+    assert "removed 1" in capsys.readouterr().out
+    assert list((tmp_path / "mine").glob("*.npz")) == []
