@@ -11,6 +11,9 @@ import ipywidgets as W
 from .state import EvalState
 from .views import (
     CalibrationView,
+    ComparisonView,
+    HistoryView,
+    SplitsView,
     ConfusedPairsView,
     ConfusionMatrixView,
     CurvesView,
@@ -57,14 +60,16 @@ class Dashboard(W.VBox):
     def __init__(self, models: Mapping[str, Any] | str | os.PathLike | None = None,
                  datasets: Mapping[str, Any] | None = None, *, progress: bool = True,
                  trust_code: bool = False, export_dir=".", state: EvalState | None = None,
-                 **kwargs):
+                 histories: Mapping[str, Any] | None = None, **kwargs):
         super().__init__(**kwargs)
         if state is not None:
             self.state = state
         elif isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
-            self.state = EvalState.from_folder(models, progress=progress, trust_code=trust_code)
+            self.state = EvalState.from_folder(models, progress=progress, trust_code=trust_code,
+                                               histories=histories)
         else:
-            self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code)
+            self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code,
+                                   histories=histories)
         st = self.state
         self.model_dd = W.Dropdown(options=st.model_names, description="model")
         self.dataset_dd = W.Dropdown(options=st.dataset_names, description="dataset")
@@ -83,9 +88,14 @@ class Dashboard(W.VBox):
         self.curves = CurvesView(st)
         self.calibration = CalibrationView(st)
         self.regression = RegressionView(st)
+        self.comparison = ComparisonView(st)
+        self.splits = SplitsView(st)
+        self.history = HistoryView(st)
 
-        self.tabs = W.Tab(children=[self.per_class, self.curves, self.calibration])
-        for i, title in enumerate(["Per class", "Curves & threshold", "Calibration"]):
+        self.tabs = W.Tab(children=[self.per_class, self.curves, self.calibration, self.comparison,
+                                    self.splits])
+        for i, title in enumerate(["Per class", "Curves & threshold", "Calibration", "Compare models",
+                                   "Splits"]):
             self.tabs.set_title(i, title)
         self.children = [
             W.HBox([self.model_dd, self.dataset_dd, self.class_dd]),
@@ -94,6 +104,7 @@ class Dashboard(W.VBox):
                     W.VBox([self.summary, self.samples])]),
             self.regression,
             self.tabs,
+            self.history,
         ]
         self.add_class("h5eval-dashboard")
         self._sync_class_dd()
@@ -134,4 +145,4 @@ def demo_dashboard(**kwargs) -> Dashboard:
     from .core import load_demo
 
     demo = load_demo()
-    return Dashboard(models=demo.models, datasets=demo.datasets, **kwargs)
+    return Dashboard(models=demo.models, datasets=demo.datasets, histories=demo.histories, **kwargs)

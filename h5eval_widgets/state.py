@@ -13,6 +13,7 @@ import numpy as np
 import traitlets as T
 
 from .core import Dataset, Evaluation, H5EvalError, load_dataset, load_model
+from .core.compare import Comparison, load_history
 from .core.datasets import IMAGE_SUFFIXES
 from .core.metrics import scores_from_confusion
 
@@ -65,14 +66,19 @@ class EvalState(T.HasTraits):
     selection_label = T.Unicode("", help="What the selected samples are, in words.")
     selected_sample = T.Int(None, allow_none=True, help="One sample chosen for its full distribution.")
 
+    compare_model = T.Unicode(None, allow_none=True, help="Second model, for comparison mode.")
+    comparison = T.Instance(Comparison, allow_none=True, help="The chosen model against compare_model.")
+
     status = T.Unicode("", help="Last message for the status area.")
     status_level = T.Enum(["info", "error"], default_value="info")
     busy = T.Bool(False, help="True while predicting.")
 
     def __init__(self, models: Mapping[str, Any], datasets: Mapping[str, Any], *,
                  progress: bool = True, trust_code: bool = False,
-                 evaluations: Mapping[tuple[str, str], Evaluation] | None = None, **kwargs):
+                 evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
+                 histories: Mapping[str, Any] | None = None, **kwargs):
         super().__init__(**kwargs)
+        self.histories = dict(histories or {})
         self.models = dict(models)
         self.datasets = dict(datasets)
         self.progress = progress
@@ -262,6 +268,44 @@ class EvalState(T.HasTraits):
             for k in ("precision", "recall", "f1"):
                 out[k] = float(sc[k][1])
         return out
+
+    def history(self, model_name: str | None = None):
+        """The training history of a model (a DataFrame by epoch), or None when there is none."""
+        name = model_name or self.model_name
+        if name not in self.histories:
+            return None
+        src = self.histories[name]
+        if not hasattr(src, "columns"):
+            src = self.histories[name] = load_history(src)
+        return src
+
+    @T.observe("compare_model", "evaluation")
+    @_guarded
+    def _on_compare(self, change):
+        other = self.compare_model
+        if other is None or self.evaluation is None:
+            self.comparison = None
+            return
+        if other == self.model_name:
+            self.comparison = None
+            self.set_status("Choose a different model to compare with.")
+            return
+        try:
+            ev_b = self.evaluate(other, self.dataset_name)
+            self.comparison = Comparison(self.evaluation, ev_b)
+        except Exception:
+            self.comparison = None
+            raise
+
+    def select_agreement(self, a_right: bool, b_right: bool) -> None:
+        """Show the samples where the chosen model is right/wrong and the compared one right/wrong."""
+        cmp_ = self.comparison
+        idx = cmp_.agreement_indices(a_right, b_right)
+        na, nb = cmp_.names
+        self.selected_cell = None
+        self.selection_label = (f"{na} {'right' if a_right else 'wrong'}, "
+                                f"{nb} {'right' if b_right else 'wrong'} ({len(idx)})")
+        self.selected_indices = idx
 
     def predicted_labels(self) -> np.ndarray:
         """Class predictions as shown (binary: at the current threshold)."""

@@ -34,7 +34,10 @@ def main() -> None:
     Xtr, Xte, ytr, yte = train_test_split(X, d.target, test_size=0.4, random_state=0, stratify=d.target)
     names = [str(c) for c in d.target_names]
     np.savez(OUT / "digits_test.npz", x_test=Xte, y_test=yte, class_names=np.array(names))
+    np.savez(OUT / "digits_train.npz", x=Xtr, y=ytr, class_names=np.array(names))
     meta["datasets"]["digits_test"] = {"file": "digits_test.npz", "task": "multiclass"}
+    meta["datasets"]["digits_train"] = {"file": "digits_train.npz", "task": "multiclass"}
+    meta["histories"] = {}
 
     cnn = keras.Sequential([
         keras.Input((8, 8, 1)),
@@ -45,8 +48,13 @@ def main() -> None:
         keras.layers.Dense(10, activation="softmax"),
     ], name="digits_cnn")
     cnn.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    cnn.fit(Xtr[..., None], ytr, epochs=40, batch_size=32, verbose=0)
+    keras.utils.set_random_seed(0)
+    # a CSVLogger history, as training scripts often leave next to the model
+    logger = keras.callbacks.CSVLogger(str(OUT / "digits_cnn_history.csv"))
+    cnn.fit(Xtr[..., None], ytr, epochs=40, batch_size=32, verbose=0, validation_split=0.2,
+            callbacks=[logger])
     cnn.save(OUT / "digits_cnn.h5")
+    meta["histories"]["digits_cnn"] = "digits_cnn_history.csv"
 
     # a deliberately weaker model: a 4-unit bottleneck, briefly trained
     keras.utils.set_random_seed(0)
@@ -55,9 +63,13 @@ def main() -> None:
         keras.layers.Dense(4, activation="relu"),
         keras.layers.Dense(10, activation="softmax"),
     ], name="digits_weak_mlp")
-    weak.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
-    weak.fit(Xtr.reshape(len(Xtr), -1), ytr, epochs=10, batch_size=32, verbose=0)
+    weak.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    hist = weak.fit(Xtr.reshape(len(Xtr), -1), ytr, epochs=10, batch_size=32, verbose=0,
+                    validation_split=0.2)
     weak.save(OUT / "digits_weak_mlp.h5")
+    (OUT / "digits_weak_mlp_history.json").write_text(json.dumps(
+        {k: [float(v) for v in vals] for k, vals in hist.history.items()}, indent=1) + "\n")
+    meta["histories"]["digits_weak_mlp"] = "digits_weak_mlp_history.json"
     meta["models"]["digits_cnn"] = {"file": "digits_cnn.h5", "dataset": "digits_test"}
     meta["models"]["digits_weak_mlp"] = {"file": "digits_weak_mlp.h5", "dataset": "digits_test"}
 

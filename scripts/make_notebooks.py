@@ -224,30 +224,49 @@ dash
 ]
 
 COMPARE = [
-    md("# Comparing two models on the same test set\nThe two digits models of the demo, metric by metric and sample by sample."),
+    md("""
+# Comparing two models on the same test set
+
+The two digits models of the demo: every metric side by side with a paired bootstrap interval of
+the difference, McNemar's test, the samples on which they disagree, the train/test check and the
+training histories.
+"""),
     code("""
-import numpy as np
-import pandas as pd
-from h5eval_widgets import load_demo
+from h5eval_widgets import Dashboard, load_demo
+from h5eval_widgets.core.compare import Comparison, compare_splits
+
 demo = load_demo()
 a = demo.evaluate("digits_cnn", progress=False)
 b = demo.evaluate("digits_weak_mlp", progress=False)
-side = pd.DataFrame({"digits_cnn": a.metrics()["value"], "digits_weak_mlp": b.metrics()["value"]})
-side["difference"] = side["digits_cnn"] - side["digits_weak_mlp"]
-side
+cmp_ = Comparison(a, b)
+cmp_.metrics().loc[["accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc", "log_loss"]]
 """),
     code("""
-table = pd.crosstab(pd.Series(a.correct, name="digits_cnn right"), pd.Series(b.correct, name="digits_weak_mlp right"))
-table
+print(cmp_.mcnemar())
+cmp_.agreement()
 """),
+    md("The samples only the CNN gets right, the weaker model's most confident mistakes first:"),
     code("""
-only_a = np.flatnonzero(a.correct & ~b.correct)
+import pandas as pd
+only_a = cmp_.agreement_indices(a_right=True, b_right=False)
 pd.DataFrame({"sample": only_a[:10], "true": [a.classes[i] for i in a.y_true[only_a[:10]]],
-              "weak model said": [b.classes[i] for i in b.y_pred[only_a[:10]]]})
+              "weak model said": [b.classes[i] for i in b.y_pred[only_a[:10]]],
+              "its confidence": b.confidence[only_a[:10]].round(3)})
 """),
+    code("cmp_.per_class()[[\"f1 digits_cnn\", \"f1 digits_weak_mlp\", \"f1 difference\"]]"),
+    md("## Does a model overfit? The same model on its training and test splits"),
     code("""
-pd.DataFrame({"digits_cnn": a.per_class()["f1"], "digits_weak_mlp": b.per_class()["f1"]}).assign(
-    difference=lambda d: d["digits_cnn"] - d["digits_weak_mlp"])
+splits = {"digits_train": demo.datasets["digits_train"], "digits_test": demo.datasets["digits_test"]}
+for name in ("digits_cnn", "digits_weak_mlp"):
+    print(name, "·", compare_splits(demo.models[name], splits, progress=False).summary())
+"""),
+    code("demo.history(\"digits_cnn\").tail()"),
+    md("In the dashboard: *Compare models* (click a cell of the agreement table), *Splits*, and the history plots."),
+    code("""
+dash = Dashboard(models={k: demo.models[k] for k in ("digits_cnn", "digits_weak_mlp")},
+                 datasets=splits, histories=demo.histories, progress=False)
+dash.comparison.other.value = "digits_weak_mlp"
+dash
 """),
 ]
 

@@ -120,3 +120,19 @@ def test_typing_a_threshold_moves_the_binary_matrix(page, demo):
         timeout=30_000,
     )
     np.testing.assert_array_equal(matrix_labels(page, 2), expected)
+
+
+def test_comparison_mode_history_and_splits_in_the_browser(page, demo):
+    """Check in Chromium: compare with the weak model, click "CNN right, weak wrong", see those samples."""
+    a = demo.evaluate("digits_cnn", progress=False)
+    b = demo.evaluate("digits_weak_mlp", progress=False)
+    n = int(np.sum(a.correct & ~b.correct))
+    page.wait_for_selector("text=Training history of digits_cnn", timeout=30_000)
+    page.get_by_text("Compare models").click()
+    choose(page, "compare with", "digits_weak_mlp")
+    page.wait_for_selector("text=McNemar's test", timeout=30_000)
+    page.locator(".h5eval-dashboard button", has_text=re.compile(rf"^{n}$")).first.click()
+    page.wait_for_selector(f"text=digits_cnn right, digits_weak_mlp wrong ({n})", timeout=30_000)
+    page.get_by_text("Splits").click()
+    page.get_by_text("evaluate on every dataset").click()
+    page.wait_for_selector("text=no sign of overfitting", timeout=60_000)

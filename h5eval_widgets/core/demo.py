@@ -23,14 +23,23 @@ class Demo:
         ``digits_cnn`` and ``digits_weak_mlp`` (8x8 digits, 10 classes), ``breast_cancer_mlp``
         (binary, tabular), ``diabetes_mlp`` (regression).
     datasets : dict of str to Path
-        ``digits_test``, ``breast_cancer_test``, ``diabetes_test`` (.npz files).
+        ``digits_test``, ``digits_train``, ``breast_cancer_test``, ``diabetes_test`` (.npz files).
     dataset_of : dict of str to str
         The test split each model belongs to.
+    histories : dict of str to Path
+        Training histories (CSVLogger CSV or JSON) of the digits models.
     """
 
     models: dict
     datasets: dict
     dataset_of: dict
+    histories: dict
+
+    def history(self, model: str):
+        """The training history of a demo model, as a DataFrame by epoch."""
+        from .compare import load_history
+
+        return load_history(self.histories[model])
 
     def dataset(self, name: str) -> Dataset:
         """Load one test split (by dataset or model name)."""
@@ -42,10 +51,12 @@ class Demo:
     def evaluate(self, model: str, **kwargs):
         """Evaluate one demo model on its own test split."""
         from .evaluation import Evaluation
+        from .models import load_model
 
         if model not in self.models:
             raise KeyError(f"No demo model {model!r}; there are {sorted(self.models)}.")
-        return Evaluation.from_model(self.models[model], self.dataset(model), **kwargs)
+        loaded = load_model(self.models[model], name=model)
+        return Evaluation.from_model(loaded, self.dataset(model), **kwargs)
 
 
 def load_demo() -> Demo:
@@ -55,4 +66,5 @@ def load_demo() -> Demo:
         models={k: DEMO_DIR / v["file"] for k, v in meta["models"].items()},
         datasets={k: DEMO_DIR / v["file"] for k, v in meta["datasets"].items()},
         dataset_of={k: v["dataset"] for k, v in meta["models"].items()},
+        histories={k: DEMO_DIR / v for k, v in meta.get("histories", {}).items()},
     )

@@ -194,9 +194,9 @@ def scores_from_cell_draws(draws: np.ndarray, rows: np.ndarray, cols: np.ndarray
     on_cols[np.arange(len(cols)), cols] = 1.0
     support = draws @ on_rows
     predicted = draws @ on_cols
-    tp = np.zeros((b, n_classes))
+    # a class may have several listed diagonal cells (paired draws list joint cells): sum them
     diag = rows == cols
-    tp[:, rows[diag]] = draws[:, diag]
+    tp = draws[:, diag] @ on_rows[diag]
     total = draws.sum(axis=1)
     with np.errstate(all="ignore"):
         precision = np.where(predicted == 0, np.nan, tp / predicted)

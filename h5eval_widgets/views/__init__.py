@@ -1,6 +1,9 @@
 """Dashboard views: each observes the shared state and writes back to it, never to another view."""
 
 from .calibration import CalibrationView
+from .compare import ComparisonView
+from .history import HistoryView
+from .splits import SplitsView
 from .confusion import ConfusionMatrixView
 from .curves import CurvesView
 from .pairs import ConfusedPairsView
@@ -12,6 +15,9 @@ from .summary import SummaryView
 
 __all__ = [
     "CalibrationView",
+    "ComparisonView",
+    "HistoryView",
+    "SplitsView",
     "ConfusionMatrixView",
     "ConfusedPairsView",
     "CurvesView",

@@ -44,7 +44,7 @@ class PerClassView(View):
                                   value="class", description="sort by", layout=W.Layout(width="200px"))
         self.sort_by.observe(lambda c: self._render_table(), names="value")
         self.table = W.HTML()
-        state.observe(self._on_focus, names=["focus_class", "threshold"])
+        state.observe(self._on_focus, names=["focus_class", "threshold", "comparison"])
         self.children = [self.figure, self.sort_by, self.table]
         if state.evaluation is not None:
             self.refresh()
@@ -67,7 +67,14 @@ class PerClassView(View):
         else:
             self.shown = np.arange(ev.n_classes)
             self.figure.title = f"Per class · {LEGEND}"
-        values = np.nan_to_num(df[list(METRICS)].to_numpy()[self.shown].T, nan=0.0)
+        cmp_ = self.state.comparison
+        if cmp_ is not None:
+            # comparison mode: F1 of both models per class
+            other = cmp_.b.per_class()["f1"].to_numpy()
+            values = np.nan_to_num(np.vstack([f1[self.shown], other[self.shown]]), nan=0.0)
+            self.figure.title = f"F1 per class · {cmp_.names[0]} (blue) vs {cmp_.names[1]} (orange)"
+        else:
+            values = np.nan_to_num(df[list(METRICS)].to_numpy()[self.shown].T, nan=0.0)
         with self.bars.hold_sync():
             self.bars.x = [ev.classes[i] for i in self.shown]
             self.bars.y = values
