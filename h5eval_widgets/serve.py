@@ -62,6 +62,8 @@ class VoilaServer:
         self.path.write_text(json.dumps(notebook), encoding="utf-8")
         self.proc: subprocess.Popen | None = None
         self.log = Path(self._dir.name) / "voila.log"
+        self.runtime_dir = Path(self._dir.name) / "runtime"
+        self.folder = Path(self._dir.name)
 
     @property
     def url(self) -> str:
@@ -73,7 +75,8 @@ class VoilaServer:
             f"--port={self.port}", "--Voila.ip=127.0.0.1",
             "--VoilaConfiguration.show_tracebacks=True",
         ]
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        # kernels' connection files go to the private folder, so a leftover kernel is findable
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_RUNTIME_DIR=str(self.runtime_dir))
         self._log_fh = open(self.log, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self._log_fh, stderr=subprocess.STDOUT,
                                      cwd=self._dir.name, env=env)

@@ -10,6 +10,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,11 +36,28 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that contain ``text`` (for leftover kernels)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if text in cmd:
+                out.append(cmd)
+    return out
+
+
 @pytest.fixture(scope="module")
 def server():
     with VoilaServer(dashboard_notebook(None, None, demo=True)) as srv:
+        folder = str(srv.folder)
         yield srv
     assert srv.proc.poll() is not None, "the voila server is still running"
+    time.sleep(0.5)
+    assert processes_mentioning(folder) == [], "a kernel outlived the voila server"
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +160,68 @@ def test_comparison_mode_history_and_splits_in_the_browser(page, demo):
     page.get_by_text("Splits").click()
     page.get_by_text("evaluate on every dataset").click()
     page.wait_for_selector("text=no sign of overfitting", timeout=60_000)
+
+
+@pytest.fixture()
+def jupyterlab(tmp_path):
+    """JupyterLab on 127.0.0.1 over a copy of the notebooks; stopped, with its kernels, afterwards."""
+    root = tmp_path / "lab"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "notebooks", root)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), TF_CPP_MIN_LOG_LEVEL="3")
+    log = open(tmp_path / "lab.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+         "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}", "--allow-root"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
+            try:
+                urllib.request.urlopen(url + "api", timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not start"
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+    time.sleep(0.5)
+    assert processes_mentioning(str(tmp_path / "runtime")) == [], "a kernel outlived JupyterLab"
+
+
+def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, browser, demo):
+    """Check in JupyterLab: open the quickstart, run all cells, click cell (8, 1), see its samples."""
+    n = len(demo.evaluate("digits_cnn", progress=False).cell_indices(8, 1))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(jupyterlab + "lab/tree/quickstart.ipynb", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        for attempt in range(2):  # a kernel still starting can swallow the first "Run All"
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            try:
+                page.wait_for_selector("text=digits_cnn on digits_test: 719 samples", timeout=90_000)
+                break
+            except PlaywrightTimeout:
+                if attempt:
+                    raise
+        page.wait_for_timeout(1000)
+        click_cell(page, 10, 8, 1)
+        page.wait_for_selector(f"text=true 8 · predicted 1 ({n})", timeout=30_000)
+    finally:
+        page.close()
