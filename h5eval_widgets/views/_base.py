@@ -35,3 +35,11 @@ class View(W.VBox):
 
     def refresh(self) -> None:  # pragma: no cover - every view overrides it
         raise NotImplementedError
+
+    def shown_for(self, *tasks: str):
+        """The current evaluation when its task is one of ``tasks`` (the view is then shown),
+        else None (the view is hidden)."""
+        ev = self.state.evaluation
+        visible = ev is not None and ev.task in tasks
+        self.layout.display = None if visible else "none"
+        return ev if visible else None

@@ -42,11 +42,9 @@ class CalibrationView(View):
             self.refresh()
 
     def refresh(self) -> None:
-        ev = self.state.evaluation
-        if ev is None or ev.task not in ("binary", "multiclass"):
-            self.layout.display = "none"
+        ev = self.shown_for("binary", "multiclass")
+        if ev is None:
             return
-        self.layout.display = None
         cal = ev.calibration(self.n_bins)
         with self.curve.hold_sync():
             self.curve.x, self.curve.y = cal["prob_pred"].to_numpy(), cal["prob_true"].to_numpy()

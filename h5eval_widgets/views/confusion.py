@@ -85,11 +85,9 @@ class ConfusionMatrixView(View):
 
     # -------------------------------------------------------------- state -> view
     def refresh(self) -> None:
-        ev = self.state.evaluation
-        if ev is None or ev.task not in ("binary", "multiclass"):
-            self.layout.display = "none"
+        ev = self.shown_for("binary", "multiclass")
+        if ev is None:
             return
-        self.layout.display = None
         cm = self.state.confusion()
         many = ev.n_classes > self.max_classes
         self.top_n.layout.display = None if many else "none"

@@ -27,11 +27,9 @@ class ConfusedPairsView(View):
             self.refresh()
 
     def refresh(self) -> None:
-        ev = self.state.evaluation
-        if ev is None or ev.task not in ("binary", "multiclass"):
-            self.layout.display = "none"
+        ev = self.shown_for("binary", "multiclass")
+        if ev is None:
             return
-        self.layout.display = None
         df = ev.most_confused_pairs(self.n_pairs)
         index = {c: i for i, c in enumerate(ev.classes)}
         self.pairs.value = None

@@ -54,11 +54,9 @@ class PerClassView(View):
         return self.state.class_table()
 
     def refresh(self) -> None:
-        ev = self.state.evaluation
-        if ev is None or not ev.is_classification:
-            self.layout.display = "none"
+        ev = self.shown_for("binary", "multiclass", "multilabel")
+        if ev is None:
             return
-        self.layout.display = None
         df = self.frame()
         f1 = df["f1"].to_numpy()
         if ev.n_classes > self.max_bars:

@@ -54,11 +54,9 @@ class RegressionView(View):
         return t, p
 
     def refresh(self) -> None:
-        ev = self.state.evaluation
-        if ev is None or ev.task != "regression":
-            self.layout.display = "none"
+        ev = self.shown_for("regression")
+        if ev is None:
             return
-        self.layout.display = None
         t, p = self._targets()
         shown = np.arange(len(t))
         if len(t) > MAX_POINTS:
