@@ -169,18 +169,24 @@ def _pick_key(keys: Sequence[str], wanted: str | None, candidates: Sequence[str]
     return None
 
 
+def _pick_xy(keys: Sequence[str], x_key, y_key, path: Path) -> tuple[str, str | None]:
+    """Names of the inputs and labels arrays in an .npz or HDF5 file (labels may be absent)."""
+    kx = _pick_key(keys, x_key, X_KEYS, "inputs", path, "x_key")
+    ky = _pick_key(keys, y_key, Y_KEYS, "labels", path, "y_key")
+    if kx is None:
+        raise DatasetError(
+            f"{path.name} has no array with a known name for the inputs; it holds {list(keys)}. "
+            f"Name them with x_key=... and y_key=... (known names: {', '.join(X_KEYS)} / "
+            f"{', '.join(Y_KEYS)})."
+        )
+    return kx, ky
+
+
 def _load_npz(path: Path, x_key, y_key) -> tuple[np.ndarray, np.ndarray | None, tuple | None]:
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.files)
-            kx = _pick_key(keys, x_key, X_KEYS, "inputs", path, "x_key")
-            ky = _pick_key(keys, y_key, Y_KEYS, "labels", path, "y_key")
-            if kx is None:
-                raise DatasetError(
-                    f"{path.name} has no array with a known name for the inputs; it holds "
-                    f"{keys}. Name them with x_key=... and y_key=... (known names: "
-                    f"{', '.join(X_KEYS)} / {', '.join(Y_KEYS)})."
-                )
+            kx, ky = _pick_xy(keys, x_key, y_key, path)
             X = z[kx]
             y = z[ky] if ky is not None else None
             names = None
@@ -413,13 +419,7 @@ def load_dataset(
                             )
                 except OSError as exc:
                     raise DatasetError(f"{path.name} could not be read as HDF5 ({exc}).") from None
-                kx = _pick_key(keys, x_key, X_KEYS, "inputs", path, "x_key")
-                ky = _pick_key(keys, y_key, Y_KEYS, "labels", path, "y_key")
-                if kx is None:
-                    raise DatasetError(
-                        f"{path.name} has no dataset with a known name for the inputs; it holds "
-                        f"{keys}. Name them with x_key=... and y_key=..."
-                    )
+                kx, ky = _pick_xy(keys, x_key, y_key, path)
                 X = H5Array(path, kx)
                 y_arr = np.asarray(H5Array(path, ky)) if ky is not None else None
                 if y_arr is not None and y_arr.dtype.kind == "S":
