@@ -218,3 +218,20 @@ def test_dashboard_from_a_folder(tmp_path, multiclass_h5, blobs):
     st = EvalState.from_folder(tmp_path, progress=False)
     assert st.model_names == ["mlp"] and st.dataset_names == ["mlp_test"]
     assert st.evaluation is not None and st.evaluation.n_samples == len(yte)
+
+
+def test_text_samples_are_shown_as_text():
+    """Check that a text dataset's samples appear as their text, with label and prediction."""
+    from h5eval_widgets.core import load_dataset
+
+    texts = np.array(["great film", "dull plot", "loved it", "fell asleep"])
+    y = np.array([1, 0, 1, 0])
+    score = np.array([0.9, 0.6, 0.8, 0.2])
+    data = load_dataset(texts, y, name="reviews")
+    assert data.kind == "text"
+    ev = Evaluation.from_predictions(y, score, classes=["neg", "pos"], dataset_name="reviews")
+    d = Dashboard.from_evaluations({"sentiment": ev}, {"reviews": data}, progress=False)
+    d.confusion.click_cell(0, 1)
+    assert d.state.selected_indices.tolist() == [1]
+    card = d.samples.cards[0]
+    assert "dull plot" in card.children[0].value and "true <b>neg</b>" in card.children[1].value

@@ -452,6 +452,8 @@ def load_dataset(
         name = name or "DataFrame"
     else:
         X = np.asarray(source)
+        if X.dtype == object and all(isinstance(v, str) for v in X.ravel()[:1000]):
+            X = X.astype(str)
         if X.dtype == object:
             raise DatasetError(
                 "The inputs are an object array (mixed or ragged rows); pass a numeric array of "
@@ -460,7 +462,9 @@ def load_dataset(
         y_arr = None if y is None else np.asarray(y)
         name = name or "arrays"
 
-    if isinstance(X, np.ndarray):
+    if isinstance(X, np.ndarray) and X.dtype.kind in "US":
+        kind = "text"  # raw strings, for models that vectorize text themselves
+    elif isinstance(X, np.ndarray):
         if X.ndim == 1:
             X = X[:, None]
         if X.ndim in (3, 4) and kind == "array" and (X.ndim == 3 or X.shape[-1] in (1, 3, 4)):
