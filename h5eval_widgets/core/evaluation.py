@@ -463,6 +463,15 @@ class Evaluation:
             # the sorted-score index of this class already holds its curve
             curve = self._threshold_index_for(c).curve
             return M.roc_auc_binary(curve), M.average_precision_binary(curve), None
+        if self.task == "binary" and c == 0 and 1 in built:
+            # column 0 usually falls as column 1 rises (1 - p): the positive class's order,
+            # reversed, then sorts it too. Checked, not assumed; otherwise sort as usual.
+            order = built[1].order[::-1]
+            s0 = self.y_proba[order, 0]
+            if len(s0) < 2 or np.all(s0[1:] <= s0[:-1]):
+                w = None if self.sample_weight is None else self.sample_weight[order]
+                curve = M.sorted_curve(self.y_true[order] == 0, s0, w)
+                return M.roc_auc_binary(curve), M.average_precision_binary(curve), None
         score = self.y_proba[:, c]
         labels = self.y_true[:, c].astype(np.int64) if self.task == "multilabel" else self.y_true
         cls = 1 if self.task == "multilabel" else c
