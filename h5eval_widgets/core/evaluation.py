@@ -438,7 +438,7 @@ class Evaluation:
         """A new evaluation whose class predictions use another threshold (binary, multi-label)."""
         self._need("binary", "multilabel", what="with_threshold")
         return Evaluation.from_predictions(
-            self.y_true if self.task == "multilabel" else self.y_true,
+            self.y_true,
             self.y_proba if self.task == "multilabel" else self.y_proba[:, 1],
             classes=self.classes, task=self.task, threshold=threshold,
             sample_weight=self.sample_weight, notes=self.notes, model_info=self.model_info,
