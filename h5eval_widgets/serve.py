@@ -115,15 +115,18 @@ class VoilaServer:
         self.stop()
 
 
+def _by_name(paths: Sequence[str]) -> dict:
+    """Absolute paths keyed by the name shown in the dropdowns (file stem, or folder name)."""
+    return {(Path(p).name if Path(p).is_dir() else Path(p).stem): str(Path(p).resolve()) for p in paths}
+
+
 def serve(models: Sequence[str], datasets: Sequence[str], *, demo: bool, port: int | None,
           trust_code: bool) -> int:
     """Run the server in the foreground until interrupted (the ``h5eval dashboard`` command)."""
     if demo:
         nb = dashboard_notebook(None, None, demo=True)
     else:
-        m = {Path(p).stem if not Path(p).is_dir() else Path(p).name: str(Path(p).resolve()) for p in models}
-        d = {Path(p).stem if not Path(p).is_dir() else Path(p).name: str(Path(p).resolve()) for p in datasets}
-        nb = dashboard_notebook(m, d, trust_code=trust_code)
+        nb = dashboard_notebook(_by_name(models), _by_name(datasets), trust_code=trust_code)
     server = VoilaServer(nb, port=port)
     server.start()
     print(f"h5eval dashboard: serving on {server.url}  (Ctrl-C to stop)", flush=True)

@@ -240,6 +240,15 @@ class EvalState(T.HasTraits):
             return ev.cells_at_threshold(self.threshold)[(int(true), int(pred))]
         return ev.cell_indices(int(true), int(pred))
 
+    def _scores_at_threshold(self) -> dict:
+        """Metrics of the 2x2 matrix at the current threshold (binary), computed once per threshold."""
+        key = (id(self.evaluation), self.threshold)
+        if getattr(self, "_threshold_scores_key", None) != key:
+            self._threshold_scores = scores_from_confusion(
+                self.evaluation.at_threshold(self.threshold).confusion)
+            self._threshold_scores_key = key
+        return self._threshold_scores
+
     def class_table(self):
         """Per-class precision/recall/F1/support as shown (binary: at the current threshold).
 
@@ -249,7 +258,7 @@ class EvalState(T.HasTraits):
         ev = self.evaluation
         df = ev.per_class()
         if ev.task == "binary" and self.threshold != ev.threshold:
-            sc = scores_from_confusion(ev.at_threshold(self.threshold).confusion)
+            sc = self._scores_at_threshold()
             df = df.copy()
             for col in ("precision", "recall", "f1"):
                 df[col] = sc[col]
@@ -261,7 +270,7 @@ class EvalState(T.HasTraits):
         ev = self.evaluation
         out = dict(ev.scores)
         if ev.task == "binary" and self.threshold != ev.threshold:
-            sc = scores_from_confusion(ev.at_threshold(self.threshold).confusion)
+            sc = self._scores_at_threshold()
             for k in list(out):
                 if k in sc and np.ndim(sc[k]) == 0:
                     out[k] = sc[k]
@@ -328,12 +337,11 @@ class EvalState(T.HasTraits):
             fp, fn = cells[(0, 1)], cells[(1, 0)]
             wrong = np.concatenate([fp, fn])
             conf = np.concatenate([ev.y_proba[fp, 1], ev.y_proba[fn, 0]])
+            wrong = wrong[np.argsort(-conf, kind="stable")]
         else:
-            pred = ev.y_pred
-            wrong = np.flatnonzero(pred != ev.y_true)
-            conf = ev.y_proba[wrong, pred[wrong]]
+            wrong = ev.most_confident_mistakes(None)
         self.selection_label = f"Most confident mistakes ({len(wrong)})"
-        self.selected_indices = wrong[np.argsort(-conf, kind="stable")]
+        self.selected_indices = wrong
 
     @T.observe("selected_cell")
     @_guarded

@@ -179,6 +179,20 @@ class SplitReport:
     tolerance: float = 0.05
     errors: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_evaluations(cls, evaluations: dict, *, errors: dict | None = None, train: str | None = None,
+                         test: str | None = None, metric: str | None = None,
+                         tolerance: float = 0.05) -> "SplitReport":
+        """A report over evaluations already made; train/test guessed from the split names
+        ("train" / "test") and the metric from the task (accuracy, or r2 for regression)."""
+        train = train or _guess(evaluations, ("train",))
+        test = test or _guess(evaluations, ("test",))
+        if metric is None:
+            first = next(iter(evaluations.values()), None)
+            metric = "r2" if first is not None and first.task == "regression" else "accuracy"
+        return cls(evaluations, train=train, test=test, metric=metric, tolerance=tolerance,
+                   errors=dict(errors or {}))
+
     def metrics(self) -> pd.DataFrame:
         """Metrics (rows) by split (columns)."""
         return pd.DataFrame({name: ev.scores for name, ev in self.evaluations.items()})
@@ -238,12 +252,8 @@ def compare_splits(model, splits: Mapping[str, Any], *, train: str | None = None
             evals[name] = Evaluation.from_model(loaded, data, dataset_name=name, **kwargs)
         except H5EvalError as exc:
             errors[name] = str(exc)
-    train = train or _guess(evals, ("train",))
-    test = test or _guess(evals, ("test",))
-    if metric is None:
-        first = next(iter(evals.values()), None)
-        metric = "r2" if first is not None and first.task == "regression" else "accuracy"
-    return SplitReport(evals, train=train, test=test, metric=metric, tolerance=tolerance, errors=errors)
+    return SplitReport.from_evaluations(evals, errors=errors, train=train, test=test, metric=metric,
+                                        tolerance=tolerance)
 
 
 def load_history(source) -> pd.DataFrame:

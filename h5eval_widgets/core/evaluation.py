@@ -341,11 +341,10 @@ class Evaluation:
         """
         return self._cells(self.class_index(true), self.class_index(pred))
 
-    def most_confident_mistakes(self, n: int = 20) -> np.ndarray:
-        """Indices of the ``n`` wrong predictions with the highest confidence."""
+    def most_confident_mistakes(self, n: int | None = 20) -> np.ndarray:
+        """Indices of the ``n`` wrong predictions with the highest confidence (all when None)."""
         wrong = np.flatnonzero(~self.correct)
-        top = wrong[np.argsort(-self.confidence[wrong], kind="stable")[:n]]
-        return top
+        return wrong[np.argsort(-self.confidence[wrong], kind="stable")[:n]]
 
     def most_confused_pairs(self, n: int = 10) -> pd.DataFrame:
         """Off-diagonal cells with the most samples, as a DataFrame."""

@@ -46,12 +46,7 @@ class SplitsView(View):
                 evals[d] = st.evaluate(st.model_name, d)
             except Exception as exc:  # noqa: BLE001 - a dataset this model does not fit
                 errors[d] = str(exc)
-        names = list(evals)
-        train = next((n for n in names if "train" in n.lower()), None)
-        test = next((n for n in names if "test" in n.lower()), None)
-        metric = "r2" if evals and next(iter(evals.values())).task == "regression" else "accuracy"
-        self.report = SplitReport(evals, train=train, test=test, metric=metric,
-                                  tolerance=self.tolerance, errors=errors)
+        self.report = SplitReport.from_evaluations(evals, errors=errors, tolerance=self.tolerance)
         df = self.report.metrics()
         rows = [r for r in SHOWN if r in df.index]
         head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
