@@ -98,3 +98,22 @@ def test_outputs_of_an_evaluation(demo):
     assert "<table>" in ev._repr_html_()
     assert "Per class" in ev.to_text()
     assert "digits_weak_mlp" in repr(ev)
+
+
+def test_dashboard_command_notebook_names_the_given_files(tmp_path, demo):
+    """Check the page `h5eval dashboard MODEL --data DATA` serves: its cell builds that dashboard."""
+    from h5eval_widgets.serve import _by_name, dashboard_notebook
+
+    model, data = demo.models["digits_cnn"], demo.datasets["digits_test"]
+    nb = dashboard_notebook(_by_name([str(model)]), _by_name([str(data)]))
+    scope: dict = {}
+    exec(nb["cells"][0]["source"], scope)  # the code Voila runs in its kernel
+    dash = scope["dashboard"]
+    assert dash.state.model_names == ["digits_cnn"] and dash.state.dataset_names == ["digits_test"]
+    assert dash.state.evaluation.n_samples == 719
+
+
+def test_dashboard_command_refuses_missing_paths(tmp_path, capsys):
+    """Check that `h5eval dashboard` with a missing file stops with a one-line error."""
+    assert main(["dashboard", str(tmp_path / "nope.h5"), "--data", str(tmp_path / "x.npz")]) == 1
+    assert "does not exist" in capsys.readouterr().err
