@@ -235,3 +235,36 @@ def test_linear_output_with_float_targets_is_regression():
     y = rng.normal(size=50)
     ev = Evaluation.from_predictions(y, y + 0.1)
     assert ev.task == "regression"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_packed_key_sort_equals_sklearn_with_many_classes_ties_and_negative_zero(workers):
+    """The per-class pass that packs the true class under the score bits: 300 classes (9 class
+    bits), scores rounded so ties cross classes, -0.0 scores, one class absent; AUC, AP and the
+    one-vs-one pairs equal scikit-learn's, with and without threads."""
+    from h5eval_widgets.core.metrics import multiclass_rank_stats
+
+    rng = np.random.default_rng(7)
+    k, n = 300, 6000
+    y, p = _softmax_scores(rng, n, k, signal=3.0, dtype=np.float64)
+    p = np.round(p, 3).astype(np.float32)
+    p[rng.random(p.shape) < 0.01] = -0.0
+    y[y == 17] = 18  # class 17 never occurs
+    auc, ap, pairs = multiclass_rank_stats(y, p, workers=workers, block_bytes=8 * n * 7)
+    for c in (0, 18, 150, 299):
+        pos = y == c
+        assert auc[c] == pytest.approx(skm.roc_auc_score(pos, p[:, c]), rel=1e-9)
+        assert ap[c] == pytest.approx(skm.average_precision_score(pos, p[:, c]), rel=1e-9)
+    assert np.isnan(auc[17]) and ap[17] == 0.0
+    for a, b in ((0, 18), (18, 0), (150, 299), (3, 4)):
+        both = (y == a) | (y == b)
+        expected = skm.roc_auc_score(y[both] == a, p[both, a])
+        assert pairs[a, b] / ((y == a).sum() * (y == b).sum()) == pytest.approx(expected, rel=1e-9)
+
+
+def test_packed_key_sort_refuses_negative_scores():
+    from h5eval_widgets.core.metrics import multiclass_rank_stats
+
+    p = np.array([[0.5, 0.5], [-0.25, 1.25]], dtype=np.float32)
+    with pytest.raises(ValueError, match="non-negative"):
+        multiclass_rank_stats(np.array([0, 1]), p)

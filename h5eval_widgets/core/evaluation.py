@@ -483,6 +483,17 @@ class Evaluation:
     @cached_property
     def _per_class_auc(self) -> tuple[np.ndarray, np.ndarray]:
         k = self.n_classes
+        if (self.task == "multiclass" and self.sample_weight is None
+                and self.y_proba.dtype == np.float32):
+            # every column sorted once with the true class packed in its keys; threads pay
+            # off from about 10M probabilities (measured: 100k x 100, 141 ms against 199 ms
+            # in turn; 100k x 10, 37 ms against 28 ms)
+            big = self.n_samples * k >= 4_000_000
+            auc, ap, sums = M.multiclass_rank_stats(
+                self.y_true, self.y_proba, workers=(os.cpu_count() or 1) if big else 1
+            )
+            self._extra["pair_sums"] = sums
+            return auc, ap
         # numpy's sorts release the GIL, so large classes are sorted on all cores at once;
         # below ~500k samples the threads cost more than they save (measured: 100k samples,
         # 10 classes, 80 ms threaded against 41 ms in turn; 1M samples, 563 ms against 686 ms)

@@ -22,6 +22,7 @@ __all__ = [
     "sort_descending",
     "sorted_curve",
     "class_column_stats",
+    "multiclass_rank_stats",
     "roc_auc_binary",
     "average_precision_binary",
     "roc_auc_delong_interval",
@@ -377,6 +378,125 @@ def class_column_stats(y_idx, score, c: int, n_classes: int, *, sample_weight=No
     return curve, np.bincount(y_sorted, weights=above, minlength=n_classes)
 
 
+def _keyed_column_stats(key: np.ndarray, shift: np.uint64, c: int, counts: np.ndarray
+                        ) -> tuple[float, float, np.ndarray]:
+    """AUC, AP and pair sums of class ``c`` from its column's sorted ``bits << shift | class`` keys.
+
+    Equal scores sort by class, so each tie group holds its c-samples in one run. A b-sample
+    then sees ``n_c - (c-samples at or before it)`` c-samples above it: exact, except that
+    c-samples tied with it count fully when ``b < c`` and not at all when ``b > c``. Those
+    ties, if any, are found from the c-samples' neighbours and counted over their groups
+    only, so the work over all samples is one cumulative count and one bincount.
+    """
+    n, n_classes, n_c = len(key), len(counts), int(counts[c])
+    cls = (key & np.uint64((1 << int(shift)) - 1)).view(np.int64)
+    is_c = cls == c
+    below = np.bincount(cls, weights=np.cumsum(is_c), minlength=n_classes)
+    pair_sums = counts * float(n_c) - below  # c-samples above each b-sample, summed per b
+    pos = np.flatnonzero(is_c)
+    c_bits = key[pos] >> shift
+    first = np.r_[True, c_bits[1:] != c_bits[:-1]] if n_c else np.zeros(0, dtype=bool)
+    group_start = np.flatnonzero(first)  # in c order
+    group_bits = c_bits[group_start]
+    # a c-run with a tied neighbour of another class means c-vs-other ties
+    left, right = pos[first] - 1, pos[np.r_[first[1:], True] if n_c else first] + 1
+    mixed = (
+        np.any((key[np.maximum(left, 0)] >> shift == group_bits) & (left >= 0))
+        or np.any((key[np.minimum(right, n - 1)] >> shift == group_bits) & (right < n))
+    ) if n_c else False
+    if mixed:
+        lo = np.searchsorted(key, group_bits << shift, "left")
+        hi = np.searchsorted(key, (group_bits + np.uint64(1)) << shift, "left")
+        c_in_group = np.diff(np.r_[group_start, n_c])
+        size = hi - lo
+        span = np.repeat(lo - np.cumsum(np.r_[0, size[:-1]]), size) + np.arange(size.sum())
+        ties = np.bincount(cls[span], weights=np.repeat(c_in_group, size), minlength=n_classes)
+        sign = np.where(np.arange(n_classes) < c, -0.5, 0.5)
+        pair_sums += sign * ties
+        group_first = lo
+    else:
+        group_first = pos[group_start]
+    pair_sums[c] = n_c * n_c / 2.0
+    # average precision over the distinct scores of c (descending threshold = ascending here)
+    tp = n_c - group_start  # c-samples scoring at least the group's score
+    c_in = np.diff(np.r_[group_start, n_c])
+    ap = float(np.dot(c_in, tp / (n - group_first)) / n_c) if n_c else 0.0
+    n_rest = n - n_c
+    auc = float((pair_sums.sum() - pair_sums[c]) / (n_c * n_rest)) if n_c and n_rest else float("nan")
+    return auc, ap, pair_sums
+
+
+def multiclass_rank_stats(y_idx, y_proba, *, workers: int = 1,
+                          block_bytes: int = 32 << 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One-vs-rest ROC AUC, average precision and one-vs-one pair sums of every class.
+
+    Each score column is sorted once, with the true class packed below the score's bits in
+    one uint64 key (``bits << shift | class``): the sorted keys give every sample's class
+    without a gather, and one cumulative count of class ``c`` along them answers its
+    curve's areas and its pairs with every other class. Columns are taken in blocks
+    (transposed, so each is contiguous), and blocks run on ``workers`` threads (numpy's
+    sorts release the GIL).
+
+    Parameters
+    ----------
+    y_idx : ndarray of shape (n_samples,)
+        True class indices.
+    y_proba : ndarray of shape (n_samples, n_classes)
+        Non-negative float32 scores (probabilities).
+    workers : int, default=1
+    block_bytes : int, default=32 MiB
+        About how much key memory one block of columns may take.
+
+    Returns
+    -------
+    auc : ndarray of shape (n_classes,)
+        ROC AUC of each class against the rest (nan when the class or the rest is absent).
+    ap : ndarray of shape (n_classes,)
+        Average precision of each class against the rest (0 when the class is absent).
+    pair_sums : ndarray of shape (n_classes, n_classes)
+        ``pair_sums[c, b]``: the (c-sample, b-sample) pairs where the c-sample scores higher
+        on column c, ties counting one half (as :func:`class_column_stats`).
+    """
+    y_proba = np.asarray(y_proba)
+    n, k = y_proba.shape
+    if y_proba.dtype != np.float32:
+        raise TypeError(f"multiclass_rank_stats packs float32 score bits; got {y_proba.dtype}.")
+    if np.signbit(y_proba).any():  # the bits of -0.0 and of negatives do not sort as numbers
+        if (y_proba < 0).any():
+            raise ValueError("multiclass_rank_stats needs non-negative scores (probabilities).")
+        y_proba = y_proba + np.float32(0.0)  # -0.0 -> +0.0
+    shift = np.uint64(max(1, int(k - 1).bit_length()))
+    y_key = np.asarray(y_idx).astype(np.uint64)
+    counts = np.bincount(y_idx, minlength=k)
+    auc, ap, pair_sums = np.empty(k), np.empty(k), np.empty((k, k))
+    width = max(1, min(k, block_bytes // max(1, 8 * n)))
+    if workers > 1:  # at least two blocks per thread, so the last block does not run alone
+        width = max(1, min(width, -(-k // (2 * workers))))
+    tile = max(1, (1 << 20) // max(1, 4 * width))  # rows per tile of the transposing copy
+
+    def run(c0: int) -> None:
+        c1 = min(k, c0 + width)
+        keys = np.empty((c1 - c0, n), dtype=np.uint64)
+        for r in range(0, n, tile):  # tiles keep the transposing reads in cache
+            keys[:, r : r + tile] = y_proba[r : r + tile, c0:c1].T.view(np.uint32)
+        keys <<= shift
+        keys |= y_key
+        keys.sort(axis=1)
+        for i, c in enumerate(range(c0, c1)):
+            auc[c], ap[c], pair_sums[c] = _keyed_column_stats(keys[i], shift, c, counts)
+
+    starts = range(0, k, width)
+    if workers > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(workers, len(starts))) as pool:
+            list(pool.map(run, starts))
+    else:
+        for c0 in starts:
+            run(c0)
+    return auc, ap, pair_sums
+
+
 def roc_auc_binary(curve: BinaryCurve) -> float:
     """Area under the ROC curve (trapezoids, ties handled as scikit-learn); nan if one class."""
     if curve.n_pos == 0 or curve.n_neg == 0:
@@ -440,42 +560,46 @@ def log_loss(y_true_idx, y_proba, *, sample_weight=None) -> float:
     return float(np.average(-np.log(p), weights=sample_weight))
 
 
-def brier_score(y_true_idx, y_proba, *, sample_weight=None, chunk: int = 65536) -> float:
+def brier_score(y_true_idx, y_proba, *, sample_weight=None, chunk: int = 8192) -> float:
     """Brier score as scikit-learn: mean squared error of the probability vector.
 
     For two classes it is halved (the familiar binary Brier score of the positive class).
-    Computed in chunks so no float64 copy of the whole probability array is made.
+    Computed in chunks that stay in cache, squares summed in float64 without a float64 copy.
     """
     y_proba = np.asarray(y_proba)
     n, k = y_proba.shape
     per_sample = np.empty(n, dtype=np.float64)
     for start in range(0, n, chunk):
-        block = y_proba[start : start + chunk].astype(np.float64)
+        block = y_proba[start : start + chunk]
         idx = np.asarray(y_true_idx[start : start + chunk])
-        sq = np.einsum("ij,ij->i", block, block)
-        p_true = block[np.arange(len(idx)), idx]
+        sq = np.einsum("ij,ij->i", block, block, dtype=np.float64)
+        p_true = block[np.arange(len(idx)), idx].astype(np.float64)
         per_sample[start : start + chunk] = sq - 2 * p_true + 1
     score = float(np.average(per_sample, weights=sample_weight))
     return score * 0.5 if k < 3 else score
 
 
-def true_class_rank(y_true_idx, y_proba, *, chunk: int = 65536) -> np.ndarray:
+def true_class_rank(y_true_idx, y_proba, *, chunk: int = 8192) -> np.ndarray:
     """How many classes rank above the true class, per sample (0 = top-1 hit).
 
     Ties broken as scikit-learn's ``top_k_accuracy_score``: among equal scores the higher
-    class index ranks first.
+    class index ranks first (worked out only for the rows that have a tie).
     """
     y_proba = np.asarray(y_proba)
     n, n_classes = y_proba.shape
-    ahead = np.empty(n, dtype=np.int32)
+    ahead = np.empty(n, dtype=np.int64)
     cls = np.arange(n_classes)
     for start in range(0, n, chunk):
         block = y_proba[start : start + chunk]
         idx = np.asarray(y_true_idx[start : start + chunk])
         s_true = block[np.arange(len(idx)), idx][:, None]
-        ahead[start : start + chunk] = (block > s_true).sum(axis=1) + (
-            (block == s_true) & (cls[None, :] > idx[:, None])
-        ).sum(axis=1)
+        above = np.count_nonzero(block > s_true, axis=1)
+        tied = np.flatnonzero(np.count_nonzero(block == s_true, axis=1) > 1)
+        if len(tied):
+            above[tied] += np.count_nonzero(
+                (block[tied] == s_true[tied]) & (cls[None, :] > idx[tied, None]), axis=1
+            )
+        ahead[start : start + chunk] = above
     return ahead
 
 
