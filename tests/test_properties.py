@@ -30,6 +30,8 @@ def problems(draw):
     p /= p.sum(1, keepdims=True)
     # float32 is what models give (and takes the packed-key sort path); float64 the other one
     p = p.astype(draw(st.sampled_from([np.float32, np.float64])))
+    if k == 2 and draw(st.booleans()):  # as one sigmoid unit gives them: exactly [1 - p, p]
+        p = np.stack([1 - p[:, 1], p[:, 1]], axis=1)
     w = rng.uniform(0.1, 3.0, n) if draw(st.booleans()) else None
     return y, p, w
 
@@ -95,9 +97,13 @@ def test_probability_metrics_equal_sklearn(problem):
             if f"top_{kk}_accuracy" in s:
                 same(s[f"top_{kk}_accuracy"], sk(skm.top_k_accuracy_score, y, p, k=kk, labels=labels,
                                                  sample_weight=w), f"top_{kk}")
-        for c in range(k):
-            same(ev.per_class()["roc_auc"].iloc[c], sk(skm.roc_auc_score, y == c, p[:, c], sample_weight=w),
-                 f"auc[{c}]")
+    per_class = ev.per_class()
+    for c in range(k):  # binary too: class 0's curve may come from class 1's sort
+        same(per_class["roc_auc"].iloc[c], sk(skm.roc_auc_score, y == c, p[:, c], sample_weight=w),
+             f"auc[{c}]")
+        if (y == c).any():
+            same(per_class["average_precision"].iloc[c],
+                 sk(skm.average_precision_score, y == c, p[:, c], sample_weight=w), f"ap[{c}]")
 
 
 @SETTINGS

@@ -465,11 +465,16 @@ class Evaluation:
         if self.task == "binary" and c == 0 and 1 in built:
             # column 0 usually falls as column 1 rises (1 - p): the positive class's order,
             # reversed, then sorts it too. Checked, not assumed; otherwise sort as usual.
-            order = built[1].order[::-1]
-            s0 = self.y_proba[order, 0]
+            index = built[1]
+            order = index.order[::-1]
+            p = self.y_proba
+            if np.array_equal(p[:, 0], 1 - p[:, 1]):  # the [1 - p, p] of one sigmoid unit
+                s0 = 1 - index.scores_sorted[::-1]  # the same values, without a gather
+            else:
+                s0 = p[order, 0]
             if len(s0) < 2 or np.all(s0[1:] <= s0[:-1]):
                 w = None if self.sample_weight is None else self.sample_weight[order]
-                curve = M.sorted_curve(self.y_true[order] == 0, s0, w)
+                curve = M.sorted_curve(~index.truth_sorted[::-1], s0, w)
                 return M.roc_auc_binary(curve), M.average_precision_binary(curve), None
         score = self.y_proba[:, c]
         labels = self.y_true[:, c].astype(np.int64) if self.task == "multilabel" else self.y_true
@@ -498,7 +503,7 @@ class Evaluation:
         # below ~500k samples the threads cost more than they save (measured: 100k samples,
         # 10 classes, 80 ms threaded against 41 ms in turn; 1M samples, 563 ms against 686 ms)
         workers = min(k, os.cpu_count() or 1)
-        if workers > 1 and self.n_samples >= 500_000:
+        if workers > 1 and self.n_samples >= 500_000 and self.task != "binary":
             with ThreadPoolExecutor(workers) as pool:
                 results = list(pool.map(self._class_pass, range(k)))
         else:

@@ -60,6 +60,8 @@ class ThresholdIndex:
         else:
             self.order, s_sorted = order, score[order]
         t_sorted = y_true[self.order]
+        #: labels and scores in the index's (descending score) order
+        self.truth_sorted, self.scores_sorted = t_sorted, s_sorted
         self._neg_desc_scores = -s_sorted  # ascending, for searchsorted
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[self.order]
         if w is None:
