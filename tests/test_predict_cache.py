@@ -123,3 +123,34 @@ def test_cache_folder_from_the_environment_and_the_cache_command(tmp_path, monke
     assert main(["cache", "--clear"]) == 0
     assert "removed 1" in capsys.readouterr().out
     assert list((tmp_path / "mine").glob("*.npz")) == []
+
+
+def test_a_model_traces_once_across_datasets_and_many_models_raise_no_retracing_warning(
+        blobs, multiclass_h5):
+    """Check that a second dataset of the same row shape reuses the model's compiled pass, and
+    that evaluating seven models in one session logs no 'excessive retracing' warning (each model
+    gets its own pass on purpose; TensorFlow would count them as retraces of one function)."""
+    import logging
+
+    import keras
+
+    Xtr, ytr, Xte, yte = blobs
+    loaded = load_model(multiclass_h5)
+    Evaluation.from_model(loaded, Xte, yte, cache=False, progress=False)
+    (forward,) = loaded.forward_passes.values()
+    Evaluation.from_model(loaded, Xtr, ytr, cache=False, progress=False)
+    assert list(loaded.forward_passes.values()) == [forward]
+
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.addHandler(handler)
+    try:
+        for units in range(7):
+            model = keras.Sequential([keras.Input((Xte.shape[1],)), keras.layers.Dense(units + 2),
+                                      keras.layers.Dense(3, activation="softmax")])
+            Evaluation.from_model(model, Xte, yte, cache=False, progress=False)
+    finally:
+        tf_logger.removeHandler(handler)
+    assert not [m for m in seen if "retracing" in m], seen

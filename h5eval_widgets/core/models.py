@@ -141,6 +141,8 @@ class LoadedModel:
     path: Path | None = None
     notes: list[str] = field(default_factory=list)
     output_index: int | None = None
+    #: compiled forward passes by (row shape, dtype), so another dataset reuses the trace
+    forward_passes: dict = field(default_factory=dict, repr=False)
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.info.to_dict().items())
