@@ -128,8 +128,23 @@ def test_switching_the_model_redraws_the_matrix_with_the_engines_numbers(page, d
     np.testing.assert_array_equal(matrix_labels(page, 10), expected)
 
 
-def test_typing_a_threshold_moves_the_binary_matrix(page, demo):
-    """Check that setting the threshold slider on the binary demo gives the engine's matrix there."""
+def isolated_pick_point(ev, not_near: float) -> tuple[int, float]:
+    """A dot of the PR curve far from the others and from the operating point's recall."""
+    from h5eval_widgets.views.curves import pick_points
+
+    pr = ev.pr_curve()
+    x, y, thr = pick_points(pr["recall"].to_numpy(), pr["precision"].to_numpy(),
+                            pr["threshold"].to_numpy())
+    gap = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) + np.eye(len(x)) * 9
+    room = gap.min(axis=1)
+    room[np.abs(x - not_near) < 0.1] = 0
+    i = int(np.argmax(room))
+    return i, float(thr[i])
+
+
+def test_typing_a_threshold_and_clicking_the_pr_curve_move_the_binary_matrix(page, demo):
+    """Check that setting the threshold slider on the binary demo gives the engine's matrix there,
+    and that a mouse click on a dot of the precision-recall curve moves the threshold to that dot."""
     choose(page, "model", "breast_cancer_mlp")
     page.wait_for_function("document.querySelectorAll('text.heatmapcell_label').length == 4", timeout=30_000)
     page.get_by_text("Curves & threshold").click()
@@ -144,6 +159,20 @@ def test_typing_a_threshold_moves_the_binary_matrix(page, demo):
         timeout=30_000,
     )
     np.testing.assert_array_equal(matrix_labels(page, 2), expected)
+
+    ev = demo.evaluate("breast_cancer_mlp", progress=False)
+    i, t = isolated_pick_point(ev, not_near=ev.at_threshold(0.2).recall)
+    pr_fig = page.locator(".bqplot.figure", has=page.locator("text.mainheading", has_text="Precision-recall"))
+    dots = pr_fig.locator("path.dot")  # the curve's dots, then the operating point's
+    box = dots.nth(i).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expected = ev.at_threshold(t).confusion
+    page.wait_for_function(
+        f"document.querySelectorAll('text.heatmapcell_label')[3].textContent == '{expected[1, 1]}'",
+        timeout=30_000,
+    )
+    np.testing.assert_array_equal(matrix_labels(page, 2), expected)
+    page.wait_for_selector(f"text=at {t:.3f}: precision", timeout=10_000)
 
 
 def test_comparison_mode_history_and_splits_in_the_browser(page, demo):

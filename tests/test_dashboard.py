@@ -100,6 +100,31 @@ def test_best_threshold_buttons(dash):
     assert dash.curves.slider.value == pytest.approx(st.threshold)
 
 
+def test_clicking_a_curve_point_sets_the_threshold_there(dash):
+    """Check that a click on a dot of the PR (or ROC) curve moves the threshold to that point: the
+    matrix is scikit-learn's there and the operating point lands on the clicked dot."""
+    st = dash.state
+    st.model_name = "breast_cancer_mlp"
+    ev, curves = st.evaluation, dash.curves
+    score = ev.y_proba[:, 1]
+    pr_x, pr_y = np.array(curves.pr_pick.x), np.array(curves.pr_pick.y)
+    assert 2 < len(pr_x) <= 150 and len(curves.pick_thresholds["pr"]) == len(pr_x)
+    for i in (1, len(pr_x) // 2, len(pr_x) - 2):
+        curves.click_curve_point("pr", i)
+        t = curves.pick_thresholds["pr"][i]
+        assert st.threshold == t
+        pred = (score >= t).astype(int)
+        np.testing.assert_array_equal(dash.confusion.heatmap.color, skm.confusion_matrix(ev.y_true, pred))
+        assert skm.recall_score(ev.y_true, pred) == pytest.approx(pr_x[i])
+        assert skm.precision_score(ev.y_true, pred) == pytest.approx(pr_y[i])
+        assert (curves.pr_point.x[0], curves.pr_point.y[0]) == pytest.approx((pr_x[i], pr_y[i]))
+    j = len(curves.roc_pick.x) // 3
+    curves.click_curve_point("roc", j)
+    pred = (score >= st.threshold).astype(int)
+    assert skm.recall_score(ev.y_true, pred) == pytest.approx(curves.roc_pick.y[j])
+    st.threshold = 0.5
+
+
 def test_switching_model_and_dataset_updates_every_view(dash):
     """Check that a new model updates matrix, per-class bars, curves, summary and samples."""
     st = dash.state

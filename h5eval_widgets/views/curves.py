@@ -10,18 +10,34 @@ from ..state import EvalState
 from ._base import View, guarded
 
 
+#: Most points drawn as click targets along one curve (a curve may have one per sample).
+MAX_PICK_POINTS = 150
+
+
 def _line_figure(title: str, xlabel: str, ylabel: str):
     xs, ys = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
     line = bq.Lines(x=[0.0, 1.0], y=[0.0, 1.0], scales={"x": xs, "y": ys}, colors=["#1f77b4"])
+    # faint dots along the curve: clicking one moves the threshold there
+    pick = bq.Scatter(x=[], y=[], scales={"x": xs, "y": ys}, colors=["#1f77b4"], default_size=30,
+                      default_opacities=[0.3])
     point = bq.Scatter(x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, colors=["#d62728"], default_size=80)
     fig = bq.Figure(
-        marks=[line, point],
+        marks=[line, pick, point],
         axes=[bq.Axis(scale=xs, label=xlabel, tick_format=".1f"),
               bq.Axis(scale=ys, label=ylabel, orientation="vertical", tick_format=".1f")],
         title=title, layout=W.Layout(width="330px", height="320px"),
         fig_margin={"top": 40, "bottom": 45, "left": 50, "right": 10},
     )
-    return fig, line, point
+    return fig, line, pick, point
+
+
+def pick_points(x: np.ndarray, y: np.ndarray, thresholds: np.ndarray,
+                most: int = MAX_PICK_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Up to ``most`` curve points with a usable threshold, spread evenly along the curve."""
+    ok = np.flatnonzero(np.isfinite(thresholds))
+    if len(ok) > most:
+        ok = ok[np.unique(np.linspace(0, len(ok) - 1, most).round().astype(int))]
+    return x[ok], y[ok], thresholds[ok]
 
 
 class CurvesView(View):
@@ -33,8 +49,13 @@ class CurvesView(View):
 
     def __init__(self, state: EvalState, **kwargs):
         super().__init__(state, **kwargs)
-        self.roc_fig, self.roc_line, self.roc_point = _line_figure("ROC", "false positive rate", "true positive rate")
-        self.pr_fig, self.pr_line, self.pr_point = _line_figure("Precision-recall", "recall", "precision")
+        self.roc_fig, self.roc_line, self.roc_pick, self.roc_point = _line_figure(
+            "ROC", "false positive rate", "true positive rate")
+        self.pr_fig, self.pr_line, self.pr_pick, self.pr_point = _line_figure(
+            "Precision-recall", "recall", "precision")
+        self.pick_thresholds = {"roc": np.zeros(0), "pr": np.zeros(0)}
+        self.roc_pick.on_element_click(lambda mark, content: self._on_pick("roc", content))
+        self.pr_pick.on_element_click(lambda mark, content: self._on_pick("pr", content))
         self.slider = W.FloatSlider(value=state.threshold, min=0.0, max=1.0, step=0.001,
                                     description="threshold", readout_format=".3f",
                                     continuous_update=True, layout=W.Layout(width="420px"))
@@ -45,7 +66,8 @@ class CurvesView(View):
         self.best_j.on_click(lambda b: self._jump("youden"))
         self.readout = W.HTML()
         state.observe(self._on_change, names=["focus_class", "threshold"])
-        self.children = [W.HBox([self.roc_fig, self.pr_fig]),
+        hint = W.HTML("<small>Click a dot on a curve to move the threshold there.</small>")
+        self.children = [W.HBox([self.roc_fig, self.pr_fig]), hint,
                          W.HBox([self.slider, self.best_f1, self.best_j]), self.readout]
         if state.evaluation is not None:
             self.refresh()
@@ -65,10 +87,16 @@ class CurvesView(View):
         pos = self._pos()
         roc, pr = ev.roc_curve(pos), ev.pr_curve(pos)
         name = ev.classes[pos]
-        with self.roc_line.hold_sync():
-            self.roc_line.x, self.roc_line.y = roc["fpr"].to_numpy(), roc["tpr"].to_numpy()
-        with self.pr_line.hold_sync():
-            self.pr_line.x, self.pr_line.y = pr["recall"].to_numpy(), pr["precision"].to_numpy()
+        for kind, line, pick, x, y, thr in (
+            ("roc", self.roc_line, self.roc_pick, roc["fpr"], roc["tpr"], roc["threshold"]),
+            ("pr", self.pr_line, self.pr_pick, pr["recall"], pr["precision"], pr["threshold"]),
+        ):
+            x, y = x.to_numpy(), y.to_numpy()
+            with line.hold_sync():
+                line.x, line.y = x, y
+            px, py, self.pick_thresholds[kind] = pick_points(x, y, thr.to_numpy())
+            with pick.hold_sync():
+                pick.x, pick.y = px, py
         auc = ev.per_class()["roc_auc"].iloc[pos]
         self.roc_fig.title = f"ROC · {name} vs rest · AUC {auc:.3f}" if ev.task != "binary" else f"ROC · AUC {auc:.3f}"
         self.pr_fig.title = f"Precision-recall · {name}"
@@ -97,6 +125,17 @@ class CurvesView(View):
             self.refresh()
         else:
             self._operating_point()
+
+    @guarded
+    def _on_pick(self, kind: str, content: dict):
+        """A click on a dot of a curve, as the browser sends it: ``{'data': {'index': i, ...}}``."""
+        index = int((content.get("data") or {}).get("index", content.get("index")))
+        self.state.threshold = float(self.pick_thresholds[kind][index])
+
+    def click_curve_point(self, kind: str, index: int) -> None:
+        """Act as if the user clicked dot ``index`` of the ``'roc'`` or ``'pr'`` curve."""
+        mark = self.roc_pick if kind == "roc" else self.pr_pick
+        mark._handle_custom_msgs(mark, {"event": "element_click", "data": {"index": index}})
 
     @guarded
     def _jump(self, by: str):
