@@ -11,7 +11,7 @@ import pytest
 from sklearn import metrics as skm
 
 from h5eval_widgets.cli import main
-from h5eval_widgets.core import Evaluation, load_demo
+from h5eval_widgets.core import load_demo
 from tests.conftest import file_hash
 
 

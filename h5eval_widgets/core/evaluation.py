@@ -370,7 +370,7 @@ class Evaluation:
 
     def _multilabel_scores(self) -> dict:
         cm = self._cm.astype(np.float64)
-        tn, fp, fn, tp = cm[:, 0, 0], cm[:, 0, 1], cm[:, 1, 0], cm[:, 1, 1]
+        fp, fn, tp = cm[:, 0, 1], cm[:, 1, 0], cm[:, 1, 1]
         support = tp + fn
         out: dict[str, Any] = {}
         with np.errstate(all="ignore"):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import BinaryCurve, sort_descending, sorted_curve
+from .ranking import BinaryCurve, sort_descending, sorted_curve
 
 __all__ = ["ThresholdIndex", "ThresholdResult"]
 
