@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     dash.set_defaults(func=_cmd_dashboard)
 
     cache = sub.add_parser("cache", help="show or clear the prediction cache")
-    cache.add_argument("--clear", action="store_true", help="delete every cached prediction")
+    cache.add_argument("--clear", action="store_true", help="delete every cached prediction and remembered model facts")
     cache.add_argument("--dir", help="cache folder (default: $H5EVAL_CACHE_DIR or ~/.cache/h5eval-widgets)")
     cache.set_defaults(func=_cmd_cache)
     return parser

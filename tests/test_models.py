@@ -120,3 +120,48 @@ def test_missing_and_broken_files_say_what_is_wrong(tmp_path, multiclass_h5):
     text.write_text("not a model")
     with pytest.raises(ModelLoadError, match="not an HDF5 file"):
         load_model(text)
+
+
+@pytest.mark.parametrize("fixture", ["multiclass_h5", "multiclass_keras", "keras2_h5"])
+def test_reopening_a_file_takes_its_facts_from_the_cache_and_runs_keras_only_when_needed(
+        request, fixture, blobs, tmp_path):
+    """Check that a second load of the same file returns the same facts without rebuilding the
+    model; that a warm prediction cache then answers without Keras ever running; and that a pair
+    the cache has not seen rebuilds the model and predicts as the first load did."""
+    from h5eval_widgets.core.cache import PredictionCache
+    from h5eval_widgets.core.predict import INFERENCE_COUNTER
+
+    path = request.getfixturevalue(fixture)
+    Xtr, ytr, Xte, yte = blobs
+    cache = PredictionCache(tmp_path / "cache")
+    first = load_model(path, cache=cache)
+    assert first.is_loaded
+    a = Evaluation.from_model(first, Xte, yte, cache=cache, progress=False)
+
+    again = load_model(path, cache=cache)
+    assert not again.is_loaded
+    assert (again.info, again.fingerprint, again.notes) == (first.info, first.fingerprint, first.notes)
+    runs = INFERENCE_COUNTER[first.fingerprint]
+    b = Evaluation.from_model(again, Xte, yte, cache=cache, progress=False)
+    assert not again.is_loaded and INFERENCE_COUNTER[first.fingerprint] == runs
+    np.testing.assert_array_equal(a.y_proba, b.y_proba)
+
+    c = Evaluation.from_model(again, Xtr, ytr, cache=cache, progress=False)  # not cached yet
+    assert again.is_loaded and INFERENCE_COUNTER[first.fingerprint] == runs + 1
+    d = Evaluation.from_model(first, Xtr, ytr, cache=False, progress=False)
+    np.testing.assert_allclose(c.y_proba, d.y_proba, rtol=1e-6)
+    assert not load_model(path, cache=False).loader  # no cache: loaded as before
+
+
+def test_facts_stored_for_a_trusted_lambda_model_do_not_let_it_in_untrusted(lambda_model_files, tmp_path):
+    """Check that once a Lambda model was loaded with trust_code=True, loading it without trust is
+    still refused before Keras reads it (the check is made on every load, not cached)."""
+    marker = lambda_model_files["marker"]
+    path = lambda_model_files["h5"]
+    load_model(path, trust_code=True, cache=tmp_path)
+    assert list((tmp_path / "models").glob("*.json"))
+    marker.unlink(missing_ok=True)
+    with pytest.raises(UnsafeModelError):
+        load_model(path, cache=tmp_path)
+    assert not load_model(path, trust_code=True, cache=tmp_path).is_loaded
+    assert not marker.exists()

@@ -123,6 +123,7 @@ def test_cache_folder_from_the_environment_and_the_cache_command(tmp_path, monke
     assert main(["cache", "--clear"]) == 0
     assert "removed 1" in capsys.readouterr().out
     assert list((tmp_path / "mine").glob("*.npz")) == []
+    assert list((tmp_path / "mine" / "models").iterdir()) == []  # the model's facts went too
 
 
 def test_a_model_traces_once_across_datasets_and_many_models_raise_no_retracing_warning(

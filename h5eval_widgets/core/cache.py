@@ -112,12 +112,14 @@ class PredictionCache:
             p.unlink(missing_ok=True)
 
     def clear(self) -> int:
-        """Delete every entry (and stray temporary files); returns how many entries went."""
+        """Delete every entry, the remembered model facts (``models/``) and stray temporary
+        files; returns how many prediction entries went."""
         n = 0
         for p in self.entries():
             p.unlink(missing_ok=True)
             n += 1
         if self.directory.exists():
-            for p in self.directory.glob(".tmp-*"):
+            facts = self.directory / "models"
+            for p in [*self.directory.glob(".tmp-*"), *facts.glob("*.json"), *facts.glob(".tmp-*")]:
                 p.unlink(missing_ok=True)
         return n

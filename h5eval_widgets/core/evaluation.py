@@ -223,7 +223,7 @@ class Evaluation:
         from .predict import predict
 
         loaded = model if isinstance(model, LoadedModel) else load_model(
-            model, trust_code=trust_code, output=output
+            model, trust_code=trust_code, output=output, cache=cache
         )
         data = X if isinstance(X, Dataset) else load_dataset(X, y, class_names=classes)
         if data.y is None:

@@ -12,7 +12,7 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .errors import ModelLoadError, UnsafeModelError, WeightsOnlyError
 from .labels import infer_task
@@ -122,10 +122,13 @@ class ModelInfo:
 class LoadedModel:
     """A model ready for prediction, with its facts and the fingerprint used by the cache.
 
+    When the facts of a file come from the cache (see :func:`load_model`), Keras is not run
+    until :attr:`model` is first used, which a cached prediction never does.
+
     Attributes
     ----------
     model : keras.Model or keras.layers.Layer
-        Callable on a batch of inputs.
+        Callable on a batch of inputs (loaded on first use when ``loader`` is set).
     info : ModelInfo
     name : str
     fingerprint : str
@@ -134,7 +137,7 @@ class LoadedModel:
     notes : list of str
     """
 
-    model: Any
+    _model: Any
     info: ModelInfo
     name: str
     fingerprint: str
@@ -143,6 +146,19 @@ class LoadedModel:
     output_index: int | None = None
     #: compiled forward passes by (row shape, dtype), so another dataset reuses the trace
     forward_passes: dict = field(default_factory=dict, repr=False)
+    #: loads the Keras model when it is first needed (facts read from the cache)
+    loader: Callable[[], Any] | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> Any:
+        if self._model is None and self.loader is not None:
+            self._model = self.loader()
+        return self._model
+
+    @property
+    def is_loaded(self) -> bool:
+        """False while the Keras model has not been needed yet."""
+        return self._model is not None
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.info.to_dict().items())
@@ -315,6 +331,7 @@ def _pick_output(model, output: int | str | None, name: str):
 
 
 def _load_savedmodel(path: Path):
+    _quiet_tf()
     import keras
 
     errors = []
@@ -372,8 +389,14 @@ def load_model(
     custom_objects: dict | None = None,
     output: int | str | None = None,
     name: str | None = None,
+    cache: bool | str | os.PathLike | Any = True,
 ) -> LoadedModel:
     """Load a model for evaluation, refusing embedded code unless trusted.
+
+    A file's facts (shapes, activation, fingerprint) are remembered in the cache folder;
+    loading the same file again then returns at once and Keras rebuilds the model only when
+    it is run, which a prediction read from the cache never does. The check for embedded
+    code is made every time.
 
     Parameters
     ----------
@@ -389,6 +412,9 @@ def load_model(
         Which output of a multi-output model to evaluate.
     name : str, default=None
         Display name (defaults to the file name).
+    cache : bool, path or PredictionCache, default=True
+        Remember and reuse the facts of .h5/.keras files (not with ``custom_objects``), in the
+        prediction cache's folder (a path or a PredictionCache names another one).
 
     Returns
     -------
@@ -405,8 +431,8 @@ def load_model(
     """
     if isinstance(source, LoadedModel):
         return source
-    _quiet_tf()
     if not isinstance(source, (str, os.PathLike)):
+        _quiet_tf()
         import keras
 
         if not isinstance(source, keras.Model):
@@ -415,7 +441,7 @@ def load_model(
             )
         model, out_idx = _pick_output(source, output, name or source.name)
         return LoadedModel(
-            model=model,
+            _model=model,
             info=_info_from_keras(model, "memory", None),
             name=name or source.name,
             fingerprint=_digest_keras_model(source) + (f":out{out_idx}" if out_idx is not None else ""),
@@ -434,7 +460,7 @@ def load_model(
             )
         layer, endpoint = _load_savedmodel(path)
         return LoadedModel(
-            model=layer, info=_savedmodel_info(layer, endpoint), name=display,
+            _model=layer, info=_savedmodel_info(layer, endpoint), name=display,
             fingerprint=file_digest(path), path=path,
             notes=[f"Loaded SavedModel endpoint '{endpoint}'; output activation is inferred from the outputs."],
         )
@@ -454,7 +480,34 @@ def load_model(
             ".hdf5, .keras or a SavedModel directory."
         )
     _refuse_code(config, path, trust_code)
+    digest = file_digest(path)
+    facts_key = None
+    if cache is not False and cache is not None and custom_objects is None:
+        facts_key = _facts_path(cache, _facts_key(digest, trust_code, output))
+        known = _read_facts(facts_key)
+        if known is not None:  # seen before: Keras waits until the model is actually run
+            return LoadedModel(
+                _model=None, info=known["info"], name=display, fingerprint=known["fingerprint"],
+                path=path, notes=known["notes"], output_index=known["output_index"],
+                loader=lambda: _keras_load(path, None, trust_code, config, output, display)[0],
+            )
+    model, out_idx = _keras_load(path, custom_objects, trust_code, config, output, display)
+    notes = []
+    if version and str(version).startswith("2."):
+        notes.append(f"Written by Keras {version}; loaded with Keras 3 (compile=False).")
+    loaded = LoadedModel(
+        _model=model, info=_info_from_keras(model, fmt, version), name=display,
+        fingerprint=digest + (f":out{out_idx}" if out_idx is not None else ""), path=path,
+        notes=notes, output_index=out_idx,
+    )
+    if facts_key is not None:
+        _write_facts(facts_key, loaded)
+    return loaded
 
+
+def _keras_load(path: Path, custom_objects, trust_code: bool, config, output, display: str):
+    """Rebuild a .h5/.keras model with Keras; returns ``(model, output index)``."""
+    _quiet_tf()
     import keras
 
     try:
@@ -474,12 +527,62 @@ def load_model(
             f"{str(exc).splitlines()[0][:400] if str(exc) else ''}). The file may be corrupt "
             "or from an incompatible Keras version; re-save it with model.save('model.keras')."
         ) from None
-    model, out_idx = _pick_output(model, output, display)
-    fp = file_digest(path) + (f":out{out_idx}" if out_idx is not None else "")
-    notes = []
-    if version and str(version).startswith("2."):
-        notes.append(f"Written by Keras {version}; loaded with Keras 3 (compile=False).")
-    return LoadedModel(
-        model=model, info=_info_from_keras(model, fmt, version), name=display,
-        fingerprint=fp, path=path, notes=notes, output_index=out_idx,
-    )
+    return _pick_output(model, output, display)
+
+
+def _facts_key(digest: str, trust_code: bool, output) -> str:
+    from importlib.metadata import version
+
+    from .cache import cache_key
+
+    return cache_key("model-facts", digest, str(trust_code), repr(output), version("keras"))
+
+
+def _facts_path(cache, key: str) -> Path:
+    """Where a file's facts live: ``models/`` in the prediction cache's folder."""
+    from .cache import PredictionCache, default_cache_dir
+
+    if isinstance(cache, PredictionCache):
+        folder = cache.directory
+    elif isinstance(cache, (str, os.PathLike)):
+        folder = Path(cache)
+    else:
+        folder = default_cache_dir()
+    return folder / "models" / f"{key}.json"
+
+
+def _read_facts(target: Path) -> dict | None:
+    """A model file's facts as stored by :func:`_write_facts`, or None."""
+    try:
+        raw = json.loads(target.read_text())
+        info = raw["info"]
+        return {
+            "info": ModelInfo(
+                input_shape=tuple(info["input_shape"]), output_shape=tuple(info["output_shape"]),
+                output_activation=info["output_activation"], format=info["format"],
+                keras_version=info["keras_version"], n_params=info["n_params"],
+                class_names=tuple(info["class_names"]) if info["class_names"] else None,
+            ),
+            "fingerprint": str(raw["fingerprint"]),
+            "notes": [str(n) for n in raw["notes"]],
+            "output_index": raw["output_index"],
+        }
+    except (OSError, ValueError, KeyError, TypeError):  # absent or unreadable: load as usual
+        return None
+
+
+def _write_facts(target: Path, loaded: LoadedModel) -> None:
+    """Remember a loaded file's facts next to the prediction cache (atomically; best effort)."""
+    import tempfile
+    from dataclasses import asdict
+
+    record = {"info": asdict(loaded.info), "fingerprint": loaded.fingerprint,
+              "notes": loaded.notes, "output_index": loaded.output_index}
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=target.parent)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(record, fh)
+        os.replace(tmp, target)
+    except OSError:  # a read-only cache folder only costs the shortcut
+        pass
