@@ -12,35 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ranking import (  # noqa: F401 - the sorted-score metrics are part of this module's API
-    BinaryCurve,
-    _divide,
-    average_precision_binary,
-    binary_curve,
-    class_column_stats,
-    descending_order,
-    multiclass_rank_stats,
-    roc_auc_binary,
-    roc_auc_delong_interval,
-    sort_descending,
-    sorted_curve,
-)
+from . import ranking as _ranking
+from .ranking import *  # noqa: F403 - the sorted-score metrics are part of this module's API
+from .ranking import _divide
 
 __all__ = [
     "confusion_matrix",
     "normalize_confusion",
     "scores_from_confusion",
     "scores_from_cell_draws",
-    "BinaryCurve",
-    "binary_curve",
-    "descending_order",
-    "sort_descending",
-    "sorted_curve",
-    "class_column_stats",
-    "multiclass_rank_stats",
-    "roc_auc_binary",
-    "average_precision_binary",
-    "roc_auc_delong_interval",
     "log_loss",
     "brier_score",
     "top_k_accuracy",
@@ -48,7 +28,7 @@ __all__ = [
     "calibration_curve",
     "expected_calibration_error",
     "regression_metrics",
-]
+] + _ranking.__all__
 
 
 def confusion_matrix(y_true, y_pred, n_classes: int, *, sample_weight=None) -> np.ndarray:
