@@ -164,15 +164,15 @@ def test_typing_a_threshold_and_clicking_the_pr_curve_move_the_binary_matrix(pag
     i, t = isolated_pick_point(ev, not_near=ev.at_threshold(0.2).recall)
     pr_fig = page.locator(".bqplot.figure", has=page.locator("text.mainheading", has_text="Precision-recall"))
     dots = pr_fig.locator("path.dot")  # the curve's dots, then the operating point's
-    box = dots.nth(i).bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # a real mouse click at the dot's centre, once it is in view, stable and not covered
+    dots.nth(i).click(timeout=30_000)
+    page.wait_for_selector(f"text=at {t:.3f}: precision", timeout=30_000)
     expected = ev.at_threshold(t).confusion
     page.wait_for_function(
         f"document.querySelectorAll('text.heatmapcell_label')[3].textContent == '{expected[1, 1]}'",
         timeout=30_000,
     )
     np.testing.assert_array_equal(matrix_labels(page, 2), expected)
-    page.wait_for_selector(f"text=at {t:.3f}: precision", timeout=10_000)
 
 
 def test_comparison_mode_history_and_splits_in_the_browser(page, demo):
