@@ -481,10 +481,10 @@ def load_model(
         )
     _refuse_code(config, path, trust_code)
     digest = file_digest(path)
-    facts_key = None
+    facts_file = None
     if cache is not False and cache is not None and custom_objects is None:
-        facts_key = _facts_path(cache, _facts_key(digest, trust_code, output))
-        known = _read_facts(facts_key)
+        facts_file = _facts_path(cache, _facts_key(digest, trust_code, output))
+        known = _read_facts(facts_file)
         if known is not None:  # seen before: Keras waits until the model is actually run
             return LoadedModel(
                 _model=None, info=known["info"], name=display, fingerprint=known["fingerprint"],
@@ -500,8 +500,8 @@ def load_model(
         fingerprint=digest + (f":out{out_idx}" if out_idx is not None else ""), path=path,
         notes=notes, output_index=out_idx,
     )
-    if facts_key is not None:
-        _write_facts(facts_key, loaded)
+    if facts_file is not None:
+        _write_facts(facts_file, loaded)
     return loaded
 
 
@@ -581,8 +581,11 @@ def _write_facts(target: Path, loaded: LoadedModel) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=target.parent)
+    except OSError:  # a read-only cache folder only costs the shortcut
+        return
+    try:
         with os.fdopen(fd, "w") as fh:
             json.dump(record, fh)
         os.replace(tmp, target)
-    except OSError:  # a read-only cache folder only costs the shortcut
-        pass
+    except (OSError, TypeError, ValueError):  # full disk, or a fact JSON cannot hold
+        Path(tmp).unlink(missing_ok=True)
