@@ -60,8 +60,8 @@ class ThresholdIndex:
         else:
             self.order, s_sorted = order, score[order]
         t_sorted = y_true[self.order]
-        #: labels and scores in the index's (descending score) order
-        self.truth_sorted, self.scores_sorted = t_sorted, s_sorted
+        #: labels in the index's (descending score) order
+        self.truth_sorted = t_sorted
         self._neg_desc_scores = -s_sorted  # ascending, for searchsorted
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[self.order]
         if w is None:
@@ -79,6 +79,11 @@ class ThresholdIndex:
     @property
     def n_pos(self) -> float:
         return float(self._cum_tp[-1])
+
+    @property
+    def scores_sorted(self) -> np.ndarray:
+        """Scores in the index's (descending) order, recovered from the negated copy it keeps."""
+        return -self._neg_desc_scores
 
     @property
     def n_neg(self) -> float:
