@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -127,6 +128,13 @@ def serve(models: Sequence[str], datasets: Sequence[str], *, demo: bool, port: i
         nb = dashboard_notebook(None, None, demo=True)
     else:
         nb = dashboard_notebook(_by_name(models), _by_name(datasets), trust_code=trust_code)
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    # `kill` or a closed terminal stops the server and its kernel as Ctrl-C does
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupted)
     server = VoilaServer(nb, port=port)
     server.start()
     print(f"h5eval dashboard: serving on {server.url}  (Ctrl-C to stop)", flush=True)

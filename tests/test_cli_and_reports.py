@@ -117,3 +117,34 @@ def test_dashboard_command_refuses_missing_paths(tmp_path, capsys):
     """Check that `h5eval dashboard` with a missing file stops with a one-line error."""
     assert main(["dashboard", str(tmp_path / "nope.h5"), "--data", str(tmp_path / "x.npz")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_dashboard_command_stopped_by_sigterm_leaves_no_server_or_kernel():
+    """Check that `kill` on `h5eval dashboard --demo` stops Voila and its kernel, as Ctrl-C does."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    proc = subprocess.Popen([sys.executable, "-m", "h5eval_widgets.cli", "dashboard", "--demo"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = re.search(r"127\.0\.0\.1:(\d+)", line).group(1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    time.sleep(1)
+    left = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if f"--port={port}" in cmd:
+                left.append(cmd)
+    assert left == [], left
