@@ -165,3 +165,16 @@ def test_facts_stored_for_a_trusted_lambda_model_do_not_let_it_in_untrusted(lamb
         load_model(path, cache=tmp_path)
     assert not load_model(path, trust_code=True, cache=tmp_path).is_loaded
     assert not marker.exists()
+
+
+def test_a_damaged_facts_file_means_a_normal_load(multiclass_h5, tmp_path):
+    """Check that unreadable remembered facts are ignored: the model loads with Keras as usual and
+    the facts are written again, and the model file is untouched."""
+    before = file_hash(multiclass_h5)
+    load_model(multiclass_h5, cache=tmp_path)
+    (facts,) = (tmp_path / "models").glob("*.json")
+    facts.write_text('{"info": {"input_shape": ')
+    loaded = load_model(multiclass_h5, cache=tmp_path)
+    assert loaded.is_loaded and loaded.info.input_shape == (None, 4)
+    assert not load_model(multiclass_h5, cache=tmp_path).is_loaded  # rewritten, usable again
+    assert file_hash(multiclass_h5) == before
