@@ -44,6 +44,10 @@ class Dashboard(W.VBox):
         Allow models that carry code (Lambda layers) to load.
     export_dir : path-like, default="."
         Where "export HTML report" writes.
+    dataset_options : mapping, default=None
+        Options for reading the datasets given as paths or objects (see
+        :func:`~h5eval_widgets.core.load_dataset`): ``label_column``, ``image_size``,
+        ``color_mode``, ``preprocess``, ...
 
     Attributes
     ----------
@@ -60,16 +64,17 @@ class Dashboard(W.VBox):
     def __init__(self, models: Mapping[str, Any] | str | os.PathLike | None = None,
                  datasets: Mapping[str, Any] | None = None, *, progress: bool = True,
                  trust_code: bool = False, export_dir=".", state: EvalState | None = None,
-                 histories: Mapping[str, Any] | None = None, **kwargs):
+                 histories: Mapping[str, Any] | None = None,
+                 dataset_options: Mapping[str, Any] | None = None, **kwargs):
         super().__init__(**kwargs)
         if state is not None:
             self.state = state
         elif isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
             self.state = EvalState.from_folder(models, progress=progress, trust_code=trust_code,
-                                               histories=histories)
+                                               histories=histories, dataset_options=dataset_options)
         else:
             self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code,
-                                   histories=histories)
+                                   histories=histories, dataset_options=dataset_options)
         st = self.state
         self.model_dd = W.Dropdown(options=st.model_names, description="model")
         self.dataset_dd = W.Dropdown(options=st.dataset_names, description="dataset")

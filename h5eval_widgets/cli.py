@@ -32,8 +32,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 print("h5eval report: give MODEL and DATA, or --demo", file=sys.stderr)
                 return 2
             data = load_dataset(
-                args.data, args.labels, label_column=args.label_column, x_key=args.x_key,
-                y_key=args.y_key, class_names=args.class_names,
+                args.data, args.labels, x_key=args.x_key, y_key=args.y_key,
+                class_names=args.class_names, **_dataset_options(args),
             )
             ev = Evaluation.from_model(
                 args.model, data, threshold=args.threshold, task=args.task,
@@ -67,7 +67,38 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
             print(f"h5eval: error: {p!r} does not exist", file=sys.stderr)
             return 1
     return serve(args.models or [], args.data or [], demo=args.demo, port=args.port,
-                 trust_code=args.trust_code)
+                 trust_code=args.trust_code, dataset_options=_dataset_options(args))
+
+
+def _dataset_options(args: argparse.Namespace) -> dict:
+    """The dataset options given on the command line (the ones left out keep their defaults)."""
+    options = {
+        "label_column": args.label_column,
+        "image_size": tuple(args.image_size) if args.image_size else None,
+        "color_mode": args.color_mode,
+        "preprocess": _number_or_name(args.preprocess),
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _number_or_name(value: str | None):
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _add_dataset_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--label-column", help="label column of a CSV/Parquet file")
+    p.add_argument("--image-size", nargs=2, type=int, metavar=("W", "H"),
+                   help="resize images to W x H (default: the model's input size)")
+    p.add_argument("--color-mode", choices=["grayscale", "rgb", "rgba"],
+                   help="convert images to this mode (default: the model's channel count)")
+    p.add_argument("--preprocess", metavar="HOW",
+                   help="'auto' (default for images), a factor such as 0.00392, or a "
+                        "keras.applications family such as mobilenet_v2, resnet50, efficientnet")
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
@@ -94,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("data", nargs="?", help="test set (.npz, .npy, .csv, .parquet, .h5, image folder)")
     rep.add_argument("--demo", action="store_true", help="report on the bundled demo models")
     rep.add_argument("--labels", help="labels file (.npy) when DATA holds inputs only")
-    rep.add_argument("--label-column", help="label column of a CSV/Parquet file")
+    _add_dataset_options(rep)
     rep.add_argument("--x-key", help="name of the inputs array in .npz/.h5")
     rep.add_argument("--y-key", help="name of the labels array in .npz/.h5")
     rep.add_argument("--class-names", nargs="+", help="class names, or one file with a name per line")
@@ -114,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--data", nargs="+", help="test sets")
     dash.add_argument("--demo", action="store_true", help="the bundled demo models and test sets")
     dash.add_argument("--port", type=int, help="port (default: a free one)")
+    _add_dataset_options(dash)
     dash.add_argument("--trust-code", action="store_true",
                       help="allow models with Lambda layers (runs code stored in the file)")
     dash.set_defaults(func=_cmd_dashboard)

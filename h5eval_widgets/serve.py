@@ -19,7 +19,7 @@ __all__ = ["dashboard_notebook", "free_port", "VoilaServer"]
 
 
 def dashboard_notebook(models: dict | None, datasets: dict | None, *, demo: bool = False,
-                       trust_code: bool = False) -> dict:
+                       trust_code: bool = False, dataset_options: dict | None = None) -> dict:
     """A one-cell notebook (nbformat 4 JSON) that shows the dashboard."""
     if demo:
         code = ("from h5eval_widgets import demo_dashboard\n"
@@ -28,7 +28,8 @@ def dashboard_notebook(models: dict | None, datasets: dict | None, *, demo: bool
         code = (
             "from h5eval_widgets import Dashboard\n"
             f"dashboard = Dashboard(models={json.dumps(models)}, datasets={json.dumps(datasets)}, "
-            f"progress=False, trust_code={bool(trust_code)})\ndashboard"
+            f"progress=False, trust_code={bool(trust_code)}, "
+            f"dataset_options={json.dumps(dataset_options or {})})\ndashboard"
         )
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "id": "dashboard", "metadata": {},
@@ -122,12 +123,13 @@ def _by_name(paths: Sequence[str]) -> dict:
 
 
 def serve(models: Sequence[str], datasets: Sequence[str], *, demo: bool, port: int | None,
-          trust_code: bool) -> int:
+          trust_code: bool, dataset_options: dict | None = None) -> int:
     """Run the server in the foreground until interrupted (the ``h5eval dashboard`` command)."""
     if demo:
         nb = dashboard_notebook(None, None, demo=True)
     else:
-        nb = dashboard_notebook(_by_name(models), _by_name(datasets), trust_code=trust_code)
+        nb = dashboard_notebook(_by_name(models), _by_name(datasets), trust_code=trust_code,
+                                dataset_options=dataset_options)
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 

@@ -47,6 +47,8 @@ class EvalState(T.HasTraits):
     datasets : mapping of str to path, Dataset, (X, y) tuple or DataFrame
     progress : bool, default=True
         Show a progress bar while predicting.
+    dataset_options : mapping, default=None
+        Passed to :func:`~h5eval_widgets.core.load_dataset` for every dataset read here.
     """
 
     model_names = T.List(T.Unicode(), help="Names of the models to choose from.")
@@ -76,9 +78,11 @@ class EvalState(T.HasTraits):
     def __init__(self, models: Mapping[str, Any], datasets: Mapping[str, Any], *,
                  progress: bool = True, trust_code: bool = False,
                  evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
-                 histories: Mapping[str, Any] | None = None, **kwargs):
+                 histories: Mapping[str, Any] | None = None,
+                 dataset_options: Mapping[str, Any] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.histories = dict(histories or {})
+        self.dataset_options = dict(dataset_options or {})
         self.models = dict(models)
         self.datasets = dict(datasets)
         self.progress = progress
@@ -163,7 +167,8 @@ class EvalState(T.HasTraits):
             src = self.datasets[name]
             if src is None:  # evaluations given without their data: no samples to draw
                 return None
-            self._data_cache[name] = load_dataset(src, name=name) if not isinstance(src, Dataset) else src
+            self._data_cache[name] = (src if isinstance(src, Dataset)
+                                      else load_dataset(src, name=name, **self.dataset_options))
         return self._data_cache[name]
 
     def evaluate(self, model_name: str, dataset_name: str) -> Evaluation:
@@ -205,7 +210,8 @@ class EvalState(T.HasTraits):
             return
         self.dataset = data
         self.evaluation = ev
-        self.set_status(f"{self.model_name} on {self.dataset_name}: {ev.n_samples} samples, {ev.task}.")
+        notes = "".join(f" · {n}" for n in ev.notes)
+        self.set_status(f"{self.model_name} on {self.dataset_name}: {ev.n_samples} samples, {ev.task}.{notes}")
 
     @T.observe("evaluation")
     def _on_evaluation(self, change):

@@ -167,7 +167,7 @@ def csv_without_label_column(t, f):
 def csv_text_feature(t, f):
     p = t / "t.csv"
     pd.DataFrame({"a": [1.0, 2.0], "colour": ["red", "blue"], "label": [0, 1]}).to_csv(p, index=False)
-    return Case(lambda: load_dataset(p), [p])
+    return Case(_evaluate(f["multiclass_h5"], p), [p, f["multiclass_h5"]])
 
 
 def unknown_data_format(t, f):

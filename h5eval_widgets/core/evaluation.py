@@ -193,6 +193,7 @@ class Evaluation:
         trust_code: bool = False,
         output: int | str | None = None,
         dataset_name: str | None = None,
+        **dataset_options,
     ) -> "Evaluation":
         """Predict once (through the on-disk cache) and hand off to :meth:`from_predictions`.
 
@@ -215,6 +216,10 @@ class Evaluation:
             Allow a model that carries code (Lambda layers) to load.
         output : int or str, default=None
             Which output of a multi-output model to evaluate.
+        **dataset_options
+            Passed to :func:`~h5eval_widgets.core.load_dataset` when ``X`` is not a Dataset:
+            ``label_column``, ``feature_columns``, ``x_key``, ``y_key``, ``image_size``,
+            ``color_mode``, ``preprocess``, ...
 
         Other parameters are as in :meth:`from_predictions`.
         """
@@ -225,8 +230,16 @@ class Evaluation:
         loaded = model if isinstance(model, LoadedModel) else load_model(
             model, trust_code=trust_code, output=output, cache=cache
         )
-        data = X if isinstance(X, Dataset) else load_dataset(X, y, class_names=classes)
-        if data.y is None:
+        if isinstance(X, Dataset):
+            if dataset_options:
+                raise TypeError(
+                    f"{sorted(dataset_options)} apply when reading a dataset; pass them to "
+                    "load_dataset(...) for a Dataset that is already loaded."
+                )
+            data = X
+        else:
+            data = load_dataset(X, y, class_names=classes, **dataset_options)
+        if data.y is None and not data.streamed:
             raise LabelError(
                 "No labels were given: pass y=..., or a dataset file that holds labels."
             )

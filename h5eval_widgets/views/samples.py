@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 
@@ -34,9 +35,36 @@ def image_png(x: np.ndarray, *, size: int = 72) -> bytes:
     return buf.getvalue()
 
 
+@functools.lru_cache(maxsize=256)
+def file_thumbnail_png(path: str, size: int = 72) -> bytes:
+    """PNG bytes of an image file shrunk to fit ``size`` pixels (the original picture, not
+    what the model was fed); small images are scaled up crisply."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else ("L" if im.mode in ("L", "1", "I;16") else "RGB"))
+        if max(im.size) > size:
+            im.thumbnail((size, size), Image.BILINEAR)
+        else:
+            factor = max(1, size // max(im.size))
+            im = im.resize((im.size[0] * factor, im.size[1] * factor), Image.NEAREST)
+        buf = io.BytesIO()
+        im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def top_k(proba_row: np.ndarray, classes, k: int = 3) -> list[tuple[str, float]]:
     order = np.argsort(-proba_row, kind="stable")[:k]
     return [(classes[i], float(proba_row[i])) for i in order]
+
+
+def _short(v) -> str:
+    """A feature value for a table cell: numbers to 4 digits, text cut at 40 characters."""
+    if isinstance(v, list):
+        v = v[0] if len(v) == 1 else v
+    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+        return f"{v:.4g}"
+    return html.escape(str(v)[:40])
 
 
 class SamplesView(View):
@@ -121,7 +149,8 @@ class SamplesView(View):
     def _card(self, i: int) -> W.Widget:
         st, ev = self.state, self.state.evaluation
         data = st.dataset
-        x = data.sample(i) if data is not None else None
+        path = data.file_path(i) if data is not None else None
+        x = data.sample(i) if data is not None and path is None else None
         parts: list[W.Widget] = []
         if ev.is_classification and ev.task != "multilabel":
             pred = int(st.predicted_labels()[i])
@@ -139,15 +168,20 @@ class SamplesView(View):
             p = ev.y_pred[i]
             caption = (f"<div style='font-size:12px'>#{i}<br>true {np.round(t, 4)}<br>"
                        f"pred {np.round(p, 4)}</div>")
-        if x is not None and data.kind == "image":
+        if path is not None:
+            parts.append(W.Image(value=file_thumbnail_png(str(path)), format="png",
+                                 layout=W.Layout(max_width="72px", max_height="72px")))
+            parts.append(W.HTML(f"<div style='font-size:11px;color:#666;overflow-wrap:anywhere'>"
+                                f"{html.escape(path.name)}</div>"))
+        elif x is not None and data.kind == "image":
             parts.append(W.Image(value=image_png(x), format="png", layout=W.Layout(width="72px", height="72px")))
         elif x is not None and data.kind == "tabular":
-            names = data.feature_names or tuple(f"x{j}" for j in range(np.size(x)))
+            pairs = data.features(i)
             rows = "".join(
-                f"<tr><td style='color:#666'>{html.escape(str(n))}</td><td>{v:.4g}</td></tr>"
-                for n, v in list(zip(names, np.ravel(x)))[:8]
+                f"<tr><td style='color:#666'>{html.escape(str(n))}</td><td>{_short(v)}</td></tr>"
+                for n, v in pairs[:8]
             )
-            more = "" if np.size(x) <= 8 else f"<tr><td colspan=2>… {np.size(x) - 8} more</td></tr>"
+            more = "" if len(pairs) <= 8 else f"<tr><td colspan=2>… {len(pairs) - 8} more</td></tr>"
             parts.append(W.HTML(f"<table style='font-size:11px'>{rows}{more}</table>"))
         elif x is not None:
             parts.append(W.HTML(f"<pre style='font-size:11px'>{html.escape(str(x))[:200]}</pre>"))

@@ -1,0 +1,492 @@
+"""What the model is fed: inputs matched to the model, prepared chunk by chunk, in batches sized
+for the model's memory.
+
+:func:`prepare` matches a dataset to a model's inputs (image files resized and converted to the
+model's size and channels, table columns to named inputs, text columns to string inputs) and
+chooses the preprocessing; :func:`rows_per_call` sizes the batches from a memory budget and the
+model's activations; :meth:`Feed.chunks` reads, prepares and hands over one chunk while the
+previous one is being predicted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from .errors import DatasetError, ShapeMismatchError
+from .sources import ImageFiles, NamedInputs, TFDataStream
+
+__all__ = ["Feed", "prepare", "rows_per_call", "memory_budget", "adapt_inputs",
+           "resolve_preprocess", "APPLICATION_FAMILIES", "DEFAULT_CHUNK_BYTES", "MAX_ROWS"]
+
+#: Upper bound on one chunk of input; large chunks amortize per-call overhead (see benchmarks/).
+DEFAULT_CHUNK_BYTES = 16 << 20
+#: Upper bound on rows per forward call.
+MAX_ROWS = 1 << 18
+#: Live activations are taken as this many times the largest layer output (a layer's input,
+#: its output and a residual branch can be alive at once).
+ACTIVATION_FACTOR = 3
+#: Largest budget for activations on the host, whatever memory is free.
+HOST_BUDGET_CAP = 1 << 30
+
+#: ``keras.applications`` modules that have a ``preprocess_input``.
+APPLICATION_FAMILIES = (
+    "convnext", "densenet", "efficientnet", "efficientnet_v2", "inception_resnet_v2",
+    "inception_v3", "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "resnet",
+    "resnet50", "resnet_v2", "vgg16", "vgg19", "xception",
+)
+
+
+# ---------------------------------------------------------------------------- shapes
+def adapt_inputs(shape: tuple, expected: tuple, name: str) -> tuple[tuple | None, str | None]:
+    """How to reshape rows of ``shape[1:]`` to the model's ``expected[1:]``.
+
+    Returns ``(new_row_shape or None, note or None)``; raises when sizes cannot match.
+    """
+    got, want = tuple(shape[1:]), tuple(expected[1:])
+    if not want or got == want:
+        return None, None
+    if len(got) == len(want) and all(w is None or g == w for g, w in zip(got, want)):
+        return None, None
+    if None in want:
+        raise ShapeMismatchError(
+            f"{name}: inputs have rows of shape {got} but the model expects {want}; "
+            "reshape the inputs to the model's input shape."
+        )
+    if int(np.prod(got)) == int(np.prod(want)):
+        return want, (f"Input rows reshaped from {got} to the model's {want}."
+                      if int(np.prod(want)) > 1 else None)
+    raise ShapeMismatchError(
+        f"{name}: inputs have rows of shape {got} ({int(np.prod(got))} values) but the model "
+        f"expects {want} ({int(np.prod(want))} values). Check that this dataset belongs to this "
+        "model and was preprocessed the same way as in training."
+    )
+
+
+# ---------------------------------------------------------------------------- batch size
+def _host_available() -> int:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+def _gpu_free() -> int | None:
+    """Free memory of the first GPU TensorFlow sees (None without one)."""
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not tf.config.list_logical_devices("GPU"):
+        return None
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return 4 << 30  # a GPU without the tool to ask: assume a small one
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+        return int(out.split()[0]) << 20
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return 4 << 30
+
+
+def memory_budget() -> tuple[int, str]:
+    """Bytes the activations of one forward call may take, and where (``'GPU'``/``'host'``).
+
+    A quarter of the GPU's free memory when TensorFlow sees a GPU; else an eighth of the
+    host's available memory, at most 1 GiB.
+    """
+    gpu = _gpu_free()
+    if gpu is not None:
+        return gpu // 4, "GPU"
+    return min(_host_available() // 8, HOST_BUDGET_CAP), "host"
+
+
+def rows_per_call(row_bytes: int, activation_bytes: int | None, batch_size: int | None = None) -> int:
+    """Rows per forward call: at most 16 MiB of input, and activations within the budget.
+
+    Parameters
+    ----------
+    row_bytes : int
+        Bytes of one prepared input row.
+    activation_bytes : int or None
+        The model's largest layer output per row, in bytes (None when unknown).
+    batch_size : int, default=None
+        Given by the user: used as it is.
+    """
+    if batch_size:
+        return int(batch_size)
+    rows = DEFAULT_CHUNK_BYTES // max(1, row_bytes)
+    if activation_bytes:
+        budget, _ = memory_budget()
+        rows = min(rows, budget // (ACTIVATION_FACTOR * activation_bytes))
+    return int(min(max(1, rows), MAX_ROWS))
+
+
+# ---------------------------------------------------------------------------- preprocessing
+def _family(name: str) -> str:
+    squash = re.sub(r"[^a-z0-9]", "", name.lower())
+    by_squash = {f.replace("_", ""): f for f in APPLICATION_FAMILIES}
+    if squash in by_squash:
+        return by_squash[squash]
+    prefixes = [s for s in by_squash if squash.startswith(s)]  # efficientnetb0 -> efficientnet
+    if prefixes:
+        return by_squash[max(prefixes, key=len)]
+    raise DatasetError(
+        f"preprocess={name!r} is not a keras.applications family; use one of "
+        f"{', '.join(APPLICATION_FAMILIES)}, 'auto', a number to multiply by, or a function."
+    )
+
+
+def _code_id(fn: Callable) -> str:
+    code = getattr(fn, "__code__", None)
+    body = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:16] if code else ""
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}:{body}"
+
+
+def resolve_preprocess(spec, *, images: bool, model_rescales: bool
+                       ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, str | None, str]:
+    """``(function or None, note or None, cache id)`` for a ``preprocess=`` value.
+
+    None: as given. ``'auto'``: images are scaled to [0, 1] unless the model begins with a
+    ``Rescaling`` or ``Normalization`` layer (then raw pixels); other inputs are fed as given.
+    """
+    if spec is None:
+        return None, None, "none"
+    if isinstance(spec, str) and spec == "auto":
+        if not images:
+            return None, None, "none"
+        if model_rescales:
+            return None, "Pixels fed as 0-255: the model begins with its own Rescaling/Normalization.", "raw"
+        spec = 1 / 255
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        factor = float(spec)
+        return (lambda x: x * np.float32(factor)), f"Inputs multiplied by {factor:g}.", f"x{factor!r}"
+    if isinstance(spec, str):
+        family = _family(spec)
+        import importlib
+
+        from .models import _quiet_tf
+
+        _quiet_tf()
+        fn = importlib.import_module(f"keras.applications.{family}").preprocess_input
+        return fn, f"Inputs preprocessed with keras.applications.{family}.preprocess_input.", f"app:{family}"
+    if callable(spec):
+        name = getattr(spec, "__qualname__", type(spec).__name__)
+        return spec, f"Inputs preprocessed with {name}.", _code_id(spec)
+    raise DatasetError(
+        f"preprocess={spec!r} is not understood; use 'auto', a number, a keras.applications "
+        "family name such as 'mobilenet_v2', or a function of a batch."
+    )
+
+
+# ---------------------------------------------------------------------------- the feed
+@dataclass
+class Feed:
+    """A dataset matched to a model: what each forward call gets.
+
+    Attributes
+    ----------
+    n : int or None
+        Number of samples (None for a stream of unknown length).
+    signature : tuple or dict
+        ``(row_shape, dtype)`` of the one input, or such a pair per input name.
+    key : callable or None
+        Gives what is fed, for the prediction cache (None: not cacheable); called only when
+        the cache is used, since it reads the inputs' content.
+    notes : list of str
+    row_bytes : int
+        Bytes of one prepared row (all inputs).
+    """
+
+    n: int | None
+    signature: Any
+    key: Callable[[], str] | None
+    notes: list[str]
+    row_bytes: int
+    read: Callable[[int, int], Any] | None = None
+    stream: TFDataStream | None = None
+    prepare_chunk: Callable[[Any, int], Any] = field(default=lambda c, start: c)
+
+    def chunks(self, step: int) -> Iterator[tuple[Any, np.ndarray | None]]:
+        """``(prepared chunk, labels or None)``; the next chunk is read and prepared in a
+        background thread while the caller predicts the current one."""
+        if self.stream is not None:
+            yield from self._stream_chunks(step)
+            return
+        starts = range(0, self.n, step)
+
+        def load(start):
+            return self.prepare_chunk(self.read(start, min(start + step, self.n)), start)
+
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(load, 0) if self.n else None
+            for start in starts:
+                chunk = pending.result()
+                nxt = start + step
+                pending = pool.submit(load, nxt) if nxt < self.n else None
+                yield chunk, None
+
+    def _stream_chunks(self, step: int):
+        buf_x, buf_y, rows, start = [], [], 0, 0
+
+        def flush():
+            x = np.concatenate(buf_x) if len(buf_x) > 1 else buf_x[0]
+            y = None if buf_y[0] is None else (np.concatenate(buf_y) if len(buf_y) > 1 else buf_y[0])
+            return self.prepare_chunk(x, start), y
+
+        for x, y in self.stream.batches():
+            buf_x.append(x)
+            buf_y.append(y)
+            rows += len(x)
+            if rows >= step:
+                yield flush()
+                start += rows
+                buf_x, buf_y, rows = [], [], 0
+        if buf_x:
+            yield flush()
+
+
+def _feed_dtype(arr_dtype, model_dtype: str | None):
+    kind = np.dtype(arr_dtype).kind
+    if kind in "USO":
+        return np.dtype(str)
+    if model_dtype and model_dtype not in ("string",) and np.dtype(model_dtype).kind in "iuf":
+        return np.dtype(model_dtype)
+    return np.dtype(np.float32)
+
+
+def _check_finite(chunk: np.ndarray, start: int, name: str) -> None:
+    if chunk.dtype.kind == "f" and not np.isfinite(chunk).all():
+        bad = np.flatnonzero(~np.isfinite(chunk.reshape(len(chunk), -1)).all(axis=1))
+        raise DatasetError(
+            f"{name}: inputs contain NaN or infinite values ({len(bad)} sample(s) in "
+            f"rows {start}-{start + len(chunk) - 1}, first at row {start + int(bad[0])}); "
+            "impute or drop them, as in training."
+        )
+
+
+def _one_input(arr, row_shape, dtype, pre, name):
+    """A function turning raw rows into what the model takes for one input."""
+
+    def run(chunk, start):
+        chunk = np.asarray(chunk)
+        if dtype.kind == "U":
+            chunk = chunk.astype(str)
+        else:
+            if chunk.dtype != dtype:
+                chunk = chunk.astype(dtype)
+            _check_finite(chunk, start, name)
+            if pre is not None:
+                chunk = np.asarray(pre(chunk), dtype=dtype)
+        if row_shape is not None:
+            chunk = chunk.reshape((len(chunk), *row_shape))
+        return chunk
+
+    return run
+
+
+def _conform_images(X: ImageFiles, want: tuple, name: str, explicit_mode: bool) -> tuple[ImageFiles, list[str]]:
+    """The image files at the model's height, width and channels (unless given)."""
+    notes = []
+    size, mode = X.size, X.mode
+    if len(want) in (2, 3):
+        h, w = want[0], want[1]
+        c = want[2] if len(want) == 3 else 1
+        if not explicit_mode and c in (1, 3, 4):
+            mode = {1: "L", 3: "RGB", 4: "RGBA"}[c]
+        if size is None:
+            if h is not None and w is not None:
+                size = (int(w), int(h))
+            elif not X.sizes_agree:
+                sizes = sorted({tuple(s) for s, _ in X.headers})
+                raise ShapeMismatchError(
+                    f"{name}: the model takes images of any size (input {want}) and the images "
+                    f"have {len(sizes)} different sizes (e.g. {sizes[:3]}); give one with "
+                    "image_size=(width, height) (--image-size W H)."
+                )
+    out = X.conformed(size, mode)
+    target = out.size or out.native_size
+    resized = sum(tuple(s) != tuple(target) for s, _ in X.headers)
+    converted = sum(m != out.mode for _, m in X.headers)
+    if resized:
+        notes.append(f"{resized} of {len(X)} images resized to {target[0]}x{target[1]}.")
+    if converted:
+        notes.append(f"{converted} of {len(X)} images converted to {out.mode}.")
+    return out, notes
+
+
+def prepare(info, data, *, model_name: str = "model") -> Feed:
+    """Match a dataset to a model's inputs.
+
+    Parameters
+    ----------
+    info : ModelInfo
+    data : Dataset
+
+    Returns
+    -------
+    Feed
+    """
+    names = tuple(info.input_names) or ("input",)
+    shapes = tuple(info.input_shapes) or (tuple(info.input_shape),)
+    dtypes = tuple(info.input_dtypes) or (None,)
+    if len(names) > 1:
+        return _prepare_named(info, data, names, shapes, dtypes)
+    X = data.X
+    want = tuple(shapes[0])
+    notes: list[str] = []
+    images = data.kind == "image"
+    if isinstance(X, NamedInputs):
+        X = _single_column(X, want, dtypes[0], data)
+    if isinstance(X, ImageFiles):
+        X, notes = _conform_images(X, want[1:], data.name, data.color_mode is not None)
+    if isinstance(X, TFDataStream):
+        pre_spec = data.preprocess
+    else:
+        pre_spec = data.preprocess if data.preprocess is not None else ("auto" if isinstance(X, ImageFiles) else None)
+    pre, pre_note, pre_id = resolve_preprocess(pre_spec, images=images,
+                                               model_rescales=bool(info.rescales_inputs))
+    try:
+        row_shape, note = adapt_inputs((-1, *X.shape[1:]), want, data.name)
+    except ShapeMismatchError as exc:
+        if not isinstance(X, ImageFiles):
+            raise
+        w, h = X.size or X.native_size
+        raise ShapeMismatchError(
+            f"{exc} The images were read at {w}x{h} {X.mode} (from the "
+            f"{'given' if X.size else 'first image'}'s size); give image_size=(width, height) and "
+            "color_mode= to match the model's input."
+        ) from None
+    notes += [n for n in (note, pre_note) if n]
+    dtype = _feed_dtype(X.dtype, dtypes[0])
+    shape = tuple(row_shape or X.shape[1:])
+    run = _one_input(X, row_shape, dtype, pre, data.name)
+    row_bytes = int(np.prod(shape)) * (dtype.itemsize if dtype.kind != "U" else 64)
+    if isinstance(X, TFDataStream):
+        notes.append("Streamed from the tf.data.Dataset; outputs not cached (a pipeline has no "
+                     "content fingerprint).")
+        return Feed(n=None, signature=(shape, dtype), key=None, notes=notes, row_bytes=row_bytes,
+                    stream=X, prepare_chunk=run)
+    def key():
+        return "|".join([_fingerprint(X), str(shape), dtype.str, pre_id])
+
+    return Feed(n=len(X), signature=(shape, dtype), key=key, notes=notes, row_bytes=row_bytes,
+                read=lambda a, b: X[a:b], prepare_chunk=run)
+
+
+def _fingerprint(X) -> str:
+    from .datasets import _digest_rows
+
+    return X.digest if hasattr(X, "digest") else _digest_rows(X)
+
+
+def _single_column(X: NamedInputs, want: tuple, dtype: str | None, data):
+    """A table with text (or mixed) columns, for a model with one input."""
+    strings = [k for k, v in X.columns.items() if np.asarray(v).dtype.kind in "USO"]
+    if dtype == "string":
+        if len(strings) == 1:
+            return X.columns[strings[0]]
+        raise DatasetError(
+            f"{data.name}: the model takes one text input but the data has "
+            f"{len(strings)} text columns {strings[:10]}; choose one with feature_columns=[...]."
+        )
+    raise DatasetError(
+        f"{data.name}: feature column(s) {strings[:10]} are not numeric; encode them as the "
+        "model's training pipeline did, or choose feature_columns=..."
+    )
+
+
+def _prepare_named(info, data, names, shapes, dtypes) -> Feed:
+    """Inputs by the model's input names: from named arrays, a list in order, or table columns."""
+    X = data.X
+    if isinstance(X, NamedInputs) and getattr(data, "positional", False):
+        if len(X.columns) != len(names):
+            raise DatasetError(
+                f"{data.name}: {len(X.columns)} input arrays were given but the model has "
+                f"{len(names)} inputs ({', '.join(names)})."
+            )
+        cols = dict(zip(names, X.columns.values()))
+    elif isinstance(X, NamedInputs):
+        cols = X.columns
+    elif data.feature_names and getattr(X, "ndim", 0) == 2:
+        cols = {n: _ColumnOf(X, j) for j, n in enumerate(data.feature_names)}
+    else:
+        raise DatasetError(
+            f"{data.name}: the model has {len(names)} inputs ({', '.join(names)}); give a dict "
+            "of arrays by input name, a list in the model's input order, or a table whose "
+            "columns are named like the inputs."
+        )
+    missing = [n for n in names if n not in cols]
+    if missing:
+        raise DatasetError(
+            f"{data.name}: no column for the model's input(s) {missing}; the columns found are "
+            f"{list(cols)[:30]}. Rename them to the model's input names ({', '.join(names)})."
+        )
+    runs, sig, row_bytes, notes, keys = {}, {}, 0, [], []  # keys: (input, cache id) pairs
+    for name, shape, dt in zip(names, shapes, dtypes):
+        col = cols[name]
+        n = len(col)
+        row_shape, note = adapt_inputs((n, *np.shape(col[:1])[1:]), tuple(shape), f"{data.name}[{name}]")
+        if note:
+            notes.append(f"{name}: {note}")
+        dtype = _feed_dtype(np.asarray(col[:1]).dtype, dt)
+        pre = None
+        if data.preprocess is not None and dtype.kind != "U":
+            pre, pre_note, pre_id = resolve_preprocess(data.preprocess, images=False, model_rescales=False)
+            keys.append((None, pre_id))
+            if pre_note:
+                notes.append(f"{name}: {pre_note}")
+        runs[name] = _one_input(col, row_shape, dtype, pre, f"{data.name}[{name}]")
+        shp = tuple(row_shape or np.shape(col[:1])[1:])
+        sig[name] = (shp, dtype)
+        row_bytes += int(np.prod(shp)) * (dtype.itemsize if dtype.kind != "U" else 64)
+        keys.append((col, f"{name}:{shp}:{dtype.str}"))
+    n = len(data.X)
+
+    def read(a, b):
+        return {name: cols[name][a:b] for name in names}
+
+    def run(chunk, start):
+        return {name: runs[name](chunk[name], start) for name in names}
+
+    def key():
+        return "|".join(("" if col is None else _fingerprint(col)) + ":" + k for col, k in keys)
+
+    return Feed(n=n, signature=sig, key=key, notes=notes, row_bytes=row_bytes,
+                read=read, prepare_chunk=run)
+
+
+class _ColumnOf:
+    """Column ``j`` of a 2-D table source, sliced lazily."""
+
+    def __init__(self, X, j: int):
+        self.X, self.j = X, j
+        self.shape = (len(X),)
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, item):
+        return np.asarray(self.X[item])[:, self.j] if not isinstance(item, (int, np.integer)) \
+            else np.asarray(self.X[item])[self.j]
+
+    @property
+    def digest(self) -> str:
+        return f"{_fingerprint(self.X)}[:, {self.j}]"
+

@@ -1,0 +1,369 @@
+"""Users' own models and data: image folders of mixed photos, keras.applications models,
+text and multi-input models, streamed datasets. Each engine result is compared with
+``model.predict`` on inputs prepared the same way, by hand, from the same files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_dataset
+from h5eval_widgets.core.feed import rows_per_call
+from h5eval_widgets.core.models import load_model
+
+from .conftest import file_hash
+
+CLASSES = ("cat", "dog", "fox")
+
+
+def _photo(rng, w: int, h: int, mode: str):
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([(xx * 255 // w), (yy * 255 // h), ((xx + yy) * 127 // (w + h))], -1)
+    noise = rng.integers(0, 40, (h, w, 3))
+    img = Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8))
+    return img.convert(mode)
+
+
+def make_photo_folder(root: Path, n_per_class: int = 4, sizes=(40, 90), seed: int = 0) -> Path:
+    """JPEG photos of mixed sizes, colour and grayscale (and one RGBA PNG), one folder per class."""
+    rng = np.random.default_rng(seed)
+    for c in CLASSES:
+        (root / c).mkdir(parents=True)
+        for i in range(n_per_class):
+            w, h = (int(v) for v in rng.integers(sizes[0], sizes[1], 2))
+            mode = "L" if i % 3 == 1 else "RGB"
+            _photo(rng, w, h, mode).save(root / c / f"{c}_{i}.jpg", quality=90)
+    _photo(rng, 50, 35, "RGBA").save(root / CLASSES[0] / "extra.png")
+    return root
+
+
+def prepared_by_hand(folder: Path, size: tuple[int, int], mode: str) -> np.ndarray:
+    """What the docs say the engine feeds: each file converted, resized (bilinear), as floats."""
+    from PIL import Image
+
+    rows = []
+    for c in sorted(d.name for d in folder.iterdir() if d.is_dir()):
+        for f in sorted((folder / c).iterdir()):
+            with Image.open(f) as im:
+                a = np.asarray(im.convert(mode).resize(size, Image.BILINEAR), dtype=np.float32)
+            rows.append(a[..., None] if a.ndim == 2 else a)
+    return np.stack(rows)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    return make_photo_folder(tmp_path_factory.mktemp("photos") / "faces")
+
+
+@pytest.fixture(scope="module")
+def gray_cnn_keras2(tmp_path_factory) -> Path:
+    """An old Keras 2 grayscale CNN (32x32x1) saved as .h5, as users have them."""
+    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras.utils.set_random_seed(3)
+    m = tf_keras.Sequential([
+        tf_keras.layers.Conv2D(4, 3, activation="relu", input_shape=(32, 32, 1)),
+        tf_keras.layers.MaxPooling2D(),
+        tf_keras.layers.Flatten(),
+        tf_keras.layers.Dense(3, activation="softmax"),
+    ])
+    path = tmp_path_factory.mktemp("m") / "gray_cnn.h5"
+    m.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def mobilenet(tmp_path_factory) -> Path:
+    import keras
+
+    keras.utils.set_random_seed(4)
+    m = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=3, alpha=0.35)
+    path = tmp_path_factory.mktemp("m") / "mobilenet_v2.keras"
+    m.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def rescaling_cnn(tmp_path_factory) -> Path:
+    """A CNN that scales raw pixels itself (Rescaling first), behind a random-flip layer."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    m = keras.Sequential([
+        keras.Input((24, 24, 3)), keras.layers.RandomFlip(), keras.layers.Rescaling(1 / 255),
+        keras.layers.Conv2D(4, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(3, activation="softmax"),
+    ])
+    path = tmp_path_factory.mktemp("m") / "rescaling_cnn.keras"
+    m.save(path)
+    return path
+
+
+def test_keras2_grayscale_cnn_on_colour_jpegs_of_mixed_sizes(photos, gray_cnn_keras2):
+    """Check that images follow the model: resized to 32x32 and made grayscale, as uint8 until fed."""
+    before = file_hash(photos)
+    ev = Evaluation.from_model(gray_cnn_keras2, photos, progress=False, cache=False)
+    import keras
+
+    model = keras.saving.load_model(gray_cnn_keras2, compile=False)
+    expected = model.predict(prepared_by_hand(photos, (32, 32), "L") / 255, verbose=0)
+    np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
+    assert ev.classes == CLASSES and ev.n_samples == 13
+    notes = " ".join(ev.notes)
+    assert "13 of 13 images resized to 32x32" in notes
+    assert "converted to L" in notes and "multiplied by 0.00392157" in notes
+    assert "resized to 32x32" in ev.to_text()
+    assert file_hash(photos) == before
+
+
+def test_color_mode_and_image_size_given_by_hand(photos, gray_cnn_keras2):
+    """Check that image_size/color_mode override the model's and are then adapted to it."""
+    ds = load_dataset(photos, image_size=(16, 64), color_mode="grayscale")
+    assert ds.X.shape == (13, 64, 16, 1) and ds.X.dtype == np.uint8
+    ev = Evaluation.from_model(gray_cnn_keras2, ds, progress=False, cache=False)  # 16*64 = 32*32
+    assert any("reshaped from (64, 16, 1)" in n for n in ev.notes)
+
+
+@pytest.mark.parametrize("preprocess", ["auto", "mobilenet_v2"])
+def test_keras_applications_model_on_a_jpeg_folder(photos, mobilenet, preprocess):
+    """Check a MobileNetV2 on photos with preprocess='auto' (x/255) and with its family's
+    preprocess_input, against model.predict on the same files prepared by hand."""
+    import keras
+
+    ev = Evaluation.from_model(mobilenet, photos, progress=False, cache=False, preprocess=preprocess)
+    x = prepared_by_hand(photos, (32, 32), "RGB")
+    if preprocess == "auto":
+        x = x / 255
+    else:
+        x = keras.applications.mobilenet_v2.preprocess_input(x)
+    expected = keras.saving.load_model(mobilenet, compile=False).predict(x, verbose=0)
+    np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-4, atol=1e-6)
+    assert any("converted to RGB" in n for n in ev.notes)
+
+
+def test_a_model_with_a_rescaling_layer_gets_raw_pixels(photos, rescaling_cnn):
+    """Check that pixels are not scaled twice when the model has its own Rescaling layer."""
+    import keras
+
+    ev = Evaluation.from_model(rescaling_cnn, photos, progress=False, cache=False)
+    model = keras.saving.load_model(rescaling_cnn, compile=False)
+    raw = prepared_by_hand(photos, (24, 24), "RGB")
+    np.testing.assert_allclose(ev.y_proba, model.predict(raw, verbose=0), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(ev.y_proba, model.predict(raw / 255, verbose=0), atol=1e-4)
+    assert any("0-255" in n for n in ev.notes)
+
+
+def test_image_dataset_from_directory_is_streamed_not_stacked(photos, gray_cnn_keras2, monkeypatch):
+    """Check a streamed tf.data dataset: same outputs as model.predict on it, labels collected
+    on the way, file paths kept for the gallery, and never turned into one array."""
+    import keras
+
+    from h5eval_widgets.core.sources import TFDataStream
+
+    ds = keras.utils.image_dataset_from_directory(
+        photos, image_size=(32, 32), color_mode="grayscale", shuffle=False, batch_size=4)
+    monkeypatch.setattr(TFDataStream, "__array__", lambda *a, **k: pytest.fail("stacked"))
+    data = load_dataset(ds)
+    ev = Evaluation.from_model(gray_cnn_keras2, data, progress=False, cache=False, batch_size=5)
+    model = keras.saving.load_model(gray_cnn_keras2, compile=False)
+    expected = model.predict(ds.map(lambda x, y: x / 255), verbose=0)
+    assert ev.n_samples == 13 and ev.classes == CLASSES
+    assert ev.y_proba.shape == expected.shape  # without preprocess the model got 0-255
+    ev = Evaluation.from_model(gray_cnn_keras2, ds, progress=False, cache=False, preprocess=1 / 255)
+    np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(ev.y_true, np.concatenate([y for _, y in ds]))
+    assert data.file_path(12) == Path(ds.file_paths[12])
+
+
+@pytest.fixture(scope="module")
+def text_model(tmp_path_factory):
+    """A text classifier with a TextVectorization layer inside (string input)."""
+    import keras
+
+    keras.utils.set_random_seed(6)
+    texts = np.array(["great film, loved it", "awful plot and bad acting", "loved the music",
+                      "bad, boring, awful", "a great cast", "boring and bad"] * 3)
+    labels = np.array([1, 0, 1, 0, 1, 0] * 3)
+    vec = keras.layers.TextVectorization(max_tokens=40, output_sequence_length=6)
+    vec.adapt(texts)
+    inp = keras.Input((1,), dtype="string", name="review")
+    x = keras.layers.Embedding(41, 8)(vec(inp))
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    model = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(x))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    import tensorflow as tf
+
+    model.fit(tf.data.Dataset.from_tensor_slices((texts[:, None], labels)).batch(6), epochs=3, verbose=0)
+    folder = tmp_path_factory.mktemp("text")
+    path = folder / "text.keras"
+    model.save(path)
+    csv = folder / "reviews.csv"
+    pd.DataFrame({"review": texts, "label": labels}).to_csv(csv, index=False)
+    return path, csv, texts, labels
+
+
+def test_text_model_with_text_vectorization_from_a_csv(text_model):
+    """Check that a string column goes to a model with a string input."""
+    import keras
+
+    path, csv, texts, labels = text_model
+    ev = Evaluation.from_model(path, csv, progress=False, cache=False, label_column="label")
+    import tensorflow as tf
+
+    expected = keras.saving.load_model(path, compile=False).predict(tf.constant(texts[:, None]), verbose=0)
+    np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(ev.y_true, labels)
+    data = load_dataset(csv)
+    assert data.kind == "text" and data.sample(1) == texts[1]
+
+
+@pytest.fixture(scope="module")
+def two_input_model(tmp_path_factory):
+    """Keras's structured-data shape: one named input per column, given as a dict."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    age, income = keras.Input((1,), name="age"), keras.Input((1,), name="income")
+    x = keras.layers.Concatenate()([keras.layers.Rescaling(0.02)(age), keras.layers.Rescaling(1e-5)(income)])
+    x = keras.layers.Dense(6, activation="relu")(x)
+    model = keras.Model({"age": age, "income": income}, keras.layers.Dense(3, activation="softmax")(x))
+    path = tmp_path_factory.mktemp("m") / "people.keras"
+    model.save(path)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"income": rng.normal(4e4, 1e4, 50).round(), "age": rng.integers(18, 90, 50),
+                       "city": rng.choice(["north", "south"], 50), "label": rng.integers(0, 3, 50)})
+    return path, df
+
+
+def test_two_input_model_from_a_dataframe_a_csv_a_dict_and_a_list(two_input_model, tmp_path):
+    """Check that columns are matched to the model's input names, whatever their order."""
+    import keras
+
+    path, df = two_input_model
+    model = keras.saving.load_model(path, compile=False)
+    expected = model.predict({"age": df[["age"]].to_numpy("float32"),
+                              "income": df[["income"]].to_numpy("float32")}, verbose=0)
+    csv = tmp_path / "people.csv"
+    df.to_csv(csv, index=False)
+    y = df["label"].to_numpy()
+    given = {
+        "DataFrame": (df, None),
+        "CSV": (csv, None),
+        "numeric DataFrame": (df.drop(columns="city"), None),
+        "dict": ({"income": df["income"].to_numpy(), "age": df["age"].to_numpy()}, y),
+        "list in input order": ([df["age"].to_numpy(), df["income"].to_numpy()], y),
+    }
+    for what, (X, labels) in given.items():
+        ev = Evaluation.from_model(path, X, labels, progress=False, cache=False)
+        np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6, err_msg=what)
+        np.testing.assert_array_equal(ev.y_true, y)
+
+
+def test_a_missing_input_is_named_with_the_columns_found(two_input_model, tmp_path):
+    """Check the error for a table without a column for one of the inputs."""
+    path, df = two_input_model
+    csv = tmp_path / "people.csv"
+    df.rename(columns={"income": "salary"}).to_csv(csv, index=False)
+    before = file_hash(csv)
+    with pytest.raises(DatasetError, match=r"input\(s\) \['income'\].*'salary'"):
+        Evaluation.from_model(path, csv, progress=False, cache=False)
+    assert file_hash(csv) == before
+
+
+def test_batches_are_sized_for_the_model():
+    """Check that a 224x224 MobileNetV2 gets CNN-sized batches and a small MLP its large chunks."""
+    import keras
+
+    cnn = load_model(keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3), classes=5))
+    mlp = load_model(keras.Sequential([keras.Input((32,)), keras.layers.Dense(64, activation="relu"),
+                                       keras.layers.Dense(10, activation="softmax")]))
+    assert cnn.info.activation_bytes >= 224 * 224 * 4 * 16 // 4  # the first block's feature maps
+    cnn_rows = rows_per_call(224 * 224 * 3 * 4, cnn.info.activation_bytes)
+    assert 1 <= cnn_rows <= 128
+    assert rows_per_call(32 * 4, mlp.info.activation_bytes) == (16 << 20) // (32 * 4)
+    assert rows_per_call(32 * 4, mlp.info.activation_bytes, batch_size=7) == 7
+
+
+def test_a_corrupt_jpeg_is_named(photos, gray_cnn_keras2, tmp_path):
+    """Check that a truncated JPEG (its header still reads) stops with its file named."""
+    import shutil
+
+    folder = tmp_path / "photos"
+    shutil.copytree(photos, folder)
+    bad = folder / "dog" / "dog_2.jpg"
+    bad.write_bytes(bad.read_bytes()[:300])
+    before = file_hash(folder)
+    with pytest.raises(DatasetError, match=r"dog_2\.jpg could not be"):
+        Evaluation.from_model(gray_cnn_keras2, folder, progress=False, cache=False)
+    assert file_hash(folder) == before
+
+
+def test_images_the_model_cannot_take_say_what_was_tried(photos, multiclass_h5):
+    """Check the error for an image folder given to a model of 4 features."""
+    with pytest.raises(ShapeMismatchError, match=r"expects \(4,\).*images were read at \d+x\d+ RGB"):
+        Evaluation.from_model(multiclass_h5, photos, progress=False, cache=False)
+
+
+def test_a_model_of_any_image_size(photos, tmp_path):
+    """Check a model with None height and width: images kept at their size if they agree."""
+    import keras
+
+    from PIL import Image
+
+    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 3),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    with pytest.raises(ShapeMismatchError, match=r"any size.*image_size="):
+        Evaluation.from_model(model, photos, progress=False, cache=False)
+    same = tmp_path / "same"
+    for c in CLASSES:
+        (same / c).mkdir(parents=True)
+        Image.new("RGB", (20, 12), (10, 200, 30)).save(same / c / "a.png")
+    ev = Evaluation.from_model(model, same, progress=False, cache=False)
+    x = np.full((3, 12, 20, 3), (10, 200, 30), np.float32) / 255
+    np.testing.assert_allclose(ev.y_proba, model.predict(x, verbose=0), rtol=1e-5)
+    ev = Evaluation.from_model(model, photos, progress=False, cache=False, image_size=(30, 20))
+    assert ev.n_samples == 13
+
+
+PEAK = """
+import resource, sys
+from h5eval_widgets.core import Evaluation
+ev = Evaluation.from_model(sys.argv[1], sys.argv[2], progress=False, cache=False, batch_size=32)
+print(ev.n_samples, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def test_a_folder_twice_as_large_does_not_raise_peak_memory(tmp_path, rescaling_cnn):
+    """Check in fresh processes that memory is one batch plus the outputs, not the folder:
+    stacking the extra 300 images as float32 at 128x128 would add 59 MB."""
+    import keras
+
+    from PIL import Image
+
+    keras.utils.set_random_seed(8)
+    model = keras.Sequential([keras.Input((128, 128, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Conv2D(4, 3, strides=4), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.save(tmp_path / "m.keras")
+    rng = np.random.default_rng(1)
+    for n in (300, 600):
+        for c in CLASSES:
+            (tmp_path / f"f{n}" / c).mkdir(parents=True)
+        for i in range(n):
+            img = Image.fromarray(rng.integers(0, 255, (150, 170, 3), dtype=np.uint8))
+            img.save(tmp_path / f"f{n}" / CLASSES[i % 3] / f"{i}.jpg", quality=60)
+    peaks = {}
+    for n in (300, 600):
+        out = subprocess.run([sys.executable, "-c", PEAK, str(tmp_path / "m.keras"), str(tmp_path / f"f{n}")],
+                             capture_output=True, text=True, check=True).stdout.split()
+        assert int(out[-2]) == n
+        peaks[n] = int(out[-1])
+    outputs = 300 * 3 * 4 * 2  # the extra samples' outputs (and their copy in the evaluation)
+    assert peaks[600] - peaks[300] < outputs + (20 << 20), json.dumps(peaks)
