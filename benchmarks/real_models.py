@@ -11,19 +11,21 @@ sub-folder per class, and saves five models built with ``weights=None`` (nothing
 
 - plain:   keras.utils.image_dataset_from_directory (bilinear resize to the model's input, batch 32)
            + the family's preprocess_input (mobilenet_v2, resnet50) + load_model + model.predict,
-           labels concatenated from the dataset (the usual snippet: a second pass that decodes
-           every photo again), then the usual scikit-learn calls;
+           labels from the dataset's file paths (no second pass over the photos), then the
+           usual scikit-learn calls;
 - engine:  Evaluation.from_model(path, folder, cache=False, preprocess=...) + ev.scores +
            ev.per_class(), with a fresh, empty H5EVAL_CACHE_DIR.
 
-Each child reports its wall time from before its first import to the end, and its peak RSS.
+Each child reports its wall time from before its first import to the end, and its peak RSS
+(VmHWM: the parent's own peak does not carry over). With --repeat N each pair runs N times,
+interleaved, and the fastest run of each side is shown.
 Both save their probabilities; the table shows the fraction of equal argmaxes and the largest
 absolute difference (resizing algorithms may differ, so nothing is asserted).
 Targets: engine time <= 1.05x plain, engine peak RSS <= plain.
 
-Unless --skip-big, the "memory stays flat" run: the engine on the cnn over the --n folder and
-over a --big folder of smaller photos (64-160 px, to keep generating them quick), and the plain way
-on the big folder; the engine's peak RSS should barely grow (it keeps N x k float32 outputs).
+Unless --skip-big, the "memory stays flat" run: the engine on the cnn over a folder of --n and
+one of --big smaller photos (64-160 px, to keep generating them quick), and the plain way on the
+big folder; the engine's peak RSS should barely grow (it keeps N x k float32 outputs).
 """
 
 from __future__ import annotations
@@ -52,11 +54,13 @@ folder, path, out, size, family = sys.argv[1:6]
 ds = keras.utils.image_dataset_from_directory(
     folder, image_size=tuple(map(int, size.split("x"))), color_mode="rgb", shuffle=False,
     batch_size=32, labels="inferred", label_mode="int")
+files, names = ds.file_paths, ds.class_names
 if family != "none":
     pre = getattr(keras.applications, family).preprocess_input
     ds = ds.map(lambda x, y: (pre(x), y))
 proba = keras.saving.load_model(path, compile=False).predict(ds, verbose=0)
-y = np.concatenate([b for _, b in ds])
+from pathlib import Path
+y = np.array([names.index(Path(p).parent.name) for p in files])
 pred = proba.argmax(1)
 skm.accuracy_score(y, pred), skm.f1_score(y, pred, average="macro")
 skm.precision_score(y, pred, average="macro", zero_division=0)
@@ -65,9 +69,8 @@ skm.cohen_kappa_score(y, pred), skm.matthews_corrcoef(y, pred)
 skm.roc_auc_score(y, proba, multi_class="ovr")
 skm.confusion_matrix(y, pred), skm.classification_report(y, pred, zero_division=0)
 elapsed = time.perf_counter() - t
-import resource
 np.save(out, proba)
-print("RESULT", elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("RESULT", elapsed, next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")))
 """
 
 ENGINE = """
@@ -80,9 +83,8 @@ ev = Evaluation.from_model(path, folder, progress=False, cache=False, preprocess
 ev.scores
 ev.per_class()
 elapsed = time.perf_counter() - t
-import resource
 np.save(out, ev.y_proba)
-print("RESULT", elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("RESULT", elapsed, next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")))
 """
 
 
@@ -156,6 +158,12 @@ def run_child(code: str, folder: Path, model: Path, out: Path, size: str, arg: s
     return float(seconds), int(rss)
 
 
+def best(runs: list) -> tuple[float, int] | str:
+    """The fastest run (with its own peak RSS), or the first failure."""
+    failed = [r for r in runs if isinstance(r, str)]
+    return failed[0] if failed else min(runs)
+
+
 def mem(kib: int) -> str:
     return f"{kib / 1024 ** 2:.2f} GB" if kib >= 1024 ** 2 else f"{kib / 1024:.0f} MB"
 
@@ -167,6 +175,7 @@ def main() -> None:
     p.add_argument("--models", default="mlp,cnn,mobilenet_v2,resnet50,efficientnet_b0")
     p.add_argument("--skip-big", action="store_true", help="skip the flat-memory run")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    p.add_argument("--repeat", type=int, default=1, help="runs of each child, interleaved; the fastest counts")
     args = p.parse_args()
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -175,9 +184,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="h5eval-real-"))
     try:
         # Photos first: the worker processes fork before TensorFlow starts any thread here.
-        folder, big = tmp / "photos", tmp / "photos_big"
+        folder, small, big = tmp / "photos", tmp / "photos_small", tmp / "photos_big"
         make_folder(folder, args.n, 200, 400, seed=0)
         if not args.skip_big:
+            make_folder(small, args.n, 64, 160, seed=1)
             make_folder(big, args.big, 64, 160, seed=1)
 
         import keras
@@ -198,18 +208,21 @@ def main() -> None:
         rows = []
         for name in names:
             size = info[name][1]
-            plain = run_child(PLAIN, folder, paths[name], tmp / f"{name}_plain.npy", size,
-                              PREPROCESS.get(name, "none"), tmp)
-            engine = run_child(ENGINE, folder, paths[name], tmp / f"{name}_engine.npy", size,
-                               PREPROCESS.get(name, "auto"), tmp)
+            plain, engine = [], []
+            for _ in range(args.repeat):  # interleaved; the best of each is kept
+                plain.append(run_child(PLAIN, folder, paths[name], tmp / f"{name}_plain.npy", size,
+                                       PREPROCESS.get(name, "none"), tmp))
+                engine.append(run_child(ENGINE, folder, paths[name], tmp / f"{name}_engine.npy", size,
+                                        PREPROCESS.get(name, "auto"), tmp))
+            plain, engine = best(plain), best(engine)
             rows.append((name, plain, engine))
             print(f"  {name}: plain {plain if isinstance(plain, str) else f'{plain[0]:.1f} s'}, "
                   f"engine {engine if isinstance(engine, str) else f'{engine[0]:.1f} s'}", flush=True)
 
         import numpy as np
 
-        print(f"\n{args.n} photos, {CLASSES} classes; targets: engine time <= 1.05x plain, "
-              f"engine peak RSS <= plain")
+        print(f"\n{args.n} photos, {CLASSES} classes, best of {args.repeat} run(s) each; targets: "
+              f"engine time <= 1.05x plain, engine peak RSS <= plain")
         head = (f"{'model':16s}{'params':>12s}{'input':>9s}{'plain':>9s}{'engine':>9s}{'ratio':>7s}"
                 f"{'plain RSS':>11s}{'eng RSS':>10s}{'ratio':>7s}{'argmax':>8s}{'max|diff|':>11s}")
         print(head + "\n" + "-" * len(head))
@@ -231,9 +244,9 @@ def main() -> None:
                   f"{mem(engine[1]):>10s}{engine[1] / plain[1]:>6.2f}x{agree}{diff}")
 
         if not args.skip_big:
-            print(f"\nMemory stays flat: cnn, engine over {args.n} photos (200-400 px) and over "
-                  f"{args.big} smaller photos (64-160 px, smaller only to generate them quickly)")
-            small_e = run_child(ENGINE, folder, paths["cnn"], tmp / "flat_small.npy", "128x128", "auto", tmp)
+            print(f"\nMemory stays flat: cnn, engine over {args.n} and over {args.big} photos of "
+                  f"64-160 px (smaller than above only to generate them quickly)")
+            small_e = run_child(ENGINE, small, paths["cnn"], tmp / "flat_small.npy", "128x128", "auto", tmp)
             big_e = run_child(ENGINE, big, paths["cnn"], tmp / "flat_big.npy", "128x128", "auto", tmp)
             big_p = run_child(PLAIN, big, paths["cnn"], tmp / "flat_plain.npy", "128x128", "none", tmp)
             for label, r in ((f"engine, {args.n} photos", small_e), (f"engine, {args.big} photos", big_e),

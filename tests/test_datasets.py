@@ -114,11 +114,11 @@ def test_image_folder_one_subfolder_per_class(tmp_path):
             Image.fromarray(rng.integers(0, 255, (6, 5), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
     ds = load_dataset(tmp_path)
     assert ds.kind == "image"
-    assert ds.X.shape == (6, 6, 5, 1)  # grayscale files: one channel, uint8 until fed
+    assert ds.X.shape == (6, 6, 5, 1)  # grayscale files: one channel, read when needed
     assert ds.class_names == ("cat", "dog")
     assert ds.y.tolist() == [0, 0, 0, 1, 1, 1]
     pixels = np.asarray(ds.X)
-    assert pixels.dtype == np.uint8
+    assert pixels.dtype == np.float32  # 0-255, as keras.utils.image_dataset_from_directory gives
     with Image.open(tmp_path / "dog" / "2.png") as im:
         np.testing.assert_array_equal(pixels[5, :, :, 0], np.asarray(im))
 

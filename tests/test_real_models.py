@@ -45,17 +45,13 @@ def make_photo_folder(root: Path, n_per_class: int = 4, sizes=(40, 90), seed: in
     return root
 
 
-def prepared_by_hand(folder: Path, size: tuple[int, int], mode: str) -> np.ndarray:
-    """What the docs say the engine feeds: each file converted, resized (bilinear), as floats."""
-    from PIL import Image
+def keras_pixels(folder: Path, size: tuple[int, int], color_mode: str) -> np.ndarray:
+    """The pixels the plain Keras way reads: image_dataset_from_directory at (width, height)."""
+    import keras
 
-    rows = []
-    for c in sorted(d.name for d in folder.iterdir() if d.is_dir()):
-        for f in sorted((folder / c).iterdir()):
-            with Image.open(f) as im:
-                a = np.asarray(im.convert(mode).resize(size, Image.BILINEAR), dtype=np.float32)
-            rows.append(a[..., None] if a.ndim == 2 else a)
-    return np.stack(rows)
+    ds = keras.utils.image_dataset_from_directory(
+        folder, image_size=size[::-1], color_mode=color_mode, shuffle=False, batch_size=64)
+    return np.concatenate([x.numpy() for x, _ in ds])
 
 
 @pytest.fixture(scope="module")
@@ -107,26 +103,28 @@ def rescaling_cnn(tmp_path_factory) -> Path:
 
 
 def test_keras2_grayscale_cnn_on_colour_jpegs_of_mixed_sizes(photos, gray_cnn_keras2):
-    """Check that images follow the model: resized to 32x32 and made grayscale, as uint8 until fed."""
+    """Check that images follow the model: resized to 32x32 and made grayscale, read as the
+    plain Keras way reads them (same decoder, same resize)."""
     before = file_hash(photos)
     ev = Evaluation.from_model(gray_cnn_keras2, photos, progress=False, cache=False)
     import keras
 
     model = keras.saving.load_model(gray_cnn_keras2, compile=False)
-    expected = model.predict(prepared_by_hand(photos, (32, 32), "L") / 255, verbose=0)
+    expected = model.predict(keras_pixels(photos, (32, 32), "grayscale") / 255, verbose=0)
     np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
     assert ev.classes == CLASSES and ev.n_samples == 13
     notes = " ".join(ev.notes)
-    assert "13 of 13 images resized to 32x32" in notes
-    assert "converted to L" in notes and "multiplied by 0.00392157" in notes
-    assert "resized to 32x32" in ev.to_text()
+    assert "Images read as 32x32 grayscale" in notes and "13 of 13 images had another size" in notes
+    assert "multiplied by 0.00392157" in notes
+    assert "read as 32x32 grayscale" in ev.to_text()
     assert file_hash(photos) == before
 
 
 def test_color_mode_and_image_size_given_by_hand(photos, gray_cnn_keras2):
     """Check that image_size/color_mode override the model's and are then adapted to it."""
     ds = load_dataset(photos, image_size=(16, 64), color_mode="grayscale")
-    assert ds.X.shape == (13, 64, 16, 1) and ds.X.dtype == np.uint8
+    assert ds.X.shape == (13, 64, 16, 1)
+    np.testing.assert_array_equal(ds.X[[4, 0]], keras_pixels(photos, (16, 64), "grayscale")[[4, 0]])
     ev = Evaluation.from_model(gray_cnn_keras2, ds, progress=False, cache=False)  # 16*64 = 32*32
     assert any("reshaped from (64, 16, 1)" in n for n in ev.notes)
 
@@ -138,14 +136,14 @@ def test_keras_applications_model_on_a_jpeg_folder(photos, mobilenet, preprocess
     import keras
 
     ev = Evaluation.from_model(mobilenet, photos, progress=False, cache=False, preprocess=preprocess)
-    x = prepared_by_hand(photos, (32, 32), "RGB")
+    x = keras_pixels(photos, (32, 32), "rgb")
     if preprocess == "auto":
         x = x / 255
     else:
         x = keras.applications.mobilenet_v2.preprocess_input(x)
     expected = keras.saving.load_model(mobilenet, compile=False).predict(x, verbose=0)
     np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-4, atol=1e-6)
-    assert any("converted to RGB" in n for n in ev.notes)
+    assert any("read as 32x32 RGB" in n for n in ev.notes)
 
 
 def test_a_model_with_a_rescaling_layer_gets_raw_pixels(photos, rescaling_cnn):
@@ -154,7 +152,7 @@ def test_a_model_with_a_rescaling_layer_gets_raw_pixels(photos, rescaling_cnn):
 
     ev = Evaluation.from_model(rescaling_cnn, photos, progress=False, cache=False)
     model = keras.saving.load_model(rescaling_cnn, compile=False)
-    raw = prepared_by_hand(photos, (24, 24), "RGB")
+    raw = keras_pixels(photos, (24, 24), "rgb")
     np.testing.assert_allclose(ev.y_proba, model.predict(raw, verbose=0), rtol=1e-5, atol=1e-6)
     assert not np.allclose(ev.y_proba, model.predict(raw / 255, verbose=0), atol=1e-4)
     assert any("0-255" in n for n in ev.notes)
@@ -367,3 +365,79 @@ def test_a_folder_twice_as_large_does_not_raise_peak_memory(tmp_path, rescaling_
         peaks[n] = int(out[-1])
     outputs = 300 * 3 * 4 * 2  # the extra samples' outputs (and their copy in the evaluation)
     assert peaks[600] - peaks[300] < outputs + (20 << 20), json.dumps(peaks)
+
+
+def test_dashboard_on_a_photo_folder_shows_the_original_files(photos, gray_cnn_keras2):
+    """Check the gallery: a cell click shows each sample's own file, shrunk, with its name,
+    and the status line says what was done to the images."""
+    from PIL import Image
+
+    from h5eval_widgets import Dashboard
+
+    dash = Dashboard(models={"gray": gray_cnn_keras2}, datasets={"faces": photos}, progress=False,
+                     dataset_options={"color_mode": "grayscale"})
+    st = dash.state
+    ev = st.evaluation
+    assert ev is not None and "Images read as 32x32 grayscale" in st.status, st.status
+    true, pred = map(int, np.argwhere(np.asarray(ev.confusion_matrix()) > 0)[0])
+    dash.confusion.click_cell(true, pred)
+    shown = dash.samples.shown_indices
+    np.testing.assert_array_equal(shown, ev.cell_indices(true, pred)[:len(shown)])
+    files = st.dataset.X.files
+    for i, card in zip(shown, dash.samples.cards):
+        image = next(w for w in card.children if type(w).__name__ == "Image")
+        thumb = Image.open(__import__("io").BytesIO(image.value))
+        with Image.open(files[i]) as original:
+            side = max(original.size)
+            assert max(thumb.size) == (72 if side > 72 else side * (72 // side))
+            assert thumb.size[0] / thumb.size[1] == pytest.approx(original.size[0] / original.size[1], rel=0.05)
+            assert thumb.mode == original.mode  # the file's own colours, not the model's grayscale
+        assert any(files[i].name in getattr(w, "value", "") for w in card.children)
+
+
+def test_cli_takes_image_size_color_mode_and_preprocess(photos, gray_cnn_keras2, capsys):
+    """Check `h5eval report MODEL FOLDER --image-size W H --color-mode --preprocess`."""
+    from h5eval_widgets.cli import main
+
+    assert main(["report", str(gray_cnn_keras2), str(photos), "--image-size", "32", "32",
+                 "--color-mode", "grayscale", "--preprocess", "0.5", "--format", "json", "-q"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    ev = Evaluation.from_model(gray_cnn_keras2, photos, progress=False, cache=False, preprocess=0.5)
+    assert report["metrics"]["accuracy"] == pytest.approx(ev.scores["accuracy"])
+    assert any("multiplied by 0.5" in n for n in report["notes"])
+
+
+def test_served_dashboard_passes_the_dataset_options(photos, gray_cnn_keras2):
+    """Check the page `h5eval dashboard ... --preprocess 0.5` serves reads data with that option."""
+    from h5eval_widgets.serve import _by_name, dashboard_notebook
+
+    nb = dashboard_notebook(_by_name([str(gray_cnn_keras2)]), _by_name([str(photos)]),
+                            dataset_options={"preprocess": 0.5, "image_size": [32, 32]})
+    scope: dict = {}
+    exec(nb["cells"][0]["source"], scope)
+    assert any("multiplied by 0.5" in n for n in scope["dashboard"].state.evaluation.notes)
+
+
+def test_a_large_parquet_file_is_read_one_row_group_at_a_time(tmp_path, blobs, multiclass_h5, monkeypatch):
+    """Check Parquet past the in-memory limit: read by row groups, the same outputs as the arrays."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from h5eval_widgets.core import datasets
+    from h5eval_widgets.core.sources import ParquetRows
+
+    _, _, X, y = blobs
+    path = tmp_path / "big.parquet"
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(label=y)
+    pq.write_table(pa.Table.from_pandas(df), path, row_group_size=64)
+    monkeypatch.setattr(datasets, "PARQUET_IN_MEMORY_BYTES", 0)
+    reads = []
+    original = ParquetRows._frame
+    monkeypatch.setattr(ParquetRows, "_frame", lambda self, a, b: reads.append(b - a) or original(self, a, b))
+    data = load_dataset(path)
+    assert isinstance(data.X, ParquetRows)
+    a = Evaluation.from_model(multiclass_h5, data, progress=False, cache=False, batch_size=100)
+    b = Evaluation.from_model(multiclass_h5, X, y, progress=False, cache=False)
+    np.testing.assert_allclose(a.y_proba, b.y_proba, rtol=1e-6)
+    assert max(reads) <= 100 and sum(reads) == len(X)
+    np.testing.assert_allclose(data.sample(5), X[5])

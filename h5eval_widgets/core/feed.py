@@ -25,15 +25,20 @@ from .sources import ImageFiles, NamedInputs, TFDataStream
 __all__ = ["Feed", "prepare", "rows_per_call", "memory_budget", "adapt_inputs",
            "resolve_preprocess", "APPLICATION_FAMILIES", "DEFAULT_CHUNK_BYTES", "MAX_ROWS"]
 
-#: Upper bound on one chunk of input; large chunks amortize per-call overhead (see benchmarks/).
+#: Upper bound on one chunk of in-memory input; large chunks amortize per-call overhead
+#: (see benchmarks/engine.py).
 DEFAULT_CHUNK_BYTES = 16 << 20
+#: The same for inputs read from files (images, HDF5, Parquet, tf.data), where reading costs
+#: more than a call: smaller chunks keep memory near one batch (see benchmarks/real_models.py).
+FILE_CHUNK_BYTES = 4 << 20
 #: Upper bound on rows per forward call.
 MAX_ROWS = 1 << 18
 #: Live activations are taken as this many times the largest layer output (a layer's input,
 #: its output and a residual branch can be alive at once).
 ACTIVATION_FACTOR = 3
-#: Largest budget for activations on the host, whatever memory is free.
-HOST_BUDGET_CAP = 1 << 30
+#: Largest budget for one call's activations and input copies on the host, whatever memory is
+#: free (measured: peak RSS grows by about 3x the largest layer output per row).
+HOST_BUDGET_CAP = 256 << 20
 
 #: ``keras.applications`` modules that have a ``preprocess_input``.
 APPLICATION_FAMILIES = (
@@ -108,7 +113,7 @@ def memory_budget() -> tuple[int, str]:
     """Bytes the activations of one forward call may take, and where (``'GPU'``/``'host'``).
 
     A quarter of the GPU's free memory when TensorFlow sees a GPU; else an eighth of the
-    host's available memory, at most 1 GiB.
+    host's available memory, at most 256 MiB.
     """
     gpu = _gpu_free()
     if gpu is not None:
@@ -116,8 +121,11 @@ def memory_budget() -> tuple[int, str]:
     return min(_host_available() // 8, HOST_BUDGET_CAP), "host"
 
 
-def rows_per_call(row_bytes: int, activation_bytes: int | None, batch_size: int | None = None) -> int:
-    """Rows per forward call: at most 16 MiB of input, and activations within the budget.
+def rows_per_call(row_bytes: int, activation_bytes: int | None, batch_size: int | None = None,
+                  chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
+    """Rows per forward call: at most ``chunk_bytes`` of input, and the call's activations
+    (``ACTIVATION_FACTOR`` times the largest layer output) plus two copies of its input within
+    :func:`memory_budget`.
 
     Parameters
     ----------
@@ -127,13 +135,15 @@ def rows_per_call(row_bytes: int, activation_bytes: int | None, batch_size: int 
         The model's largest layer output per row, in bytes (None when unknown).
     batch_size : int, default=None
         Given by the user: used as it is.
+    chunk_bytes : int, default=DEFAULT_CHUNK_BYTES
+        Input bytes per call at most.
     """
     if batch_size:
         return int(batch_size)
-    rows = DEFAULT_CHUNK_BYTES // max(1, row_bytes)
-    if activation_bytes:
-        budget, _ = memory_budget()
-        rows = min(rows, budget // (ACTIVATION_FACTOR * activation_bytes))
+    row_bytes = max(1, row_bytes)
+    budget, _ = memory_budget()
+    per_row = ACTIVATION_FACTOR * (activation_bytes or 0) + 2 * row_bytes
+    rows = min(chunk_bytes // row_bytes, budget // per_row)
     return int(min(max(1, rows), MAX_ROWS))
 
 
@@ -174,8 +184,8 @@ def resolve_preprocess(spec, *, images: bool, model_rescales: bool
             return None, "Pixels fed as 0-255: the model begins with its own Rescaling/Normalization.", "raw"
         spec = 1 / 255
     if isinstance(spec, (int, float)) and not isinstance(spec, bool):
-        factor = float(spec)
-        return (lambda x: x * np.float32(factor)), f"Inputs multiplied by {factor:g}.", f"x{factor!r}"
+        factor = np.float32(spec)
+        return (lambda x: np.multiply(x, factor, out=x)), f"Inputs multiplied by {factor:g}.", f"x{float(spec)!r}"
     if isinstance(spec, str):
         family = _family(spec)
         import importlib
@@ -218,15 +228,31 @@ class Feed:
     key: Callable[[], str] | None
     notes: list[str]
     row_bytes: int
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
     read: Callable[[int, int], Any] | None = None
+    batches: Callable[[int], Iterator[Any]] | None = None
+    source: Any = None
     stream: TFDataStream | None = None
     prepare_chunk: Callable[[Any, int], Any] = field(default=lambda c, start: c)
+
+    def late_notes(self) -> list[str]:
+        """What only the pass itself could tell (how many images were resized)."""
+        resized = getattr(self.source, "resized", None)
+        if resized is None:
+            return []
+        return [f"{resized} of {len(self.source)} images had another size and were resized."]
 
     def chunks(self, step: int) -> Iterator[tuple[Any, np.ndarray | None]]:
         """``(prepared chunk, labels or None)``; the next chunk is read and prepared in a
         background thread while the caller predicts the current one."""
         if self.stream is not None:
             yield from self._stream_chunks(step)
+            return
+        if self.batches is not None:  # a source that reads ahead by itself
+            start = 0
+            for raw in self.batches(step):
+                yield self.prepare_chunk(raw, start), None
+                start += len(raw)
             return
         starts = range(0, self.n, step)
 
@@ -288,8 +314,9 @@ def _one_input(arr, row_shape, dtype, pre, name):
         if dtype.kind == "U":
             chunk = chunk.astype(str)
         else:
-            if chunk.dtype != dtype:
-                chunk = chunk.astype(dtype)
+            # a copy whenever it will be scaled, which happens in place: never the caller's array
+            if chunk.dtype != dtype or pre is not None:
+                chunk = chunk.astype(dtype, copy=True)
             _check_finite(chunk, start, name)
             if pre is not None:
                 chunk = np.asarray(pre(chunk), dtype=dtype)
@@ -320,14 +347,13 @@ def _conform_images(X: ImageFiles, want: tuple, name: str, explicit_mode: bool) 
                     "image_size=(width, height) (--image-size W H)."
                 )
     out = X.conformed(size, mode)
-    target = out.size or out.native_size
-    resized = sum(tuple(s) != tuple(target) for s, _ in X.headers)
-    converted = sum(m != out.mode for _, m in X.headers)
-    if resized:
-        notes.append(f"{resized} of {len(X)} images resized to {target[0]}x{target[1]}.")
-    if converted:
-        notes.append(f"{converted} of {len(X)} images converted to {out.mode}.")
+    w, h = out.size or out.native_size
+    notes.append(f"Images read as {w}x{h} {_MODE_NAMES[out.mode]}, decoded and resized (bilinear) as "
+                 "keras.utils.image_dataset_from_directory does.")
     return out, notes
+
+
+_MODE_NAMES = {"L": "grayscale", "RGB": "RGB", "RGBA": "RGBA"}
 
 
 def prepare(info, data, *, model_name: str = "model") -> Feed:
@@ -381,12 +407,14 @@ def prepare(info, data, *, model_name: str = "model") -> Feed:
         notes.append("Streamed from the tf.data.Dataset; outputs not cached (a pipeline has no "
                      "content fingerprint).")
         return Feed(n=None, signature=(shape, dtype), key=None, notes=notes, row_bytes=row_bytes,
-                    stream=X, prepare_chunk=run)
+                    chunk_bytes=FILE_CHUNK_BYTES, stream=X, prepare_chunk=run)
     def key():
         return "|".join([_fingerprint(X), str(shape), dtype.str, pre_id])
 
     return Feed(n=len(X), signature=(shape, dtype), key=key, notes=notes, row_bytes=row_bytes,
-                read=lambda a, b: X[a:b], prepare_chunk=run)
+                chunk_bytes=DEFAULT_CHUNK_BYTES if isinstance(X, np.ndarray) else FILE_CHUNK_BYTES,
+                read=lambda a, b: X[a:b], batches=getattr(X, "batches", None), source=X,
+                prepare_chunk=run)
 
 
 def _fingerprint(X) -> str:

@@ -118,7 +118,7 @@ def predict(
 
     from tqdm.auto import tqdm
 
-    step = rows_per_call(feed.row_bytes, loaded.info.activation_bytes, batch_size)
+    step = rows_per_call(feed.row_bytes, loaded.info.activation_bytes, batch_size, feed.chunk_bytes)
     forward = _forward_fn(loaded, feed.signature)
     parts, labels, done = [], [], 0
     with tqdm(total=feed.n, desc=f"Predicting {data.name}", unit="samples", disable=not progress,
@@ -131,6 +131,7 @@ def predict(
             done += len(out)
             bar.update(len(out))
     INFERENCE_COUNTER[loaded.fingerprint] = INFERENCE_COUNTER.get(loaded.fingerprint, 0) + 1
+    notes += feed.late_notes()
     outputs = np.concatenate(parts) if len(parts) != 1 else parts[0]
     if data.streamed:
         data.X._n = done
