@@ -246,9 +246,15 @@ def main() -> None:
         if not args.skip_big:
             print(f"\nMemory stays flat: cnn, engine over {args.n} and over {args.big} photos of "
                   f"64-160 px (smaller than above only to generate them quickly)")
-            small_e = run_child(ENGINE, small, paths["cnn"], tmp / "flat_small.npy", "128x128", "auto", tmp)
-            big_e = run_child(ENGINE, big, paths["cnn"], tmp / "flat_big.npy", "128x128", "auto", tmp)
-            big_p = run_child(PLAIN, big, paths["cnn"], tmp / "flat_plain.npy", "128x128", "none", tmp)
+            runs: dict[str, list] = {"small_e": [], "big_e": [], "big_p": []}
+            for _ in range(args.repeat):  # interleaved, as above
+                runs["big_p"].append(run_child(PLAIN, big, paths["cnn"], tmp / "flat_plain.npy",
+                                               "128x128", "none", tmp))
+                runs["small_e"].append(run_child(ENGINE, small, paths["cnn"], tmp / "flat_small.npy",
+                                                 "128x128", "auto", tmp))
+                runs["big_e"].append(run_child(ENGINE, big, paths["cnn"], tmp / "flat_big.npy",
+                                               "128x128", "auto", tmp))
+            small_e, big_e, big_p = (best(runs[k]) for k in ("small_e", "big_e", "big_p"))
             for label, r in ((f"engine, {args.n} photos", small_e), (f"engine, {args.big} photos", big_e),
                              (f"plain,  {args.big} photos", big_p)):
                 print(f"  {label:22s}" + (r if isinstance(r, str) else f"{r[0]:8.1f} s, peak RSS {mem(r[1])}"))

@@ -28,9 +28,10 @@ __all__ = ["Feed", "prepare", "rows_per_call", "memory_budget", "adapt_inputs",
 #: Upper bound on one chunk of in-memory input; large chunks amortize per-call overhead
 #: (see benchmarks/engine.py).
 DEFAULT_CHUNK_BYTES = 16 << 20
-#: The same for inputs read from files (images, HDF5, Parquet, tf.data), where reading costs
-#: more than a call: smaller chunks keep memory near one batch (see benchmarks/real_models.py).
-FILE_CHUNK_BYTES = 4 << 20
+#: Rows per call at most for inputs read from files (images, HDF5, Parquet, tf.data): reading,
+#: not the per-call overhead, is their cost, so Keras's own default batch is enough and keeps
+#: memory near one batch (see benchmarks/real_models.py).
+FILE_ROWS = 32
 #: Upper bound on rows per forward call.
 MAX_ROWS = 1 << 18
 #: Live activations are taken as this many times the largest layer output (a layer's input,
@@ -38,7 +39,7 @@ MAX_ROWS = 1 << 18
 ACTIVATION_FACTOR = 3
 #: Largest budget for one call's activations and input copies on the host, whatever memory is
 #: free (measured: peak RSS grows by about 3x the largest layer output per row).
-HOST_BUDGET_CAP = 256 << 20
+HOST_BUDGET_CAP = 384 << 20
 
 #: ``keras.applications`` modules that have a ``preprocess_input``.
 APPLICATION_FAMILIES = (
@@ -113,7 +114,7 @@ def memory_budget() -> tuple[int, str]:
     """Bytes the activations of one forward call may take, and where (``'GPU'``/``'host'``).
 
     A quarter of the GPU's free memory when TensorFlow sees a GPU; else an eighth of the
-    host's available memory, at most 256 MiB.
+    host's available memory, at most 384 MiB.
     """
     gpu = _gpu_free()
     if gpu is not None:
@@ -122,10 +123,10 @@ def memory_budget() -> tuple[int, str]:
 
 
 def rows_per_call(row_bytes: int, activation_bytes: int | None, batch_size: int | None = None,
-                  chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
-    """Rows per forward call: at most ``chunk_bytes`` of input, and the call's activations
-    (``ACTIVATION_FACTOR`` times the largest layer output) plus two copies of its input within
-    :func:`memory_budget`.
+                  max_rows: int = MAX_ROWS) -> int:
+    """Rows per forward call: at most 16 MiB of input and ``max_rows``, and the call's
+    activations (``ACTIVATION_FACTOR`` times the largest layer output) plus two copies of its
+    input within :func:`memory_budget`.
 
     Parameters
     ----------
@@ -135,16 +136,16 @@ def rows_per_call(row_bytes: int, activation_bytes: int | None, batch_size: int 
         The model's largest layer output per row, in bytes (None when unknown).
     batch_size : int, default=None
         Given by the user: used as it is.
-    chunk_bytes : int, default=DEFAULT_CHUNK_BYTES
-        Input bytes per call at most.
+    max_rows : int, default=MAX_ROWS
+        Rows per call at most (``FILE_ROWS`` for inputs read from files).
     """
     if batch_size:
         return int(batch_size)
     row_bytes = max(1, row_bytes)
     budget, _ = memory_budget()
     per_row = ACTIVATION_FACTOR * (activation_bytes or 0) + 2 * row_bytes
-    rows = min(chunk_bytes // row_bytes, budget // per_row)
-    return int(min(max(1, rows), MAX_ROWS))
+    rows = min(DEFAULT_CHUNK_BYTES // row_bytes, budget // per_row, max_rows)
+    return int(max(1, rows))
 
 
 # ---------------------------------------------------------------------------- preprocessing
@@ -228,7 +229,7 @@ class Feed:
     key: Callable[[], str] | None
     notes: list[str]
     row_bytes: int
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    max_rows: int = MAX_ROWS
     read: Callable[[int, int], Any] | None = None
     batches: Callable[[int], Iterator[Any]] | None = None
     source: Any = None
@@ -306,16 +307,19 @@ def _check_finite(chunk: np.ndarray, start: int, name: str) -> None:
         )
 
 
-def _one_input(arr, row_shape, dtype, pre, name):
-    """A function turning raw rows into what the model takes for one input."""
+def _one_input(row_shape, dtype, pre, name, *, owned: bool):
+    """A function turning raw rows into what the model takes for one input.
+
+    ``owned``: the source hands out fresh arrays (decoded files), so scaling may happen in
+    place; otherwise rows may be views of the caller's array and are copied first.
+    """
 
     def run(chunk, start):
         chunk = np.asarray(chunk)
         if dtype.kind == "U":
             chunk = chunk.astype(str)
         else:
-            # a copy whenever it will be scaled, which happens in place: never the caller's array
-            if chunk.dtype != dtype or pre is not None:
+            if chunk.dtype != dtype or (pre is not None and not owned):
                 chunk = chunk.astype(dtype, copy=True)
             _check_finite(chunk, start, name)
             if pre is not None:
@@ -356,7 +360,7 @@ def _conform_images(X: ImageFiles, want: tuple, name: str, explicit_mode: bool) 
 _MODE_NAMES = {"L": "grayscale", "RGB": "RGB", "RGBA": "RGBA"}
 
 
-def prepare(info, data, *, model_name: str = "model") -> Feed:
+def prepare(info, data) -> Feed:
     """Match a dataset to a model's inputs.
 
     Parameters
@@ -401,18 +405,18 @@ def prepare(info, data, *, model_name: str = "model") -> Feed:
     notes += [n for n in (note, pre_note) if n]
     dtype = _feed_dtype(X.dtype, dtypes[0])
     shape = tuple(row_shape or X.shape[1:])
-    run = _one_input(X, row_shape, dtype, pre, data.name)
+    run = _one_input(row_shape, dtype, pre, data.name, owned=not isinstance(X, np.ndarray))
     row_bytes = int(np.prod(shape)) * (dtype.itemsize if dtype.kind != "U" else 64)
     if isinstance(X, TFDataStream):
         notes.append("Streamed from the tf.data.Dataset; outputs not cached (a pipeline has no "
                      "content fingerprint).")
         return Feed(n=None, signature=(shape, dtype), key=None, notes=notes, row_bytes=row_bytes,
-                    chunk_bytes=FILE_CHUNK_BYTES, stream=X, prepare_chunk=run)
+                    max_rows=FILE_ROWS, stream=X, prepare_chunk=run)
     def key():
         return "|".join([_fingerprint(X), str(shape), dtype.str, pre_id])
 
     return Feed(n=len(X), signature=(shape, dtype), key=key, notes=notes, row_bytes=row_bytes,
-                chunk_bytes=DEFAULT_CHUNK_BYTES if isinstance(X, np.ndarray) else FILE_CHUNK_BYTES,
+                max_rows=MAX_ROWS if isinstance(X, np.ndarray) else FILE_ROWS,
                 read=lambda a, b: X[a:b], batches=getattr(X, "batches", None), source=X,
                 prepare_chunk=run)
 
@@ -479,7 +483,7 @@ def _prepare_named(info, data, names, shapes, dtypes) -> Feed:
             keys.append((None, pre_id))
             if pre_note:
                 notes.append(f"{name}: {pre_note}")
-        runs[name] = _one_input(col, row_shape, dtype, pre, f"{data.name}[{name}]")
+        runs[name] = _one_input(row_shape, dtype, pre, f"{data.name}[{name}]", owned=False)
         shp = tuple(row_shape or np.shape(col[:1])[1:])
         sig[name] = (shp, dtype)
         row_bytes += int(np.prod(shp)) * (dtype.itemsize if dtype.kind != "U" else 64)

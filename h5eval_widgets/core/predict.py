@@ -103,7 +103,7 @@ def predict(
     outputs : ndarray of shape (n_samples, n_outputs)
     notes : list of str
     """
-    feed = prepare(loaded.info, data, model_name=loaded.name)
+    feed = prepare(loaded.info, data)
     notes: list[str] = list(feed.notes)
     store = None
     if cache is not False and cache is not None and feed.key is not None:
@@ -118,7 +118,7 @@ def predict(
 
     from tqdm.auto import tqdm
 
-    step = rows_per_call(feed.row_bytes, loaded.info.activation_bytes, batch_size, feed.chunk_bytes)
+    step = rows_per_call(feed.row_bytes, loaded.info.activation_bytes, batch_size, feed.max_rows)
     forward = _forward_fn(loaded, feed.signature)
     parts, labels, done = [], [], 0
     with tqdm(total=feed.n, desc=f"Predicting {data.name}", unit="samples", disable=not progress,
