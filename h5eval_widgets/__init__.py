@@ -4,11 +4,21 @@ The engine (``h5eval_widgets.core``) has no widget imports; ``Dashboard`` and ``
 are imported on first use so that scripts and the command line never load ipywidgets.
 """
 
-from .core import Evaluation, load_dataset, load_demo, load_model
+from .core import (
+    Comparison,
+    Evaluation,
+    SplitReport,
+    compare_splits,
+    load_dataset,
+    load_demo,
+    load_history,
+    load_model,
+)
 
 __version__ = "0.1.0"
-__all__ = ["Evaluation", "load_model", "load_dataset", "load_demo", "Dashboard", "EvalState",
-           "demo_dashboard", "__version__"]
+__all__ = ["Evaluation", "Comparison", "SplitReport", "compare_splits", "load_history",
+           "load_model", "load_dataset", "load_demo", "Dashboard", "EvalState", "demo_dashboard",
+           "__version__"]
 
 
 def __getattr__(name):

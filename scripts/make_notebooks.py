@@ -233,7 +233,7 @@ training histories.
 """),
     code("""
 from h5eval_widgets import Dashboard, load_demo
-from h5eval_widgets.core.compare import Comparison, compare_splits
+from h5eval_widgets import Comparison, compare_splits
 
 demo = load_demo()
 a = demo.evaluate("digits_cnn", progress=False)

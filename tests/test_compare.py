@@ -11,7 +11,7 @@ from sklearn import metrics as skm
 
 from h5eval_widgets import demo_dashboard
 from h5eval_widgets.core import LabelError, load_demo
-from h5eval_widgets.core.compare import Comparison, compare_splits, load_history
+from h5eval_widgets import Comparison, compare_splits, load_history
 
 
 @pytest.fixture(scope="module")

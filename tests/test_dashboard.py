@@ -147,7 +147,7 @@ def test_switching_model_and_dataset_updates_every_view(dash):
 def test_focus_class_from_bar_click_drives_curves_and_table(dash):
     """Check that clicking a class's bars makes it the focus class for the curves and the table."""
     st = dash.state
-    dash.per_class.bars._handle_custom_msgs(dash.per_class.bars, {"event": "element_click", "data": {"index": 7}})
+    dash.per_class.click_class(int(dash.per_class.shown[7]))
     assert st.focus_class == 7
     assert dash.class_dd.value == 7
     assert "7 vs rest" in dash.curves.roc_fig.title
@@ -173,7 +173,7 @@ def test_a_bad_pair_shows_an_error_and_keeps_the_last_views(dash):
 def test_a_failing_view_callback_goes_to_the_status_area(dash):
     """Check that an exception inside a view callback lands in the status area, not in the console."""
     st = dash.state
-    dash.confusion._on_cell_click(dash.confusion.heatmap, {"event": "element_click", "data": {"rowNum": 99}})
+    dash.confusion.click(dash.confusion.heatmap, rowNum=99)  # no columnNum: the callback fails
     assert st.status_level == "error" and "KeyError" in st.status
 
 

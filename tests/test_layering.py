@@ -33,3 +33,14 @@ def test_no_module_under_core_imports_widget_libraries():
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("ipywidgets", "bqplot")]
     assert offenders == []
+
+
+def test_results_hold_no_loading_code():
+    """Check that the results module imports no loading code (model files, datasets, prediction):
+    ``Evaluation.from_model`` calls into the pipeline module, which does that."""
+    loading = {"datasets", "models", "predict", "feed", "sources", "cache", "demo"}
+    imported = set()
+    for node in ast.walk(ast.parse((CORE / "evaluation.py").read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported & loading == set() and "pipeline" in imported

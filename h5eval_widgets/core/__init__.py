@@ -1,5 +1,6 @@
 """The engine: loading, prediction, metrics and error queries. No widget imports; TensorFlow lazily."""
 
+from .compare import Comparison, SplitReport, compare_splits, load_history
 from .datasets import Dataset, load_dataset
 from .demo import load_demo
 from .errors import (
@@ -18,6 +19,10 @@ from .threshold import ThresholdIndex, ThresholdResult
 
 __all__ = [
     "Evaluation",
+    "Comparison",
+    "SplitReport",
+    "compare_splits",
+    "load_history",
     "Dataset",
     "load_dataset",
     "load_model",

@@ -195,7 +195,8 @@ class Evaluation:
         dataset_name: str | None = None,
         **dataset_options,
     ) -> "Evaluation":
-        """Predict once (through the on-disk cache) and hand off to :meth:`from_predictions`.
+        """Predict once (through the on-disk cache) and hand off to :meth:`from_predictions`
+        (see :func:`~h5eval_widgets.core.pipeline.evaluate_model`).
 
         Parameters
         ----------
@@ -223,42 +224,12 @@ class Evaluation:
 
         Other parameters are as in :meth:`from_predictions`.
         """
-        from .datasets import Dataset, load_dataset
-        from .models import LoadedModel, load_model
-        from .predict import predict
+        from .pipeline import evaluate_model
 
-        loaded = model if isinstance(model, LoadedModel) else load_model(
-            model, trust_code=trust_code, output=output, cache=cache
-        )
-        if isinstance(X, Dataset):
-            if dataset_options:
-                raise TypeError(
-                    f"{sorted(dataset_options)} apply when reading a dataset; pass them to "
-                    "load_dataset(...) for a Dataset that is already loaded."
-                )
-            data = X
-        else:
-            data = load_dataset(X, y, class_names=classes, **dataset_options)
-        if data.y is None and not data.streamed:
-            raise LabelError(
-                "No labels were given: pass y=..., or a dataset file that holds labels."
-            )
-        raw, pred_notes = predict(
-            loaded, data, batch_size=batch_size, cache=cache, progress=progress
-        )
-        info = loaded.info
-        return cls.from_predictions(
-            data.y,
-            raw,
-            classes=classes or data.class_names or info.class_names,
-            task=task or info.task_hint(data.y),
-            threshold=threshold,
-            sample_weight=sample_weight,
-            notes=tuple(loaded.notes) + tuple(pred_notes),
-            activation=info.output_activation,
-            model_info=info,
-            model_name=loaded.name,
-            dataset_name=dataset_name or data.name,
+        return evaluate_model(
+            model, X, y, classes=classes, task=task, threshold=threshold,
+            sample_weight=sample_weight, batch_size=batch_size, cache=cache, progress=progress,
+            trust_code=trust_code, output=output, dataset_name=dataset_name, **dataset_options,
         )
 
     # ------------------------------------------------------------------ basics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Callable
 
 import ipywidgets as W
 
@@ -26,7 +27,18 @@ class View(W.VBox):
     def __init__(self, state: EvalState, **kwargs):
         super().__init__(**kwargs)
         self.state = state
+        self._click_handlers: dict[int, Callable] = {}
         state.observe(self._on_evaluation, names="evaluation")
+
+    def on_click(self, mark, handler: Callable[[dict], None]) -> None:
+        """Call ``handler(data)`` when an element of ``mark`` is clicked in the browser, where
+        ``data`` is what bqplot sends (``{'index': i}``, ``{'rowNum': r, 'columnNum': c}``)."""
+        self._click_handlers[id(mark)] = handler
+        mark.on_element_click(lambda _mark, content: handler(content.get("data") or {}))
+
+    def click(self, mark, **data) -> None:
+        """Deliver a click on ``mark`` with the data a browser click sends (tests use this)."""
+        self._click_handlers[id(mark)](data)
 
     @guarded
     def _on_evaluation(self, change):

@@ -57,7 +57,7 @@ class ConfusionMatrixView(View):
             selected_style={"stroke": "#ff7f0e", "stroke-width": "3"},
             stroke="white",
         )
-        self.heatmap.on_element_click(self._on_cell_click)
+        self.on_click(self.heatmap, self._on_cell_click)
         axes = [
             bq.Axis(scale=self.col_scale, label="predicted"),
             bq.Axis(scale=self.row_scale, orientation="vertical", label="true"),
@@ -147,14 +147,12 @@ class ConfusionMatrixView(View):
         self.state.normalize = change["new"]
 
     @guarded
-    def _on_cell_click(self, mark, content):
-        """A click on a cell, as the browser sends it: ``{'data': {'rowNum', 'columnNum', ...}}``."""
-        data = content.get("data") or {}
+    def _on_cell_click(self, data: dict):
+        """A click on a cell, as the browser sends it: ``{'rowNum': r, 'columnNum': c, ...}``."""
         r, c = int(data["rowNum"]), int(data["columnNum"])
         self.state.selected_cell = (int(self.shown[r]), int(self.shown[c]))
 
     def click_cell(self, true: int, pred: int) -> None:
         """Act as if the user clicked the cell of classes ``(true, pred)`` in the browser."""
         pos = {c: p for p, c in enumerate(self.shown)}
-        msg = {"event": "element_click", "data": {"rowNum": pos[true], "columnNum": pos[pred]}}
-        self.heatmap._handle_custom_msgs(self.heatmap, msg)
+        self.click(self.heatmap, rowNum=pos[true], columnNum=pos[pred])

@@ -54,8 +54,8 @@ class CurvesView(View):
         self.pr_fig, self.pr_line, self.pr_pick, self.pr_point = _line_figure(
             "Precision-recall", "recall", "precision")
         self.pick_thresholds = {"roc": np.zeros(0), "pr": np.zeros(0)}
-        self.roc_pick.on_element_click(lambda mark, content: self._on_pick("roc", content))
-        self.pr_pick.on_element_click(lambda mark, content: self._on_pick("pr", content))
+        self.on_click(self.roc_pick, lambda data: self._on_pick("roc", data))
+        self.on_click(self.pr_pick, lambda data: self._on_pick("pr", data))
         self.slider = W.FloatSlider(value=state.threshold, min=0.0, max=1.0, step=0.001,
                                     description="threshold", readout_format=".3f",
                                     continuous_update=True, layout=W.Layout(width="420px"))
@@ -127,15 +127,13 @@ class CurvesView(View):
             self._operating_point()
 
     @guarded
-    def _on_pick(self, kind: str, content: dict):
-        """A click on a dot of a curve, as the browser sends it: ``{'data': {'index': i, ...}}``."""
-        index = int((content.get("data") or {}).get("index", content.get("index")))
-        self.state.threshold = float(self.pick_thresholds[kind][index])
+    def _on_pick(self, kind: str, data: dict):
+        """A click on a dot of a curve, as the browser sends it: ``{'index': i, ...}``."""
+        self.state.threshold = float(self.pick_thresholds[kind][int(data["index"])])
 
     def click_curve_point(self, kind: str, index: int) -> None:
         """Act as if the user clicked dot ``index`` of the ``'roc'`` or ``'pr'`` curve."""
-        mark = self.roc_pick if kind == "roc" else self.pr_pick
-        mark._handle_custom_msgs(mark, {"event": "element_click", "data": {"index": index}})
+        self.click(self.roc_pick if kind == "roc" else self.pr_pick, index=index)
 
     @guarded
     def _jump(self, by: str):

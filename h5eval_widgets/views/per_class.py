@@ -31,7 +31,7 @@ class PerClassView(View):
             x=[], y=[], type="grouped", scales={"x": self.x_scale, "y": self.y_scale},
             colors=["#6baed6", "#fd8d3c", "#74c476"], labels=list(METRICS),
         )
-        self.bars.on_element_click(self._on_bar_click)
+        self.on_click(self.bars, self._on_bar_click)
         self.figure = bq.Figure(
             marks=[self.bars],
             axes=[bq.Axis(scale=self.x_scale, label="class"),
@@ -106,7 +106,10 @@ class PerClassView(View):
             self.refresh()
 
     @guarded
-    def _on_bar_click(self, mark, content):
-        """A click on a class's bars, as the browser sends it (``data.index`` = bar group)."""
-        data = content.get("data") or {}
+    def _on_bar_click(self, data: dict):
+        """A click on a class's bars, as the browser sends it (``index`` = bar group)."""
         self.state.focus_class = int(self.shown[int(data["index"])])
+
+    def click_class(self, cls: int) -> None:
+        """Act as if the user clicked the bars of class ``cls`` in the browser."""
+        self.click(self.bars, index=int(np.flatnonzero(self.shown == cls)[0]))
