@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-import pandas as pd
 
+from ._lazy import pd
 from . import metrics as M
 from .errors import H5EvalError, LabelError
 from .evaluation import Evaluation

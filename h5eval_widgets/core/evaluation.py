@@ -11,8 +11,8 @@ from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
 
+from ._lazy import pd
 from . import metrics as M
 from .cells import CellIndex
 from .errors import LabelError
