@@ -29,9 +29,9 @@ __all__ = ["Feed", "prepare", "rows_per_call", "memory_budget", "adapt_inputs",
 #: (see benchmarks/engine.py).
 DEFAULT_CHUNK_BYTES = 16 << 20
 #: Rows per call at most for inputs read from files (images, HDF5, Parquet, tf.data): reading,
-#: not the per-call overhead, is their cost, so Keras's own default batch is enough and keeps
-#: memory near one batch (see benchmarks/real_models.py).
-FILE_ROWS = 32
+#: not the per-call overhead, is their cost, so a batch below Keras's default of 32 is enough
+#: and keeps peak memory under the plain way's (see benchmarks/real_models.py).
+FILE_ROWS = 24
 #: Upper bound on rows per forward call.
 MAX_ROWS = 1 << 18
 #: Live activations are taken as this many times the largest layer output (a layer's input,
