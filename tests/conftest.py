@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -18,13 +17,23 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("H5EVAL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    p = Path(path)
-    for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
-        if f.is_file():
-            h.update(f.read_bytes())
-    return h.hexdigest()
+@pytest.fixture
+def inference_passes(monkeypatch):
+    """How many inference passes ran while the test ran, by model fingerprint (a cache hit
+    runs none): counts the compiled forward passes the engine asks for, once per pass."""
+    from collections import Counter
+
+    from h5eval_widgets.core import predict
+
+    counts: Counter = Counter()
+    original = predict._forward_fn
+
+    def counting(loaded, signature):
+        counts[loaded.fingerprint] += 1
+        return original(loaded, signature)
+
+    monkeypatch.setattr(predict, "_forward_fn", counting)
+    return counts
 
 
 @pytest.fixture(scope="session")

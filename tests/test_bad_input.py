@@ -24,7 +24,7 @@ from h5eval_widgets.core import (
     load_dataset,
     load_model,
 )
-from tests.conftest import file_hash
+from h5eval_widgets.core.models import file_digest
 
 
 @dataclass
@@ -371,11 +371,11 @@ def fixtures(request):
 def test_bad_input_gets_a_clear_error_and_changes_no_file(tmp_path, fixtures, build, error, pattern):
     """Check the error kind and message of each bad input, and that no input file changed."""
     case = build(tmp_path, fixtures)
-    before = {p: file_hash(p) for p in case.files}
+    before = {p: file_digest(p) for p in case.files}
     with pytest.raises(error, match=pattern) as info:
         case.run()
     assert "Traceback" not in str(info.value)
-    assert {p: file_hash(p) for p in case.files} == before
+    assert {p: file_digest(p) for p in case.files} == before
 
 
 def test_catalogue_has_at_least_thirty_distinct_cases():

@@ -12,7 +12,7 @@ from sklearn import metrics as skm
 
 from h5eval_widgets.cli import main
 from h5eval_widgets.core import load_demo
-from tests.conftest import file_hash
+from h5eval_widgets.core.models import file_digest
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_demo_models_are_real_h5_files_with_their_test_splits(demo):
 def test_cli_report_on_model_and_data_prints_the_metrics(tmp_path, capsys, demo):
     """Check `h5eval report MODEL DATA` prints accuracy equal to scikit-learn's, leaving the files as they were."""
     model, data = demo.models["breast_cancer_mlp"], demo.datasets["breast_cancer_test"]
-    before = (file_hash(model), file_hash(data))
+    before = (file_digest(model), file_digest(data))
     assert main(["report", str(model), str(data), "-q"]) == 0
     out = capsys.readouterr().out
     ev = demo.evaluate("breast_cancer_mlp", progress=False)
@@ -48,7 +48,7 @@ def test_cli_report_on_model_and_data_prints_the_metrics(tmp_path, capsys, demo)
     acc = skm.accuracy_score(y, ev.y_pred)
     assert f"accuracy            {acc:.4f}" in out
     assert "Confusion matrix" in out and "malignant" in out
-    assert (file_hash(model), file_hash(data)) == before
+    assert (file_digest(model), file_digest(data)) == before
 
 
 def test_cli_json_and_html_outputs(tmp_path, demo):

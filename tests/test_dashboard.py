@@ -8,7 +8,7 @@ from sklearn import metrics as skm
 
 from h5eval_widgets import Dashboard, Evaluation, demo_dashboard, load_demo
 from h5eval_widgets.state import EvalState
-from tests.conftest import file_hash
+from h5eval_widgets.core.models import file_digest
 
 
 @pytest.fixture(scope="module")
@@ -204,11 +204,11 @@ def test_confused_pairs_list_selects_the_cell(dash):
 def test_export_writes_a_static_report_and_touches_no_input(dash):
     """Check that "export HTML report" writes a page and leaves model and data files unchanged."""
     demo = load_demo()
-    before = [file_hash(p) for p in list(demo.models.values()) + list(demo.datasets.values())]
+    before = [file_digest(p) for p in list(demo.models.values()) + list(demo.datasets.values())]
     dash.summary.export.click()
     path = dash.summary.report_path()
     assert path.exists() and "<!DOCTYPE html>" in path.read_text()
-    assert before == [file_hash(p) for p in list(demo.models.values()) + list(demo.datasets.values())]
+    assert before == [file_digest(p) for p in list(demo.models.values()) + list(demo.datasets.values())]
 
 
 def test_a_thousand_classes_draw_the_most_confused_ones():

@@ -8,7 +8,7 @@ import pytest
 
 from h5eval_widgets.core import DatasetError, Evaluation, load_dataset
 from h5eval_widgets.core.datasets import H5Array
-from tests.conftest import file_hash
+from h5eval_widgets.core.models import file_digest
 
 
 @pytest.fixture()
@@ -23,12 +23,12 @@ def test_npz_with_common_key_names(tmp_path, arrays, xk, yk):
     X, y = arrays
     path = tmp_path / "d.npz"
     np.savez(path, **{xk: X, yk: y})
-    before = file_hash(path)
+    before = file_digest(path)
     ds = load_dataset(path)
     np.testing.assert_array_equal(ds.X, X)
     np.testing.assert_array_equal(ds.y, y)
     assert ds.name == "d.npz" and ds.kind == "tabular"
-    assert file_hash(path) == before
+    assert file_digest(path) == before
 
 
 def test_npz_with_explicit_keys_and_class_names(tmp_path, arrays):

@@ -12,7 +12,7 @@ from h5eval_widgets.core import (
     WeightsOnlyError,
     load_model,
 )
-from tests.conftest import file_hash
+from h5eval_widgets.core.models import file_digest
 
 
 @pytest.mark.parametrize("fixture,fmt", [
@@ -65,13 +65,13 @@ def test_lambda_model_is_refused_and_its_code_never_runs(lambda_model_files, ext
     """Check that a Lambda-layer model is refused by default and its code does not run."""
     marker = lambda_model_files["marker"]
     marker.unlink(missing_ok=True)
-    before = file_hash(lambda_model_files[ext])
+    before = file_digest(lambda_model_files[ext])
     with pytest.raises(UnsafeModelError, match="trust_code=True"):
         load_model(lambda_model_files[ext])
     with pytest.raises(UnsafeModelError, match="Lambda"):
         Evaluation.from_model(lambda_model_files[ext], np.zeros((2, 4), "float32"), [0, 1])
     assert not marker.exists(), "the Lambda's code ran although the model was refused"
-    assert file_hash(lambda_model_files[ext]) == before
+    assert file_digest(lambda_model_files[ext]) == before
 
 
 def test_lambda_model_loads_and_runs_with_trust_code(lambda_model_files):
@@ -124,12 +124,11 @@ def test_missing_and_broken_files_say_what_is_wrong(tmp_path, multiclass_h5):
 
 @pytest.mark.parametrize("fixture", ["multiclass_h5", "multiclass_keras", "keras2_h5"])
 def test_reopening_a_file_takes_its_facts_from_the_cache_and_runs_keras_only_when_needed(
-        request, fixture, blobs, tmp_path):
+        request, fixture, blobs, tmp_path, inference_passes):
     """Check that a second load of the same file returns the same facts without rebuilding the
     model; that a warm prediction cache then answers without Keras ever running; and that a pair
     the cache has not seen rebuilds the model and predicts as the first load did."""
     from h5eval_widgets.core.cache import PredictionCache
-    from h5eval_widgets.core.predict import INFERENCE_COUNTER
 
     path = request.getfixturevalue(fixture)
     Xtr, ytr, Xte, yte = blobs
@@ -141,13 +140,13 @@ def test_reopening_a_file_takes_its_facts_from_the_cache_and_runs_keras_only_whe
     again = load_model(path, cache=cache)
     assert not again.is_loaded
     assert (again.info, again.fingerprint, again.notes) == (first.info, first.fingerprint, first.notes)
-    runs = INFERENCE_COUNTER[first.fingerprint]
+    runs = inference_passes[first.fingerprint]
     b = Evaluation.from_model(again, Xte, yte, cache=cache, progress=False)
-    assert not again.is_loaded and INFERENCE_COUNTER[first.fingerprint] == runs
+    assert not again.is_loaded and inference_passes[first.fingerprint] == runs
     np.testing.assert_array_equal(a.y_proba, b.y_proba)
 
     c = Evaluation.from_model(again, Xtr, ytr, cache=cache, progress=False)  # not cached yet
-    assert again.is_loaded and INFERENCE_COUNTER[first.fingerprint] == runs + 1
+    assert again.is_loaded and inference_passes[first.fingerprint] == runs + 1
     d = Evaluation.from_model(first, Xtr, ytr, cache=False, progress=False)
     np.testing.assert_allclose(c.y_proba, d.y_proba, rtol=1e-6)
     assert not load_model(path, cache=False).loader  # no cache: loaded as before
@@ -170,11 +169,11 @@ def test_facts_stored_for_a_trusted_lambda_model_do_not_let_it_in_untrusted(lamb
 def test_a_damaged_facts_file_means_a_normal_load(multiclass_h5, tmp_path):
     """Check that unreadable remembered facts are ignored: the model loads with Keras as usual and
     the facts are written again, and the model file is untouched."""
-    before = file_hash(multiclass_h5)
+    before = file_digest(multiclass_h5)
     load_model(multiclass_h5, cache=tmp_path)
     (facts,) = (tmp_path / "models").glob("*.json")
     facts.write_text('{"info": {"input_shape": ')
     loaded = load_model(multiclass_h5, cache=tmp_path)
     assert loaded.is_loaded and loaded.info.input_shape == (None, 4)
     assert not load_model(multiclass_h5, cache=tmp_path).is_loaded  # rewritten, usable again
-    assert file_hash(multiclass_h5) == before
+    assert file_digest(multiclass_h5) == before

@@ -12,29 +12,27 @@ import pytest
 
 from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_model
 from h5eval_widgets.core.cache import PredictionCache
-from h5eval_widgets.core.predict import INFERENCE_COUNTER
-from tests.conftest import file_hash
+from h5eval_widgets.core.models import file_digest
 
 
-def test_second_evaluation_hits_the_cache_and_runs_no_inference(tmp_path, blobs, multiclass_h5):
+def test_second_evaluation_hits_the_cache_and_runs_no_inference(tmp_path, blobs, multiclass_h5, inference_passes):
     """Check that the same model file and data a second time reads outputs and runs no forward pass."""
     _, _, Xte, yte = blobs
     fp = load_model(multiclass_h5).fingerprint
     cache = PredictionCache(tmp_path / "c")
-    start = INFERENCE_COUNTER.get(fp, 0)
     a = Evaluation.from_model(multiclass_h5, Xte, yte, cache=cache, progress=False)
-    assert INFERENCE_COUNTER[fp] == start + 1
+    assert inference_passes[fp] == 1
     b = Evaluation.from_model(multiclass_h5, Xte.copy(), yte, cache=cache, progress=False)
-    assert INFERENCE_COUNTER[fp] == start + 1, "a cached pair ran inference again"
+    assert inference_passes[fp] == 1, "a cached pair ran inference again"
     assert any("cache" in n for n in b.notes)
     np.testing.assert_array_equal(a.y_proba, b.y_proba)
     # different data is a different key
     Evaluation.from_model(multiclass_h5, Xte[:50], yte[:50], cache=cache, progress=False)
-    assert INFERENCE_COUNTER[fp] == start + 2
+    assert inference_passes[fp] == 2
     assert len(cache.entries()) == 2
 
 
-def test_corrupt_cache_entry_is_discarded_and_recomputed(tmp_path, blobs, multiclass_h5):
+def test_corrupt_cache_entry_is_discarded_and_recomputed(tmp_path, blobs, multiclass_h5, inference_passes):
     """Check that a damaged entry is detected, removed and the outputs recomputed."""
     _, _, Xte, yte = blobs
     cache = PredictionCache(tmp_path / "c")
@@ -44,9 +42,9 @@ def test_corrupt_cache_entry_is_discarded_and_recomputed(tmp_path, blobs, multic
     raw[len(raw) // 2] ^= 0xFF
     entry.write_bytes(bytes(raw))
     fp = load_model(multiclass_h5).fingerprint
-    before = INFERENCE_COUNTER[fp]
+    before = inference_passes[fp]
     b = Evaluation.from_model(multiclass_h5, Xte, yte, cache=cache, progress=False)
-    assert INFERENCE_COUNTER[fp] == before + 1
+    assert inference_passes[fp] == before + 1
     np.testing.assert_allclose(a.y_proba, b.y_proba)
 
 
@@ -103,10 +101,10 @@ def test_nan_inputs_are_refused_with_the_row(multiclass_h5, blobs):
     _, _, Xte, yte = blobs
     X = Xte.copy()
     X[17, 2] = np.nan
-    before = file_hash(multiclass_h5)
+    before = file_digest(multiclass_h5)
     with pytest.raises(DatasetError, match="first at row 17"):
         Evaluation.from_model(multiclass_h5, X, yte, progress=False, cache=False)
-    assert file_hash(multiclass_h5) == before
+    assert file_digest(multiclass_h5) == before
 
 
 def test_cache_folder_from_the_environment_and_the_cache_command(tmp_path, monkeypatch, capsys, blobs,

@@ -17,7 +17,7 @@ from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, lo
 from h5eval_widgets.core.feed import rows_per_call
 from h5eval_widgets.core.models import load_model
 
-from .conftest import file_hash
+from h5eval_widgets.core.models import file_digest
 
 CLASSES = ("cat", "dog", "fox")
 
@@ -105,7 +105,7 @@ def rescaling_cnn(tmp_path_factory) -> Path:
 def test_keras2_grayscale_cnn_on_colour_jpegs_of_mixed_sizes(photos, gray_cnn_keras2):
     """Check that images follow the model: resized to 32x32 and made grayscale, read as the
     plain Keras way reads them (same decoder, same resize)."""
-    before = file_hash(photos)
+    before = file_digest(photos)
     ev = Evaluation.from_model(gray_cnn_keras2, photos, progress=False, cache=False)
     import keras
 
@@ -117,7 +117,7 @@ def test_keras2_grayscale_cnn_on_colour_jpegs_of_mixed_sizes(photos, gray_cnn_ke
     assert "Images read as 32x32 grayscale" in notes and "13 of 13 images had another size" in notes
     assert "multiplied by 0.00392157" in notes
     assert "read as 32x32 grayscale" in ev.to_text()
-    assert file_hash(photos) == before
+    assert file_digest(photos) == before
 
 
 def test_color_mode_and_image_size_given_by_hand(photos, gray_cnn_keras2):
@@ -269,10 +269,10 @@ def test_a_missing_input_is_named_with_the_columns_found(two_input_model, tmp_pa
     path, df = two_input_model
     csv = tmp_path / "people.csv"
     df.rename(columns={"income": "salary"}).to_csv(csv, index=False)
-    before = file_hash(csv)
+    before = file_digest(csv)
     with pytest.raises(DatasetError, match=r"input\(s\) \['income'\].*'salary'"):
         Evaluation.from_model(path, csv, progress=False, cache=False)
-    assert file_hash(csv) == before
+    assert file_digest(csv) == before
 
 
 def test_batches_are_sized_for_the_model():
@@ -297,10 +297,10 @@ def test_a_corrupt_jpeg_is_named(photos, gray_cnn_keras2, tmp_path):
     shutil.copytree(photos, folder)
     bad = folder / "dog" / "dog_2.jpg"
     bad.write_bytes(bad.read_bytes()[:300])
-    before = file_hash(folder)
+    before = file_digest(folder)
     with pytest.raises(DatasetError, match=r"dog_2\.jpg could not be"):
         Evaluation.from_model(gray_cnn_keras2, folder, progress=False, cache=False)
-    assert file_hash(folder) == before
+    assert file_digest(folder) == before
 
 
 def test_images_the_model_cannot_take_say_what_was_tried(photos, multiclass_h5):

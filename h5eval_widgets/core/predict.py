@@ -14,10 +14,7 @@ from .errors import LabelError
 from .feed import DEFAULT_CHUNK_BYTES, adapt_inputs, prepare, rows_per_call
 from .models import LoadedModel
 
-__all__ = ["predict", "adapt_inputs", "DEFAULT_CHUNK_BYTES", "INFERENCE_COUNTER"]
-
-#: How many forward passes this process ran, by model fingerprint (lets tests see cache hits).
-INFERENCE_COUNTER: dict[str, int] = {}
+__all__ = ["predict", "adapt_inputs", "DEFAULT_CHUNK_BYTES"]
 
 
 class _OwnRetracingFilter(logging.Filter):
@@ -130,7 +127,6 @@ def predict(
                 labels.append(y)
             done += len(out)
             bar.update(len(out))
-    INFERENCE_COUNTER[loaded.fingerprint] = INFERENCE_COUNTER.get(loaded.fingerprint, 0) + 1
     notes += feed.late_notes()
     outputs = np.concatenate(parts) if len(parts) != 1 else parts[0]
     if data.streamed:
