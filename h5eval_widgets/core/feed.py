@@ -382,7 +382,7 @@ def prepare(info, data) -> Feed:
     notes: list[str] = []
     images = data.kind == "image"
     if isinstance(X, NamedInputs):
-        X = _single_column(X, want, dtypes[0], data)
+        X = _single_column(X, dtypes[0], data)
     if isinstance(X, ImageFiles):
         X, notes = _conform_images(X, want[1:], data.name, data.color_mode is not None)
     if isinstance(X, TFDataStream):
@@ -427,7 +427,7 @@ def _fingerprint(X) -> str:
     return X.digest if hasattr(X, "digest") else _digest_rows(X)
 
 
-def _single_column(X: NamedInputs, want: tuple, dtype: str | None, data):
+def _single_column(X: NamedInputs, dtype: str | None, data):
     """A table with text (or mixed) columns, for a model with one input."""
     strings = [k for k, v in X.columns.items() if np.asarray(v).dtype.kind in "USO"]
     if dtype == "string":

@@ -368,10 +368,6 @@ class ParquetRows:
             return np.stack(parts) if parts else np.empty((0, self.shape[1]), np.float32)
         return {c: np.asarray([p[c] for p in parts]) for c in self.columns}
 
-    def iter_slices(self, step: int) -> Iterator[tuple[int, Any]]:
-        for start in range(0, len(self), step):
-            yield start, self[start:start + step]
-
     @property
     def digest(self) -> str:
         if self._digest is None:
