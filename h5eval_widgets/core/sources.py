@@ -140,8 +140,9 @@ class ImageFiles:
                 .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .batch(batch).prefetch(1))
 
-    def batches(self, step: int) -> Iterator[np.ndarray]:
-        """Every image in order, ``step`` at a time, decoding ahead of the caller."""
+    def batches(self, step: int) -> Iterator[Any]:
+        """Every image in order, ``step`` at a time, decoding ahead of the caller (as
+        ``tf.Tensor`` batches when TensorFlow decodes them, else arrays)."""
         self._check_sizes()
         if not self._tf_readable:
             for start in range(0, len(self), step):
@@ -153,7 +154,8 @@ class ImageFiles:
             yield batch
         self.resized = resized
 
-    def _tf_batches(self, idx: np.ndarray, step: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _tf_batches(self, idx: np.ndarray, step: int) -> Iterator[tuple[Any, np.ndarray]]:
+        """``(batch as a tf.Tensor, which rows were resized)``; the batch is not copied to numpy."""
         import tensorflow as tf
 
         it = iter(self._tf_dataset(idx, step))
@@ -165,7 +167,7 @@ class ImageFiles:
                 return
             except tf.errors.OpError as exc:
                 raise self._decode_error(idx[start:start + step], exc) from None
-            yield batch.numpy(), resized.numpy()
+            yield batch, resized.numpy()
             start += len(batch)
 
     def _decode_error(self, idx: np.ndarray, exc: Exception) -> DatasetError:
