@@ -5,8 +5,12 @@ are imported on first use so that scripts and the command line never load ipywid
 """
 
 from .core import (
+    BinaryEvaluation,
     Comparison,
     Evaluation,
+    MulticlassEvaluation,
+    MultilabelEvaluation,
+    RegressionEvaluation,
     SplitReport,
     compare_splits,
     load_dataset,
@@ -16,7 +20,8 @@ from .core import (
 )
 
 __version__ = "0.1.0"
-__all__ = ["Evaluation", "Comparison", "SplitReport", "compare_splits", "load_history",
+__all__ = ["Evaluation", "BinaryEvaluation", "MulticlassEvaluation", "MultilabelEvaluation",
+           "RegressionEvaluation", "Comparison", "SplitReport", "compare_splits", "load_history",
            "load_model", "load_dataset", "load_demo", "Dashboard", "EvalState", "demo_dashboard",
            "__version__"]
 

@@ -13,12 +13,25 @@ from .errors import (
     UnsafeModelError,
     WeightsOnlyError,
 )
-from .evaluation import Evaluation
+from .evaluation import Evaluation, Task
 from .models import LoadedModel, ModelInfo, load_model
+from .results import (
+    BinaryEvaluation,
+    Decisions,
+    MulticlassEvaluation,
+    MultilabelEvaluation,
+    RegressionEvaluation,
+)
 from .threshold import ThresholdIndex, ThresholdResult
 
 __all__ = [
     "Evaluation",
+    "BinaryEvaluation",
+    "MulticlassEvaluation",
+    "MultilabelEvaluation",
+    "RegressionEvaluation",
+    "Decisions",
+    "Task",
     "Comparison",
     "SplitReport",
     "compare_splits",

@@ -15,6 +15,7 @@ from ._lazy import pd
 from . import metrics as M
 from .errors import H5EvalError, LabelError
 from .evaluation import Evaluation
+from .resampling import percentile_interval, resample_groups
 
 __all__ = ["Comparison", "compare_splits", "SplitReport", "load_history", "mcnemar"]
 
@@ -103,26 +104,21 @@ class Comparison:
 
     # ------------------------------------------------------------------ metrics
     def _paired_bootstrap(self) -> dict[str, np.ndarray]:
+        """Replicates of A - B, both scored on the same resampled samples: the samples are
+        grouped by (true, A's prediction, B's prediction) and the groups resampled."""
         if "boot" in self._cache:
             return self._cache["boot"]
         k = self.a.n_classes
-        t, pa, pb = self.a.y_true, self.a.y_pred, self.b.y_pred
-        joint = (t * k + pa) * k + pb
-        counts = np.bincount(joint, minlength=k ** 3) if k <= 100 else None
-        if counts is not None:
-            cells = np.flatnonzero(counts)
-            n = int(counts.sum())
-            draws = np.random.default_rng(self.seed).multinomial(n, counts[cells] / n, size=self.n_boot)
-        else:
-            cells, inverse = np.unique(joint, return_inverse=True)
-            rng = np.random.default_rng(self.seed)
-            draws = np.stack([np.bincount(inverse[rng.integers(0, len(joint), len(joint))],
-                                          minlength=len(cells)) for _ in range(self.n_boot)])
-        ct, rest = np.divmod(cells, k * k)
-        ca, cb = np.divmod(rest, k)
-        sa = M.scores_from_cell_draws(draws, ct, ca, k)
-        sb = M.scores_from_cell_draws(draws, ct, cb, k)
-        self._cache["boot"] = {m: sa[m] - sb[m] for m in PAIRED}
+
+        def score(groups, counts):
+            ct, rest = np.divmod(groups, k * k)
+            ca, cb = np.divmod(rest, k)
+            sa = M.scores_from_cell_draws(counts, ct, ca, k)
+            sb = M.scores_from_cell_draws(counts, ct, cb, k)
+            return {m: sa[m] - sb[m] for m in PAIRED}
+
+        joint = (self.a.y_true * k + self.a.y_pred) * k + self.b.y_pred
+        self._cache["boot"] = resample_groups(joint, self.n_boot, score, seed=self.seed)
         return self._cache["boot"]
 
     def metrics(self, confidence: float = 0.95) -> pd.DataFrame:
@@ -133,12 +129,9 @@ class Comparison:
         sa, sb = self.a.scores, self.b.scores
         keys = [k for k in sa if k in sb]
         boot = self._paired_bootstrap()
-        alpha = (1 - confidence) / 2
         rows = []
         for k in keys:
-            lo = hi = float("nan")
-            if k in boot and not np.all(np.isnan(boot[k])):
-                lo, hi = np.nanquantile(boot[k], [alpha, 1 - alpha])
+            lo, hi = percentile_interval(boot[k], confidence) if k in boot else (np.nan, np.nan)
             rows.append({"metric": k, na: sa[k], nb: sb[k], "difference": sa[k] - sb[k],
                          "low": float(lo), "high": float(hi)})
         return pd.DataFrame(rows).set_index("metric")

@@ -19,6 +19,7 @@ from .ranking import _divide
 __all__ = [
     "confusion_matrix",
     "normalize_confusion",
+    "per_label_scores",
     "scores_from_confusion",
     "scores_from_cell_draws",
     "log_loss",
@@ -95,6 +96,36 @@ def _nanaverage(values: np.ndarray, weights: np.ndarray | None = None) -> float:
     return float(np.average(values[mask], weights=w))
 
 
+def per_label_scores(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> dict:
+    """Precision, recall and F1 of each class (or label) from its true positives, false
+    positives and false negatives, with their macro, micro and weighted averages.
+
+    Returns
+    -------
+    dict
+        Per-class arrays ``precision``, ``recall``, ``f1``, ``support`` (tp + fn) and
+        ``predicted`` (tp + fp); floats ``{precision,recall,f1}_{macro,micro,weighted}``.
+        A zero denominator gives nan, left out of the averages.
+    """
+    tp, fp, fn = (np.asarray(a, dtype=np.float64) for a in (tp, fp, fn))
+    support, predicted = tp + fn, tp + fp
+    out = {
+        "precision": _divide(tp, predicted),
+        "recall": _divide(tp, support),
+        "f1": _divide(2 * tp, support + predicted),
+        "support": support,
+        "predicted": predicted,
+    }
+    for name in ("precision", "recall", "f1"):
+        out[f"{name}_macro"] = _nanaverage(out[name])
+        out[f"{name}_weighted"] = _nanaverage(out[name], support)
+    T, P, S = tp.sum(), predicted.sum(), support.sum()
+    out["precision_micro"] = float(_divide(T, P))
+    out["recall_micro"] = float(_divide(T, S))
+    out["f1_micro"] = float(_divide(2 * T, P + S))
+    return out
+
+
 def scores_from_confusion(cm: np.ndarray) -> dict:
     """Every confusion-matrix metric at once.
 
@@ -115,25 +146,9 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
     tp = np.diag(cm)
     support = cm.sum(axis=1)
     predicted = cm.sum(axis=0)
-    precision = _divide(tp, predicted)
-    recall = _divide(tp, support)
-    f1 = _divide(2 * tp, support + predicted)
-    out = {
-        "accuracy": float(tp.sum() / total) if total else float("nan"),
-        "balanced_accuracy": _nanaverage(recall),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "support": support,
-        "predicted": predicted,
-    }
-    for name, per_class in (("precision", precision), ("recall", recall), ("f1", f1)):
-        out[f"{name}_macro"] = _nanaverage(per_class)
-        out[f"{name}_weighted"] = _nanaverage(per_class, support)
-    micro_tp, micro_pred, micro_true = tp.sum(), predicted.sum(), support.sum()
-    out["precision_micro"] = float(_divide(micro_tp, micro_pred))
-    out["recall_micro"] = float(_divide(micro_tp, micro_true))
-    out["f1_micro"] = float(_divide(2 * micro_tp, micro_pred + micro_true))
+    out = per_label_scores(tp, predicted - tp, support - tp)
+    out["accuracy"] = float(tp.sum() / total) if total else float("nan")
+    out["balanced_accuracy"] = _nanaverage(out["recall"])
 
     # Cohen's kappa with scikit-learn's formula: 1 - observed / expected disagreement.
     if total == 0:

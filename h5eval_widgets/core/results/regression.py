@@ -1,0 +1,53 @@
+"""Regression results: predicted values against targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .. import metrics as M
+from ..errors import LabelError
+from ..evaluation import Evaluation
+from ..resampling import resample_means
+
+__all__ = ["RegressionEvaluation"]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RegressionEvaluation(Evaluation, task="regression"):
+    """Numeric targets; ``y_pred`` holds the model's predicted values, ``y_proba`` is None."""
+
+    is_classification = False
+
+    @classmethod
+    def _check_outputs(cls, raw: np.ndarray, y: np.ndarray) -> None:
+        if y.dtype.kind not in "OUS" and raw.shape[1] > 1:
+            n_targets = 1 if y.ndim == 1 else y.shape[1]
+            if n_targets != raw.shape[1]:
+                raise LabelError(
+                    f"The model has {raw.shape[1]} outputs but the targets have {n_targets} "
+                    "column(s); for a classifier pass task='multiclass', for a multi-output "
+                    "regressor pass targets with one column per output."
+                )
+
+    @classmethod
+    def _decide(cls, proba: np.ndarray, threshold: float):
+        return (proba[:, 0] if proba.shape[1] == 1 else proba), None
+
+    @cached_property
+    def scores(self) -> dict[str, float]:
+        return M.regression_metrics(self.y_true, self.y_pred, sample_weight=self.sample_weight)
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """``y_pred - y_true``."""
+        return np.asarray(self.y_pred, dtype=np.float64) - self.y_true
+
+    def _replicates(self, n_boot: int, seed: int) -> dict[str, np.ndarray]:
+        err = self.residuals
+        if err.ndim > 1:
+            err = err.mean(axis=1)
+        means = resample_means(np.stack([err**2, np.abs(err)], axis=1), n_boot, seed=seed)
+        return {"rmse": np.sqrt(means[:, 0]), "mae": means[:, 1]}

@@ -1,0 +1,183 @@
+"""What binary and multi-class results share: one label per sample, one confusion matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar
+
+import numpy as np
+
+from .. import metrics as M
+from .._lazy import pd
+from ..cells import CellIndex
+from ..resampling import resample_groups
+from .classes import ClassEvaluation
+from .decisions import Decisions
+
+__all__ = ["SingleLabelEvaluation"]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SingleLabelEvaluation(ClassEvaluation):
+    """Base of :class:`BinaryEvaluation` and :class:`MulticlassEvaluation` (not built directly)."""
+
+    #: per-class metrics also reported for the positive class alone (binary)
+    _positive_class_metrics: ClassVar[tuple[str, ...]] = ()
+
+    @cached_property
+    def confidence(self) -> np.ndarray:
+        """Probability of the predicted class, shape (n_samples,)."""
+        return self.y_proba[np.arange(self.n_samples), self.y_pred]
+
+    @cached_property
+    def correct(self) -> np.ndarray:
+        """True where the prediction equals the label."""
+        return self.y_true == self.y_pred
+
+    # ------------------------------------------------------------------ confusion matrix
+    @cached_property
+    def _cm(self) -> np.ndarray:
+        cm = M.confusion_matrix(
+            self.y_true, self.y_pred, self.n_classes, sample_weight=self.sample_weight
+        )
+        cm.flags.writeable = False
+        return cm
+
+    def confusion_matrix(self, normalize: str | None = None) -> np.ndarray:
+        """Confusion matrix, rows = true, cols = predicted.
+
+        Parameters
+        ----------
+        normalize : {'true', 'pred', 'all'}, default=None
+            As in :func:`sklearn.metrics.confusion_matrix`.
+        """
+        return M.normalize_confusion(self._cm, normalize)
+
+    def confusion_frame(self, normalize: str | None = None) -> pd.DataFrame:
+        """The confusion matrix as a DataFrame labelled with class names."""
+        idx = pd.Index(self.classes, name="true")
+        cols = pd.Index(self.classes, name="predicted")
+        return pd.DataFrame(self.confusion_matrix(normalize), index=idx, columns=cols)
+
+    @cached_property
+    def _cells(self) -> CellIndex:
+        return CellIndex(self.y_true, self.y_pred, self.confidence, self.n_classes)
+
+    def cell_indices(self, true: int | str, pred: int | str) -> np.ndarray:
+        """Indices of the samples in cell ``(true, pred)``, most confident first.
+
+        A lookup in an index built once: no scan of all samples.
+        """
+        return self._cells(self.class_index(true), self.class_index(pred))
+
+    def most_confident_mistakes(self, n: int | None = 20) -> np.ndarray:
+        """Indices of the ``n`` wrong predictions with the highest confidence (all when None)."""
+        wrong = np.flatnonzero(~self.correct)
+        return wrong[np.argsort(-self.confidence[wrong], kind="stable")[:n]]
+
+    def most_confused_pairs(self, n: int = 10) -> pd.DataFrame:
+        """Off-diagonal cells with the most samples, as a DataFrame."""
+        cm = np.array(self._cm, dtype=np.float64)
+        np.fill_diagonal(cm, 0)
+        flat = np.argsort(-cm, axis=None, kind="stable")[:n]
+        rows, cols = np.unravel_index(flat, cm.shape)
+        keep = cm[rows, cols] > 0
+        return pd.DataFrame(
+            {
+                "true": [self.classes[i] for i in rows[keep]],
+                "predicted": [self.classes[j] for j in cols[keep]],
+                "count": cm[rows, cols][keep],
+            }
+        )
+
+    def decisions(self, threshold: float | None = None) -> Decisions:
+        """The matrix, metrics, cells and mistakes of the evaluation's own decisions."""
+        return Decisions(self, None, self._cm, self._cells, lambda: self.y_pred,
+                         lambda: self.most_confident_mistakes(None))
+
+    # ------------------------------------------------------------------ scores
+    @cached_property
+    def _label_scores(self) -> dict:
+        return M.scores_from_confusion(self._cm)
+
+    @cached_property
+    def undefined(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        present = self._prevalence() > 0
+        absent = [self.classes[i] for i in np.flatnonzero(~present)]
+        never = [self.classes[i] for i in np.flatnonzero(self._label_scores["predicted"] == 0)]
+        if absent:
+            out["roc_auc"] = (
+                f"class(es) {absent[:10]} never occur in the labels, so a curve of that class "
+                "against the rest has no positives; evaluate on data that has every class."
+            )
+            out["recall"] = f"recall of {absent[:10]} divides by zero true samples."
+        if never:
+            out["precision"] = f"precision of {never[:10]} divides by zero predictions."
+        if present.sum() < 2:
+            out["cohen_kappa"] = "only one class occurs in the labels."
+        return out
+
+    @cached_property
+    def matrix_scores(self) -> dict[str, float]:
+        """The headline metrics of the confusion matrix alone (no sort of any score column):
+        what a first view shows before the ranking metrics are computed."""
+        s = self._label_scores
+        out = {k: s[k] for k in ("accuracy", "balanced_accuracy")}
+        for name in ("precision", "recall", "f1"):
+            for avg in ("macro", "micro", "weighted"):
+                out[f"{name}_{avg}"] = s[f"{name}_{avg}"]
+        out["cohen_kappa"] = s["cohen_kappa"]
+        out["mcc"] = s["mcc"]
+        return out
+
+    @cached_property
+    def scores(self) -> dict[str, float]:
+        out = dict(self.matrix_scores)
+        for name in self._positive_class_metrics:
+            out[name] = float(self._label_scores[name][1])
+        out["log_loss"] = M.log_loss(self.y_true, self.y_proba, sample_weight=self.sample_weight)
+        out["brier_score"] = M.brier_score(self.y_true, self.y_proba, sample_weight=self.sample_weight)
+        out.update(self._ranking_scores())
+        out["ece"] = M.expected_calibration_error(self._calib_event(), self._calib_conf())
+        return out
+
+    def _ranking_scores(self) -> dict[str, float]:
+        """The metrics of the sorted scores (ROC AUC, AP, ...)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ calibration
+    def _calib_event(self) -> np.ndarray:
+        """What the calibration curve checks happens: the prediction is right."""
+        return self.correct
+
+    def _calib_conf(self) -> np.ndarray:
+        return self.confidence
+
+    def calibration(self, n_bins: int = 10) -> pd.DataFrame:
+        """Reliability diagram: observed frequency against mean predicted probability per bin.
+
+        Binary: the positive class's probability against its frequency, as
+        ``sklearn.calibration.calibration_curve``. Multi-class: the confidence of the
+        predicted class against how often it is right.
+        """
+        prob_true, prob_pred, counts = M.calibration_curve(
+            self._calib_event(), self._calib_conf(), n_bins=n_bins
+        )
+        return pd.DataFrame({"prob_pred": prob_pred, "prob_true": prob_true, "count": counts})
+
+    # ------------------------------------------------------------------ bootstrap
+    def _replicates(self, n_boot: int, seed: int) -> dict[str, np.ndarray]:
+        k = self.n_classes
+
+        def score(groups, counts):
+            t, p = np.divmod(groups, k)
+            sc = M.scores_from_cell_draws(counts, t, p, k)
+            out = {name: sc[name] for name in
+                   ("accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc")}
+            out.update({name: sc[name][:, 1] for name in self._positive_class_metrics})
+            return out
+
+        return resample_groups(self.y_true * k + self.y_pred, n_boot, score, seed=seed,
+                               sample_weight=self.sample_weight)
