@@ -182,7 +182,7 @@ class SplitReport:
         test = test or _guess(evaluations, ("test",))
         if metric is None:
             first = next(iter(evaluations.values()), None)
-            metric = "r2" if first is not None and first.task == "regression" else "accuracy"
+            metric = "r2" if first is not None and not first.is_classification else "accuracy"
         return cls(evaluations, train=train, test=test, metric=metric, tolerance=tolerance,
                    errors=dict(errors or {}))
 

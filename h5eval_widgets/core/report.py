@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .results import BinaryEvaluation, SingleLabelEvaluation
+
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluation import Evaluation
 
@@ -50,7 +52,7 @@ def text_report(ev: "Evaluation") -> str:
         f"task: {ev.task}   samples: {ev.n_samples}"
         + (f"   classes: {ev.n_classes}" if ev.is_classification else ""),
     ]
-    if ev.task == "binary":
+    if isinstance(ev, BinaryEvaluation):
         lines.append(
             f"threshold: {ev.threshold:g} (best F1 at {_fmt(ev.best_threshold('f1'))}, "
             f"best Youden's J at {_fmt(ev.best_threshold('youden'))})"
@@ -63,11 +65,11 @@ def text_report(ev: "Evaluation") -> str:
         pc = ev.per_class()
         lines += ["", "Per class"]
         lines += ["  " + line for line in pc.to_string(float_format=lambda x: f"{x:.4f}").splitlines()]
-        if ev.task != "multilabel" and ev.n_classes <= 30:
+        if isinstance(ev, SingleLabelEvaluation) and ev.n_classes <= 30:
             lines += ["", "Confusion matrix (rows = true, columns = predicted)"]
             cm = ev.confusion_frame()
             lines += ["  " + line for line in cm.to_string().splitlines()]
-        elif ev.task != "multilabel":
+        elif isinstance(ev, SingleLabelEvaluation):
             lines += ["", "Most confused pairs"]
             lines += ["  " + l for l in ev.most_confused_pairs(15).to_string(index=False).splitlines()]
     for k, why in ev.undefined.items():
@@ -135,12 +137,12 @@ def html_report(ev: "Evaluation", *, bootstrap: bool = True) -> str:
                      _table(ci, index_label="metric")]
     if ev.is_classification:
         body += ["<h2>Per class</h2>", _table(ev.per_class(), index_label="class")]
-        if ev.task != "multilabel" and ev.n_classes <= 30:
+        if isinstance(ev, SingleLabelEvaluation) and ev.n_classes <= 30:
             body += ["<h2>Confusion matrix</h2>", _cm_table(ev)]
-        elif ev.task != "multilabel":
+        elif isinstance(ev, SingleLabelEvaluation):
             body += ["<h2>Most confused pairs</h2>",
                      _table(ev.most_confused_pairs(20).set_index("true"), index_label="true")]
-    if ev.task == "binary":
+    if isinstance(ev, BinaryEvaluation):
         body.append(
             f"<p>threshold {ev.threshold:g}; best F1 at {_fmt(ev.best_threshold('f1'))}; "
             f"best Youden's J at {_fmt(ev.best_threshold('youden'))}</p>"
