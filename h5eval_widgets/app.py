@@ -52,7 +52,9 @@ class Dashboard(W.VBox):
     Attributes
     ----------
     state : EvalState
-        The shared state every view observes; set its traits to drive the dashboard.
+        The shared selection every view observes; set its traits to drive the dashboard.
+    session : Session
+        ``state.session``: the models, datasets, loading, status and the current results.
 
     Examples
     --------
@@ -76,13 +78,15 @@ class Dashboard(W.VBox):
             self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code,
                                    histories=histories, dataset_options=dataset_options)
         st = self.state
+        self.session = st.session
         self.model_dd = W.Dropdown(options=st.model_names, description="model")
         self.dataset_dd = W.Dropdown(options=st.dataset_names, description="dataset")
         self.class_dd = W.Dropdown(options=[], description="focus class")
         W.link((self.model_dd, "value"), (st, "model_name"))
         W.link((self.dataset_dd, "value"), (st, "dataset_name"))
         self.class_dd.observe(self._on_class_dd, names="value")
-        st.observe(self._sync_class_dd, names=["evaluation", "focus_class"])
+        st.session.observe(self._sync_class_dd, names="evaluation")
+        st.observe(self._sync_class_dd, names="focus_class")
 
         self.status = StatusView(st)
         self.summary = SummaryView(st, export_dir=export_dir)
@@ -122,7 +126,7 @@ class Dashboard(W.VBox):
         return cls(state=EvalState.from_evaluations(evaluations, datasets, **kwargs), export_dir=export_dir)
 
     def _sync_class_dd(self, change=None):
-        ev = self.state.evaluation
+        ev = self.session.evaluation
         if ev is None or not ev.is_classification:
             self.class_dd.options = []
             self.class_dd.layout.display = "none"

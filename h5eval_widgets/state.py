@@ -1,26 +1,27 @@
-"""The one traitlets object the dashboard's views observe and write: choices, results, selection."""
+"""What the user chose and selected: the one traitlets object the views write to.
+
+The models, datasets, loading, caches, status and the results of the current choice belong to
+the :class:`~h5eval_widgets.session.Session` (``state.session``); ``EvalState`` holds only the
+selection, each trait checked by a ``@validate``, and reads the results from its session.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import traceback
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 import traitlets as T
 
-from .core import Dataset, Evaluation, H5EvalError, load_dataset, load_model
-from .core.compare import Comparison, load_history
-from .core.datasets import IMAGE_SUFFIXES
+from .core import Evaluation
 from .core.metrics import scores_from_confusion
+from .session import DATA_SUFFIXES, MODEL_SUFFIXES, Session
 
-__all__ = ["EvalState", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
+__all__ = ["EvalState", "Session", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
 
-MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
-DATA_SUFFIXES = (".npz", ".npy", ".csv", ".tsv", ".parquet")
+#: How the confusion matrix may be normalized: counts, by true class, by predicted class.
+NORMALIZE = (None, "true", "pred")
 
 
 def _guarded(method: Callable) -> Callable:
@@ -34,202 +35,159 @@ def _guarded(method: Callable) -> Callable:
     return wrapper
 
 
-class EvalState(T.HasTraits):
-    """What the user chose, what the engine computed and what is selected.
+def _from_session(name: str) -> property:
+    """A read-only attribute of the state that is the session's (kept for code written before
+    the session existed: ``state.evaluation``, ``state.status`` ...)."""
+    return property(lambda self: getattr(self.session, name),
+                    doc=f"The session's ``{name}`` (read-only here).")
 
-    Views observe these traits and write to them; they never call each other. Prediction
-    runs only here, when ``model_name`` or ``dataset_name`` changes, through the engine's
-    cache (and an in-memory one, so switching back is immediate).
+
+class EvalState(T.HasTraits):
+    """What the user chose and what is selected, over a :class:`Session`.
+
+    Views observe these traits (and the session's ``evaluation``, ``dataset``, ``comparison``,
+    ``status``) and write to the traits here; they never call each other. Choosing a model or a
+    dataset asks the session to open the pair; a new evaluation resets the selection.
 
     Parameters
     ----------
-    models : mapping of str to path, keras.Model or LoadedModel
-    datasets : mapping of str to path, Dataset, (X, y) tuple or DataFrame
-    progress : bool, default=True
-        Show a progress bar while predicting.
-    dataset_options : mapping, default=None
-        Passed to :func:`~h5eval_widgets.core.load_dataset` for every dataset read here.
+    models : mapping of str to path, keras.Model or LoadedModel, default=None
+    datasets : mapping of str to path, Dataset, (X, y) tuple or DataFrame, default=None
+    session : Session, default=None
+        The session to select in; built from ``models``, ``datasets`` and the options below
+        when None.
+    progress, trust_code, evaluations, histories, dataset_options
+        Passed to :class:`Session`.
     """
 
-    model_names = T.List(T.Unicode(), help="Names of the models to choose from.")
-    dataset_names = T.List(T.Unicode(), help="Names of the datasets to choose from.")
     model_name = T.Unicode(None, allow_none=True, help="The chosen model.")
     dataset_name = T.Unicode(None, allow_none=True, help="The chosen dataset.")
-
-    evaluation = T.Instance(Evaluation, allow_none=True, help="Result for the chosen pair.")
-    dataset = T.Instance(Dataset, allow_none=True, help="The chosen dataset (for showing samples).")
-
     focus_class = T.Int(None, allow_none=True, help="Class in focus (curves, highlights).")
     threshold = T.Float(0.5, help="Decision threshold of the focus class (binary: of the positive class).")
-    normalize = T.Enum([None, "true", "pred"], default_value=None, allow_none=True,
-                       help="Confusion matrix display: counts, or normalized by true or predicted.")
+    normalize = T.Unicode(None, allow_none=True,
+                          help="Confusion matrix display: None (counts), 'true' or 'pred' (normalized by).")
     selected_cell = T.Tuple(None, allow_none=True, help="(true, predicted) of the clicked cell.")
     selected_indices = T.Any(None, help="Sample indices shown in the samples view (None: nothing chosen).")
-    selection_label = T.Unicode("", help="What the selected samples are, in words.")
+    selection_label = T.Unicode("", help="What the selected samples are, in words (one line).")
     selected_sample = T.Int(None, allow_none=True, help="One sample chosen for its full distribution.")
-
     compare_model = T.Unicode(None, allow_none=True, help="Second model, for comparison mode.")
-    comparison = T.Instance(Comparison, allow_none=True, help="The chosen model against compare_model.")
 
-    status = T.Unicode("", help="Last message for the status area.")
-    status_level = T.Enum(["info", "error"], default_value="info")
-    busy = T.Bool(False, help="True while predicting.")
+    evaluation = _from_session("evaluation")
+    dataset = _from_session("dataset")
+    comparison = _from_session("comparison")
+    status = _from_session("status")
+    status_level = _from_session("status_level")
+    busy = _from_session("busy")
+    model_names = _from_session("model_names")
+    dataset_names = _from_session("dataset_names")
+    models = _from_session("models")
+    datasets = _from_session("datasets")
+    histories = _from_session("histories")
+    dataset_options = _from_session("dataset_options")
+    progress = _from_session("progress")
+    trust_code = _from_session("trust_code")
 
-    def __init__(self, models: Mapping[str, Any], datasets: Mapping[str, Any], *,
-                 progress: bool = True, trust_code: bool = False,
+    def __init__(self, models: Mapping[str, Any] | None = None, datasets: Mapping[str, Any] | None = None,
+                 *, session: Session | None = None, progress: bool = True, trust_code: bool = False,
                  evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
                  histories: Mapping[str, Any] | None = None,
                  dataset_options: Mapping[str, Any] | None = None, **kwargs):
+        if session is None:
+            session = Session(models or {}, datasets or {}, progress=progress, trust_code=trust_code,
+                              evaluations=evaluations, histories=histories, dataset_options=dataset_options)
+        self.session = session
         super().__init__(**kwargs)
-        self.histories = dict(histories or {})
-        self.dataset_options = dict(dataset_options or {})
-        self.models = dict(models)
-        self.datasets = dict(datasets)
-        self.progress = progress
-        self.trust_code = trust_code
-        self._eval_cache: dict[tuple[str, str], Evaluation] = dict(evaluations or {})
-        self._data_cache: dict[str, Dataset] = {}
-        self.model_names = list(self.models)
-        self.dataset_names = list(self.datasets)
-        if self.model_names and self.dataset_names:
+        # registered before any view exists: the selection is reset before views redraw
+        session.observe(self._on_results, names="evaluation")
+        if session.model_names and session.dataset_names:
             # pick the pair: a dataset whose name the model's name starts with, else the first
-            self.dataset_name = self._default_dataset(self.model_names[0])
-            self.model_name = self.model_names[0]
+            self.dataset_name = session.default_dataset(session.model_names[0])
+            self.model_name = session.model_names[0]
 
-    # ------------------------------------------------------------------ construction helpers
     @classmethod
     def from_folder(cls, folder: str | os.PathLike, **kwargs) -> "EvalState":
-        """Scan a folder for model files (.h5/.keras, SavedModel dirs) and data files."""
-        folder = Path(folder)
-        models, datasets = {}, {}
-        for p in sorted(folder.iterdir()):
-            if p.is_dir() and (p / "saved_model.pb").exists():
-                models[p.name] = p
-            elif p.is_dir() and any(
-                f.suffix.lower() in IMAGE_SUFFIXES for d in p.iterdir() if d.is_dir() for f in d.iterdir()
-            ):
-                datasets[p.name] = p
-            elif p.suffix.lower() in MODEL_SUFFIXES and _holds_model(p):
-                models[p.stem] = p
-            elif p.suffix.lower() in DATA_SUFFIXES + (".h5", ".hdf5"):
-                datasets[p.stem] = p
-        return cls(models, datasets, **kwargs)
+        """A state over the model and data files in a folder (see :meth:`Session.from_folder`)."""
+        options = {k: kwargs.pop(k) for k in list(kwargs) if k in _SESSION_OPTIONS}
+        return cls(session=Session.from_folder(folder, **options), **kwargs)
 
     @classmethod
     def from_evaluations(cls, evaluations: Mapping[str, Evaluation],
                          datasets: Mapping[str, Any] | None = None, **kwargs) -> "EvalState":
-        """A state over evaluations already computed (no model files needed).
+        """A state over evaluations already computed (see :meth:`Session.from_evaluations`)."""
+        options = {k: kwargs.pop(k) for k in list(kwargs) if k in _SESSION_OPTIONS}
+        return cls(session=Session.from_evaluations(evaluations, datasets, **options), **kwargs)
 
-        Parameters
-        ----------
-        evaluations : mapping of str to Evaluation
-            Shown under these names in the model dropdown.
-        datasets : mapping of str to dataset, default=None
-            The data behind the evaluations, by their ``dataset_name``, to show samples.
-        """
-        datasets = dict(datasets or {})
-        cache, models = {}, {}
-        for name, ev in evaluations.items():
-            dname = ev.dataset_name or "data"
-            datasets.setdefault(dname, None)
-            cache[(name, dname)] = ev
-            models[name] = None
-        return cls(models, datasets, evaluations=cache, **kwargs)
-
-    def _default_dataset(self, model_name: str) -> str:
-        for (m, d) in self._eval_cache:
-            if m == model_name:
-                return d
-        for d in self.dataset_names:
-            if model_name.split("_")[0] == d.split("_")[0]:
-                return d
-        return self.dataset_names[0]
-
-    # ------------------------------------------------------------------ errors
-    @contextlib.contextmanager
+    # ------------------------------------------------------------------ the session, for older code
     def report_errors(self):
-        """Catch an error, show it in ``status`` and keep the last good state."""
-        try:
-            yield
-        except H5EvalError as exc:
-            self.set_status(str(exc), "error")
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the dashboard down
-            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            self.set_status(f"Unexpected error: {tb}", "error")
+        """Catch an error and show it in the session's status (see :meth:`Session.report_errors`)."""
+        return self.session.report_errors()
 
     def set_status(self, message: str, level: str = "info") -> None:
-        self.status_level = level
-        self.status = message
+        """Show ``message`` in the status area (see :meth:`Session.set_status`)."""
+        self.session.set_status(message, level)
 
-    # ------------------------------------------------------------------ loading
-    def get_dataset(self, name: str) -> Dataset | None:
-        if name not in self._data_cache:
-            src = self.datasets[name]
-            if src is None:  # evaluations given without their data: no samples to draw
-                return None
-            self._data_cache[name] = (src if isinstance(src, Dataset)
-                                      else load_dataset(src, name=name, **self.dataset_options))
-        return self._data_cache[name]
+    def get_dataset(self, name: str):
+        """The dataset by name (see :meth:`Session.get_dataset`)."""
+        return self.session.get_dataset(name)
 
     def evaluate(self, model_name: str, dataset_name: str) -> Evaluation:
-        """The evaluation of a pair: from memory, else through the engine (and its disk cache)."""
-        key = (model_name, dataset_name)
-        if key not in self._eval_cache:
-            if self.models.get(model_name) is None:
-                raise H5EvalError(
-                    f"No evaluation of {model_name} on {dataset_name} was given, and there is no "
-                    "model file to compute it; choose the dataset it was evaluated on."
-                )
-            data = self.get_dataset(dataset_name)
-            loaded = load_model(self.models[model_name], trust_code=self.trust_code, name=model_name)
-            self.busy = True
-            try:
-                self._eval_cache[key] = Evaluation.from_model(
-                    loaded, data, progress=self.progress, dataset_name=dataset_name
-                )
-            finally:
-                self.busy = False
-        return self._eval_cache[key]
+        """The evaluation of a pair (see :meth:`Session.evaluate`)."""
+        return self.session.evaluate(model_name, dataset_name)
 
+    def history(self, model_name: str | None = None):
+        """The training history of a model (default: the chosen one), or None."""
+        return self.session.history(model_name or self.model_name)
+
+    # ------------------------------------------------------------------ choice -> results
     @T.observe("model_name", "dataset_name")
     def _on_choice(self, change):
         if self.model_name is None or self.dataset_name is None:
             return
         try:
-            ev = self.evaluate(self.model_name, self.dataset_name)
-            data = self.get_dataset(self.dataset_name)
+            self.session.open(self.model_name, self.dataset_name)
         except Exception as exc:  # noqa: BLE001 - shown; the last good views stay
             if change["name"] == "model_name":
                 # a model that does not fit the current data: try the data named like it
-                alt = self._default_dataset(self.model_name)
+                alt = self.session.default_dataset(self.model_name)
                 if alt != self.dataset_name:
                     self.dataset_name = alt
                     return
             with self.report_errors():
                 raise exc
-            return
-        self.dataset = data
-        self.evaluation = ev
-        notes = "".join(f" · {n}" for n in ev.notes)
-        self.set_status(f"{self.model_name} on {self.dataset_name}: {ev.n_samples} samples, {ev.task}.{notes}")
 
-    @T.observe("evaluation")
-    def _on_evaluation(self, change):
+    def _on_results(self, change):
+        """A new evaluation: clear the cell and sample, set the focus class (and the binary
+        threshold), show the default samples, and compare with ``compare_model`` again."""
         ev = change["new"]
-        if ev is None:
-            return
-        with self.hold_trait_notifications():
-            self.selected_cell = None
-            self.selected_sample = None
-            if ev.task == "binary":
-                self.focus_class = 1
-                self.threshold = ev.threshold
-            elif ev.is_classification:
-                if self.focus_class is None or self.focus_class >= ev.n_classes:
-                    self.focus_class = 0
-            else:
-                self.focus_class = None
-        self.show_default_samples()
+        if ev is not None:
+            with self.hold_trait_notifications():
+                self.selected_cell = None
+                self.selected_sample = None
+                if ev.task == "binary":
+                    self.focus_class = 1
+                    self.threshold = ev.threshold
+                elif ev.is_classification:
+                    if self.focus_class is None or self.focus_class >= ev.n_classes:
+                        self.focus_class = 0
+                else:
+                    self.focus_class = None
+            self.show_default_samples()
+        self._on_compare()
+
+    @T.observe("compare_model")
+    @_guarded
+    def _on_compare(self, change=None):
+        self.session.compare(self.compare_model)
+
+    def select_agreement(self, a_right: bool, b_right: bool) -> None:
+        """Show the samples where the chosen model is right/wrong and the compared one right/wrong."""
+        cmp_ = self.comparison
+        idx = cmp_.agreement_indices(a_right, b_right)
+        na, nb = cmp_.names
+        self.selected_cell = None
+        self.selection_label = (f"{na} {'right' if a_right else 'wrong'}, "
+                                f"{nb} {'right' if b_right else 'wrong'} ({len(idx)})")
+        self.selected_indices = idx
 
     # ------------------------------------------------------------------ derived views of the result
     def confusion(self) -> np.ndarray:
@@ -283,44 +241,6 @@ class EvalState(T.HasTraits):
             for k in ("precision", "recall", "f1"):
                 out[k] = float(sc[k][1])
         return out
-
-    def history(self, model_name: str | None = None):
-        """The training history of a model (a DataFrame by epoch), or None when there is none."""
-        name = model_name or self.model_name
-        if name not in self.histories:
-            return None
-        src = self.histories[name]
-        if not hasattr(src, "columns"):
-            src = self.histories[name] = load_history(src)
-        return src
-
-    @T.observe("compare_model", "evaluation")
-    @_guarded
-    def _on_compare(self, change):
-        other = self.compare_model
-        if other is None or self.evaluation is None:
-            self.comparison = None
-            return
-        if other == self.model_name:
-            self.comparison = None
-            self.set_status("Choose a different model to compare with.")
-            return
-        try:
-            ev_b = self.evaluate(other, self.dataset_name)
-            self.comparison = Comparison(self.evaluation, ev_b)
-        except Exception:
-            self.comparison = None
-            raise
-
-    def select_agreement(self, a_right: bool, b_right: bool) -> None:
-        """Show the samples where the chosen model is right/wrong and the compared one right/wrong."""
-        cmp_ = self.comparison
-        idx = cmp_.agreement_indices(a_right, b_right)
-        na, nb = cmp_.names
-        self.selected_cell = None
-        self.selection_label = (f"{na} {'right' if a_right else 'wrong'}, "
-                                f"{nb} {'right' if b_right else 'wrong'} ({len(idx)})")
-        self.selected_indices = idx
 
     def predicted_labels(self) -> np.ndarray:
         """Class predictions as shown (binary: at the current threshold)."""
@@ -379,6 +299,36 @@ class EvalState(T.HasTraits):
         else:
             self.show_default_samples()
 
+    # ------------------------------------------------------------------ validation
+    def _named(self, proposal, names: list[str]) -> str | None:
+        value = proposal["value"]
+        if value is not None and value not in names:
+            raise T.TraitError(
+                f"{proposal['trait'].name} must be one of the session's names {names[:20]}; got "
+                f"{value!r}. Add it to the session (models=/datasets=) or choose one of those."
+            )
+        return value
+
+    @T.validate("model_name", "compare_model")
+    def _valid_model(self, proposal):
+        return self._named(proposal, self.session.model_names)
+
+    @T.validate("dataset_name")
+    def _valid_dataset(self, proposal):
+        return self._named(proposal, self.session.dataset_names)
+
+    @T.validate("focus_class")
+    def _valid_focus_class(self, proposal):
+        c, ev = proposal["value"], self.evaluation
+        if c is None or ev is None:
+            return c
+        if not ev.is_classification:
+            raise T.TraitError(f"focus_class must be None for a {ev.task} evaluation; got {c}.")
+        if not 0 <= c < ev.n_classes:
+            raise T.TraitError(f"focus_class must be a class index in [0, {ev.n_classes - 1}]; got {c}. "
+                               "Use ev.class_index(name) to find a class by name.")
+        return c
+
     @T.validate("threshold")
     def _valid_threshold(self, proposal):
         t = float(proposal["value"])
@@ -386,15 +336,56 @@ class EvalState(T.HasTraits):
             raise T.TraitError(f"threshold must be a finite number; got {t}.")
         return min(max(t, 0.0), 1.0)
 
+    @T.validate("normalize")
+    def _valid_normalize(self, proposal):
+        value = proposal["value"]
+        if value not in NORMALIZE:
+            raise T.TraitError(f"normalize must be one of {list(NORMALIZE)}; got {value!r} "
+                               "(None shows counts, 'true' rates per true class, 'pred' per predicted class).")
+        return value
 
-def _holds_model(path: Path) -> bool:
-    """True for .keras archives and for .h5 files with a model config (not data files)."""
-    if path.suffix.lower() == ".keras":
-        return True
-    try:
-        import h5py
+    @T.validate("selected_cell")
+    def _valid_cell(self, proposal):
+        cell, ev = proposal["value"], self.evaluation
+        if cell is None or ev is None:
+            return cell
+        if len(cell) != 2:
+            raise T.TraitError(f"selected_cell must be a (true, predicted) pair of class indices; got {cell}.")
+        i, j = int(cell[0]), int(cell[1])
+        k = ev.n_classes if ev.is_classification else 0
+        if not (0 <= i < k and 0 <= j < k):
+            raise T.TraitError(f"Cell {cell} is outside the {k}x{k} matrix; both indices must be in "
+                               f"[0, {k - 1}].")
+        return (i, j)
 
-        with h5py.File(path, "r") as f:
-            return "model_config" in f.attrs or "layer_names" in f.attrs
-    except OSError:
-        return True  # let loading report what is wrong with it
+    @T.validate("selected_indices")
+    def _valid_indices(self, proposal):
+        idx = proposal["value"]
+        if idx is None:
+            return None
+        idx = np.asarray(idx)
+        if idx.size == 0:
+            return idx.astype(np.int64, copy=False)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            raise T.TraitError("selected_indices must be a 1-D array of sample indices (or None); got "
+                               f"shape {idx.shape}, dtype {idx.dtype}. Turn a mask into indices with np.flatnonzero.")
+        n = None if self.evaluation is None else self.evaluation.n_samples
+        if n is not None and (idx.min() < 0 or idx.max() >= n):
+            raise T.TraitError(f"selected_indices must lie in [0, {n - 1}]; got {idx.min()}..{idx.max()}.")
+        return idx
+
+    @T.validate("selection_label")
+    def _valid_label(self, proposal):
+        # one line: it heads the samples view
+        return " ".join(proposal["value"].splitlines())
+
+    @T.validate("selected_sample")
+    def _valid_sample(self, proposal):
+        i, ev = proposal["value"], self.evaluation
+        if i is not None and ev is not None and not 0 <= i < ev.n_samples:
+            raise T.TraitError(f"selected_sample must be a sample index in [0, {ev.n_samples - 1}]; got {i}.")
+        return i
+
+
+#: Keyword arguments of EvalState that configure the session it builds.
+_SESSION_OPTIONS = ("progress", "trust_code", "evaluations", "histories", "dataset_options")

@@ -1,9 +1,9 @@
-"""What every view shares: a widget box bound to the state, with errors sent to the status."""
+"""What every view shares: a widget box bound to the state, drawn once, redrawn on what it declares."""
 
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 import ipywidgets as W
 
@@ -22,13 +22,54 @@ def guarded(method):
 
 
 class View(W.VBox):
-    """A box bound to an :class:`EvalState`; subclasses draw in ``refresh``."""
+    """A box bound to an :class:`EvalState` and its session.
+
+    A subclass sets its options, calls ``super().__init__(state)``, and implements
+    :meth:`build` (create the widgets, return the children) and :meth:`refresh` (draw). This
+    class builds the view, draws it once, and redraws it when the evaluation or a trait named
+    in :attr:`redraw_on` changes, or calls a lighter method for a trait in :attr:`update_on`.
+    Trait names are looked up on the state, then on its session (``comparison``,
+    ``model_names``...). Errors in these calls go to the status area.
+    """
+
+    #: Traits whose change redraws the view (besides the session's ``evaluation``).
+    redraw_on: Sequence[str] = ()
+    #: Traits whose change calls another method instead of :meth:`refresh`, by method name.
+    update_on: Mapping[str, str] = {}
+    #: Whether drawing needs an evaluation (else :meth:`refresh` also runs without one).
+    needs_evaluation: bool = True
 
     def __init__(self, state: EvalState, **kwargs):
         super().__init__(**kwargs)
         self.state = state
+        self.session = state.session
         self._click_handlers: dict[int, Callable] = {}
-        state.observe(self._on_evaluation, names="evaluation")
+        self.children = list(self.build())
+        for name in ("evaluation", *self.redraw_on):
+            self._watch(name, self.refresh)
+        for name, method in self.update_on.items():
+            self._watch(name, getattr(self, method))
+        self._draw(self.refresh)
+
+    def build(self) -> Sequence[W.Widget]:  # pragma: no cover - every view overrides it
+        """Create the view's widgets; return the children of the box."""
+        raise NotImplementedError
+
+    def refresh(self) -> None:  # pragma: no cover - every view overrides it
+        """Draw the view from the state and the session."""
+        raise NotImplementedError
+
+    def _watch(self, name: str, method: Callable[[], None]) -> None:
+        owner = self.state if self.state.has_trait(name) else self.session
+        if not owner.has_trait(name):
+            raise AttributeError(f"{type(self).__name__} redraws on {name!r}, which is a trait of "
+                                 "neither the state nor the session.")
+        owner.observe(lambda change: self._draw(method), names=name)
+
+    @guarded
+    def _draw(self, method: Callable[[], None]) -> None:
+        if self.session.evaluation is not None or not self.needs_evaluation:
+            method()
 
     def on_click(self, mark, handler: Callable[[dict], None]) -> None:
         """Call ``handler(data)`` when an element of ``mark`` is clicked in the browser, where
@@ -40,18 +81,10 @@ class View(W.VBox):
         """Deliver a click on ``mark`` with the data a browser click sends (tests use this)."""
         self._click_handlers[id(mark)](data)
 
-    @guarded
-    def _on_evaluation(self, change):
-        if change["new"] is not None:
-            self.refresh()
-
-    def refresh(self) -> None:  # pragma: no cover - every view overrides it
-        raise NotImplementedError
-
     def shown_for(self, *tasks: str):
         """The current evaluation when its task is one of ``tasks`` (the view is then shown),
         else None (the view is hidden)."""
-        ev = self.state.evaluation
+        ev = self.session.evaluation
         visible = ev is not None and ev.task in tasks
         self.layout.display = None if visible else "none"
         return ev if visible else None

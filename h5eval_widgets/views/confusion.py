@@ -7,25 +7,13 @@ import ipywidgets as W
 import numpy as np
 
 from ..core.metrics import normalize_confusion
+from ..core.queries import classes_to_draw
 from ..state import EvalState
 from ._base import View, guarded
+from ._draw import figure
 
 #: Light-to-mid blues: dark text stays readable on every cell.
 CELL_COLORS = ["#f7fbff", "#c6dbef", "#6baed6"]
-
-
-def classes_to_show(cm: np.ndarray, n: int, focus: int | None) -> np.ndarray:
-    """The ``n`` classes involved in the most confusions (off-diagonal counts), in class order."""
-    k = len(cm)
-    if k <= n:
-        return np.arange(k)
-    off = np.asarray(cm, dtype=np.float64).copy()
-    np.fill_diagonal(off, 0)
-    involvement = off.sum(axis=0) + off.sum(axis=1)
-    top = np.argsort(-involvement, kind="stable")[:n]
-    if focus is not None and focus not in top:
-        top[-1] = focus
-    return np.sort(top)
 
 
 class ConfusionMatrixView(View):
@@ -43,10 +31,15 @@ class ConfusionMatrixView(View):
         Above this many classes only the most confused ones are drawn (adjustable).
     """
 
+    redraw_on = ("normalize", "threshold", "focus_class")
+    update_on = {"selected_cell": "_highlight"}
+
     def __init__(self, state: EvalState, *, max_classes: int = 30, **kwargs):
-        super().__init__(state, **kwargs)
         self.max_classes = max_classes
         self.shown = np.arange(0)
+        super().__init__(state, **kwargs)
+
+    def build(self) -> list[W.Widget]:
         self.row_scale = bq.OrdinalScale(reverse=True)
         self.col_scale = bq.OrdinalScale()
         self.color_scale = bq.ColorScale(colors=CELL_COLORS)
@@ -58,30 +51,20 @@ class ConfusionMatrixView(View):
             stroke="white",
         )
         self.on_click(self.heatmap, self._on_cell_click)
-        axes = [
-            bq.Axis(scale=self.col_scale, label="predicted"),
-            bq.Axis(scale=self.row_scale, orientation="vertical", label="true"),
-        ]
-        self.figure = bq.Figure(
-            marks=[self.heatmap], axes=axes, padding_y=0.0, title="Confusion matrix",
-            fig_margin={"top": 40, "bottom": 50, "left": 70, "right": 10},
-            layout=W.Layout(width="440px", height="440px"),
-        )
+        axes = [bq.Axis(scale=self.col_scale, label="predicted"),
+                bq.Axis(scale=self.row_scale, orientation="vertical", label="true")]
+        self.figure = figure([self.heatmap], axes, title="Confusion matrix", width=440, height=440,
+                             margin={"bottom": 50, "left": 70}, padding_y=0.0)
         self.mode = W.ToggleButtons(
             options=[("counts", None), ("by true", "true"), ("by predicted", "pred")],
-            value=state.normalize, style={"button_width": "100px"},
+            value=self.state.normalize, style={"button_width": "100px"},
         )
-        self.mode.observe(self._on_mode, names="value")
+        W.link((self.mode, "value"), (self.state, "normalize"))
         self.top_n = W.BoundedIntText(value=15, min=2, max=200, description="top classes",
                                       layout=W.Layout(width="170px", display="none"))
-        self.top_n.observe(lambda c: self.refresh(), names="value")
+        self.top_n.observe(lambda c: self._draw(self.refresh), names="value")
         self.caption = W.HTML()
-        state.observe(lambda c: self.mode.set_trait("value", c["new"]), names="normalize")
-        state.observe(self._on_redraw, names=["normalize", "threshold", "focus_class"])
-        state.observe(self._on_selected_cell, names="selected_cell")
-        self.children = [W.HBox([self.mode, self.top_n]), self.figure, self.caption]
-        if state.evaluation is not None:
-            self.refresh()
+        return [W.HBox([self.mode, self.top_n]), self.figure, self.caption]
 
     # -------------------------------------------------------------- state -> view
     def refresh(self) -> None:
@@ -91,8 +74,7 @@ class ConfusionMatrixView(View):
         cm = self.state.confusion()
         many = ev.n_classes > self.max_classes
         self.top_n.layout.display = None if many else "none"
-        self.shown = classes_to_show(cm, self.top_n.value if many else ev.n_classes,
-                                     self.state.focus_class)
+        self.shown = classes_to_draw(cm, self.top_n.value if many else ev.n_classes, self.state.focus_class)
         sub = cm[np.ix_(self.shown, self.shown)]
         values = normalize_confusion(sub, self.state.normalize)
         names = [ev.classes[i] for i in self.shown]
@@ -114,7 +96,7 @@ class ConfusionMatrixView(View):
         pos = {c: p for p, c in enumerate(self.shown)}
         cells = []
         focus = self.state.focus_class
-        ev = self.state.evaluation
+        ev = self.session.evaluation
         if focus is not None and focus in pos and ev.task != "binary":
             f = pos[focus]
             cells += [[f, j] for j in range(len(self.shown))] + [[i, f] for i in range(len(self.shown))]
@@ -131,21 +113,7 @@ class ConfusionMatrixView(View):
         else:
             self.caption.value = "Click a cell to see its samples."
 
-    @guarded
-    def _on_redraw(self, change):
-        if self.state.evaluation is not None:
-            self.refresh()
-
-    @guarded
-    def _on_selected_cell(self, change):
-        if self.state.evaluation is not None:
-            self._highlight()
-
     # -------------------------------------------------------------- view -> state
-    @guarded
-    def _on_mode(self, change):
-        self.state.normalize = change["new"]
-
     @guarded
     def _on_cell_click(self, data: dict):
         """A click on a cell, as the browser sends it: ``{'rowNum': r, 'columnNum': c, ...}``."""

@@ -6,12 +6,11 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..state import EvalState
+from ..core.queries import MAX_PICK_POINTS, pick_points
 from ._base import View, guarded
+from ._draw import axes, figure
 
-
-#: Most points drawn as click targets along one curve (a curve may have one per sample).
-MAX_PICK_POINTS = 150
+__all__ = ["CurvesView", "MAX_PICK_POINTS", "pick_points"]
 
 
 def _line_figure(title: str, xlabel: str, ylabel: str):
@@ -21,23 +20,9 @@ def _line_figure(title: str, xlabel: str, ylabel: str):
     pick = bq.Scatter(x=[], y=[], scales={"x": xs, "y": ys}, colors=["#1f77b4"], default_size=30,
                       default_opacities=[0.3])
     point = bq.Scatter(x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, colors=["#d62728"], default_size=80)
-    fig = bq.Figure(
-        marks=[line, pick, point],
-        axes=[bq.Axis(scale=xs, label=xlabel, tick_format=".1f"),
-              bq.Axis(scale=ys, label=ylabel, orientation="vertical", tick_format=".1f")],
-        title=title, layout=W.Layout(width="330px", height="320px"),
-        fig_margin={"top": 40, "bottom": 45, "left": 50, "right": 10},
-    )
+    fig = figure([line, pick, point], axes(xs, ys, xlabel, ylabel, x_format=".1f", y_format=".1f"),
+                 title=title)
     return fig, line, pick, point
-
-
-def pick_points(x: np.ndarray, y: np.ndarray, thresholds: np.ndarray,
-                most: int = MAX_PICK_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Up to ``most`` curve points with a usable threshold, spread evenly along the curve."""
-    ok = np.flatnonzero(np.isfinite(thresholds))
-    if len(ok) > most:
-        ok = ok[np.unique(np.linspace(0, len(ok) - 1, most).round().astype(int))]
-    return x[ok], y[ok], thresholds[ok]
 
 
 class CurvesView(View):
@@ -47,8 +32,10 @@ class CurvesView(View):
     samples follow it, all answered from the engine's sorted-score index.
     """
 
-    def __init__(self, state: EvalState, **kwargs):
-        super().__init__(state, **kwargs)
+    redraw_on = ("focus_class",)
+    update_on = {"threshold": "_operating_point"}
+
+    def build(self) -> list[W.Widget]:
         self.roc_fig, self.roc_line, self.roc_pick, self.roc_point = _line_figure(
             "ROC", "false positive rate", "true positive rate")
         self.pr_fig, self.pr_line, self.pr_pick, self.pr_point = _line_figure(
@@ -56,30 +43,27 @@ class CurvesView(View):
         self.pick_thresholds = {"roc": np.zeros(0), "pr": np.zeros(0)}
         self.on_click(self.roc_pick, lambda data: self._on_pick("roc", data))
         self.on_click(self.pr_pick, lambda data: self._on_pick("pr", data))
-        self.slider = W.FloatSlider(value=state.threshold, min=0.0, max=1.0, step=0.001,
+        self.slider = W.FloatSlider(value=self.state.threshold, min=0.0, max=1.0, step=0.001,
                                     description="threshold", readout_format=".3f",
                                     continuous_update=True, layout=W.Layout(width="420px"))
-        W.link((self.slider, "value"), (state, "threshold"))
+        W.link((self.slider, "value"), (self.state, "threshold"))
         self.best_f1 = W.Button(description="best F1")
         self.best_j = W.Button(description="best Youden's J")
         self.best_f1.on_click(lambda b: self._jump("f1"))
         self.best_j.on_click(lambda b: self._jump("youden"))
         self.readout = W.HTML()
-        state.observe(self._on_change, names=["focus_class", "threshold"])
         hint = W.HTML("<small>Click a dot on a curve to move the threshold there.</small>")
-        self.children = [W.HBox([self.roc_fig, self.pr_fig]), hint,
-                         W.HBox([self.slider, self.best_f1, self.best_j]), self.readout]
-        if state.evaluation is not None:
-            self.refresh()
+        return [W.HBox([self.roc_fig, self.pr_fig]), hint,
+                W.HBox([self.slider, self.best_f1, self.best_j]), self.readout]
 
     def _pos(self) -> int | None:
-        ev = self.state.evaluation
+        ev = self.session.evaluation
         if ev.task == "binary":
             return 1
         return self.state.focus_class
 
     def refresh(self) -> None:
-        ev = self.state.evaluation
+        ev = self.session.evaluation
         if ev is None or not ev.is_classification or self._pos() is None:
             self.layout.display = "none"
             return
@@ -103,7 +87,7 @@ class CurvesView(View):
         self._operating_point()
 
     def _operating_point(self) -> None:
-        ev = self.state.evaluation
+        ev = self.session.evaluation
         res = ev.at_threshold(self.state.threshold, self._pos())
         fpr = 1 - res.specificity if not np.isnan(res.specificity) else 0.0
         with self.roc_point.hold_sync():
@@ -118,15 +102,6 @@ class CurvesView(View):
         )
 
     @guarded
-    def _on_change(self, change):
-        if self.state.evaluation is None:
-            return
-        if change["name"] == "focus_class":
-            self.refresh()
-        else:
-            self._operating_point()
-
-    @guarded
     def _on_pick(self, kind: str, data: dict):
         """A click on a dot of a curve, as the browser sends it: ``{'index': i, ...}``."""
         self.state.threshold = float(self.pick_thresholds[kind][int(data["index"])])
@@ -137,6 +112,6 @@ class CurvesView(View):
 
     @guarded
     def _jump(self, by: str):
-        t = self.state.evaluation.best_threshold(by, self._pos())
+        t = self.session.evaluation.best_threshold(by, self._pos())
         if not np.isnan(t):
             self.state.threshold = t

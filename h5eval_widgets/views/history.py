@@ -6,30 +6,23 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..state import EvalState
-from ._base import View, guarded
+from ._base import View
+from ._draw import axes, figure
 
 
 class HistoryView(View):
     """Per-epoch curves of the chosen model's training history, shown when one was given."""
 
-    def __init__(self, state: EvalState, **kwargs):
-        super().__init__(state, **kwargs)
+    redraw_on = ("model_name",)
+    needs_evaluation = False
+
+    def build(self) -> list[W.Widget]:
         self.figures = W.HBox()
         self.note = W.HTML()
-        state.observe(self._on_model, names="model_name")
-        self.children = [self.note, self.figures]
-        self._render()
+        return [self.note, self.figures]
 
     def refresh(self) -> None:
-        self._render()
-
-    @guarded
-    def _on_model(self, change):
-        self._render()
-
-    def _render(self) -> None:
-        df = self.state.history()
+        df = self.session.history(self.state.model_name) if self.state.model_name else None
         if df is None:
             self.layout.display = "none"
             self.figures.children = []
@@ -47,12 +40,8 @@ class HistoryView(View):
             line = bq.Lines(x=np.asarray(df.index, dtype=float), y=np.vstack(series),
                             scales={"x": xs, "y": ys}, labels=labels, display_legend=True,
                             colors=["#1f77b4", "#ff7f0e"])
-            figs.append(bq.Figure(
-                marks=[line], title=f"{base} per epoch",
-                axes=[bq.Axis(scale=xs, label="epoch"), bq.Axis(scale=ys, orientation="vertical")],
-                layout=W.Layout(width="330px", height="280px"), legend_location="top-right",
-                fig_margin={"top": 40, "bottom": 45, "left": 55, "right": 10},
-            ))
+            figs.append(figure([line], axes(xs, ys, "epoch"), title=f"{base} per epoch", height=280,
+                               margin={"left": 55}, legend_location="top-right"))
         self.figures.children = figs
         last = df.iloc[-1]
         parts = [f"{c} {last[c]:.4f}" for c in df.columns[:6]]

@@ -15,16 +15,16 @@ class ConfusedPairsView(View):
     """
 
     def __init__(self, state: EvalState, *, n_pairs: int = 15, **kwargs):
-        super().__init__(state, **kwargs)
         self.n_pairs = n_pairs
+        super().__init__(state, **kwargs)
+
+    def build(self) -> list[W.Widget]:
         self.pairs = W.Select(options=[], rows=8, description="confused", layout=W.Layout(width="330px"))
         self.pairs.observe(self._on_pair, names="value")
         self.search = W.Combobox(placeholder="type a class name", description="find class",
                                  ensure_option=True, layout=W.Layout(width="330px"))
         self.search.observe(self._on_search, names="value")
-        self.children = [self.search, self.pairs]
-        if state.evaluation is not None:
-            self.refresh()
+        return [self.search, self.pairs]
 
     def refresh(self) -> None:
         ev = self.shown_for("binary", "multiclass")
@@ -46,6 +46,6 @@ class ConfusedPairsView(View):
 
     @guarded
     def _on_search(self, change):
-        ev = self.state.evaluation
+        ev = self.session.evaluation
         if ev is not None and change["new"] in ev.classes:
             self.state.focus_class = ev.classes.index(change["new"])

@@ -8,11 +8,15 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
+from ..core.queries import lowest_classes
 from ..state import EvalState
 from ._base import View, guarded
+from ._draw import axes, figure, html_table, number
 
 METRICS = ("precision", "recall", "f1")
 LEGEND = "precision (blue), recall (orange), F1 (green)"
+#: Background of the focus class's row in the table.
+FOCUS_ROW = "style='background:#fff3e0;font-weight:bold'"
 
 
 class PerClassView(View):
@@ -21,10 +25,14 @@ class PerClassView(View):
     With many classes the chart shows the ``max_bars`` classes with the lowest F1.
     """
 
+    redraw_on = ("focus_class", "threshold", "comparison")
+
     def __init__(self, state: EvalState, *, max_bars: int = 30, **kwargs):
-        super().__init__(state, **kwargs)
         self.max_bars = max_bars
         self.shown = np.arange(0)
+        super().__init__(state, **kwargs)
+
+    def build(self) -> list[W.Widget]:
         self.x_scale = bq.OrdinalScale()
         self.y_scale = bq.LinearScale(min=0.0, max=1.0)
         self.bars = bq.Bars(
@@ -32,22 +40,13 @@ class PerClassView(View):
             colors=["#6baed6", "#fd8d3c", "#74c476"], labels=list(METRICS),
         )
         self.on_click(self.bars, self._on_bar_click)
-        self.figure = bq.Figure(
-            marks=[self.bars],
-            axes=[bq.Axis(scale=self.x_scale, label="class"),
-                  bq.Axis(scale=self.y_scale, orientation="vertical", tick_format=".1f")],
-            title="Per class",
-            layout=W.Layout(width="520px", height="300px"),
-            fig_margin={"top": 40, "bottom": 40, "left": 45, "right": 10},
-        )
+        self.figure = figure([self.bars], axes(self.x_scale, self.y_scale, "class", y_format=".1f"),
+                             title="Per class", width=520, height=300, margin={"bottom": 40, "left": 45})
         self.sort_by = W.Dropdown(options=["class", "f1", "precision", "recall", "support"],
                                   value="class", description="sort by", layout=W.Layout(width="200px"))
-        self.sort_by.observe(lambda c: self._render_table(), names="value")
+        self.sort_by.observe(lambda c: self._draw(self._render_table), names="value")
         self.table = W.HTML()
-        state.observe(self._on_focus, names=["focus_class", "threshold", "comparison"])
-        self.children = [self.figure, self.sort_by, self.table]
-        if state.evaluation is not None:
-            self.refresh()
+        return [self.figure, self.sort_by, self.table]
 
     def frame(self):
         """The per-class table as shown (binary: at the current threshold)."""
@@ -60,12 +59,12 @@ class PerClassView(View):
         df = self.frame()
         f1 = df["f1"].to_numpy()
         if ev.n_classes > self.max_bars:
-            self.shown = np.sort(np.argsort(np.nan_to_num(f1, nan=-1.0), kind="stable")[: self.max_bars])
+            self.shown = lowest_classes(f1, self.max_bars)
             self.figure.title = f"The {self.max_bars} classes with the lowest F1 · {LEGEND}"
         else:
             self.shown = np.arange(ev.n_classes)
             self.figure.title = f"Per class · {LEGEND}"
-        cmp_ = self.state.comparison
+        cmp_ = self.session.comparison
         if cmp_ is not None:
             # comparison mode: F1 of both models per class
             other = cmp_.b.per_class()["f1"].to_numpy()
@@ -79,31 +78,20 @@ class PerClassView(View):
         self._render_table()
 
     def _render_table(self) -> None:
-        ev = self.state.evaluation
-        if ev is None or not ev.is_classification:
+        ev = self.session.evaluation
+        if not ev.is_classification:
             return
         df = self.frame()
         key = self.sort_by.value
         if key != "class":
             df = df.sort_values(key, ascending=key != "support", kind="stable")
-        focus = self.state.focus_class
-        rows = []
-        for name, row in df.iterrows():
-            bg = "background:#fff3e0;font-weight:bold" if focus is not None and ev.classes[focus] == name else ""
-            cells = "".join(
-                f"<td>{'—' if np.isnan(row[m]) else f'{row[m]:.3f}'}</td>" for m in METRICS
-            )
-            rows.append(f"<tr style='{bg}'><td>{html.escape(str(name))}</td>{cells}<td>{int(row['support'])}</td></tr>")
-        self.table.value = (
-            "<table class='h5eval-per-class' style='font-size:12px;border-collapse:collapse'>"
-            "<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
-            + "".join(rows) + "</table>"
-        )
-
-    @guarded
-    def _on_focus(self, change):
-        if self.state.evaluation is not None:
-            self.refresh()
+        focus = None if self.state.focus_class is None else ev.classes[self.state.focus_class]
+        rows = [[html.escape(str(name)), *(number(row[m], ".3f") for m in METRICS), str(int(row["support"]))]
+                for name, row in df.iterrows()]
+        self.table.value = html_table(
+            ["class", "precision", "recall", "F1", "support"], rows, css_class="h5eval-per-class",
+            style="font-size:12px;border-collapse:collapse",
+            row_attrs=[FOCUS_ROW if name == focus else "" for name in df.index])
 
     @guarded
     def _on_bar_click(self, data: dict):

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..state import EvalState
 from ._base import View, guarded
+from ._draw import axes, figure, html_table
 
 
 def image_png(x: np.ndarray, *, size: int = 72) -> bytes:
@@ -79,10 +80,17 @@ class SamplesView(View):
     page_size : int, default=12
     """
 
+    redraw_on = ("selected_indices",)
+    update_on = {"selected_sample": "_show_distribution"}
+
     def __init__(self, state: EvalState, *, page_size: int = 12, **kwargs):
-        super().__init__(state, **kwargs)
         self.page_size = page_size
         self.page = 0
+        self.cards: list[W.Widget] = []
+        self.shown_indices: np.ndarray = np.zeros(0, dtype=np.int64)
+        super().__init__(state, **kwargs)
+
+    def build(self) -> list[W.Widget]:
         self.title = W.HTML()
         self.prev_btn = W.Button(description="◀ previous", layout=W.Layout(width="110px"))
         self.next_btn = W.Button(description="next ▶", layout=W.Layout(width="110px"))
@@ -90,33 +98,16 @@ class SamplesView(View):
         self.prev_btn.on_click(lambda b: self._turn(-1))
         self.next_btn.on_click(lambda b: self._turn(+1))
         self.gallery = W.Box(layout=W.Layout(display="flex", flex_flow="row wrap"))
-        self.cards: list[W.Widget] = []
-        self.shown_indices: np.ndarray = np.zeros(0, dtype=np.int64)
         self.dist_scale_x = bq.OrdinalScale()
         self.dist_scale_y = bq.LinearScale(min=0.0, max=1.0)
         self.dist_bars = bq.Bars(x=[], y=[], scales={"x": self.dist_scale_x, "y": self.dist_scale_y},
                                  colors=["#6baed6"])
-        self.dist = bq.Figure(
-            marks=[self.dist_bars],
-            axes=[bq.Axis(scale=self.dist_scale_x), bq.Axis(scale=self.dist_scale_y, orientation="vertical",
-                                                            tick_format=".0%")],
-            title="", layout=W.Layout(width="420px", height="220px", display="none"),
-            fig_margin={"top": 30, "bottom": 30, "left": 45, "right": 10},
-        )
-        state.observe(self._on_selection, names=["selected_indices"])
-        state.observe(self._on_sample, names=["selected_sample"])
-        self.children = [
-            self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn]), self.gallery, self.dist
-        ]
-        if state.evaluation is not None:
-            self.refresh()
+        self.dist = figure([self.dist_bars], axes(self.dist_scale_x, self.dist_scale_y, y_format=".0%"),
+                           width=420, height=220, margin={"top": 30, "bottom": 30, "left": 45})
+        self.dist.layout.display = "none"
+        return [self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn]), self.gallery, self.dist]
 
     def refresh(self) -> None:
-        self.page = 0
-        self._render()
-
-    @guarded
-    def _on_selection(self, change):
         self.page = 0
         self._render()
 
@@ -128,7 +119,7 @@ class SamplesView(View):
         self._render()
 
     def _render(self) -> None:
-        st, ev = self.state, self.state.evaluation
+        st, ev = self.state, self.session.evaluation
         idx = st.selected_indices
         if ev is None or idx is None:
             self.title.value = "<i>No samples selected.</i>"
@@ -147,8 +138,8 @@ class SamplesView(View):
         self.gallery.children = self.cards
 
     def _card(self, i: int) -> W.Widget:
-        st, ev = self.state, self.state.evaluation
-        data = st.dataset
+        st, ev = self.state, self.session.evaluation
+        data = self.session.dataset
         path = data.file_path(i) if data is not None else None
         x = data.sample(i) if data is not None and path is None else None
         parts: list[W.Widget] = []
@@ -177,12 +168,10 @@ class SamplesView(View):
             parts.append(W.Image(value=image_png(x), format="png", layout=W.Layout(width="72px", height="72px")))
         elif x is not None and data.kind == "tabular":
             pairs = data.features(i)
-            rows = "".join(
-                f"<tr><td style='color:#666'>{html.escape(str(n))}</td><td>{_short(v)}</td></tr>"
-                for n, v in pairs[:8]
-            )
-            more = "" if len(pairs) <= 8 else f"<tr><td colspan=2>… {len(pairs) - 8} more</td></tr>"
-            parts.append(W.HTML(f"<table style='font-size:11px'>{rows}{more}</table>"))
+            rows = [[(html.escape(str(n)), "style='color:#666'"), _short(v)] for n, v in pairs[:8]]
+            if len(pairs) > 8:
+                rows.append([(f"… {len(pairs) - 8} more", "colspan=2")])
+            parts.append(W.HTML(html_table(None, rows, style="font-size:11px")))
         elif x is not None:
             parts.append(W.HTML(f"<pre style='font-size:11px'>{html.escape(str(x))[:200]}</pre>"))
         parts.append(W.HTML(caption))
@@ -196,11 +185,9 @@ class SamplesView(View):
     def _choose(self, i: int):
         self.state.selected_sample = i
 
-    @guarded
-    def _on_sample(self, change):
-        i = change["new"]
-        ev = self.state.evaluation
-        if i is None or ev is None or not ev.is_classification or ev.task == "multilabel":
+    def _show_distribution(self) -> None:
+        i, ev = self.state.selected_sample, self.session.evaluation
+        if i is None or not ev.is_classification or ev.task == "multilabel":
             self.dist.layout.display = "none"
             return
         p = ev.y_proba[i]

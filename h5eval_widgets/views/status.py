@@ -10,16 +10,17 @@ from ..state import EvalState
 
 
 class StatusView(W.HTML):
-    """One line showing ``state.status``, red for errors, with a busy marker while predicting."""
+    """One line showing the session's ``status``, red for errors, with a busy marker while predicting."""
 
     def __init__(self, state: EvalState, **kwargs):
         super().__init__(**kwargs)
         self.state = state
-        state.observe(self._render, names=["status", "status_level", "busy"])
+        self.session = state.session
+        self.session.observe(self._render, names=["status", "status_level", "busy"])
         self._render()
 
     def _render(self, change=None):
-        s = self.state
+        s = self.session
         color = "#b00020" if s.status_level == "error" else "#333"
         busy = "⏳ predicting… " if s.busy else ""
         icon = "⚠ " if s.status_level == "error" else ""

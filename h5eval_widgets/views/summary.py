@@ -11,6 +11,7 @@ import numpy as np
 
 from ..state import EvalState
 from ._base import View, guarded
+from ._draw import html_table, number
 
 HEADLINE = {
     "binary": ["accuracy", "precision", "recall", "f1", "cohen_kappa", "mcc", "roc_auc", "average_precision"],
@@ -33,24 +34,23 @@ class SummaryView(View):
     n_boot : int, default=500
     """
 
+    update_on = {"threshold": "_on_threshold"}
+
     def __init__(self, state: EvalState, *, export_dir=".", n_boot: int = 500, **kwargs):
-        super().__init__(state, **kwargs)
         self.export_dir = Path(export_dir)
         self.n_boot = n_boot
+        super().__init__(state, **kwargs)
+
+    def build(self) -> list[W.Widget]:
         self.table = W.HTML()
         self.export = W.Button(description="export HTML report", icon="download",
                                layout=W.Layout(width="200px"))
         self.export.on_click(self._on_export)
         self.exported = W.HTML()
-        state.observe(self._on_threshold, names="threshold")
-        self.children = [self.table, W.HBox([self.export, self.exported])]
-        if state.evaluation is not None:
-            self.refresh()
+        return [self.table, W.HBox([self.export, self.exported])]
 
     def refresh(self) -> None:
-        st, ev = self.state, self.state.evaluation
-        if ev is None:
-            return
+        st, ev = self.state, self.session.evaluation
         scores = st.headline()
         at_default = ev.task != "binary" or st.threshold == ev.threshold
         ci = ev.bootstrap(self.n_boot) if at_default else None
@@ -58,26 +58,24 @@ class SummaryView(View):
         for name in HEADLINE[ev.task]:
             if name not in scores:
                 continue
-            v = scores[name]
             interval = ""
             if ci is not None and name in ci.index and not np.isnan(ci.loc[name, "low"]):
                 interval = f"[{ci.loc[name, 'low']:.3f}, {ci.loc[name, 'high']:.3f}]"
-            val = "undefined" if np.isnan(v) else f"{v:.4f}"
-            rows.append(f"<tr><td>{html.escape(name)}</td><td class='h5eval-value' data-metric='{name}'>"
-                        f"{val}</td><td style='color:#666'>{interval}</td></tr>")
+            rows.append([html.escape(name),
+                         (number(scores[name], nan="undefined"), f"class='h5eval-value' data-metric='{name}'"),
+                         (interval, "style='color:#666'")])
         note = "" if at_default else (
             f"<div style='color:#666;font-size:11px'>at threshold {st.threshold:.3f}; "
             "intervals are shown at the model's default threshold</div>")
         self.table.value = (
             f"<b>{html.escape(str(st.model_name))}</b> on <b>{html.escape(str(st.dataset_name))}</b> · "
             f"{ev.n_samples} samples · {ev.task}"
-            "<table class='h5eval-summary' style='font-size:13px'><tr><th>metric</th><th>value</th>"
-            "<th>95% interval</th></tr>" + "".join(rows) + "</table>" + note
+            + html_table(["metric", "value", "95% interval"], rows, css_class="h5eval-summary",
+                         style="font-size:13px") + note
         )
 
-    @guarded
-    def _on_threshold(self, change):
-        if self.state.evaluation is not None and self.state.evaluation.task == "binary":
+    def _on_threshold(self) -> None:
+        if self.session.evaluation.task == "binary":
             self.refresh()
 
     def report_path(self) -> Path:
@@ -87,6 +85,6 @@ class SummaryView(View):
     @guarded
     def _on_export(self, button=None):
         path = self.report_path()
-        path.write_text(self.state.evaluation.to_html(), encoding="utf-8")
+        path.write_text(self.session.evaluation.to_html(), encoding="utf-8")
         self.exported.value = f"wrote <code>{html.escape(str(path))}</code>"
-        self.state.set_status(f"Report written to {path}.")
+        self.session.set_status(f"Report written to {path}.")

@@ -1,0 +1,288 @@
+"""The dashboard's session: which models and datasets there are, loading them, and the results.
+
+A :class:`Session` owns everything that is not a user's choice: the model and dataset lists
+(given, or found by scanning a folder), the loaded datasets and evaluations (cached in memory,
+on top of the engine's disk cache), training histories, the status line, and the results it
+publishes for the current choice (``evaluation``, ``dataset``, ``comparison``). What the user
+chose and selected lives in :class:`~h5eval_widgets.state.EvalState`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import traceback
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import traitlets as T
+
+from .core import Dataset, Evaluation, H5EvalError, load_dataset, load_model
+from .core.compare import Comparison, SplitReport, compare_splits, load_history
+from .core.datasets import IMAGE_SUFFIXES
+
+__all__ = ["Session", "scan_folder", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
+
+MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
+DATA_SUFFIXES = (".npz", ".npy", ".csv", ".tsv", ".parquet")
+
+
+def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Model files (.h5/.keras, SavedModel folders) and data files (or image folders) in a folder.
+
+    Parameters
+    ----------
+    folder : path-like
+
+    Returns
+    -------
+    models, datasets : dict of str to Path
+        By the name shown in the dropdowns (file stem, or folder name), in file name order.
+    """
+    models, datasets = {}, {}
+    for p in sorted(Path(folder).iterdir()):
+        if p.is_dir() and (p / "saved_model.pb").exists():
+            models[p.name] = p
+        elif p.is_dir() and any(
+            f.suffix.lower() in IMAGE_SUFFIXES for d in p.iterdir() if d.is_dir() for f in d.iterdir()
+        ):
+            datasets[p.name] = p
+        elif p.suffix.lower() in MODEL_SUFFIXES and _holds_model(p):
+            models[p.stem] = p
+        elif p.suffix.lower() in DATA_SUFFIXES + (".h5", ".hdf5"):
+            datasets[p.stem] = p
+    return models, datasets
+
+
+def _holds_model(path: Path) -> bool:
+    """True for .keras archives and for .h5 files with a model config (not data files)."""
+    if path.suffix.lower() == ".keras":
+        return True
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return "model_config" in f.attrs or "layer_names" in f.attrs
+    except OSError:
+        return True  # let loading report what is wrong with it
+
+
+class Session(T.HasTraits):
+    """Models, datasets, loading and caches; publishes the results of the current pair.
+
+    Prediction runs only here (:meth:`evaluate`), through the engine's disk cache and an
+    in-memory one, so switching back to a pair is immediate.
+
+    Parameters
+    ----------
+    models : mapping of str to path, keras.Model, LoadedModel or None
+        None for a model known only by the evaluations given.
+    datasets : mapping of str to path, Dataset, (X, y) tuple, DataFrame or None
+        None for data not at hand (no samples are drawn).
+    progress : bool, default=True
+        Show a progress bar while predicting.
+    trust_code : bool, default=False
+        Allow models that carry code (Lambda layers) to load.
+    evaluations : mapping of (model name, dataset name) to Evaluation, default=None
+        Results already computed.
+    histories : mapping of str to history, default=None
+        Training histories by model name (see :func:`~h5eval_widgets.core.load_history`).
+    dataset_options : mapping, default=None
+        Passed to :func:`~h5eval_widgets.core.load_dataset` for every dataset read here.
+    """
+
+    model_names = T.List(T.Unicode(), help="Names of the models to choose from.")
+    dataset_names = T.List(T.Unicode(), help="Names of the datasets to choose from.")
+
+    evaluation = T.Instance(Evaluation, allow_none=True, help="Result for the current pair.")
+    dataset = T.Instance(Dataset, allow_none=True, help="The current dataset (for showing samples).")
+    comparison = T.Instance(Comparison, allow_none=True, help="The current model against another one.")
+
+    status = T.Unicode("", help="Last message for the status area.")
+    status_level = T.Enum(["info", "error"], default_value="info", help="'error' shows in red.")
+    busy = T.Bool(False, help="True while predicting.")
+
+    def __init__(self, models: Mapping[str, Any], datasets: Mapping[str, Any], *,
+                 progress: bool = True, trust_code: bool = False,
+                 evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
+                 histories: Mapping[str, Any] | None = None,
+                 dataset_options: Mapping[str, Any] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.models = dict(models)
+        self.datasets = dict(datasets)
+        self.progress = progress
+        self.trust_code = trust_code
+        self.histories = dict(histories or {})
+        self.dataset_options = dict(dataset_options or {})
+        self._eval_cache: dict[tuple[str, str], Evaluation] = dict(evaluations or {})
+        self._data_cache: dict[str, Dataset] = {}
+        #: The (model, dataset) names ``evaluation`` belongs to.
+        self.pair: tuple[str, str] | None = None
+        self.model_names = list(self.models)
+        self.dataset_names = list(self.datasets)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike, **kwargs) -> "Session":
+        """A session over the model and data files found in a folder (see :func:`scan_folder`)."""
+        models, datasets = scan_folder(folder)
+        return cls(models, datasets, **kwargs)
+
+    @classmethod
+    def from_evaluations(cls, evaluations: Mapping[str, Evaluation],
+                         datasets: Mapping[str, Any] | None = None, **kwargs) -> "Session":
+        """A session over evaluations already computed (no model files needed).
+
+        Parameters
+        ----------
+        evaluations : mapping of str to Evaluation
+            Listed under these names as models.
+        datasets : mapping of str to dataset, default=None
+            The data behind the evaluations, by their ``dataset_name``, to show samples.
+        """
+        datasets = dict(datasets or {})
+        cache, models = {}, {}
+        for name, ev in evaluations.items():
+            dname = ev.dataset_name or "data"
+            datasets.setdefault(dname, None)
+            cache[(name, dname)] = ev
+            models[name] = None
+        return cls(models, datasets, evaluations=cache, **kwargs)
+
+    def default_dataset(self, model_name: str) -> str:
+        """The dataset to show a model on: one it was evaluated on, else one whose name starts
+        like the model's (``digits_cnn`` -> ``digits_test``), else the first."""
+        for (m, d) in self._eval_cache:
+            if m == model_name:
+                return d
+        for d in self.dataset_names:
+            if model_name.split("_")[0] == d.split("_")[0]:
+                return d
+        return self.dataset_names[0]
+
+    # ------------------------------------------------------------------ status
+    @contextlib.contextmanager
+    def report_errors(self) -> Iterator[None]:
+        """Catch an error, show it in ``status`` and keep the last good results."""
+        try:
+            yield
+        except H5EvalError as exc:
+            self.set_status(str(exc), "error")
+        except Exception as exc:  # noqa: BLE001 - a bug must not take the dashboard down
+            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            self.set_status(f"Unexpected error: {tb}", "error")
+
+    def set_status(self, message: str, level: str = "info") -> None:
+        """Show ``message`` in the status area (``level`` 'info' or 'error')."""
+        self.status_level = level
+        self.status = message
+
+    # ------------------------------------------------------------------ loading
+    def get_dataset(self, name: str) -> Dataset | None:
+        """The dataset by name, read once (None when only its evaluations were given)."""
+        if name not in self._data_cache:
+            src = self.datasets[name]
+            if src is None:  # evaluations given without their data: no samples to draw
+                return None
+            self._data_cache[name] = (src if isinstance(src, Dataset)
+                                      else load_dataset(src, name=name, **self.dataset_options))
+        return self._data_cache[name]
+
+    def evaluate(self, model_name: str, dataset_name: str) -> Evaluation:
+        """The evaluation of a pair: from memory, else through the engine (and its disk cache)."""
+        key = (model_name, dataset_name)
+        if key not in self._eval_cache:
+            if self.models.get(model_name) is None:
+                raise H5EvalError(
+                    f"No evaluation of {model_name} on {dataset_name} was given, and there is no "
+                    "model file to compute it; choose the dataset it was evaluated on."
+                )
+            data = self.get_dataset(dataset_name)
+            loaded = load_model(self.models[model_name], trust_code=self.trust_code, name=model_name)
+            self.busy = True
+            try:
+                self._eval_cache[key] = Evaluation.from_model(
+                    loaded, data, progress=self.progress, dataset_name=dataset_name
+                )
+            finally:
+                self.busy = False
+        return self._eval_cache[key]
+
+    def open(self, model_name: str, dataset_name: str) -> Evaluation:
+        """Evaluate a pair and publish it as ``dataset`` and ``evaluation`` (errors propagate,
+        and the last published results stay)."""
+        ev = self.evaluate(model_name, dataset_name)
+        data = self.get_dataset(dataset_name)
+        self.pair = (model_name, dataset_name)
+        self.dataset = data  # before the evaluation: views redraw on it and show samples
+        self.evaluation = ev
+        notes = "".join(f" · {n}" for n in ev.notes)
+        self.set_status(f"{model_name} on {dataset_name}: {ev.n_samples} samples, {ev.task}.{notes}")
+        return ev
+
+    def history(self, model_name: str):
+        """The training history of a model (a DataFrame by epoch), or None when there is none."""
+        if model_name not in self.histories:
+            return None
+        src = self.histories[model_name]
+        if not hasattr(src, "columns"):
+            src = self.histories[model_name] = load_history(src)
+        return src
+
+    # ------------------------------------------------------------------ comparisons
+    def compare(self, other: str | None) -> Comparison | None:
+        """Publish the current evaluation against model ``other`` on the same dataset as
+        ``comparison`` (None: no comparison). Errors propagate, with ``comparison`` None."""
+        if other is None or self.evaluation is None:
+            self.comparison = None
+            return None
+        model_name, dataset_name = self.pair
+        if other == model_name:
+            self.comparison = None
+            self.set_status("Choose a different model to compare with.")
+            return None
+        try:
+            self.comparison = Comparison(self.evaluation, self.evaluate(other, dataset_name))
+        except Exception:
+            self.comparison = None
+            raise
+        return self.comparison
+
+    def split_report(self, model_name: str, *, tolerance: float = 0.05) -> SplitReport:
+        """One model on every dataset, side by side (:func:`~h5eval_widgets.core.compare_splits`).
+
+        The new evaluations are kept in memory. A model known only by its evaluations is
+        reported on the datasets it was evaluated on.
+
+        Parameters
+        ----------
+        model_name : str
+        tolerance : float, default=0.05
+            A train - test gap above this is flagged.
+        """
+        if self.models.get(model_name) is None:
+            known = {d: self._eval_cache[(model_name, d)] for d in self.dataset_names
+                     if (model_name, d) in self._eval_cache}
+            errors = {d: "no model file to evaluate it" for d in self.dataset_names if d not in known}
+            return SplitReport.from_evaluations(known, errors=errors, tolerance=tolerance)
+        splits, errors = {}, {}
+        for d in self.dataset_names:
+            try:
+                data = self.get_dataset(d)
+            except Exception as exc:  # noqa: BLE001 - a dataset that cannot be read is listed
+                errors[d] = str(exc)
+                continue
+            if data is None:
+                errors[d] = "its data was not given"
+            else:
+                splits[d] = data
+        loaded = load_model(self.models[model_name], trust_code=self.trust_code, name=model_name)
+        self.busy = True
+        try:
+            report = compare_splits(loaded, splits, tolerance=tolerance, progress=self.progress)
+        finally:
+            self.busy = False
+        report.errors.update(errors)
+        for d, ev in report.evaluations.items():
+            self._eval_cache.setdefault((model_name, d), ev)
+        return report
