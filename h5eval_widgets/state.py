@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import traitlets as T
 
-from .core import Evaluation
-from .core.metrics import scores_from_confusion
+from .core import BinaryEvaluation, Decisions, Evaluation
+from .core.results import SingleLabelEvaluation
 from .session import DATA_SUFFIXES, MODEL_SUFFIXES, Session
 
 __all__ = ["EvalState", "Session", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
@@ -163,8 +163,8 @@ class EvalState(T.HasTraits):
             with self.hold_trait_notifications():
                 self.selected_cell = None
                 self.selected_sample = None
-                if ev.task == "binary":
-                    self.focus_class = 1
+                if isinstance(ev, BinaryEvaluation):
+                    self.focus_class = 1  # the positive class
                     self.threshold = ev.threshold
                 elif ev.is_classification:
                     if self.focus_class is None or self.focus_class >= ev.n_classes:
@@ -189,83 +189,22 @@ class EvalState(T.HasTraits):
                                 f"{nb} {'right' if b_right else 'wrong'} ({len(idx)})")
         self.selected_indices = idx
 
-    # ------------------------------------------------------------------ derived views of the result
-    def confusion(self) -> np.ndarray:
-        """The confusion matrix as shown: at the current threshold for binary tasks."""
+    # ------------------------------------------------------------------ the engine's answers
+    @property
+    def decisions(self) -> Decisions | None:
+        """The class decisions as shown (binary: at the current threshold), with their matrix,
+        metrics, cells and mistakes; None for multi-label and regression results."""
         ev = self.evaluation
-        if ev.task == "binary":
-            return ev.at_threshold(self.threshold).confusion
-        return np.asarray(ev.confusion_matrix())
-
-    def cell_samples(self, true: int, pred: int) -> np.ndarray:
-        """Samples of one cell, most confident first, answered from the engine's indexes."""
-        ev = self.evaluation
-        if ev.task == "binary":
-            return ev.cells_at_threshold(self.threshold)[(int(true), int(pred))]
-        return ev.cell_indices(int(true), int(pred))
-
-    def _scores_at_threshold(self) -> dict:
-        """Metrics of the 2x2 matrix at the current threshold (binary), computed once per threshold."""
-        key = (id(self.evaluation), self.threshold)
-        if getattr(self, "_threshold_scores_key", None) != key:
-            self._threshold_scores = scores_from_confusion(
-                self.evaluation.at_threshold(self.threshold).confusion)
-            self._threshold_scores_key = key
-        return self._threshold_scores
-
-    def class_table(self):
-        """Per-class precision/recall/F1/support as shown (binary: at the current threshold).
-
-        Binary tables are rebuilt from the 2x2 matrix at the threshold (a lookup), not by
-        re-evaluating.
-        """
-        ev = self.evaluation
-        df = ev.per_class()
-        if ev.task == "binary" and self.threshold != ev.threshold:
-            sc = self._scores_at_threshold()
-            df = df.copy()
-            for col in ("precision", "recall", "f1"):
-                df[col] = sc[col]
-            df["predicted"] = sc["predicted"].astype(df["predicted"].dtype)
-        return df
-
-    def headline(self) -> dict:
-        """Headline metrics as shown (binary: the threshold-dependent ones at the threshold)."""
-        ev = self.evaluation
-        out = dict(ev.scores)
-        if ev.task == "binary" and self.threshold != ev.threshold:
-            sc = self._scores_at_threshold()
-            for k in list(out):
-                if k in sc and np.ndim(sc[k]) == 0:
-                    out[k] = sc[k]
-            for k in ("precision", "recall", "f1"):
-                out[k] = float(sc[k][1])
-        return out
-
-    def predicted_labels(self) -> np.ndarray:
-        """Class predictions as shown (binary: at the current threshold)."""
-        ev = self.evaluation
-        if ev.task == "binary":
-            return (ev.y_proba[:, 1] >= self.threshold).astype(np.int64)
-        return ev.y_pred
+        return ev.decisions(self.threshold) if isinstance(ev, SingleLabelEvaluation) else None
 
     def show_default_samples(self) -> None:
-        """With no cell chosen: the most confident mistakes (classification)."""
-        ev = self.evaluation
-        if ev is None or not ev.is_classification or ev.task == "multilabel":
+        """With no cell chosen: the most confident mistakes (single-label classification)."""
+        dec = self.decisions
+        if dec is None:
             self.selected_indices = None
             self.selection_label = ""
             return
-        if ev.task == "binary":
-            # the two mistake cells are already sorted by confidence: a stable sort merges
-            # the two runs in linear time
-            cells = ev.cells_at_threshold(self.threshold)
-            fp, fn = cells[(0, 1)], cells[(1, 0)]
-            wrong = np.concatenate([fp, fn])
-            conf = np.concatenate([ev.y_proba[fp, 1], ev.y_proba[fn, 0]])
-            wrong = wrong[np.argsort(-conf, kind="stable")]
-        else:
-            wrong = ev.most_confident_mistakes(None)
+        wrong = dec.mistakes()
         self.selection_label = f"Most confident mistakes ({len(wrong)})"
         self.selected_indices = wrong
 
@@ -283,7 +222,7 @@ class EvalState(T.HasTraits):
         i, j = int(cell[0]), int(cell[1])
         if not (0 <= i < ev.n_classes and 0 <= j < ev.n_classes):
             raise ValueError(f"Cell {cell} is outside the {ev.n_classes}x{ev.n_classes} matrix.")
-        idx = self.cell_samples(i, j)
+        idx = self.decisions.cell(i, j)
         self.selected_sample = None
         # the label first: views redraw when the indices change
         self.selection_label = f"true {ev.classes[i]} · predicted {ev.classes[j]} ({len(idx)})"
@@ -292,7 +231,7 @@ class EvalState(T.HasTraits):
     @T.observe("threshold")
     @_guarded
     def _on_threshold(self, change):
-        if self.evaluation is None or self.evaluation.task != "binary":
+        if not isinstance(self.evaluation, BinaryEvaluation):
             return
         if self.selected_cell is not None:
             self._select_cell(self.selected_cell)

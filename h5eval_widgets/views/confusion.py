@@ -71,7 +71,7 @@ class ConfusionMatrixView(View):
         ev = self.shown_for("binary", "multiclass")
         if ev is None:
             return
-        cm = self.state.confusion()
+        cm = self.state.decisions.confusion
         many = ev.n_classes > self.max_classes
         self.top_n.layout.display = None if many else "none"
         self.shown = classes_to_draw(cm, self.top_n.value if many else ev.n_classes, self.state.focus_class)

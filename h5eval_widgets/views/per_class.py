@@ -50,7 +50,8 @@ class PerClassView(View):
 
     def frame(self):
         """The per-class table as shown (binary: at the current threshold)."""
-        return self.state.class_table()
+        dec = self.state.decisions
+        return dec.per_class() if dec is not None else self.session.evaluation.per_class()
 
     def refresh(self) -> None:
         ev = self.shown_for("binary", "multiclass", "multilabel")

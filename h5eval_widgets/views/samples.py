@@ -143,8 +143,9 @@ class SamplesView(View):
         path = data.file_path(i) if data is not None else None
         x = data.sample(i) if data is not None and path is None else None
         parts: list[W.Widget] = []
-        if ev.is_classification and ev.task != "multilabel":
-            pred = int(st.predicted_labels()[i])
+        dec = st.decisions
+        if dec is not None:
+            pred = int(dec.y_pred[i])
             true = int(ev.y_true[i])
             conf = float(ev.y_proba[i, pred])
             ok = "✔" if pred == true else "✘"

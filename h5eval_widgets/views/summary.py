@@ -51,8 +51,9 @@ class SummaryView(View):
 
     def refresh(self) -> None:
         st, ev = self.state, self.session.evaluation
-        scores = st.headline()
-        at_default = ev.task != "binary" or st.threshold == ev.threshold
+        dec = st.decisions
+        scores = dec.scores if dec is not None else ev.scores
+        at_default = dec is None or dec.is_own
         ci = ev.bootstrap(self.n_boot) if at_default else None
         rows = []
         for name in HEADLINE[ev.task]:

@@ -42,6 +42,9 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
         if threshold is None or threshold == self.threshold:
             return super().decisions()
         t = float(threshold)
+        last = self.__dict__.get("_last_decisions")
+        if last is not None and last.threshold == t:  # a redraw of every view asks again
+            return last
         index = self._threshold_index_for(1)
         cells = index.cells(t)
         p1 = self.y_proba[:, 1]
@@ -54,8 +57,10 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
             conf = np.concatenate([p1[fp], self.y_proba[fn, 0]])
             return wrong[np.argsort(-conf, kind="stable")]
 
-        return Decisions(self, t, index.at(t).confusion, lambda i, j: cells[(i, j)],
-                         lambda: (p1 >= t).astype(np.int64), mistakes)
+        dec = Decisions(self, t, index.at(t).confusion, lambda i, j: cells[(i, j)],
+                        lambda: (p1 >= t).astype(np.int64), mistakes)
+        self.__dict__["_last_decisions"] = dec
+        return dec
 
     def with_threshold(self, threshold: float) -> "BinaryEvaluation":
         """A new evaluation whose class predictions use another threshold.
