@@ -317,9 +317,11 @@ class Evaluation:
             bounds = {k: percentile_interval(v, confidence) for k, v in rows.items()}
             bounds.update(exact)
             names = list(bounds)
+            # values of the matrix's metrics without sorting any score column (first views)
+            point = getattr(self, "matrix_scores", {})
             out = pd.DataFrame(
                 {
-                    "value": [self.scores[k] for k in names],
+                    "value": [point[k] if k in point else self.scores[k] for k in names],
                     "low": [bounds[k][0] for k in names],
                     "high": [bounds[k][1] for k in names],
                 },

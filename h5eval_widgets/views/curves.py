@@ -81,7 +81,7 @@ class CurvesView(View):
             px, py, self.pick_thresholds[kind] = pick_points(x, y, thr.to_numpy())
             with pick.hold_sync():
                 pick.x, pick.y = px, py
-        auc = ev.per_class()["roc_auc"].iloc[pos]
+        auc = ev.roc_auc_of(pos)
         self.roc_fig.title = f"ROC · {name} vs rest · AUC {auc:.3f}" if ev.task != "binary" else f"ROC · AUC {auc:.3f}"
         self.pr_fig.title = f"Precision-recall · {name}"
         self._operating_point()

@@ -50,8 +50,9 @@ class PerClassView(View):
 
     def frame(self):
         """The per-class table as shown (binary: at the current threshold)."""
-        dec = self.state.decisions
-        return dec.per_class() if dec is not None else self.session.evaluation.per_class()
+        dec = self.state.decisions  # (no ROC AUC column here: nothing to sort)
+        source = dec if dec is not None else self.session.evaluation
+        return source.per_class(ranking=False)
 
     def refresh(self) -> None:
         ev = self.shown_for("binary", "multiclass", "multilabel")
@@ -68,7 +69,7 @@ class PerClassView(View):
         cmp_ = self.session.comparison
         if cmp_ is not None:
             # comparison mode: F1 of both models per class
-            other = cmp_.b.per_class()["f1"].to_numpy()
+            other = cmp_.b.per_class(ranking=False)["f1"].to_numpy()
             values = np.nan_to_num(np.vstack([f1[self.shown], other[self.shown]]), nan=0.0)
             self.figure.title = f"F1 per class · {cmp_.names[0]} (blue) vs {cmp_.names[1]} (orange)"
         else:

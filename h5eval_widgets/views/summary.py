@@ -34,6 +34,7 @@ class SummaryView(View):
     n_boot : int, default=500
     """
 
+    redraw_on = ("ranking_ready",)
     update_on = {"threshold": "_on_threshold"}
 
     def __init__(self, state: EvalState, *, export_dir=".", n_boot: int = 500, **kwargs):
@@ -52,12 +53,16 @@ class SummaryView(View):
     def refresh(self) -> None:
         st, ev = self.state, self.session.evaluation
         dec = st.decisions
-        scores = dec.scores if dec is not None else ev.scores
+        ready = self.session.ranking_ready  # else: the matrix's metrics now, the rest when sorted
+        source = dec if dec is not None else ev
+        scores = source.scores if ready else source.matrix_scores
         at_default = dec is None or dec.is_own
         ci = ev.bootstrap(self.n_boot) if at_default else None
         rows = []
         for name in HEADLINE[ev.task]:
             if name not in scores:
+                if not ready:
+                    rows.append([html.escape(name), ("computing…", "style='color:#666'"), ""])
                 continue
             interval = ""
             if ci is not None and name in ci.index and not np.isnan(ci.loc[name, "low"]):

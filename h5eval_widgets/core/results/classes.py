@@ -79,6 +79,11 @@ class ClassEvaluation(Evaluation):
         """Threshold with the best F1 (``by='f1'``) or Youden's J (``by='youden'``)."""
         return self.threshold_index(pos_class).best_threshold(by)
 
+    def roc_auc_of(self, pos_class: int | str | None = None) -> float:
+        """ROC AUC of one class against the rest, from its sorted-score index (one sort of
+        that class's column, not of every class's)."""
+        return roc_auc_binary(self.threshold_index(pos_class).curve)
+
     def roc_curve(self, pos_class: int | str | None = None) -> pd.DataFrame:
         """ROC curve points (``fpr``, ``tpr``, ``threshold``) as scikit-learn's ``roc_curve``."""
         fpr, tpr, thr = self.threshold_index(pos_class).curve.roc()
@@ -127,14 +132,32 @@ class ClassEvaluation(Evaluation):
             results = [self._class_stats(c) for c in range(k)]
         return RankStats(np.array([r[0] for r in results]), np.array([r[1] for r in results]))
 
+    @property
+    def ranking_ready(self) -> bool:
+        """True once :attr:`rank_stats` is computed (then every metric is a lookup)."""
+        return "rank_stats" in self.__dict__
+
     # ------------------------------------------------------------------ tables
     @cached_property
     def _label_scores(self) -> dict:
         """Metrics of the class decisions (no probabilities): per-class arrays and averages."""
         raise NotImplementedError
 
-    def per_class(self) -> pd.DataFrame:
-        """Precision, recall, F1, support (and ROC AUC, AP against the rest) for every class."""
+    @cached_property
+    def matrix_scores(self) -> dict[str, float]:
+        """The headline metrics of the decisions alone (no score column sorted): what a first
+        view shows before the ranking metrics (ROC AUC, AP) are computed."""
+        raise NotImplementedError
+
+    def per_class(self, ranking: bool = True) -> pd.DataFrame:
+        """Precision, recall, F1, support (and ROC AUC, AP against the rest) for every class.
+
+        Parameters
+        ----------
+        ranking : bool, default=True
+            False leaves out ``roc_auc`` and ``average_precision``, which sort every class's
+            score column (the rest is read from the confusion matrix).
+        """
         s = self._label_scores
         df = pd.DataFrame(
             {name: s[name] for name in ("precision", "recall", "f1", "support", "predicted")},
@@ -143,6 +166,8 @@ class ClassEvaluation(Evaluation):
         if self.sample_weight is None:
             df["support"] = df["support"].astype(np.int64)
             df["predicted"] = df["predicted"].astype(np.int64)
+        if not ranking:
+            return df
         stats = self.rank_stats
         df["roc_auc"] = stats.roc_auc
         df["average_precision"] = stats.average_precision

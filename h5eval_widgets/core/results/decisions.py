@@ -68,10 +68,17 @@ class Decisions:
     @cached_property
     def scores(self) -> dict[str, float]:
         """The headline metrics with the decision-dependent ones at this threshold."""
-        ev = self.evaluation
+        return self._at_threshold(self.evaluation.scores)
+
+    @cached_property
+    def matrix_scores(self) -> dict[str, float]:
+        """The metrics of this confusion matrix alone (no score column sorted)."""
+        return self._at_threshold(self.evaluation.matrix_scores)
+
+    def _at_threshold(self, scores: dict[str, float]) -> dict[str, float]:
         if self.is_own:
-            return ev.scores
-        out = dict(ev.scores)
+            return scores
+        out = dict(scores)
         sc = self._matrix_scores
         for k in out:
             if k in sc and np.ndim(sc[k]) == 0:
@@ -81,9 +88,10 @@ class Decisions:
                 out[k] = float(sc[k][1])
         return out
 
-    def per_class(self) -> pd.DataFrame:
-        """The per-class table with precision, recall, F1 and predicted counts at this threshold."""
-        df = self.evaluation.per_class()
+    def per_class(self, ranking: bool = True) -> pd.DataFrame:
+        """The per-class table with precision, recall, F1 and predicted counts at this threshold
+        (``ranking=False``: without the ROC AUC and AP columns, which sort the scores)."""
+        df = self.evaluation.per_class(ranking)
         if self.is_own:
             return df
         sc = self._matrix_scores

@@ -56,12 +56,17 @@ class MultilabelEvaluation(ClassEvaluation, task="multilabel"):
         return out
 
     @cached_property
-    def scores(self) -> dict[str, float]:
+    def matrix_scores(self) -> dict[str, float]:
         s = self._label_scores
         out = {k: s[k] for k in ("subset_accuracy", "hamming_loss")}
         for name in ("precision", "recall", "f1"):
             for avg in ("macro", "micro", "weighted"):
                 out[f"{name}_{avg}"] = s[f"{name}_{avg}"]
+        return out
+
+    @cached_property
+    def scores(self) -> dict[str, float]:
+        out = dict(self.matrix_scores)
         stats = self.rank_stats
         auc, ap, prev = stats.roc_auc, stats.average_precision, self._prevalence()
         defined = not np.isnan(auc).any()

@@ -121,13 +121,13 @@ class SingleLabelEvaluation(ClassEvaluation):
 
     @cached_property
     def matrix_scores(self) -> dict[str, float]:
-        """The headline metrics of the confusion matrix alone (no sort of any score column):
-        what a first view shows before the ranking metrics are computed."""
         s = self._label_scores
         out = {k: s[k] for k in ("accuracy", "balanced_accuracy")}
         for name in ("precision", "recall", "f1"):
             for avg in ("macro", "micro", "weighted"):
                 out[f"{name}_{avg}"] = s[f"{name}_{avg}"]
+        for name in self._positive_class_metrics:
+            out[name] = float(s[name][1])
         out["cohen_kappa"] = s["cohen_kappa"]
         out["mcc"] = s["mcc"]
         return out
@@ -135,13 +135,16 @@ class SingleLabelEvaluation(ClassEvaluation):
     @cached_property
     def scores(self) -> dict[str, float]:
         out = dict(self.matrix_scores)
-        for name in self._positive_class_metrics:
-            out[name] = float(self._label_scores[name][1])
         out["log_loss"] = M.log_loss(self.y_true, self.y_proba, sample_weight=self.sample_weight)
         out["brier_score"] = M.brier_score(self.y_true, self.y_proba, sample_weight=self.sample_weight)
         out.update(self._ranking_scores())
-        out["ece"] = M.expected_calibration_error(self._calib_event(), self._calib_conf())
+        out["ece"] = self.ece
         return out
+
+    @cached_property
+    def ece(self) -> float:
+        """Expected calibration error (10 equal-width bins) of :meth:`calibration`'s curve."""
+        return M.expected_calibration_error(self._calib_event(), self._calib_conf())
 
     def _ranking_scores(self) -> dict[str, float]:
         """The metrics of the sorted scores (ROC AUC, AP, ...)."""
