@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import traitlets as T
 
-from .core import BinaryEvaluation, Decisions, Evaluation
+from .core import BinaryEvaluation, DecisionResult, Evaluation
 from .core.results import SingleLabelEvaluation
 from .session import DATA_SUFFIXES, MODEL_SUFFIXES, Session
 
@@ -191,7 +191,7 @@ class EvalState(T.HasTraits):
 
     # ------------------------------------------------------------------ the engine's answers
     @property
-    def decisions(self) -> Decisions | None:
+    def decisions(self) -> DecisionResult | None:
         """The class decisions as shown (binary: at the current threshold), with their matrix,
         metrics, cells and mistakes; None for multi-label and regression results."""
         ev = self.evaluation

@@ -17,7 +17,7 @@ from .evaluation import Evaluation, Task
 from .models import LoadedModel, ModelInfo, load_model
 from .results import (
     BinaryEvaluation,
-    Decisions,
+    DecisionResult,
     MulticlassEvaluation,
     MultilabelEvaluation,
     RegressionEvaluation,
@@ -30,7 +30,7 @@ __all__ = [
     "MulticlassEvaluation",
     "MultilabelEvaluation",
     "RegressionEvaluation",
-    "Decisions",
+    "DecisionResult",
     "Task",
     "Comparison",
     "SplitReport",

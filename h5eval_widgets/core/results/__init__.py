@@ -5,7 +5,7 @@
 
 from .binary import BinaryEvaluation
 from .classes import ClassEvaluation, RankStats
-from .decisions import Decisions
+from .decisions import DecisionResult
 from .multiclass import MulticlassEvaluation
 from .multilabel import MultilabelEvaluation
 from .regression import RegressionEvaluation
@@ -18,6 +18,6 @@ __all__ = [
     "RegressionEvaluation",
     "ClassEvaluation",
     "SingleLabelEvaluation",
-    "Decisions",
+    "DecisionResult",
     "RankStats",
 ]

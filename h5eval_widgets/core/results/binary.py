@@ -11,7 +11,7 @@ import numpy as np
 from .. import metrics as M
 from ..errors import LabelError
 from .classes import RankStats
-from .decisions import Decisions
+from .decisions import DecisionResult
 from .single import SingleLabelEvaluation
 
 __all__ = ["BinaryEvaluation"]
@@ -36,7 +36,7 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
         return 1 if pos_class is None else self.class_index(pos_class)
 
     # ------------------------------------------------------------------ at another threshold
-    def decisions(self, threshold: float | None = None) -> Decisions:
+    def decisions(self, threshold: float | None = None) -> DecisionResult:
         """Matrix, metrics, cells and mistakes at ``threshold`` (default: the evaluation's own),
         answered from the positive class's sorted-score index."""
         if threshold is None or threshold == self.threshold:
@@ -57,7 +57,7 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
             conf = np.concatenate([p1[fp], self.y_proba[fn, 0]])
             return wrong[np.argsort(-conf, kind="stable")]
 
-        dec = Decisions(self, t, index.at(t).confusion, lambda i, j: cells[(i, j)],
+        dec = DecisionResult(self, t, index.at(t).confusion, lambda i, j: cells[(i, j)],
                         lambda: (p1 >= t).astype(np.int64), mistakes)
         self.__dict__["_last_decisions"] = dec
         return dec

@@ -19,11 +19,11 @@ from .._lazy import pd
 if TYPE_CHECKING:
     from .single import SingleLabelEvaluation
 
-__all__ = ["Decisions"]
+__all__ = ["DecisionResult"]
 
 
 @dataclass(frozen=True, eq=False)
-class Decisions:
+class DecisionResult:
     """The class decisions of a single-label evaluation at one threshold.
 
     Attributes

@@ -13,7 +13,7 @@ from .._lazy import pd
 from ..cells import CellIndex
 from ..resampling import resample_groups
 from .classes import ClassEvaluation
-from .decisions import Decisions
+from .decisions import DecisionResult
 
 __all__ = ["SingleLabelEvaluation"]
 
@@ -91,9 +91,9 @@ class SingleLabelEvaluation(ClassEvaluation):
             }
         )
 
-    def decisions(self, threshold: float | None = None) -> Decisions:
+    def decisions(self, threshold: float | None = None) -> DecisionResult:
         """The matrix, metrics, cells and mistakes of the evaluation's own decisions."""
-        return Decisions(self, None, self._cm, self._cells, lambda: self.y_pred,
+        return DecisionResult(self, None, self._cm, self._cells, lambda: self.y_pred,
                          lambda: self.most_confident_mistakes(None))
 
     # ------------------------------------------------------------------ scores
