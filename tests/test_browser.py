@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from h5eval_widgets.core import load_demo
 from h5eval_widgets.serve import VoilaServer, dashboard_notebook
+from tests.helpers import wait_for, wait_until_no_process_mentions
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI"):
@@ -36,28 +35,26 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def processes_mentioning(text: str) -> list[str]:
-    """Command lines of running processes that contain ``text`` (for leftover kernels)."""
-    out = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if text in cmd:
-                out.append(cmd)
-    return out
-
-
 @pytest.fixture(scope="module")
 def server():
     with VoilaServer(dashboard_notebook(None, None, demo=True)) as srv:
         folder = str(srv.folder)
         yield srv
     assert srv.proc.poll() is not None, "the voila server is still running"
-    time.sleep(0.5)
-    assert processes_mentioning(folder) == [], "a kernel outlived the voila server"
+    wait_until_no_process_mentions(folder, owner="kernel of the voila server")
+
+
+def wait_until_settled(page, quiet_ms: int = 500, timeout: int = 30_000) -> None:
+    """Wait until the dashboard's page has not changed for ``quiet_ms``: the widget messages of a
+    render have all arrived (polled in the page, failing after ``timeout`` ms)."""
+    page.evaluate("""() => {
+        const root = document.querySelector('.h5eval-dashboard');
+        window.__h5evalChanged = performance.now();
+        new MutationObserver(() => { window.__h5evalChanged = performance.now(); })
+            .observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
+    }""")
+    page.wait_for_function(f"performance.now() - window.__h5evalChanged > {quiet_ms}",
+                           timeout=timeout, polling=100)
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +73,9 @@ def page(server, browser):
     pg.goto(server.url, timeout=120_000)
     pg.wait_for_selector("rect.heatmapcell", timeout=120_000)
     pg.wait_for_selector("text=digits_cnn on digits_test: 719 samples", timeout=60_000)
-    pg.wait_for_timeout(1000)  # let the last widget messages of the first render settle
+    wait_until_settled(pg)  # the last widget messages of the first render
     yield pg
     pg.close()
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_demo()
 
 
 def matrix_labels(page, k: int) -> np.ndarray:
@@ -206,18 +198,19 @@ def jupyterlab(tmp_path):
          "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}", "--allow-root"],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}/"
+
+    def answers() -> bool:
+        assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
+        try:
+            urllib.request.urlopen(url + "api", timeout=2)
+        except urllib.error.HTTPError:
+            pass  # an answer all the same
+        except OSError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
-            try:
-                urllib.request.urlopen(url + "api", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "JupyterLab did not start"
-                time.sleep(0.3)
+        wait_for(answers, timeout=90, interval=0.3, what=f"JupyterLab to answer at {url}api")
         yield url
     finally:
         proc.terminate()
@@ -227,8 +220,7 @@ def jupyterlab(tmp_path):
             proc.kill()
             proc.wait()
         log.close()
-    time.sleep(0.5)
-    assert processes_mentioning(str(tmp_path / "runtime")) == [], "a kernel outlived JupyterLab"
+    wait_until_no_process_mentions(str(tmp_path / "runtime"), owner="kernel of JupyterLab")
 
 
 def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, browser, demo):
@@ -249,7 +241,7 @@ def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, bro
             except PlaywrightTimeout:
                 if attempt:
                     raise
-        page.wait_for_timeout(1000)
+        wait_until_settled(page)
         click_cell(page, 10, 8, 1)
         page.wait_for_selector(f"text=true 8 · predicted 1 ({n})", timeout=30_000)
     finally:
