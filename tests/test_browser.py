@@ -84,6 +84,17 @@ def matrix_labels(page, k: int) -> np.ndarray:
     return np.array([float(t) for t in texts[: k * k]]).reshape(k, k)
 
 
+def assert_matrix_redrawn(page, expected: np.ndarray, changed: tuple[int, int]) -> None:
+    """Wait until the heatmap's cell ``changed`` shows its new count, then check every cell."""
+    k = len(expected)
+    i, j = changed
+    page.wait_for_function(
+        "([n, text]) => document.querySelectorAll('text.heatmapcell_label')[n]?.textContent == text",
+        arg=[i * k + j, str(expected[i, j])], timeout=30_000,
+    )
+    np.testing.assert_array_equal(matrix_labels(page, k), expected)
+
+
 def click_cell(page, k: int, i: int, j: int) -> None:
     box = page.locator("rect.heatmapcell").nth(i * k + j).bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
@@ -95,13 +106,16 @@ def choose(page, label: str, option: str) -> None:
 
 def test_a_mouse_click_on_a_cell_lists_exactly_that_cells_samples(page, demo):
     """Check that clicking cell (8, 1) in Chromium shows the samples with true 8 predicted 1."""
+    from playwright.sync_api import expect
+
     ev = demo.evaluate("digits_cnn", progress=False)
     expected = ev.cell_indices(8, 1)
     assert len(expected) > 0
     click_cell(page, 10, 8, 1)
     page.wait_for_selector(f"text=true 8 · predicted 1 ({len(expected)})", timeout=30_000)
     cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
-    assert cards.count() == len(expected)
+    # the title is sent before the new cards: wait (retrying) until the gallery holds that many
+    expect(cards).to_have_count(len(expected), timeout=30_000)
     for n in range(cards.count()):
         text = cards.nth(n).inner_text()
         assert "true 8" in text and "pred 1" in text
@@ -112,12 +126,7 @@ def test_switching_the_model_redraws_the_matrix_with_the_engines_numbers(page, d
     """Check that choosing another model in the dropdown redraws the matrix with its counts."""
     np.testing.assert_array_equal(matrix_labels(page, 10), demo.evaluate("digits_cnn", progress=False).confusion_matrix())
     choose(page, "model", "digits_weak_mlp")
-    expected = demo.evaluate("digits_weak_mlp", progress=False).confusion_matrix()
-    page.wait_for_function(
-        f"document.querySelectorAll('text.heatmapcell_label')[0].textContent == '{expected[0, 0]}'",
-        timeout=30_000,
-    )
-    np.testing.assert_array_equal(matrix_labels(page, 10), expected)
+    assert_matrix_redrawn(page, demo.evaluate("digits_weak_mlp", progress=False).confusion_matrix(), (0, 0))
 
 
 def isolated_pick_point(ev, not_near: float) -> tuple[int, float]:
@@ -145,26 +154,16 @@ def test_typing_a_threshold_and_clicking_the_pr_curve_move_the_binary_matrix(pag
     page.keyboard.press("Control+A")
     page.keyboard.type("0.2")
     page.keyboard.press("Enter")
-    expected = demo.evaluate("breast_cancer_mlp", progress=False).at_threshold(0.2).confusion
-    page.wait_for_function(
-        f"document.querySelectorAll('text.heatmapcell_label')[1].textContent == '{expected[0, 1]}'",
-        timeout=30_000,
-    )
-    np.testing.assert_array_equal(matrix_labels(page, 2), expected)
-
     ev = demo.evaluate("breast_cancer_mlp", progress=False)
+    assert_matrix_redrawn(page, ev.at_threshold(0.2).confusion, (0, 1))
+
     i, t = isolated_pick_point(ev, not_near=ev.at_threshold(0.2).recall)
     pr_fig = page.locator(".bqplot.figure", has=page.locator("text.mainheading", has_text="Precision-recall"))
     dots = pr_fig.locator("path.dot")  # the curve's dots, then the operating point's
     # a real mouse click at the dot's centre, once it is in view, stable and not covered
     dots.nth(i).click(timeout=30_000)
     page.wait_for_selector(f"text=at {t:.3f}: precision", timeout=30_000)
-    expected = ev.at_threshold(t).confusion
-    page.wait_for_function(
-        f"document.querySelectorAll('text.heatmapcell_label')[3].textContent == '{expected[1, 1]}'",
-        timeout=30_000,
-    )
-    np.testing.assert_array_equal(matrix_labels(page, 2), expected)
+    assert_matrix_redrawn(page, ev.at_threshold(t).confusion, (1, 1))
 
 
 def test_comparison_mode_history_and_splits_in_the_browser(page, demo):
