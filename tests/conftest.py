@@ -230,7 +230,7 @@ def dash(_demo_dashboard_as_opened):
     for name in ("focus_class", "threshold", "normalize", "selected_cell", "selected_sample"):
         setattr(st, name, opened[name])
     st.show_default_samples()  # a brush, a confused pair or an agreement cell chose samples without a cell
-    st.status, st.status_level = opened["status"], opened["status_level"]
+    st.set_status(opened["status"], opened["status_level"])
     now = {name: getattr(st, name) for name in DASHBOARD_CHOICES}
     assert now == opened, "the shared dashboard could not be put back as it opened"
     return d
