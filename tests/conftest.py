@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny real Keras models, trained once per session and saved to real files."""
+"""Shared fixtures: tiny real Keras models, trained once per session and saved to real files; the
+bundled demo; the demo dashboard, put back as it opened before every test. (Plain helpers: helpers.py.)"""
 
 from __future__ import annotations
 
@@ -51,22 +52,28 @@ def blobs():
     return X[:300], y[:300], X[300:], y[300:]
 
 
+def _trained_mlp(path: Path, X, y, *, seed: int, hidden: int, outputs: int, activation, loss: str,
+                 epochs: int) -> Path:
+    """A 4-feature MLP (one hidden layer) trained briefly with a fixed seed, saved by Keras 3 at ``path``."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    m = keras.Sequential([
+        keras.Input((4,)), keras.layers.Dense(hidden, activation="relu"),
+        keras.layers.Dense(outputs, activation=activation),
+    ])
+    m.compile("adam", loss)
+    m.fit(X, y, epochs=epochs, verbose=0)
+    m.save(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def multiclass_h5(models_dir, blobs) -> Path:
     """A softmax MLP saved by Keras 3 as legacy .h5."""
-    import keras
-
     Xtr, ytr, _, _ = blobs
-    keras.utils.set_random_seed(1)
-    m = keras.Sequential([
-        keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-        keras.layers.Dense(3, activation="softmax"),
-    ])
-    m.compile("adam", "sparse_categorical_crossentropy")
-    m.fit(Xtr, ytr, epochs=5, verbose=0)
-    path = models_dir / "multiclass.h5"
-    m.save(path)
-    return path
+    return _trained_mlp(models_dir / "multiclass.h5", Xtr, ytr, seed=1, hidden=8, outputs=3,
+                        activation="softmax", loss="sparse_categorical_crossentropy", epochs=5)
 
 
 @pytest.fixture(scope="session")
@@ -121,33 +128,16 @@ def keras2_savedmodel(models_dir, keras2_h5) -> Path:
 @pytest.fixture(scope="session")
 def binary_h5(models_dir, blobs) -> Path:
     """One sigmoid unit: class 2 of the blobs against the rest."""
-    import keras
-
     Xtr, ytr, _, _ = blobs
-    keras.utils.set_random_seed(3)
-    m = keras.Sequential([
-        keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
-    m.compile("adam", "binary_crossentropy")
-    m.fit(Xtr, (ytr == 2).astype("float32"), epochs=5, verbose=0)
-    path = models_dir / "binary.h5"
-    m.save(path)
-    return path
+    return _trained_mlp(models_dir / "binary.h5", Xtr, (ytr == 2).astype("float32"), seed=3, hidden=8,
+                        outputs=1, activation="sigmoid", loss="binary_crossentropy", epochs=5)
 
 
 @pytest.fixture(scope="session")
 def regression_h5(models_dir, blobs) -> Path:
-    import keras
-
     Xtr, _, _, _ = blobs
-    keras.utils.set_random_seed(4)
-    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
-    m.compile("adam", "mse")
-    m.fit(Xtr, Xtr.sum(1), epochs=3, verbose=0)
-    path = models_dir / "regression.h5"
-    m.save(path)
-    return path
+    return _trained_mlp(models_dir / "regression.h5", Xtr, Xtr.sum(1), seed=4, hidden=4, outputs=1,
+                        activation=None, loss="mse", epochs=3)
 
 
 @pytest.fixture(scope="session")
@@ -203,3 +193,44 @@ def plain_predict():
         return np.asarray(m.predict(X, verbose=0))
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The bundled demo: paths of its models, test splits and histories (read-only files)."""
+    from h5eval_widgets.core import load_demo
+
+    return load_demo()
+
+
+# What a test may choose on the shared demo dashboard; put back as it opened before every test.
+DASHBOARD_CHOICES = ("model_name", "dataset_name", "compare_model", "focus_class", "threshold", "normalize",
+                     "selected_cell", "selected_sample", "status", "status_level")
+
+
+@pytest.fixture(scope="session")
+def _demo_dashboard_as_opened(tmp_path_factory):
+    from h5eval_widgets import demo_dashboard
+
+    d = demo_dashboard(progress=False, export_dir=tmp_path_factory.mktemp("export"))
+    return d, {name: getattr(d.state, name) for name in DASHBOARD_CHOICES}
+
+
+@pytest.fixture
+def dash(_demo_dashboard_as_opened):
+    """The demo dashboard as it opened (digits CNN on digits_test, nothing selected). It is built once;
+    whatever a test chose on it (model, comparison, focus class, threshold, cell, samples, status) is
+    undone before the next test, so no test sees another's choices."""
+    d, opened = _demo_dashboard_as_opened
+    st = d.state
+    d.comparison.other.value = None
+    d.pairs.pairs.value = None
+    st.compare_model = None
+    st.model_name, st.dataset_name = opened["model_name"], opened["dataset_name"]
+    for name in ("focus_class", "threshold", "normalize", "selected_cell", "selected_sample"):
+        setattr(st, name, opened[name])
+    st.show_default_samples()  # a brush, a confused pair or an agreement cell chose samples without a cell
+    st.set_status(opened["status"], opened["status_level"])
+    now = {name: getattr(st, name) for name in DASHBOARD_CHOICES}
+    assert now == opened, "the shared dashboard could not be put back as it opened"
+    return d

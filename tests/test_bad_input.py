@@ -24,7 +24,7 @@ from h5eval_widgets.core import (
     load_dataset,
     load_model,
 )
-from h5eval_widgets.core.models import file_digest
+from tests.helpers import digests
 
 
 @dataclass
@@ -42,6 +42,12 @@ def _blobs_npz(tmp: Path, blobs, **arrays) -> Path:
     path = tmp / "test.npz"
     np.savez(path, **(arrays or {"x": X, "y": y}))
     return path
+
+
+def _file_case(load: Callable, path: Path, content: bytes) -> Case:
+    """``content`` written to ``path``, then given to ``load``."""
+    path.write_bytes(content)
+    return Case(lambda: load(path), [path])
 
 
 def _zip_with(src: Path, dst: Path, config_edit: Callable[[str], str]) -> Path:
@@ -62,25 +68,21 @@ def missing_model(t, f):
 
 def directory_as_model(t, f):
     (t / "folder").mkdir()
-    return Case(lambda: load_model(t / "folder"), [])
+    stray = t / "folder" / "model.h5"  # a folder holding files, but no saved_model.pb
+    stray.write_bytes(b"")
+    return Case(lambda: load_model(t / "folder"), [stray])
 
 
 def empty_model_file(t, f):
-    p = t / "empty.h5"
-    p.write_bytes(b"")
-    return Case(lambda: load_model(p), [p])
+    return _file_case(load_model, t / "empty.h5", b"")
 
 
 def truncated_h5(t, f):
-    p = t / "truncated.h5"
-    p.write_bytes(f["multiclass_h5"].read_bytes()[:4000])
-    return Case(lambda: load_model(p), [p])
+    return _file_case(load_model, t / "truncated.h5", f["multiclass_h5"].read_bytes()[:4000])
 
 
 def not_hdf5_at_all(t, f):
-    p = t / "model.h5"
-    p.write_text("this is text, not a model")
-    return Case(lambda: load_model(p), [p])
+    return _file_case(load_model, t / "model.h5", b"this is text, not a model")
 
 
 def hdf5_without_model(t, f):
@@ -103,9 +105,7 @@ def keras_broken_config(t, f):
 
 
 def keras_not_a_zip(t, f):
-    p = t / "model.keras"
-    p.write_bytes(b"PK-but-not-really" * 10)
-    return Case(lambda: load_model(p), [p])
+    return _file_case(load_model, t / "model.keras", b"PK-but-not-really" * 10)
 
 
 def lambda_layer(t, f):
@@ -126,9 +126,7 @@ def unknown_custom_layer(t, f):
 
 
 def unknown_model_format(t, f):
-    p = t / "model.pt"
-    p.write_bytes(b"\x80\x02")
-    return Case(lambda: load_model(p), [p])
+    return _file_case(load_model, t / "model.pt", b"\x80\x02")
 
 
 def multi_output_without_choice(t, f):
@@ -171,9 +169,7 @@ def csv_text_feature(t, f):
 
 
 def unknown_data_format(t, f):
-    p = t / "data.xlsx"
-    p.write_bytes(b"PK\x03\x04")
-    return Case(lambda: load_dataset(p), [p])
+    return _file_case(load_dataset, t / "data.xlsx", b"PK\x03\x04")
 
 
 def missing_dataset(t, f):
@@ -181,9 +177,7 @@ def missing_dataset(t, f):
 
 
 def empty_data_file(t, f):
-    p = t / "empty.npz"
-    p.write_bytes(b"")
-    return Case(lambda: load_dataset(p), [p])
+    return _file_case(load_dataset, t / "empty.npz", b"")
 
 
 def model_file_as_dataset(t, f):
@@ -371,11 +365,11 @@ def fixtures(request):
 def test_bad_input_gets_a_clear_error_and_changes_no_file(tmp_path, fixtures, build, error, pattern):
     """Check the error kind and message of each bad input, and that no input file changed."""
     case = build(tmp_path, fixtures)
-    before = {p: file_digest(p) for p in case.files}
+    before = digests(case.files)
     with pytest.raises(error, match=pattern) as info:
         case.run()
     assert "Traceback" not in str(info.value)
-    assert {p: file_digest(p) for p in case.files} == before
+    assert digests(case.files) == before
 
 
 def test_catalogue_has_at_least_thirty_distinct_cases():

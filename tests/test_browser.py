@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from h5eval_widgets.core import load_demo
 from h5eval_widgets.serve import VoilaServer, dashboard_notebook
+from tests.helpers import wait_for, wait_until_no_process_mentions
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI"):
@@ -36,28 +35,26 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def processes_mentioning(text: str) -> list[str]:
-    """Command lines of running processes that contain ``text`` (for leftover kernels)."""
-    out = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if text in cmd:
-                out.append(cmd)
-    return out
-
-
 @pytest.fixture(scope="module")
 def server():
     with VoilaServer(dashboard_notebook(None, None, demo=True)) as srv:
         folder = str(srv.folder)
         yield srv
     assert srv.proc.poll() is not None, "the voila server is still running"
-    time.sleep(0.5)
-    assert processes_mentioning(folder) == [], "a kernel outlived the voila server"
+    wait_until_no_process_mentions(folder, owner="kernel of the voila server")
+
+
+def wait_until_settled(page, quiet_ms: int = 500, timeout: int = 30_000) -> None:
+    """Wait until the dashboard's page has not changed for ``quiet_ms``: the widget messages of a
+    render have all arrived (polled in the page, failing after ``timeout`` ms)."""
+    page.evaluate("""() => {
+        const root = document.querySelector('.h5eval-dashboard');
+        window.__h5evalChanged = performance.now();
+        new MutationObserver(() => { window.__h5evalChanged = performance.now(); })
+            .observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
+    }""")
+    page.wait_for_function(f"performance.now() - window.__h5evalChanged > {quiet_ms}",
+                           timeout=timeout, polling=100)
 
 
 @pytest.fixture(scope="module")
@@ -76,20 +73,26 @@ def page(server, browser):
     pg.goto(server.url, timeout=120_000)
     pg.wait_for_selector("rect.heatmapcell", timeout=120_000)
     pg.wait_for_selector("text=digits_cnn on digits_test: 719 samples", timeout=60_000)
-    pg.wait_for_timeout(1000)  # let the last widget messages of the first render settle
+    wait_until_settled(pg)  # the last widget messages of the first render
     yield pg
     pg.close()
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_demo()
 
 
 def matrix_labels(page, k: int) -> np.ndarray:
     """The numbers drawn in the heatmap's cells, row by row."""
     texts = page.locator("text.heatmapcell_label").all_text_contents()
     return np.array([float(t) for t in texts[: k * k]]).reshape(k, k)
+
+
+def assert_matrix_redrawn(page, expected: np.ndarray, changed: tuple[int, int]) -> None:
+    """Wait until the heatmap's cell ``changed`` shows its new count, then check every cell."""
+    k = len(expected)
+    i, j = changed
+    page.wait_for_function(
+        "([n, text]) => document.querySelectorAll('text.heatmapcell_label')[n]?.textContent == text",
+        arg=[i * k + j, str(expected[i, j])], timeout=30_000,
+    )
+    np.testing.assert_array_equal(matrix_labels(page, k), expected)
 
 
 def click_cell(page, k: int, i: int, j: int) -> None:
@@ -103,13 +106,16 @@ def choose(page, label: str, option: str) -> None:
 
 def test_a_mouse_click_on_a_cell_lists_exactly_that_cells_samples(page, demo):
     """Check that clicking cell (8, 1) in Chromium shows the samples with true 8 predicted 1."""
+    from playwright.sync_api import expect
+
     ev = demo.evaluate("digits_cnn", progress=False)
     expected = ev.cell_indices(8, 1)
     assert len(expected) > 0
     click_cell(page, 10, 8, 1)
     page.wait_for_selector(f"text=true 8 · predicted 1 ({len(expected)})", timeout=30_000)
     cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
-    assert cards.count() == len(expected)
+    # the title is sent before the new cards: wait (retrying) until the gallery holds that many
+    expect(cards).to_have_count(len(expected), timeout=30_000)
     for n in range(cards.count()):
         text = cards.nth(n).inner_text()
         assert "true 8" in text and "pred 1" in text
@@ -120,12 +126,7 @@ def test_switching_the_model_redraws_the_matrix_with_the_engines_numbers(page, d
     """Check that choosing another model in the dropdown redraws the matrix with its counts."""
     np.testing.assert_array_equal(matrix_labels(page, 10), demo.evaluate("digits_cnn", progress=False).confusion_matrix())
     choose(page, "model", "digits_weak_mlp")
-    expected = demo.evaluate("digits_weak_mlp", progress=False).confusion_matrix()
-    page.wait_for_function(
-        f"document.querySelectorAll('text.heatmapcell_label')[0].textContent == '{expected[0, 0]}'",
-        timeout=30_000,
-    )
-    np.testing.assert_array_equal(matrix_labels(page, 10), expected)
+    assert_matrix_redrawn(page, demo.evaluate("digits_weak_mlp", progress=False).confusion_matrix(), (0, 0))
 
 
 def isolated_pick_point(ev, not_near: float) -> tuple[int, float]:
@@ -153,26 +154,16 @@ def test_typing_a_threshold_and_clicking_the_pr_curve_move_the_binary_matrix(pag
     page.keyboard.press("Control+A")
     page.keyboard.type("0.2")
     page.keyboard.press("Enter")
-    expected = demo.evaluate("breast_cancer_mlp", progress=False).at_threshold(0.2).confusion
-    page.wait_for_function(
-        f"document.querySelectorAll('text.heatmapcell_label')[1].textContent == '{expected[0, 1]}'",
-        timeout=30_000,
-    )
-    np.testing.assert_array_equal(matrix_labels(page, 2), expected)
-
     ev = demo.evaluate("breast_cancer_mlp", progress=False)
+    assert_matrix_redrawn(page, ev.at_threshold(0.2).confusion, (0, 1))
+
     i, t = isolated_pick_point(ev, not_near=ev.at_threshold(0.2).recall)
     pr_fig = page.locator(".bqplot.figure", has=page.locator("text.mainheading", has_text="Precision-recall"))
     dots = pr_fig.locator("path.dot")  # the curve's dots, then the operating point's
     # a real mouse click at the dot's centre, once it is in view, stable and not covered
     dots.nth(i).click(timeout=30_000)
     page.wait_for_selector(f"text=at {t:.3f}: precision", timeout=30_000)
-    expected = ev.at_threshold(t).confusion
-    page.wait_for_function(
-        f"document.querySelectorAll('text.heatmapcell_label')[3].textContent == '{expected[1, 1]}'",
-        timeout=30_000,
-    )
-    np.testing.assert_array_equal(matrix_labels(page, 2), expected)
+    assert_matrix_redrawn(page, ev.at_threshold(t).confusion, (1, 1))
 
 
 def test_comparison_mode_history_and_splits_in_the_browser(page, demo):
@@ -206,18 +197,19 @@ def jupyterlab(tmp_path):
          "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}", "--allow-root"],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}/"
+
+    def answers() -> bool:
+        assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
+        try:
+            urllib.request.urlopen(url + "api", timeout=2)
+        except urllib.error.HTTPError:
+            pass  # an answer all the same
+        except OSError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
-            try:
-                urllib.request.urlopen(url + "api", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "JupyterLab did not start"
-                time.sleep(0.3)
+        wait_for(answers, timeout=90, interval=0.3, what=f"JupyterLab to answer at {url}api")
         yield url
     finally:
         proc.terminate()
@@ -227,8 +219,7 @@ def jupyterlab(tmp_path):
             proc.kill()
             proc.wait()
         log.close()
-    time.sleep(0.5)
-    assert processes_mentioning(str(tmp_path / "runtime")) == [], "a kernel outlived JupyterLab"
+    wait_until_no_process_mentions(str(tmp_path / "runtime"), owner="kernel of JupyterLab")
 
 
 def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, browser, demo):
@@ -249,7 +240,7 @@ def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, bro
             except PlaywrightTimeout:
                 if attempt:
                     raise
-        page.wait_for_timeout(1000)
+        wait_until_settled(page)
         click_cell(page, 10, 8, 1)
         page.wait_for_selector(f"text=true 8 · predicted 1 ({n})", timeout=30_000)
     finally:

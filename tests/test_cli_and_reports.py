@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
 import subprocess
 import sys
 
@@ -11,13 +13,7 @@ import pytest
 from sklearn import metrics as skm
 
 from h5eval_widgets.cli import main
-from h5eval_widgets.core import load_demo
-from h5eval_widgets.core.models import file_digest
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_demo()
+from tests.helpers import digests, run_dashboard_cell, wait_until_no_process_mentions
 
 
 def test_demo_models_are_real_h5_files_with_their_test_splits(demo):
@@ -40,7 +36,7 @@ def test_demo_models_are_real_h5_files_with_their_test_splits(demo):
 def test_cli_report_on_model_and_data_prints_the_metrics(tmp_path, capsys, demo):
     """Check `h5eval report MODEL DATA` prints accuracy equal to scikit-learn's, leaving the files as they were."""
     model, data = demo.models["breast_cancer_mlp"], demo.datasets["breast_cancer_test"]
-    before = (file_digest(model), file_digest(data))
+    before = digests([model, data])
     assert main(["report", str(model), str(data), "-q"]) == 0
     out = capsys.readouterr().out
     ev = demo.evaluate("breast_cancer_mlp", progress=False)
@@ -48,7 +44,7 @@ def test_cli_report_on_model_and_data_prints_the_metrics(tmp_path, capsys, demo)
     acc = skm.accuracy_score(y, ev.y_pred)
     assert f"accuracy            {acc:.4f}" in out
     assert "Confusion matrix" in out and "malignant" in out
-    assert (file_digest(model), file_digest(data)) == before
+    assert digests([model, data]) == before
 
 
 def test_cli_json_and_html_outputs(tmp_path, demo):
@@ -105,10 +101,7 @@ def test_dashboard_command_notebook_names_the_given_files(tmp_path, demo):
     from h5eval_widgets.serve import _by_name, dashboard_notebook
 
     model, data = demo.models["digits_cnn"], demo.datasets["digits_test"]
-    nb = dashboard_notebook(_by_name([str(model)]), _by_name([str(data)]))
-    scope: dict = {}
-    exec(nb["cells"][0]["source"], scope)  # the code Voila runs in its kernel
-    dash = scope["dashboard"]
+    dash = run_dashboard_cell(dashboard_notebook(_by_name([str(model)]), _by_name([str(data)])))
     assert dash.state.model_names == ["digits_cnn"] and dash.state.dataset_names == ["digits_test"]
     assert dash.state.evaluation.n_samples == 719
 
@@ -121,13 +114,6 @@ def test_dashboard_command_refuses_missing_paths(tmp_path, capsys):
 
 def test_dashboard_command_stopped_by_sigterm_leaves_no_server_or_kernel():
     """Check that `kill` on `h5eval dashboard --demo` stops Voila and its kernel, as Ctrl-C does."""
-    import re
-    import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
     proc = subprocess.Popen([sys.executable, "-m", "h5eval_widgets.cli", "dashboard", "--demo"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -137,14 +123,4 @@ def test_dashboard_command_stopped_by_sigterm_leaves_no_server_or_kernel():
         assert proc.wait(timeout=60) == 0
     finally:
         proc.kill()
-    time.sleep(1)
-    left = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if f"--port={port}" in cmd:
-                left.append(cmd)
-    assert left == [], left
+    wait_until_no_process_mentions(f"--port={port}", owner="server or kernel")

@@ -9,14 +9,12 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from h5eval_widgets import demo_dashboard
-from h5eval_widgets.core import LabelError, load_demo
 from h5eval_widgets import Comparison, compare_splits, load_history
+from h5eval_widgets.core import LabelError
 
 
 @pytest.fixture(scope="module")
-def pair():
-    demo = load_demo()
+def pair(demo):
     return demo, Comparison(demo.evaluate("digits_cnn", progress=False),
                             demo.evaluate("digits_weak_mlp", progress=False), n_boot=400)
 
@@ -84,13 +82,12 @@ def test_comparison_refuses_different_samples(pair):
         Comparison(cmp_.a, other)
 
 
-def test_splits_side_by_side_and_overfitting_flag():
+def test_splits_side_by_side_and_overfitting_flag(demo):
     """Check one model on train and test splits, and the gap flag on both sides of the tolerance."""
-    demo = load_demo()
     splits = {"digits_train": demo.datasets["digits_train"], "digits_test": demo.datasets["digits_test"],
               "breast_cancer_test": demo.datasets["breast_cancer_test"]}
     rep = compare_splits(demo.models["digits_weak_mlp"], splits, progress=False)
-    y_tr = load_demo().dataset("digits_train").y
+    y_tr = demo.dataset("digits_train").y
     assert rep.metrics().loc["accuracy", "digits_train"] == pytest.approx(
         skm.accuracy_score(y_tr, rep.evaluations["digits_train"].y_pred))
     assert "breast_cancer_test" in rep.errors
@@ -102,9 +99,8 @@ def test_splits_side_by_side_and_overfitting_flag():
     assert "possible overfitting" in strict.summary()
 
 
-def test_history_from_csvlogger_json_dict_and_history(tmp_path):
+def test_history_from_csvlogger_json_dict_and_history(tmp_path, demo):
     """Check training histories from a CSVLogger file, a JSON file, a dict and a History object."""
-    demo = load_demo()
     csv = load_history(demo.histories["digits_cnn"])
     assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(csv.columns) and len(csv) == 40
     js = load_history(demo.histories["digits_weak_mlp"])
@@ -121,9 +117,8 @@ def test_history_from_csvlogger_json_dict_and_history(tmp_path):
     assert load_history(p).equals(load_history(d))
 
 
-def test_dashboard_comparison_mode_history_and_splits(tmp_path):
+def test_dashboard_comparison_mode_history_and_splits(dash):
     """Check comparison mode (clicking an agreement cell), the per-class view of both, history and splits."""
-    dash = demo_dashboard(progress=False, export_dir=tmp_path)
     st = dash.state
     assert dash.history.layout.display is None and len(dash.history.figures.children) == 2
     dash.comparison.other.value = "digits_weak_mlp"

@@ -6,30 +6,16 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from h5eval_widgets import Dashboard, Evaluation, demo_dashboard, load_demo
+from h5eval_widgets import Dashboard, Evaluation
 from h5eval_widgets.state import EvalState
-from h5eval_widgets.core.models import file_digest
+from tests.helpers import digests, softmax_scores
 
 
-@pytest.fixture(scope="module")
-def dash(tmp_path_factory):
-    return demo_dashboard(progress=False, export_dir=tmp_path_factory.mktemp("export"))
-
-
-@pytest.fixture(autouse=True)
-def _reset(request):
-    """Each test starts from the digits CNN with nothing selected (when it uses the shared dashboard)."""
-    if "dash" in request.fixturenames:
-        d = request.getfixturevalue("dash")
-        d.state.model_name, d.state.dataset_name = "digits_cnn", "digits_test"
-        d.state.selected_cell = None
-
-
-def test_dashboard_opens_on_the_first_demo_model(dash):
+def test_dashboard_opens_on_the_first_demo_model(dash, demo):
     """Check the initial pair, the dropdowns and a 10x10 matrix equal to scikit-learn's."""
     st = dash.state
     assert (dash.model_dd.value, dash.dataset_dd.value) == ("digits_cnn", "digits_test")
-    y = load_demo().dataset("digits_test").y
+    y = demo.dataset("digits_test").y
     np.testing.assert_array_equal(dash.confusion.heatmap.color, skm.confusion_matrix(y, st.evaluation.y_pred))
     assert list(dash.confusion.heatmap.row) == [str(i) for i in range(10)]
     assert st.status_level == "info"
@@ -122,7 +108,6 @@ def test_clicking_a_curve_point_sets_the_threshold_there(dash):
     curves.click_curve_point("roc", j)
     pred = (score >= st.threshold).astype(int)
     assert skm.recall_score(ev.y_true, pred) == pytest.approx(curves.roc_pick.y[j])
-    st.threshold = 0.5
 
 
 def test_switching_model_and_dataset_updates_every_view(dash):
@@ -201,14 +186,14 @@ def test_confused_pairs_list_selects_the_cell(dash):
     assert len(st.selected_indices) == int(label.rsplit(": ", 1)[1])
 
 
-def test_export_writes_a_static_report_and_touches_no_input(dash):
+def test_export_writes_a_static_report_and_touches_no_input(dash, demo):
     """Check that "export HTML report" writes a page and leaves model and data files unchanged."""
-    demo = load_demo()
-    before = [file_digest(p) for p in list(demo.models.values()) + list(demo.datasets.values())]
+    inputs = [*demo.models.values(), *demo.datasets.values()]
+    before = digests(inputs)
     dash.summary.export.click()
     path = dash.summary.report_path()
     assert path.exists() and "<!DOCTYPE html>" in path.read_text()
-    assert before == [file_digest(p) for p in list(demo.models.values()) + list(demo.datasets.values())]
+    assert digests(inputs) == before
 
 
 def test_a_thousand_classes_draw_the_most_confused_ones():
@@ -216,13 +201,7 @@ def test_a_thousand_classes_draw_the_most_confused_ones():
 
     How long building the views takes is measured in benchmarks/interaction.py.
     """
-    rng = np.random.default_rng(0)
-    n, k = 20000, 1000
-    y = rng.integers(0, k, n)
-    logits = rng.normal(size=(n, k)).astype(np.float32)
-    logits[np.arange(n), y] += 4
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
+    y, p = softmax_scores(np.random.default_rng(0), 20000, 1000, signal=4)
     ev = Evaluation.from_predictions(y, p, dataset_name="synthetic")
     ev.scores, ev.per_class()  # the engine's work, outside the view timing
     d = Dashboard.from_evaluations({"big": ev}, progress=False)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from h5eval_widgets import Dashboard
-from h5eval_widgets.core.models import file_digest
+from tests.helpers import digests
 
 
 @pytest.fixture()
@@ -41,7 +41,7 @@ def bad_files(tmp_path, multiclass_h5, lambda_model_files, weights_only_h5, blob
 def test_bad_choice_shows_the_error_and_keeps_the_views(bad_files, trait, value, pattern):
     """Check that choosing a bad model or dataset reports it and leaves the last good views working."""
     models, datasets = bad_files
-    hashes = {p: file_digest(p) for p in list(models.values()) + list(datasets.values())}
+    hashes = digests([*models.values(), *datasets.values()])
     dash = Dashboard(models=models, datasets=datasets, progress=False)
     st = dash.state
     assert st.model_name == "good" and st.dataset_name == "good_test" and st.evaluation is not None
@@ -56,4 +56,4 @@ def test_bad_choice_shows_the_error_and_keeps_the_views(bad_files, trait, value,
     dash.confusion.click_cell(0, 0)  # the old views still answer
     expected = np.flatnonzero((good_eval.y_true == 0) & (good_eval.y_pred == 0))
     assert sorted(st.selected_indices.tolist()) == expected.tolist()
-    assert {p: file_digest(p) for p in hashes} == hashes
+    assert digests(hashes) == hashes

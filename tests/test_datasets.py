@@ -42,15 +42,6 @@ def test_npz_with_explicit_keys_and_class_names(tmp_path, arrays):
         load_dataset(path, x_key="nope")
 
 
-def test_npz_without_known_keys_lists_what_it_found(tmp_path, arrays):
-    """Check that an .npz with unknown key names lists the keys it holds."""
-    X, y = arrays
-    path = tmp_path / "odd.npz"
-    np.savez(path, foo=X, bar=y)
-    with pytest.raises(DatasetError, match=r"\['foo', 'bar'\].*x_key"):
-        load_dataset(path)
-
-
 def test_pair_of_npy_files(tmp_path, arrays):
     """Check inputs and labels from two .npy files."""
     X, y = arrays
@@ -59,14 +50,6 @@ def test_pair_of_npy_files(tmp_path, arrays):
     ds = load_dataset(tmp_path / "x.npy", tmp_path / "y.npy")
     np.testing.assert_array_equal(ds.X, X)
     np.testing.assert_array_equal(ds.y, y)
-
-
-def test_pickled_npy_is_never_unpickled(tmp_path):
-    """Check that an object .npy (pickle) is refused with the reason."""
-    path = tmp_path / "obj.npy"
-    np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    with pytest.raises(DatasetError, match="unpickle"):
-        load_dataset(path, np.zeros(2))
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
 from h5eval_widgets.core import Evaluation
-
-
-def _softmax_scores(rng, n, k, signal=1.5, dtype=np.float32):
-    y = rng.integers(0, k, n)
-    z = rng.normal(size=(n, k))
-    z[np.arange(n), y] += signal
-    p = np.exp(z)
-    p /= p.sum(1, keepdims=True)
-    return y, p.astype(dtype)
-
-
-def _sk(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
-
-
-def _sklearn_undefined(fn, *args, **kwargs) -> bool:
-    """True when scikit-learn has no value either (it raises, or returns nan with a warning)."""
-    try:
-        return bool(np.isnan(_sk(fn, *args, **kwargs)))
-    except ValueError:
-        return True
+from tests.helpers import binary_scores, sk, sk_or_nan, softmax_scores
 
 
 def assert_classification_matches(ev: Evaluation, y, proba, sample_weight=None):
@@ -43,27 +19,27 @@ def assert_classification_matches(ev: Evaluation, y, proba, sample_weight=None):
     approx = lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)  # noqa: E731
     s = ev.scores
     approx(s["accuracy"], skm.accuracy_score(y, yp, sample_weight=w))
-    approx(s["balanced_accuracy"], _sk(skm.balanced_accuracy_score, y, yp, sample_weight=w))
+    approx(s["balanced_accuracy"], sk(skm.balanced_accuracy_score, y, yp, sample_weight=w))
     for name, fn in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
         for avg in ("macro", "micro", "weighted"):
-            approx(s[f"{name}_{avg}"], _sk(fn, y, yp, labels=labels, average=avg,
-                                            sample_weight=w, zero_division=np.nan))
+            approx(s[f"{name}_{avg}"], sk(fn, y, yp, labels=labels, average=avg,
+                                           sample_weight=w, zero_division=np.nan))
         approx(ev.per_class()[name].to_numpy(),
-               _sk(fn, y, yp, labels=labels, average=None, sample_weight=w, zero_division=np.nan))
-    approx(s["cohen_kappa"], _sk(skm.cohen_kappa_score, y, yp, sample_weight=w))
-    approx(s["mcc"], _sk(skm.matthews_corrcoef, y, yp, sample_weight=w))
+               sk(fn, y, yp, labels=labels, average=None, sample_weight=w, zero_division=np.nan))
+    approx(s["cohen_kappa"], sk(skm.cohen_kappa_score, y, yp, sample_weight=w))
+    approx(s["mcc"], sk(skm.matthews_corrcoef, y, yp, sample_weight=w))
     np.testing.assert_allclose(s["log_loss"], skm.log_loss(y, proba, labels=labels, sample_weight=w), rtol=1e-5)
     sk_proba = proba[:, 1] if k == 2 else proba
     np.testing.assert_allclose(
-        s["brier_score"], _sk(skm.brier_score_loss, y, sk_proba, labels=labels, sample_weight=w), rtol=1e-5)
+        s["brier_score"], sk(skm.brier_score_loss, y, sk_proba, labels=labels, sample_weight=w), rtol=1e-5)
     np.testing.assert_array_equal(ev.confusion_matrix(), skm.confusion_matrix(y, yp, labels=labels, sample_weight=w))
     for norm in ("true", "pred", "all"):
-        approx(ev.confusion_matrix(norm), _sk(skm.confusion_matrix, y, yp, labels=labels,
-                                              sample_weight=w, normalize=norm))
+        approx(ev.confusion_matrix(norm), sk(skm.confusion_matrix, y, yp, labels=labels,
+                                             sample_weight=w, normalize=norm))
     if k == 2:
         approx(s["roc_auc"], skm.roc_auc_score(y, proba[:, 1], sample_weight=w))
         approx(s["average_precision"], skm.average_precision_score(y, proba[:, 1], sample_weight=w))
-        approx(s["precision"], _sk(skm.precision_score, y, yp, sample_weight=w, zero_division=np.nan))
+        approx(s["precision"], sk(skm.precision_score, y, yp, sample_weight=w, zero_division=np.nan))
         fpr, tpr, thr = skm.roc_curve(y, proba[:, 1], sample_weight=w, drop_intermediate=False)
         roc = ev.roc_curve()
         approx(roc["fpr"], fpr)
@@ -93,7 +69,7 @@ def assert_classification_matches(ev: Evaluation, y, proba, sample_weight=None):
 def test_multiclass_metrics_equal_sklearn(k, n, seed):
     """Check that every metric of a random k-class problem equals scikit-learn's."""
     rng = np.random.default_rng(seed)
-    y, p = _softmax_scores(rng, n, k)
+    y, p = softmax_scores(rng, n, k)
     ev = Evaluation.from_predictions(y, p, task="binary" if k == 2 else None)
     assert ev.task == ("binary" if k == 2 else "multiclass")
     assert_classification_matches(ev, y, p)
@@ -102,7 +78,7 @@ def test_multiclass_metrics_equal_sklearn(k, n, seed):
 def test_sample_weights_equal_sklearn():
     """Check that metrics with sample weights equal scikit-learn's weighted metrics."""
     rng = np.random.default_rng(5)
-    y, p = _softmax_scores(rng, 800, 4)
+    y, p = softmax_scores(rng, 800, 4)
     w = rng.uniform(0.1, 3.0, size=800)
     ev = Evaluation.from_predictions(y, p, sample_weight=w)
     assert_classification_matches(ev, y, p, sample_weight=w)
@@ -110,9 +86,8 @@ def test_sample_weights_equal_sklearn():
 
 def test_binary_single_sigmoid_with_ties_equals_sklearn():
     """Check binary metrics from one sigmoid column with many tied scores (rounded to 0.1)."""
-    rng = np.random.default_rng(6)
-    y = rng.integers(0, 2, 1000)
-    score = np.clip(np.round(0.35 * y + 0.65 * rng.random(1000), 1), 0, 1).astype(np.float32)
+    y, score = binary_scores(np.random.default_rng(6), 1000, lean=0.35, decimals=1)
+    score = score.astype(np.float32)
     ev = Evaluation.from_predictions(y, score)
     assert ev.task == "binary"
     np.testing.assert_array_equal(ev.y_pred, (score >= 0.5).astype(int))
@@ -144,24 +119,24 @@ def test_one_class_present_reports_undefined_auc_and_keeps_the_rest():
     assert np.isnan(ev.scores["roc_auc"])
     assert "never occur" in ev.undefined["roc_auc"]
     assert ev.scores["accuracy"] == pytest.approx(skm.accuracy_score(y, (score >= 0.5).astype(int)))
-    assert _sklearn_undefined(skm.roc_auc_score, y, score)
+    assert np.isnan(sk_or_nan(skm.roc_auc_score, y, score))  # scikit-learn has none either
 
 
 def test_multiclass_with_absent_class_auc_is_undefined():
     """Check OvR AUC is nan (as sklearn raises) when one class is absent from the labels."""
     rng = np.random.default_rng(8)
-    y, p = _softmax_scores(rng, 300, 4)
+    y, p = softmax_scores(rng, 300, 4)
     y[y == 3] = 0
     ev = Evaluation.from_predictions(y, p)
     assert np.isnan(ev.scores["roc_auc_ovr_macro"])
     assert "roc_auc" in ev.undefined
-    assert _sklearn_undefined(skm.roc_auc_score, y, p, multi_class="ovr", labels=[0, 1, 2, 3])
+    assert np.isnan(sk_or_nan(skm.roc_auc_score, y, p, multi_class="ovr", labels=[0, 1, 2, 3]))
 
 
 def test_string_and_onehot_labels_encode_to_the_same_result():
     """Check that string, one-hot and integer labels give identical metrics."""
     rng = np.random.default_rng(9)
-    y, p = _softmax_scores(rng, 200, 3)
+    y, p = softmax_scores(rng, 200, 3)
     names = ["cat", "dog", "emu"]
     a = Evaluation.from_predictions(y, p, classes=names)
     b = Evaluation.from_predictions(np.array(names)[y], p, classes=names)
@@ -184,9 +159,7 @@ def test_logits_are_detected_and_softmaxed_with_a_note():
 
 def test_calibration_curve_equals_sklearn_and_ece():
     """Check the reliability diagram against sklearn.calibration.calibration_curve."""
-    rng = np.random.default_rng(11)
-    y = rng.integers(0, 2, 700)
-    score = np.clip(0.3 * y + 0.7 * rng.random(700), 0, 1)
+    y, score = binary_scores(np.random.default_rng(11), 700)
     ev = Evaluation.from_predictions(y, score)
     t, p = calibration_curve(y, score, n_bins=10)
     cal = ev.calibration(10)
@@ -198,9 +171,7 @@ def test_calibration_curve_equals_sklearn_and_ece():
 
 def test_multilabel_metrics_equal_sklearn():
     """Check multi-label (independent sigmoids) metrics against scikit-learn."""
-    rng = np.random.default_rng(12)
-    y = rng.integers(0, 2, (400, 4))
-    p = np.clip(0.4 * y + 0.6 * rng.random((400, 4)), 0, 1)
+    y, p = binary_scores(np.random.default_rng(12), (400, 4), lean=0.4)
     ev = Evaluation.from_predictions(y, p, task="multilabel")
     yp = (p >= 0.5).astype(int)
     s = ev.scores
@@ -246,7 +217,7 @@ def test_packed_key_sort_equals_sklearn_with_many_classes_ties_and_negative_zero
 
     rng = np.random.default_rng(7)
     k, n = 300, 6000
-    y, p = _softmax_scores(rng, n, k, signal=3.0, dtype=np.float64)
+    y, p = softmax_scores(rng, n, k, signal=3.0, dtype=np.float64)
     p = np.round(p, 3).astype(np.float32)
     p[rng.random(p.shape) < 0.01] = -0.0
     y[y == 17] = 18  # class 17 never occurs

@@ -3,15 +3,14 @@ scikit-learn's, or both are undefined."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from h5eval_widgets.core import Evaluation
+from tests.helpers import same
+from tests.helpers import sk_or_nan as sk  # nan where scikit-learn has no value either
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -36,32 +35,21 @@ def problems(draw):
     return y, p, w
 
 
-def sk(fn, *a, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return float(fn(*a, **kw))
-        except ValueError:
-            return float("nan")
-
-
-def same(ours, theirs, name):
-    if np.isnan(theirs):
-        assert np.isnan(ours), f"{name}: scikit-learn has no value, we gave {ours}"
-    else:
-        assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-9), name
+def evaluated(problem):
+    """The problem, its class count, its labels 0..k-1 and its Evaluation (binary when k is 2)."""
+    y, p, w = problem
+    k = p.shape[1]
+    ev = Evaluation.from_predictions(y, p, task="binary" if k == 2 else "multiclass", sample_weight=w)
+    return y, p, w, k, np.arange(k), ev
 
 
 @SETTINGS
 @given(problems())
 def test_confusion_metrics_equal_sklearn(problem):
     """Check accuracy, balanced accuracy, P/R/F1 (3 averages), kappa and MCC on random problems."""
-    y, p, w = problem
-    k = p.shape[1]
-    ev = Evaluation.from_predictions(y, p, task="binary" if k == 2 else "multiclass", sample_weight=w)
+    y, p, w, k, labels, ev = evaluated(problem)
     yp = ev.y_pred
     s = ev.scores
-    labels = np.arange(k)
     same(s["accuracy"], sk(skm.accuracy_score, y, yp, sample_weight=w), "accuracy")
     same(s["balanced_accuracy"], sk(skm.balanced_accuracy_score, y, yp, sample_weight=w), "balanced")
     for name, fn in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
@@ -76,11 +64,8 @@ def test_confusion_metrics_equal_sklearn(problem):
 @given(problems())
 def test_probability_metrics_equal_sklearn(problem):
     """Check log loss, Brier, ROC AUC, average precision and top-k on random problems."""
-    y, p, w = problem
-    k = p.shape[1]
-    ev = Evaluation.from_predictions(y, p, task="binary" if k == 2 else "multiclass", sample_weight=w)
+    y, p, w, k, labels, ev = evaluated(problem)
     s = ev.scores
-    labels = np.arange(k)
     same(s["log_loss"], sk(skm.log_loss, y, p, labels=labels, sample_weight=w), "log_loss")
     same(s["brier_score"], sk(skm.brier_score_loss, y, p[:, 1] if k == 2 else p, labels=labels,
                               sample_weight=w), "brier")

@@ -15,9 +15,8 @@ import pytest
 
 from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_dataset
 from h5eval_widgets.core.feed import rows_per_call
-from h5eval_widgets.core.models import load_model
-
-from h5eval_widgets.core.models import file_digest
+from h5eval_widgets.core.models import file_digest, load_model
+from tests.helpers import run_dashboard_cell
 
 CLASSES = ("cat", "dog", "fox")
 
@@ -54,6 +53,13 @@ def keras_pixels(folder: Path, size: tuple[int, int], color_mode: str) -> np.nda
     return np.concatenate([x.numpy() for x, _ in ds])
 
 
+def saved(model, tmp_path_factory, name: str) -> Path:
+    """``model`` saved as ``name`` in a new temporary folder."""
+    path = tmp_path_factory.mktemp("m") / name
+    model.save(path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
     return make_photo_folder(tmp_path_factory.mktemp("photos") / "faces")
@@ -70,9 +76,7 @@ def gray_cnn_keras2(tmp_path_factory) -> Path:
         tf_keras.layers.Flatten(),
         tf_keras.layers.Dense(3, activation="softmax"),
     ])
-    path = tmp_path_factory.mktemp("m") / "gray_cnn.h5"
-    m.save(path)
-    return path
+    return saved(m, tmp_path_factory, "gray_cnn.h5")
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +85,7 @@ def mobilenet(tmp_path_factory) -> Path:
 
     keras.utils.set_random_seed(4)
     m = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=3, alpha=0.35)
-    path = tmp_path_factory.mktemp("m") / "mobilenet_v2.keras"
-    m.save(path)
-    return path
+    return saved(m, tmp_path_factory, "mobilenet_v2.keras")
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +99,7 @@ def rescaling_cnn(tmp_path_factory) -> Path:
         keras.layers.Conv2D(4, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
         keras.layers.Dense(3, activation="softmax"),
     ])
-    path = tmp_path_factory.mktemp("m") / "rescaling_cnn.keras"
-    m.save(path)
-    return path
+    return saved(m, tmp_path_factory, "rescaling_cnn.keras")
 
 
 def test_keras2_grayscale_cnn_on_colour_jpegs_of_mixed_sizes(photos, gray_cnn_keras2):
@@ -232,8 +232,7 @@ def two_input_model(tmp_path_factory):
     x = keras.layers.Concatenate()([keras.layers.Rescaling(0.02)(age), keras.layers.Rescaling(1e-5)(income)])
     x = keras.layers.Dense(6, activation="relu")(x)
     model = keras.Model({"age": age, "income": income}, keras.layers.Dense(3, activation="softmax")(x))
-    path = tmp_path_factory.mktemp("m") / "people.keras"
-    model.save(path)
+    path = saved(model, tmp_path_factory, "people.keras")
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"income": rng.normal(4e4, 1e4, 50).round(), "age": rng.integers(18, 90, 50),
                        "city": rng.choice(["north", "south"], 50), "label": rng.integers(0, 3, 50)})
@@ -411,11 +410,9 @@ def test_served_dashboard_passes_the_dataset_options(photos, gray_cnn_keras2):
     """Check the page `h5eval dashboard ... --preprocess 0.5` serves reads data with that option."""
     from h5eval_widgets.serve import _by_name, dashboard_notebook
 
-    nb = dashboard_notebook(_by_name([str(gray_cnn_keras2)]), _by_name([str(photos)]),
-                            dataset_options={"preprocess": 0.5, "image_size": [32, 32]})
-    scope: dict = {}
-    exec(nb["cells"][0]["source"], scope)
-    assert any("multiplied by 0.5" in n for n in scope["dashboard"].state.evaluation.notes)
+    dash = run_dashboard_cell(dashboard_notebook(_by_name([str(gray_cnn_keras2)]), _by_name([str(photos)]),
+                                                 dataset_options={"preprocess": 0.5, "image_size": [32, 32]}))
+    assert any("multiplied by 0.5" in n for n in dash.state.evaluation.notes)
 
 
 def test_a_large_parquet_file_is_read_one_row_group_at_a_time(tmp_path, blobs, multiclass_h5, monkeypatch):

@@ -7,13 +7,12 @@ import pytest
 from sklearn import metrics as skm
 
 from h5eval_widgets.core import Evaluation
+from tests.helpers import binary_scores
 
 
 @pytest.fixture(scope="module")
 def binary_eval():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 3000)
-    score = np.clip(np.round(0.3 * y + 0.7 * rng.random(3000), 3), 0, 1)
+    y, score = binary_scores(np.random.default_rng(0), 3000, decimals=3)
     return y, score, Evaluation.from_predictions(y, score)
 
 
@@ -109,9 +108,7 @@ def test_cell_indices_accept_class_names_and_reject_unknown():
 
 def test_bootstrap_is_reproducible_and_matches_index_resampling():
     """Check that seeded intervals repeat, contain the estimate, and agree with naive resampling."""
-    rng = np.random.default_rng(3)
-    y = rng.integers(0, 2, 600)
-    score = np.clip(0.3 * y + 0.7 * rng.random(600), 0, 1)
+    y, score = binary_scores(np.random.default_rng(3), 600)
     ev = Evaluation.from_predictions(y, score)
     a = ev.bootstrap(400, seed=5)
     b = Evaluation.from_predictions(y, score).bootstrap(400, seed=5)
@@ -169,9 +166,7 @@ def test_delong_interval_matches_the_textbook_formula():
 
     from h5eval_widgets.core.metrics import binary_curve, roc_auc_delong_interval
 
-    rng = np.random.default_rng(6)
-    y = rng.integers(0, 2, 300)
-    s = np.round(0.3 * y + 0.7 * rng.random(300), 2)
+    y, s = binary_scores(np.random.default_rng(6), 300, decimals=2)
     pos, neg = s[y == 1], s[y == 0]
     psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
     auc = psi.mean()

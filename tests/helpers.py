@@ -1,0 +1,110 @@
+"""Helpers shared by the tests (fixtures live in conftest.py): waiting with a deadline, leftover
+processes, file digests, scikit-learn called quietly, random scores, the served dashboard's cell."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pytest
+
+from h5eval_widgets.core.models import file_digest
+
+
+# ------------------------------------------------------------------ waiting
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.1, *,
+             what: str | Callable[[], str] | None = None):
+    """Call ``predicate`` every ``interval`` seconds until it returns something true, and return
+    that; after ``timeout`` seconds fail, naming what was awaited (``what``: a text, or a function
+    giving one at that moment, for example with what is still left)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            awaited = what() if callable(what) else what
+            awaited = awaited or getattr(predicate, "__doc__", None) or getattr(predicate, "__name__", "?")
+            pytest.fail(f"gave up after {timeout:g} s waiting for {awaited}", pytrace=False)
+        time.sleep(interval)
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that contain ``text`` (for leftover servers and kernels)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if text in cmd:
+                out.append(cmd)
+    return out
+
+
+def wait_until_no_process_mentions(text: str, timeout: float = 15.0, *, owner: str = "process") -> None:
+    """Wait until no running process has ``text`` in its command line; fail listing those left."""
+    wait_for(lambda: not processes_mentioning(text), timeout, 0.1,
+             what=lambda: f"every {owner} mentioning {text!r} to exit; still running: {processes_mentioning(text)}")
+
+
+# ------------------------------------------------------------------ files
+def digests(paths: Iterable) -> dict:
+    """Each file's (or folder's) SHA-256, by path: compare before and after to prove nothing was written."""
+    return {p: file_digest(p) for p in paths}
+
+
+def run_dashboard_cell(notebook: dict):
+    """Run the code cell a served dashboard page runs in its kernel; return the dashboard it builds."""
+    scope: dict = {}
+    exec(notebook["cells"][0]["source"], scope)
+    return scope["dashboard"]
+
+
+# ------------------------------------------------------------------ scikit-learn, quietly
+def sk(fn, *args, **kwargs):
+    """A scikit-learn metric with its warnings (undefined values, zero division) silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def sk_or_nan(fn, *args, **kwargs) -> float:
+    """A scikit-learn metric as a float, nan where scikit-learn has no value (it raises, or warns and gives nan)."""
+    try:
+        return float(sk(fn, *args, **kwargs))
+    except ValueError:
+        return float("nan")
+
+
+def same(ours, theirs, name: str) -> None:
+    """Assert our value equals scikit-learn's, or both are undefined (nan)."""
+    if np.isnan(theirs):
+        assert np.isnan(ours), f"{name}: scikit-learn has no value, we gave {ours}"
+    else:
+        assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-9), name
+
+
+# ------------------------------------------------------------------ random predictions
+def softmax_scores(rng: np.random.Generator, n: int, k: int, signal: float = 1.5, dtype=np.float32):
+    """Labels of ``n`` samples in ``k`` classes and softmax scores leaning ``signal`` towards the truth."""
+    y = rng.integers(0, k, n)
+    z = rng.normal(size=(n, k))
+    z[np.arange(n), y] += signal
+    np.exp(z, out=z)
+    z /= z.sum(1, keepdims=True)
+    return y, z.astype(dtype)
+
+
+def binary_scores(rng: np.random.Generator, n, lean: float = 0.3, decimals: int | None = None):
+    """Labels of ``n`` samples (a count, or a shape for multi-label) in 2 classes and scores in [0, 1] that lean ``lean`` towards the positives
+    (rounded to ``decimals`` when given, so ties happen)."""
+    y = rng.integers(0, 2, n)
+    score = lean * y + (1 - lean) * rng.random(n)
+    if decimals is not None:
+        score = np.round(score, decimals)
+    return y, np.clip(score, 0, 1)
