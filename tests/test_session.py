@@ -170,3 +170,37 @@ def test_html_table_cells_rows_and_header():
                  "<tr style='color:red'><td>1</td><td class='x'>2</td></tr><tr><td>3</td><td>4</td></tr></table>")
     assert html_table(None, [[("x", "colspan=2")]], style="s") == \
         "<table style='s'><tr><td colspan=2>x</td></tr></table>"
+
+
+def test_a_large_evaluation_shows_its_matrix_before_the_ranking_metrics(monkeypatch):
+    """Check that the first view of a large evaluation (matrix, matrix metrics, per-class table)
+    is drawn before any score column is sorted, and the ranking metrics arrive when sorted."""
+    import threading
+
+    from h5eval_widgets import MulticlassEvaluation, session as session_module
+
+    from tests.helpers import wait_for
+
+    monkeypatch.setattr(session_module, "RANK_IN_BACKGROUND", 10_000)  # 4,000 x 10 is "large"
+    gate = threading.Event()
+    sort_columns = MulticlassEvaluation._ranking_scores
+
+    def held(self):  # the background sort waits until the first view has been checked
+        assert gate.wait(30)
+        return sort_columns(self)
+
+    monkeypatch.setattr(MulticlassEvaluation, "_ranking_scores", held)
+    ev = _multiclass(n=4000, k=10)
+    dash = Dashboard.from_evaluations({"big": ev}, progress=False)
+    try:
+        assert not dash.session.ranking_ready and not ev.ranking_ready
+        np.testing.assert_array_equal(np.asarray(dash.confusion.heatmap.color), ev.confusion_matrix())
+        summary = dash.summary.table.value
+        assert f"{ev.matrix_scores['accuracy']:.4f}" in summary and "computing…" in summary
+        assert len(dash.per_class.frame()) == 10 and "roc_auc" not in dash.per_class.frame()
+    finally:
+        gate.set()
+    wait_for(lambda: dash.session.ranking_ready, timeout=30, what="the background sort")
+    assert ev.ranking_ready
+    wait_for(lambda: "computing…" not in dash.summary.table.value, timeout=10, what="the summary redraw")
+    assert f"{ev.scores['roc_auc_ovr_macro']:.4f}" in dash.summary.table.value
