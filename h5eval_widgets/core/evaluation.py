@@ -186,24 +186,7 @@ class Evaluation:
         raise NotImplementedError
 
     @classmethod
-    def from_model(
-        cls,
-        model,
-        X,
-        y=None,
-        *,
-        classes: Sequence[str] | None = None,
-        task: Task | None = None,
-        threshold: float = 0.5,
-        sample_weight=None,
-        batch_size: int | None = None,
-        cache: bool | str = True,
-        progress: bool = True,
-        trust_code: bool = False,
-        output: int | str | None = None,
-        dataset_name: str | None = None,
-        **dataset_options,
-    ) -> "Evaluation":
+    def from_model(cls, model, X, y=None, **options) -> "Evaluation":
         """Predict once (through the on-disk cache) and hand off to :meth:`from_predictions`
         (see :func:`~h5eval_widgets.core.pipeline.evaluate_model`).
 
@@ -226,20 +209,16 @@ class Evaluation:
             Allow a model that carries code (Lambda layers) to load.
         output : int or str, default=None
             Which output of a multi-output model to evaluate.
+        classes, task, threshold, sample_weight, dataset_name
+            As in :meth:`from_predictions`.
         **dataset_options
             Passed to :func:`~h5eval_widgets.core.load_dataset` when ``X`` is not a Dataset:
             ``label_column``, ``feature_columns``, ``x_key``, ``y_key``, ``image_size``,
             ``color_mode``, ``preprocess``, ...
-
-        Other parameters are as in :meth:`from_predictions`.
         """
         from .pipeline import evaluate_model
 
-        return evaluate_model(
-            model, X, y, classes=classes, task=task, threshold=threshold,
-            sample_weight=sample_weight, batch_size=batch_size, cache=cache, progress=progress,
-            trust_code=trust_code, output=output, dataset_name=dataset_name, **dataset_options,
-        )
+        return evaluate_model(model, X, y, **options)
 
     # ------------------------------------------------------------------ basics
     @property

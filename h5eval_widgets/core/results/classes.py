@@ -17,7 +17,13 @@ from ..evaluation import Evaluation
 from ..ranking import average_precision_binary, roc_auc_binary, sort_descending, sorted_curve
 from ..threshold import ThresholdIndex, ThresholdResult
 
-__all__ = ["ClassEvaluation", "RankStats"]
+__all__ = ["ClassEvaluation", "RankStats", "averaged_scores"]
+
+
+def averaged_scores(scores: dict) -> dict[str, float]:
+    """The macro, micro and weighted precision, recall and F1 out of a per-class score dict."""
+    return {f"{name}_{avg}": scores[f"{name}_{avg}"]
+            for name in ("precision", "recall", "f1") for avg in ("macro", "micro", "weighted")}
 
 
 @dataclass(frozen=True)

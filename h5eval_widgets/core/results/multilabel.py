@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import metrics as M
-from .classes import ClassEvaluation
+from .classes import ClassEvaluation, averaged_scores
 
 __all__ = ["MultilabelEvaluation"]
 
@@ -59,9 +59,7 @@ class MultilabelEvaluation(ClassEvaluation, task="multilabel"):
     def matrix_scores(self) -> dict[str, float]:
         s = self._label_scores
         out = {k: s[k] for k in ("subset_accuracy", "hamming_loss")}
-        for name in ("precision", "recall", "f1"):
-            for avg in ("macro", "micro", "weighted"):
-                out[f"{name}_{avg}"] = s[f"{name}_{avg}"]
+        out.update(averaged_scores(s))
         return out
 
     @cached_property

@@ -12,7 +12,7 @@ from .. import metrics as M
 from .._lazy import pd
 from ..cells import CellIndex
 from ..resampling import resample_groups
-from .classes import ClassEvaluation
+from .classes import ClassEvaluation, averaged_scores
 from .decisions import DecisionResult
 
 __all__ = ["SingleLabelEvaluation"]
@@ -123,9 +123,7 @@ class SingleLabelEvaluation(ClassEvaluation):
     def matrix_scores(self) -> dict[str, float]:
         s = self._label_scores
         out = {k: s[k] for k in ("accuracy", "balanced_accuracy")}
-        for name in ("precision", "recall", "f1"):
-            for avg in ("macro", "micro", "weighted"):
-                out[f"{name}_{avg}"] = s[f"{name}_{avg}"]
+        out.update(averaged_scores(s))
         for name in self._positive_class_metrics:
             out[name] = float(s[name][1])
         out["cohen_kappa"] = s["cohen_kappa"]
