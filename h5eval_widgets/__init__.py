@@ -22,7 +22,7 @@ from .core import (
 __version__ = "0.1.0"
 __all__ = ["Evaluation", "BinaryEvaluation", "MulticlassEvaluation", "MultilabelEvaluation",
            "RegressionEvaluation", "Comparison", "SplitReport", "compare_splits", "load_history",
-           "load_model", "load_dataset", "load_demo", "Dashboard", "EvalState", "demo_dashboard",
+           "load_model", "load_dataset", "load_demo", "Dashboard", "EvalState", "Session", "demo_dashboard",
            "__version__"]
 
 
@@ -35,4 +35,8 @@ def __getattr__(name):
         from .state import EvalState
 
         return EvalState
+    if name == "Session":
+        from .session import Session
+
+        return Session
     raise AttributeError(f"module 'h5eval_widgets' has no attribute {name!r}")
