@@ -420,14 +420,14 @@ def test_a_large_parquet_file_is_read_one_row_group_at_a_time(tmp_path, blobs, m
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from h5eval_widgets.core import datasets
+    from h5eval_widgets.core import readers
     from h5eval_widgets.core.sources import ParquetRows
 
     _, _, X, y = blobs
     path = tmp_path / "big.parquet"
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(label=y)
     pq.write_table(pa.Table.from_pandas(df), path, row_group_size=64)
-    monkeypatch.setattr(datasets, "PARQUET_IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(readers, "PARQUET_IN_MEMORY_BYTES", 0)
     reads = []
     original = ParquetRows._frame
     monkeypatch.setattr(ParquetRows, "_frame", lambda self, a, b: reads.append(b - a) or original(self, a, b))

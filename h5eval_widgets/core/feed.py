@@ -3,16 +3,13 @@ for the model's memory.
 
 :func:`prepare` matches a dataset to a model's inputs (image files resized and converted to the
 model's size and channels, table columns to named inputs, text columns to string inputs) and
-chooses the preprocessing; :func:`rows_per_call` sizes the batches from a memory budget and the
-model's activations; :meth:`Feed.chunks` reads, prepares and hands over one chunk while the
+chooses the preprocessing (:mod:`.preprocessing`); :func:`~.batching.rows_per_call` sizes the
+batches from a memory budget and the model's activations; :meth:`Feed.chunks` reads, prepares and hands over one chunk while the
 previous one is being predicted.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -20,33 +17,15 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .errors import DatasetError, ShapeMismatchError
-from .sources import ImageFiles, NamedInputs, TFDataStream
+from .images import ImageFiles
+from .batching import DEFAULT_CHUNK_BYTES, FILE_ROWS, MAX_ROWS, memory_budget, rows_per_call
+from .preprocessing import APPLICATION_FAMILIES, resolve_preprocess
+from .sources import NamedInputs, TFDataStream, digest_rows
 
-__all__ = ["Feed", "prepare", "rows_per_call", "memory_budget", "adapt_inputs",
-           "resolve_preprocess", "APPLICATION_FAMILIES", "DEFAULT_CHUNK_BYTES", "MAX_ROWS"]
-
-#: Upper bound on one chunk of in-memory input; large chunks amortize per-call overhead
-#: (see benchmarks/engine.py).
-DEFAULT_CHUNK_BYTES = 16 << 20
-#: Rows per call at most for inputs read from files (images, HDF5, Parquet, tf.data): reading,
-#: not the per-call overhead, is their cost, so a batch below Keras's default of 32 is enough
-#: and keeps peak memory under the plain way's (see benchmarks/real_models.py).
-FILE_ROWS = 24
-#: Upper bound on rows per forward call.
-MAX_ROWS = 1 << 18
-#: Live activations are taken as this many times the largest layer output (a layer's input,
-#: its output and a residual branch can be alive at once).
-ACTIVATION_FACTOR = 3
-#: Largest budget for one call's activations and input copies on the host, whatever memory is
-#: free (measured: peak RSS grows by about 3x the largest layer output per row).
-HOST_BUDGET_CAP = 384 << 20
-
-#: ``keras.applications`` modules that have a ``preprocess_input``.
-APPLICATION_FAMILIES = (
-    "convnext", "densenet", "efficientnet", "efficientnet_v2", "inception_resnet_v2",
-    "inception_v3", "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "resnet",
-    "resnet50", "resnet_v2", "vgg16", "vgg19", "xception",
-)
+__all__ = ["Feed", "prepare", "adapt_inputs",
+           # re-exported: sizing and preprocessing, chosen here for each feed
+           "rows_per_call", "memory_budget", "resolve_preprocess", "APPLICATION_FAMILIES",
+           "DEFAULT_CHUNK_BYTES", "MAX_ROWS"]
 
 
 # ---------------------------------------------------------------------------- shapes
@@ -76,135 +55,6 @@ def adapt_inputs(shape: tuple, expected: tuple, name: str) -> tuple[tuple | None
 
 
 # ---------------------------------------------------------------------------- batch size
-def _host_available() -> int:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 4 << 30
-
-
-def _gpu_free() -> int | None:
-    """Free memory of the first GPU TensorFlow sees (None without one)."""
-    import sys
-
-    tf = sys.modules.get("tensorflow")
-    if tf is None or not tf.config.list_logical_devices("GPU"):
-        return None
-    import shutil
-    import subprocess
-
-    if shutil.which("nvidia-smi") is None:
-        return 4 << 30  # a GPU without the tool to ask: assume a small one
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
-        return int(out.split()[0]) << 20
-    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
-        return 4 << 30
-
-
-def memory_budget() -> tuple[int, str]:
-    """Bytes the activations of one forward call may take, and where (``'GPU'``/``'host'``).
-
-    A quarter of the GPU's free memory when TensorFlow sees a GPU; else an eighth of the
-    host's available memory, at most 384 MiB.
-    """
-    gpu = _gpu_free()
-    if gpu is not None:
-        return gpu // 4, "GPU"
-    return min(_host_available() // 8, HOST_BUDGET_CAP), "host"
-
-
-def rows_per_call(row_bytes: int, activation_bytes: int | None, batch_size: int | None = None,
-                  max_rows: int = MAX_ROWS) -> int:
-    """Rows per forward call: at most 16 MiB of input and ``max_rows``, and the call's
-    activations (``ACTIVATION_FACTOR`` times the largest layer output) plus two copies of its
-    input within :func:`memory_budget`.
-
-    Parameters
-    ----------
-    row_bytes : int
-        Bytes of one prepared input row.
-    activation_bytes : int or None
-        The model's largest layer output per row, in bytes (None when unknown).
-    batch_size : int, default=None
-        Given by the user: used as it is.
-    max_rows : int, default=MAX_ROWS
-        Rows per call at most (``FILE_ROWS`` for inputs read from files).
-    """
-    if batch_size:
-        return int(batch_size)
-    row_bytes = max(1, row_bytes)
-    budget, _ = memory_budget()
-    per_row = ACTIVATION_FACTOR * (activation_bytes or 0) + 2 * row_bytes
-    rows = min(DEFAULT_CHUNK_BYTES // row_bytes, budget // per_row, max_rows)
-    return int(max(1, rows))
-
-
-# ---------------------------------------------------------------------------- preprocessing
-def _family(name: str) -> str:
-    squash = re.sub(r"[^a-z0-9]", "", name.lower())
-    by_squash = {f.replace("_", ""): f for f in APPLICATION_FAMILIES}
-    if squash in by_squash:
-        return by_squash[squash]
-    prefixes = [s for s in by_squash if squash.startswith(s)]  # efficientnetb0 -> efficientnet
-    if prefixes:
-        return by_squash[max(prefixes, key=len)]
-    raise DatasetError(
-        f"preprocess={name!r} is not a keras.applications family; use one of "
-        f"{', '.join(APPLICATION_FAMILIES)}, 'auto', a number to multiply by, or a function."
-    )
-
-
-def _code_id(fn: Callable) -> str:
-    code = getattr(fn, "__code__", None)
-    body = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:16] if code else ""
-    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}:{body}"
-
-
-def resolve_preprocess(spec, *, images: bool, model_rescales: bool
-                       ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, str | None, str]:
-    """``(function or None, note or None, cache id)`` for a ``preprocess=`` value.
-
-    None: as given. ``'auto'``: images are scaled to [0, 1] unless the model begins with a
-    ``Rescaling`` or ``Normalization`` layer (then raw pixels); other inputs are fed as given.
-    """
-    if spec is None:
-        return None, None, "none"
-    if isinstance(spec, str) and spec == "auto":
-        if not images:
-            return None, None, "none"
-        if model_rescales:
-            return None, "Pixels fed as 0-255: the model begins with its own Rescaling/Normalization.", "raw"
-        spec = 1 / 255
-    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
-        factor = np.float32(spec)
-        return (lambda x: np.multiply(x, factor, out=x)), f"Inputs multiplied by {factor:g}.", f"x{float(spec)!r}"
-    if isinstance(spec, str):
-        family = _family(spec)
-        import importlib
-
-        from .models import _quiet_tf
-
-        _quiet_tf()
-        fn = importlib.import_module(f"keras.applications.{family}").preprocess_input
-        return fn, f"Inputs preprocessed with keras.applications.{family}.preprocess_input.", f"app:{family}"
-    if callable(spec):
-        name = getattr(spec, "__qualname__", type(spec).__name__)
-        return spec, f"Inputs preprocessed with {name}.", _code_id(spec)
-    raise DatasetError(
-        f"preprocess={spec!r} is not understood; use 'auto', a number, a keras.applications "
-        "family name such as 'mobilenet_v2', or a function of a batch."
-    )
-
-
 # ---------------------------------------------------------------------------- the feed
 @dataclass
 class Feed:
@@ -427,9 +277,7 @@ def prepare(info, data) -> Feed:
 
 
 def _fingerprint(X) -> str:
-    from .datasets import _digest_rows
-
-    return X.digest if hasattr(X, "digest") else _digest_rows(X)
+    return X.digest if hasattr(X, "digest") else digest_rows(X)
 
 
 def _single_column(X: NamedInputs, dtype: str | None, data):

@@ -8,10 +8,11 @@ import os
 
 import numpy as np
 
+from .batching import DEFAULT_CHUNK_BYTES, rows_per_call
 from .cache import PredictionCache, cache_key
 from .datasets import Dataset
 from .errors import LabelError
-from .feed import DEFAULT_CHUNK_BYTES, adapt_inputs, prepare, rows_per_call
+from .feed import adapt_inputs, prepare
 from .models import LoadedModel
 
 __all__ = ["predict", "adapt_inputs", "DEFAULT_CHUNK_BYTES"]
@@ -89,7 +90,7 @@ def predict(
     data : Dataset
     batch_size : int, default=None
         Rows per forward call; by default sized for the model (see
-        :func:`~h5eval_widgets.core.feed.rows_per_call`).
+        :func:`~h5eval_widgets.core.batching.rows_per_call`).
     cache : bool, str, path or PredictionCache, default=True
         False turns the cache off; a path or cache object chooses where it lives.
     progress : bool, default=True
