@@ -90,14 +90,16 @@ def to_probabilities(raw: np.ndarray, task: str) -> tuple[np.ndarray, list[str]]
         float32 unless the input was float64.
     notes : list of str
     """
-    notes: list[str] = []
     raw = np.asarray(raw)
     if raw.ndim == 1:
         raw = raw[:, None]
     if not np.issubdtype(raw.dtype, np.floating):
         raw = raw.astype(np.float32)
-    if task == "regression":
-        return raw, notes
+    return _OUTPUTS[task](raw)
+
+
+def _finite_outputs(raw: np.ndarray) -> bool:
+    """Refuse NaN/inf outputs; True when they are logits (outside [0, 1])."""
     if not np.all(np.isfinite(raw)):
         bad = int((~np.isfinite(raw)).any(axis=1).sum())
         raise LabelError(
@@ -105,29 +107,44 @@ def to_probabilities(raw: np.ndarray, task: str) -> tuple[np.ndarray, list[str]]
             "check the inputs for NaN/inf and the model's weights, then evaluate again."
         )
     lo, hi = float(raw.min(initial=0.0)), float(raw.max(initial=0.0))
-    is_logit = lo < 0.0 or hi > 1.0
-    if task == "multiclass" or (task == "binary" and raw.shape[1] == 2):
-        if is_logit:
-            proba = _softmax(raw.astype(raw.dtype, copy=True))
-            notes.append("The model outputs logits (values outside [0, 1]); applied softmax.")
-        else:
-            sums = raw.sum(axis=1)
-            if not np.allclose(sums, 1.0, atol=1e-3):
-                proba = raw / np.where(sums == 0, 1, sums)[:, None]
-                notes.append("Output rows did not sum to 1; renormalized them to probabilities.")
-            else:
-                proba = raw
-        return proba, notes
-    # binary with one column, or multilabel: independent sigmoids
-    if is_logit:
-        p = _sigmoid(raw)
-        notes.append("The model outputs logits (values outside [0, 1]); applied sigmoid.")
-    else:
-        p = raw
-    if task == "binary":
-        p = p[:, 0]
-        return np.stack([1 - p, p], axis=1), notes
-    return p, notes
+    return lo < 0.0 or hi > 1.0
+
+
+def _softmax_outputs(raw: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """One row of class scores per sample (softmax or its logits)."""
+    if _finite_outputs(raw):
+        return (_softmax(raw.astype(raw.dtype, copy=True)),
+                ["The model outputs logits (values outside [0, 1]); applied softmax."])
+    sums = raw.sum(axis=1)
+    if not np.allclose(sums, 1.0, atol=1e-3):
+        return (raw / np.where(sums == 0, 1, sums)[:, None],
+                ["Output rows did not sum to 1; renormalized them to probabilities."])
+    return raw, []
+
+
+def _sigmoid_outputs(raw: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Independent sigmoid columns (or their logits)."""
+    if _finite_outputs(raw):
+        return _sigmoid(raw), ["The model outputs logits (values outside [0, 1]); applied sigmoid."]
+    return raw, []
+
+
+def _binary_outputs(raw: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Two softmax columns, or one sigmoid column made ``[1 - p, p]``."""
+    if raw.shape[1] == 2:
+        return _softmax_outputs(raw)
+    p, notes = _sigmoid_outputs(raw)
+    p = p[:, 0]
+    return np.stack([1 - p, p], axis=1), notes
+
+
+#: How each task reads the model's raw outputs.
+_OUTPUTS = {
+    "binary": _binary_outputs,
+    "multiclass": _softmax_outputs,
+    "multilabel": _sigmoid_outputs,
+    "regression": lambda raw: (raw, []),
+}
 
 
 def encode_labels(
@@ -156,37 +173,52 @@ def encode_labels(
     y = np.asarray(y)
     if y.size == 0:
         raise LabelError("The labels are empty; pass a dataset with at least one sample.")
-    if task == "regression":
-        if y.dtype.kind in "OUS":
-            raise LabelError(
-                "This is a regression model (numeric output) but the labels are strings "
-                f"(for example {y.flat[0]!r}); pass numeric targets, or task='multiclass' "
-                "if the model is a classifier."
-            )
-        y = y.astype(np.float64)
-        if not np.all(np.isfinite(y)):
-            raise LabelError(
-                f"The targets contain {int((~np.isfinite(y)).sum())} NaN or infinite value(s); "
-                "drop or impute those rows before evaluating."
-            )
-        names = tuple(classes) if classes is not None else default_class_names(n_classes)
-        return (y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y), names
+    return _ENCODERS[task](y, n_classes, classes)
 
+
+def _checked_names(classes, n_classes: int) -> tuple[str, ...] | None:
     names = tuple(str(c) for c in classes) if classes is not None else None
     if names is not None and len(names) != n_classes:
         raise LabelError(
             f"{len(names)} class names were given but the model has {n_classes} classes; "
             "pass one name per model output, in the model's output order."
         )
-    if task == "multilabel":
-        if y.ndim != 2 or y.shape[1] != n_classes:
-            raise LabelError(
-                f"Multi-label targets must have shape (n_samples, {n_classes}); got {y.shape}."
-            )
-        if not np.all(np.isin(y, (0, 1))):
-            raise LabelError("Multi-label targets must be 0/1 (or booleans) in every column.")
-        return y.astype(bool), names or default_class_names(n_classes)
+    return names
 
+
+def _encode_targets(y: np.ndarray, n_classes: int, classes) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Regression targets as float64."""
+    if y.dtype.kind in "OUS":
+        raise LabelError(
+            "This is a regression model (numeric output) but the labels are strings "
+            f"(for example {y.flat[0]!r}); pass numeric targets, or task='multiclass' "
+            "if the model is a classifier."
+        )
+    y = y.astype(np.float64)
+    if not np.all(np.isfinite(y)):
+        raise LabelError(
+            f"The targets contain {int((~np.isfinite(y)).sum())} NaN or infinite value(s); "
+            "drop or impute those rows before evaluating."
+        )
+    names = tuple(classes) if classes is not None else default_class_names(n_classes)
+    return (y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y), names
+
+
+def _encode_multilabel(y: np.ndarray, n_classes: int, classes) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Multi-label targets as a boolean matrix."""
+    names = _checked_names(classes, n_classes)
+    if y.ndim != 2 or y.shape[1] != n_classes:
+        raise LabelError(
+            f"Multi-label targets must have shape (n_samples, {n_classes}); got {y.shape}."
+        )
+    if not np.all(np.isin(y, (0, 1))):
+        raise LabelError("Multi-label targets must be 0/1 (or booleans) in every column.")
+    return y.astype(bool), names or default_class_names(n_classes)
+
+
+def _encode_single_label(y: np.ndarray, n_classes: int, classes) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Single-label targets (indices, one-hot rows, strings) as int64 class indices."""
+    names = _checked_names(classes, n_classes)
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise LabelError(
             f"The labels contain {int((~np.isfinite(y)).sum())} NaN or infinite value(s); "
@@ -248,3 +280,12 @@ def encode_labels(
             "that this dataset belongs to this model."
         )
     return y_int, names or default_class_names(n_classes)
+
+
+#: How each task encodes its labels.
+_ENCODERS = {
+    "binary": _encode_single_label,
+    "multiclass": _encode_single_label,
+    "multilabel": _encode_multilabel,
+    "regression": _encode_targets,
+}
