@@ -18,6 +18,10 @@ saved to a real .h5 file, it prints:
            ratio ``mem/b+t`` compares like with like; ``eng/b+t`` also pays for reading the file;
 - bare, engine and in-mem are each the best of --repeat runs, interleaved;
 - cached:  the same evaluation again with the prediction cache warm;
+- metrics: the metrics' own time: ``Evaluation.from_predictions`` on the model's outputs followed
+           by every metric (no model, no prediction), best of --repeat;
+- sort:    numpy sorting the k score columns once (``np.sort`` of the contiguous columns, the
+           copy made beforehand), best of --repeat; ``met/sort`` is the target's ratio (<= 1.2);
 - memory:  peak extra memory (tracemalloc) of from_predictions + every metric, and of the
            scikit-learn suite, as multiples of the probability array's size.
 
@@ -125,7 +129,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="h5eval-bench-"))
     print(f"{'N':>9} {'k':>4} {'plain s':>8} {'bare s':>7} {'bare+trace':>10} {'engine s':>8} "
           f"{'in-mem s':>8} {'cached s':>8} {'eng/b+t':>7} {'mem/b+t':>7} {'plain/eng':>9} "
-          f"{'mem eng':>7} {'mem skl':>7}")
+          f"{'metrics s':>9} {'sort s':>7} {'met/sort':>8} {'mem eng':>7} {'mem skl':>7}")
     for k in args.classes:
         path = tmp / f"mlp_{k}.h5"
         make_model(k, path)
@@ -163,20 +167,32 @@ def main() -> None:
             ev2 = Evaluation.from_model(path, X, y, cache=cache, progress=False)
             ev2.scores, ev2.per_class()
             cached = time.perf_counter() - t
+            raw = np.asarray(ev.y_proba if k > 2 else ev.y_proba[:, 1:])
+            task = "binary" if k == 2 else "multiclass"
+
+            def run_engine():
+                e = Evaluation.from_predictions(y, raw, task=task)
+                e.scores, e.per_class()
+
+            # the metrics' own time against numpy sorting the k score columns once
+            columns = np.ascontiguousarray(np.asarray(ev.y_proba).T)
+            metrics_t = sort_t = float("inf")
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                run_engine()
+                metrics_t = min(metrics_t, time.perf_counter() - t)
+                t = time.perf_counter()
+                np.sort(columns, axis=1)
+                sort_t = min(sort_t, time.perf_counter() - t)
             mem_e = mem_s = float("nan")
             if not args.no_memory:
-                raw = np.asarray(ev.y_proba if k > 2 else ev.y_proba[:, 1:])
                 size = raw.nbytes
-
-                def run_engine():
-                    e = Evaluation.from_predictions(y, raw, task="binary" if k == 2 else "multiclass")
-                    e.scores, e.per_class()
-
                 mem_e = peak_extra(run_engine) / size
                 mem_s = peak_extra(lambda: sklearn_suite(y, raw, k)) / size
             print(f"{n:>9} {k:>4} {plain:>8.2f} {bare:>7.3f} {bare + trace:>10.3f} {engine:>8.3f} "
                   f"{in_memory:>8.3f} {cached:>8.3f} {engine / (bare + trace):>7.2f} "
-                  f"{in_memory / (bare + trace):>7.2f} {plain / engine:>9.1f} {mem_e:>7.2f} "
+                  f"{in_memory / (bare + trace):>7.2f} {plain / engine:>9.1f} "
+                  f"{metrics_t:>9.3f} {sort_t:>7.3f} {metrics_t / sort_t:>8.2f} {mem_e:>7.2f} "
                   f"{mem_s:>7.2f}", flush=True)
 
 

@@ -18,7 +18,7 @@ sub-folder per class, and saves five models built with ``weights=None`` (nothing
 
 Each child reports its wall time from before its first import to the end, and its peak RSS
 (VmHWM: the parent's own peak does not carry over). With --repeat N each pair runs N times,
-interleaved, and the fastest run of each side is shown.
+interleaved; every run's time is printed per model, and the table shows the fastest of each side.
 Both save their probabilities; the table shows the fraction of equal argmaxes and the largest
 absolute difference (resizing algorithms may differ, so nothing is asserted).
 Targets: engine time <= 1.05x plain, engine peak RSS <= plain.
@@ -164,6 +164,11 @@ def best(runs: list) -> tuple[float, int] | str:
     return failed[0] if failed else min(runs)
 
 
+def spread(runs: list) -> str:
+    """Each run's seconds, in the order they ran."""
+    return ", ".join(r if isinstance(r, str) else f"{r[0]:.1f} s" for r in runs)
+
+
 def mem(kib: int) -> str:
     return f"{kib / 1024 ** 2:.2f} GB" if kib >= 1024 ** 2 else f"{kib / 1024:.0f} MB"
 
@@ -214,10 +219,9 @@ def main() -> None:
                                        PREPROCESS.get(name, "none"), tmp))
                 engine.append(run_child(ENGINE, folder, paths[name], tmp / f"{name}_engine.npy", size,
                                         PREPROCESS.get(name, "auto"), tmp))
-            plain, engine = best(plain), best(engine)
-            rows.append((name, plain, engine))
-            print(f"  {name}: plain {plain if isinstance(plain, str) else f'{plain[0]:.1f} s'}, "
-                  f"engine {engine if isinstance(engine, str) else f'{engine[0]:.1f} s'}", flush=True)
+            # every run is shown: this machine's own speed moves between runs
+            print(f"  {name}: plain {spread(plain)}; engine {spread(engine)}", flush=True)
+            rows.append((name, best(plain), best(engine)))
 
         import numpy as np
 
