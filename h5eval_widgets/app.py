@@ -22,6 +22,7 @@ from .views import (
     SamplesView,
     StatusView,
     SummaryView,
+    TagView,
 )
 
 __all__ = ["Dashboard", "demo_dashboard"]
@@ -48,6 +49,8 @@ class Dashboard(W.VBox):
         Options for reading the datasets given as paths or objects (see
         :func:`~h5eval_widgets.core.load_dataset`): ``label_column``, ``image_size``,
         ``color_mode``, ``preprocess``, ...
+    tags_dir : path-like, default=None
+        Where the samples' tags are kept (default: ``tags/`` in the cache folder).
 
     Attributes
     ----------
@@ -67,16 +70,17 @@ class Dashboard(W.VBox):
                  datasets: Mapping[str, Any] | None = None, *, progress: bool = True,
                  trust_code: bool = False, export_dir=".", state: EvalState | None = None,
                  histories: Mapping[str, Any] | None = None,
-                 dataset_options: Mapping[str, Any] | None = None, **kwargs):
+                 dataset_options: Mapping[str, Any] | None = None, tags_dir=None, **kwargs):
         super().__init__(**kwargs)
         if state is not None:
             self.state = state
         elif isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
             self.state = EvalState.from_folder(models, progress=progress, trust_code=trust_code,
-                                               histories=histories, dataset_options=dataset_options)
+                                               histories=histories, dataset_options=dataset_options,
+                                               tags_dir=tags_dir)
         else:
             self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code,
-                                   histories=histories, dataset_options=dataset_options)
+                                   histories=histories, dataset_options=dataset_options, tags_dir=tags_dir)
         st = self.state
         self.session = st.session
         self.model_dd = W.Dropdown(options=st.model_names, description="model")
@@ -93,6 +97,7 @@ class Dashboard(W.VBox):
         self.confusion = ConfusionMatrixView(st)
         self.pairs = ConfusedPairsView(st)
         self.samples = SamplesView(st)
+        self.tags = TagView(st, export_dir=export_dir)
         self.per_class = PerClassView(st)
         self.curves = CurvesView(st)
         self.calibration = CalibrationView(st)
@@ -110,7 +115,7 @@ class Dashboard(W.VBox):
             W.HBox([self.model_dd, self.dataset_dd, self.class_dd]),
             self.status,
             W.HBox([W.VBox([self.confusion, self.pairs], layout=W.Layout(min_width="460px")),
-                    W.VBox([self.summary, self.samples])]),
+                    W.VBox([self.summary, self.samples, self.tags])]),
             self.regression,
             self.tabs,
             self.history,
@@ -124,6 +129,18 @@ class Dashboard(W.VBox):
         """A dashboard over evaluations already computed (for example with ``from_predictions``)."""
         export_dir = kwargs.pop("export_dir", ".")
         return cls(state=EvalState.from_evaluations(evaluations, datasets, **kwargs), export_dir=export_dir)
+
+    def selection(self, *, tagged: bool = False):
+        """The selected samples (``tagged=True``: every tagged sample) as a DataFrame: index,
+        file, true, predicted, confidence, top classes, tags, features or text (see
+        :meth:`EvalState.selection`)."""
+        return self.state.selection(tagged=tagged)
+
+    def export_csv(self, path, *, tagged: bool = False):
+        """Write :meth:`selection` to a CSV file at ``path``; returns the path."""
+        path = Path(path)
+        self.selection(tagged=tagged).to_csv(path, index=False)
+        return path
 
     def _sync_class_dd(self, change=None):
         ev = self.session.evaluation

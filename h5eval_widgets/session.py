@@ -22,6 +22,7 @@ from .core import Dataset, Evaluation, H5EvalError, load_dataset, load_model
 from .core.compare import Comparison, SplitReport, compare_splits, load_history
 from .core.datasets import IMAGE_SUFFIXES
 from .core.results import ClassEvaluation
+from .core.tags import TagStore
 
 __all__ = ["Session", "scan_folder", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
 
@@ -94,6 +95,8 @@ class Session(T.HasTraits):
         Training histories by model name (see :func:`~h5eval_widgets.core.load_history`).
     dataset_options : mapping, default=None
         Passed to :func:`~h5eval_widgets.core.load_dataset` for every dataset read here.
+    tags_dir : path-like, default=None
+        Where sample tags are kept (default: ``tags/`` in the cache folder); see :meth:`tags`.
     """
 
     model_names = T.List(T.Unicode(), help="Names of the models to choose from.")
@@ -108,12 +111,14 @@ class Session(T.HasTraits):
     busy = T.Bool(False, help="True while predicting.")
     ranking_ready = T.Bool(True, help="False while the ranking metrics (ROC AUC, AP) of a large "
                                       "evaluation are computed in the background.")
+    tags_changed = T.Int(0, help="Counts tag changes (views showing tags redraw on it).")
 
     def __init__(self, models: Mapping[str, Any], datasets: Mapping[str, Any], *,
                  progress: bool = True, trust_code: bool = False,
                  evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
                  histories: Mapping[str, Any] | None = None,
-                 dataset_options: Mapping[str, Any] | None = None, **kwargs):
+                 dataset_options: Mapping[str, Any] | None = None,
+                 tags_dir: str | os.PathLike | None = None, **kwargs):
         super().__init__(**kwargs)
         self.models = dict(models)
         self.datasets = dict(datasets)
@@ -123,6 +128,9 @@ class Session(T.HasTraits):
         self.dataset_options = dict(dataset_options or {})
         self._eval_cache: dict[tuple[str, str], Evaluation] = dict(evaluations or {})
         self._data_cache: dict[str, Dataset] = {}
+        self._tag_stores: dict[Evaluation, TagStore] = {}
+        #: Where tags are kept (None: ``tags/`` of the cache folder, read when first needed).
+        self.tags_dir = tags_dir
         #: The (model, dataset) names ``evaluation`` belongs to.
         self.pair: tuple[str, str] | None = None
         self.model_names = list(self.models)
@@ -244,6 +252,27 @@ class Session(T.HasTraits):
 
         threading.Thread(target=rank, name="h5eval-ranking", daemon=True).start()
         return True
+
+    # ------------------------------------------------------------------ tags
+    def tags(self, ev: Evaluation | None = None) -> TagStore:
+        """The tags of an evaluation's samples (default: the current one), kept on disk per
+        (model, dataset), so that they are there again in a new kernel."""
+        ev = self.evaluation if ev is None else ev
+        if ev is None:
+            raise H5EvalError("There is no evaluation yet, so no samples to tag; choose a model and a dataset.")
+        if ev not in self._tag_stores:  # by identity: results compare by identity
+            self._tag_stores[ev] = TagStore.for_evaluation(ev, self.tags_dir)
+        return self._tag_stores[ev]
+
+    def tag(self, i: int, text: str) -> None:
+        """Tag sample ``i`` of the current evaluation (see :meth:`TagStore.add`)."""
+        self.tags().add(i, text)
+        self.tags_changed += 1
+
+    def untag(self, i: int, text: str | None = None) -> None:
+        """Take a tag (every tag when None) off sample ``i`` of the current evaluation."""
+        self.tags().remove(i, text)
+        self.tags_changed += 1
 
     def history(self, model_name: str):
         """The training history of a model (a DataFrame by epoch), or None when there is none."""

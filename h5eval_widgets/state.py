@@ -56,7 +56,7 @@ class EvalState(T.HasTraits):
     session : Session, default=None
         The session to select in; built from ``models``, ``datasets`` and the options below
         when None.
-    progress, trust_code, evaluations, histories, dataset_options
+    progress, trust_code, evaluations, histories, dataset_options, tags_dir
         Passed to :class:`Session`.
     """
 
@@ -70,6 +70,9 @@ class EvalState(T.HasTraits):
     selected_indices = T.Any(None, help="Sample indices shown in the samples view (None: nothing chosen).")
     selection_label = T.Unicode("", help="What the selected samples are, in words (one line).")
     selected_sample = T.Int(None, allow_none=True, help="One sample chosen for its full distribution.")
+    sort_by = T.Unicode(None, allow_none=True,
+                        help="Column the selected samples are shown in order of (None: as selected).")
+    sort_descending = T.Bool(False, help="Show the selected samples in descending order of sort_by.")
     compare_model = T.Unicode(None, allow_none=True, help="Second model, for comparison mode.")
 
     evaluation = _from_session("evaluation")
@@ -91,10 +94,11 @@ class EvalState(T.HasTraits):
                  *, session: Session | None = None, progress: bool = True, trust_code: bool = False,
                  evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
                  histories: Mapping[str, Any] | None = None,
-                 dataset_options: Mapping[str, Any] | None = None, **kwargs):
+                 dataset_options: Mapping[str, Any] | None = None, tags_dir=None, **kwargs):
         if session is None:
             session = Session(models or {}, datasets or {}, progress=progress, trust_code=trust_code,
-                              evaluations=evaluations, histories=histories, dataset_options=dataset_options)
+                              evaluations=evaluations, histories=histories, dataset_options=dataset_options,
+                              tags_dir=tags_dir)
         self.session = session
         super().__init__(**kwargs)
         # registered before any view exists: the selection is reset before views redraw
@@ -196,6 +200,58 @@ class EvalState(T.HasTraits):
         metrics, cells and mistakes; None for multi-label and regression results."""
         ev = self.evaluation
         return ev.decisions(self.threshold) if isinstance(ev, SingleLabelEvaluation) else None
+
+    def selection(self, *, tagged: bool = False):
+        """The selected samples (``tagged=True``: every tagged sample) as a DataFrame, one row
+        per sample in the order shown: index, file, true, predicted (at the current threshold),
+        confidence, top classes, tags, then the features or the text (see
+        :func:`~h5eval_widgets.core.queries.samples_frame`)."""
+        from .core.queries import samples_frame
+
+        ev = self.evaluation
+        if ev is None:
+            raise ValueError("There is no evaluation yet; choose a model and a dataset first.")
+        store = self.session.tags()
+        idx = store.tagged() if tagged else self.ordered_indices
+        dec = self.decisions
+        return samples_frame(ev, self.dataset, np.zeros(0, dtype=np.int64) if idx is None else idx,
+                             y_pred=None if dec is None else dec.y_pred, tags=store)
+
+    def show_tagged(self) -> None:
+        """Show every tagged sample (in index order)."""
+        idx = self.session.tags().tagged()
+        self.selected_cell = None
+        self.selection_label = f"Tagged samples ({len(idx)})"
+        self.selected_indices = idx
+
+    @property
+    def ordered_indices(self) -> np.ndarray | None:
+        """``selected_indices`` in the order shown: sorted by ``sort_by`` when it is set."""
+        idx = self.selected_indices
+        if idx is None or self.sort_by is None:
+            return idx
+        # the selection and the results by identity (an id could be reused once one is freed)
+        key = (idx, self.evaluation, (self.sort_by, self.sort_descending, self.threshold))
+        cached = getattr(self, "_order_key", None)
+        if cached is None or cached[0] is not idx or cached[1] is not key[1] or cached[2] != key[2]:
+            from .core.queries import sort_samples
+
+            dec = self.decisions
+            self._order = sort_samples(self.evaluation, self.dataset, idx, self.sort_by,
+                                       descending=self.sort_descending,
+                                       y_pred=None if dec is None else dec.y_pred)
+            self._order_key = key
+        return self._order
+
+    def step_sample(self, step: int) -> None:
+        """Choose the sample ``step`` places after the chosen one among the selected samples,
+        in the order shown (the first one when none is chosen), as arrow keys would."""
+        idx = self.ordered_indices
+        if idx is None or len(idx) == 0:
+            return
+        pos = np.flatnonzero(idx == self.selected_sample)
+        at = (int(pos[0]) + step) if len(pos) else 0
+        self.selected_sample = int(idx[min(max(at, 0), len(idx) - 1)])
 
     def show_default_samples(self) -> None:
         """With no cell chosen: the most confident mistakes (single-label classification)."""
@@ -318,6 +374,18 @@ class EvalState(T.HasTraits):
         # one line: it heads the samples view
         return " ".join(proposal["value"].splitlines())
 
+    @T.validate("sort_by")
+    def _valid_sort_by(self, proposal):
+        by, ev = proposal["value"], self.evaluation
+        if by is None or ev is None:
+            return by
+        from .core.queries import sort_keys
+
+        keys = sort_keys(ev, self.dataset)
+        if by not in keys:
+            raise T.TraitError(f"sort_by must be None (as selected) or one of {keys}; got {by!r}.")
+        return by
+
     @T.validate("selected_sample")
     def _valid_sample(self, proposal):
         i, ev = proposal["value"], self.evaluation
@@ -327,4 +395,4 @@ class EvalState(T.HasTraits):
 
 
 #: Keyword arguments of EvalState that configure the session it builds.
-_SESSION_OPTIONS = ("progress", "trust_code", "evaluations", "histories", "dataset_options")
+_SESSION_OPTIONS = ("progress", "trust_code", "evaluations", "histories", "dataset_options", "tags_dir")

@@ -173,7 +173,9 @@ def test_regression_brush_selects_points(dash):
     dash.regression.brush.brushing = False
     inside = (ev.y_true >= 50) & (ev.y_true <= 150) & (ev.y_pred >= 80) & (ev.y_pred <= 200)
     assert sorted(st.selected_indices.tolist()) == np.flatnonzero(inside).tolist()
-    assert len(dash.samples.cards) == min(int(inside.sum()), dash.samples.page_size)
+    # diabetes samples are tabular: one table row per shown sample (after the header)
+    assert len(dash.samples.table.children) - 1 == min(int(inside.sum()), dash.samples.page_size)
+    assert "residual" in dash.samples.table.children[0].value
 
 
 def test_confused_pairs_list_selects_the_cell(dash):
@@ -210,6 +212,42 @@ def test_a_thousand_classes_draw_the_most_confused_ones():
     i, j = d.confusion.shown[0], d.confusion.shown[1]
     d.confusion.click_cell(i, j)
     assert sorted(d.state.selected_indices.tolist()) == np.flatnonzero((y == i) & (ev.y_pred == j)).tolist()
+
+
+def test_a_thousand_classes_draw_the_confused_pairs_and_the_list_selects_their_cells():
+    """Check with 1000 classes and planted confusions: the matrix's largest drawn off-diagonal
+    cell is the top pair, its title counts the errors it covers, and choosing a pair in the
+    confused list selects the same samples as ``cell_indices`` and draws that cell."""
+    from tests.test_queries import _planted_confusions
+
+    cm, planted = _planted_confusions()
+    true, pred = np.nonzero(cm)
+    counts = cm[true, pred]
+    y, y_pred = np.repeat(true, counts), np.repeat(pred, counts)
+    k = len(cm)
+    p = np.full((len(y), k), 0.5 / (k - 1), dtype=np.float32)
+    p[np.arange(len(y)), y_pred] = 0.5
+    ev = Evaluation.from_predictions(y, p, dataset_name="planted")
+    np.testing.assert_array_equal(ev.confusion_matrix(), cm)
+    d = Dashboard.from_evaluations({"big": ev}, progress=False)
+    drawn = np.asarray(d.confusion.heatmap.color)
+    off = drawn.copy()
+    np.fill_diagonal(off, 0)
+    a, b = planted[-1]  # the largest planted pair: 41 mistakes
+    assert off.max() == cm[a, b] == 41
+    covered = off.sum()
+    assert f"hold {covered:,.0f} of {len(y) - np.trace(cm):,.0f} errors" in d.confusion.figure.title
+    # a pair far down the list, whose classes are not drawn yet
+    options = d.pairs.pairs.options
+    label, cell = next((lab, c) for lab, c in options
+                       if not (c[0] in d.confusion.shown and c[1] in d.confusion.shown))
+    d.pairs.pairs.value = cell  # what choosing the entry in the browser sets
+    assert d.state.selected_cell == cell
+    np.testing.assert_array_equal(d.state.selected_indices, ev.cell_indices(*cell))
+    assert len(d.state.selected_indices) == int(label.rsplit(": ", 1)[1])
+    assert cell[0] in d.confusion.shown and cell[1] in d.confusion.shown
+    pos = {c: i for i, c in enumerate(d.confusion.shown)}
+    assert [pos[cell[0]], pos[cell[1]]] in np.asarray(d.confusion.heatmap.selected).tolist()
 
 
 def test_dashboard_from_a_folder(tmp_path, multiclass_h5, blobs):

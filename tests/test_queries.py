@@ -105,26 +105,68 @@ def test_confidence_histograms_binary():
     assert df["wrong"].tolist() == [0] * 5 + [1, 0, 1, 0, 0]
 
 
-def _involvement(cm):
-    """The slow way: off-diagonal counts of each class as true plus as predicted."""
+def _greedy_pairs(cm, most):
+    """The slow way: walk the off-diagonal cells from the largest (ties by row, then column),
+    taking both classes of a pair while they fit."""
     k = len(cm)
-    return [sum(cm[c][j] for j in range(k) if j != c) + sum(cm[i][c] for i in range(k) if i != c)
-            for c in range(k)]
+    cells = sorted(((cm[i][j], i, j) for i in range(k) for j in range(k) if i != j and cm[i][j] > 0),
+                   key=lambda t: (-t[0], t[1], t[2]))
+    chosen = []
+    for _, i, j in cells:
+        new = [c for c in (i, j) if c not in chosen]
+        if len(chosen) + len(new) <= most:
+            chosen += new
+    return sorted(chosen)
 
 
-def test_classes_to_draw_are_the_most_confused(multiclass):
-    """Check the chosen classes against a loop over scikit-learn's confusion matrix (ties to the lower index)."""
+def test_classes_to_draw_follow_the_most_confused_pairs(multiclass):
+    """Check the chosen classes against a loop over scikit-learn's confusion matrix's pairs."""
     cm = skm.confusion_matrix(multiclass.y_true, multiclass.y_pred)
     np.testing.assert_array_equal(cm, multiclass.confusion_matrix())
-    inv = _involvement(cm.tolist())
-    order = sorted(range(len(cm)), key=lambda c: (-inv[c], c))
-    np.testing.assert_array_equal(Q.classes_to_draw(cm, 3), sorted(order[:3]))
+    for most in (2, 3, 4):
+        want = _greedy_pairs(cm.tolist(), most)
+        if len(want) == most:  # the pairs filled every place
+            np.testing.assert_array_equal(Q.classes_to_draw(cm, most), want)
     np.testing.assert_array_equal(Q.classes_to_draw(cm, 5), np.arange(5))
     np.testing.assert_array_equal(Q.classes_to_draw(cm, 9), np.arange(5))
 
 
+def _planted_confusions(k=1000, n=20000, seed=0):
+    """A k-class matrix (rows = true, cols = predicted) with 12 planted pairs of 30-41 mistakes
+    each over a background of single scattered mistakes."""
+    rng = np.random.default_rng(seed)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (np.arange(n) % k, np.arange(n) % k), 1)
+    noise = rng.integers(0, k, (3000, 2))
+    noise = noise[noise[:, 0] != noise[:, 1]]
+    np.add.at(cm, (noise[:, 0], noise[:, 1]), 1)
+    planted = rng.choice(k, 24, replace=False).reshape(12, 2)
+    for m, (a, b) in enumerate(planted):
+        cm[a, b] += 30 + m
+    return cm, planted
+
+
+def test_a_thousand_classes_draw_the_top_pairs_and_their_largest_cell():
+    """Check with 1000 classes: the drawn classes hold the planted top pairs, the drawn matrix's
+    largest off-diagonal cell is the largest pair count, and the covered errors add up."""
+    cm, planted = _planted_confusions()
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    drawn = Q.classes_to_draw(cm, 15)
+    assert len(drawn) == 15
+    top = planted[::-1][:7]  # the 7 largest pairs fill 14 places
+    assert set(top.ravel()) <= set(drawn.tolist())
+    sub = off[np.ix_(drawn, drawn)]
+    assert sub.max() == off.max() == 41
+    covered, errors = Q.errors_covered(cm, drawn)
+    assert (covered, errors) == (sub.sum(), off.sum())
+    # the focus class and a selected cell's classes are always drawn
+    both = Q.classes_to_draw(cm, 15, focus=int(planted[0, 0]), keep=(5, 6))
+    assert {int(planted[0, 0]), 5, 6} <= set(both.tolist()) and len(both) == 15
+
+
 def test_classes_to_draw_keep_the_focus_class():
-    """Check that a focus class outside the most confused replaces the last one chosen."""
+    """Check that a focus class outside the most confused is drawn, with the pairs that still fit."""
     # rows = true, cols = predicted: classes 0 and 1 confuse each other, 2 a little, 3 never
     cm = np.array([[5, 9, 1, 0],
                    [8, 5, 0, 0],

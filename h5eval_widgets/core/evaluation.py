@@ -185,6 +185,12 @@ class Evaluation:
         """``(y_pred, y_proba to keep)`` from the converted outputs."""
         raise NotImplementedError
 
+    def sample_columns(self, indices, *, y_pred: np.ndarray | None = None, top: int = 3) -> dict:
+        """Table columns (by name) describing the samples ``indices``: true, predicted and what
+        else the task has (confidence, top classes, residual); see
+        :func:`~h5eval_widgets.core.queries.samples_frame`."""
+        raise NotImplementedError
+
     @classmethod
     def from_model(cls, model, X, y=None, **options) -> "Evaluation":
         """Predict once (through the on-disk cache) and hand off to :meth:`from_predictions`

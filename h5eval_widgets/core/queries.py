@@ -6,6 +6,8 @@ and returns arrays or DataFrames; the views only draw what these return.
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -15,11 +17,15 @@ __all__ = [
     "brush_indices",
     "classes_to_draw",
     "confidence_histograms",
+    "errors_covered",
     "lowest_classes",
     "pick_points",
     "regression_targets",
     "residual_histogram",
+    "samples_frame",
     "scatter_subset",
+    "sort_keys",
+    "sort_samples",
 ]
 
 #: Most points drawn as click targets along one curve (a curve may have one per sample).
@@ -139,12 +145,16 @@ def confidence_histograms(ev, n_bins: int = 10) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- which classes to draw
-def classes_to_draw(confusion: np.ndarray, most: int, focus: int | None = None) -> np.ndarray:
-    """The ``most`` classes involved in the most confusions, in class order.
+def classes_to_draw(confusion: np.ndarray, most: int, focus: int | None = None,
+                    keep: Sequence[int] = ()) -> np.ndarray:
+    """The ``most`` classes to draw so that the drawn cells hold the largest confusions.
 
-    Involvement is a class's off-diagonal count as a true class plus as a predicted class;
-    ties go to the lower class index. The focus class replaces the last one chosen when it
-    is not among them.
+    Classes are taken pair by pair from the most confused (true, predicted) pairs, both
+    classes of a pair at once, so the drawn sub-matrix holds the largest off-diagonal cells
+    (classes picked one by one are confused with classes that are not drawn). The focus class
+    and the classes in ``keep`` (a selected cell, a searched class) are always drawn. A pair
+    that no longer fits is skipped for smaller ones that do; when the confused pairs run out,
+    the classes involved in the most confusions fill the rest. Ties go to the lower index.
 
     Parameters
     ----------
@@ -152,22 +162,44 @@ def classes_to_draw(confusion: np.ndarray, most: int, focus: int | None = None) 
         The matrix as shown (rows = true, cols = predicted), e.g. ``ev.confusion_matrix()``.
     most : int
     focus : int, default=None
+    keep : sequence of int, default=()
 
     Returns
     -------
     ndarray of shape (min(n_classes, most),)
-        Class indices, ascending.
+        Class indices, ascending (more than ``most`` only when the focus class and ``keep``
+        are more).
     """
     k = len(confusion)
     if k <= most:
         return np.arange(k)
     off = np.asarray(confusion, dtype=np.float64).copy()
     np.fill_diagonal(off, 0)
-    involvement = off.sum(axis=0) + off.sum(axis=1)
-    top = np.argsort(-involvement, kind="stable")[:most]
-    if focus is not None and focus not in top:
-        top[-1] = focus
-    return np.sort(top)
+    chosen = dict.fromkeys(int(c) for c in [*(() if focus is None else (focus,)), *keep])
+    rows, cols = np.nonzero(off)
+    order = np.argsort(-off[rows, cols], kind="stable")  # np.nonzero is in flat order: ties by index
+    for r, c in zip(rows[order].tolist(), cols[order].tolist()):
+        if len(chosen) >= most:
+            break
+        new = [x for x in (r, c) if x not in chosen]
+        if len(chosen) + len(new) <= most:
+            chosen.update(dict.fromkeys(new))
+    if len(chosen) < most:
+        involvement = off.sum(axis=0) + off.sum(axis=1)
+        for c in np.argsort(-involvement, kind="stable").tolist():
+            if len(chosen) >= most:
+                break
+            chosen.setdefault(c)
+    return np.sort(np.fromiter(chosen, dtype=np.int64))
+
+
+def errors_covered(confusion: np.ndarray, classes: np.ndarray) -> tuple[int, int]:
+    """``(errors in the drawn cells, all errors)``: the off-diagonal counts of the sub-matrix
+    of ``classes`` and of the whole matrix."""
+    cm = np.asarray(confusion)
+    total = float(cm.sum() - np.trace(cm))
+    sub = cm[np.ix_(classes, classes)]
+    return float(sub.sum() - np.trace(sub)), total
 
 
 def lowest_classes(values, most: int) -> np.ndarray:
@@ -208,3 +240,102 @@ def pick_points(x: np.ndarray, y: np.ndarray, thresholds: np.ndarray,
     if len(ok) > most:
         ok = ok[np.unique(np.linspace(0, len(ok) - 1, most).round().astype(int))]
     return x[ok], y[ok], thresholds[ok]
+
+
+# ---------------------------------------------------------------------- samples as rows
+def _feature_block(data, idx: np.ndarray) -> dict[str, list]:
+    """The input columns of some samples by name: a fast gather for arrays, else per sample."""
+    X = getattr(data, "X", None)
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "iufb":
+        names = data.feature_names or tuple(f"x{j}" for j in range(X.shape[1]))
+        block = X[idx]
+        return {str(n): block[:, j].tolist() for j, n in enumerate(names)}
+    cols: dict[str, list] = {}
+    for i in idx.tolist():
+        for name, value in data.features(i):
+            if isinstance(value, list) and len(value) == 1:
+                value = value[0]
+            cols.setdefault(str(name), []).append(value)
+    return cols
+
+
+def samples_frame(ev, data=None, indices=None, *, y_pred: np.ndarray | None = None,
+                  tags=None, features: bool = True, top: int = 3) -> pd.DataFrame:
+    """The samples as table rows: index, file, true, predicted, confidence, top classes, tags,
+    then the input columns with their names (tabular data) or the text.
+
+    Parameters
+    ----------
+    ev : Evaluation
+    data : Dataset, default=None
+        The inputs behind ``ev`` (adds file names, features or text); None: labels only.
+    indices : array-like of int, default=None
+        The samples, in the order of the rows (default: all).
+    y_pred : ndarray of shape (n_samples,), default=None
+        The decisions shown (binary: at the dashboard's threshold); default ``ev.y_pred``.
+    tags : TagStore, default=None
+        Adds a ``tags`` column.
+    features : bool, default=True
+        Add the input columns (tabular) or the text (text data).
+    top : int, default=3
+        Most probable classes listed in ``top_classes`` (classification).
+
+    Returns
+    -------
+    DataFrame
+        One row per sample, indexed by nothing in particular (``index`` is a column).
+    """
+    idx = np.arange(ev.n_samples) if indices is None else np.asarray(indices, dtype=np.int64)
+    out: dict[str, Any] = {"index": idx}
+    if data is not None and data.file_path(0) is not None:
+        out["file"] = [data.file_path(int(i)).name for i in idx]
+    out.update(ev.sample_columns(idx, y_pred=y_pred, top=top))
+    if tags is not None:
+        out["tags"] = tags.column(idx)
+    if features and data is not None and len(idx):
+        if data.kind == "tabular":
+            for name, values in _feature_block(data, idx).items():
+                out[name if name not in out else f"feature {name}"] = values
+        elif data.kind == "text":
+            out["text"] = [str(data.sample(int(i)).ravel()[0]) for i in idx]
+    return pd.DataFrame(out)
+
+
+def _has_confidence(ev) -> bool:
+    """Single-label classification: each sample has the probability of its predicted class."""
+    return getattr(ev, "confidence", None) is not None
+
+
+def sort_keys(ev, data) -> list[str]:
+    """What :func:`sort_samples` can order samples by for this evaluation and dataset: the
+    label columns, then the features of tabular data held in memory."""
+    keys = ["index", *(["confidence"] if _has_confidence(ev) else []), "true", "predicted"]
+    X = getattr(data, "X", None)
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "iufb" and data.kind == "tabular":
+        keys += [str(n) for n in (data.feature_names or (f"x{j}" for j in range(X.shape[1])))]
+    return keys
+
+
+def sort_samples(ev, data, indices, by: str, *, descending: bool = False,
+                 y_pred: np.ndarray | None = None) -> np.ndarray:
+    """``indices`` ordered by one of :func:`sort_keys` (stable: ties keep their order).
+
+    Only the key column is read (no table of every selected sample is built).
+    """
+    idx = np.asarray(indices, dtype=np.int64)
+    pred = ev.y_pred if y_pred is None else np.asarray(y_pred)
+    keys = sort_keys(ev, data)
+    if by not in keys:
+        raise ValueError(f"Samples cannot be sorted by {by!r}; choose one of {keys}.")
+    if by == "index":
+        key = idx
+    elif by == "confidence":
+        key = np.asarray(ev.y_proba)[idx, pred[idx]]
+    elif by in ("true", "predicted"):
+        values = (ev.y_true if by == "true" else pred)[idx]
+        key = values if values.ndim == 1 else values.sum(axis=1)  # multi-label: how many labels
+    else:
+        first = keys.index("predicted") + 1
+        key = data.X[idx, keys.index(by) - first]
+    key = np.asarray(key, dtype=np.float64)
+    return idx[np.argsort(-key if descending else key, kind="stable")]

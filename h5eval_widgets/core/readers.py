@@ -42,8 +42,8 @@ def read_file(path: Path, *, labels_given: bool, x_key, y_key, label_column, fea
     if labels_given:
         label_column = None
     if suffix == ".npz":
-        X, y, names = _load_npz(path, x_key, y_key)
-        return X, y, names, None, "array"
+        X, y, names, feats = _load_npz(path, x_key, y_key)
+        return X, y, names, feats, "array"
     if suffix == ".npy":
         return _load_npy(path), None, None, None, "array"
     if suffix in (".parquet", ".pq"):
@@ -105,7 +105,8 @@ def _pick_xy(keys: Sequence[str], x_key, y_key, path: Path) -> tuple[str, str | 
     return kx, ky
 
 
-def _load_npz(path: Path, x_key, y_key) -> tuple[np.ndarray, np.ndarray | None, tuple | None]:
+def _load_npz(path: Path, x_key, y_key) -> tuple[np.ndarray, np.ndarray | None, tuple | None, tuple | None]:
+    """Inputs, labels, class names and feature names (one per column of 2-D inputs) of an .npz."""
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.files)
@@ -116,7 +117,10 @@ def _load_npz(path: Path, x_key, y_key) -> tuple[np.ndarray, np.ndarray | None, 
             for k in ("class_names", "classes", "label_names"):
                 if k in keys:
                     names = tuple(str(s) for s in z[k].tolist())
-            return X, y, names
+            feats = None
+            if "feature_names" in keys and X.ndim == 2 and z["feature_names"].size == X.shape[1]:
+                feats = tuple(str(s) for s in z["feature_names"].tolist())
+            return X, y, names, feats
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise DatasetError(

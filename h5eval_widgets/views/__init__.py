@@ -12,6 +12,7 @@ from .regression import RegressionView
 from .samples import SamplesView
 from .status import StatusView
 from .summary import SummaryView
+from .tags import TagView
 
 __all__ = [
     "CalibrationView",
@@ -26,4 +27,5 @@ __all__ = [
     "SamplesView",
     "StatusView",
     "SummaryView",
+    "TagView",
 ]

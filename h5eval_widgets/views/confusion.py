@@ -7,7 +7,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..core.metrics import normalize_confusion
-from ..core.queries import classes_to_draw
+from ..core.queries import classes_to_draw, errors_covered
 from ..state import EvalState
 from ._base import View, guarded
 from ._draw import figure
@@ -32,7 +32,7 @@ class ConfusionMatrixView(View):
     """
 
     redraw_on = ("normalize", "threshold", "focus_class")
-    update_on = {"selected_cell": "_highlight"}
+    update_on = {"selected_cell": "_on_selected_cell"}
 
     def __init__(self, state: EvalState, *, max_classes: int = 30, **kwargs):
         self.max_classes = max_classes
@@ -74,7 +74,9 @@ class ConfusionMatrixView(View):
         cm = self.state.decisions.confusion
         many = ev.n_classes > self.max_classes
         self.top_n.layout.display = None if many else "none"
-        self.shown = classes_to_draw(cm, self.top_n.value if many else ev.n_classes, self.state.focus_class)
+        sel = self.state.selected_cell
+        self.shown = classes_to_draw(cm, self.top_n.value if many else ev.n_classes, self.state.focus_class,
+                                     keep=() if sel is None else sel)
         sub = cm[np.ix_(self.shown, self.shown)]
         values = normalize_confusion(sub, self.state.normalize)
         names = [ev.classes[i] for i in self.shown]
@@ -86,11 +88,23 @@ class ConfusionMatrixView(View):
             self.heatmap.row = names
             self.heatmap.column = names
             self.heatmap.display_format = ".0f" if self.state.normalize is None else ".2f"
-        self.figure.title = (
-            f"Confusion matrix · {len(self.shown)} of {ev.n_classes} most confused classes"
-            if many else "Confusion matrix"
-        )
+        if many:
+            covered, errors = errors_covered(cm, self.shown)
+            share = f" ({covered / errors:.0%})" if errors else ""
+            self.figure.title = (f"{len(self.shown)} of {ev.n_classes} classes · the drawn cells hold "
+                                 f"{covered:,.0f} of {errors:,.0f} errors{share}")
+        else:
+            self.figure.title = "Confusion matrix"
         self._highlight()
+
+    def _on_selected_cell(self) -> None:
+        """A selected cell whose classes are not drawn (chosen in the confused list) redraws
+        the matrix with them; otherwise only the highlight moves."""
+        sel = self.state.selected_cell
+        if sel is not None and not (sel[0] in self.shown and sel[1] in self.shown):
+            self.refresh()
+        else:
+            self._highlight()
 
     def _highlight(self) -> None:
         pos = {c: p for p, c in enumerate(self.shown)}

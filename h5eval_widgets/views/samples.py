@@ -10,13 +10,28 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
+from ..core.queries import samples_frame, sort_keys
 from ..state import EvalState
 from ._base import View, guarded
-from ._draw import axes, figure, html_table
+from ._draw import axes, figure
+
+#: Shown in the "sort by" box for the order the selection came in.
+AS_LISTED = "as listed"
+#: Width in pixels of a table column (the index column is a button).
+TABLE_COLUMN_PX = 110
 
 
-def image_png(x: np.ndarray, *, size: int = 72) -> bytes:
-    """PNG bytes of one image sample, scaled up with nearest-neighbour so small images stay crisp."""
+#: Side in pixels of a gallery thumbnail, and of the picture shown in "details".
+THUMBNAIL_PX = 72
+DETAIL_PX = 320
+#: Thumbnails of array images kept per dataset (encoded once, reused when a page is shown again).
+THUMBNAIL_CACHE = 512
+
+
+def image_png(x: np.ndarray, *, size: int = THUMBNAIL_PX) -> bytes:
+    """PNG bytes of one image sample fitted to ``size`` pixels: small images (8x8 digits) scaled
+    up with nearest-neighbour so they stay crisp, large ones shrunk (bilinear), so the browser
+    gets a thumbnail, not the full picture."""
     from PIL import Image
 
     a = np.asarray(x, dtype=np.float64)
@@ -29,15 +44,18 @@ def image_png(x: np.ndarray, *, size: int = 72) -> bytes:
     lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
     img = Image.fromarray(((a - lo) * scale).astype(np.uint8))
-    factor = max(1, size // max(img.size))
-    img = img.resize((img.size[0] * factor, img.size[1] * factor), Image.NEAREST)
+    if max(img.size) > size:
+        img.thumbnail((size, size), Image.BILINEAR)
+    else:
+        factor = max(1, size // max(img.size))
+        img = img.resize((img.size[0] * factor, img.size[1] * factor), Image.NEAREST)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
 
 
 @functools.lru_cache(maxsize=256)
-def file_thumbnail_png(path: str, size: int = 72) -> bytes:
+def file_thumbnail_png(path: str, size: int = THUMBNAIL_PX) -> bytes:
     """PNG bytes of an image file shrunk to fit ``size`` pixels (the original picture, not
     what the model was fed); small images are scaled up crisply."""
     from PIL import Image
@@ -71,8 +89,11 @@ def _short(v) -> str:
 class SamplesView(View):
     """A page of the samples in ``state.selected_indices`` with true and predicted labels.
 
-    Each card shows the label, the prediction, its confidence and the top-3 probabilities;
-    "details" draws one sample's full probability distribution.
+    Images and text are cards: the label, the prediction, its confidence, the top-3
+    probabilities and the sample's tags; "details" draws one sample's full probability
+    distribution. Tabular samples are a table, one row per sample (index, true, predicted,
+    confidence, top classes, tags, then the feature columns by name), sortable by any of those
+    columns; a click on a row's index shows its details and highlights the row.
 
     Parameters
     ----------
@@ -80,8 +101,8 @@ class SamplesView(View):
     page_size : int, default=12
     """
 
-    redraw_on = ("selected_indices",)
-    update_on = {"selected_sample": "_show_distribution"}
+    redraw_on = ("selected_indices", "sort_by", "sort_descending")
+    update_on = {"selected_sample": "_on_sample", "tags_changed": "_render"}
 
     def __init__(self, state: EvalState, *, page_size: int = 12, **kwargs):
         self.page_size = page_size
@@ -98,17 +119,49 @@ class SamplesView(View):
         self.prev_btn.on_click(lambda b: self._turn(-1))
         self.next_btn.on_click(lambda b: self._turn(+1))
         self.gallery = W.Box(layout=W.Layout(display="flex", flex_flow="row wrap"))
+        self.sort_by = W.Dropdown(options=[AS_LISTED], value=AS_LISTED, description="sort by",
+                                  layout=W.Layout(width="230px"))
+        self.descending = W.ToggleButton(value=False, description="descending", icon="sort-amount-desc",
+                                         layout=W.Layout(width="120px"))
+        self.sort_by.observe(self._on_sort_by, names="value")
+        W.link((self.descending, "value"), (self.state, "sort_descending"))
+        self.table_controls = W.HBox([self.sort_by, self.descending], layout=W.Layout(display="none"))
+        self.table = W.VBox(layout=W.Layout(overflow_x="auto", max_width="100%"))
+        self.order: np.ndarray = np.zeros(0, dtype=np.int64)
         self.dist_scale_x = bq.OrdinalScale()
         self.dist_scale_y = bq.LinearScale(min=0.0, max=1.0)
         self.dist_bars = bq.Bars(x=[], y=[], scales={"x": self.dist_scale_x, "y": self.dist_scale_y},
                                  colors=["#6baed6"])
         self.dist = figure([self.dist_bars], axes(self.dist_scale_x, self.dist_scale_y, y_format=".0%"),
                            width=420, height=220, margin={"top": 30, "bottom": 30, "left": 45})
+        self.detail_image = W.Image(format="png", layout=W.Layout(display="none", margin="0 8px 0 0"))
+        self.details = W.HBox([self.detail_image, self.dist], layout=W.Layout(align_items="center"))
+        self._thumbs: dict[tuple, bytes] = {}
         self.dist.layout.display = "none"
-        return [self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn]), self.gallery, self.dist]
+        return [self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn]), self.table_controls,
+                self.gallery, self.table, self.details]
+
+    @property
+    def as_table(self) -> bool:
+        """Tabular samples are drawn as a table, others as cards."""
+        data = self.session.dataset
+        return data is not None and data.kind == "tabular"
 
     def refresh(self) -> None:
         self.page = 0
+        ev, data = self.session.evaluation, self.session.dataset
+        keys = [AS_LISTED, *sort_keys(ev, data)] if self.as_table else [AS_LISTED]
+        if self.state.sort_by is not None and self.state.sort_by not in keys:
+            self.state.sort_by = None  # another dataset without that column (redraws again)
+            return
+        self._syncing = True  # the box follows the state here; only the user's choice writes back
+        try:
+            if list(self.sort_by.options) != keys:
+                self.sort_by.options = keys
+            self.sort_by.value = AS_LISTED if self.state.sort_by is None else self.state.sort_by
+        finally:
+            self._syncing = False
+        self.order = self.state.ordered_indices
         self._render()
 
     @guarded
@@ -120,10 +173,13 @@ class SamplesView(View):
 
     def _render(self) -> None:
         st, ev = self.state, self.session.evaluation
-        idx = st.selected_indices
+        idx = self.order if st.selected_indices is not None else None
+        table = self.as_table
+        self.table_controls.layout.display = None if table else "none"
         if ev is None or idx is None:
             self.title.value = "<i>No samples selected.</i>"
             self.gallery.children = []
+            self.table.children = []
             self.shown_indices = np.zeros(0, dtype=np.int64)
             self.page_label.value = ""
             return
@@ -134,8 +190,50 @@ class SamplesView(View):
         self.page_label.value = f"page {self.page + 1} of {pages}"
         self.prev_btn.disabled = self.page == 0
         self.next_btn.disabled = self.page >= pages - 1
-        self.cards = [self._card(int(i)) for i in self.shown_indices]
-        self.gallery.children = self.cards
+        if table:
+            self.cards = []
+            self.gallery.children = []
+            self.table.children = self._table_rows()
+        else:
+            self.table.children = []
+            self.cards = [self._card(int(i)) for i in self.shown_indices]
+            self.gallery.children = self.cards
+
+    # -------------------------------------------------------------- tabular samples: a table
+    def _page_frame(self):
+        """The shown page as a DataFrame (see :func:`~h5eval_widgets.core.queries.samples_frame`)."""
+        dec = self.state.decisions
+        return samples_frame(self.session.evaluation, self.session.dataset, self.shown_indices,
+                             y_pred=None if dec is None else dec.y_pred, tags=self.session.tags())
+
+    def _table_rows(self) -> list[W.Widget]:
+        """A header and one row per shown sample: the index as a button (details), then cells."""
+        df = self._page_frame()
+        columns = [c for c in df.columns if c not in ("index", "correct")]
+        width = f"width:{TABLE_COLUMN_PX}px;min-width:{TABLE_COLUMN_PX}px"
+
+        def cells(values, style=""):
+            return "".join(f"<span style='display:inline-block;{width};overflow:hidden;"
+                           f"text-overflow:ellipsis;white-space:nowrap;{style}'>{v}</span>" for v in values)
+
+        header = W.HTML(f"<div class='h5eval-table-header' style='font-size:12px;font-weight:bold;"
+                        f"white-space:nowrap;margin-left:74px'>{cells(html.escape(str(c)) for c in columns)}</div>")
+        rows = [header]
+        chosen = self.state.selected_sample
+        for rec in df.to_dict("records"):
+            i = int(rec["index"])
+            mark = "✔" if rec.get("correct", True) else "✘"
+            btn = W.Button(description=f"#{i} {mark}" if "correct" in rec else f"#{i}",
+                           tooltip="details of this sample", layout=W.Layout(width="70px", height="24px"))
+            btn.on_click(lambda b, i=i: self._choose(i))
+            shown = [_short(rec[c]) if not isinstance(rec[c], str) else html.escape(rec[c][:60]) for c in columns]
+            if "confidence" in rec:
+                shown[columns.index("confidence")] = f"{rec['confidence']:.1%}"
+            bg = "background:#fff3cd;" if i == chosen else ""
+            row = W.HTML(f"<div class='h5eval-table-row' data-index='{i}' style='font-size:12px;"
+                         f"white-space:nowrap;line-height:24px;{bg}'>{cells(shown)}</div>")
+            rows.append(W.HBox([btn, row], layout=W.Layout(align_items="center")))
+        return rows
 
     def _card(self, i: int) -> W.Widget:
         st, ev = self.state, self.session.evaluation
@@ -166,28 +264,67 @@ class SamplesView(View):
             parts.append(W.HTML(f"<div style='font-size:11px;color:#666;overflow-wrap:anywhere'>"
                                 f"{html.escape(path.name)}</div>"))
         elif x is not None and data.kind == "image":
-            parts.append(W.Image(value=image_png(x), format="png", layout=W.Layout(width="72px", height="72px")))
-        elif x is not None and data.kind == "tabular":
-            pairs = data.features(i)
-            rows = [[(html.escape(str(n)), "style='color:#666'"), _short(v)] for n, v in pairs[:8]]
-            if len(pairs) > 8:
-                rows.append([(f"… {len(pairs) - 8} more", "colspan=2")])
-            parts.append(W.HTML(html_table(None, rows, style="font-size:11px")))
+            parts.append(W.Image(value=self._thumbnail(data, i, x), format="png",
+                                 layout=W.Layout(max_width=f"{THUMBNAIL_PX}px", max_height=f"{THUMBNAIL_PX}px")))
         elif x is not None:
             parts.append(W.HTML(f"<pre style='font-size:11px'>{html.escape(str(x))[:200]}</pre>"))
         parts.append(W.HTML(caption))
+        tags = self.session.tags().tags(i)
+        if tags:
+            parts.append(W.HTML("<div class='h5eval-tags' style='font-size:11px;color:#a15c00'>🏷 "
+                                f"{html.escape('; '.join(tags))}</div>"))
         btn = W.Button(description="details", layout=W.Layout(width="80px"))
         btn.on_click(lambda b, i=i: self._choose(i))
         parts.append(btn)
         return W.VBox(parts, layout=W.Layout(border="1px solid #ddd", margin="3px", padding="3px",
                                              width="150px"))
 
+    def _thumbnail(self, data, i: int, x: np.ndarray) -> bytes:
+        """The thumbnail of an array image, encoded once per (dataset, sample)."""
+        key = (data, i)  # the dataset by identity
+        if key not in self._thumbs:
+            if len(self._thumbs) >= THUMBNAIL_CACHE:
+                self._thumbs.pop(next(iter(self._thumbs)))
+            self._thumbs[key] = image_png(x)
+        return self._thumbs[key]
+
+    @guarded
+    def _on_sort_by(self, change):
+        if getattr(self, "_syncing", False):
+            return
+        self.state.sort_by = None if change["new"] in (AS_LISTED, None) else change["new"]
+
     @guarded
     def _choose(self, i: int):
         self.state.selected_sample = i
 
+    def _on_sample(self) -> None:
+        """A chosen sample: its page is shown (stepping past a page turns it), its table row
+        highlighted, its distribution drawn."""
+        i, order = self.state.selected_sample, self.order
+        if i is not None and order is not None and self.state.selected_indices is not None:
+            pos = np.flatnonzero(order == i)
+            if len(pos) and int(pos[0]) // self.page_size != self.page:
+                self.page = int(pos[0]) // self.page_size
+                self._render()
+            elif self.as_table:
+                self._render()
+        self._show_distribution()
+
+    def _show_picture(self, i: int | None) -> None:
+        """The chosen image larger in "details" (the gallery only has thumbnails)."""
+        data = self.session.dataset
+        if i is None or data is None or data.kind != "image":
+            self.detail_image.layout.display = "none"
+            return
+        path = data.file_path(i)
+        self.detail_image.value = (file_thumbnail_png(str(path), DETAIL_PX) if path is not None
+                                   else image_png(data.sample(i), size=DETAIL_PX))
+        self.detail_image.layout.display = None
+
     def _show_distribution(self) -> None:
         i, ev = self.state.selected_sample, self.session.evaluation
+        self._show_picture(i)
         if i is None or not ev.is_classification or ev.task == "multilabel":
             self.dist.layout.display = "none"
             return

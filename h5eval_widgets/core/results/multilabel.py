@@ -22,6 +22,16 @@ class MultilabelEvaluation(ClassEvaluation, task="multilabel"):
     def _decide(cls, proba: np.ndarray, threshold: float):
         return proba >= threshold, proba
 
+    def sample_columns(self, indices, *, y_pred: np.ndarray | None = None, top: int = 3) -> dict:
+        """Table columns of some samples: the true and the predicted labels, each joined by ', '."""
+        idx = np.asarray(indices, dtype=np.int64)
+        pred = (self.y_pred if y_pred is None else np.asarray(y_pred))[idx]
+
+        def joined(rows):
+            return [", ".join(n for n, on in zip(self.classes, row) if on) for row in rows]
+
+        return {"true": joined(self.y_true[idx]), "predicted": joined(pred)}
+
     def _truth_of(self, pos: int) -> np.ndarray:
         return self.y_true[:, pos]
 

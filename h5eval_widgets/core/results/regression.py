@@ -40,6 +40,13 @@ class RegressionEvaluation(Evaluation, task="regression"):
     def scores(self) -> dict[str, float]:
         return M.regression_metrics(self.y_true, self.y_pred, sample_weight=self.sample_weight)
 
+    def sample_columns(self, indices, *, y_pred: np.ndarray | None = None, top: int = 3) -> dict:
+        """Table columns of some samples: target, prediction and residual (prediction - target)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        pred = np.asarray(self.y_pred if y_pred is None else y_pred)[idx]
+        true = np.asarray(self.y_true)[idx]
+        return {"true": true, "predicted": pred, "residual": pred - true}
+
     @property
     def residuals(self) -> np.ndarray:
         """``y_pred - y_true``."""

@@ -91,6 +91,24 @@ class SingleLabelEvaluation(ClassEvaluation):
             }
         )
 
+    def sample_columns(self, indices, *, y_pred: np.ndarray | None = None, top: int = 3) -> dict:
+        """Table columns of some samples: true and predicted class, confidence, whether right,
+        and the ``top`` most probable classes (see :func:`~h5eval_widgets.core.queries.samples_frame`).
+
+        ``y_pred`` gives other decisions (binary: at another threshold)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        names = np.asarray(self.classes, dtype=object)
+        proba = np.asarray(self.y_proba)[idx]
+        pred = (self.y_pred if y_pred is None else np.asarray(y_pred))[idx]
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :top]
+        return {
+            "true": names[self.y_true[idx]],
+            "predicted": names[pred],
+            "confidence": proba[np.arange(len(idx)), pred].astype(np.float64),
+            "correct": self.y_true[idx] == pred,
+            "top_classes": [", ".join(f"{names[j]} {row[j]:.0%}" for j in o) for o, row in zip(order, proba)],
+        }
+
     def decisions(self, threshold: float | None = None) -> DecisionResult:
         """The matrix, metrics, cells and mistakes of the evaluation's own decisions."""
         return DecisionResult(self, None, self._cm, self._cells, lambda: self.y_pred,
