@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from .. import metrics as M
-from .._lazy import pd
+from .._lazy import class_index, pd
 from ..cells import CellIndex
 from ..resampling import resample_groups
 from .classes import ClassEvaluation, averaged_scores
@@ -56,8 +56,8 @@ class SingleLabelEvaluation(ClassEvaluation):
 
     def confusion_frame(self, normalize: str | None = None) -> pd.DataFrame:
         """The confusion matrix as a DataFrame labelled with class names."""
-        idx = pd.Index(self.classes, name="true")
-        cols = pd.Index(self.classes, name="predicted")
+        idx = class_index(self.classes, "true")
+        cols = class_index(self.classes, "predicted")
         return pd.DataFrame(self.confusion_matrix(normalize), index=idx, columns=cols)
 
     @cached_property
