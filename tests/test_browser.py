@@ -182,6 +182,107 @@ def test_comparison_mode_history_and_splits_in_the_browser(page, demo):
     page.wait_for_selector("text=no sign of overfitting", timeout=60_000)
 
 
+def test_the_tabular_demo_shows_a_table_with_one_row_per_sample(page, demo):
+    """Check in Chromium that the breast-cancer samples are a table, a header with the feature names
+    and one row per shown mistake, and that a row's index button highlights that row."""
+    from playwright.sync_api import expect
+
+    ev = demo.evaluate("breast_cancer_mlp", progress=False)
+    choose(page, "model", "breast_cancer_mlp")
+    rows = page.locator(".h5eval-table-row")
+    expect(rows).to_have_count(min(12, int((~ev.correct).sum())), timeout=30_000)
+    header = page.locator(".h5eval-table-header").inner_text()
+    assert "mean radius" in header and "confidence" in header
+    shown = [int(rows.nth(n).get_attribute("data-index")) for n in range(rows.count())]
+    assert set(shown) <= set(np.flatnonzero(~ev.correct).tolist())
+    page.locator(".widget-button", has_text=re.compile(rf"^#{shown[1]} ")).click()
+    expect(rows.nth(1)).to_have_attribute("style", re.compile("background"), timeout=30_000)
+
+
+TAB_TITLES = ("Per class", "Curves & threshold", "Calibration", "Compare models", "Splits")
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_no_console_errors_and_no_wrapped_buttons_at_common_widths(server, browser, width):
+    """Check at 1280 and 1920 px that loading the dashboard and opening every tab logs no console
+    error, and that the matrix's "counts / by true / by predicted" buttons stay on one line."""
+    pg = browser.new_page(viewport={"width": width, "height": 1200})
+    errors: list[str] = []
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        pg.goto(server.url, timeout=120_000)
+        pg.wait_for_selector("text=digits_cnn on digits_test: 719 samples", timeout=120_000)
+        wait_until_settled(pg)
+        for title in TAB_TITLES:
+            pg.locator(".lm-TabBar-tab", has_text=title).click()
+            wait_until_settled(pg)
+        buttons = pg.locator(".widget-toggle-buttons", has=pg.locator("button", has_text="by predicted"))
+        one_button = buttons.locator("button").first.bounding_box()["height"]
+        assert buttons.bounding_box()["height"] < 1.8 * one_button
+        assert errors == []
+    finally:
+        pg.close()
+
+
+@pytest.fixture(scope="module")
+def thousand_classes(tmp_path_factory):
+    """A 1000-class model saved to .h5 and 5,000 test samples in an .npz: each sample is its
+    class's embedding plus noise, and the model picks the nearest embedding; classes 2m and 2m+1
+    have close embeddings, so they are confused with each other (about 70% of samples right)."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("thousand")
+    rng = np.random.default_rng(0)
+    k, d, n = 1000, 32, 5000
+    emb = rng.normal(size=(k, d)).astype(np.float32)
+    emb[1::2] = emb[0::2] + 0.1 * rng.normal(size=(k // 2, d)).astype(np.float32)
+    y = rng.integers(0, k, n)
+    X = (emb[y] + rng.normal(scale=0.5, size=(n, d))).astype(np.float32)
+    model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(k, activation="softmax")])
+    model.layers[-1].set_weights([emb.T * 4, -2 * (emb ** 2).sum(1)])  # softmax of -2|x - e|^2
+    model.save(folder / "big.h5")
+    np.savez(folder / "big_test.npz", x=X, y=y)
+    return folder / "big.h5", folder / "big_test.npz"
+
+
+def test_a_mouse_click_on_a_confused_cell_of_a_thousand_classes_shows_its_samples(browser, thousand_classes):
+    """Check in Chromium on a 1000-class model: the drawn matrix's largest off-diagonal cell is the
+    largest confusion of all, and a mouse click on it shows exactly that cell's samples."""
+    from playwright.sync_api import expect
+
+    from h5eval_widgets import Evaluation
+    from h5eval_widgets.core.queries import classes_to_draw
+    from h5eval_widgets.serve import _by_name
+
+    model, data = thousand_classes
+    ev = Evaluation.from_model(str(model), str(data), progress=False)
+    cm = ev.confusion_matrix()
+    off = cm - np.diag(np.diag(cm))
+    drawn = classes_to_draw(cm, 15)
+    sub = off[np.ix_(drawn, drawn)]
+    assert sub.max() == off.max() > 1
+    pi, pj = np.unravel_index(np.argmax(sub), sub.shape)
+    i, j = int(drawn[pi]), int(drawn[pj])
+    expected = ev.cell_indices(i, j)
+    with VoilaServer(dashboard_notebook(_by_name([str(model)]), _by_name([str(data)]))) as srv:
+        pg = browser.new_page(viewport={"width": 1600, "height": 1300})
+        try:
+            pg.goto(srv.url, timeout=120_000)
+            pg.wait_for_selector("text=big on big_test: 5000 samples", timeout=120_000)
+            pg.wait_for_function("document.querySelectorAll('rect.heatmapcell').length == 225", timeout=60_000)
+            wait_until_settled(pg)
+            click_cell(pg, 15, pi, pj)
+            pg.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({len(expected)})",
+                                 timeout=30_000)
+            rows = pg.locator(".h5eval-table-row")  # the samples are feature vectors: a table
+            expect(rows).to_have_count(min(12, len(expected)), timeout=30_000)
+            shown = {int(rows.nth(m).get_attribute("data-index")) for m in range(rows.count())}
+            assert shown == set(expected[:12].tolist())
+        finally:
+            pg.close()
+
+
 @pytest.fixture()
 def jupyterlab(tmp_path):
     """JupyterLab on 127.0.0.1 over a copy of the notebooks; stopped, with its kernels, afterwards."""
