@@ -106,11 +106,15 @@ class Dashboard(W.VBox):
         self.splits = SplitsView(st)
         self.history = HistoryView(st)
 
-        self.tabs = W.Tab(children=[self.per_class, self.curves, self.calibration, self.comparison,
-                                    self.splits])
+        # each tab's view enters the page when its tab is first opened: a bqplot figure drawn
+        # in a hidden tab measures no size and logs console errors
+        self.tab_views = [self.per_class, self.curves, self.calibration, self.comparison, self.splits]
+        self.tabs = W.Tab(children=[W.VBox() for _ in self.tab_views])
         for i, title in enumerate(["Per class", "Curves & threshold", "Calibration", "Compare models",
                                    "Splits"]):
             self.tabs.set_title(i, title)
+        self.tabs.observe(self._open_tab, names="selected_index")
+        self._open_tab()
         self.children = [
             W.HBox([self.model_dd, self.dataset_dd, self.class_dd]),
             self.status,
@@ -155,6 +159,11 @@ class Dashboard(W.VBox):
             self.class_dd.options = opts
         self.class_dd.value = self.state.focus_class
         self.tabs_display(ev)
+
+    def _open_tab(self, change=None) -> None:
+        i = self.tabs.selected_index
+        if i is not None and not self.tabs.children[i].children:
+            self.tabs.children[i].children = [self.tab_views[i]]
 
     def tabs_display(self, ev) -> None:
         if hasattr(self, "tabs"):

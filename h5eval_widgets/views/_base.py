@@ -44,7 +44,8 @@ class View(W.VBox):
         self.state = state
         self.session = state.session
         self._click_handlers: dict[int, Callable] = {}
-        self.children = list(self.build())
+        self._content = list(self.build())
+        self.children = self._content
         for name in ("evaluation", *self.redraw_on):
             self._watch(name, self.refresh)
         for name, method in self.update_on.items():
@@ -81,10 +82,24 @@ class View(W.VBox):
         """Deliver a click on ``mark`` with the data a browser click sends (tests use this)."""
         self._click_handlers[id(mark)](data)
 
+    def set_visible(self, visible: bool) -> None:
+        """Show or hide the view. A hidden view also leaves the page (no children): a bqplot
+        figure drawn inside a hidden element measures no size, draws negative rectangles and
+        logs console errors."""
+        set_visible(self, visible, self._content)
+
     def shown_for(self, *tasks: str):
         """The current evaluation when its task is one of ``tasks`` (the view is then shown),
         else None (the view is hidden)."""
         ev = self.session.evaluation
         visible = ev is not None and ev.task in tasks
-        self.layout.display = None if visible else "none"
+        self.set_visible(visible)
         return ev if visible else None
+
+
+def set_visible(box: W.Box, visible: bool, children: Sequence[W.Widget]) -> None:
+    """Show ``box`` with ``children``, or hide it with none (see :meth:`View.set_visible`)."""
+    box.layout.display = None if visible else "none"
+    wanted = tuple(children) if visible else ()
+    if tuple(box.children) != wanted:
+        box.children = wanted

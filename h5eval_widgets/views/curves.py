@@ -65,9 +65,9 @@ class CurvesView(View):
     def refresh(self) -> None:
         ev = self.session.evaluation
         if ev is None or not ev.is_classification or self._pos() is None:
-            self.layout.display = "none"
+            self.set_visible(False)
             return
-        self.layout.display = None
+        self.set_visible(True)
         pos = self._pos()
         roc, pr = ev.roc_curve(pos), ev.pr_curve(pos)
         name = ev.classes[pos]

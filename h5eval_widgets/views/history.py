@@ -24,10 +24,10 @@ class HistoryView(View):
     def refresh(self) -> None:
         df = self.session.history(self.state.model_name) if self.state.model_name else None
         if df is None:
-            self.layout.display = "none"
+            self.set_visible(False)
             self.figures.children = []
             return
-        self.layout.display = None
+        self.set_visible(True)
         bases = [c for c in df.columns if not c.startswith("val_")]
         figs = []
         for base in bases[:3]:

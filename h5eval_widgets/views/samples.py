@@ -135,7 +135,8 @@ class SamplesView(View):
         self.dist = figure([self.dist_bars], axes(self.dist_scale_x, self.dist_scale_y, y_format=".0%"),
                            width=420, height=220, margin={"top": 30, "bottom": 30, "left": 45})
         self.detail_image = W.Image(format="png", layout=W.Layout(display="none", margin="0 8px 0 0"))
-        self.details = W.HBox([self.detail_image, self.dist], layout=W.Layout(align_items="center"))
+        # holds only what is shown: a bqplot figure in a hidden element logs console errors
+        self.details = W.HBox([], layout=W.Layout(align_items="center"))
         self._thumbs: dict[tuple, bytes] = {}
         self.dist.layout.display = "none"
         return [self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn]), self.table_controls,
@@ -323,6 +324,10 @@ class SamplesView(View):
         self.detail_image.layout.display = None
 
     def _show_distribution(self) -> None:
+        self._draw_distribution()
+        self.details.children = [w for w in (self.detail_image, self.dist) if w.layout.display is None]
+
+    def _draw_distribution(self) -> None:
         i, ev = self.state.selected_sample, self.session.evaluation
         self._show_picture(i)
         if i is None or not ev.is_classification or ev.task == "multilabel":

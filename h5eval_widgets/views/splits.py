@@ -35,7 +35,7 @@ class SplitsView(View):
         return [self.run, self.verdict, self.table]
 
     def refresh(self) -> None:
-        self.layout.display = None if len(self.session.dataset_names) > 1 else "none"
+        self.set_visible(len(self.session.dataset_names) > 1)
 
     def _clear(self):
         self.report = None
