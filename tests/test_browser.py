@@ -199,6 +199,17 @@ def test_the_tabular_demo_shows_a_table_with_one_row_per_sample(page, demo):
     expect(rows.nth(1)).to_have_attribute("style", re.compile("background"), timeout=30_000)
 
 
+def test_arrow_keys_over_the_gallery_step_through_the_samples(page):
+    """Check in Chromium that with the pointer over the samples, the right arrow chooses the first
+    shown sample, then the next, and the left arrow goes back (the tags line names the sample)."""
+    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
+    shown = [int(re.search(r"#(\d+)", cards.nth(n).inner_text()).group(1)) for n in range(3)]
+    cards.nth(1).hover()
+    for key, want in (("ArrowRight", shown[0]), ("ArrowRight", shown[1]), ("ArrowLeft", shown[0])):
+        page.keyboard.press(key)
+        page.wait_for_selector(f"text=sample #{want}:", timeout=30_000)
+
+
 TAB_TITLES = ("Per class", "Curves & threshold", "Calibration", "Compare models", "Splits")
 
 

@@ -81,6 +81,11 @@ def test_a_row_click_shows_details_highlights_the_row_and_arrows_follow_the_tabl
     assert st.selected_sample == order[view.page_size] and view.page == 1
     tabular.tags.prev_btn.click()
     assert st.selected_sample == order[view.page_size - 1] and view.page == 0
+    view.press("ArrowRight")  # the arrow keys over the table, as the browser sends them
+    assert st.selected_sample == order[view.page_size] and view.page == 1
+    view.press("ArrowUp")
+    view.press("Enter")  # not an arrow: nothing moves
+    assert st.selected_sample == order[view.page_size - 1]
 
 
 def test_samples_frame_and_sort_samples_against_numpy():

@@ -128,6 +128,13 @@ class SamplesView(View):
         self.table_controls = W.HBox([self.sort_by, self.descending], layout=W.Layout(display="none"))
         self.table = W.VBox(layout=W.Layout(overflow_x="auto", max_width="100%"))
         self.order: np.ndarray = np.zeros(0, dtype=np.int64)
+        # the arrow keys step through the samples while the pointer is over them (ipyevents
+        # sends the browser's key events of this box; the page does not scroll meanwhile)
+        self.browse = W.VBox([self.gallery, self.table])
+        from ipyevents import Event
+
+        self.key_events = Event(source=self.browse, watched_events=["keydown"], prevent_default_action=True)
+        self.key_events.on_dom_event(self._on_key)
         self.dist_scale_x = bq.OrdinalScale()
         self.dist_scale_y = bq.LinearScale(min=0.0, max=1.0)
         self.dist_bars = bq.Bars(x=[], y=[], scales={"x": self.dist_scale_x, "y": self.dist_scale_y},
@@ -140,7 +147,7 @@ class SamplesView(View):
         self._thumbs: dict[tuple, bytes] = {}
         self.dist.layout.display = "none"
         return [self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn]), self.table_controls,
-                self.gallery, self.table, self.details]
+                self.browse, self.details]
 
     @property
     def as_table(self) -> bool:
@@ -288,6 +295,20 @@ class SamplesView(View):
                 self._thumbs.pop(next(iter(self._thumbs)))
             self._thumbs[key] = image_png(x)
         return self._thumbs[key]
+
+    #: What each arrow key does: steps through the samples in the order shown.
+    ARROW_STEPS = {"ArrowRight": 1, "ArrowDown": 1, "ArrowLeft": -1, "ArrowUp": -1}
+
+    @guarded
+    def _on_key(self, event: dict):
+        """A key pressed over the samples, as the browser sends it (``{'key': 'ArrowRight', ...}``)."""
+        step = self.ARROW_STEPS.get(event.get("key"))
+        if step is not None:
+            self.state.step_sample(step)
+
+    def press(self, key: str) -> None:
+        """Act as if ``key`` (``'ArrowRight'``...) was pressed over the samples in the browser."""
+        self._on_key({"type": "keydown", "key": key})
 
     @guarded
     def _on_sort_by(self, change):
