@@ -2,8 +2,9 @@
 
 Run from the repository root (needs chromium):  python scripts/screenshot.py
 
-Writes ``docs/dashboard.png`` (1250 px wide, the README's picture) and the whole page at 1280
-and 1920 px (``docs/dashboard-1280.png``, ``docs/dashboard-1920.png``), to check the layout.
+Writes ``docs/dashboard.png`` (1250 px wide, the README's picture), the page at 1280 and 1920
+px (``docs/dashboard-1280.png``, ``docs/dashboard-1920.png``) to check the layout, and at 1280
+px under Voila's dark theme (``docs/dashboard-dark.png``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 
 
 def shoot(browser, url: str, width: int, out: Path, *, clip_height: int | None = None) -> None:
+    """The demo with the weak digits model chosen and its cell true 8 / predicted 1 clicked."""
     page = browser.new_page(viewport={"width": width, "height": 1100})
     page.goto(url, timeout=120_000)
     page.wait_for_selector("text=digits_cnn on digits_test: 719 samples", timeout=120_000)
@@ -44,6 +46,7 @@ def main() -> None:
         shoot(browser, srv.url, 1250, DOCS / "dashboard.png", clip_height=1000)
         for width in (1280, 1920):
             shoot(browser, srv.url, width, DOCS / f"dashboard-{width}.png")
+        shoot(browser, srv.url + "?theme=dark", 1280, DOCS / "dashboard-dark.png")
         browser.close()
 
 

@@ -210,6 +210,38 @@ def test_arrow_keys_over_the_gallery_step_through_the_samples(page):
         page.wait_for_selector(f"text=sample #{want}:", timeout=30_000)
 
 
+CONTRAST_JS = """(selector) => {
+    // WCAG contrast of each element's text against the page's background (both opaque here)
+    const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number).map(v => {
+        v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    const lum = c => { const [r, g, b] = rgb(c); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const bg = lum(getComputedStyle(document.body).backgroundColor);
+    return [...document.querySelectorAll(selector)].map(el => {
+        const fg = lum(getComputedStyle(el).color);
+        return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    });
+}"""
+
+
+def test_the_dark_theme_keeps_text_readable(server, browser):
+    """Check under Voila's dark theme that the status line, the samples' captions and the table's
+    rows have text with a contrast of at least 4.5:1 against the page (WCAG's level for text)."""
+    pg = browser.new_page(viewport={"width": 1400, "height": 1200})
+    try:
+        pg.goto(server.url + "?theme=dark", timeout=120_000)
+        pg.wait_for_selector("text=digits_cnn on digits_test: 719 samples", timeout=120_000)
+        wait_until_settled(pg)
+        assert pg.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)"
+        captions = pg.evaluate(CONTRAST_JS, ".h5eval-status, .widget-vbox > .widget-html span")
+        choose(pg, "model", "breast_cancer_mlp")
+        pg.wait_for_selector(".h5eval-table-row", timeout=30_000)
+        rows = pg.evaluate(CONTRAST_JS, ".h5eval-table-row span, .h5eval-table-header span")
+        assert len(captions) > 10 and len(rows) > 50
+        assert min(captions) >= 4.5 and min(rows) >= 4.5, (min(captions), min(rows))
+    finally:
+        pg.close()
+
+
 TAB_TITLES = ("Per class", "Curves & threshold", "Calibration", "Compare models", "Splits")
 
 

@@ -64,7 +64,7 @@ def html_table(header: Sequence[str] | None, rows: Iterable[Sequence[Cell]], *, 
     header : sequence of str or None
         Column titles (HTML); no header row when None.
     rows : iterable of sequences of cells
-        A cell is its HTML, or a pair ``(html, attributes)`` such as ``("0.5", "style='color:#666'")``.
+        A cell is its HTML, or a pair ``(html, attributes)`` such as ``("0.5", "style='color:var(--jp-ui-font-color2, #666)'")``.
     css_class : str, default=""
         Class of the ``<table>`` (pages and tests find tables by it).
     style : str, default="font-size:12px"

@@ -70,7 +70,7 @@ class ComparisonView(View):
             f"{eb}; exact p = {m['p_value_exact']:.3g} (χ² = {m['statistic']:.2f}, p = {m['p_value']:.3g})"
         )
         rows = [[html.escape(name), f"{r[na]:.4f}", f"{r[nb]:.4f}", f"{r['difference']:+.4f}",
-                 ("" if np.isnan(r["low"]) else f"[{r['low']:+.3f}, {r['high']:+.3f}]", "style='color:#666'")]
+                 ("" if np.isnan(r["low"]) else f"[{r['low']:+.3f}, {r['high']:+.3f}]", "style='color:var(--jp-ui-font-color2, #666)'")]
                 for name, r in cmp_.metrics().iterrows()]
         self.table.value = html_table(["metric", ea, eb, "difference", "95% paired interval"], rows,
                                       css_class="h5eval-comparison")

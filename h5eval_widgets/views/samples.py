@@ -17,8 +17,9 @@ from ._draw import axes, figure
 
 #: Shown in the "sort by" box for the order the selection came in.
 AS_LISTED = "as listed"
-#: Width in pixels of a table column (the index column is a button).
+#: Width in pixels of a table column, and of the index column's buttons.
 TABLE_COLUMN_PX = 110
+INDEX_PX = 88
 
 
 #: Side in pixels of a gallery thumbnail, and of the picture shown in "details".
@@ -225,19 +226,22 @@ class SamplesView(View):
                            f"text-overflow:ellipsis;white-space:nowrap;{style}'>{v}</span>" for v in values)
 
         header = W.HTML(f"<div class='h5eval-table-header' style='font-size:12px;font-weight:bold;"
-                        f"white-space:nowrap;margin-left:74px'>{cells(html.escape(str(c)) for c in columns)}</div>")
+                        f"white-space:nowrap;margin-left:{INDEX_PX + 4}px'>{cells(html.escape(str(c)) for c in columns)}</div>")
         rows = [header]
         chosen = self.state.selected_sample
         for rec in df.to_dict("records"):
             i = int(rec["index"])
             mark = "✔" if rec.get("correct", True) else "✘"
             btn = W.Button(description=f"#{i} {mark}" if "correct" in rec else f"#{i}",
-                           tooltip="details of this sample", layout=W.Layout(width="70px", height="24px"))
+                           tooltip="details of this sample",
+                           layout=W.Layout(width=f"{INDEX_PX}px", min_width=f"{INDEX_PX}px", flex="0 0 auto",
+                                           height="24px", padding="0 2px"))
             btn.on_click(lambda b, i=i: self._choose(i))
             shown = [_short(rec[c]) if not isinstance(rec[c], str) else html.escape(rec[c][:60]) for c in columns]
             if "confidence" in rec:
                 shown[columns.index("confidence")] = f"{rec['confidence']:.1%}"
-            bg = "background:#fff3cd;" if i == chosen else ""
+            # translucent: readable under light and dark themes alike
+            bg = "background:rgba(255, 127, 14, 0.22);" if i == chosen else ""
             row = W.HTML(f"<div class='h5eval-table-row' data-index='{i}' style='font-size:12px;"
                          f"white-space:nowrap;line-height:24px;{bg}'>{cells(shown)}</div>")
             rows.append(W.HBox([btn, row], layout=W.Layout(align_items="center")))
@@ -259,7 +263,7 @@ class SamplesView(View):
             caption = (
                 f"<div style='font-size:12px;line-height:1.3'>#{i} {ok}<br>true <b>{html.escape(ev.classes[true])}</b>"
                 f"<br>pred <b>{html.escape(ev.classes[pred])}</b> ({conf:.1%})<br>"
-                f"<span style='color:#666'>{tops}</span></div>"
+                f"<span style='color:var(--jp-ui-font-color2, #666)'>{tops}</span></div>"
             )
         else:
             t = ev.y_true[i]
@@ -269,7 +273,7 @@ class SamplesView(View):
         if path is not None:
             parts.append(W.Image(value=file_thumbnail_png(str(path)), format="png",
                                  layout=W.Layout(max_width="72px", max_height="72px")))
-            parts.append(W.HTML(f"<div style='font-size:11px;color:#666;overflow-wrap:anywhere'>"
+            parts.append(W.HTML(f"<div style='font-size:11px;color:var(--jp-ui-font-color2, #666);overflow-wrap:anywhere'>"
                                 f"{html.escape(path.name)}</div>"))
         elif x is not None and data.kind == "image":
             parts.append(W.Image(value=self._thumbnail(data, i, x), format="png",
@@ -279,7 +283,7 @@ class SamplesView(View):
         parts.append(W.HTML(caption))
         tags = self.session.tags().tags(i)
         if tags:
-            parts.append(W.HTML("<div class='h5eval-tags' style='font-size:11px;color:#a15c00'>🏷 "
+            parts.append(W.HTML("<div class='h5eval-tags' style='font-size:11px;color:var(--jp-warn-color0, #a15c00)'>🏷 "
                                 f"{html.escape('; '.join(tags))}</div>"))
         btn = W.Button(description="details", layout=W.Layout(width="80px"))
         btn.on_click(lambda b, i=i: self._choose(i))

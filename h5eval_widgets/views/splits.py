@@ -46,7 +46,7 @@ class SplitsView(View):
         self.report = rep = self.session.split_report(self.state.model_name, tolerance=self.tolerance)
         df = rep.metrics()
         rows = [[name] + [number(v) for v in df.loc[name]] for name in SHOWN if name in df.index]
-        skipped = "".join(f"<div style='color:#666;font-size:11px'>{html.escape(d)}: not evaluated "
+        skipped = "".join(f"<div style='color:var(--jp-ui-font-color2, #666);font-size:11px'>{html.escape(d)}: not evaluated "
                           f"({html.escape(e[:120])})</div>" for d, e in rep.errors.items())
         self.table.value = html_table(["metric", *map(html.escape, df.columns)], rows,
                                       css_class="h5eval-splits") + skipped

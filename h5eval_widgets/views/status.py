@@ -21,7 +21,9 @@ class StatusView(W.HTML):
 
     def _render(self, change=None):
         s = self.session
-        color = "#b00020" if s.status_level == "error" else "#333"
+        # the theme's colours (dark themes too), with the light theme's as fallbacks
+        color = ("var(--jp-error-color1, #b00020)" if s.status_level == "error"
+                 else "var(--jp-ui-font-color1, #333)")
         busy = "⏳ predicting… " if s.busy else ""
         icon = "⚠ " if s.status_level == "error" else ""
         self.value = (

@@ -62,16 +62,16 @@ class SummaryView(View):
         for name in HEADLINE[ev.task]:
             if name not in scores:
                 if not ready:
-                    rows.append([html.escape(name), ("computing…", "style='color:#666'"), ""])
+                    rows.append([html.escape(name), ("computing…", "style='color:var(--jp-ui-font-color2, #666)'"), ""])
                 continue
             interval = ""
             if ci is not None and name in ci.index and not np.isnan(ci.loc[name, "low"]):
                 interval = f"[{ci.loc[name, 'low']:.3f}, {ci.loc[name, 'high']:.3f}]"
             rows.append([html.escape(name),
                          (number(scores[name], nan="undefined"), f"class='h5eval-value' data-metric='{name}'"),
-                         (interval, "style='color:#666'")])
+                         (interval, "style='color:var(--jp-ui-font-color2, #666)'")])
         note = "" if at_default else (
-            f"<div style='color:#666;font-size:11px'>at threshold {st.threshold:.3f}; "
+            f"<div style='color:var(--jp-ui-font-color2, #666);font-size:11px'>at threshold {st.threshold:.3f}; "
             "intervals are shown at the model's default threshold</div>")
         self.table.value = (
             f"<b>{html.escape(str(st.model_name))}</b> on <b>{html.escape(str(st.dataset_name))}</b> · "
