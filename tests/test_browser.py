@@ -370,9 +370,13 @@ def jupyterlab(tmp_path):
 
 
 def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, browser, demo):
-    """Check in JupyterLab: open the quickstart, run all cells, click cell (8, 1), see its samples."""
+    """Check in JupyterLab at 1600 px: open the quickstart, run all cells, click cell (8, 1), see its
+    samples; no figure logs a console error (bqplot's negative sizes from figures drawn hidden)."""
     n = len(demo.evaluate("digits_cnn", progress=False).cell_indices(8, 1))
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    figure_errors: list[str] = []
+    page.on("console", lambda msg: figure_errors.append(msg.text)
+            if msg.type == "error" and "attribute" in msg.text and "negative value" in msg.text else None)
     try:
         page.goto(jupyterlab + "lab/tree/quickstart.ipynb", timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
@@ -390,5 +394,9 @@ def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, bro
         wait_until_settled(page)
         click_cell(page, 10, 8, 1)
         page.wait_for_selector(f"text=true 8 · predicted 1 ({n})", timeout=30_000)
+        for title in TAB_TITLES:
+            page.locator(".lm-TabBar-tab", has_text=title).last.click()
+            wait_until_settled(page)
+        assert figure_errors == []
     finally:
         page.close()
