@@ -44,7 +44,14 @@ def image_png(x: np.ndarray, *, size: int = THUMBNAIL_PX) -> bytes:
         a = a.reshape(side, side)
     lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    img = Image.fromarray(((a - lo) * scale).astype(np.uint8))
+    return _fitted_png(Image.fromarray(((a - lo) * scale).astype(np.uint8)), size)
+
+
+def _fitted_png(img, size: int) -> bytes:
+    """PNG bytes of a Pillow image fitted to ``size`` pixels: shrunk (bilinear) when larger,
+    else scaled up by a whole factor with nearest-neighbour so small images stay crisp."""
+    from PIL import Image
+
     if max(img.size) > size:
         img.thumbnail((size, size), Image.BILINEAR)
     else:
@@ -62,15 +69,8 @@ def file_thumbnail_png(path: str, size: int = THUMBNAIL_PX) -> bytes:
     from PIL import Image
 
     with Image.open(path) as im:
-        im = im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else ("L" if im.mode in ("L", "1", "I;16") else "RGB"))
-        if max(im.size) > size:
-            im.thumbnail((size, size), Image.BILINEAR)
-        else:
-            factor = max(1, size // max(im.size))
-            im = im.resize((im.size[0] * factor, im.size[1] * factor), Image.NEAREST)
-        buf = io.BytesIO()
-        im.save(buf, format="PNG")
-    return buf.getvalue()
+        mode = "RGBA" if im.mode in ("RGBA", "LA", "P") else ("L" if im.mode in ("L", "1", "I;16") else "RGB")
+        return _fitted_png(im.convert(mode), size)
 
 
 def top_k(proba_row: np.ndarray, classes, k: int = 3) -> list[tuple[str, float]]:
