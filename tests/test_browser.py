@@ -329,9 +329,16 @@ def test_a_mouse_click_on_a_confused_cell_of_a_thousand_classes_shows_its_sample
             pg.close()
 
 
-@pytest.fixture()
-def jupyterlab(tmp_path):
-    """JupyterLab on 127.0.0.1 over a copy of the notebooks; stopped, with its kernels, afterwards."""
+#: The Jupyter front ends the quickstart is run in: server module and the notebook's URL path.
+FRONT_ENDS = {"jupyterlab": ("jupyterlab", "lab/tree/quickstart.ipynb"),
+              "notebook7": ("notebook", "notebooks/quickstart.ipynb")}
+
+
+@pytest.fixture(params=list(FRONT_ENDS))
+def jupyterlab(tmp_path, request):
+    """JupyterLab (or Notebook 7) on 127.0.0.1 over a copy of the notebooks; stopped, with its
+    kernels, afterwards. Gives the quickstart notebook's URL."""
+    module, quickstart = FRONT_ENDS[request.param]
     root = tmp_path / "lab"
     shutil.copytree(Path(__file__).resolve().parent.parent / "notebooks", root)
     with socket.socket() as s:
@@ -340,7 +347,7 @@ def jupyterlab(tmp_path):
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), TF_CPP_MIN_LOG_LEVEL="3")
     log = open(tmp_path / "lab.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+        [sys.executable, "-m", module, "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
          "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}", "--allow-root"],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}/"
@@ -356,8 +363,8 @@ def jupyterlab(tmp_path):
         return True
 
     try:
-        wait_for(answers, timeout=90, interval=0.3, what=f"JupyterLab to answer at {url}api")
-        yield url
+        wait_for(answers, timeout=90, interval=0.3, what=f"{module} to answer at {url}api")
+        yield url + quickstart
     finally:
         proc.terminate()
         try:
@@ -370,15 +377,16 @@ def jupyterlab(tmp_path):
 
 
 def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, browser, demo):
-    """Check in JupyterLab at 1600 px: open the quickstart, run all cells, click cell (8, 1), see its
-    samples; no figure logs a console error (bqplot's negative sizes from figures drawn hidden)."""
+    """Check in JupyterLab and Notebook 7 at 1600 px: open the quickstart, run all cells, click cell
+    (8, 1), see its samples; no figure logs a console error (bqplot's negative sizes from figures
+    drawn hidden)."""
     n = len(demo.evaluate("digits_cnn", progress=False).cell_indices(8, 1))
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     figure_errors: list[str] = []
     page.on("console", lambda msg: figure_errors.append(msg.text)
             if msg.type == "error" and "attribute" in msg.text and "negative value" in msg.text else None)
     try:
-        page.goto(jupyterlab + "lab/tree/quickstart.ipynb", timeout=120_000)
+        page.goto(jupyterlab, timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
