@@ -217,6 +217,14 @@ class EvalState(T.HasTraits):
         return samples_frame(ev, self.dataset, np.zeros(0, dtype=np.int64) if idx is None else idx,
                              y_pred=None if dec is None else dec.y_pred, tags=store)
 
+    def show_label_issues(self) -> None:
+        """Show the samples whose given label is likely wrong, most likely first
+        (see :meth:`~h5eval_widgets.core.results.SingleLabelEvaluation.label_issues`)."""
+        idx = self.evaluation.label_issues()["index"].to_numpy()
+        self.selected_cell = None
+        self.selection_label = f"Likely mislabelled ({len(idx)})"
+        self.selected_indices = idx
+
     def show_tagged(self) -> None:
         """Show every tagged sample (in index order)."""
         idx = self.session.tags().tagged()

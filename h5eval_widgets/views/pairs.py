@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from ..core.label_issues import HELD_OUT_WARNING
 from ..state import EvalState
 from ._base import View, guarded
 
 
 class ConfusedPairsView(View):
-    """A list of the most confused (true, predicted) pairs, and a search box for the focus class.
+    """A list of the most confused (true, predicted) pairs, a search box for the focus class,
+    and the two lists of samples worth a look: the most confident mistakes and the samples
+    whose label is likely wrong (cleanlab).
 
     Choosing a pair selects that cell; choosing a class makes it the focus class.
     """
@@ -24,7 +27,14 @@ class ConfusedPairsView(View):
         self.search = W.Combobox(placeholder="type a class name", description="find class",
                                  ensure_option=True, layout=W.Layout(width="330px"))
         self.search.observe(self._on_search, names="value")
-        return [self.search, self.pairs]
+        self.mistakes_btn = W.Button(description="most confident mistakes", layout=W.Layout(width="190px"))
+        self.issues_btn = W.Button(description="likely mislabelled", tooltip=HELD_OUT_WARNING,
+                                   layout=W.Layout(width="140px"))
+        self.mistakes_btn.on_click(lambda b: self._show(self._mistakes))
+        self.issues_btn.on_click(lambda b: self._show(self.state.show_label_issues))
+        self.issues_note = W.HTML(f"<small style='color:var(--jp-ui-font-color2, #666)'>"
+                                  f"{HELD_OUT_WARNING}</small>", layout=W.Layout(width="330px"))
+        return [self.search, self.pairs, W.HBox([self.mistakes_btn, self.issues_btn]), self.issues_note]
 
     def refresh(self) -> None:
         ev = self.shown_for("binary", "multiclass")
@@ -38,6 +48,14 @@ class ConfusedPairsView(View):
             for _, r in df.iterrows()
         ]
         self.search.options = list(ev.classes)
+
+    @guarded
+    def _show(self, action):
+        action()
+
+    def _mistakes(self):
+        self.state.selected_cell = None  # (which shows them when a cell was chosen)
+        self.state.show_default_samples()
 
     @guarded
     def _on_pair(self, change):

@@ -109,6 +109,20 @@ class SingleLabelEvaluation(ClassEvaluation):
             "top_classes": [", ".join(f"{names[j]} {row[j]:.0%}" for j in o) for o, row in zip(order, proba)],
         }
 
+    def label_issues(self, *, filter_by: str = "prune_by_noise_rate") -> pd.DataFrame:
+        """Samples whose given label is probably wrong, most likely first (cleanlab's confident
+        learning on ``y_proba``; see :func:`~h5eval_widgets.core.label_issues.find_label_issues`).
+
+        Only trustworthy on held-out data the model was not trained on. Computed once per
+        ``filter_by``.
+        """
+        from ..label_issues import find_label_issues
+
+        cache = self.__dict__.setdefault("_label_issues", {})  # a frozen dataclass: its dict
+        if filter_by not in cache:
+            cache[filter_by] = find_label_issues(self.y_true, self.y_proba, self.classes, filter_by=filter_by)
+        return cache[filter_by].copy()
+
     def decisions(self, threshold: float | None = None) -> DecisionResult:
         """The matrix, metrics, cells and mistakes of the evaluation's own decisions."""
         return DecisionResult(self, None, self._cm, self._cells, lambda: self.y_pred,
