@@ -46,6 +46,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: JupyterLab extensions Voila is told not to load in the dashboard's page.
+VOILA_SKIPPED_EXTENSIONS = ("@jupyter-notebook/lab-extension",)
+
+
 class VoilaServer:
     """A Voila process serving one notebook on 127.0.0.1; a context manager that stops it.
 
@@ -76,6 +80,10 @@ class VoilaServer:
             sys.executable, "-m", "voila", str(self.path), "--no-browser",
             f"--port={self.port}", "--Voila.ip=127.0.0.1",
             "--VoilaConfiguration.show_tracebacks=True",
+            # Notebook 7's JupyterLab extension, where installed, fails to load in Voila's page
+            # (a console error, "getter for the shared module is not a function") and adds
+            # nothing to a dashboard
+            f"--VoilaConfiguration.extension_denylist={json.dumps(list(VOILA_SKIPPED_EXTENSIONS))}",
         ]
         # kernels' connection files go to the private folder, so a leftover kernel is findable
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_RUNTIME_DIR=str(self.runtime_dir))
