@@ -242,6 +242,13 @@ def test_the_dark_theme_keeps_text_readable(server, browser):
         pg.close()
 
 
+def assert_buttons_on_one_line(page) -> None:
+    """The matrix's "counts / by true / by predicted" group is one button high (not wrapped)."""
+    buttons = page.locator(".widget-toggle-buttons", has=page.locator("button", has_text="by predicted"))
+    one_button = buttons.locator("button").first.bounding_box()["height"]
+    assert buttons.bounding_box()["height"] < 1.8 * one_button
+
+
 TAB_TITLES = ("Per class", "Curves & threshold", "Calibration", "Compare models", "Splits")
 
 
@@ -263,9 +270,7 @@ def test_no_console_errors_and_no_wrapped_buttons_at_common_widths(server, brows
         for title in TAB_TITLES:
             pg.locator(".lm-TabBar-tab", has_text=title).click()
             wait_until_settled(pg)
-        buttons = pg.locator(".widget-toggle-buttons", has=pg.locator("button", has_text="by predicted"))
-        one_button = buttons.locator("button").first.bounding_box()["height"]
-        assert buttons.bounding_box()["height"] < 1.8 * one_button
+        assert_buttons_on_one_line(pg)
         assert errors == []
     finally:
         pg.close()
@@ -379,7 +384,7 @@ def jupyterlab(tmp_path, request):
 def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, browser, demo):
     """Check in JupyterLab and Notebook 7 at 1600 px: open the quickstart, run all cells, click cell
     (8, 1), see its samples; no figure logs a console error (bqplot's negative sizes from figures
-    drawn hidden)."""
+    drawn hidden) and the matrix's button group stays on one line."""
     n = len(demo.evaluate("digits_cnn", progress=False).cell_indices(8, 1))
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     figure_errors: list[str] = []
@@ -406,5 +411,6 @@ def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, bro
             page.locator(".lm-TabBar-tab", has_text=title).last.click()
             wait_until_settled(page)
         assert figure_errors == []
+        assert_buttons_on_one_line(page)
     finally:
         page.close()
