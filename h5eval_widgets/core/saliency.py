@@ -1,0 +1,174 @@
+"""What an image model looked at: Grad-CAM and integrated gradients, in batches, with TensorFlow's
+``GradientTape`` (TensorFlow is imported when these run).
+
+Both explain one class per image (the predicted one, or the true one, side by side in the
+dashboard). :func:`grad_cam` weights the last convolutional layer's maps by the class score's
+gradient (Selvaraju et al., as in the Keras examples); :func:`integrated_gradients` integrates
+the input gradients along a straight path from a baseline (Sundararajan et al.), so its
+attributions add up to the score's difference from the baseline (completeness).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import H5EvalError
+
+__all__ = ["grad_cam", "integrated_gradients", "saliency_map", "last_conv_layer"]
+
+
+def _keras_model(model):
+    model = getattr(model, "model", model)  # a LoadedModel's Keras model
+    if not hasattr(model, "layers"):
+        raise H5EvalError("Saliency needs a Keras model (a SavedModel endpoint has no layers to look into).")
+    return model
+
+
+def last_conv_layer(model) -> Any:
+    """The last layer whose output is a 2-D feature map (``(batch, h, w, channels)``), at the
+    top level of the model; raises when there is none (not an image model)."""
+    model = _keras_model(model)
+    for layer in reversed(model.layers):
+        try:
+            shape = tuple(layer.output.shape)
+        except (AttributeError, ValueError):
+            continue
+        if len(shape) == 4 and "conv" in type(layer).__name__.lower():
+            return layer
+        if getattr(layer, "layers", None) and len(shape) == 4:
+            raise H5EvalError(
+                f"The last feature maps come from the nested model {layer.name!r}; name one of its "
+                "top-level layers with layer=..., or use method='integrated_gradients'."
+            )
+    raise H5EvalError("The model has no convolutional layer with 2-D feature maps, so Grad-CAM does "
+                      "not apply (it is for image models); use method='integrated_gradients'.")
+
+
+def _class_score(tf, out, classes):
+    return tf.gather(out, classes, axis=1, batch_dims=1)
+
+
+def grad_cam(model, images: np.ndarray, classes, *, layer: str | None = None,
+             batch_size: int = 16) -> np.ndarray:
+    """Grad-CAM maps of ``classes`` (one per image), at the images' height and width.
+
+    Parameters
+    ----------
+    model : keras.Model or LoadedModel
+    images : ndarray of shape (n, h, w, channels)
+        As the model takes them (preprocessed).
+    classes : array-like of int, shape (n,)
+    layer : str, default=None
+        The convolutional layer to explain (default: the last one, see :func:`last_conv_layer`).
+    batch_size : int, default=16
+
+    Returns
+    -------
+    ndarray of shape (n, h, w)
+        Non-negative maps, each scaled to a maximum of 1 (all zeros when nothing pushes the
+        class up).
+    """
+    import tensorflow as tf
+    import keras
+
+    model = _keras_model(model)
+    conv = model.get_layer(layer) if layer else last_conv_layer(model)
+    explainer = _maps_and_outputs(keras, model, conv)
+    images = np.asarray(images, dtype=np.float32)
+    classes = np.asarray(classes, dtype=np.int64)
+    h, w = images.shape[1:3]
+    maps = []
+    for s in range(0, len(images), batch_size):
+        x = tf.convert_to_tensor(images[s:s + batch_size])
+        with tf.GradientTape() as tape:
+            fmap, out = explainer(x, training=False)
+            score = _class_score(tf, out, classes[s:s + batch_size])
+        grads = tape.gradient(score, fmap)
+        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+        cam = tf.nn.relu(tf.reduce_sum(fmap * weights, axis=-1, keepdims=True))
+        cam = tf.image.resize(cam, (h, w), method="bilinear")[..., 0].numpy()
+        top = cam.reshape(len(cam), -1).max(axis=1)
+        maps.append(cam / np.where(top > 0, top, 1)[:, None, None])
+    return np.concatenate(maps) if maps else np.zeros((0, h, w), np.float32)
+
+
+def _maps_and_outputs(keras, model, conv):
+    """A function of a batch giving ``(conv's feature maps, the model's outputs)`` in one pass.
+
+    A Sequential model runs layer by layer: one read back from a Keras 2 ``.h5`` file has layer
+    outputs that are not connected to its outputs, so a model built from them has no gradient.
+    """
+    if isinstance(model, keras.Sequential):
+        def run(x, training=False):
+            fmap = None
+            for lay in model.layers:
+                x = lay(x, training=training)
+                if lay is conv:
+                    fmap = x
+            return fmap, x
+
+        return run
+    return keras.Model(model.inputs, [conv.output, model.outputs[0]])
+
+
+def integrated_gradients(model, images: np.ndarray, classes, *, baseline: np.ndarray | float = 0.0,
+                         steps: int = 64, batch_size: int = 16) -> np.ndarray:
+    """Integrated-gradients attributions of ``classes`` to every input value.
+
+    The gradient of the class's output is averaged over ``steps`` points from ``baseline`` to
+    the image (trapezoid rule) and multiplied by ``image - baseline``; the attributions of an
+    image add up to its output minus the baseline's output, up to the integration error.
+
+    Parameters
+    ----------
+    model : keras.Model or LoadedModel
+    images : ndarray of shape (n, ...)
+    classes : array-like of int, shape (n,)
+    baseline : ndarray or float, default=0.0
+        A black image by default.
+    steps : int, default=64
+    batch_size : int, default=16
+        Images per pass (each pass runs ``steps + 1`` points per image).
+
+    Returns
+    -------
+    ndarray of the images' shape
+        Signed attributions.
+    """
+    import tensorflow as tf
+
+    model = _keras_model(model)
+    images = np.asarray(images, dtype=np.float32)
+    classes = np.asarray(classes, dtype=np.int64)
+    base = np.broadcast_to(np.asarray(baseline, dtype=np.float32), images.shape[1:])
+    alphas = tf.reshape(tf.linspace(0.0, 1.0, steps + 1), (-1,) + (1,) * images.ndim)
+    weights = np.full(steps + 1, 1.0 / steps, np.float32)
+    weights[[0, -1]] /= 2  # trapezoid
+    out = []
+    for s in range(0, len(images), batch_size):
+        x = tf.convert_to_tensor(images[s:s + batch_size])
+        c = classes[s:s + batch_size]
+        path = base + alphas * (x[None] - base)  # (steps + 1, b, ...)
+        flat = tf.reshape(path, (-1, *images.shape[1:]))
+        with tf.GradientTape() as tape:
+            tape.watch(flat)
+            score = _class_score(tf, model(flat, training=False), np.tile(c, steps + 1))
+        grads = tf.reshape(tape.gradient(score, flat), path.shape)
+        avg = tf.tensordot(tf.constant(weights), grads, axes=1)
+        out.append((avg * (x - base)).numpy())
+    return np.concatenate(out) if out else np.zeros_like(images)
+
+
+def saliency_map(model, images: np.ndarray, classes, *, method: str = "gradcam", **options) -> np.ndarray:
+    """One non-negative map per image, scaled to a maximum of 1, for drawing over it:
+    Grad-CAM's map, or the absolute integrated gradients summed over the channels."""
+    if method == "gradcam":
+        return grad_cam(model, images, classes, **options)
+    if method == "integrated_gradients":
+        attr = np.abs(integrated_gradients(model, images, classes, **options))
+        maps = attr.sum(axis=-1) if attr.ndim == 4 else attr
+        top = maps.reshape(len(maps), -1).max(axis=1)
+        return maps / np.where(top > 0, top, 1)[:, None, None]
+    raise ValueError(f"method must be 'gradcam' or 'integrated_gradients'; got {method!r}.")
