@@ -242,6 +242,20 @@ def test_the_dark_theme_keeps_text_readable(server, browser):
         pg.close()
 
 
+def test_likely_mislabelled_lists_cleanlabs_samples_in_the_browser(page, demo):
+    """Check in Chromium that clicking "likely mislabelled" shows label_issues()'s samples, the
+    likeliest first, under a title that counts them."""
+    from playwright.sync_api import expect
+
+    want = demo.evaluate("digits_cnn", progress=False).label_issues()["index"].tolist()
+    page.get_by_role("button", name="likely mislabelled").click()
+    page.wait_for_selector(f"text=Likely mislabelled ({len(want)})", timeout=30_000)
+    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
+    expect(cards).to_have_count(min(12, len(want)), timeout=30_000)
+    shown = [int(re.search(r"#(\d+)", cards.nth(n).inner_text()).group(1)) for n in range(cards.count())]
+    assert shown == want[:12]
+
+
 def assert_buttons_on_one_line(page) -> None:
     """The matrix's "counts / by true / by predicted" group is one button high (not wrapped)."""
     buttons = page.locator(".widget-toggle-buttons", has=page.locator("button", has_text="by predicted"))
