@@ -141,10 +141,10 @@ class Dashboard(W.VBox):
         return self.state.selection(tagged=tagged)
 
     def export_csv(self, path, *, tagged: bool = False):
-        """Write :meth:`selection` to a CSV file at ``path``; returns the path."""
-        path = Path(path)
-        self.selection(tagged=tagged).to_csv(path, index=False)
-        return path
+        """Write :meth:`selection` to a CSV file at ``path``; returns the path (see
+        :meth:`EvalState.export_csv`)."""
+        self.state.export_csv(path, tagged=tagged)
+        return Path(path)
 
     def _sync_class_dd(self, change=None):
         ev = self.session.evaluation

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -188,10 +189,14 @@ class EvalState(T.HasTraits):
         cmp_ = self.comparison
         idx = cmp_.agreement_indices(a_right, b_right)
         na, nb = cmp_.names
+        self.show_samples(idx, f"{na} {'right' if a_right else 'wrong'}, "
+                               f"{nb} {'right' if b_right else 'wrong'} ({len(idx)})")
+
+    def show_samples(self, indices, label: str) -> None:
+        """Show ``indices`` (no cell chosen) in the samples view, headed by ``label``."""
         self.selected_cell = None
-        self.selection_label = (f"{na} {'right' if a_right else 'wrong'}, "
-                                f"{nb} {'right' if b_right else 'wrong'} ({len(idx)})")
-        self.selected_indices = idx
+        self.selection_label = label
+        self.selected_indices = indices
 
     # ------------------------------------------------------------------ the engine's answers
     @property
@@ -217,20 +222,23 @@ class EvalState(T.HasTraits):
         return samples_frame(ev, self.dataset, np.zeros(0, dtype=np.int64) if idx is None else idx,
                              y_pred=None if dec is None else dec.y_pred, tags=store)
 
+    def export_csv(self, path, *, tagged: bool = False) -> int:
+        """Write :meth:`selection` to a CSV file at ``path`` (no index column); returns how many
+        rows were written."""
+        frame = self.selection(tagged=tagged)
+        frame.to_csv(Path(path), index=False)
+        return len(frame)
+
     def show_label_issues(self) -> None:
         """Show the samples whose given label is likely wrong, most likely first
         (see :meth:`~h5eval_widgets.core.results.SingleLabelEvaluation.label_issues`)."""
         idx = self.evaluation.label_issues()["index"].to_numpy()
-        self.selected_cell = None
-        self.selection_label = f"Likely mislabelled ({len(idx)})"
-        self.selected_indices = idx
+        self.show_samples(idx, f"Likely mislabelled ({len(idx)})")
 
     def show_tagged(self) -> None:
         """Show every tagged sample (in index order)."""
         idx = self.session.tags().tagged()
-        self.selected_cell = None
-        self.selection_label = f"Tagged samples ({len(idx)})"
-        self.selected_indices = idx
+        self.show_samples(idx, f"Tagged samples ({len(idx)})")
 
     @property
     def ordered_indices(self) -> np.ndarray | None:

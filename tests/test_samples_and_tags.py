@@ -183,6 +183,8 @@ def test_tags_survive_a_new_kernel_and_the_exported_csv_is_the_selection(demo, t
         np.testing.assert_allclose(written[list(d.session.dataset.feature_names)],
                                    want[list(d.session.dataset.feature_names)], rtol=1e-6)
     assert written["index"].tolist() == sorted([first, second])
+    path = d.export_csv(tmp_path / "mine.csv", tagged=True)  # the same from code
+    assert pd.read_csv(path, keep_default_na=False)["index"].tolist() == sorted([first, second])
     d.tags.show_btn.click()
     assert st.selected_indices.tolist() == sorted([first, second])
     assert st.selection_label == "Tagged samples (2)"

@@ -54,8 +54,10 @@ class ConfusedPairsView(View):
         action()
 
     def _mistakes(self):
-        self.state.selected_cell = None  # (which shows them when a cell was chosen)
-        self.state.show_default_samples()
+        if self.state.selected_cell is None:
+            self.state.show_default_samples()
+        else:
+            self.state.selected_cell = None  # which shows them
 
     @guarded
     def _on_pair(self, change):

@@ -57,5 +57,4 @@ class RegressionView(View):
         """Select every sample with actual in [x0, x1] and predicted in [y0, y1] (all samples)."""
         idx = brush_indices(self.session.evaluation, (x0, x1), (y0, y1))
         (x0, x1), (y0, y1) = sorted((x0, x1)), sorted((y0, y1))
-        self.state.selection_label = f"actual {x0:.3g}…{x1:.3g}, predicted {y0:.3g}…{y1:.3g} ({len(idx)})"
-        self.state.selected_indices = idx
+        self.state.show_samples(idx, f"actual {x0:.3g}…{x1:.3g}, predicted {y0:.3g}…{y1:.3g} ({len(idx)})")

@@ -73,11 +73,6 @@ def file_thumbnail_png(path: str, size: int = THUMBNAIL_PX) -> bytes:
         return _fitted_png(im.convert(mode), size)
 
 
-def top_k(proba_row: np.ndarray, classes, k: int = 3) -> list[tuple[str, float]]:
-    order = np.argsort(-proba_row, kind="stable")[:k]
-    return [(classes[i], float(proba_row[i])) for i in order]
-
-
 def _short(v) -> str:
     """A feature value for a table cell: numbers to 4 digits, text cut at 40 characters."""
     if isinstance(v, list):
@@ -128,7 +123,6 @@ class SamplesView(View):
         W.link((self.descending, "value"), (self.state, "sort_descending"))
         self.table_controls = W.HBox([self.sort_by, self.descending], layout=W.Layout(display="none"))
         self.table = W.VBox(layout=W.Layout(overflow_x="auto", max_width="100%"))
-        self.order: np.ndarray = np.zeros(0, dtype=np.int64)
         # the arrow keys step through the samples while the pointer is over them (ipyevents
         # sends the browser's key events of this box; the page does not scroll meanwhile)
         self.browse = W.VBox([self.gallery, self.table])
@@ -170,7 +164,6 @@ class SamplesView(View):
             self.sort_by.value = AS_LISTED if self.state.sort_by is None else self.state.sort_by
         finally:
             self._syncing = False
-        self.order = self.state.ordered_indices
         self._render()
 
     @guarded
@@ -182,7 +175,7 @@ class SamplesView(View):
 
     def _render(self) -> None:
         st, ev = self.state, self.session.evaluation
-        idx = self.order if st.selected_indices is not None else None
+        idx = st.ordered_indices  # the selection in the order shown (sorted by sort_by)
         table = self.as_table
         self.table_controls.layout.display = None if table else "none"
         if ev is None or idx is None:
@@ -205,15 +198,19 @@ class SamplesView(View):
             self.table.children = self._table_rows()
         else:
             self.table.children = []
-            self.cards = [self._card(int(i)) for i in self.shown_indices]
+            rows = self._page_frame(features=False).to_dict("records") if st.decisions is not None else None
+            self.cards = [self._card(int(i), None if rows is None else rows[n])
+                          for n, i in enumerate(self.shown_indices)]
             self.gallery.children = self.cards
 
     # -------------------------------------------------------------- tabular samples: a table
-    def _page_frame(self):
-        """The shown page as a DataFrame (see :func:`~h5eval_widgets.core.queries.samples_frame`)."""
+    def _page_frame(self, *, features: bool = True):
+        """The shown page as a DataFrame (see :func:`~h5eval_widgets.core.queries.samples_frame`):
+        the table's rows, and the cards' labels, prediction, confidence and top classes."""
         dec = self.state.decisions
         return samples_frame(self.session.evaluation, self.session.dataset, self.shown_indices,
-                             y_pred=None if dec is None else dec.y_pred, tags=self.session.tags())
+                             y_pred=None if dec is None else dec.y_pred, tags=self.session.tags(),
+                             features=features)
 
     def _table_rows(self) -> list[W.Widget]:
         """A header and one row per shown sample: the index as a button (details), then cells."""
@@ -247,23 +244,19 @@ class SamplesView(View):
             rows.append(W.HBox([btn, row], layout=W.Layout(align_items="center")))
         return rows
 
-    def _card(self, i: int) -> W.Widget:
-        st, ev = self.state, self.session.evaluation
+    def _card(self, i: int, row: dict | None) -> W.Widget:
+        """One sample's card; ``row`` is its :meth:`_page_frame` row (single-label classification)."""
+        ev = self.session.evaluation
         data = self.session.dataset
         path = data.file_path(i) if data is not None else None
         x = data.sample(i) if data is not None and path is None else None
         parts: list[W.Widget] = []
-        dec = st.decisions
-        if dec is not None:
-            pred = int(dec.y_pred[i])
-            true = int(ev.y_true[i])
-            conf = float(ev.y_proba[i, pred])
-            ok = "✔" if pred == true else "✘"
-            tops = ", ".join(f"{html.escape(c)} {p:.0%}" for c, p in top_k(ev.y_proba[i], ev.classes))
+        if row is not None:
+            ok = "✔" if row["correct"] else "✘"
             caption = (
-                f"<div style='font-size:12px;line-height:1.3'>#{i} {ok}<br>true <b>{html.escape(ev.classes[true])}</b>"
-                f"<br>pred <b>{html.escape(ev.classes[pred])}</b> ({conf:.1%})<br>"
-                f"<span style='color:var(--jp-ui-font-color2, #666)'>{tops}</span></div>"
+                f"<div style='font-size:12px;line-height:1.3'>#{i} {ok}<br>true <b>{html.escape(row['true'])}</b>"
+                f"<br>pred <b>{html.escape(row['predicted'])}</b> ({row['confidence']:.1%})<br>"
+                f"<span style='color:var(--jp-ui-font-color2, #666)'>{html.escape(row['top_classes'])}</span></div>"
             )
         else:
             t = ev.y_true[i]
@@ -327,7 +320,7 @@ class SamplesView(View):
     def _on_sample(self) -> None:
         """A chosen sample: its page is shown (stepping past a page turns it), its table row
         highlighted, its distribution drawn."""
-        i, order = self.state.selected_sample, self.order
+        i, order = self.state.selected_sample, self.state.ordered_indices
         if i is not None and order is not None and self.state.selected_indices is not None:
             pos = np.flatnonzero(order == i)
             if len(pos) and int(pos[0]) // self.page_size != self.page:

@@ -100,12 +100,11 @@ class TagView(View):
     def _export(self) -> Path:
         """Write the selected (or tagged) samples to a CSV file; returns its path."""
         tagged = bool(self.which.value)
-        df = self.state.selection(tagged=tagged)
         model, data = self.session.pair or ("model", "data")
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{model}_{data}_{'tagged' if tagged else 'selection'}")
         self.export_dir.mkdir(parents=True, exist_ok=True)
         path = self.export_dir / f"{stem}.csv"
-        df.to_csv(path, index=False)
-        self.saved.value = f"{len(df)} rows written to <code>{html.escape(str(path))}</code>"
+        n = self.state.export_csv(path, tagged=tagged)
+        self.saved.value = f"{n} rows written to <code>{html.escape(str(path))}</code>"
         self.last_export = path
         return path
