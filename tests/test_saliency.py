@@ -89,3 +89,14 @@ def test_grad_cam_of_another_class_and_the_errors(patch_cnn):
         grad_cam(mlp, np.zeros((1, 8)), [0])
     with pytest.raises(ValueError, match="method must be"):
         saliency_map(mlp, np.zeros((1, 8)), [0], method="lime")
+
+
+def test_integrated_gradients_in_pieces_equal_whole_paths(patch_cnn, monkeypatch):
+    """Check that when the memory budget allows fewer model inputs per pass than one image's
+    path (a large model), the path is integrated in pieces with the same result."""
+    from h5eval_widgets.core import saliency
+
+    X, y, _ = patch_images(3, seed=4)
+    whole = integrated_gradients(patch_cnn, X, y, steps=32, batch_size=3)
+    monkeypatch.setattr(saliency, "_rows_per_pass", lambda model, images, batch_size: 10)
+    np.testing.assert_allclose(integrated_gradients(patch_cnn, X, y, steps=32), whole, rtol=1e-4, atol=1e-6)

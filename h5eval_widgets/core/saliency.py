@@ -46,12 +46,29 @@ def last_conv_layer(model) -> Any:
                       "not apply (it is for image models); use method='integrated_gradients'.")
 
 
+#: A gradient pass keeps every layer's output for the backward pass, and the backward pass
+#: as much again: rows per pass are sized as for prediction, with this much more memory a row.
+GRADIENT_FACTOR = 2
+
+
+def _rows_per_pass(model, images: np.ndarray, batch_size: int | None) -> int:
+    """Model inputs per gradient pass: ``batch_size``, else sized from the memory budget and the
+    model's largest layer output, as prediction's batches are (see :mod:`.batching`)."""
+    if batch_size:
+        return int(batch_size)
+    from .batching import rows_per_call
+    from .model_info import _activation_bytes
+
+    row_bytes = int(np.prod(images.shape[1:])) * 4
+    return rows_per_call(GRADIENT_FACTOR * row_bytes, GRADIENT_FACTOR * (_activation_bytes(model) or 0))
+
+
 def _class_score(tf, out, classes):
     return tf.gather(out, classes, axis=1, batch_dims=1)
 
 
 def grad_cam(model, images: np.ndarray, classes, *, layer: str | None = None,
-             batch_size: int = 16) -> np.ndarray:
+             batch_size: int | None = None) -> np.ndarray:
     """Grad-CAM maps of ``classes`` (one per image), at the images' height and width.
 
     Parameters
@@ -62,7 +79,8 @@ def grad_cam(model, images: np.ndarray, classes, *, layer: str | None = None,
     classes : array-like of int, shape (n,)
     layer : str, default=None
         The convolutional layer to explain (default: the last one, see :func:`last_conv_layer`).
-    batch_size : int, default=16
+    batch_size : int, default=None
+        Images per gradient pass (default: sized for the model's memory).
 
     Returns
     -------
@@ -79,6 +97,7 @@ def grad_cam(model, images: np.ndarray, classes, *, layer: str | None = None,
     images = np.asarray(images, dtype=np.float32)
     classes = np.asarray(classes, dtype=np.int64)
     h, w = images.shape[1:3]
+    batch_size = _rows_per_pass(model, images, batch_size)
     maps = []
     for s in range(0, len(images), batch_size):
         x = tf.convert_to_tensor(images[s:s + batch_size])
@@ -114,7 +133,7 @@ def _maps_and_outputs(keras, model, conv):
 
 
 def integrated_gradients(model, images: np.ndarray, classes, *, baseline: np.ndarray | float = 0.0,
-                         steps: int = 64, batch_size: int = 16) -> np.ndarray:
+                         steps: int = 64, batch_size: int | None = None) -> np.ndarray:
     """Integrated-gradients attributions of ``classes`` to every input value.
 
     The gradient of the class's output is averaged over ``steps`` points from ``baseline`` to
@@ -129,8 +148,9 @@ def integrated_gradients(model, images: np.ndarray, classes, *, baseline: np.nda
     baseline : ndarray or float, default=0.0
         A black image by default.
     steps : int, default=64
-    batch_size : int, default=16
-        Images per pass (each pass runs ``steps + 1`` points per image).
+    batch_size : int, default=None
+        Images per pass (each pass runs ``steps + 1`` points per image); default: as many as
+        the model's memory budget allows.
 
     Returns
     -------
@@ -143,21 +163,27 @@ def integrated_gradients(model, images: np.ndarray, classes, *, baseline: np.nda
     images = np.asarray(images, dtype=np.float32)
     classes = np.asarray(classes, dtype=np.int64)
     base = np.broadcast_to(np.asarray(baseline, dtype=np.float32), images.shape[1:])
-    alphas = tf.reshape(tf.linspace(0.0, 1.0, steps + 1), (-1,) + (1,) * images.ndim)
+    alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)
     weights = np.full(steps + 1, 1.0 / steps, np.float32)
     weights[[0, -1]] /= 2  # trapezoid
+    # model inputs per pass: whole paths of several images, or a path in pieces when one path
+    # of a large model's images is more than the memory budget allows
+    rows = _rows_per_pass(model, images, batch_size and batch_size * (steps + 1))
+    per_pass, piece = max(1, rows // (steps + 1)), min(steps + 1, max(1, rows))
     out = []
-    for s in range(0, len(images), batch_size):
-        x = tf.convert_to_tensor(images[s:s + batch_size])
-        c = classes[s:s + batch_size]
-        path = base + alphas * (x[None] - base)  # (steps + 1, b, ...)
-        flat = tf.reshape(path, (-1, *images.shape[1:]))
-        with tf.GradientTape() as tape:
-            tape.watch(flat)
-            score = _class_score(tf, model(flat, training=False), np.tile(c, steps + 1))
-        grads = tf.reshape(tape.gradient(score, flat), path.shape)
-        avg = tf.tensordot(tf.constant(weights), grads, axes=1)
-        out.append((avg * (x - base)).numpy())
+    for s in range(0, len(images), per_pass):
+        x = images[s:s + per_pass]
+        c = classes[s:s + per_pass]
+        avg = np.zeros_like(x)
+        for a in range(0, steps + 1, piece):
+            al = alphas[a:a + piece].reshape((-1,) + (1,) * images.ndim)
+            flat = tf.convert_to_tensor((base + al * (x[None] - base)).reshape(-1, *images.shape[1:]))
+            with tf.GradientTape() as tape:
+                tape.watch(flat)
+                score = _class_score(tf, model(flat, training=False), np.tile(c, len(al)))
+            grads = tape.gradient(score, flat).numpy().reshape(len(al), *x.shape)
+            avg += np.tensordot(weights[a:a + piece], grads, axes=1)
+        out.append(avg * (x - base))
     return np.concatenate(out) if out else np.zeros_like(images)
 
 
