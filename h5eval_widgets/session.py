@@ -261,7 +261,9 @@ class Session(T.HasTraits):
         if ev is None:
             raise H5EvalError("There is no evaluation yet, so no samples to tag; choose a model and a dataset.")
         if ev not in self._tag_stores:  # by identity: results compare by identity
-            self._tag_stores[ev] = TagStore.for_evaluation(ev, self.tags_dir)
+            store = self._tag_stores[ev] = TagStore.for_evaluation(ev, self.tags_dir)
+            if store.unreadable:  # the samples are shown all the same, without tags
+                self.set_status(store.unreadable, "error")
         return self._tag_stores[ev]
 
     def tag(self, i: int, text: str) -> None:

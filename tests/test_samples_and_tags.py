@@ -230,3 +230,26 @@ def test_gallery_thumbnails_fit_the_cell_are_encoded_once_and_details_show_more(
     assert up.shape == (72, 72)
     blocks = up.reshape(8, 9, 8, 9)
     assert (blocks == blocks[:, :1, :, :1]).all()  # each pixel became a crisp 9x9 block
+
+
+def test_an_unreadable_tags_file_is_named_left_alone_and_the_samples_still_show(tmp_path):
+    """Check a damaged tags file: the dashboard says which file and what to do, still draws the
+    samples (without tags), refuses new tags with the same message, and never writes the file."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 60)
+    ev = Evaluation.from_predictions(y, rng.dirichlet(np.ones(3), 60), dataset_name="t")
+    path = TagStore.for_evaluation(ev, tmp_path).path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x00 not json")
+    d = Dashboard.from_evaluations({"m": ev}, {"t": load_dataset(X, y, name="t")}, progress=False,
+                                   tags_dir=tmp_path)
+    st = d.state
+    assert st.status_level == "error" and f"The tags file {path} cannot be read" in st.status
+    assert len(d.samples.table.children) - 1 == min(12, len(st.selected_indices))
+    st.set_status("")
+    st.selected_sample = int(st.selected_indices[0])
+    d.tags.text.value = "label wrong"
+    d.tags.add_btn.click()
+    assert st.status_level == "error" and "cannot be read" in st.status and "Unexpected" not in st.status
+    assert path.read_bytes() == b"\x00 not json"

@@ -10,6 +10,7 @@ from .errors import (
     LabelError,
     ModelLoadError,
     ShapeMismatchError,
+    TagsError,
     UnsafeModelError,
     WeightsOnlyError,
 )
@@ -52,4 +53,5 @@ __all__ = [
     "LabelError",
     "ShapeMismatchError",
     "CacheError",
+    "TagsError",
 ]

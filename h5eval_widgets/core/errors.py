@@ -44,3 +44,7 @@ class ShapeMismatchError(DatasetError):
 
 class CacheError(H5EvalError):
     """The prediction cache could not be used (never raised for a corrupt entry: it is recomputed)."""
+
+
+class TagsError(H5EvalError, ValueError):
+    """A sample tag is refused (empty), or the tags file cannot be read."""

@@ -19,6 +19,7 @@ from typing import Iterable
 import numpy as np
 
 from .cache import cache_key, default_cache_dir
+from .errors import TagsError
 
 __all__ = ["TagStore", "evaluation_key"]
 
@@ -52,15 +53,26 @@ class TagStore:
     array([17])
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, unreadable: str | None = None):
         self.path = Path(path)
-        self._tags: dict[int, list[str]] = self._read()
+        #: Why the file could not be read (then nothing is written to it): see :meth:`opened`.
+        self.unreadable = unreadable
+        self._tags: dict[int, list[str]] = {} if unreadable else self._read()
+
+    @classmethod
+    def opened(cls, path: str | os.PathLike) -> "TagStore":
+        """The store at ``path``; an unreadable file gives an empty store that shows no tags and
+        refuses new ones (with the reason), so that the file is never overwritten."""
+        try:
+            return cls(path)
+        except TagsError as exc:
+            return cls(path, unreadable=str(exc))
 
     @classmethod
     def for_evaluation(cls, ev, directory: str | os.PathLike | None = None) -> "TagStore":
         """The store of an evaluation, in ``directory`` (default: ``tags/`` of the cache folder)."""
         folder = Path(directory) if directory is not None else default_cache_dir() / "tags"
-        return cls(folder / f"{evaluation_key(ev)}.json")
+        return cls.opened(folder / f"{evaluation_key(ev)}.json")
 
     def _read(self) -> dict[int, list[str]]:
         try:
@@ -69,10 +81,14 @@ class TagStore:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(
+            raise TagsError(
                 f"The tags file {self.path} cannot be read ({exc}); move it away to start "
                 "with no tags (nothing else depends on it)."
             ) from None
+
+    def _writable(self) -> None:
+        if self.unreadable:
+            raise TagsError(self.unreadable)
 
     def _write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,9 +107,10 @@ class TagStore:
 
     def add(self, i: int, tag: str) -> None:
         """Give sample ``i`` a tag (surrounding spaces dropped; an empty tag is refused)."""
+        self._writable()
         tag = " ".join(str(tag).split())
         if not tag:
-            raise ValueError("A tag needs some text, such as 'label wrong' or 'blurry'.")
+            raise TagsError("A tag needs some text, such as 'label wrong' or 'blurry'.")
         current = self._tags.setdefault(int(i), [])
         if tag not in current:
             current.append(tag)
@@ -101,6 +118,7 @@ class TagStore:
 
     def remove(self, i: int, tag: str | None = None) -> None:
         """Take a tag (every tag when None) off sample ``i``."""
+        self._writable()
         i = int(i)
         if i not in self._tags:
             return
