@@ -1,0 +1,101 @@
+"""Saliency for one gallery page, the engine against the plain way (run by hand).
+
+    python benchmarks/saliency.py
+
+Two cases: the demo's digits CNN on one page of 12 test digits, and keras.applications
+MobileNetV2 (``weights=None``) on 4 random 224x224 images. For each, Grad-CAM and integrated
+gradients (64 steps) of class 0:
+
+- plain:  what the Keras examples do, one image at a time (a ``keras.Model`` from the input to
+          the last convolution and the output for Grad-CAM; for integrated gradients the 65
+          interpolated images of one image in one batch);
+- engine: ``h5eval_widgets.core.saliency.saliency_map`` (all images in passes sized for the
+          model's memory).
+
+Times are the best of 3 after one warm-up call; the peak RSS of the whole process is printed
+at the end (each case runs in a fresh process).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import sys, time
+sys.path.insert(0, sys.argv[2])
+import numpy as np, tensorflow as tf, keras
+from h5eval_widgets.core.saliency import saliency_map, last_conv_layer
+
+case = sys.argv[1]
+if case == "digits":
+    from h5eval_widgets import load_demo
+    from h5eval_widgets.core import load_dataset, load_model
+    demo = load_demo()
+    model = load_model(demo.models["digits_cnn"]).model
+    x = np.asarray(load_dataset(demo.datasets["digits_test"]).X[:12], np.float32).reshape(12, 8, 8, 1)
+else:
+    model = keras.applications.MobileNetV2(weights=None, classes=5)
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 224, 224, 3)).astype(np.float32)
+classes = np.zeros(len(x), int)
+conv = last_conv_layer(model)
+
+def plain_gradcam():
+    # the Keras example, image by image; a Sequential model runs layer by layer (see saliency.py)
+    for img in x:
+        with tf.GradientTape() as tape:
+            h = tf.convert_to_tensor(img[None])
+            fmap = None
+            for layer in (model.layers if isinstance(model, keras.Sequential) else []):
+                h = layer(h)
+                if layer is conv:
+                    fmap = h
+            if fmap is None:
+                fmap, h = keras.Model(model.inputs, [conv.output, model.outputs[0]])(h)
+            score = h[:, 0]
+        g = tape.gradient(score, fmap)
+        tf.nn.relu(tf.reduce_sum(fmap * tf.reduce_mean(g, axis=(1, 2), keepdims=True), -1)).numpy()
+
+def plain_ig(steps=64):
+    for img in x:
+        path = tf.convert_to_tensor(np.linspace(0, 1, steps + 1, dtype=np.float32).reshape(-1, 1, 1, 1) * img[None])
+        with tf.GradientTape() as tape:
+            tape.watch(path)
+            score = model(path)[:, 0]
+        g = tape.gradient(score, path).numpy()
+        ((g[:-1] + g[1:]) / 2).mean(0) * img
+
+def best(fn):
+    fn()
+    times = []
+    for _ in range(3):
+        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
+    return min(times)
+
+for method, plain in (("gradcam", plain_gradcam), ("integrated_gradients", plain_ig)):
+    p = best(plain)
+    e = best(lambda: saliency_map(model, x, classes, method=method))
+    print(f"{case:>8} {len(x):>3} {method:>21} {p * 1000:>9.0f} {e * 1000:>9.0f} {e / p:>6.2f}x", flush=True)
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) // 1024
+print(f"{case:>8} peak RSS of the whole process: {hwm} MB", flush=True)
+"""
+
+
+def main() -> None:
+    print(f"{'case':>8} {'n':>3} {'method':>21} {'plain ms':>9} {'engine ms':>9} {'ratio':>7}")
+    for case in ("digits", "mobilenet_v2"):
+        out = subprocess.run([sys.executable, "-c", CHILD, case, str(ROOT)], capture_output=True, text=True)
+        lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
+        print("\n".join(lines) if out.returncode == 0 else f"{case}: failed\n{out.stderr[-2000:]}")
+
+
+if __name__ == "__main__":
+    t = time.perf_counter()
+    main()
+    print(f"whole benchmark: {time.perf_counter() - t:.0f} s")
