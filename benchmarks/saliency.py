@@ -12,8 +12,8 @@ gradients (64 steps) of class 0:
 - engine: ``h5eval_widgets.core.saliency.saliency_map`` (all images in passes sized for the
           model's memory).
 
-Times are the best of 3 after one warm-up call; the peak RSS of the whole process is printed
-at the end (each case runs in a fresh process).
+Times are the best of 3 after one warm-up call. Each side of each case and method runs in a
+fresh process, which reports its own peak RSS.
 """
 
 from __future__ import annotations
@@ -78,21 +78,33 @@ def best(fn):
         t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
     return min(times)
 
-for method, plain in (("gradcam", plain_gradcam), ("integrated_gradients", plain_ig)):
-    p = best(plain)
-    e = best(lambda: saliency_map(model, x, classes, method=method))
-    print(f"{case:>8} {len(x):>3} {method:>21} {p * 1000:>9.0f} {e * 1000:>9.0f} {e / p:>6.2f}x", flush=True)
+method, side = sys.argv[3], sys.argv[4]
+plain = {"gradcam": plain_gradcam, "integrated_gradients": plain_ig}[method]
+t = best(plain if side == "plain" else lambda: saliency_map(model, x, classes, method=method))
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) // 1024
-print(f"{case:>8} peak RSS of the whole process: {hwm} MB", flush=True)
+print("RESULT", len(x), t, hwm, flush=True)
 """
 
 
+def run(case: str, method: str, side: str) -> tuple[int, float, int]:
+    out = subprocess.run([sys.executable, "-c", CHILD, case, str(ROOT), method, side],
+                         capture_output=True, text=True)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
+    if out.returncode or not lines:
+        raise SystemExit(f"{case} {method} {side}: failed\n{out.stderr[-2000:]}")
+    _, n, t, rss = lines[-1].split()
+    return int(n), float(t), int(rss)
+
+
 def main() -> None:
-    print(f"{'case':>8} {'n':>3} {'method':>21} {'plain ms':>9} {'engine ms':>9} {'ratio':>7}")
+    print(f"{'case':>12} {'n':>3} {'method':>21} {'plain ms':>9} {'engine ms':>9} {'ratio':>6} "
+          f"{'plain RSS':>10} {'engine RSS':>10}")
     for case in ("digits", "mobilenet_v2"):
-        out = subprocess.run([sys.executable, "-c", CHILD, case, str(ROOT)], capture_output=True, text=True)
-        lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
-        print("\n".join(lines) if out.returncode == 0 else f"{case}: failed\n{out.stderr[-2000:]}")
+        for method in ("gradcam", "integrated_gradients"):
+            n, tp, rp = run(case, method, "plain")
+            _, te, re_ = run(case, method, "engine")
+            print(f"{case:>12} {n:>3} {method:>21} {tp * 1000:>9.0f} {te * 1000:>9.0f} {te / tp:>5.2f}x "
+                  f"{rp:>7} MB {re_:>7} MB", flush=True)
 
 
 if __name__ == "__main__":
