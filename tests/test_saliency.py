@@ -100,3 +100,83 @@ def test_integrated_gradients_in_pieces_equal_whole_paths(patch_cnn, monkeypatch
     whole = integrated_gradients(patch_cnn, X, y, steps=32, batch_size=3)
     monkeypatch.setattr(saliency, "_rows_per_pass", lambda model, images, batch_size: 10)
     np.testing.assert_allclose(integrated_gradients(patch_cnn, X, y, steps=32), whole, rtol=1e-4, atol=1e-6)
+
+
+def _hand_grad_cam(sub, head, x, classes):
+    """Grad-CAM the Keras examples' way: ``sub`` gives (feature maps, features), ``head`` the
+    rest of the model."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        fmap, feats = sub(x)
+        score = tf.gather(head(feats), classes, axis=1, batch_dims=1)
+    weights = tf.reduce_mean(tape.gradient(score, fmap), axis=(1, 2), keepdims=True)
+    cam = tf.nn.relu(tf.reduce_sum(fmap * weights, axis=-1, keepdims=True))
+    cam = tf.image.resize(cam, x.shape[1:3])[..., 0].numpy()
+    top = cam.reshape(len(cam), -1).max(axis=1)
+    return cam / np.where(top > 0, top, 1)[:, None, None]
+
+
+def test_grad_cam_reaches_into_a_nested_base_model():
+    """Check that a transfer-learning model (a keras.applications base nested in a Sequential or
+    in a functional chain) is explained on the base's last conv layer, equal to the Keras
+    examples' way through the base's own graph; a branching outer model is refused."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    base = keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=(32, 32, 3))
+    pool, dense = keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")
+    seq = keras.Sequential([keras.Input((32, 32, 3)), base, pool, dense])
+    inp = keras.Input((32, 32, 3))
+    chain = keras.Model(inp, dense(pool(base(keras.layers.Rescaling(1 / 255)(inp)))))
+    x = np.random.default_rng(0).uniform(0, 1, (3, 32, 32, 3)).astype(np.float32)
+    classes = np.array([0, 1, 2])
+    conv = base.get_layer("Conv_1")
+    hand = _hand_grad_cam(keras.Model(base.inputs, [conv.output, base.output]),
+                          lambda f: dense(pool(f)), x, classes)
+    np.testing.assert_allclose(grad_cam(seq, x, classes), hand, atol=1e-5)
+    np.testing.assert_allclose(grad_cam(chain, x * 255, classes), hand, atol=1e-4)
+    a = base(inp)
+    branching = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Concatenate()(
+        [keras.layers.GlobalAveragePooling2D()(a), keras.layers.GlobalMaxPooling2D()(a)])))
+    with pytest.raises(H5EvalError, match="not a plain chain.*layer="):
+        grad_cam(branching, x, classes)
+
+
+def test_evaluation_saliency_is_computed_once_per_sample_class_and_method(patch_cnn, tmp_path):
+    """Check ``ev.saliency`` of an evaluation built from the model file: the predicted and the
+    true class's maps equal ``grad_cam``/``saliency_map`` on the same images, a second call is
+    read from memory, and evaluations without their model, or of non-image models, say why
+    there is no saliency."""
+    from h5eval_widgets.core import Evaluation
+
+    X, y, _ = patch_images(40, seed=5)
+    ev = Evaluation.from_model(patch_cnn, X, y, progress=False, cache=False)
+    wrong = np.flatnonzero(ev.y_pred != ev.y_true)
+    idx = np.r_[np.arange(6), wrong[:2]]
+    pred = ev.saliency(idx)
+    np.testing.assert_allclose(pred, grad_cam(patch_cnn, X[idx], ev.y_pred[idx]), atol=1e-6)
+    true = ev.saliency(idx, target="true", method="integrated_gradients")
+    np.testing.assert_allclose(true, saliency_map(patch_cnn, X[idx], y[idx], method="integrated_gradients"),
+                               atol=1e-6)
+    computed = ev.explainer.computed
+    assert computed == 2 * len(idx)
+    np.testing.assert_array_equal(ev.saliency(idx[::-1]), pred[::-1])
+    np.testing.assert_array_equal(ev.saliency(int(idx[0])), pred[0])
+    assert ev.explainer.computed == computed  # read from memory
+    np.testing.assert_allclose(ev.saliency(idx[:2], target=3), grad_cam(patch_cnn, X[idx[:2]], [3, 3]), atol=1e-5)
+    with pytest.raises(IndexError, match=r"\[0, 39\]"):
+        ev.saliency(40)
+    bare = Evaluation.from_predictions(y, ev.y_proba)
+    with pytest.raises(H5EvalError, match="without its model.*from_model"):
+        bare.saliency(0)
+
+
+def test_saliency_of_a_tabular_model_is_refused(multiclass_h5, blobs):
+    """Check that a model fed table rows says saliency is drawn over images."""
+    from h5eval_widgets.core import Evaluation
+
+    _, _, X, y = blobs
+    ev = Evaluation.from_model(multiclass_h5, X, y, progress=False, cache=False)
+    with pytest.raises(H5EvalError, match="not \\(height, width, channels\\)"):
+        ev.saliency(0)

@@ -235,6 +235,16 @@ class Evaluation:
     def n_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def explainer(self):
+        """The :class:`~h5eval_widgets.core.explain.Explainer` of an evaluation built from a
+        model (it holds the model and the dataset, for saliency), else None."""
+        return self.__dict__.get("_explainer")
+
+    def attach_explainer(self, explainer) -> None:
+        """Keep ``explainer`` (the model and data behind this evaluation) for saliency."""
+        self.__dict__["_explainer"] = explainer  # a frozen dataclass: its dict
+
     def class_index(self, cls_: int | str) -> int:
         """Index of a class given by name or index."""
         if isinstance(cls_, (int, np.integer)) and not isinstance(cls_, bool):

@@ -11,6 +11,7 @@ from typing import Sequence
 from .datasets import Dataset, load_dataset
 from .errors import LabelError
 from .evaluation import Evaluation
+from .explain import Explainer
 from .models import LoadedModel, load_model
 from .predict import predict
 
@@ -58,7 +59,7 @@ def evaluate_model(
         raise LabelError("No labels were given: pass y=..., or a dataset file that holds labels.")
     raw, pred_notes = predict(loaded, data, batch_size=batch_size, cache=cache, progress=progress)
     info = loaded.info
-    return Evaluation.from_predictions(
+    ev = Evaluation.from_predictions(
         data.y,
         raw,
         classes=classes or data.class_names or info.class_names,
@@ -71,3 +72,6 @@ def evaluate_model(
         model_name=loaded.name,
         dataset_name=dataset_name or data.name,
     )
+    if ev.task in ("binary", "multiclass") and not data.streamed:
+        ev.attach_explainer(Explainer(loaded, data))
+    return ev

@@ -26,24 +26,46 @@ def _keras_model(model):
     return model
 
 
-def last_conv_layer(model) -> Any:
-    """The last layer whose output is a 2-D feature map (``(batch, h, w, channels)``), at the
-    top level of the model; raises when there is none (not an image model)."""
-    model = _keras_model(model)
+def _is_conv(layer) -> bool:
+    try:
+        return len(tuple(layer.output.shape)) == 4 and "conv" in type(layer).__name__.lower()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _find_conv(model, name: str | None) -> tuple[Any, Any]:
+    """``(convolutional layer, nested model holding it or None)``: the layer named ``name``
+    (at the top level or inside a nested model), else the last one with 2-D feature maps, also
+    inside a nested base model (``Sequential([MobileNetV2(include_top=False), ...])``)."""
     for layer in reversed(model.layers):
-        try:
-            shape = tuple(layer.output.shape)
-        except (AttributeError, ValueError):
+        inner = getattr(layer, "layers", None)
+        if name is not None:
+            if layer.name == name:
+                return layer, None
+            if inner:
+                found = [lay for lay in inner if lay.name == name]
+                if found:
+                    return found[0], layer
             continue
-        if len(shape) == 4 and "conv" in type(layer).__name__.lower():
-            return layer
-        if getattr(layer, "layers", None) and len(shape) == 4:
-            raise H5EvalError(
-                f"The last feature maps come from the nested model {layer.name!r}; name one of its "
-                "top-level layers with layer=..., or use method='integrated_gradients'."
-            )
+        if _is_conv(layer):
+            return layer, None
+        if inner:
+            try:
+                return last_conv_layer(layer), layer
+            except H5EvalError:
+                continue
+    if name is not None:
+        raise H5EvalError(f"The model has no layer named {name!r}; leave layer=None for its last "
+                          "convolutional layer.")
     raise H5EvalError("The model has no convolutional layer with 2-D feature maps, so Grad-CAM does "
                       "not apply (it is for image models); use method='integrated_gradients'.")
+
+
+def last_conv_layer(model) -> Any:
+    """The last layer whose output is a 2-D feature map (``(batch, h, w, channels)``), at the
+    top level of the model or inside a nested base model; raises when there is none (not an
+    image model)."""
+    return _find_conv(_keras_model(model), None)[0]
 
 
 #: A gradient pass keeps every layer's output for the backward pass, and the backward pass
@@ -64,6 +86,13 @@ def _rows_per_pass(model, images: np.ndarray, batch_size: int | None) -> int:
 
 
 def _class_score(tf, out, classes):
+    """Each row's output for its class; a single sigmoid unit (binary) is class 1's score, and
+    its negative class 0's."""
+    if isinstance(out, (list, tuple)):
+        out = out[0]
+    if out.shape[-1] == 1:
+        sign = tf.constant(np.where(np.asarray(classes) == 1, 1.0, -1.0), dtype=out.dtype)
+        return out[:, 0] * sign
     return tf.gather(out, classes, axis=1, batch_dims=1)
 
 
@@ -92,9 +121,9 @@ def grad_cam(model, images: np.ndarray, classes, *, layer: str | None = None,
     import keras
 
     model = _keras_model(model)
-    conv = model.get_layer(layer) if layer else last_conv_layer(model)
-    explainer = _maps_and_outputs(keras, model, conv)
+    conv, nested = _find_conv(model, layer)
     images = np.asarray(images, dtype=np.float32)
+    explainer = _maps_and_outputs(keras, model, conv, nested, images[:1])
     classes = np.asarray(classes, dtype=np.int64)
     h, w = images.shape[1:3]
     batch_size = _rows_per_pass(model, images, batch_size)
@@ -113,23 +142,43 @@ def grad_cam(model, images: np.ndarray, classes, *, layer: str | None = None,
     return np.concatenate(maps) if maps else np.zeros((0, h, w), np.float32)
 
 
-def _maps_and_outputs(keras, model, conv):
+def _maps_and_outputs(keras, model, conv, nested=None, probe=None):
     """A function of a batch giving ``(conv's feature maps, the model's outputs)`` in one pass.
 
     A Sequential model runs layer by layer: one read back from a Keras 2 ``.h5`` file has layer
     outputs that are not connected to its outputs, so a model built from them has no gradient.
+    A conv layer inside a nested base model is reached through that model's own graph, and the
+    outer model is then run layer by layer, which is checked on ``probe`` to give the model's
+    own outputs (a functional model that is not a chain of layers is refused).
     """
-    if isinstance(model, keras.Sequential):
-        def run(x, training=False):
-            fmap = None
-            for lay in model.layers:
+    if nested is None and not isinstance(model, keras.Sequential):
+        return keras.Model(model.inputs, [conv.output, model.outputs[0]])
+    inner = None if nested is None else keras.Model(nested.inputs, [conv.output, nested.outputs[0]])
+    chain = [lay for lay in model.layers if not isinstance(lay, keras.layers.InputLayer)]
+
+    def run(x, training=False):
+        fmap = None
+        for lay in chain:
+            if lay is nested:
+                fmap, x = inner(x, training=training)
+            else:
                 x = lay(x, training=training)
                 if lay is conv:
                     fmap = x
-            return fmap, x
+        return fmap, x
 
-        return run
-    return keras.Model(model.inputs, [conv.output, model.outputs[0]])
+    if not isinstance(model, keras.Sequential) and probe is not None:
+        want = np.asarray(model(probe, training=False))
+        try:
+            got = np.asarray(run(probe)[1])
+        except (ValueError, TypeError):  # a layer given another layer's output
+            got = None
+        if got is None or want.shape != got.shape or not np.allclose(want, got, atol=1e-4):
+            raise H5EvalError(
+                f"The last feature maps are inside the nested model {nested.name!r}, and the outer "
+                "model is not a plain chain of layers, so Grad-CAM cannot reach them; name a top-level "
+                "convolutional layer with layer=..., or use method='integrated_gradients'.")
+    return run
 
 
 def integrated_gradients(model, images: np.ndarray, classes, *, baseline: np.ndarray | float = 0.0,

@@ -123,6 +123,60 @@ class SingleLabelEvaluation(ClassEvaluation):
             cache[filter_by] = find_label_issues(self.y_true, self.y_proba, self.classes, filter_by=filter_by)
         return cache[filter_by].copy()
 
+    def saliency(self, indices, *, method: str = "gradcam", target: str | int = "predicted",
+                 layer: str | None = None, progress: bool = True) -> np.ndarray:
+        """What the model looked at in image samples: one map per sample, scaled to a maximum of 1.
+
+        Computed in batches with TensorFlow's ``GradientTape`` and kept per (sample, class,
+        method), so showing them again costs nothing.
+
+        Parameters
+        ----------
+        indices : int or array-like of int
+            Sample indices; one index gives one map.
+        method : {'gradcam', 'integrated_gradients'}, default='gradcam'
+            Grad-CAM on the last convolutional layer (or ``layer``), or integrated gradients
+            (any differentiable model; absolute attributions summed over the channels).
+        target : {'predicted', 'true'} or int, default='predicted'
+            The class explained: each sample's predicted class, its true class, or one class.
+        layer : str, default=None
+            Grad-CAM's convolutional layer.
+        progress : bool, default=True
+
+        Returns
+        -------
+        ndarray of shape (height, width) or (n, height, width)
+            At the model's input size.
+
+        Raises
+        ------
+        H5EvalError
+            When the evaluation was built without its model (:meth:`from_predictions`), or the
+            model is not a differentiable image model.
+        """
+        from ..errors import H5EvalError
+
+        explainer = self.explainer
+        if explainer is None:
+            raise H5EvalError("This evaluation was built from predictions, without its model, so "
+                              "there is nothing to compute saliency with; build it with "
+                              "Evaluation.from_model(model, data).")
+        one = np.ndim(indices) == 0
+        idx = np.atleast_1d(np.asarray(indices, dtype=np.int64))
+        if len(idx) and (idx.min() < 0 or idx.max() >= self.n_samples):
+            raise IndexError(f"Sample indices must lie in [0, {self.n_samples - 1}]; got {idx.min()}..{idx.max()}.")
+        if target == "predicted":
+            classes = self.y_pred[idx]
+        elif target == "true":
+            classes = self.y_true[idx]
+        elif isinstance(target, (int, np.integer)) and 0 <= target < self.n_classes:
+            classes = np.full(len(idx), int(target))
+        else:
+            raise ValueError(f"target must be 'predicted', 'true' or a class index in [0, "
+                             f"{self.n_classes - 1}]; got {target!r}.")
+        maps = explainer.saliency(idx, classes, method=method, layer=layer, progress=progress)
+        return maps[0] if one else maps
+
     def decisions(self, threshold: float | None = None) -> DecisionResult:
         """The matrix, metrics, cells and mistakes of the evaluation's own decisions."""
         return DecisionResult(self, None, self._cm, self._cells, lambda: self.y_pred,
