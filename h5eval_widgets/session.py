@@ -253,6 +253,21 @@ class Session(T.HasTraits):
         threading.Thread(target=rank, name="h5eval-ranking", daemon=True).start()
         return True
 
+    # ------------------------------------------------------------------ saliency
+    def saliency(self, indices, target="predicted", *, method: str = "gradcam"):
+        """Saliency maps of samples of the current evaluation (see
+        :meth:`~h5eval_widgets.core.results.SingleLabelEvaluation.saliency`), computed while
+        ``busy`` and kept by the evaluation; errors propagate."""
+        ev = self.evaluation
+        if not hasattr(ev, "saliency"):
+            raise H5EvalError("Saliency explains one class per sample: it is for binary and "
+                              "multi-class image models.")
+        self.busy = True
+        try:
+            return ev.saliency(indices, target=target, method=method, progress=self.progress)
+        finally:
+            self.busy = False
+
     # ------------------------------------------------------------------ tags
     def tags(self, ev: Evaluation | None = None) -> TagStore:
         """The tags of an evaluation's samples (default: the current one), kept on disk per

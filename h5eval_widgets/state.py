@@ -16,6 +16,7 @@ import numpy as np
 import traitlets as T
 
 from .core import BinaryEvaluation, DecisionResult, Evaluation
+from .core.explain import METHODS
 from .core.results import SingleLabelEvaluation
 from .session import DATA_SUFFIXES, MODEL_SUFFIXES, Session
 
@@ -75,6 +76,8 @@ class EvalState(T.HasTraits):
                         help="Column the selected samples are shown in order of (None: as selected).")
     sort_descending = T.Bool(False, help="Show the selected samples in descending order of sort_by.")
     compare_model = T.Unicode(None, allow_none=True, help="Second model, for comparison mode.")
+    show_saliency = T.Bool(False, help="Draw what the model looked at over image samples.")
+    saliency_method = T.Enum(METHODS, default_value="gradcam", help="Saliency method: Grad-CAM or integrated gradients.")
 
     evaluation = _from_session("evaluation")
     dataset = _from_session("dataset")

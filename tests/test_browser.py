@@ -242,16 +242,41 @@ def test_the_dark_theme_keeps_text_readable(server, browser):
         pg.close()
 
 
-def test_likely_mislabelled_lists_cleanlabs_samples_in_the_browser(page, demo):
-    """Check in Chromium that clicking "likely mislabelled" shows label_issues()'s samples, the
+def test_saliency_and_the_likely_mislabelled_in_the_browser(page, demo):
+    """Check in Chromium that "show saliency" draws a map over each card of a clicked cell and
+    "details" the maps of the predicted and of the true class; then that clicking "likely
+    mislabelled" (on the weak MLP, which has such samples) shows label_issues()'s samples, the
     likeliest first, under a title that counts them."""
     from playwright.sync_api import expect
 
-    want = demo.evaluate("digits_cnn", progress=False).label_issues()["index"].tolist()
+    ev = demo.evaluate("digits_cnn", progress=False)
+    expected = ev.cell_indices(8, 1)
+    assert len(expected) > 0
+    click_cell(page, 10, 8, 1)
+    page.wait_for_selector(f"text=true 8 · predicted 1 ({len(expected)})", timeout=30_000)
+    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
+    expect(cards).to_have_count(len(expected), timeout=30_000)
+    page.get_by_role("button", name="show saliency").click()
+    maps = page.locator("img.h5eval-saliency")
+    expect(maps).to_have_count(len(expected), timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('img.h5eval-saliency')]"
+                           ".every(im => im.complete && im.naturalWidth > 0)", timeout=30_000)
+    first = int(re.search(r"#(\d+)", cards.nth(0).inner_text()).group(1))
+    cards.nth(0).locator("> .widget-button:text-is('details')").click()
+    pair = page.locator(".h5eval-saliency-detail")
+    expect(pair).to_have_count(2, timeout=30_000)
+    expect(pair.nth(0)).to_contain_text(f"predicted {ev.classes[ev.y_pred[first]]}")
+    expect(pair.nth(1)).to_contain_text(f"true {ev.classes[ev.y_true[first]]}")
+
+    want = demo.evaluate("digits_weak_mlp", progress=False).label_issues()["index"].tolist()
+    assert len(want) > 12
+    choose(page, "model", "digits_weak_mlp")
+    page.wait_for_selector("text=digits_weak_mlp on digits_test", timeout=60_000)
     page.get_by_role("button", name="likely mislabelled").click()
     page.wait_for_selector(f"text=Likely mislabelled ({len(want)})", timeout=30_000)
-    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
-    expect(cards).to_have_count(min(12, len(want)), timeout=30_000)
+    # the title is sent before the new cards (the mistakes shown before were 12 cards too)
+    expect(cards.nth(0)).to_contain_text(f"#{want[0]} ", timeout=30_000)
+    expect(cards).to_have_count(12, timeout=30_000)
     shown = [int(re.search(r"#(\d+)", cards.nth(n).inner_text()).group(1)) for n in range(cards.count())]
     assert shown == want[:12]
 

@@ -44,6 +44,9 @@ class Explainer:
         self.loaded = loaded
         self.data = data
         self._feed = None
+        #: Shape of the maps: the model's input height and width, or the picture's shape for
+        #: images fed flat.
+        self.picture_shape: tuple = ()
         self._maps: dict[tuple, np.ndarray] = {}
         #: Maps computed (not read from the cache) so far; the tests read it.
         self.computed = 0
@@ -70,9 +73,13 @@ class Explainer:
             if np.dtype(dtype).kind not in "f":
                 raise H5EvalError(f"The model's input is {np.dtype(dtype)} (text or token ids), which "
                                   "has no gradient, so saliency does not apply; it is for image models.")
+            self.picture_shape = tuple(shape[:2])
             if len(shape) != 3:
-                raise H5EvalError(f"Saliency is drawn over images; this model's input rows have shape "
-                                  f"{tuple(shape)}, not (height, width, channels).")
+                picture = np.shape(np.squeeze(self.data.sample(0))) if self.data.kind == "image" else ()
+                if len(picture) not in (2, 3) or int(np.prod(picture)) != int(np.prod(shape)):
+                    raise H5EvalError(f"Saliency is drawn over images; this model's input rows have shape "
+                                      f"{tuple(shape)}, not (height, width, channels).")
+                self.picture_shape = picture  # images fed flat (an MLP on pixels)
             self._feed = feed
         return self._feed
 
@@ -104,10 +111,9 @@ class Explainer:
         ndarray of shape (n, height, width)
             At the model's input size.
         """
-        from .saliency import saliency_map
-
         if method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
+        self.feed  # noqa: B018 - checks that the model is an image model, once
         indices = [int(i) for i in indices]
         classes = [int(c) for c in classes]
         if len(indices) != len(classes):
@@ -123,8 +129,7 @@ class Explainer:
                       disable=not progress or len(todo) <= PROGRESS_STEP) as bar:
                 for s in range(0, len(todo), PROGRESS_STEP):
                     part = todo[s:s + PROGRESS_STEP]
-                    maps = saliency_map(self.loaded, self.inputs([k[0] for k in part]),
-                                        [k[1] for k in part], method=method, **options)
+                    maps = self._compute([k[0] for k in part], [k[1] for k in part], method, options)
                     for k, m in zip(part, maps):
                         got[k] = m.astype(np.float32)
                         if len(self._maps) >= SALIENCY_CACHE:
@@ -132,5 +137,21 @@ class Explainer:
                         self._maps[k] = got[k]
                     self.computed += len(part)
                     bar.update(len(part))
-        shape = self.feed.signature[0][:2]
-        return np.stack([got[k] for k in keys]) if keys else np.zeros((0, *shape), np.float32)
+        return (np.stack([got[k] for k in keys]) if keys
+                else np.zeros((0, *self.picture_shape[:2]), np.float32))
+
+    def _compute(self, indices, classes, method, options) -> np.ndarray:
+        from .saliency import integrated_gradients, saliency_map
+
+        x = self.inputs(indices)
+        if x.ndim == 4:
+            return saliency_map(self.loaded, x, classes, method=method, **options)
+        if method != "integrated_gradients":  # images fed flat: no feature maps
+            raise H5EvalError(f"Grad-CAM needs convolutional feature maps, and this model takes the "
+                              f"images as flat rows of {x.shape[1]} values; use integrated gradients "
+                              "(method='integrated_gradients').")
+        maps = np.abs(integrated_gradients(self.loaded, x, classes)).reshape(len(x), *self.picture_shape)
+        if maps.ndim == 4:
+            maps = maps.sum(axis=-1)
+        top = maps.reshape(len(maps), -1).max(axis=1)
+        return maps / np.where(top > 0, top, 1)[:, None, None]

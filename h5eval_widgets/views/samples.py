@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import html
-import io
 
 import bqplot as bq
 import ipywidgets as W
@@ -14,63 +12,14 @@ from ..core.queries import samples_frame, sort_keys
 from ..state import EvalState
 from ._base import View, guarded
 from ._draw import axes, figure
+from ._pictures import (DETAIL_PX, THUMBNAIL_CACHE, THUMBNAIL_PX, file_thumbnail_png,  # noqa: F401
+                        image_png, overlay_png, picture)
 
 #: Shown in the "sort by" box for the order the selection came in.
 AS_LISTED = "as listed"
 #: Width in pixels of a table column, and of the index column's buttons.
 TABLE_COLUMN_PX = 110
 INDEX_PX = 88
-
-
-#: Side in pixels of a gallery thumbnail, and of the picture shown in "details".
-THUMBNAIL_PX = 72
-DETAIL_PX = 320
-#: Thumbnails of array images kept per dataset (encoded once, reused when a page is shown again).
-THUMBNAIL_CACHE = 512
-
-
-def image_png(x: np.ndarray, *, size: int = THUMBNAIL_PX) -> bytes:
-    """PNG bytes of one image sample fitted to ``size`` pixels: small images (8x8 digits) scaled
-    up with nearest-neighbour so they stay crisp, large ones shrunk (bilinear), so the browser
-    gets a thumbnail, not the full picture."""
-    from PIL import Image
-
-    a = np.asarray(x, dtype=np.float64)
-    a = np.squeeze(a)
-    if a.ndim == 1:
-        side = int(round(np.sqrt(a.size)))
-        if side * side != a.size:
-            raise ValueError(f"A sample of shape {x.shape} is not an image.")
-        a = a.reshape(side, side)
-    lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
-    scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    return _fitted_png(Image.fromarray(((a - lo) * scale).astype(np.uint8)), size)
-
-
-def _fitted_png(img, size: int) -> bytes:
-    """PNG bytes of a Pillow image fitted to ``size`` pixels: shrunk (bilinear) when larger,
-    else scaled up by a whole factor with nearest-neighbour so small images stay crisp."""
-    from PIL import Image
-
-    if max(img.size) > size:
-        img.thumbnail((size, size), Image.BILINEAR)
-    else:
-        factor = max(1, size // max(img.size))
-        img = img.resize((img.size[0] * factor, img.size[1] * factor), Image.NEAREST)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-@functools.lru_cache(maxsize=256)
-def file_thumbnail_png(path: str, size: int = THUMBNAIL_PX) -> bytes:
-    """PNG bytes of an image file shrunk to fit ``size`` pixels (the original picture, not
-    what the model was fed); small images are scaled up crisply."""
-    from PIL import Image
-
-    with Image.open(path) as im:
-        mode = "RGBA" if im.mode in ("RGBA", "LA", "P") else ("L" if im.mode in ("L", "1", "I;16") else "RGB")
-        return _fitted_png(im.convert(mode), size)
 
 
 def _short(v) -> str:
@@ -98,7 +47,8 @@ class SamplesView(View):
     """
 
     redraw_on = ("selected_indices", "sort_by", "sort_descending")
-    update_on = {"selected_sample": "_on_sample", "tags_changed": "_render"}
+    update_on = {"selected_sample": "_on_sample", "tags_changed": "_render",
+                 "show_saliency": "_on_saliency", "saliency_method": "_on_saliency"}
 
     def __init__(self, state: EvalState, *, page_size: int = 12, **kwargs):
         self.page_size = page_size
@@ -122,6 +72,16 @@ class SamplesView(View):
         self.sort_by.observe(self._on_sort_by, names="value")
         W.link((self.descending, "value"), (self.state, "sort_descending"))
         self.table_controls = W.HBox([self.sort_by, self.descending], layout=W.Layout(display="none"))
+        self.saliency_toggle = W.ToggleButton(description="show saliency", icon="eye", layout=W.Layout(width="140px"),
+                                              tooltip="draw what the model looked at for its prediction")
+        self.saliency_method = W.Dropdown(options=[("Grad-CAM", "gradcam"), ("integrated gradients", "integrated_gradients")],
+                                          layout=W.Layout(width="190px"))
+        # the state follows the buttons, and the buttons the state in _on_saliency (not a
+        # W.link: turning the toggle off after an error happens inside the toggle's own change)
+        self.saliency_toggle.observe(lambda c: setattr(self.state, "show_saliency", c["new"]), names="value")
+        self.saliency_method.observe(lambda c: setattr(self.state, "saliency_method", c["new"]), names="value")
+        self.saliency_controls = W.HBox([self.saliency_toggle, self.saliency_method], layout=W.Layout(display="none"))
+        self.page_saliency: dict[int, np.ndarray] = {}
         self.table = W.VBox(layout=W.Layout(overflow_x="auto", max_width="100%"))
         # the arrow keys step through the samples while the pointer is over them (ipyevents
         # sends the browser's key events of this box; the page does not scroll meanwhile)
@@ -141,14 +101,41 @@ class SamplesView(View):
         self.details = W.HBox([], layout=W.Layout(align_items="center"))
         self._thumbs: dict[tuple, bytes] = {}
         self.dist.layout.display = "none"
-        return [self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn]), self.table_controls,
-                self.browse, self.details]
+        return [self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn, self.saliency_controls]),
+                self.table_controls, self.browse, self.details]
 
     @property
     def as_table(self) -> bool:
         """Tabular samples are drawn as a table, others as cards."""
         data = self.session.dataset
         return data is not None and data.kind == "tabular"
+
+    @property
+    def can_explain(self) -> bool:
+        """Image samples of an evaluation that has its model (see ``Evaluation.explainer``)."""
+        data, ev = self.session.dataset, self.session.evaluation
+        return (data is not None and data.kind == "image" and hasattr(ev, "saliency")
+                and ev.explainer is not None)
+
+    @property
+    def saliency_on(self) -> bool:
+        return self.state.show_saliency and self.can_explain
+
+    def _on_saliency(self) -> None:
+        """The toggle or the method changed: the page and the details are drawn again."""
+        self.saliency_toggle.value = self.state.show_saliency
+        self.saliency_method.value = self.state.saliency_method
+        self._render()
+        self._show_distribution()
+
+    def _saliency(self, indices, target) -> list[np.ndarray | None]:
+        """Maps of ``indices`` for ``target`` (see :meth:`Session.saliency`); an error shows in
+        the status and turns the toggle off, and the samples are drawn without maps."""
+        try:
+            return list(self.session.saliency(indices, target, method=self.state.saliency_method))
+        except Exception:
+            self.state.show_saliency = False
+            raise
 
     def refresh(self) -> None:
         self.page = 0
@@ -178,6 +165,7 @@ class SamplesView(View):
         idx = st.ordered_indices  # the selection in the order shown (sorted by sort_by)
         table = self.as_table
         self.table_controls.layout.display = None if table else "none"
+        self.saliency_controls.layout.display = None if self.can_explain else "none"
         if ev is None or idx is None:
             self.title.value = "<i>No samples selected.</i>"
             self.gallery.children = []
@@ -199,7 +187,11 @@ class SamplesView(View):
         else:
             self.table.children = []
             rows = self._page_frame(features=False).to_dict("records") if st.decisions is not None else None
-            self.cards = [self._card(int(i), None if rows is None else rows[n])
+            heat = [None] * len(self.shown_indices)
+            if self.saliency_on and len(self.shown_indices):
+                with self.state.report_errors():  # the samples are drawn all the same
+                    heat = self._saliency(self.shown_indices, st.decisions.y_pred[self.shown_indices])
+            self.cards = [self._card(int(i), None if rows is None else rows[n], heat[n])
                           for n, i in enumerate(self.shown_indices)]
             self.gallery.children = self.cards
 
@@ -244,8 +236,9 @@ class SamplesView(View):
             rows.append(W.HBox([btn, row], layout=W.Layout(align_items="center")))
         return rows
 
-    def _card(self, i: int, row: dict | None) -> W.Widget:
-        """One sample's card; ``row`` is its :meth:`_page_frame` row (single-label classification)."""
+    def _card(self, i: int, row: dict | None, heat: np.ndarray | None = None) -> W.Widget:
+        """One sample's card; ``row`` is its :meth:`_page_frame` row (single-label
+        classification), ``heat`` its saliency map for the predicted class (drawn over it)."""
         ev = self.session.evaluation
         data = self.session.dataset
         path = data.file_path(i) if data is not None else None
@@ -263,15 +256,20 @@ class SamplesView(View):
             p = ev.y_pred[i]
             caption = (f"<div style='font-size:12px'>#{i}<br>true {np.round(t, 4)}<br>"
                        f"pred {np.round(p, 4)}</div>")
+        if heat is not None:
+            parts.append(W.Image(value=overlay_png(picture(data, i), heat), format="png",
+                                 layout=W.Layout(max_width=f"{THUMBNAIL_PX}px", max_height=f"{THUMBNAIL_PX}px"))
+                         .add_class("h5eval-saliency"))  # no tooltip: an Image with one fails to draw
         if path is not None:
-            parts.append(W.Image(value=file_thumbnail_png(str(path)), format="png",
-                                 layout=W.Layout(max_width="72px", max_height="72px")))
+            if heat is None:
+                parts.append(W.Image(value=file_thumbnail_png(str(path)), format="png",
+                                     layout=W.Layout(max_width="72px", max_height="72px")))
             parts.append(W.HTML(f"<div style='font-size:11px;color:var(--jp-ui-font-color2, #666);overflow-wrap:anywhere'>"
                                 f"{html.escape(path.name)}</div>"))
-        elif x is not None and data.kind == "image":
+        elif x is not None and data.kind == "image" and heat is None:
             parts.append(W.Image(value=self._thumbnail(data, i, x), format="png",
                                  layout=W.Layout(max_width=f"{THUMBNAIL_PX}px", max_height=f"{THUMBNAIL_PX}px")))
-        elif x is not None:
+        elif x is not None and data.kind != "image":
             parts.append(W.HTML(f"<pre style='font-size:11px'>{html.escape(str(x))[:200]}</pre>"))
         parts.append(W.HTML(caption))
         tags = self.session.tags().tags(i)
@@ -341,9 +339,27 @@ class SamplesView(View):
                                    else image_png(data.sample(i), size=DETAIL_PX))
         self.detail_image.layout.display = None
 
+    def _saliency_pair(self, i: int | None) -> W.Widget | None:
+        """The chosen image's maps for the predicted and for the true class, side by side."""
+        if i is None or not self.saliency_on:
+            return None
+        ev, data = self.session.evaluation, self.session.dataset
+        pred, true = int(self.state.decisions.y_pred[i]), int(ev.y_true[i])
+        with self.state.report_errors():
+            maps = self._saliency([i, i], [pred, true])
+            img = picture(data, i)
+            side = DETAIL_PX * 2 // 3
+            return W.HBox([W.VBox([W.Image(value=overlay_png(img, m, size=side), format="png"),
+                                   W.HTML(f"<div style='font-size:12px'>{what} <b>{html.escape(ev.classes[c])}</b></div>")],
+                                  layout=W.Layout(margin="0 8px 0 0")).add_class("h5eval-saliency-detail")
+                           for m, what, c in zip(maps, ("predicted", "true"), (pred, true))])
+        return None
+
     def _show_distribution(self) -> None:
         self._draw_distribution()
-        self.details.children = [w for w in (self.detail_image, self.dist) if w.layout.display is None]
+        pair = self._saliency_pair(self.state.selected_sample)
+        self.details.children = [w for w in (self.detail_image, pair, self.dist)
+                                 if w is not None and w.layout.display is None]
 
     def _draw_distribution(self) -> None:
         i, ev = self.state.selected_sample, self.session.evaluation

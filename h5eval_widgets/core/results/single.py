@@ -137,8 +137,9 @@ class SingleLabelEvaluation(ClassEvaluation):
         method : {'gradcam', 'integrated_gradients'}, default='gradcam'
             Grad-CAM on the last convolutional layer (or ``layer``), or integrated gradients
             (any differentiable model; absolute attributions summed over the channels).
-        target : {'predicted', 'true'} or int, default='predicted'
-            The class explained: each sample's predicted class, its true class, or one class.
+        target : {'predicted', 'true'}, int or array-like of int, default='predicted'
+            The class explained: each sample's predicted class, its true class, one class for
+            all, or one class per sample (such as the predictions at another threshold).
         layer : str, default=None
             Grad-CAM's convolutional layer.
         progress : bool, default=True
@@ -165,15 +166,18 @@ class SingleLabelEvaluation(ClassEvaluation):
         idx = np.atleast_1d(np.asarray(indices, dtype=np.int64))
         if len(idx) and (idx.min() < 0 or idx.max() >= self.n_samples):
             raise IndexError(f"Sample indices must lie in [0, {self.n_samples - 1}]; got {idx.min()}..{idx.max()}.")
-        if target == "predicted":
+        if isinstance(target, str) and target == "predicted":
             classes = self.y_pred[idx]
-        elif target == "true":
+        elif isinstance(target, str) and target == "true":
             classes = self.y_true[idx]
-        elif isinstance(target, (int, np.integer)) and 0 <= target < self.n_classes:
+        elif np.ndim(target) == 0 and isinstance(target, (int, np.integer)) and 0 <= target < self.n_classes:
             classes = np.full(len(idx), int(target))
+        elif np.ndim(target) == 1 and len(target) == len(idx) and np.all((np.asarray(target) >= 0)
+                                                                         & (np.asarray(target) < self.n_classes)):
+            classes = np.asarray(target, dtype=np.int64)
         else:
-            raise ValueError(f"target must be 'predicted', 'true' or a class index in [0, "
-                             f"{self.n_classes - 1}]; got {target!r}.")
+            raise ValueError(f"target must be 'predicted', 'true', a class index in [0, "
+                             f"{self.n_classes - 1}] or one per sample; got {target!r}.")
         maps = explainer.saliency(idx, classes, method=method, layer=layer, progress=progress)
         return maps[0] if one else maps
 
