@@ -68,6 +68,9 @@ class Evaluation:
         Decision threshold of the positive class (binary) or of every label (multi-label).
     notes : tuple of str
         What was inferred or changed on the way (logits turned into probabilities, ...).
+    sample_ids : ndarray or None
+        The samples' ids, in the samples' order, when they came with the predictions
+        (:meth:`from_predictions_file` with ``id_column``); None otherwise.
     """
 
     task: Task
@@ -81,6 +84,7 @@ class Evaluation:
     model_info: Any = None
     dataset_name: str | None = None
     model_name: str | None = None
+    sample_ids: np.ndarray | None = None
 
     #: the result class of each task, filled as the task modules are imported
     _by_task: ClassVar[dict[str, type["Evaluation"]]] = {}
@@ -110,6 +114,7 @@ class Evaluation:
         model_info: Any = None,
         model_name: str | None = None,
         dataset_name: str | None = None,
+        sample_ids=None,
     ) -> "Evaluation":
         """Build an evaluation from labels and the model's outputs.
 
@@ -132,6 +137,8 @@ class Evaluation:
             Notes to carry (from loading or prediction).
         activation : str, default=None
             The output activation, when known, to settle the task.
+        sample_ids : array-like of shape (n_samples,), default=None
+            The samples' ids, kept as :attr:`sample_ids`.
 
         Returns
         -------
@@ -168,12 +175,18 @@ class Evaluation:
                 raise LabelError(
                     f"sample_weight must have shape ({len(y_enc)},); got {sample_weight.shape}."
                 )
+        if sample_ids is not None:
+            sample_ids = np.asarray(sample_ids)
+            if sample_ids.shape != (len(y_enc),):
+                raise LabelError(
+                    f"sample_ids must have shape ({len(y_enc)},); got {sample_ids.shape}."
+                )
         y_pred, kept = result_cls._decide(proba, float(threshold))
         return result_cls(
             task=task, y_true=_readonly(y_enc), y_pred=_readonly(y_pred), y_proba=_readonly(kept),
             classes=names, threshold=float(threshold), sample_weight=_readonly(sample_weight),
             notes=tuple(notes) + tuple(prob_notes), model_info=model_info,
-            model_name=model_name, dataset_name=dataset_name,
+            model_name=model_name, dataset_name=dataset_name, sample_ids=_readonly(sample_ids),
         )
 
     @classmethod
@@ -225,6 +238,96 @@ class Evaluation:
         from .pipeline import evaluate_model
 
         return evaluate_model(model, X, y, **options)
+
+    @classmethod
+    def from_predictions_file(
+        cls,
+        path_or_glob,
+        *,
+        label_column: str,
+        proba_columns: Sequence[str] | None = None,
+        proba_prefix: str | None = None,
+        pred_column: str | None = None,
+        id_column: str | None = None,
+        classes: Sequence[str] | None = None,
+        task: Task | None = None,
+        threshold: float = 0.5,
+        chunk_rows: int = 65_536,
+        model_name: str | None = None,
+        dataset_name: str | None = None,
+        data: Any = None,
+        data_id_column: str | None = None,
+        data_ids: Sequence | None = None,
+        dataset_options: dict | None = None,
+    ):
+        """Read predictions written by a batch job (Parquet or CSV) and evaluate them.
+
+        The files are read chunk by chunk, only the columns needed, and never written (see
+        :mod:`h5eval_widgets.core.predictions_file`). The result equals :meth:`from_predictions`
+        on the same arrays.
+
+        Parameters
+        ----------
+        path_or_glob : path-like, glob, folder, or a sequence of them
+            One file, a glob (``'out/part-*.parquet'``) or a folder of part files (Spark, a
+            pyarrow dataset), read in sorted path order; ``.parquet``/``.pq``, ``.csv``/``.tsv``.
+        label_column : str
+            The true labels: class indices, class names, 0/1, or targets (regression).
+        proba_columns : sequence of str, default=None
+            One probability column per class, in class order (one column: a binary task,
+            the positive class's probability).
+        proba_prefix : str, default=None
+            Take the columns starting with this instead (``'p_'`` when neither is given).
+            Class names are the column names without the prefix, unless ``classes`` is given.
+        pred_column : str, default=None
+            Predicted values of a regression, instead of probability columns.
+        id_column : str, default=None
+            Sample ids: rows are sorted by id (the same order whatever order the files were
+            written in), ids must be unique and are kept as :attr:`sample_ids`.
+        classes : sequence of str, default=None
+            Class names in column order (needed for one probability column with string labels
+            that do not name its class).
+        task, threshold, model_name, dataset_name
+            As in :meth:`from_predictions` (the model name defaults to the file or folder name).
+        chunk_rows : int, default=65536
+            Rows per chunk read.
+        data : Dataset, DataFrame or path-like, default=None
+            The test set the predictions were made on, for showing samples: returned reordered
+            to match the predictions (see :func:`~h5eval_widgets.core.predictions_join.align_dataset`).
+        data_id_column : str, default=None
+            The id column of a table ``data`` (default: ``id_column``).
+        data_ids : sequence, default=None
+            Ids of the rows of a non-table ``data`` (default: row numbers).
+        dataset_options : dict, default=None
+            Passed to :func:`~h5eval_widgets.core.load_dataset` when ``data`` is read.
+
+        Returns
+        -------
+        Evaluation, or (Evaluation, Dataset) when ``data`` is given
+            Give both to :meth:`Dashboard.from_evaluations
+            <h5eval_widgets.Dashboard.from_evaluations>` as ``{ev.model_name: ev}`` and
+            ``{ev.dataset_name: dataset}``.
+
+        Raises
+        ------
+        DatasetError
+            A missing or misnamed column (the message lists the file's columns), files with
+            different columns, NaN probabilities, missing labels, duplicated ids.
+
+        Examples
+        --------
+        >>> ev = Evaluation.from_predictions_file(                      # doctest: +SKIP
+        ...     "scored/", label_column="label", proba_prefix="p_", id_column="id")
+        """
+        from .predictions_file import evaluation_from_file
+
+        return evaluation_from_file(
+            path_or_glob, label_column=label_column, proba_columns=proba_columns,
+            proba_prefix=proba_prefix, pred_column=pred_column, id_column=id_column,
+            classes=classes, task=task, threshold=threshold, chunk_rows=chunk_rows,
+            model_name=model_name, dataset_name=dataset_name, data=data,
+            data_id_column=data_id_column, data_ids=data_ids, dataset_options=dataset_options,
+        )
 
     # ------------------------------------------------------------------ basics
     @property
