@@ -24,6 +24,7 @@ from ._lazy import pd
 from .errors import DatasetError, LabelError
 
 __all__ = ["PredictionsTable", "read_predictions", "evaluation_from_file", "prediction_files",
+           "check_columns",
            "DEFAULT_PREFIX", "CHUNK_ROWS"]
 
 #: Probability columns are the columns starting with this, when neither is given.
@@ -193,6 +194,30 @@ def _check_same_columns(cols: list[str], path: Path, first: Path, needed: list[s
             f"the files of one job only. (Probability columns of {first.name}: {first_outputs}.)")
 
 
+def check_columns(source, *, label_column: str, proba_columns: Sequence[str] | None = None,
+                  proba_prefix: str | None = None, pred_column: str | None = None,
+                  id_column: str | None = None) -> tuple[list[Path], list[str]]:
+    """The prediction files and their output columns, checked from the files' schemas (or
+    header lines) only: no row is read. Parameters as in :func:`read_predictions`.
+
+    Returns
+    -------
+    files : list of Path
+    output_columns : list of str
+    """
+    files = prediction_files(source)
+    fmt = _format_of(files[0])
+    outputs = _output_columns(_columns_of(files[0], fmt), files[0], label_column=label_column,
+                              proba_columns=proba_columns, proba_prefix=proba_prefix,
+                              pred_column=pred_column, id_column=id_column)
+    needed = list(dict.fromkeys([label_column, *outputs] + ([id_column] if id_column else [])))
+    prefix = (None if proba_columns is not None or pred_column is not None
+              else DEFAULT_PREFIX if proba_prefix is None else proba_prefix)
+    for f in files[1:]:
+        _check_same_columns(_columns_of(f, fmt), f, files[0], needed, outputs, prefix)
+    return files, outputs
+
+
 # ------------------------------------------------------------------ chunks
 def _arrow_numpy(arr) -> np.ndarray:
     import pyarrow as pa
@@ -211,9 +236,11 @@ def _chunks(path: Path, fmt: str, columns: list[str], chunk_rows: int) -> Iterat
             for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=columns):
                 yield {c: _arrow_numpy(batch.column(c)) for c in columns}
         else:
-            # round_trip: the floats a job wrote read back exactly
+            # pandas >= 3 reads the floats a job wrote back exactly (tested); "round_trip",
+            # which older pandas needed for that, is deprecated there
+            exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
             reader = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", usecols=columns,
-                                 chunksize=chunk_rows, float_precision="round_trip")
+                                 chunksize=chunk_rows, **exact)
             with reader:
                 for df in reader:
                     yield {c: df[c].to_numpy() for c in columns}
@@ -277,18 +304,11 @@ def read_predictions(
         different columns, non-numeric or missing probabilities, missing labels or ids,
         duplicated ids.
     """
-    files = prediction_files(source)
+    files, outputs = check_columns(source, label_column=label_column, proba_columns=proba_columns,
+                                   proba_prefix=proba_prefix, pred_column=pred_column,
+                                   id_column=id_column)
     fmt = _format_of(files[0])
-    first_cols = _columns_of(files[0], fmt)
-    outputs = _output_columns(first_cols, files[0], label_column=label_column,
-                              proba_columns=proba_columns, proba_prefix=proba_prefix,
-                              pred_column=pred_column, id_column=id_column)
     needed = list(dict.fromkeys([label_column, *outputs] + ([id_column] if id_column else [])))
-    prefix = (None if proba_columns is not None or pred_column is not None
-              else DEFAULT_PREFIX if proba_prefix is None else proba_prefix)
-    for f in files[1:]:
-        _check_same_columns(_columns_of(f, fmt), f, files[0], needed, outputs, prefix)
-
     labels, blocks, ids, file_of, n_chunks = [], [], [], [], 0
     for k, f in enumerate(files):
         bad, missing_labels, row = np.zeros(len(outputs), np.int64), 0, 0
