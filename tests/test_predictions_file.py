@@ -301,3 +301,42 @@ def test_dashboard_command_page_reads_the_predictions_and_joins_the_test_set(tmp
     ev, ds = dash.session.evaluation, dash.session.dataset
     assert ev.n_samples == N and ev.classes == CLASSES and ev.model_name == "scored"
     np.testing.assert_array_equal(np.asarray(ds.X)[:, 0], ev.sample_ids * 2.0)
+
+
+def test_image_folder_joined_by_file_name_and_ids_in_the_samples_table(tmp_path):
+    """Check string ids (the image paths a batch job wrote) matched to an image folder through
+    data_ids: each sample's file is the one its prediction names; the samples table (and so the
+    dashboard's export) carries the ids."""
+    from PIL import Image
+
+    from h5eval_widgets.core import load_dataset
+    from h5eval_widgets.core.queries import samples_frame
+
+    rng = np.random.default_rng(6)
+    for c in ("cat", "dog"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for k in range(6):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / "imgs" / c / f"{k:03d}.png")
+    test = load_dataset(tmp_path / "imgs")
+    keys = [f"{p.parent.name}/{p.name}" for p in test.X.files]
+    shuffled = rng.permutation(keys)
+    p_dog = rng.uniform(0, 1, len(keys))
+    pd.DataFrame({"path": shuffled, "label": [k.split("/")[0] for k in shuffled],
+                  "p_cat": 1 - p_dog, "p_dog": p_dog}).to_csv(tmp_path / "scored.csv", index=False)
+    ev, ds = Evaluation.from_predictions_file(tmp_path / "scored.csv", label_column="label",
+                                              id_column="path", data=test, data_ids=keys)
+    assert list(ev.sample_ids) == sorted(keys)
+    assert [f"{ds.file_path(i).parent.name}/{ds.file_path(i).name}" for i in range(len(ds))] == sorted(keys)
+    np.testing.assert_array_equal(ds.sample(3), test.sample(keys.index(ev.sample_ids[3])))
+    table = samples_frame(ev, ds, [7, 2, 9])
+    assert list(table.columns[:3]) == ["index", "id", "file"]
+    assert list(table["id"]) == [ev.sample_ids[i] for i in table["index"]]
+
+
+def test_string_labels_that_are_not_the_columns_classes(tmp_path):
+    """Check labels that name no probability column: the message says where the class names
+    came from and how to give them."""
+    pd.DataFrame({"label": ["a", "b", "c"], "p_x": [0.2, 0.3, 0.1], "p_y": [0.3, 0.3, 0.8],
+                  "p_z": [0.5, 0.4, 0.1]}).to_parquet(tmp_path / "s.parquet")
+    with pytest.raises(LabelError, match=r"Labels \['a', 'b', 'c'\] are not among.*\['p_x', 'p_y', 'p_z'\].*classes="):
+        Evaluation.from_predictions_file(tmp_path / "s.parquet", label_column="label")

@@ -448,11 +448,19 @@ def evaluation_from_file(
                                 data_ids=data_ids, drop=(label_column,),
                                 name=dataset_name, options=dataset_options)
         dataset_name = dataset.name
-    ev = Evaluation.from_predictions(
-        labels, table.outputs, classes=names, task=task, threshold=threshold, notes=notes,
-        model_name=model_name or _name_of(source, table.files), dataset_name=dataset_name,
-        sample_ids=table.ids,
-    )
+    try:
+        ev = Evaluation.from_predictions(
+            labels, table.outputs, classes=names, task=task, threshold=threshold, notes=notes,
+            model_name=model_name or _name_of(source, table.files), dataset_name=dataset_name,
+            sample_ids=table.ids,
+        )
+    except LabelError as exc:
+        if pred_column is not None or classes is not None or names is None:
+            raise
+        raise LabelError(
+            f"{exc} Here the class names come from the probability columns "
+            f"{list(table.output_columns)[:20]} without their prefix; pass classes=[...] "
+            "(--class-names) to name them, in column order.") from None
     return ev if dataset is None else (ev, dataset)
 
 
