@@ -103,14 +103,15 @@ def test_csv_read_in_chunks_equals_from_predictions(tmp_path, arrays):
 
 
 def test_one_probability_column_is_binary_with_named_classes(tmp_path):
-    """Check a single column p_malignant with string labels: binary, classes (benign, malignant),
+    """Check a single column p_malignant with categorical string labels: binary, classes (benign, malignant),
     equal to from_predictions, ROC AUC included; numbered 0/1 labels keep classes '0', '1'."""
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 400)
     p = np.clip(0.3 * y + rng.uniform(0, 0.7, 400), 0, 1)
     names = np.array(["benign", "malignant"])[y]
     path = tmp_path / "b.parquet"
-    pd.DataFrame({"diagnosis": names, "p_malignant": p}).to_parquet(path)
+    # a categorical column, as pandas and Spark write them (Parquet dictionary encoding)
+    pd.DataFrame({"diagnosis": pd.Categorical(names), "p_malignant": p}).to_parquet(path)
     ev = Evaluation.from_predictions_file(path, label_column="diagnosis")
     ref = Evaluation.from_predictions(names, p, classes=("benign", "malignant"), task="binary")
     assert ev.task == "binary" and ev.classes == ("benign", "malignant")

@@ -240,94 +240,39 @@ class Evaluation:
         return evaluate_model(model, X, y, **options)
 
     @classmethod
-    def from_predictions_file(
-        cls,
-        path_or_glob,
-        *,
-        label_column: str,
-        proba_columns: Sequence[str] | None = None,
-        proba_prefix: str | None = None,
-        pred_column: str | None = None,
-        id_column: str | None = None,
-        classes: Sequence[str] | None = None,
-        task: Task | None = None,
-        threshold: float = 0.5,
-        chunk_rows: int = 65_536,
-        model_name: str | None = None,
-        dataset_name: str | None = None,
-        data: Any = None,
-        data_id_column: str | None = None,
-        data_ids: Sequence | None = None,
-        dataset_options: dict | None = None,
-    ):
-        """Read predictions written by a batch job (Parquet or CSV) and evaluate them.
-
-        The files are read chunk by chunk, only the columns needed, and never written (see
-        :mod:`h5eval_widgets.core.predictions_file`). The result equals :meth:`from_predictions`
-        on the same arrays.
+    def from_predictions_file(cls, path_or_glob, *, label_column: str,
+                              proba_columns: Sequence[str] | None = None,
+                              proba_prefix: str | None = None, id_column: str | None = None,
+                              **options):
+        """Evaluate predictions written by a batch job (Spark, Ray Data, a warehouse export):
+        Parquet or CSV files (one, a glob, or a folder of part files, in sorted path order) read
+        in chunks, never written; equal to :meth:`from_predictions` on the same arrays.
 
         Parameters
         ----------
-        path_or_glob : path-like, glob, folder, or a sequence of them
-            One file, a glob (``'out/part-*.parquet'``) or a folder of part files (Spark, a
-            pyarrow dataset), read in sorted path order; ``.parquet``/``.pq``, ``.csv``/``.tsv``.
+        path_or_glob : path-like, glob such as ``'out/part-*.parquet'``, folder, or a list of them
         label_column : str
-            The true labels: class indices, class names, 0/1, or targets (regression).
         proba_columns : sequence of str, default=None
-            One probability column per class, in class order (one column: a binary task,
-            the positive class's probability).
+            One probability column per class, in class order (a single one: binary).
         proba_prefix : str, default=None
-            Take the columns starting with this instead (``'p_'`` when neither is given).
-            Class names are the column names without the prefix, unless ``classes`` is given.
-        pred_column : str, default=None
-            Predicted values of a regression, instead of probability columns.
+            Else the columns starting with this (``'p_'``); the class names are their names
+            without it, unless ``classes`` is given.
         id_column : str, default=None
-            Sample ids: rows are sorted by id (the same order whatever order the files were
-            written in), ids must be unique and are kept as :attr:`sample_ids`.
-        classes : sequence of str, default=None
-            Class names in column order (needed for one probability column with string labels
-            that do not name its class).
-        task, threshold, model_name, dataset_name
-            As in :meth:`from_predictions` (the model name defaults to the file or folder name).
-        chunk_rows : int, default=65536
-            Rows per chunk read.
-        data : Dataset, DataFrame or path-like, default=None
-            The test set the predictions were made on, for showing samples: returned reordered
-            to match the predictions (see :func:`~h5eval_widgets.core.predictions_join.align_dataset`).
-        data_id_column : str, default=None
-            The id column of a table ``data`` (default: ``id_column``).
-        data_ids : sequence, default=None
-            Ids of the rows of a non-table ``data`` (default: row numbers).
-        dataset_options : dict, default=None
-            Passed to :func:`~h5eval_widgets.core.load_dataset` when ``data`` is read.
+            Rows sorted by id, ids unique, kept as :attr:`sample_ids`.
+        **options
+            ``pred_column`` (regression), ``classes``, ``task``, ``threshold``, ``chunk_rows``,
+            ``model_name``, ``dataset_name``, ``data`` (the test set, returned reordered to
+            match), ``data_id_column``, ``data_ids``, ``dataset_options``: see
+            :func:`~h5eval_widgets.core.predictions_eval.evaluation_from_file`.
 
         Returns
         -------
         Evaluation, or (Evaluation, Dataset) when ``data`` is given
-            Give both to :meth:`Dashboard.from_evaluations
-            <h5eval_widgets.Dashboard.from_evaluations>` as ``{ev.model_name: ev}`` and
-            ``{ev.dataset_name: dataset}``.
-
-        Raises
-        ------
-        DatasetError
-            A missing or misnamed column (the message lists the file's columns), files with
-            different columns, NaN probabilities, missing labels, duplicated ids.
-
-        Examples
-        --------
-        >>> ev = Evaluation.from_predictions_file(                      # doctest: +SKIP
-        ...     "scored/", label_column="label", proba_prefix="p_", id_column="id")
         """
-        from .predictions_file import evaluation_from_file
+        from .predictions_eval import evaluation_from_file
 
-        return evaluation_from_file(
-            path_or_glob, label_column=label_column, proba_columns=proba_columns,
-            proba_prefix=proba_prefix, pred_column=pred_column, id_column=id_column,
-            classes=classes, task=task, threshold=threshold, chunk_rows=chunk_rows,
-            model_name=model_name, dataset_name=dataset_name, data=data,
-            data_id_column=data_id_column, data_ids=data_ids, dataset_options=dataset_options,
-        )
+        return evaluation_from_file(path_or_glob, label_column=label_column, proba_columns=proba_columns,
+                                    proba_prefix=proba_prefix, id_column=id_column, **options)
 
     # ------------------------------------------------------------------ basics
     @property

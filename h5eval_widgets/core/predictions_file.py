@@ -5,7 +5,7 @@ writes one row per sample: the label, one probability column per class (or one c
 predicted values for regression) and often an id. :func:`read_predictions` reads one file, a
 glob or a folder of such files chunk by chunk (``ParquetFile.iter_batches`` or
 ``pandas.read_csv(chunksize=...)``), only the columns needed, and
-:func:`evaluation_from_file` turns them into the same results as
+:func:`~.predictions_eval.evaluation_from_file` turns them into the same results as
 :meth:`~h5eval_widgets.core.Evaluation.from_predictions`. Files are only read.
 """
 
@@ -16,15 +16,14 @@ import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from ._lazy import pd
 from .errors import DatasetError, LabelError
 
-__all__ = ["PredictionsTable", "read_predictions", "evaluation_from_file", "prediction_files",
-           "check_columns",
+__all__ = ["PredictionsTable", "read_predictions", "prediction_files", "check_columns",
            "DEFAULT_PREFIX", "CHUNK_ROWS"]
 
 #: Probability columns are the columns starting with this, when neither is given.
@@ -374,100 +373,3 @@ def _id_order(ids: np.ndarray, file_of: np.ndarray, files: Sequence[Path], id_co
         raise DatasetError(
             f"The id column {id_column!r} mixes types (for example {ids[:3].tolist()}); write "
             "ids of one type (all numbers or all strings).") from None
-
-
-# ------------------------------------------------------------------ evaluation
-def _strip(columns: Sequence[str], prefix: str | None) -> tuple[str, ...]:
-    """Class names: the columns without their shared prefix (``'p_'`` by default)."""
-    prefix = DEFAULT_PREFIX if prefix is None else prefix
-    if prefix and all(c.startswith(prefix) and len(c) > len(prefix) for c in columns):
-        return tuple(c[len(prefix):] for c in columns)
-    return tuple(columns)
-
-
-def _binary_classes(labels: np.ndarray, positive: str, column: str) -> tuple[str, ...] | None:
-    """Names of a single probability column's two classes (negative, positive), or None for
-    0/1 labels (numbered classes)."""
-    if labels.dtype.kind not in "OUS":
-        return None
-    uniq = sorted(set(np.asarray(labels).astype(str).tolist()))
-    others = [u for u in uniq if u != positive]
-    if positive in uniq and len(others) == 1:
-        return (others[0], positive)
-    raise LabelError(
-        f"The single probability column {column!r} means a binary task, but its class "
-        f"{positive!r} and the labels {uniq[:10]} do not name the two classes; pass "
-        "classes=[negative, positive] (--class-names NEG POS).")
-
-
-def _labels_by_name(labels: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """Integer labels given as class numbers when every class name is a number (``p_0``..):
-    matched by name, so that columns in any order read right."""
-    if (labels.dtype.kind in "iu" and all(n.lstrip("-").isdigit() for n in names)
-            and tuple(names) != tuple(str(i) for i in range(len(names)))):
-        return labels.astype(np.int64).astype(str)
-    return labels
-
-
-def evaluation_from_file(
-    source, *, label_column: str, proba_columns: Sequence[str] | None = None,
-    proba_prefix: str | None = None, pred_column: str | None = None, id_column: str | None = None,
-    classes: Sequence[str] | None = None, task: str | None = None, threshold: float = 0.5,
-    chunk_rows: int = CHUNK_ROWS, model_name: str | None = None, dataset_name: str | None = None,
-    data: Any = None, data_id_column: str | None = None, data_ids=None,
-    dataset_options: dict | None = None,
-):
-    """:meth:`Evaluation.from_predictions_file <h5eval_widgets.core.Evaluation.from_predictions_file>`
-    (see there for the parameters)."""
-    from .evaluation import Evaluation
-
-    table = read_predictions(source, label_column=label_column, proba_columns=proba_columns,
-                             proba_prefix=proba_prefix, pred_column=pred_column,
-                             id_column=id_column, chunk_rows=chunk_rows)
-    labels, n_out = table.labels, len(table.output_columns)
-    if pred_column is not None:
-        task, names = task or "regression", classes
-    else:
-        if task in ("multilabel", "regression"):
-            raise ValueError(f"task={task!r} cannot be read from probability columns here; give "
-                             "pred_column=... for a regression (multi-label files are not supported yet).")
-        task = task or ("binary" if n_out <= 2 else "multiclass")
-        names = tuple(str(c) for c in classes) if classes is not None else _strip(table.output_columns, proba_prefix)
-        if n_out == 1 and classes is None:
-            names = _binary_classes(labels, names[0], table.output_columns[0])
-        elif names is not None:
-            labels = _labels_by_name(labels, names)
-    where = table.files[0].name if len(table.files) == 1 else f"{len(table.files)} files"
-    notes = [f"Predictions read from {where} ({len(labels)} rows, {table.n_chunks} chunk(s))"
-             + (f", sorted by {id_column!r}." if id_column else ".")]
-    dataset = None
-    if data is not None:
-        from .predictions_join import align_dataset
-
-        dataset = align_dataset(data, table.ids, labels=table.labels, id_column=data_id_column or id_column,
-                                data_ids=data_ids, drop=(label_column,),
-                                name=dataset_name, options=dataset_options)
-        dataset_name = dataset.name
-    try:
-        ev = Evaluation.from_predictions(
-            labels, table.outputs, classes=names, task=task, threshold=threshold, notes=notes,
-            model_name=model_name or _name_of(source, table.files), dataset_name=dataset_name,
-            sample_ids=table.ids,
-        )
-    except LabelError as exc:
-        if pred_column is not None or classes is not None or names is None:
-            raise
-        raise LabelError(
-            f"{exc} Here the class names come from the probability columns "
-            f"{list(table.output_columns)[:20]} without their prefix; pass classes=[...] "
-            "(--class-names) to name them, in column order.") from None
-    return ev if dataset is None else (ev, dataset)
-
-
-def _name_of(source, files: Sequence[Path]) -> str:
-    """A name for the predictions: the file's stem, or the folder holding the files."""
-    if len(files) == 1:
-        return files[0].name.split(".")[0]
-    if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
-        return Path(source).resolve().name
-    return Path(os.path.commonpath([f.resolve() for f in files])).name or "predictions"
