@@ -26,6 +26,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
             options = _predictions_options(args)
             if options is None:
                 return 2
+            if args.model or args.demo:
+                print("h5eval report: give MODEL and DATA, --predictions FILE, or --demo (one of them)",
+                      file=sys.stderr)
+                return 2
             try:
                 ev = Evaluation.from_predictions_file(args.predictions, **options)
             except ValueError as exc:  # conflicting options; H5EvalError is handled below
@@ -119,6 +123,10 @@ def _predictions_options(args: argparse.Namespace) -> dict | None:
         print("h5eval: give --proba-columns or --proba-prefix, not both", file=sys.stderr)
         return None
     names = getattr(args, "class_names", None)
+    if isinstance(names, str):  # one value: a file of names (as for models)
+        from .core.datasets import _read_class_names
+
+        names = list(_read_class_names(names))
     options = {
         "label_column": args.label_column,
         "proba_columns": ([c.strip() for c in args.proba_columns.split(",") if c.strip()]
@@ -126,7 +134,7 @@ def _predictions_options(args: argparse.Namespace) -> dict | None:
         "proba_prefix": args.proba_prefix,
         "pred_column": args.pred_column,
         "id_column": args.id_column,
-        "classes": [names] if isinstance(names, str) else names,
+        "classes": names,
         "task": getattr(args, "task", None),
         "threshold": getattr(args, "threshold", 0.5),
     }

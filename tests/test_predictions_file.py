@@ -341,3 +341,35 @@ def test_string_labels_that_are_not_the_columns_classes(tmp_path):
                   "p_z": [0.5, 0.4, 0.1]}).to_parquet(tmp_path / "s.parquet")
     with pytest.raises(LabelError, match=r"Labels \['a', 'b', 'c'\] are not among.*\['p_x', 'p_y', 'p_z'\].*classes="):
         Evaluation.from_predictions_file(tmp_path / "s.parquet", label_column="label")
+
+
+def test_cli_class_names_file_and_conflicting_arguments(tmp_path, capsys):
+    """Check --class-names FILE names the classes of numbered columns, and a model given with
+    --predictions is refused rather than ignored."""
+    pd.DataFrame({"y": [0, 1, 2, 1], "p_0": [0.8, 0.1, 0.1, 0.2], "p_1": [0.1, 0.8, 0.1, 0.7],
+                  "p_2": [0.1, 0.1, 0.8, 0.1]}).to_csv(tmp_path / "s.csv", index=False)
+    (tmp_path / "names.txt").write_text("ant\nbee\ncow\n")
+    assert main(["report", "--predictions", str(tmp_path / "s.csv"), "--label-column", "y",
+                 "--class-names", str(tmp_path / "names.txt"), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["classes"] == ["ant", "bee", "cow"] and report["metrics"]["accuracy"] == 1.0
+    assert main(["report", "model.h5", "--predictions", str(tmp_path / "s.csv"), "--label-column", "y"]) == 2
+    assert "one of them" in capsys.readouterr().err
+
+
+def test_numbered_columns_in_any_order_are_matched_by_name(tmp_path):
+    """Check integer labels with columns p_2, p_0, p_1 (and 1-based p_1..p_3): labels are matched
+    to the class named by the number, not to the column's position."""
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, 200)
+    proba = rng.dirichlet([1, 1, 1], 200)
+    proba[np.arange(200), y] += 2
+    proba /= proba.sum(axis=1, keepdims=True)
+    order = [2, 0, 1]
+    pd.DataFrame({"y": y, **{f"p_{k}": proba[:, k] for k in order}}).to_parquet(tmp_path / "s.parquet")
+    ev = Evaluation.from_predictions_file(tmp_path / "s.parquet", label_column="y")
+    assert ev.classes == ("2", "0", "1") and ev.scores["accuracy"] == 1.0
+    assert_same(ev, Evaluation.from_predictions(y.astype(str), proba[:, order], classes=("2", "0", "1")))
+    pd.DataFrame({"y": y + 1, **{f"p_{k + 1}": proba[:, k] for k in range(3)}}).to_parquet(tmp_path / "s.parquet")
+    ev = Evaluation.from_predictions_file(tmp_path / "s.parquet", label_column="y")
+    assert ev.classes == ("1", "2", "3") and ev.scores["accuracy"] == 1.0
