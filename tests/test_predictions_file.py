@@ -373,3 +373,25 @@ def test_numbered_columns_in_any_order_are_matched_by_name(tmp_path):
     pd.DataFrame({"y": y + 1, **{f"p_{k + 1}": proba[:, k] for k in range(3)}}).to_parquet(tmp_path / "s.parquet")
     ev = Evaluation.from_predictions_file(tmp_path / "s.parquet", label_column="y")
     assert ev.classes == ("1", "2", "3") and ev.scores["accuracy"] == 1.0
+
+
+def test_globs_skip_what_is_not_predictions_and_bad_paths_are_named(tmp_path, arrays):
+    """Check a glob matching Spark's _SUCCESS and .crc files beside the parts (skipped), a glob
+    matching nothing, a missing path and a folder without part files."""
+    labels, proba, ids = arrays
+    out = tmp_path / "spark"
+    out.mkdir()
+    frame(labels, proba, ids).iloc[:300].to_parquet(out / "part-00000-c000.snappy.parquet")
+    frame(labels, proba, ids).iloc[300:].to_parquet(out / "part-00001-c000.snappy.parquet")
+    (out / "_SUCCESS").write_text("")
+    (out / ".part-00000-c000.snappy.parquet.crc").write_bytes(b"crc")
+    ev = Evaluation.from_predictions_file(str(out / "*"), label_column="label", id_column="id")
+    assert ev.n_samples == N and "2 files" in ev.notes[0]
+    with pytest.raises(DatasetError, match=r"No \.parquet or \.csv file matches .*\*\.csv"):
+        Evaluation.from_predictions_file(str(out / "*.csv"), label_column="label")
+    with pytest.raises(DatasetError, match=r"'.*nope\.parquet' does not exist"):
+        Evaluation.from_predictions_file(tmp_path / "nope.parquet", label_column="label")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "_SUCCESS").write_text("")
+    with pytest.raises(DatasetError, match=r"holds no \.parquet or \.csv file \(it has \['_SUCCESS'\]\)"):
+        Evaluation.from_predictions_file(tmp_path / "empty", label_column="label")

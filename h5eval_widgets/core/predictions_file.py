@@ -93,29 +93,34 @@ def prediction_files(source: str | os.PathLike | Sequence[str | os.PathLike]) ->
     files: set[Path] = set()
     for src in sources:
         text = os.path.expanduser(os.fspath(src))
-        if any(ch in text for ch in "*?["):
-            matches = [Path(m) for m in glob.glob(text, recursive=True)]
-            if not matches:
-                raise DatasetError(f"No file matches {text!r}; check the pattern and the folder.")
+        if any(ch in text for ch in "*?[") and not Path(text).exists():
+            # a glob: its directories are searched; other files not of a job's output skipped
+            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
+            found = [f for m in matches for f in (_folder_files(m) if m.is_dir() else [m])
+                     if _format_of(f) and not f.name.startswith(("_", "."))]
+            if not found:
+                raise DatasetError(
+                    f"No .parquet or .csv file matches {text!r} (matched: "
+                    f"{[m.name for m in matches[:10]]}); check the pattern and the folder.")
+            files.update(found)
+            continue
+        p = Path(text)
+        if p.is_dir():
+            found = _folder_files(p)
+            if not found:
+                have = sorted(f.name for f in p.iterdir())[:20]
+                raise DatasetError(
+                    f"The folder {str(p)!r} holds no .parquet or .csv file (it has {have}); "
+                    "pass the folder the batch job wrote its part files to.")
+            files.update(found)
+        elif p.is_file():
+            if _format_of(p) is None:
+                raise DatasetError(
+                    f"{p.name}: predictions must be .parquet/.pq or .csv/.tsv (optionally .gz) "
+                    "files; convert it, or pass the folder of part files.")
+            files.add(p)
         else:
-            matches = [Path(text)]
-        for p in matches:
-            if p.is_dir():
-                found = _folder_files(p)
-                if not found:
-                    have = sorted(f.name for f in p.iterdir())[:20]
-                    raise DatasetError(
-                        f"The folder {str(p)!r} holds no .parquet or .csv file (it has {have}); "
-                        "pass the folder the batch job wrote its part files to.")
-                files.update(found)
-            elif p.is_file():
-                if _format_of(p) is None:
-                    raise DatasetError(
-                        f"{p.name}: predictions must be .parquet/.pq or .csv/.tsv (optionally "
-                        ".gz) files; convert it or pass the folder of part files.")
-                files.add(p)
-            elif not any(ch in text for ch in "*?["):
-                raise DatasetError(f"Predictions path {text!r} does not exist; check the path.")
+            raise DatasetError(f"Predictions path {text!r} does not exist; check the path.")
     out = sorted(files)
     kinds = {_format_of(f) for f in out}
     if len(kinds) > 1:
