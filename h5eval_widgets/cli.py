@@ -80,6 +80,10 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         options = _predictions_options(args)
         if options is None:
             return 2
+        if args.models or args.demo:
+            print("h5eval dashboard: give MODEL... --data DATA..., --predictions FILE [--data TEST], "
+                  "or --demo (one of them)", file=sys.stderr)
+            return 2
         from .core import H5EvalError
         from .core.predictions_file import check_columns
 

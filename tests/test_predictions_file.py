@@ -284,6 +284,8 @@ def test_cli_errors_on_predictions_are_one_clear_line(scored, capsys):
     assert "'p_dgo'" in capsys.readouterr().err
     assert main(["report", "--predictions", str(scored)]) == 2
     assert "--label-column" in capsys.readouterr().err
+    assert main(["dashboard", "m.h5", "--predictions", str(scored), "--label-column", "label"]) == 2
+    assert "one of them" in capsys.readouterr().err
 
 
 def test_dashboard_command_page_reads_the_predictions_and_joins_the_test_set(tmp_path, arrays):
