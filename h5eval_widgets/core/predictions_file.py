@@ -137,6 +137,9 @@ def _columns_of(path: Path, fmt: str) -> list[str]:
 
             return [str(c) for c in pq.read_schema(path).names]
         return [str(c) for c in pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", nrows=0).columns]
+    except ImportError:
+        raise DatasetError(f"Reading {path.name} needs pyarrow: pip install "
+                           "'h5eval-widgets[parquet]'.") from None
     except Exception as exc:  # noqa: BLE001 - pyarrow and pandas raise many kinds
         raise DatasetError(f"{path.name} could not be read as a {fmt} table ({exc}).") from None
 
@@ -237,8 +240,9 @@ def _chunks(path: Path, fmt: str, columns: list[str], chunk_rows: int) -> Iterat
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=columns):
-                yield {c: _arrow_numpy(batch.column(c)) for c in columns}
+            with pq.ParquetFile(path) as pf:
+                for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
+                    yield {c: _arrow_numpy(batch.column(c)) for c in columns}
         else:
             # pandas >= 3 reads the floats a job wrote back exactly (tested); "round_trip",
             # which older pandas needed for that, is deprecated there
@@ -335,9 +339,10 @@ def read_predictions(
         if bad.any():
             cols = {c: int(n) for c, n in zip(outputs, bad) if n}
             raise DatasetError(
-                f"{f.name} has NaN, missing or infinite values in its probability column(s) "
-                f"{cols} (count per column); every sample needs all its probabilities: drop "
-                "those rows or re-run the job on them.")
+                f"{f.name} has NaN, missing or infinite values in its "
+                f"{'prediction' if pred_column else 'probability'} column(s) {cols} (count per "
+                "column); every sample needs all its outputs: drop those rows or re-run the job "
+                "on them.")
         if missing_labels:
             raise LabelError(
                 f"The label column {label_column!r} of {f.name} has {missing_labels} missing "
