@@ -22,14 +22,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     outputs: list[str] = []
     try:
-        if args.demo:
+        if args.predictions:
+            options = _predictions_options(args)
+            if options is None:
+                return 2
+            if args.model or args.demo:
+                print("h5eval report: give MODEL and DATA, --predictions FILE, or --demo (one of them)",
+                      file=sys.stderr)
+                return 2
+            try:
+                ev = Evaluation.from_predictions_file(args.predictions, **options)
+            except ValueError as exc:  # conflicting options; H5EvalError is handled below
+                if isinstance(exc, H5EvalError):
+                    raise
+                print(f"h5eval: error: {exc}", file=sys.stderr)
+                return 2
+            outputs.append(_report_one(ev, args.format))
+        elif args.demo:
             demo = load_demo()
             for name in demo.models:
                 ev = demo.evaluate(name, progress=not args.quiet, cache=not args.no_cache)
                 outputs.append(_report_one(ev, args.format))
         else:
             if not args.model or not args.data:
-                print("h5eval report: give MODEL and DATA, or --demo", file=sys.stderr)
+                print("h5eval report: give MODEL and DATA, --predictions FILE, or --demo",
+                      file=sys.stderr)
                 return 2
             data = load_dataset(
                 args.data, args.labels, x_key=args.x_key, y_key=args.y_key,
@@ -59,6 +76,36 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from .serve import serve
 
+    if args.predictions:
+        options = _predictions_options(args)
+        if options is None:
+            return 2
+        if args.models or args.demo:
+            print("h5eval dashboard: give MODEL... --data DATA..., --predictions FILE [--data TEST], "
+                  "or --demo (one of them)", file=sys.stderr)
+            return 2
+        from .core import H5EvalError
+        from .core.predictions_file import check_columns
+
+        try:  # the files and their columns, before a server starts (no row is read here)
+            check_columns(args.predictions, **{k: v for k, v in options.items() if k in (
+                "label_column", "proba_columns", "proba_prefix", "pred_column", "id_column")})
+        except H5EvalError as exc:
+            print(f"h5eval: error: {exc}", file=sys.stderr)
+            return 1
+        if args.data:
+            if len(args.data) > 1 or not Path(args.data[0]).exists():
+                print("h5eval: error: with --predictions, --data names the one existing test set "
+                      "they were made on", file=sys.stderr)
+                return 1
+            options.update(data=str(Path(args.data[0]).resolve()))
+            if args.data_id_column:
+                options["data_id_column"] = args.data_id_column
+            data_options = {k: v for k, v in _dataset_options(args).items() if k != "label_column"}
+            if data_options:
+                options["dataset_options"] = data_options
+        return serve([], [], demo=False, port=args.port, trust_code=False,
+                     predictions=dict(options, path_or_glob=_absolute(args.predictions)))
     if not args.demo and (not args.models or not args.data):
         print("h5eval dashboard: give MODEL... and --data DATA..., or --demo", file=sys.stderr)
         return 2
@@ -68,6 +115,50 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
             return 1
     return serve(args.models or [], args.data or [], demo=args.demo, port=args.port,
                  trust_code=args.trust_code, dataset_options=_dataset_options(args))
+
+
+def _predictions_options(args: argparse.Namespace) -> dict | None:
+    """Keyword arguments of ``Evaluation.from_predictions_file`` from the command line (None,
+    after saying why, when they do not go together)."""
+    if not args.label_column:
+        print("h5eval: --predictions needs --label-column (the true labels' column)", file=sys.stderr)
+        return None
+    if args.proba_columns and args.proba_prefix:
+        print("h5eval: give --proba-columns or --proba-prefix, not both", file=sys.stderr)
+        return None
+    names = getattr(args, "class_names", None)
+    if isinstance(names, str):  # one value: a file of names (as for models)
+        from .core.datasets import _read_class_names
+
+        names = list(_read_class_names(names))
+    options = {
+        "label_column": args.label_column,
+        "proba_columns": ([c.strip() for c in args.proba_columns.split(",") if c.strip()]
+                          if args.proba_columns else None),
+        "proba_prefix": args.proba_prefix,
+        "pred_column": args.pred_column,
+        "id_column": args.id_column,
+        "classes": names,
+        "task": getattr(args, "task", None),
+        "threshold": getattr(args, "threshold", 0.5),
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _absolute(paths: list[str]) -> list[str]:
+    """Paths (and globs) made absolute: the dashboard's kernel runs in another folder."""
+    return [str(Path(p).expanduser().absolute()) for p in paths]
+
+
+def _add_predictions_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--predictions", nargs="+", metavar="FILE_OR_GLOB",
+                   help="predictions made elsewhere: Parquet/CSV file(s), a glob or a folder of "
+                        "part files (with --label-column, and --proba-prefix or --proba-columns)")
+    p.add_argument("--proba-prefix", help="the probability columns start with this (default: p_)")
+    p.add_argument("--proba-columns", metavar="A,B,C",
+                   help="the probability columns, comma-separated, in class order")
+    p.add_argument("--pred-column", help="predicted values of a regression (instead of probabilities)")
+    p.add_argument("--id-column", help="sample ids: rows sorted by id, ids unique")
 
 
 def _dataset_options(args: argparse.Namespace) -> dict:
@@ -126,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--demo", action="store_true", help="report on the bundled demo models")
     rep.add_argument("--labels", help="labels file (.npy) when DATA holds inputs only")
     _add_dataset_options(rep)
+    _add_predictions_options(rep)
     rep.add_argument("--x-key", help="name of the inputs array in .npz/.h5")
     rep.add_argument("--y-key", help="name of the labels array in .npz/.h5")
     rep.add_argument("--class-names", nargs="+", help="class names, or one file with a name per line")
@@ -142,10 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     dash = sub.add_parser("dashboard", help="serve the dashboard as a page (Voila) on 127.0.0.1")
     dash.add_argument("models", nargs="*", help="model files (.h5, .keras) or SavedModel directories")
-    dash.add_argument("--data", nargs="+", help="test sets")
+    dash.add_argument("--data", nargs="+", help="test sets (with --predictions: the one test set "
+                                                 "they were made on, to show its samples)")
     dash.add_argument("--demo", action="store_true", help="the bundled demo models and test sets")
     dash.add_argument("--port", type=int, help="port (default: a free one)")
     _add_dataset_options(dash)
+    _add_predictions_options(dash)
+    dash.add_argument("--data-id-column", help="with --predictions and --data: the test set's id "
+                                              "column (default: --id-column)")
     dash.add_argument("--trust-code", action="store_true",
                       help="allow models with Lambda layers (runs code stored in the file)")
     dash.set_defaults(func=_cmd_dashboard)

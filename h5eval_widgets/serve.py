@@ -19,9 +19,23 @@ __all__ = ["dashboard_notebook", "free_port", "VoilaServer"]
 
 
 def dashboard_notebook(models: dict | None, datasets: dict | None, *, demo: bool = False,
-                       trust_code: bool = False, dataset_options: dict | None = None) -> dict:
-    """A one-cell notebook (nbformat 4 JSON) that shows the dashboard."""
-    if demo:
+                       trust_code: bool = False, dataset_options: dict | None = None,
+                       predictions: dict | None = None) -> dict:
+    """A one-cell notebook (nbformat 4 JSON) that shows the dashboard.
+
+    ``predictions``: keyword arguments of ``Evaluation.from_predictions_file`` (with
+    ``path_or_glob``, and ``data`` for the test set), for predictions made elsewhere.
+    """
+    if predictions is not None:
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in predictions.items())
+        code = (
+            "from h5eval_widgets import Dashboard, Evaluation\n"
+            f"result = Evaluation.from_predictions_file({kwargs})\n"
+            "ev, data = result if isinstance(result, tuple) else (result, None)\n"
+            "dashboard = Dashboard.from_evaluations({ev.model_name: ev}, "
+            "None if data is None else {ev.dataset_name: data}, progress=False)\ndashboard"
+        )
+    elif demo:
         code = ("from h5eval_widgets import demo_dashboard\n"
                 "dashboard = demo_dashboard(progress=False)\ndashboard")
     else:
@@ -131,9 +145,12 @@ def _by_name(paths: Sequence[str]) -> dict:
 
 
 def serve(models: Sequence[str], datasets: Sequence[str], *, demo: bool, port: int | None,
-          trust_code: bool, dataset_options: dict | None = None) -> int:
-    """Run the server in the foreground until interrupted (the ``h5eval dashboard`` command)."""
-    if demo:
+          trust_code: bool, dataset_options: dict | None = None, predictions: dict | None = None) -> int:
+    """Run the server in the foreground until interrupted (the ``h5eval dashboard`` command;
+    ``predictions`` as in :func:`dashboard_notebook`)."""
+    if predictions is not None:
+        nb = dashboard_notebook(None, None, predictions=predictions)
+    elif demo:
         nb = dashboard_notebook(None, None, demo=True)
     else:
         nb = dashboard_notebook(_by_name(models), _by_name(datasets), trust_code=trust_code,

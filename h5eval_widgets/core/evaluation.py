@@ -68,6 +68,9 @@ class Evaluation:
         Decision threshold of the positive class (binary) or of every label (multi-label).
     notes : tuple of str
         What was inferred or changed on the way (logits turned into probabilities, ...).
+    sample_ids : ndarray or None
+        The samples' ids, in the samples' order, when they came with the predictions
+        (:meth:`from_predictions_file` with ``id_column``); None otherwise.
     """
 
     task: Task
@@ -81,6 +84,7 @@ class Evaluation:
     model_info: Any = None
     dataset_name: str | None = None
     model_name: str | None = None
+    sample_ids: np.ndarray | None = None
 
     #: the result class of each task, filled as the task modules are imported
     _by_task: ClassVar[dict[str, type["Evaluation"]]] = {}
@@ -110,6 +114,7 @@ class Evaluation:
         model_info: Any = None,
         model_name: str | None = None,
         dataset_name: str | None = None,
+        sample_ids=None,
     ) -> "Evaluation":
         """Build an evaluation from labels and the model's outputs.
 
@@ -132,6 +137,8 @@ class Evaluation:
             Notes to carry (from loading or prediction).
         activation : str, default=None
             The output activation, when known, to settle the task.
+        sample_ids : array-like of shape (n_samples,), default=None
+            The samples' ids, kept as :attr:`sample_ids`.
 
         Returns
         -------
@@ -168,12 +175,18 @@ class Evaluation:
                 raise LabelError(
                     f"sample_weight must have shape ({len(y_enc)},); got {sample_weight.shape}."
                 )
+        if sample_ids is not None:
+            sample_ids = np.asarray(sample_ids)
+            if sample_ids.shape != (len(y_enc),):
+                raise LabelError(
+                    f"sample_ids must have shape ({len(y_enc)},); got {sample_ids.shape}."
+                )
         y_pred, kept = result_cls._decide(proba, float(threshold))
         return result_cls(
             task=task, y_true=_readonly(y_enc), y_pred=_readonly(y_pred), y_proba=_readonly(kept),
             classes=names, threshold=float(threshold), sample_weight=_readonly(sample_weight),
             notes=tuple(notes) + tuple(prob_notes), model_info=model_info,
-            model_name=model_name, dataset_name=dataset_name,
+            model_name=model_name, dataset_name=dataset_name, sample_ids=_readonly(sample_ids),
         )
 
     @classmethod
@@ -225,6 +238,41 @@ class Evaluation:
         from .pipeline import evaluate_model
 
         return evaluate_model(model, X, y, **options)
+
+    @classmethod
+    def from_predictions_file(cls, path_or_glob, *, label_column: str,
+                              proba_columns: Sequence[str] | None = None,
+                              proba_prefix: str | None = None, id_column: str | None = None,
+                              **options):
+        """Evaluate predictions written by a batch job (Spark, Ray Data, a warehouse export):
+        Parquet or CSV files (one, a glob, or a folder of part files, in sorted path order) read
+        in chunks, never written; equal to :meth:`from_predictions` on the same arrays.
+
+        Parameters
+        ----------
+        path_or_glob : path-like, glob such as ``'out/part-*.parquet'``, folder, or a list of them
+        label_column : str
+        proba_columns : sequence of str, default=None
+            One probability column per class, in class order (a single one: binary).
+        proba_prefix : str, default=None
+            Else the columns starting with this (``'p_'``); the class names are their names
+            without it, unless ``classes`` is given.
+        id_column : str, default=None
+            Rows sorted by id, ids unique, kept as :attr:`sample_ids`.
+        **options
+            ``pred_column`` (regression), ``classes``, ``task``, ``threshold``, ``chunk_rows``,
+            ``model_name``, ``dataset_name``, ``data`` (the test set, returned reordered to
+            match), ``data_id_column``, ``data_ids``, ``dataset_options``: see
+            :func:`~h5eval_widgets.core.predictions_eval.evaluation_from_file`.
+
+        Returns
+        -------
+        Evaluation, or (Evaluation, Dataset) when ``data`` is given
+        """
+        from .predictions_eval import evaluation_from_file
+
+        return evaluation_from_file(path_or_glob, label_column=label_column, proba_columns=proba_columns,
+                                    proba_prefix=proba_prefix, id_column=id_column, **options)
 
     # ------------------------------------------------------------------ basics
     @property

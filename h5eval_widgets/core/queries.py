@@ -261,8 +261,9 @@ def _feature_block(data, idx: np.ndarray) -> dict[str, list]:
 
 def samples_frame(ev, data=None, indices=None, *, y_pred: np.ndarray | None = None,
                   tags=None, features: bool = True, top: int = 3) -> pd.DataFrame:
-    """The samples as table rows: index, file, true, predicted, confidence, top classes, tags,
-    then the input columns with their names (tabular data) or the text.
+    """The samples as table rows: index, id (when the evaluation has ``sample_ids``), file,
+    true, predicted, confidence, top classes, tags, then the input columns with their names
+    (tabular data) or the text.
 
     Parameters
     ----------
@@ -287,6 +288,8 @@ def samples_frame(ev, data=None, indices=None, *, y_pred: np.ndarray | None = No
     """
     idx = np.arange(ev.n_samples) if indices is None else np.asarray(indices, dtype=np.int64)
     out: dict[str, Any] = {"index": idx}
+    if getattr(ev, "sample_ids", None) is not None:  # ids of predictions made elsewhere
+        out["id"] = ev.sample_ids[idx]
     if data is not None and data.file_path(0) is not None:
         out["file"] = [data.file_path(int(i)).name for i in idx]
     out.update(ev.sample_columns(idx, y_pred=y_pred, top=top))
