@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+
 from .datasets import Dataset, load_dataset
 from .errors import LabelError
 from .evaluation import Evaluation
 from .models import LoadedModel, load_model
 from .predict import predict
+from .sources import NamedInputs
 
 __all__ = ["evaluate_model"]
 
@@ -70,4 +73,27 @@ def evaluate_model(
         model_info=info,
         model_name=loaded.name,
         dataset_name=dataset_name or data.name,
+        metadata=_metadata(data, info),
     )
+
+
+def _metadata(data: Dataset, info):
+    """The dataset's metadata, with the table columns a multi-input model did not take.
+
+    A model with several named inputs gets the columns named like its inputs and nothing else
+    (see :mod:`.feed`), so the other columns of the table are not model inputs: they join
+    the metadata. A single-input model gets every feature column, so nothing is added.
+    """
+    meta = data.metadata
+    names = tuple(getattr(info, "input_names", ()) or ())
+    X = data.X
+    if len(names) < 2 or not isinstance(X, NamedInputs) or data.positional:
+        return meta
+    unused = [c for c in X.columns if c not in names and np.ndim(X.columns[c]) == 1]
+    if not unused:
+        return meta
+    import pandas as pd
+
+    extra = pd.DataFrame({c: np.asarray(X.columns[c]) for c in unused})
+    return extra if meta is None else pd.concat([meta, extra.drop(columns=list(meta.columns),
+                                                                   errors="ignore")], axis=1)
