@@ -357,6 +357,7 @@ class Evaluation(Sliceable):
             "metrics": {k: _clean(float(v)) for k, v in self.scores.items()},
             "undefined": dict(self.undefined),
             "notes": list(self.notes),
+            **({"slice": self.slice_name} if self.slice_name is not None else {}),
         }
 
     def to_json(self, **kwargs) -> str:

@@ -180,7 +180,6 @@ def _multilabel_scores(tp, fp, fn, exact, mism, total) -> dict[str, np.ndarray]:
 def _multilabel(ev, rows_of: list[np.ndarray], n_boot: int, seed: int, confidence: float):
     """Point values and intervals of the multi-label metrics of every slice: the bootstrap
     draws counts of each slice's distinct (truth, prediction) rows."""
-    k = ev.n_classes
     point: dict[str, list] = {}
     bounds: dict[str, list] = {}
     for s, rows in enumerate(rows_of):

@@ -153,11 +153,20 @@ class Sliceable:
 
         See :func:`~h5eval_widgets.core.slices.slice_table` for the parameters and the
         columns. ``ev.subset(frame.at[name, 'rows'], name)`` is the evaluation of one slice.
+        A table by metadata column is computed once per set of arguments and kept (a copy
+        is returned); one of ``groups=`` is computed each time.
         """
         from .slices import slice_table
 
-        return slice_table(self, column, groups=groups, bins=bins, n_boot=n_boot, seed=seed,
-                           confidence=confidence, metrics=metrics)
+        key = (column, bins, n_boot, seed, confidence, None if metrics is None else tuple(metrics))
+        cache = self.__dict__.setdefault("_slice_tables", {})  # a frozen dataclass: its dict
+        if groups is not None or key not in cache:
+            table = slice_table(self, column, groups=groups, bins=bins, n_boot=n_boot, seed=seed,
+                                confidence=confidence, metrics=metrics)
+            if groups is not None:
+                return table
+            cache[key] = table
+        return cache[key].copy()
 
     def weak_slices(
         self: "Evaluation",
