@@ -75,6 +75,31 @@ def test_evaluation_keeps_the_metadata(model_eval, blobs_frame, multiclass_h5, b
     assert direct.metadata is None
 
 
+def test_columns_a_multi_input_model_does_not_take_become_metadata(tmp_path):
+    """Check a table's columns not named like the inputs of a two-input model join the metadata
+    (the model gets its two columns as before, whatever else the table holds)."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    age, income = keras.Input((1,), name="age"), keras.Input((1,), name="income")
+    x = keras.layers.Concatenate()([keras.layers.Rescaling(0.02)(age), keras.layers.Rescaling(1e-5)(income)])
+    model = keras.Model({"age": age, "income": income}, keras.layers.Dense(3, activation="softmax")(x))
+    path = tmp_path / "people.keras"
+    model.save(path)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"income": rng.normal(4e4, 1e4, 60).round(), "age": rng.integers(18, 90, 60),
+                       "city": rng.choice(["north", "south"], 60), "shop": rng.integers(0, 3, 60),
+                       "label": rng.integers(0, 3, 60)})
+    expected = model.predict({"age": df[["age"]].to_numpy("float32"),
+                              "income": df[["income"]].to_numpy("float32")}, verbose=0)
+    for table in (df, df.drop(columns="city")):
+        ev = Evaluation.from_model(path, table, progress=False, cache=False)
+        np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
+        assert list(ev.metadata.columns) == [c for c in ("city", "shop") if c in table.columns]
+        np.testing.assert_array_equal(ev.metadata["shop"], df["shop"])
+    assert set(ev.slices("shop", n_boot=0).index) == {"shop = 0", "shop = 1", "shop = 2"}
+
+
 def test_metadata_of_an_image_folder(tmp_path):
     """Check an image folder's sub-folders below the class level become `folder`, `folder_2`
     columns (missing for a file directly in its class folder)."""

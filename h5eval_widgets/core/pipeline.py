@@ -87,13 +87,18 @@ def _metadata(data: Dataset, info):
     meta = data.metadata
     names = tuple(getattr(info, "input_names", ()) or ())
     X = data.X
-    if len(names) < 2 or not isinstance(X, NamedInputs) or data.positional:
+    if len(names) < 2 or data.positional:
         return meta
-    unused = [c for c in X.columns if c not in names and np.ndim(X.columns[c]) == 1]
-    if not unused:
+    if isinstance(X, NamedInputs):
+        columns = {c: X.columns[c] for c in X.columns if c not in names and np.ndim(X.columns[c]) == 1}
+    elif isinstance(X, np.ndarray) and X.ndim == 2 and data.feature_names:
+        columns = {c: X[:, j] for j, c in enumerate(data.feature_names) if c not in names}
+    else:
+        return meta
+    if not columns:
         return meta
     import pandas as pd
 
-    extra = pd.DataFrame({c: np.asarray(X.columns[c]) for c in unused})
+    extra = pd.DataFrame({c: np.asarray(v) for c, v in columns.items()})
     return extra if meta is None else pd.concat([meta, extra.drop(columns=list(meta.columns),
                                                                    errors="ignore")], axis=1)

@@ -85,7 +85,8 @@ def _codes_of(values: Any, label: str | None, bins: int) -> tuple[np.ndarray, li
     else:
         codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
         codes = np.asarray(codes, dtype=np.int64)
-        names = [f"{label} = {u}" if label else str(u) for u in list(uniques)]
+        shown = [_fmt(u) if isinstance(u, (float, np.floating)) else str(u) for u in list(uniques)]
+        names = [f"{label} = {u}" if label else u for u in shown]
     if (codes < 0).any():
         codes = np.where(codes < 0, len(names), codes)
         names.append(f"{label} missing" if label else "missing")
