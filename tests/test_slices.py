@@ -393,3 +393,50 @@ def test_weak_slices_over_input_features_of_a_tabular_dataset():
     assert "shift = night" in rule and threshold and abs(float(threshold[1]) - 0.8) < 0.02, rule
     with pytest.raises(DatasetError, match=r"features has 3000 rows.*subset of 10 rows"):
         ev.subset(np.arange(10)).weak_slices(df)
+
+
+def test_weighted_slices_and_the_kept_table():
+    """Check weighted slices against scikit-learn's sample_weight, and that the table kept per
+    column comes back unchanged after the caller edits a copy."""
+    rng = np.random.default_rng(9)
+    y, proba = softmax_scores(rng, 1500, 3, signal=1.0)
+    w = rng.random(1500) * 3
+    city = rng.choice(["a", "b"], 1500)
+    ev = Evaluation.from_predictions(y, proba, sample_weight=w, metadata={"city": city})
+    table = ev.slices("city", n_boot=20)
+    for name, row in table.iterrows():
+        rows = np.flatnonzero(city == name[-1])
+        pred = proba[rows].argmax(1)
+        same(row["accuracy"], accuracy_score(y[rows], pred, sample_weight=w[rows]), "accuracy")
+        same(row["f1_macro"], sk(f1_score, y[rows], pred, average="macro", sample_weight=w[rows]), "f1")
+        same(row["roc_auc"], roc_auc_score(y[rows], proba[rows], multi_class="ovr",
+                                           sample_weight=w[rows]), "roc_auc")
+        assert row["errors"] == pytest.approx(w[rows][pred != y[rows]].sum())
+        assert row["accuracy_low"] <= row["accuracy"] <= row["accuracy_high"]
+    assert table["roc_auc_low"].isna().all()  # no DeLong interval with weights
+    table.loc[:, "accuracy"] = -1.0
+    assert (ev.slices("city", n_boot=20)["accuracy"] > 0).all()
+
+
+def test_weak_slices_of_regression_and_multilabel():
+    """Check the regression finder (a tree on the absolute error) and the multi-label one (any
+    label wrong) each name a planted group, with the leaf's own MAE or error rate."""
+    rng = np.random.default_rng(6)
+    n = 3000
+    meta = pd.DataFrame({"site": rng.choice(["s1", "s2", "s3"], n), "noise": rng.normal(size=n)})
+    t = rng.normal(size=n)
+    pred = t + rng.normal(size=n) * np.where(meta["site"] == "s2", 4.0, 0.5)
+    reg = Evaluation.from_predictions(t, pred, task="regression", metadata=meta)
+    weak = reg.weak_slices(max_depth=1)
+    assert list(weak.index) == ["site = s2", "site != s2"]
+    rows = weak.iloc[0]["rows"]
+    assert weak.iloc[0]["mae"] == pytest.approx(np.abs(pred - t)[rows].mean())
+    assert "error_rate" not in weak.columns
+    ym = rng.random((n, 3)) < 0.5
+    flip = (rng.random((n, 3)) < np.where(meta["site"] == "s3", 0.3, 0.02)[:, None])
+    scores = np.where(ym ^ flip, 0.9, 0.1)
+    ml = Evaluation.from_predictions(ym, scores, task="multilabel", metadata=meta)
+    top = ml.weak_slices(max_depth=2).iloc[0]
+    assert "site = s3" in top.name
+    wrong = np.any(flip, axis=1)  # the predictions are the labels with those flipped
+    assert top["error_rate"] == pytest.approx(wrong[top["rows"]].mean())
