@@ -62,6 +62,20 @@ def test_metadata_of_csv_and_parquet(tmp_path, blobs_frame, fmt):
     assert load_dataset(path).metadata is None
 
 
+def test_metadata_of_a_parquet_file_read_by_row_group(tmp_path, blobs_frame, monkeypatch):
+    """Check a Parquet file read row group by row group still gives its metadata (read whole,
+    the features left in the file)."""
+    from h5eval_widgets.core import readers
+    from h5eval_widgets.core.sources import ParquetRows
+
+    monkeypatch.setattr(readers, "PARQUET_IN_MEMORY_BYTES", 0)
+    path = tmp_path / "t.parquet"
+    blobs_frame.to_parquet(path, row_group_size=64)
+    ds = load_dataset(path, feature_columns=FEATURES)
+    assert isinstance(ds.X, ParquetRows) and ds.X.columns == FEATURES
+    pd.testing.assert_frame_equal(ds.metadata, blobs_frame[["city", "age"]])
+
+
 def test_evaluation_keeps_the_metadata(model_eval, blobs_frame, multiclass_h5, blobs):
     """Check the model's evaluation holds the table's metadata and got the 4 features only (its
     outputs are those of the feature matrix alone)."""
