@@ -83,7 +83,10 @@ def _codes_of(values: Any, label: str | None, bins: int) -> tuple[np.ndarray, li
             for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))
         ]
     else:
-        codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
+        try:
+            codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
+        except TypeError:  # values that do not sort together (str and int): first-seen order
+            codes, uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
         codes = np.asarray(codes, dtype=np.int64)
         shown = [_fmt(u) if isinstance(u, (float, np.floating)) else str(u) for u in list(uniques)]
         names = [f"{label} = {u}" if label else u for u in shown]
