@@ -164,6 +164,9 @@ def test_evaluation_saliency_is_computed_once_per_sample_class_and_method(patch_
     np.testing.assert_array_equal(ev.saliency(idx[::-1]), pred[::-1])
     np.testing.assert_array_equal(ev.saliency(int(idx[0])), pred[0])
     assert ev.explainer.computed == computed  # read from memory
+    sub = ev.subset(idx[2:5], "three")  # a slice's sample 0 is the dataset's row idx[2]
+    np.testing.assert_array_equal(sub.saliency(0), pred[2])
+    assert ev.explainer.computed == computed
     np.testing.assert_allclose(ev.saliency(idx[:2], target=3), grad_cam(patch_cnn, X[idx[:2]], [3, 3]), atol=1e-5)
     with pytest.raises(IndexError, match=r"\[0, 39\]"):
         ev.saliency(40)

@@ -45,6 +45,12 @@ class Dataset:
         Colour mode asked for image files (None: follow the model).
     positional : bool
         The named inputs were given as a list, in the model's input order.
+    metadata : DataFrame or None
+        Per-sample columns that are not model inputs, one row per sample in order (index
+        0..n-1): a table's columns other than the label and ``feature_columns`` (only when
+        ``feature_columns`` is given), or an image folder's sub-folders below the class level
+        (``folder``, ``folder_2``, ...). The evaluation keeps them to slice its metrics
+        (:meth:`~h5eval_widgets.core.Evaluation.slices`, ``weak_slices``).
     """
 
     X: Any
@@ -59,6 +65,7 @@ class Dataset:
     color_mode: str | None = None
     positional: bool = False
     _fingerprint: str | None = None
+    metadata: Any = None
 
     def __post_init__(self):
         if isinstance(self.X, TFDataStream):
@@ -70,6 +77,11 @@ class Dataset:
             )
         if len(self.X) == 0:
             raise DatasetError(f"{self.name} is empty (0 samples); there is nothing to evaluate.")
+        if self.metadata is not None and len(self.metadata) != len(self.X):
+            raise DatasetError(
+                f"{self.name}: the metadata has {len(self.metadata)} rows but the inputs have "
+                f"{len(self.X)} samples; give one metadata row per sample, in order."
+            )
 
     def __len__(self) -> int:
         return len(self.X)
@@ -172,6 +184,13 @@ def load_dataset(
           ``(X, y)``.
     y : array-like or path-like, default=None
         Labels, when ``source`` holds inputs only.
+    label_column : str, default=None
+        The label column of a table (default: the first of ``label``, ``labels``, ``target``,
+        ``y``, ``class``).
+    feature_columns : sequence of str, default=None
+        The table columns the model takes. Without it every column but the label goes to the
+        model (and there is no metadata); with it the remaining columns (ids, groups, dates,
+        ...) become :attr:`Dataset.metadata`, by which the evaluation can be sliced.
     class_names : sequence of str or path-like, default=None
         Class names in the model's output order, or a text file (one per line) or JSON list.
     image_size : (width, height), default=None
@@ -204,6 +223,7 @@ def load_dataset(
     feats = None
     src_path = None
     positional = False
+    meta = None
 
     if isinstance(source, tuple) and len(source) == 2 and y is None:
         source, y = source
@@ -214,7 +234,7 @@ def load_dataset(
         name = name or path.name
         if not path.exists():
             raise DatasetError(f"Dataset path {str(path)!r} does not exist; check the path.")
-        X, y_arr, file_names, feats, kind = read_file(
+        X, y_arr, file_names, feats, kind, meta = read_file(
             path, labels_given=y is not None, x_key=x_key, y_key=y_key, label_column=label_column,
             feature_columns=feature_columns, image_size=image_size, color_mode=mode)
         names = names or file_names
@@ -229,10 +249,11 @@ def load_dataset(
             kind = "image"
     elif type(source).__name__ == "DataFrame":
         if y is not None:
-            X, _, feats = split_frame(source, None, feature_columns, name or "DataFrame")
+            X, _, feats, meta = split_frame(source, None, feature_columns, name or "DataFrame")
             y_arr = np.asarray(y)
         else:
-            X, y_arr, feats = split_frame(source, label_column, feature_columns, name or "DataFrame")
+            X, y_arr, feats, meta = split_frame(source, label_column, feature_columns,
+                                                name or "DataFrame")
         kind = "tabular"
         name = name or "DataFrame"
     elif isinstance(source, dict) or _is_input_list(source, y):
@@ -270,7 +291,7 @@ def load_dataset(
     return Dataset(
         X=X, y=y_arr, class_names=names, name=name or "data", kind=kind,
         feature_names=feats, source=src_path, preprocess=preprocess, color_mode=mode,
-        positional=positional,
+        positional=positional, metadata=meta,
     )
 
 

@@ -21,6 +21,7 @@ from ._lazy import pd
 from .errors import LabelError
 from .labels import TASKS, encode_labels, infer_task, to_probabilities
 from .resampling import percentile_interval
+from .subsets import Sliceable, as_metadata
 
 __all__ = ["Evaluation", "Task"]
 
@@ -44,7 +45,7 @@ def _clean(v: Any) -> Any:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Evaluation:
+class Evaluation(Sliceable):
     """Everything about one model on one dataset, computed from a single prediction pass.
 
     Build it with :meth:`from_model` (predicts once, through the cache) or
@@ -71,6 +72,16 @@ class Evaluation:
     sample_ids : ndarray or None
         The samples' ids, in the samples' order, when they came with the predictions
         (:meth:`from_predictions_file` with ``id_column``); None otherwise.
+    metadata : DataFrame or None
+        Per-sample columns that are not model inputs (a table's non-feature columns, an image
+        folder's sub-folders), one row per sample in order, index 0..n-1; what
+        :meth:`slices` and :meth:`weak_slices` group by.
+    slice_name : str or None
+        The name of the slice this evaluation covers (set by :meth:`subset`); None for a
+        whole dataset.
+    source_rows : ndarray of int64 or None
+        For a subset, the row of the full dataset each sample is (``source_rows[i]`` is the
+        dataset row of sample ``i``); None for a whole dataset. See :meth:`dataset_rows`.
     """
 
     task: Task
@@ -85,6 +96,9 @@ class Evaluation:
     dataset_name: str | None = None
     model_name: str | None = None
     sample_ids: np.ndarray | None = None
+    metadata: Any = None
+    slice_name: str | None = None
+    source_rows: np.ndarray | None = None
 
     #: the result class of each task, filled as the task modules are imported
     _by_task: ClassVar[dict[str, type["Evaluation"]]] = {}
@@ -115,6 +129,7 @@ class Evaluation:
         model_name: str | None = None,
         dataset_name: str | None = None,
         sample_ids=None,
+        metadata=None,
     ) -> "Evaluation":
         """Build an evaluation from labels and the model's outputs.
 
@@ -139,6 +154,10 @@ class Evaluation:
             The output activation, when known, to settle the task.
         sample_ids : array-like of shape (n_samples,), default=None
             The samples' ids, kept as :attr:`sample_ids`.
+        metadata : DataFrame, dict of arrays or Series, default=None
+            Per-sample columns that are not model inputs (groups, ids, ...), one row per
+            sample in order; kept as :attr:`metadata` (index reset to 0..n-1) for
+            :meth:`slices` and :meth:`weak_slices`.
 
         Returns
         -------
@@ -182,11 +201,13 @@ class Evaluation:
                     f"sample_ids must have shape ({len(y_enc)},); got {sample_ids.shape}."
                 )
         y_pred, kept = result_cls._decide(proba, float(threshold))
+        metadata = as_metadata(metadata, len(y_enc))
         return result_cls(
             task=task, y_true=_readonly(y_enc), y_pred=_readonly(y_pred), y_proba=_readonly(kept),
             classes=names, threshold=float(threshold), sample_weight=_readonly(sample_weight),
             notes=tuple(notes) + tuple(prob_notes), model_info=model_info,
             model_name=model_name, dataset_name=dataset_name, sample_ids=_readonly(sample_ids),
+            metadata=metadata,
         )
 
     @classmethod
@@ -395,6 +416,7 @@ class Evaluation:
             "metrics": {k: _clean(float(v)) for k, v in self.scores.items()},
             "undefined": dict(self.undefined),
             "notes": list(self.notes),
+            **({"slice": self.slice_name} if self.slice_name is not None else {}),
         }
 
     def to_json(self, **kwargs) -> str:
@@ -421,7 +443,8 @@ class Evaluation:
 
     def __repr__(self) -> str:
         head = ", ".join(f"{k}={v:.4g}" for k, v in list(self.scores.items())[:3])
+        part = "" if self.slice_name is None else f"slice={self.slice_name!r} "
         return (
-            f"<{type(self).__name__} {self.task} model={self.model_name!r} "
+            f"<{type(self).__name__} {self.task} {part}model={self.model_name!r} "
             f"dataset={self.dataset_name!r} n={self.n_samples} classes={self.n_classes} {head}>"
         )

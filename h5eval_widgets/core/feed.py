@@ -292,7 +292,8 @@ def _single_column(X: NamedInputs, dtype: str | None, data):
         )
     raise DatasetError(
         f"{data.name}: feature column(s) {strings[:10]} are not numeric; encode them as the "
-        "model's training pipeline did, or choose feature_columns=..."
+        "model's training pipeline did, or choose feature_columns=... (the other columns then "
+        "become metadata, by which the evaluation can be sliced)."
     )
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+
 from .datasets import Dataset, load_dataset
 from .errors import LabelError
 from .evaluation import Evaluation
 from .explain import Explainer
 from .models import LoadedModel, load_model
 from .predict import predict
+from .sources import NamedInputs
 
 __all__ = ["evaluate_model"]
 
@@ -71,7 +74,35 @@ def evaluate_model(
         model_info=info,
         model_name=loaded.name,
         dataset_name=dataset_name or data.name,
+        metadata=_metadata(data, info),
     )
     if ev.task in ("binary", "multiclass") and not data.streamed:
         ev.attach_explainer(Explainer(loaded, data))
     return ev
+
+
+def _metadata(data: Dataset, info):
+    """The dataset's metadata, with the table columns a multi-input model did not take.
+
+    A model with several named inputs gets the columns named like its inputs and nothing else
+    (see :mod:`.feed`), so the other columns of the table are not model inputs: they join
+    the metadata. A single-input model gets every feature column, so nothing is added.
+    """
+    meta = data.metadata
+    names = tuple(getattr(info, "input_names", ()) or ())
+    X = data.X
+    if len(names) < 2 or data.positional:
+        return meta
+    if isinstance(X, NamedInputs):
+        columns = {c: X.columns[c] for c in X.columns if c not in names and np.ndim(X.columns[c]) == 1}
+    elif isinstance(X, np.ndarray) and X.ndim == 2 and data.feature_names:
+        columns = {c: X[:, j] for j, c in enumerate(data.feature_names) if c not in names}
+    else:
+        return meta
+    if not columns:
+        return meta
+    import pandas as pd
+
+    extra = pd.DataFrame({c: np.asarray(v) for c, v in columns.items()})
+    return extra if meta is None else pd.concat([meta, extra.drop(columns=list(meta.columns),
+                                                                   errors="ignore")], axis=1)

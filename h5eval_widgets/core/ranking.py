@@ -306,13 +306,21 @@ def multiclass_rank_stats(y_idx, y_proba, *, workers: int = 1,
     return auc, ap, pair_sums
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """The dot product of two vectors without BLAS: ``np.dot`` starts BLAS's threads, which on
+    busy cores cost far more than the product (measured on 2 loaded cores, 50,000 elements:
+    7-16 ms threaded, 10 us single-threaded, 21 us by ``einsum``). Per-slice AUCs compute
+    hundreds of them."""
+    return np.einsum("i,i->", a, b)
+
+
 def roc_auc_binary(curve: BinaryCurve) -> float:
     """Area under the ROC curve (trapezoids, ties handled as scikit-learn); nan if one class."""
     if curve.n_pos == 0 or curve.n_neg == 0:
         return float("nan")
     tps, fps = curve.tps, curve.fps
     # trapezoids between consecutive thresholds, starting from (0, 0)
-    area = np.dot(np.diff(fps, prepend=0.0), tps + np.r_[0.0, tps[:-1]]) / 2
+    area = _dot(np.diff(fps, prepend=0.0), tps + np.r_[0.0, tps[:-1]]) / 2
     return float(area / (curve.n_pos * curve.n_neg))
 
 
@@ -326,7 +334,7 @@ def average_precision_binary(curve: BinaryCurve) -> float:
     tps, fps = curve.tps, curve.fps
     predicted = tps + fps
     precision = np.divide(tps, predicted, out=np.zeros_like(tps), where=predicted > 0)
-    return float(np.dot(np.diff(tps, prepend=0.0), precision) / curve.n_pos)
+    return float(_dot(np.diff(tps, prepend=0.0), precision) / curve.n_pos)
 
 
 def roc_auc_delong_interval(curve: BinaryCurve, confidence: float = 0.95) -> tuple[float, float]:
@@ -346,9 +354,9 @@ def roc_auc_delong_interval(curve: BinaryCurve, confidence: float = 0.95) -> tup
     q = np.diff(fps, prepend=0.0)  # negatives in each tie group
     v10 = (n_neg - fps + 0.5 * q) / n_neg  # per positive: share of negatives below it
     v01 = (tps - 0.5 * p) / n_pos  # per negative: share of positives above it
-    auc = float(np.dot(p, v10) / n_pos)
-    var10 = float(np.dot(p, (v10 - auc) ** 2) / (n_pos - 1))
-    var01 = float(np.dot(q, (v01 - auc) ** 2) / (n_neg - 1))
+    auc = float(_dot(p, v10) / n_pos)
+    var10 = float(_dot(p, (v10 - auc) ** 2) / (n_pos - 1))
+    var01 = float(_dot(q, (v01 - auc) ** 2) / (n_neg - 1))
     se = np.sqrt(var10 / n_pos + var01 / n_neg)
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     return max(0.0, auc - z * se), min(1.0, auc + z * se)

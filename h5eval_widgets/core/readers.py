@@ -29,13 +29,16 @@ def read_file(path: Path, *, labels_given: bool, x_key, y_key, label_column, fea
 
     Returns
     -------
-    X, y, class_names, feature_names, kind
+    X, y, class_names, feature_names, kind, metadata
         ``y`` and ``class_names`` are None when the file does not hold them; ``kind`` is
-        ``'image'``, ``'tabular'`` or ``'array'`` (settled later from the array's shape).
+        ``'image'``, ``'tabular'`` or ``'array'`` (settled later from the array's shape);
+        ``metadata`` is a DataFrame of the columns that are not model inputs (see
+        :func:`split_frame`) or of an image folder's sub-folders (see
+        :func:`folder_metadata`), else None.
     """
     if path.is_dir():
         X, y, names = _load_image_folder(path, image_size, color_mode)
-        return X, y, names, None, "image"
+        return X, y, names, None, "image", folder_metadata(path, names, X.files)
     if path.stat().st_size == 0:
         raise DatasetError(f"{path} is empty (0 bytes).")
     suffix = path.suffix.lower()
@@ -43,12 +46,12 @@ def read_file(path: Path, *, labels_given: bool, x_key, y_key, label_column, fea
         label_column = None
     if suffix == ".npz":
         X, y, names, feats = _load_npz(path, x_key, y_key)
-        return X, y, names, feats, "array"
+        return X, y, names, feats, "array", None
     if suffix == ".npy":
-        return _load_npy(path), None, None, None, "array"
+        return _load_npy(path), None, None, None, "array", None
     if suffix in (".parquet", ".pq"):
-        X, y, feats = _load_parquet(path, label_column, feature_columns)
-        return X, y, None, feats, "tabular"
+        X, y, feats, meta = _load_parquet(path, label_column, feature_columns)
+        return X, y, None, feats, "tabular", meta
     if suffix in (".csv", ".tsv", ".txt"):
         import pandas as pd
 
@@ -56,11 +59,11 @@ def read_file(path: Path, *, labels_given: bool, x_key, y_key, label_column, fea
             df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
         except Exception as exc:  # noqa: BLE001 - pandas raises many kinds
             raise DatasetError(f"{path.name} could not be read as a table ({exc}).") from None
-        X, y, feats = split_frame(df, label_column, feature_columns, path.name)
-        return X, y, None, feats, "tabular"
+        X, y, feats, meta = split_frame(df, label_column, feature_columns, path.name)
+        return X, y, None, feats, "tabular", meta
     if suffix in (".h5", ".hdf5"):
         X, y = _load_hdf5(path, x_key, y_key)
-        return X, y, None, None, "array"
+        return X, y, None, None, "array", None
     raise DatasetError(
         f"{path.name}: unknown data format {suffix or '(no extension)'!r}; expected "
         ".npz, .npy, .csv, .tsv, .parquet, .h5/.hdf5 or a folder of images."
@@ -148,8 +151,21 @@ def _load_npy(path: Path) -> np.ndarray:
 
 
 def split_frame(df, label_column, feature_columns, name: str):
-    """Features and labels of a table: a float32 matrix when every feature is numeric, else
-    :class:`NamedInputs` (one text column alone: an array of strings)."""
+    """Features, labels and metadata of a table.
+
+    The features are a float32 matrix when every one is numeric, else :class:`NamedInputs`
+    (one text column alone: an array of strings).
+
+    Which columns the model gets is unchanged by metadata: without ``feature_columns`` every
+    column but the label is a feature (as before) and there is no metadata; with
+    ``feature_columns`` the columns that are neither features nor the label become the
+    metadata (a DataFrame, rows in the table's order, index 0..n-1), which the evaluation
+    keeps for :meth:`~h5eval_widgets.core.Evaluation.slices`.
+
+    Returns
+    -------
+    X, y, feature_names, metadata
+    """
     import pandas as pd
 
     cols = [str(c) for c in df.columns]
@@ -170,7 +186,10 @@ def split_frame(df, label_column, feature_columns, name: str):
     else:
         X = NamedInputs({str(c): feats[c] for c in feats.columns})
     y = _labels_of(df[label_column]) if label_column is not None else None
-    return X, y, tuple(str(c) for c in feature_columns)
+    used = set(feature_columns) | {label_column}
+    rest = [c for c in df.columns if c not in used]
+    meta = df[rest].reset_index(drop=True) if rest else None
+    return X, y, tuple(str(c) for c in feature_columns), meta
 
 
 def _label_column(cols: list[str], label_column, name: str) -> str | None:
@@ -215,7 +234,10 @@ def _load_parquet(path: Path, label_column, feature_columns):
     if missing:
         raise DatasetError(f"{path.name} has no column(s) {missing}; its columns are {cols[:30]}.")
     y = _labels_of(pf.read(columns=[label_column]).to_pandas()[label_column]) if label_column else None
-    return ParquetRows(path, feats), y, tuple(feats)
+    rest = [c for c in cols if c not in set(feats) | {label_column}]
+    # only the metadata columns are read whole (the features are read row group by row group)
+    meta = pf.read(columns=rest).to_pandas().reset_index(drop=True) if rest else None
+    return ParquetRows(path, feats), y, tuple(feats), meta
 
 
 def _load_image_folder(path: Path, image_size, color_mode) -> tuple[ImageFiles, np.ndarray, tuple]:
@@ -242,6 +264,27 @@ def _load_image_folder(path: Path, image_size, color_mode) -> tuple[ImageFiles, 
         )
     X = ImageFiles(files, image_size, color_mode)
     return X, np.asarray(labels), tuple(classes)
+
+
+def folder_metadata(root: Path, classes: Sequence[str], files: Sequence[Path]):
+    """The sub-folders of an image folder below the class level, as metadata columns.
+
+    ``root/cat/indoor/x.jpg`` gives ``folder = 'indoor'``; deeper levels add ``folder_2``,
+    ``folder_3``, ... (``root/cat/indoor/day/x.jpg``: ``folder = 'indoor'``,
+    ``folder_2 = 'day'``). A file with fewer levels has a missing value (NaN) in the levels it
+    lacks, e.g. a file directly in its class folder. None when no file is in a sub-folder.
+    """
+    import pandas as pd
+
+    levels = [Path(f).relative_to(root).parts[1:-1] for f in files]
+    depth = max((len(p) for p in levels), default=0)
+    if depth == 0:
+        return None
+    names = ["folder"] + [f"folder_{i}" for i in range(2, depth + 1)]
+    return pd.DataFrame({
+        name: pd.Series([p[i] if len(p) > i else None for p in levels], dtype=object)
+        for i, name in enumerate(names)
+    })
 
 
 

@@ -178,7 +178,8 @@ class SingleLabelEvaluation(ClassEvaluation):
         else:
             raise ValueError(f"target must be 'predicted', 'true', a class index in [0, "
                              f"{self.n_classes - 1}] or one per sample; got {target!r}.")
-        maps = explainer.saliency(idx, classes, method=method, layer=layer, progress=progress)
+        maps = explainer.saliency(self.dataset_rows(idx), classes, method=method, layer=layer,
+                                  progress=progress)
         return maps[0] if one else maps
 
     def decisions(self, threshold: float | None = None) -> DecisionResult:
