@@ -76,6 +76,7 @@ class EvalState(T.HasTraits):
                         help="Column the selected samples are shown in order of (None: as selected).")
     sort_descending = T.Bool(False, help="Show the selected samples in descending order of sort_by.")
     compare_model = T.Unicode(None, allow_none=True, help="Second model, for comparison mode.")
+    count_label_issues = T.Bool(False, help="The matrix counts each cell's likely label errors.")
     show_saliency = T.Bool(False, help="Draw what the model looked at over image samples.")
     saliency_method = T.Enum(METHODS, default_value="gradcam", help="Saliency method: Grad-CAM or integrated gradients.")
 

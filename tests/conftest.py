@@ -206,7 +206,7 @@ def demo():
 # What a test may choose on the shared demo dashboard; put back as it opened before every test.
 DASHBOARD_CHOICES = ("model_name", "dataset_name", "compare_model", "focus_class", "threshold", "normalize",
                      "selected_cell", "selected_sample", "sort_by", "sort_descending", "show_saliency", "saliency_method",
-                    "status", "status_level")
+                    "count_label_issues", "status", "status_level")
 
 
 @pytest.fixture(scope="session")
@@ -229,7 +229,7 @@ def dash(_demo_dashboard_as_opened):
     st.compare_model = None
     st.model_name, st.dataset_name = opened["model_name"], opened["dataset_name"]
     for name in ("focus_class", "threshold", "normalize", "selected_cell", "selected_sample", "sort_by",
-                 "sort_descending", "show_saliency", "saliency_method"):
+                 "sort_descending", "show_saliency", "saliency_method", "count_label_issues"):
         setattr(st, name, opened[name])
     st.show_default_samples()  # a brush, a confused pair or an agreement cell chose samples without a cell
     st.set_status(opened["status"], opened["status_level"])

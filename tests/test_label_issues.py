@@ -71,3 +71,27 @@ def test_without_cleanlab_the_error_says_what_to_install(flipped, monkeypatch):
     fresh = Evaluation.from_predictions(ev.y_true, ev.y_proba, classes=ev.classes)
     with pytest.raises(H5EvalError, match=r"pip install 'h5eval-widgets\[insight\]'"):
         fresh.label_issues()
+
+
+def test_the_matrix_counts_each_cells_likely_label_errors(dash):
+    """Check that "label errors" makes the matrix show, per (true, predicted) cell, how many of
+    its samples label_issues() flags (counted from its frame here), and that a click on a cell
+    still selects all of that cell's samples."""
+    st, view = dash.state, dash.confusion
+    st.model_name = "digits_weak_mlp"
+    ev = st.evaluation
+    frame = ev.label_issues()
+    want = np.zeros((ev.n_classes, ev.n_classes), int)
+    for i in frame["index"]:
+        want[ev.y_true[i], ev.y_pred[i]] += 1
+    view.issues_toggle.value = True
+    assert st.count_label_issues
+    np.testing.assert_array_equal(view.heatmap.color, want)
+    assert view.heatmap.display_format == ".0f"
+    assert f"{len(frame)} of {ev.n_samples}" in view.figure.title
+    t, p = np.unravel_index(np.argmax(want - np.diag(np.diag(want))), want.shape)
+    view.click_cell(int(t), int(p))
+    np.testing.assert_array_equal(np.sort(st.selected_indices), np.sort(ev.cell_indices(int(t), int(p))))
+    assert want[t, p] > 0 and len(st.selected_indices) >= want[t, p]
+    view.issues_toggle.value = False
+    np.testing.assert_array_equal(view.heatmap.color, ev.confusion_matrix())

@@ -9,6 +9,7 @@ from .curves import CurvesView
 from .pairs import ConfusedPairsView
 from .per_class import PerClassView
 from .regression import RegressionView
+from ._pictures import overlay_png, picture
 from .samples import SamplesView
 from .status import StatusView
 from .summary import SummaryView
@@ -28,4 +29,6 @@ __all__ = [
     "StatusView",
     "SummaryView",
     "TagView",
+    "overlay_png",
+    "picture",
 ]

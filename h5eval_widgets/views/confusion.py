@@ -31,7 +31,7 @@ class ConfusionMatrixView(View):
         Above this many classes only the most confused ones are drawn (adjustable).
     """
 
-    redraw_on = ("normalize", "threshold", "focus_class")
+    redraw_on = ("normalize", "threshold", "focus_class", "count_label_issues")
     update_on = {"selected_cell": "_on_selected_cell"}
 
     def __init__(self, state: EvalState, *, max_classes: int = 30, **kwargs):
@@ -60,11 +60,14 @@ class ConfusionMatrixView(View):
             value=self.state.normalize, style={"button_width": "100px"},
         )
         W.link((self.mode, "value"), (self.state, "normalize"))
+        self.issues_toggle = W.ToggleButton(description="label errors", icon="flag", layout=W.Layout(width="120px"),
+                                            tooltip="count each cell's likely label errors (cleanlab)")
+        W.link((self.issues_toggle, "value"), (self.state, "count_label_issues"))
         self.top_n = W.BoundedIntText(value=15, min=2, max=200, description="top classes",
                                       layout=W.Layout(width="170px", display="none"))
         self.top_n.observe(lambda c: self._draw(self.refresh), names="value")
         self.caption = W.HTML()
-        return [W.HBox([self.mode, self.top_n]), self.figure, self.caption]
+        return [W.HBox([self.mode, self.issues_toggle, self.top_n]), self.figure, self.caption]
 
     # -------------------------------------------------------------- state -> view
     def refresh(self) -> None:
@@ -77,8 +80,12 @@ class ConfusionMatrixView(View):
         sel = self.state.selected_cell
         self.shown = classes_to_draw(cm, self.top_n.value if many else ev.n_classes, self.state.focus_class,
                                      keep=() if sel is None else sel)
-        sub = cm[np.ix_(self.shown, self.shown)]
-        values = normalize_confusion(sub, self.state.normalize)
+        issues = self.state.count_label_issues
+        if issues:  # each cell's likely label errors, counted (not normalized)
+            counts = ev.label_issue_counts(self.state.decisions.y_pred)
+            values = counts[np.ix_(self.shown, self.shown)]
+        else:
+            values = normalize_confusion(cm[np.ix_(self.shown, self.shown)], self.state.normalize)
         names = [ev.classes[i] for i in self.shown]
         with self.heatmap.hold_sync():
             # row/column are validated against color's shape: clear them first
@@ -87,7 +94,7 @@ class ConfusionMatrixView(View):
             self.heatmap.color = np.asarray(values, dtype=np.float64)
             self.heatmap.row = names
             self.heatmap.column = names
-            self.heatmap.display_format = ".0f" if self.state.normalize is None else ".2f"
+            self.heatmap.display_format = ".0f" if self.state.normalize is None or issues else ".2f"
         if many:
             covered, errors = errors_covered(cm, self.shown)
             share = f" ({covered / errors:.0%})" if errors else ""
@@ -95,6 +102,9 @@ class ConfusionMatrixView(View):
                                  f"{covered:,.0f} of {errors:,.0f} errors{share}")
         else:
             self.figure.title = "Confusion matrix"
+        if issues:
+            self.figure.title = (f"Likely label errors per cell: {int(counts.sum())} of "
+                                 f"{ev.n_samples} samples (cleanlab; held-out data only)")
         self._highlight()
 
     def _on_selected_cell(self) -> None:

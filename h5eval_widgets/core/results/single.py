@@ -123,6 +123,26 @@ class SingleLabelEvaluation(ClassEvaluation):
             cache[filter_by] = find_label_issues(self.y_true, self.y_proba, self.classes, filter_by=filter_by)
         return cache[filter_by].copy()
 
+    def label_issue_counts(self, y_pred=None, *, filter_by: str = "prune_by_noise_rate") -> np.ndarray:
+        """How many of each confusion-matrix cell's samples are likely label errors.
+
+        Parameters
+        ----------
+        y_pred : array-like of int, default=None
+            The decisions the matrix shows (binary: at another threshold); default ``y_pred``.
+        filter_by : str, default='prune_by_noise_rate'
+            As in :meth:`label_issues`.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_classes, n_classes)
+            Rows are true classes, columns predicted ones, as in :meth:`confusion_matrix`.
+        """
+        idx = self.label_issues(filter_by=filter_by)["index"].to_numpy()
+        pred = (self.y_pred if y_pred is None else np.asarray(y_pred))[idx]
+        k = self.n_classes
+        return np.bincount(self.y_true[idx] * k + pred, minlength=k * k).reshape(k, k)
+
     def saliency(self, indices, *, method: str = "gradcam", target: str | int = "predicted",
                  layer: str | None = None, progress: bool = True) -> np.ndarray:
         """What the model looked at in image samples: one map per sample, scaled to a maximum of 1.
