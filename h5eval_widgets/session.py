@@ -108,7 +108,8 @@ class Session(T.HasTraits):
 
     status = T.Unicode("", help="Last message for the status area.")
     status_level = T.Enum(["info", "error"], default_value="info", help="'error' shows in red.")
-    busy = T.Bool(False, help="True while predicting.")
+    busy = T.Bool(False, help="True while predicting (or computing saliency).")
+    activity = T.Unicode("predicting", help="What is being done while busy, for the status line.")
     ranking_ready = T.Bool(True, help="False while the ranking metrics (ROC AUC, AP) of a large "
                                       "evaluation are computed in the background.")
     tags_changed = T.Int(0, help="Counts tag changes (views showing tags redraw on it).")
@@ -177,6 +178,16 @@ class Session(T.HasTraits):
 
     # ------------------------------------------------------------------ status
     @contextlib.contextmanager
+    def working(self, activity: str) -> Iterator[None]:
+        """``busy`` (with ``activity`` shown in the status line) while the block runs."""
+        self.activity = activity
+        self.busy = True
+        try:
+            yield
+        finally:
+            self.busy = False
+
+    @contextlib.contextmanager
     def report_errors(self) -> Iterator[None]:
         """Catch an error, show it in ``status`` and keep the last good results."""
         try:
@@ -214,13 +225,10 @@ class Session(T.HasTraits):
                 )
             data = self.get_dataset(dataset_name)
             loaded = load_model(self.models[model_name], trust_code=self.trust_code, name=model_name)
-            self.busy = True
-            try:
+            with self.working("predicting"):
                 self._eval_cache[key] = Evaluation.from_model(
                     loaded, data, progress=self.progress, dataset_name=dataset_name
                 )
-            finally:
-                self.busy = False
         return self._eval_cache[key]
 
     def open(self, model_name: str, dataset_name: str) -> Evaluation:
@@ -262,11 +270,8 @@ class Session(T.HasTraits):
         if not hasattr(ev, "saliency"):
             raise H5EvalError("Saliency explains one class per sample: it is for binary and "
                               "multi-class image models.")
-        self.busy = True
-        try:
+        with self.working("computing saliency"):
             return ev.saliency(indices, target=target, method=method, progress=self.progress)
-        finally:
-            self.busy = False
 
     # ------------------------------------------------------------------ tags
     def tags(self, ev: Evaluation | None = None) -> TagStore:
@@ -348,11 +353,8 @@ class Session(T.HasTraits):
             else:
                 splits[d] = data
         loaded = load_model(self.models[model_name], trust_code=self.trust_code, name=model_name)
-        self.busy = True
-        try:
+        with self.working("predicting"):
             report = compare_splits(loaded, splits, tolerance=tolerance, progress=self.progress)
-        finally:
-            self.busy = False
         report.errors.update(errors)
         for d, ev in report.evaluations.items():
             self._eval_cache.setdefault((model_name, d), ev)

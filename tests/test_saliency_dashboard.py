@@ -56,8 +56,14 @@ def test_show_saliency_draws_the_page_and_details_shows_predicted_and_true(dash)
     st.selected_cell = (t, p)
     assert _saliency_images(view.gallery) == []
     before = ev.explainer.computed
-    view.saliency_toggle.value = True  # as a click in the browser
-    assert st.show_saliency
+    seen = []  # what the status line says while busy
+    busy = lambda c: seen.append(st.session.activity) if c["new"] else None  # noqa: E731
+    st.session.observe(busy, names="busy")
+    try:
+        view.saliency_toggle.value = True  # as a click in the browser
+    finally:
+        st.session.unobserve(busy, names="busy")
+    assert st.show_saliency and seen == ["computing saliency"]
     shown = view.shown_indices
     images = _saliency_images(view.gallery)
     assert len(images) == len(shown) > 0

@@ -16,7 +16,7 @@ class StatusView(W.HTML):
         super().__init__(**kwargs)
         self.state = state
         self.session = state.session
-        self.session.observe(self._render, names=["status", "status_level", "busy"])
+        self.session.observe(self._render, names=["status", "status_level", "busy", "activity"])
         self._render()
 
     def _render(self, change=None):
@@ -24,7 +24,7 @@ class StatusView(W.HTML):
         # the theme's colours (dark themes too), with the light theme's as fallbacks
         color = ("var(--jp-error-color1, #b00020)" if s.status_level == "error"
                  else "var(--jp-ui-font-color1, #333)")
-        busy = "⏳ predicting… " if s.busy else ""
+        busy = f"⏳ {html.escape(s.activity)}… " if s.busy else ""
         icon = "⚠ " if s.status_level == "error" else ""
         self.value = (
             f"<div class='h5eval-status' data-level='{s.status_level}' "
