@@ -20,6 +20,7 @@ from .views import (
     PerClassView,
     RegressionView,
     SamplesView,
+    SlicesView,
     StatusView,
     SummaryView,
     TagView,
@@ -105,13 +106,14 @@ class Dashboard(W.VBox):
         self.comparison = ComparisonView(st)
         self.splits = SplitsView(st)
         self.history = HistoryView(st)
+        self.slices = SlicesView(st)
 
         # each tab's view enters the page when its tab is first opened: a bqplot figure drawn
         # in a hidden tab measures no size and logs console errors
-        self.tab_views = [self.per_class, self.curves, self.calibration, self.comparison, self.splits]
+        self.tab_views = [self.per_class, self.curves, self.calibration, self.slices, self.comparison, self.splits]
         self.tabs = W.Tab(children=[W.VBox() for _ in self.tab_views])
-        for i, title in enumerate(["Per class", "Curves & threshold", "Calibration", "Compare models",
-                                   "Splits"]):
+        for i, title in enumerate(["Per class", "Curves & threshold", "Calibration", "Slices",
+                                   "Compare models", "Splits"]):
             self.tabs.set_title(i, title)
         self.tabs.observe(self._open_tab, names="selected_index")
         self._open_tab()

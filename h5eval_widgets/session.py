@@ -112,6 +112,8 @@ class Session(T.HasTraits):
     activity = T.Unicode("predicting", help="What is being done while busy, for the status line.")
     ranking_ready = T.Bool(True, help="False while the ranking metrics (ROC AUC, AP) of a large "
                                       "evaluation are computed in the background.")
+    slice_name = T.Unicode(None, allow_none=True, help="The slice the results are filtered to "
+                                                        "(None: every sample).")
     tags_changed = T.Int(0, help="Counts tag changes (views showing tags redraw on it).")
 
     def __init__(self, models: Mapping[str, Any], datasets: Mapping[str, Any], *,
@@ -237,12 +239,46 @@ class Session(T.HasTraits):
         ev = self.evaluate(model_name, dataset_name)
         data = self.get_dataset(dataset_name)
         self.pair = (model_name, dataset_name)
+        self.slice_name = None
         self.dataset = data  # before the evaluation: views redraw on it and show samples
         background = self._rank_in_background(ev)
         self.ranking_ready = not background
         self.evaluation = ev
         notes = "".join(f" · {n}" for n in ev.notes)
         self.set_status(f"{model_name} on {dataset_name}: {ev.n_samples} samples, {ev.task}.{notes}")
+        return ev
+
+    @property
+    def full_evaluation(self) -> Evaluation | None:
+        """The current pair's evaluation over every sample (``evaluation`` may be a slice of it)."""
+        return None if self.pair is None else self.evaluate(*self.pair)
+
+    def filter(self, rows=None, name: str | None = None) -> Evaluation:
+        """Publish the current pair restricted to some samples: ``evaluation`` becomes
+        ``full_evaluation.subset(rows, name)`` and ``dataset`` the same rows, numbered from 0,
+        so every view shows the slice; ``rows=None`` shows every sample again.
+
+        Parameters
+        ----------
+        rows : array-like of int or bool, default=None
+            Rows of the whole dataset (as :meth:`~h5eval_widgets.core.Evaluation.slices` gives them).
+        name : str, default=None
+            The slice's name, shown in the titles.
+        """
+        full = self.full_evaluation
+        if full is None:
+            raise H5EvalError("There is no evaluation to filter yet; choose a model and a dataset.")
+        data = self.get_dataset(self.pair[1])
+        if rows is None:
+            ev = full
+        else:
+            ev = full.subset(rows, name)
+            data = None if data is None else data.take(ev.source_rows)
+        self.slice_name = ev.slice_name
+        self.dataset = data
+        self.evaluation = ev
+        what = "every sample" if rows is None else f"the slice {ev.slice_name!r}"
+        self.set_status(f"{self.pair[0]} on {self.pair[1]}: {ev.n_samples} samples, {what}.")
         return ev
 
     def _rank_in_background(self, ev: Evaluation) -> bool:
@@ -280,6 +316,11 @@ class Session(T.HasTraits):
         ev = self.evaluation if ev is None else ev
         if ev is None:
             raise H5EvalError("There is no evaluation yet, so no samples to tag; choose a model and a dataset.")
+        if ev not in self._tag_stores and ev.source_rows is not None and self.pair is not None:
+            # a slice: the tags of the whole dataset's samples it holds
+            from .core.rows import TagsOfRows
+
+            self._tag_stores[ev] = TagsOfRows(self.tags(self.full_evaluation), ev.source_rows)
         if ev not in self._tag_stores:  # by identity: results compare by identity
             store = self._tag_stores[ev] = TagStore.for_evaluation(ev, self.tags_dir)
             if store.unreadable:  # the samples are shown all the same, without tags
@@ -318,7 +359,10 @@ class Session(T.HasTraits):
             self.set_status("Choose a different model to compare with.")
             return None
         try:
-            self.comparison = Comparison(self.evaluation, self.evaluate(other, dataset_name))
+            other_ev = self.evaluate(other, dataset_name)
+            if self.evaluation.source_rows is not None:  # the same slice of the other model's results
+                other_ev = other_ev.subset(self.evaluation.source_rows)
+            self.comparison = Comparison(self.evaluation, other_ev)
         except Exception:
             self.comparison = None
             raise

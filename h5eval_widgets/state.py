@@ -239,6 +239,11 @@ class EvalState(T.HasTraits):
         idx = self.evaluation.label_issues()["index"].to_numpy()
         self.show_samples(idx, f"Likely mislabelled ({len(idx)})")
 
+    def show_slice(self, rows, name: str | None = None) -> None:
+        """Filter every view to ``rows`` of the whole dataset, named ``name`` (None: every
+        sample again); see :meth:`Session.filter`. The selection starts afresh."""
+        self.session.filter(rows, name)
+
     def show_tagged(self) -> None:
         """Show every tagged sample (in index order)."""
         idx = self.session.tags().tagged()

@@ -98,6 +98,25 @@ class Dataset:
             self._fingerprint = self.X.digest if hasattr(self.X, "digest") else digest_rows(self.X)
         return self._fingerprint
 
+    def take(self, rows) -> "Dataset":
+        """The dataset of rows ``rows`` (indices), numbered from 0 (a slice's samples, in the
+        order of :attr:`~h5eval_widgets.core.Evaluation.source_rows`); arrays are indexed, files
+        and other sources read through :class:`~.rows.RowsOf` when a row is asked for."""
+        import dataclasses
+
+        from .rows import RowsOf
+
+        rows = np.asarray(rows, dtype=np.int64)
+        if isinstance(self.X, np.ndarray):
+            X = self.X[rows]
+        elif isinstance(self.X, NamedInputs):
+            X = NamedInputs({k: np.asarray(v)[rows] for k, v in self.X.columns.items()})
+        else:
+            X = RowsOf(self.X, rows)
+        meta = None if self.metadata is None else self.metadata.iloc[rows].reset_index(drop=True)
+        return dataclasses.replace(self, X=X, y=None if self.y is None else np.asarray(self.y)[rows],
+                                   metadata=meta, _fingerprint=None, notes=list(self.notes))
+
     def sample(self, i: int):
         """One input row as a numpy array (a dict of them for named inputs)."""
         return self.X[int(i)] if isinstance(self.X, NamedInputs) else np.asarray(self.X[int(i)])

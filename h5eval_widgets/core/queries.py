@@ -284,10 +284,13 @@ def samples_frame(ev, data=None, indices=None, *, y_pred: np.ndarray | None = No
     Returns
     -------
     DataFrame
-        One row per sample, indexed by nothing in particular (``index`` is a column).
+        One row per sample, indexed by nothing in particular (``index`` is a column; for a
+        slice, ``dataset_row`` is the sample's row in the whole dataset).
     """
     idx = np.arange(ev.n_samples) if indices is None else np.asarray(indices, dtype=np.int64)
     out: dict[str, Any] = {"index": idx}
+    if getattr(ev, "source_rows", None) is not None:  # a slice: where its samples are in the data
+        out["dataset_row"] = ev.dataset_rows(idx)
     if getattr(ev, "sample_ids", None) is not None:  # ids of predictions made elsewhere
         out["id"] = ev.sample_ids[idx]
     if data is not None and data.file_path(0) is not None:

@@ -11,6 +11,7 @@ from .per_class import PerClassView
 from .regression import RegressionView
 from ._pictures import overlay_png, picture
 from .samples import SamplesView
+from .slices import SlicesView
 from .status import StatusView
 from .summary import SummaryView
 from .tags import TagView
@@ -26,6 +27,7 @@ __all__ = [
     "PerClassView",
     "RegressionView",
     "SamplesView",
+    "SlicesView",
     "StatusView",
     "SummaryView",
     "TagView",

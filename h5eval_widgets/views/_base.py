@@ -72,6 +72,12 @@ class View(W.VBox):
         if self.session.evaluation is not None or not self.needs_evaluation:
             method()
 
+    def sliced(self, title: str) -> str:
+        """``title``, naming the slice when the results are filtered to one (every view's
+        titles say which samples they show)."""
+        name = getattr(self.session.evaluation, "slice_name", None)
+        return f"{title} · slice: {name}" if name else title
+
     def on_click(self, mark, handler: Callable[[dict], None]) -> None:
         """Call ``handler(data)`` when an element of ``mark`` is clicked in the browser, where
         ``data`` is what bqplot sends (``{'index': i}``, ``{'rowNum': r, 'columnNum': c}``)."""

@@ -105,6 +105,7 @@ class ConfusionMatrixView(View):
         if issues:
             self.figure.title = (f"Likely label errors per cell: {int(counts.sum())} of "
                                  f"{ev.n_samples} samples (cleanlab; held-out data only)")
+        self.figure.title = self.sliced(self.figure.title)
         self._highlight()
 
     def _on_selected_cell(self) -> None:

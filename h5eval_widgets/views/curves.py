@@ -83,7 +83,8 @@ class CurvesView(View):
                 pick.x, pick.y = px, py
         auc = ev.roc_auc_of(pos)
         self.roc_fig.title = f"ROC · {name} vs rest · AUC {auc:.3f}" if ev.task != "binary" else f"ROC · AUC {auc:.3f}"
-        self.pr_fig.title = f"Precision-recall · {name}"
+        self.pr_fig.title = self.sliced(f"Precision-recall · {name}")
+        self.roc_fig.title = self.sliced(self.roc_fig.title)
         self._operating_point()
 
     def _operating_point(self) -> None:

@@ -74,6 +74,7 @@ class PerClassView(View):
             self.figure.title = f"F1 per class · {cmp_.names[0]} (blue) vs {cmp_.names[1]} (orange)"
         else:
             values = np.nan_to_num(df[list(METRICS)].to_numpy()[self.shown].T, nan=0.0)
+        self.figure.title = self.sliced(self.figure.title)
         with self.bars.hold_sync():
             self.bars.x = [ev.classes[i] for i in self.shown]
             self.bars.y = values

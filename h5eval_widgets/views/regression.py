@@ -42,7 +42,7 @@ class RegressionView(View):
         self.ideal.x, self.ideal.y = [lo, hi], [lo, hi]
         with self.hist.hold_sync():
             self.hist.x, self.hist.y = residual_histogram(ev, bins=30)
-        self.scatter.title = f"Predicted vs actual · R² {ev.scores['r2']:.3f} (drag to select)"
+        self.scatter.title = self.sliced(f"Predicted vs actual · R² {ev.scores['r2']:.3f} (drag to select)")
 
     @guarded
     def _on_brush(self, change):

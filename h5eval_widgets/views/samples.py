@@ -176,7 +176,7 @@ class SamplesView(View):
         n = len(idx)
         pages = max(1, -(-n // self.page_size))
         self.shown_indices = np.asarray(idx[self.page * self.page_size:(self.page + 1) * self.page_size])
-        self.title.value = f"<b>Samples</b> · {html.escape(st.selection_label)}"
+        self.title.value = self.sliced(f"<b>Samples</b> · {html.escape(st.selection_label)}")
         self.page_label.value = f"page {self.page + 1} of {pages}"
         self.prev_btn.disabled = self.page == 0
         self.next_btn.disabled = self.page >= pages - 1
