@@ -6,13 +6,14 @@ The results classes hold no loading code; :meth:`Evaluation.from_model` is a thi
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 from .datasets import Dataset, load_dataset
 from .errors import LabelError
 from .evaluation import Evaluation
 from .models import LoadedModel, load_model
-from .predict import predict
+from .predict import predict_with_embedding
 
 __all__ = ["evaluate_model"]
 
@@ -32,6 +33,7 @@ def evaluate_model(
     trust_code: bool = False,
     output: int | str | None = None,
     dataset_name: str | None = None,
+    embeddings: bool | str = True,
     **dataset_options,
 ) -> Evaluation:
     """Load (or take) a model and a dataset, predict once through the cache, and evaluate.
@@ -56,9 +58,11 @@ def evaluate_model(
         data = load_dataset(X, y, class_names=classes, **dataset_options)
     if data.y is None and not data.streamed:
         raise LabelError("No labels were given: pass y=..., or a dataset file that holds labels.")
-    raw, pred_notes = predict(loaded, data, batch_size=batch_size, cache=cache, progress=progress)
+    raw, embedding, pred_notes = predict_with_embedding(
+        loaded, data, embeddings=embeddings, batch_size=batch_size, cache=cache, progress=progress
+    )
     info = loaded.info
-    return Evaluation.from_predictions(
+    ev = Evaluation.from_predictions(
         data.y,
         raw,
         classes=classes or data.class_names or info.class_names,
@@ -71,3 +75,4 @@ def evaluate_model(
         model_name=loaded.name,
         dataset_name=dataset_name or data.name,
     )
+    return ev if embedding is None else dataclasses.replace(ev, embeddings=embedding)
