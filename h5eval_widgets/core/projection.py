@@ -10,6 +10,7 @@ turn a selection on the map into sample indices. Nothing here imports widgets.
 from __future__ import annotations
 
 import threading
+import warnings
 from concurrent.futures import Future
 from typing import Any, Callable
 
@@ -50,7 +51,9 @@ def _umap(x: np.ndarray, seed: int, progress: bool, **options) -> np.ndarray:
     options.setdefault("n_neighbors", min(15, len(x) - 1))
     reducer = umap.UMAP(n_components=2, random_state=seed, verbose=progress,
                         tqdm_kwds={"disable": not progress}, **options)
-    return reducer.fit_transform(x)
+    with warnings.catch_warnings():  # a seed makes umap-learn single-threaded, and it says so
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        return reducer.fit_transform(x)
 
 
 def project(embedding: np.ndarray, method: str = "pca", *, seed: int = 0, standardize: bool = False,
@@ -100,7 +103,7 @@ def project(embedding: np.ndarray, method: str = "pca", *, seed: int = 0, standa
     if n < 2 or d < 2:  # nothing to reduce: the values themselves, centred, in two columns
         out = np.zeros((n, 2), np.float32)
         if n:
-            out[:, :d] = x - x.mean(axis=0)
+            out[:, :min(d, 2)] = (x - x.mean(axis=0))[:, :2]
         return out
     # UMAP needs a few neighbours per point; a handful of points get PCA's map
     xy = _umap(x, seed, progress, **options) if method == "umap" and n > 4 else _pca(x, seed)
