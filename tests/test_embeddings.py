@@ -136,7 +136,10 @@ def test_wide_layer_is_randomly_projected_to_max_dims(tmp_path, wide_functional_
     import keras
 
     X, y = images
-    ev = _ev(wide_functional_keras, X, y, tmp_path, cache=False)
+    model = load_model(wide_functional_keras)
+    first = _ev(model, X, y, tmp_path, cache=False)
+    ev = _ev(model, X, y, tmp_path, cache=False)  # the same model again: its plan is reused
+    np.testing.assert_array_equal(ev.embedding, first.embedding)
     m = keras.saving.load_model(wide_functional_keras, compile=False)
     act = keras.Model(m.inputs, m.get_layer("logits").input).predict(X, verbose=0)
     proj = projection_matrix(load_model(wide_functional_keras).fingerprint, 300)
@@ -261,6 +264,29 @@ def test_umap_and_background_projection(tmp_path, cnn_h5, images):
     with pytest.raises(EmbeddingError):
         bad.result(timeout=10)
     assert isinstance(errors[0], EmbeddingError)
+
+
+def test_pca_is_not_kept_waiting_by_a_umap_running(tmp_path, cnn_h5, images, monkeypatch):
+    """Check that the map's PCA is served while a slow UMAP of the same embedding runs."""
+    import threading
+
+    from h5eval_widgets.core import projection
+
+    release, real = threading.Event(), projection.project
+
+    def slow(x, method="pca", **kw):
+        if method == "umap":
+            release.wait(30)
+            return np.zeros((len(x), 2), np.float32)
+        return real(x, method, **kw)
+
+    monkeypatch.setattr(projection, "project", slow)
+    X, y = images
+    ev = _ev(cnn_h5, X, y, tmp_path)
+    future = project_in_background(ev, lambda xy: None, method="umap")
+    assert ev.projection("pca").shape == (60, 2) and not future.done()
+    release.set()
+    assert future.result(timeout=30).shape == (60, 2)
 
 
 def test_missing_umap_names_the_extra(monkeypatch):

@@ -171,13 +171,23 @@ class EmbeddingPlan:
 
 
 def plan_for(loaded, source: str) -> EmbeddingPlan:
-    """The plan of ``source`` on the loaded Keras model.
+    """The plan of ``source`` on the loaded Keras model (made once per model and source, and
+    kept with its compiled passes).
 
     Raises
     ------
     EmbeddingError
         The model has no Keras layers (a SavedModel endpoint) or no such layer.
     """
+    known = loaded.forward_passes.get(("embedding plan", source))
+    if known is not None:
+        return known
+    plan = _new_plan(loaded, source)
+    loaded.forward_passes[("embedding plan", source)] = plan
+    return plan
+
+
+def _new_plan(loaded, source: str) -> EmbeddingPlan:
     if source == "input":
         return EmbeddingPlan(source, "input", fingerprint=loaded.fingerprint)
     import keras
@@ -221,17 +231,19 @@ def _meta_key(key: str) -> str:
     return cache_key(key, "meta")
 
 
-def _read(store: PredictionCache | None, key: str | None) -> tuple[np.ndarray, dict] | None:
-    """A cached embedding and its record, or None."""
+def _read(store: PredictionCache | None, key: str | None, n: int | None = None
+          ) -> tuple[np.ndarray, dict] | None:
+    """A cached embedding of ``n`` rows and its record, or None."""
     if store is None or key is None:
         return None
     raw_meta = store.get(_meta_key(key))
     vectors = store.get(key) if raw_meta is not None else None
-    if vectors is None:
+    if vectors is None or vectors.ndim != 2 or (n is not None and len(vectors) != n):
         return None
     try:
-        return vectors, json.loads(raw_meta.tobytes().decode())
-    except (ValueError, UnicodeDecodeError):
+        meta = json.loads(raw_meta.tobytes().decode())
+        return vectors, {"layer": str(meta["layer"]), "width": int(meta["width"])}
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError):
         return None
 
 
@@ -268,6 +280,7 @@ class Embedding:
     key: str | None = None
     store: PredictionCache | None = None
     _projections: dict = field(default_factory=dict, repr=False)
+    _locks: dict = field(default_factory=dict, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
@@ -318,7 +331,9 @@ class Embedding:
         from . import projection as _projection
 
         mem = (method, seed, tuple(sorted(options.items())))
-        with self._lock:
+        with self._lock:  # one lock per projection: PCA is not kept waiting by a UMAP running
+            lock = self._locks.setdefault(mem, threading.Lock())
+        with lock:
             if mem in self._projections:
                 return self._projections[mem]
             key = self.projection_key(method, seed, options)

@@ -170,10 +170,10 @@ def predict_with_embedding(
         outputs = store.get(key)
         if source is not None:
             emb_key = cache_key(loaded.fingerprint, data_key, "embedding", source)
-            hit = _read_embedding(store, emb_key) if source != "input" else None
+            hit = (_read_embedding(store, emb_key, None if outputs is None else len(outputs))
+                   if source != "input" else None)
             if hit is not None:
-                embedding = Embedding(hit[0], source, hit[1]["layer"], int(hit[1]["width"]),
-                                      emb_key, store)
+                embedding = Embedding(hit[0], source, hit[1]["layer"], hit[1]["width"], emb_key, store)
     if outputs is not None and (source is None or embedding is not None):
         notes.append("Outputs read from the prediction cache (no inference)."
                      if embedding is None else
