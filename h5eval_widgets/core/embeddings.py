@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,19 +173,21 @@ class EmbeddingPlan:
 
 def plan_for(loaded, source: str) -> EmbeddingPlan:
     """The plan of ``source`` on the loaded Keras model (made once per model and source, and
-    kept with its compiled passes).
+    kept as long as the model).
 
     Raises
     ------
     EmbeddingError
         The model has no Keras layers (a SavedModel endpoint) or no such layer.
     """
-    known = loaded.forward_passes.get(("embedding plan", source))
-    if known is not None:
-        return known
-    plan = _new_plan(loaded, source)
-    loaded.forward_passes[("embedding plan", source)] = plan
-    return plan
+    plans = _PLANS.setdefault(loaded, {})
+    if source not in plans:
+        plans[source] = _new_plan(loaded, source)
+    return plans[source]
+
+
+#: the plans of each loaded model, by source; they go with the model
+_PLANS: "weakref.WeakKeyDictionary[Any, dict[str, EmbeddingPlan]]" = weakref.WeakKeyDictionary()
 
 
 def _new_plan(loaded, source: str) -> EmbeddingPlan:

@@ -174,20 +174,20 @@ def predict_with_embedding(
                    if source != "input" else None)
             if hit is not None:
                 embedding = Embedding(hit[0], source, hit[1]["layer"], hit[1]["width"], emb_key, store)
-    if outputs is not None and (source is None or embedding is not None):
-        notes.append("Outputs read from the prediction cache (no inference)."
-                     if embedding is None else
-                     "Outputs and embedding read from the prediction cache (no inference).")
-        return outputs, embedding, notes
-
     plan = None
-    if source is not None:
+    if source is not None and embedding is None:
         try:
             plan = plan_for(loaded, source)
         except EmbeddingError as exc:
             if strict:
                 raise
             notes.append(f"No embedding kept: {exc}")
+    if outputs is not None and plan is None:
+        notes.append("Outputs read from the prediction cache (no inference)."
+                     if embedding is None else
+                     "Outputs and embedding read from the prediction cache (no inference).")
+        return outputs, embedding, notes
+
     model_plan = plan if plan is not None and plan.source != "input" else None
     step = rows_per_call(feed.row_bytes, loaded.info.activation_bytes, batch_size, feed.max_rows)
     from tqdm.auto import tqdm
@@ -212,8 +212,9 @@ def predict_with_embedding(
                 kept.append(plan.reduce_numpy(chunk))
             if y is not None:
                 labels.append(y)
-            done += len(chunk)
-            bar.update(len(chunk))
+            rows = len(parts[-1]) if forward is not None else len(kept[-1])
+            done += rows
+            bar.update(rows)
     notes += feed.late_notes()
     if cached_outputs:
         notes.append("Outputs read from the prediction cache; "
