@@ -217,6 +217,24 @@ def test_outputs_cached_without_embedding_take_one_pass_and_stay_the_same(tmp_pa
     assert b.embedding.shape == (60, 12)
 
 
+def test_a_subset_takes_rows_and_the_whole_map(tmp_path, cnn_h5, images, monkeypatch):
+    """Check that the embedding of some samples holds their rows, and that its map is those rows
+    of the whole embedding's map (projected once, for the whole), also for a subset of a subset."""
+    from h5eval_widgets.core import projection
+
+    calls = []
+    real = projection.project
+    monkeypatch.setattr(projection, "project", lambda *a, **k: calls.append(a) or real(*a, **k))
+    X, y = images
+    ev = _ev(cnn_h5, X, y, tmp_path)
+    part = ev.embeddings.take(np.arange(60) % 3 == 0)
+    np.testing.assert_array_equal(part.vectors, ev.embedding[::3])
+    np.testing.assert_array_equal(part.projection("pca"), ev.projection("pca")[::3])
+    inner = part.take([1, 2])
+    np.testing.assert_array_equal(inner.projection("pca"), ev.projection("pca")[[3, 6]])
+    assert len(calls) == 1 and inner.layer == "out"
+
+
 # ------------------------------------------------------------------ projections
 def test_pca_equals_sklearn_up_to_sign():
     """Check PCA against scikit-learn's on the same data, column by column up to sign."""

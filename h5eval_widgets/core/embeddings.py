@@ -285,10 +285,33 @@ class Embedding:
     _projections: dict = field(default_factory=dict, repr=False)
     _locks: dict = field(default_factory=dict, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
+    #: for a subset (see :meth:`take`): the whole embedding and the rows taken from it
+    parent: "Embedding | None" = field(default=None, repr=False)
+    indices: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         self.vectors = np.asarray(self.vectors, dtype=np.float32)
         self.vectors.flags.writeable = False
+
+    def take(self, indices) -> "Embedding":
+        """The embedding of some samples (a slice of the dataset): its rows, and projections
+        that are the rows of the whole embedding's (the map keeps its layout; nothing is
+        projected again, and the whole embedding's cache serves them).
+
+        Parameters
+        ----------
+        indices : array-like of int or bool mask
+
+        Returns
+        -------
+        Embedding
+        """
+        rows = np.arange(len(self.vectors))[np.asarray(indices)]
+        root = self.parent if self.parent is not None else self
+        if self.parent is not None:
+            rows = self.indices[rows]
+        return Embedding(root.vectors[rows], root.source, root.layer, root.width, parent=root,
+                         indices=rows)
 
     @property
     def randomly_projected(self) -> bool:
@@ -333,6 +356,10 @@ class Embedding:
         """
         from . import projection as _projection
 
+        if self.parent is not None:
+            xy = self.parent.projection(method, seed=seed, progress=progress, **options)[self.indices]
+            xy.flags.writeable = False
+            return xy
         mem = (method, seed, tuple(sorted(options.items())))
         with self._lock:  # one lock per projection: PCA is not kept waiting by a UMAP running
             lock = self._locks.setdefault(mem, threading.Lock())
