@@ -8,7 +8,9 @@
    compares the best times:
    - the demo's digits CNN on digits_test (719 images 8x8) and on it repeated to 10,066 images;
    - keras.applications.MobileNetV2 (``weights=None``, 1000 classes) on 200 random 224x224
-     images (embedding: the input of its last Dense layer, 1280 values, randomly projected to 256).
+     images (embedding: the input of its last Dense layer, 1280 values, randomly projected to 256);
+   and the operations of MobileNetV2's two compiled passes, counted by type (on a shared
+   machine the timing noise can be larger than the cost; the graphs show what the cost is).
 2. PCA to 2-D of 10,000 and 100,000 x 128 random rows (best of 3).
 3. UMAP to 2-D of 10,000 x 64 rows: the first call (numba compiles umap-learn's code) and a
    second one (``n_epochs`` left to umap-learn: 200 for this size). Skipped with --quick.
@@ -80,6 +82,18 @@ def main(quick: bool = False) -> None:
         a, b = min(without), min(with_)
         print(f"{name:<36}{a:>8.3f} /{np.median(without):>7.3f}s{b:>8.3f} /{np.median(with_):>7.3f}s"
               f"{(b / a - 1) * 100:>+7.1f}%  {shape[0]} x {shape[1]}")
+
+    # the machine's noise can exceed the cost: the compiled graphs say what the cost is
+    from collections import Counter
+
+    from h5eval_widgets.core.embeddings import plan_for
+    from h5eval_widgets.core.predict import _forward_fn
+
+    sig = ((224, 224, 3), np.dtype("float32"))
+    graphs = [Counter(op.type for op in f.get_concrete_function().graph.get_operations())
+              for f in (_forward_fn(mobilenet, sig), _forward_fn(mobilenet, sig, plan_for(mobilenet, "penultimate")))]
+    print(f"MobileNetV2's compiled pass: {sum(graphs[0].values())} ops without, {sum(graphs[1].values())} "
+          f"with embeddings; added: {dict(graphs[1] - graphs[0])}, removed: {dict(graphs[0] - graphs[1])}")
 
     print(f"\n{'projection to 2-D (best of 3)':<44}{'time':>10}")
     for n in (10_000, 100_000):
