@@ -29,9 +29,9 @@ def inference_passes(monkeypatch):
     counts: Counter = Counter()
     original = predict._forward_fn
 
-    def counting(loaded, signature):
+    def counting(loaded, signature, *args, **kwargs):
         counts[loaded.fingerprint] += 1
-        return original(loaded, signature)
+        return original(loaded, signature, *args, **kwargs)
 
     monkeypatch.setattr(predict, "_forward_fn", counting)
     return counts

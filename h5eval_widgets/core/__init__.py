@@ -6,8 +6,10 @@ from .demo import load_demo
 from .errors import (
     CacheError,
     DatasetError,
+    EmbeddingError,
     H5EvalError,
     LabelError,
+    MissingDependencyError,
     ModelLoadError,
     ShapeMismatchError,
     TagsError,
@@ -54,4 +56,6 @@ __all__ = [
     "ShapeMismatchError",
     "CacheError",
     "TagsError",
+    "EmbeddingError",
+    "MissingDependencyError",
 ]

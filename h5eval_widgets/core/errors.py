@@ -11,6 +11,8 @@ __all__ = [
     "LabelError",
     "ShapeMismatchError",
     "CacheError",
+    "EmbeddingError",
+    "MissingDependencyError",
 ]
 
 
@@ -48,3 +50,12 @@ class CacheError(H5EvalError):
 
 class TagsError(H5EvalError, ValueError):
     """A sample tag is refused (empty), or the tags file cannot be read."""
+
+
+class EmbeddingError(H5EvalError, ValueError):
+    """The activations asked for (a named layer, the penultimate layer) cannot be read from this
+    model; the message names the layers there are."""
+
+
+class MissingDependencyError(H5EvalError, ImportError):
+    """An optional package is needed (the message names the ``pip install`` that brings it)."""

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal, Sequence
 import numpy as np
 
 from ._lazy import pd
-from .errors import LabelError
+from .errors import EmbeddingError, LabelError
 from .labels import TASKS, encode_labels, infer_task, to_probabilities
 from .resampling import percentile_interval
 from .subsets import Sliceable, as_metadata
@@ -99,6 +99,8 @@ class Evaluation(Sliceable):
     metadata: Any = None
     slice_name: str | None = None
     source_rows: np.ndarray | None = None
+    #: each sample's embedding from the same pass, and its 2-D maps (see :mod:`.embeddings`)
+    embeddings: Any = None
 
     #: the result class of each task, filled as the task modules are imported
     _by_task: ClassVar[dict[str, type["Evaluation"]]] = {}
@@ -249,6 +251,11 @@ class Evaluation(Sliceable):
             Allow a model that carries code (Lambda layers) to load.
         output : int or str, default=None
             Which output of a multi-output model to evaluate.
+        embeddings : bool or str, default=True
+            Also keep each sample's embedding from the same pass (:attr:`embedding`,
+            :meth:`projection`): True for the input features of a tabular model, else the
+            penultimate layer's activations; or ``'input'``, ``'penultimate'``, a layer's name;
+            False for none (see :mod:`~h5eval_widgets.core.embeddings`).
         classes, task, threshold, sample_weight, dataset_name
             As in :meth:`from_predictions`.
         **dataset_options
@@ -294,6 +301,22 @@ class Evaluation(Sliceable):
 
         return evaluation_from_file(path_or_glob, label_column=label_column, proba_columns=proba_columns,
                                     proba_prefix=proba_prefix, id_column=id_column, **options)
+
+    # ------------------------------------------------------------------ embedding map
+    @property
+    def embedding(self) -> np.ndarray | None:
+        """Each sample's embedding (n_samples, d <= 256), float32, or None (see
+        :class:`~h5eval_widgets.core.embeddings.Embedding`; ``from_model(embeddings=...)``)."""
+        return None if self.embeddings is None else self.embeddings.vectors
+
+    def projection(self, method: str = "pca", *, seed: int = 0, **options) -> np.ndarray:
+        """The embedding in 2-D, ``(n_samples, 2)`` float32, computed once per (model, dataset,
+        layer, method) and cached in memory and on disk (see
+        :meth:`~h5eval_widgets.core.embeddings.Embedding.projection`)."""
+        if self.embeddings is None:
+            raise EmbeddingError("This evaluation has no embedding: build it with "
+                                 "Evaluation.from_model(..., embeddings=True).")
+        return self.embeddings.projection(method, seed=seed, **options)
 
     # ------------------------------------------------------------------ basics
     @property

@@ -6,6 +6,7 @@ The results classes hold no loading code; :meth:`Evaluation.from_model` is a thi
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 import numpy as np
@@ -15,7 +16,7 @@ from .errors import LabelError
 from .evaluation import Evaluation
 from .explain import Explainer
 from .models import LoadedModel, load_model
-from .predict import predict
+from .predict import predict_with_embedding
 from .sources import NamedInputs
 
 __all__ = ["evaluate_model"]
@@ -36,6 +37,7 @@ def evaluate_model(
     trust_code: bool = False,
     output: int | str | None = None,
     dataset_name: str | None = None,
+    embeddings: bool | str = True,
     **dataset_options,
 ) -> Evaluation:
     """Load (or take) a model and a dataset, predict once through the cache, and evaluate.
@@ -60,7 +62,9 @@ def evaluate_model(
         data = load_dataset(X, y, class_names=classes, **dataset_options)
     if data.y is None and not data.streamed:
         raise LabelError("No labels were given: pass y=..., or a dataset file that holds labels.")
-    raw, pred_notes = predict(loaded, data, batch_size=batch_size, cache=cache, progress=progress)
+    raw, embedding, pred_notes = predict_with_embedding(
+        loaded, data, embeddings=embeddings, batch_size=batch_size, cache=cache, progress=progress
+    )
     info = loaded.info
     ev = Evaluation.from_predictions(
         data.y,
@@ -76,6 +80,8 @@ def evaluate_model(
         dataset_name=dataset_name or data.name,
         metadata=_metadata(data, info),
     )
+    if embedding is not None:
+        ev = dataclasses.replace(ev, embeddings=embedding)
     if ev.task in ("binary", "multiclass") and not data.streamed:
         ev.attach_explainer(Explainer(loaded, data))
     return ev

@@ -11,11 +11,13 @@ import numpy as np
 from .batching import DEFAULT_CHUNK_BYTES, rows_per_call
 from .cache import PredictionCache, cache_key
 from .datasets import Dataset
-from .errors import LabelError
+from .embeddings import Embedding, EmbeddingPlan, embedding_source, plan_for
+from .embeddings import _read as _read_embedding, _write as _write_embedding
+from .errors import EmbeddingError, LabelError
 from .feed import adapt_inputs, prepare
 from .models import LoadedModel
 
-__all__ = ["predict", "adapt_inputs", "DEFAULT_CHUNK_BYTES"]
+__all__ = ["predict", "predict_with_embedding", "adapt_inputs", "DEFAULT_CHUNK_BYTES"]
 
 
 class _OwnRetracingFilter(logging.Filter):
@@ -34,12 +36,15 @@ class _OwnRetracingFilter(logging.Filter):
 _RETRACING_FILTER = _OwnRetracingFilter()
 
 
-def _forward_fn(loaded: LoadedModel, signature):
+def _forward_fn(loaded: LoadedModel, signature, plan: EmbeddingPlan | None = None):
     """The model's compiled forward pass for inputs of ``signature``: ``(row_shape, dtype)``
-    or a dict of them by input name."""
+    or a dict of them by input name. With a ``plan`` it returns ``(outputs, embedding)``
+    (see :class:`~h5eval_widgets.core.embeddings.EmbeddingPlan`), from the same pass."""
     named = isinstance(signature, dict)
     pairs = signature.items() if named else [("", signature)]
     key = tuple((n, tuple(s), np.dtype(d).str) for n, (s, d) in pairs)
+    if plan is not None:
+        key += (("embedding", plan.key),)
     if key in loaded.forward_passes:
         return loaded.forward_passes[key]
     import tensorflow as tf
@@ -54,14 +59,22 @@ def _forward_fn(loaded: LoadedModel, signature):
 
     specs = {n: spec(s, d) for n, (s, d) in signature.items()} if named else spec(*signature)
 
-    @tf.function(input_signature=[specs])
-    def forward(x):
-        out = model(x, training=False) if hasattr(model, "layers") else model(x)
+    def first(out):
         if isinstance(out, dict):
             out = list(out.values())[0]
         if isinstance(out, (list, tuple)):
             out = out[0]
         return out
+
+    if plan is None:
+        @tf.function(input_signature=[specs])
+        def forward(x):
+            return first(model(x, training=False) if hasattr(model, "layers") else model(x))
+    else:
+        @tf.function(input_signature=[specs])
+        def forward(x):
+            out, kept = plan.run(x)
+            return first(out), plan.reduce(tf, kept)
 
     loaded.forward_passes[key] = forward
     return forward
@@ -101,44 +114,132 @@ def predict(
     outputs : ndarray of shape (n_samples, n_outputs)
     notes : list of str
     """
+    outputs, _, notes = predict_with_embedding(loaded, data, embeddings=False, batch_size=batch_size,
+                                               cache=cache, progress=progress)
+    return outputs, notes
+
+
+def predict_with_embedding(
+    loaded: LoadedModel,
+    data: Dataset,
+    *,
+    embeddings: bool | str = True,
+    batch_size: int | None = None,
+    cache: bool | str | os.PathLike | PredictionCache = True,
+    progress: bool = True,
+) -> tuple[np.ndarray, Embedding | None, list[str]]:
+    """:func:`predict`, keeping each sample's embedding from the same pass.
+
+    Outputs and embedding are cached separately (see :mod:`~h5eval_widgets.core.embeddings`):
+    when both are cached no inference runs; input features (tabular models) are read from
+    the data again without the model. A streamed ``tf.data.Dataset`` gets its embedding from
+    the pass too, uncached like its outputs.
+
+    Parameters
+    ----------
+    embeddings : bool or str, default=True
+        True or ``'auto'``: input features for a tabular model, else the penultimate layer's
+        activations (a model with no Keras layers, such as a SavedModel endpoint, then gets
+        none, with a note). ``'input'``, ``'penultimate'`` or a top-level layer's name: that
+        (an error when it cannot be had). False: none.
+    batch_size, cache, progress
+        As in :func:`predict`.
+
+    Returns
+    -------
+    outputs : ndarray of shape (n_samples, n_outputs)
+    embedding : Embedding or None
+    notes : list of str
+
+    Raises
+    ------
+    EmbeddingError
+        A named layer (or ``'penultimate'``) that this model does not have.
+    """
+    strict = isinstance(embeddings, str) and embeddings != "auto"
+    source = embedding_source(loaded.info, embeddings)
     feed = prepare(loaded.info, data)
     notes: list[str] = list(feed.notes)
-    store = None
+    store = key = emb_key = outputs = embedding = None
     if cache is not False and cache is not None and feed.key is not None:
         store = cache if isinstance(cache, PredictionCache) else PredictionCache(
             None if cache is True else cache
         )
-        key = cache_key(loaded.fingerprint, feed.key())
-        hit = store.get(key)
-        if hit is not None:
-            notes.append("Outputs read from the prediction cache (no inference).")
-            return hit, notes
+        data_key = feed.key()
+        key = cache_key(loaded.fingerprint, data_key)
+        outputs = store.get(key)
+        if source is not None:
+            emb_key = cache_key(loaded.fingerprint, data_key, "embedding", source)
+            hit = (_read_embedding(store, emb_key, None if outputs is None else len(outputs))
+                   if source != "input" else None)
+            if hit is not None:
+                embedding = Embedding(hit[0], source, hit[1]["layer"], hit[1]["width"], emb_key, store)
+    plan = None
+    if source is not None and embedding is None:
+        try:
+            plan = plan_for(loaded, source)
+        except EmbeddingError as exc:
+            if strict:
+                raise
+            notes.append(f"No embedding kept: {exc}")
+    if outputs is not None and plan is None:
+        notes.append("Outputs read from the prediction cache (no inference)."
+                     if embedding is None else
+                     "Outputs and embedding read from the prediction cache (no inference).")
+        return outputs, embedding, notes
 
+    model_plan = plan if plan is not None and plan.source != "input" else None
+    step = rows_per_call(feed.row_bytes, loaded.info.activation_bytes, batch_size, feed.max_rows)
     from tqdm.auto import tqdm
 
-    step = rows_per_call(feed.row_bytes, loaded.info.activation_bytes, batch_size, feed.max_rows)
-    forward = _forward_fn(loaded, feed.signature)
-    parts, labels, done = [], [], 0
-    with tqdm(total=feed.n, desc=f"Predicting {data.name}", unit="samples", disable=not progress,
+    cached_outputs = outputs is not None
+    # the input features of a tabular model need no model when the outputs are cached
+    run_model = not cached_outputs or model_plan is not None
+    forward = _forward_fn(loaded, feed.signature, model_plan) if run_model else None
+    parts, kept, labels, done = [], [], [], 0
+    what = "Predicting" if forward is not None else "Reading the input features of"
+    with tqdm(total=feed.n, desc=f"{what} {data.name}", unit="samples", disable=not progress,
               leave=False) as bar:
         for chunk, y in feed.chunks(step):
-            out = np.asarray(forward(chunk))
-            parts.append(out[:, None] if out.ndim == 1 else out.reshape(len(out), -1))
+            if forward is not None:
+                out = forward(chunk)
+                if model_plan is not None:
+                    out, emb = out
+                    kept.append(np.asarray(emb))
+                out = np.asarray(out)
+                parts.append(out[:, None] if out.ndim == 1 else out.reshape(len(out), -1))
+            if plan is not None and model_plan is None:
+                kept.append(plan.reduce_numpy(chunk))
             if y is not None:
                 labels.append(y)
-            done += len(out)
-            bar.update(len(out))
+            rows = len(parts[-1]) if forward is not None else len(kept[-1])
+            done += rows
+            bar.update(rows)
     notes += feed.late_notes()
-    outputs = np.concatenate(parts) if len(parts) != 1 else parts[0]
+    if cached_outputs:
+        notes.append("Outputs read from the prediction cache; "
+                     + ("the input features read again (no inference)." if model_plan is None
+                        else "one inference pass for the embedding."))
+    else:
+        outputs = np.concatenate(parts) if len(parts) != 1 else parts[0]
     if data.streamed:
         data.X._n = done
         if data.y is None:
             if not labels:
                 raise LabelError(f"{data.name}: the tf.data.Dataset gives inputs only; pass y=...")
             data.y = np.concatenate(labels)
+    if plan is not None and kept:
+        vectors = np.concatenate(kept) if len(kept) != 1 else kept[0]
+        embedding = Embedding(vectors, source, plan.layer, int(plan.width or vectors.shape[1]),
+                              emb_key, store)
+        notes.append(embedding.description)
     if store is not None:
         try:
-            store.put(key, outputs)
+            if not cached_outputs:
+                store.put(key, outputs)
+            if model_plan is not None and embedding is not None:
+                _write_embedding(store, emb_key, embedding.vectors,
+                                 {"layer": plan.layer, "width": embedding.width, "source": source})
         except OSError as exc:  # a read-only or full disk must not stop the evaluation
             notes.append(f"Prediction cache not written ({exc}).")
-    return outputs, notes
+    return outputs, embedding, notes

@@ -129,6 +129,7 @@ class Sliceable:
             self, y_true=_take(self.y_true, idx), y_pred=_take(self.y_pred, idx),
             y_proba=_take(self.y_proba, idx), sample_weight=_take(self.sample_weight, idx),
             sample_ids=_take(self.sample_ids, idx), metadata=meta,
+            embeddings=None if self.embeddings is None else self.embeddings.take(idx),
             slice_name=" and ".join(names) or None, source_rows=source,
         )
         if self.explainer is not None:  # the same model and dataset: maps by dataset row
