@@ -17,6 +17,7 @@ from .views import (
     ConfusedPairsView,
     ConfusionMatrixView,
     CurvesView,
+    EmbeddingView,
     PerClassView,
     RegressionView,
     SamplesView,
@@ -107,13 +108,15 @@ class Dashboard(W.VBox):
         self.splits = SplitsView(st)
         self.history = HistoryView(st)
         self.slices = SlicesView(st)
+        self.embedding = EmbeddingView(st)
 
         # each tab's view enters the page when its tab is first opened: a bqplot figure drawn
         # in a hidden tab measures no size and logs console errors
-        self.tab_views = [self.per_class, self.curves, self.calibration, self.slices, self.comparison, self.splits]
+        self.tab_views = [self.per_class, self.curves, self.calibration, self.embedding, self.slices,
+                          self.comparison, self.splits]
         self.tabs = W.Tab(children=[W.VBox() for _ in self.tab_views])
-        for i, title in enumerate(["Per class", "Curves & threshold", "Calibration", "Slices",
-                                   "Compare models", "Splits"]):
+        for i, title in enumerate(["Per class", "Curves & threshold", "Calibration", "Embedding map",
+                                   "Slices", "Compare models", "Splits"]):
             self.tabs.set_title(i, title)
         self.tabs.observe(self._open_tab, names="selected_index")
         self._open_tab()

@@ -76,6 +76,7 @@ class EvalState(T.HasTraits):
                         help="Column the selected samples are shown in order of (None: as selected).")
     sort_descending = T.Bool(False, help="Show the selected samples in descending order of sort_by.")
     compare_model = T.Unicode(None, allow_none=True, help="Second model, for comparison mode.")
+    brushed = T.Any(None, help="Samples chosen on the embedding map (the matrix counts them); None: none.")
     count_label_issues = T.Bool(False, help="The matrix counts each cell's likely label errors.")
     show_saliency = T.Bool(False, help="Draw what the model looked at over image samples.")
     saliency_method = T.Enum(METHODS, default_value="gradcam", help="Saliency method: Grad-CAM or integrated gradients.")
@@ -172,6 +173,7 @@ class EvalState(T.HasTraits):
             with self.hold_trait_notifications():
                 self.selected_cell = None
                 self.selected_sample = None
+                self.brushed = None
                 if isinstance(ev, BinaryEvaluation):
                     self.focus_class = 1  # the positive class
                     self.threshold = ev.threshold
@@ -198,6 +200,7 @@ class EvalState(T.HasTraits):
 
     def show_samples(self, indices, label: str) -> None:
         """Show ``indices`` (no cell chosen) in the samples view, headed by ``label``."""
+        self.brushed = None
         self.selected_cell = None
         self.selection_label = label
         self.selected_indices = indices
@@ -238,6 +241,12 @@ class EvalState(T.HasTraits):
         (see :meth:`~h5eval_widgets.core.results.SingleLabelEvaluation.label_issues`)."""
         idx = self.evaluation.label_issues()["index"].to_numpy()
         self.show_samples(idx, f"Likely mislabelled ({len(idx)})")
+
+    def brush_samples(self, indices, label: str) -> None:
+        """Show ``indices`` chosen on the embedding map in the samples view, and count them in
+        the matrix (``brushed``) until another selection is made."""
+        self.show_samples(indices, label)
+        self.brushed = np.asarray(indices, dtype=np.int64)
 
     def show_slice(self, rows, name: str | None = None) -> None:
         """Filter every view to ``rows`` of the whole dataset, named ``name`` (None: every
@@ -300,6 +309,7 @@ class EvalState(T.HasTraits):
 
     def _select_cell(self, cell):
         ev = self.evaluation
+        self.brushed = None  # the matrix counts every sample again
         i, j = int(cell[0]), int(cell[1])
         if not (0 <= i < ev.n_classes and 0 <= j < ev.n_classes):
             raise ValueError(f"Cell {cell} is outside the {ev.n_classes}x{ev.n_classes} matrix.")

@@ -288,7 +288,8 @@ def assert_buttons_on_one_line(page) -> None:
     assert buttons.bounding_box()["height"] < 1.8 * one_button
 
 
-TAB_TITLES = ("Per class", "Curves & threshold", "Calibration", "Slices", "Compare models", "Splits")
+TAB_TITLES = ("Per class", "Curves & threshold", "Calibration", "Embedding map", "Slices", "Compare models",
+              "Splits")
 
 
 @pytest.mark.parametrize("width", [1280, 1920])

@@ -276,12 +276,12 @@ class Embedding:
         Where the projections are cached.
     """
 
-    vectors: np.ndarray
+    vectors: np.ndarray = field(repr=False)
     source: str
     layer: str
     width: int
-    key: str | None = None
-    store: PredictionCache | None = None
+    key: str | None = field(default=None, repr=False)
+    store: PredictionCache | None = field(default=None, repr=False)
     _projections: dict = field(default_factory=dict, repr=False)
     _locks: dict = field(default_factory=dict, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)

@@ -6,6 +6,7 @@ from .history import HistoryView
 from .splits import SplitsView
 from .confusion import ConfusionMatrixView
 from .curves import CurvesView
+from .embedding import EmbeddingView
 from .pairs import ConfusedPairsView
 from .per_class import PerClassView
 from .regression import RegressionView
@@ -24,6 +25,7 @@ __all__ = [
     "ConfusionMatrixView",
     "ConfusedPairsView",
     "CurvesView",
+    "EmbeddingView",
     "PerClassView",
     "RegressionView",
     "SamplesView",

@@ -31,7 +31,7 @@ class ConfusionMatrixView(View):
         Above this many classes only the most confused ones are drawn (adjustable).
     """
 
-    redraw_on = ("normalize", "threshold", "focus_class", "count_label_issues")
+    redraw_on = ("normalize", "threshold", "focus_class", "count_label_issues", "brushed")
     update_on = {"selected_cell": "_on_selected_cell"}
 
     def __init__(self, state: EvalState, *, max_classes: int = 30, **kwargs):
@@ -75,6 +75,11 @@ class ConfusionMatrixView(View):
         if ev is None:
             return
         cm = self.state.decisions.confusion
+        brushed = self.state.brushed
+        if brushed is not None:  # the samples chosen on the embedding map, counted
+            k = ev.n_classes
+            cells = ev.y_true[brushed] * k + self.state.decisions.y_pred[brushed]
+            cm = np.bincount(cells, minlength=k * k).reshape(k, k)
         many = ev.n_classes > self.max_classes
         self.top_n.layout.display = None if many else "none"
         sel = self.state.selected_cell
@@ -102,6 +107,8 @@ class ConfusionMatrixView(View):
                                  f"{covered:,.0f} of {errors:,.0f} errors{share}")
         else:
             self.figure.title = "Confusion matrix"
+        if brushed is not None:
+            self.figure.title = f"Confusion matrix of the {len(brushed)} samples chosen on the map"
         if issues:
             self.figure.title = (f"Likely label errors per cell: {int(counts.sum())} of "
                                  f"{ev.n_samples} samples (cleanlab; held-out data only)")

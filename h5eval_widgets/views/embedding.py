@@ -1,0 +1,137 @@
+"""Embedding map: the samples' embeddings in 2-D (PCA at once, UMAP when asked, in the
+background), coloured by class or by right/wrong, drawn with WebGL; linked both ways to the
+matrix and the samples."""
+
+from __future__ import annotations
+
+import time
+
+import bqplot as bq
+import ipywidgets as W
+import numpy as np
+
+from ..core.projection import points_in_box, project_in_background
+from ..state import EvalState
+from ._base import View, guarded
+from ._draw import axes, figure
+
+#: Colours of the classes (cycled), and of right / wrong.
+CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                "#7f7f7f", "#bcbd22", "#17becf"]
+RIGHT_WRONG = ["#9ecae1", "#d62728"]
+COLOR_BY = {"true class": "true", "predicted class": "predicted", "right / wrong": "correct"}
+
+
+class EmbeddingView(View):
+    """The samples as points of their embedding's 2-D map (``Evaluation.projection``).
+
+    The samples shown in the samples view (a clicked cell, a focus class's errors...) are
+    highlighted; dragging a box on the map selects the samples inside it: they are shown in the
+    samples view and counted in the matrix (``state.brushed``). "UMAP" computes that map in a
+    background thread and swaps it in when ready (PCA is there at once).
+    """
+
+    redraw_on = ("threshold",)
+    update_on = {"selected_indices": "_highlight"}
+
+    def build(self) -> list[W.Widget]:
+        self.x_scale, self.y_scale = bq.LinearScale(), bq.LinearScale()
+        self.color_scale = bq.OrdinalColorScale(colors=CLASS_COLORS)
+        from bqplot_gl import ScatterGL
+
+        self.scatter = ScatterGL(x=np.zeros(1), y=np.zeros(1), color=np.zeros(1, int), default_size=12,
+                                 scales={"x": self.x_scale, "y": self.y_scale, "color": self.color_scale},
+                                 unselected_style={"opacity": 0.15}, selected_style={"opacity": 1.0})
+        self.brush = bq.interacts.BrushSelector(x_scale=self.x_scale, y_scale=self.y_scale, color="#ff7f0e")
+        self.brush.observe(self._on_brush, names="brushing")
+        self.figure = figure([self.scatter], axes(self.x_scale, self.y_scale), title="Embedding map",
+                             width=520, height=460, interaction=self.brush)
+        self.color_by = W.Dropdown(options=list(COLOR_BY), value="right / wrong", description="colour",
+                                   layout=W.Layout(width="240px"))
+        self.color_by.observe(lambda c: self._draw(self._colour), names="value")
+        self.method = W.ToggleButtons(options=[("PCA", "pca"), ("UMAP", "umap")], value="pca",
+                                      style={"button_width": "70px"})
+        self.method.observe(lambda c: self._draw(self.refresh), names="value")
+        self.note = W.HTML()
+        self.method_shown: str | None = None
+        return [W.HBox([self.method, self.color_by]), self.note, self.figure]
+
+    def refresh(self) -> None:
+        ev = self.session.evaluation
+        if ev.embeddings is None or not hasattr(ev, "correct"):
+            self.set_visible(False)
+            return
+        self.set_visible(True)
+        if self.method.value == "umap" and not self._umap_ready(ev):
+            self.note.value = ("<i>UMAP is computed in the background (about 10 s per thousand "
+                               "points, more the first time); the PCA map is shown meanwhile.</i>")
+            self._start_umap(ev)
+            self._plot(ev, "pca")
+            return
+        self.note.value = ""
+        self._plot(ev, self.method.value)
+
+    def _umap_ready(self, ev) -> bool:
+        return getattr(self, "_umap_done", None) is ev
+
+    def _start_umap(self, ev) -> None:
+        if getattr(self, "_umap_for", None) is ev:
+            return  # already running for this evaluation
+        self._umap_for = ev
+
+        def done(xy):
+            self._umap_done = ev
+            if self.session.evaluation is ev and self.method.value == "umap":
+                self._draw(self.refresh)
+
+        project_in_background(ev, done, method="umap",
+                              on_error=lambda exc: self.state.set_status(f"UMAP failed: {exc}", "error"))
+
+    def _plot(self, ev, method: str) -> None:
+        started = time.perf_counter()
+        xy = ev.projection(method)
+        self.xy, self.method_shown = xy, method
+        with self.scatter.hold_sync():
+            self.scatter.x = xy[:, 0].astype(np.float64)
+            self.scatter.y = xy[:, 1].astype(np.float64)
+            self._colour(sync=False)
+            self.scatter.selected = None
+        self.brush.selected_x = None
+        what = ev.embeddings.description.removeprefix("Embedding: ").rstrip(".")
+        self.figure.title = self.sliced(f"Embedding map · {method.upper()} · {ev.n_samples:,} points · {what}")
+        self.last_draw_s = time.perf_counter() - started
+        self._highlight()
+
+    def _colour(self, sync: bool = True) -> None:
+        ev, dec = self.session.evaluation, self.state.decisions
+        what = COLOR_BY[self.color_by.value]
+        if what == "correct":
+            values, colors, names = (~(ev.y_true == dec.y_pred)).astype(int), RIGHT_WRONG, ["right", "wrong"]
+        else:
+            values = np.asarray(ev.y_true if what == "true" else dec.y_pred)
+            colors, names = CLASS_COLORS, list(ev.classes)
+        self.color_scale.colors = colors
+        self.color_scale.domain = list(range(len(names)))
+        self.scatter.color = values.astype(np.int64)
+        self.legend = names
+
+    def _highlight(self) -> None:
+        """The samples shown in the samples view, highlighted (all points when none)."""
+        idx = self.state.selected_indices
+        self.scatter.selected = None if idx is None or len(idx) == 0 else np.asarray(idx, dtype=np.int64)
+
+    @guarded
+    def _on_brush(self, change):
+        if change["new"]:  # still dragging: select on release
+            return
+        sel_x, sel_y = self.brush.selected_x, self.brush.selected_y
+        if sel_x is None or sel_y is None or len(sel_x) < 2:
+            return
+        self.select_box(float(sel_x[0]), float(sel_x[1]), float(sel_y[0]), float(sel_y[1]))
+
+    def select_box(self, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+        """Select the points in a box of the map, as a brush drawn in the browser does: they are
+        shown in the samples view and counted in the matrix. Returns their indices."""
+        idx = points_in_box(self.xy, x0, x1, y0, y1)
+        self.state.brush_samples(idx, f"Chosen on the map ({len(idx)})")
+        return idx

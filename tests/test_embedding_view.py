@@ -1,0 +1,64 @@
+"""The embedding map in the dashboard: highlights of a clicked cell, a brush that selects samples
+and counts them in the matrix, colours, and slices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def view(dash):
+    dash.tabs.selected_index = dash.tab_views.index(dash.embedding)  # the tab opened, as a click does
+    return dash.embedding
+
+
+def test_the_map_draws_every_sample_and_highlights_a_clicked_cells_points(dash, view):
+    """Check that the map holds the evaluation's PCA map point for point, and that clicking a
+    cell highlights exactly that cell's samples."""
+    st, ev = dash.state, dash.state.evaluation
+    xy = ev.projection("pca")
+    np.testing.assert_array_equal(view.scatter.x, xy[:, 0])
+    np.testing.assert_array_equal(view.scatter.y, xy[:, 1])
+    dash.confusion.click_cell(8, 1)
+    np.testing.assert_array_equal(view.scatter.selected, ev.cell_indices(8, 1))
+    assert len(view.scatter.selected) > 0
+
+
+def test_a_brush_selects_exactly_the_points_inside_and_the_matrix_counts_them(dash, view):
+    """Check a brush drawn as the browser sends it (selected_x/y, then brushing off): the samples
+    view shows exactly the points inside the box, the matrix counts those samples' cells, and a
+    cell click brings every sample back into the matrix."""
+    st, ev = dash.state, dash.state.evaluation
+    xy = ev.projection("pca")
+    (x0, x1), (y0, y1) = np.percentile(xy[:, 0], [20, 60]), np.percentile(xy[:, 1], [10, 70])
+    inside = np.flatnonzero((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
+    assert 20 < len(inside) < ev.n_samples
+    view.brush.brushing = True
+    view.brush.selected_x, view.brush.selected_y = np.array([x1, x0]), np.array([y0, y1])
+    view.brush.brushing = False
+    np.testing.assert_array_equal(np.sort(st.selected_indices), inside)
+    assert st.selection_label == f"Chosen on the map ({len(inside)})"
+    want = np.zeros((10, 10))
+    np.add.at(want, (ev.y_true[inside], ev.y_pred[inside]), 1)
+    np.testing.assert_array_equal(dash.confusion.heatmap.color, want)
+    assert f"{len(inside)} samples chosen on the map" in dash.confusion.figure.title
+    np.testing.assert_array_equal(np.sort(view.scatter.selected), inside)
+    dash.confusion.click_cell(8, 1)
+    assert st.brushed is None
+    np.testing.assert_array_equal(dash.confusion.heatmap.color, ev.confusion_matrix())
+
+
+def test_colours_and_a_slice_keep_the_maps_layout(dash, view):
+    """Check the colours (right/wrong, true class) and that a slice's map is those rows of the
+    whole map (same layout, nothing projected again)."""
+    st, ev = dash.state, dash.state.evaluation
+    np.testing.assert_array_equal(view.scatter.color, (ev.y_true != ev.y_pred).astype(int))
+    view.color_by.value = "true class"
+    np.testing.assert_array_equal(view.scatter.color, ev.y_true)
+    rows = ev.cell_indices(3, 3)
+    st.show_slice(rows, "true 3")
+    np.testing.assert_array_equal(view.scatter.x, ev.projection("pca")[rows, 0])
+    assert "slice: true 3" in view.figure.title and f"{len(rows)} points" in view.figure.title
+    st.show_slice(None)
+    view.color_by.value = "right / wrong"
