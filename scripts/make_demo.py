@@ -33,7 +33,10 @@ def main() -> None:
     X = (d.images / 16.0).astype("float32")
     Xtr, Xte, ytr, yte = train_test_split(X, d.target, test_size=0.4, random_state=0, stratify=d.target)
     names = [str(c) for c in d.target_names]
-    np.savez(OUT / "digits_test.npz", x_test=Xte, y_test=yte, class_names=np.array(names))
+    # meta_ink: how much ink each digit has (its mean pixel value), a column the model does not
+    # take, to slice the metrics by (thin or heavy strokes)
+    np.savez(OUT / "digits_test.npz", x_test=Xte, y_test=yte, class_names=np.array(names),
+             meta_ink=Xte.reshape(len(Xte), -1).mean(axis=1).astype("float32"))
     np.savez(OUT / "digits_train.npz", x=Xtr, y=ytr, class_names=np.array(names))
     meta["datasets"]["digits_test"] = {"file": "digits_test.npz", "task": "multiclass"}
     meta["datasets"]["digits_train"] = {"file": "digits_train.npz", "task": "multiclass"}

@@ -45,8 +45,8 @@ def read_file(path: Path, *, labels_given: bool, x_key, y_key, label_column, fea
     if labels_given:
         label_column = None
     if suffix == ".npz":
-        X, y, names, feats = _load_npz(path, x_key, y_key)
-        return X, y, names, feats, "array", None
+        X, y, names, feats, meta = _load_npz(path, x_key, y_key)
+        return X, y, names, feats, "array", meta
     if suffix == ".npy":
         return _load_npy(path), None, None, None, "array", None
     if suffix in (".parquet", ".pq"):
@@ -108,8 +108,13 @@ def _pick_xy(keys: Sequence[str], x_key, y_key, path: Path) -> tuple[str, str | 
     return kx, ky
 
 
-def _load_npz(path: Path, x_key, y_key) -> tuple[np.ndarray, np.ndarray | None, tuple | None, tuple | None]:
-    """Inputs, labels, class names and feature names (one per column of 2-D inputs) of an .npz."""
+#: Arrays of an ``.npz`` named so are metadata columns (``meta_writer`` -> column ``writer``).
+NPZ_META_PREFIX = "meta_"
+
+
+def _load_npz(path: Path, x_key, y_key):
+    """Inputs, labels, class names, feature names (one per column of 2-D inputs) and metadata
+    (the 1-D arrays named ``meta_<column>``, one value per sample; else None) of an .npz."""
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.files)
@@ -123,7 +128,14 @@ def _load_npz(path: Path, x_key, y_key) -> tuple[np.ndarray, np.ndarray | None, 
             feats = None
             if "feature_names" in keys and X.ndim == 2 and z["feature_names"].size == X.shape[1]:
                 feats = tuple(str(s) for s in z["feature_names"].tolist())
-            return X, y, names, feats
+            columns = {k[len(NPZ_META_PREFIX):]: z[k] for k in keys
+                       if k.startswith(NPZ_META_PREFIX) and z[k].ndim == 1 and len(z[k]) == len(X)}
+            meta = None
+            if columns:
+                import pandas as pd
+
+                meta = pd.DataFrame(columns)
+            return X, y, names, feats, meta
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise DatasetError(
