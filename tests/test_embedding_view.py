@@ -13,7 +13,7 @@ def view(dash):
     return dash.embedding
 
 
-def test_the_map_draws_every_sample_and_highlights_a_clicked_cells_points(dash, view):
+def test_the_map_draws_every_sample_and_marks_a_clicked_cells_points(dash, view):
     """Check that the map holds the evaluation's PCA map point for point, and that clicking a
     cell highlights exactly that cell's samples."""
     st, ev = dash.state, dash.state.evaluation
@@ -21,8 +21,11 @@ def test_the_map_draws_every_sample_and_highlights_a_clicked_cells_points(dash, 
     np.testing.assert_array_equal(view.scatter.x, xy[:, 0])
     np.testing.assert_array_equal(view.scatter.y, xy[:, 1])
     dash.confusion.click_cell(8, 1)
-    np.testing.assert_array_equal(view.scatter.selected, ev.cell_indices(8, 1))
-    assert len(view.scatter.selected) > 0
+    cell = ev.cell_indices(8, 1)
+    np.testing.assert_array_equal(view.marked_indices, cell)
+    np.testing.assert_array_equal(view.marked.x, xy[cell, 0])
+    np.testing.assert_array_equal(view.marked.y, xy[cell, 1])
+    assert len(cell) > 0
 
 
 def test_a_brush_selects_exactly_the_points_inside_and_the_matrix_counts_them(dash, view):
@@ -43,7 +46,7 @@ def test_a_brush_selects_exactly_the_points_inside_and_the_matrix_counts_them(da
     np.add.at(want, (ev.y_true[inside], ev.y_pred[inside]), 1)
     np.testing.assert_array_equal(dash.confusion.heatmap.color, want)
     assert f"{len(inside)} samples chosen on the map" in dash.confusion.figure.title
-    np.testing.assert_array_equal(np.sort(view.scatter.selected), inside)
+    np.testing.assert_array_equal(np.sort(view.marked_indices), inside)
     dash.confusion.click_cell(8, 1)
     assert st.brushed is None
     np.testing.assert_array_equal(dash.confusion.heatmap.color, ev.confusion_matrix())

@@ -1,6 +1,11 @@
 """Embedding map: the samples' embeddings in 2-D (PCA at once, UMAP when asked, in the
-background), coloured by class or by right/wrong, drawn with WebGL; linked both ways to the
-matrix and the samples."""
+background), coloured by class or by right/wrong; linked both ways to the matrix and the samples.
+
+bqplot-gl's ``ScatterGL`` (0.1.1, the only release) does not draw under bqplot 0.13's front end
+(its model has no ``getScales``), so the map is SVG: at most :data:`MAX_DRAWN` points are drawn
+(a seeded sample of larger maps), the highlighted samples on top of them, while a brush selects
+among every point.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from ._draw import axes, figure
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                 "#7f7f7f", "#bcbd22", "#17becf"]
 RIGHT_WRONG = ["#9ecae1", "#d62728"]
+#: Points drawn at most (SVG), and highlighted at most.
+MAX_DRAWN = 5000
 COLOR_BY = {"true class": "true", "predicted class": "predicted", "right / wrong": "correct"}
 
 
@@ -26,7 +33,7 @@ class EmbeddingView(View):
     """The samples as points of their embedding's 2-D map (``Evaluation.projection``).
 
     The samples shown in the samples view (a clicked cell, a focus class's errors...) are
-    highlighted; dragging a box on the map selects the samples inside it: they are shown in the
+    marked on top; dragging a box on the map selects the samples inside it: they are shown in the
     samples view and counted in the matrix (``state.brushed``). "UMAP" computes that map in a
     background thread and swaps it in when ready (PCA is there at once).
     """
@@ -37,14 +44,14 @@ class EmbeddingView(View):
     def build(self) -> list[W.Widget]:
         self.x_scale, self.y_scale = bq.LinearScale(), bq.LinearScale()
         self.color_scale = bq.OrdinalColorScale(colors=CLASS_COLORS)
-        from bqplot_gl import ScatterGL
-
-        self.scatter = ScatterGL(x=np.zeros(1), y=np.zeros(1), color=np.zeros(1, int), default_size=12,
-                                 scales={"x": self.x_scale, "y": self.y_scale, "color": self.color_scale},
-                                 unselected_style={"opacity": 0.15}, selected_style={"opacity": 1.0})
+        self.scatter = bq.Scatter(x=np.zeros(1), y=np.zeros(1), color=np.zeros(1, int), default_size=10,
+                                  scales={"x": self.x_scale, "y": self.y_scale, "color": self.color_scale},
+                                  default_opacities=[0.55], stroke_width=0)
+        self.marked = bq.Scatter(x=[], y=[], default_size=28, colors=["#ff7f0e"], stroke="#222",
+                                 stroke_width=1, scales={"x": self.x_scale, "y": self.y_scale})
         self.brush = bq.interacts.BrushSelector(x_scale=self.x_scale, y_scale=self.y_scale, color="#ff7f0e")
         self.brush.observe(self._on_brush, names="brushing")
-        self.figure = figure([self.scatter], axes(self.x_scale, self.y_scale), title="Embedding map",
+        self.figure = figure([self.scatter, self.marked], axes(self.x_scale, self.y_scale), title="Embedding map",
                              width=520, height=460, interaction=self.brush)
         self.color_by = W.Dropdown(options=list(COLOR_BY), value="right / wrong", description="colour",
                                    layout=W.Layout(width="240px"))
@@ -53,8 +60,9 @@ class EmbeddingView(View):
                                       style={"button_width": "70px"})
         self.method.observe(lambda c: self._draw(self.refresh), names="value")
         self.note = W.HTML()
+        self.about = W.HTML()
         self.method_shown: str | None = None
-        return [W.HBox([self.method, self.color_by]), self.note, self.figure]
+        return [W.HBox([self.method, self.color_by]), self.note, self.figure, self.about]
 
     def refresh(self) -> None:
         ev = self.session.evaluation
@@ -91,16 +99,21 @@ class EmbeddingView(View):
         started = time.perf_counter()
         xy = ev.projection(method)
         self.xy, self.method_shown = xy, method
+        n = len(xy)
+        self.drawn = (np.arange(n) if n <= MAX_DRAWN else
+                      np.sort(np.random.default_rng(0).choice(n, MAX_DRAWN, replace=False)))
         with self.scatter.hold_sync():
-            self.scatter.x = xy[:, 0].astype(np.float64)
-            self.scatter.y = xy[:, 1].astype(np.float64)
+            self.scatter.x = xy[self.drawn, 0].astype(np.float64)
+            self.scatter.y = xy[self.drawn, 1].astype(np.float64)
             self._colour(sync=False)
-            self.scatter.selected = None
         self.brush.selected_x = None
-        what = ev.embeddings.description.removeprefix("Embedding: ").rstrip(".")
-        self.figure.title = self.sliced(f"Embedding map · {method.upper()} · {ev.n_samples:,} points · {what}")
-        self.last_draw_s = time.perf_counter() - started
+        drawn = "" if n <= MAX_DRAWN else f" ({MAX_DRAWN:,} drawn)"
+        self.figure.title = self.sliced(f"Embedding map · {method.upper()} · {n:,} points{drawn}")
+        self.about.value = (f"<small style='color:var(--jp-ui-font-color2, #666)'>"
+                            f"{ev.embeddings.description} Drag a box to choose samples (among all "
+                            f"{n:,}); the samples shown are marked in orange.</small>")
         self._highlight()
+        self.last_draw_s = time.perf_counter() - started
 
     def _colour(self, sync: bool = True) -> None:
         ev, dec = self.session.evaluation, self.state.decisions
@@ -112,13 +125,17 @@ class EmbeddingView(View):
             colors, names = CLASS_COLORS, list(ev.classes)
         self.color_scale.colors = colors
         self.color_scale.domain = list(range(len(names)))
-        self.scatter.color = values.astype(np.int64)
+        self.scatter.color = values[self.drawn].astype(np.int64)
         self.legend = names
 
     def _highlight(self) -> None:
-        """The samples shown in the samples view, highlighted (all points when none)."""
+        """The samples shown in the samples view, marked on top (at most :data:`MAX_DRAWN`)."""
         idx = self.state.selected_indices
-        self.scatter.selected = None if idx is None or len(idx) == 0 else np.asarray(idx, dtype=np.int64)
+        idx = np.zeros(0, np.int64) if idx is None else np.asarray(idx, dtype=np.int64)[:MAX_DRAWN]
+        self.marked_indices = idx
+        with self.marked.hold_sync():
+            self.marked.x = self.xy[idx, 0].astype(np.float64)
+            self.marked.y = self.xy[idx, 1].astype(np.float64)
 
     @guarded
     def _on_brush(self, change):
