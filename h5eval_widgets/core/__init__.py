@@ -5,6 +5,7 @@ from .datasets import Dataset, load_dataset
 from .demo import load_demo
 from .errors import (
     CacheError,
+    ClusterError,
     DatasetError,
     H5EvalError,
     LabelError,
@@ -53,5 +54,6 @@ __all__ = [
     "LabelError",
     "ShapeMismatchError",
     "CacheError",
+    "ClusterError",
     "TagsError",
 ]

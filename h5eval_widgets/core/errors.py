@@ -11,6 +11,8 @@ __all__ = [
     "LabelError",
     "ShapeMismatchError",
     "CacheError",
+    "TagsError",
+    "ClusterError",
 ]
 
 
@@ -48,3 +50,7 @@ class CacheError(H5EvalError):
 
 class TagsError(H5EvalError, ValueError):
     """A sample tag is refused (empty), or the tags file cannot be read."""
+
+
+class ClusterError(H5EvalError):
+    """Inference on a Dask cluster could not start or finish (no client, workers lost)."""
