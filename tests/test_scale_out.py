@@ -130,6 +130,11 @@ def test_parquet_folder_equals_in_process_and_reopens_from_the_cache(client, par
     glob = Evaluation.from_model(multiclass_h5, str(folder / "part-*.parquet"), client=client,
                                  label_column="label", cache=False, progress=False)
     _same(glob, ref)
+    df.iloc[150:260].assign(f0=0.0).to_parquet(folder / "part-2.parquet")  # one file changes
+    changed = Evaluation.from_model(multiclass_h5, folder, client=client, label_column="label", progress=False)
+    assert _partitions_run(client) == start + 4 + 4 + 4, "a changed file was read from the cache"
+    assert not np.array_equal(changed.y_proba[150:260], ref.y_proba[150:260])
+    np.testing.assert_array_equal(changed.y_proba[:150], ref.y_proba[:150])
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +203,15 @@ def test_lambda_model_is_refused_on_the_workers_without_trust_code(client, lambd
     _same(ev, ref)
 
 
+def _started_twice(dask_scheduler) -> list[str]:
+    """Prediction tasks the scheduler sent to a worker more than once (a worker was lost)."""
+    from collections import Counter
+
+    starts = Counter(str(rec[0]) for rec in dask_scheduler.transition_log
+                     if str(rec[0]).startswith("h5eval-predict-") and rec[2] == "processing")
+    return [k for k, n in starts.items() if n > 1]
+
+
 def test_a_worker_killed_mid_run_costs_only_its_partitions(client, blobs, multiclass_h5):
     """Check that killing a worker's process (SIGKILL) while 60 partitions are in flight still gives
     outputs identical to in-process: Dask runs the lost partitions again on the other worker."""
@@ -230,6 +244,8 @@ def test_a_worker_killed_mid_run_costs_only_its_partitions(client, blobs, multic
     assert not thread.is_alive()
     assert "error" not in out, out.get("error")
     assert pids[victim] not in client.run(os.getpid).values()
+    rerun = client.run_on_scheduler(_started_twice)
+    assert rerun, "no partition was running on the killed worker"
     _same(out["ev"], ref)
     assert any("60 array partitions" in n for n in out["ev"].notes)
     client.wait_for_workers(2)
