@@ -24,7 +24,7 @@ from h5eval_widgets.core.cache import PredictionCache  # noqa: E402
 def client():
     """One LocalCluster for the module: its workers import TensorFlow once, which is slow."""
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=":0", silence_logs=40)
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -135,6 +135,24 @@ def test_parquet_folder_equals_in_process_and_reopens_from_the_cache(client, par
     assert _partitions_run(client) == start + 4 + 4 + 4, "a changed file was read from the cache"
     assert not np.array_equal(changed.y_proba[150:260], ref.y_proba[150:260])
     np.testing.assert_array_equal(changed.y_proba[:150], ref.y_proba[:150])
+
+
+def test_dask_dataframe_and_csv_files_equal_in_process(client, tmp_path, parquet_folder, multiclass_h5):
+    """Check that a dask dataframe of 3 partitions (labels from its column, on the workers) and a
+    glob of 3 CSV files give the in-process outputs and metrics of the same table."""
+    dd = pytest.importorskip("dask.dataframe")
+    _, df = parquet_folder
+    ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
+    ev = Evaluation.from_model(multiclass_h5, dd.from_pandas(df, npartitions=3), label_column="label",
+                               cache=False, progress=False)
+    _same(ev, ref)
+    assert any("3 frame partitions" in n for n in ev.notes), ev.notes
+    for i, (a, b) in enumerate([(0, 100), (100, 200), (200, 300)]):
+        df.iloc[a:b].to_csv(tmp_path / f"t{i}.csv", index=False)
+    csv = Evaluation.from_model(multiclass_h5, str(tmp_path / "t*.csv"), client=client, cache=False,
+                                progress=False)  # the 'label' column is found by its name
+    np.testing.assert_allclose(csv.y_proba, ref.y_proba, rtol=0, atol=1e-6)  # CSV rounds the floats
+    np.testing.assert_array_equal(csv.y_true, ref.y_true)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ TensorFlow or Dask.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -134,17 +135,19 @@ def list_files(source, storage_options: dict | None = None) -> FileListing:
         infos, base = {root: fs.info(root)}, root.rsplit("/", 1)[0]
     else:
         raise DatasetError(f"Dataset path {text!r} does not exist; check the path.")
-    name = PurePosixPath(root.rstrip("/")).name or text
-    rel = {p: PurePosixPath(p[len(base):].lstrip("/")) for p in infos}
-    tables = [p for p in infos if PurePosixPath(p).suffix.lower() in TABLE_SUFFIXES]
+    name = posixpath.basename(root.rstrip("/")) or text
+    # plain string operations: 3,000 PurePosixPath objects took half of the listing's time
+    rel = {p: tuple(p[len(base):].lstrip("/").split("/")) for p in infos}
+    suffix = {p: posixpath.splitext(p)[1].lower() for p in infos}
+    tables = [p for p in infos if suffix[p] in TABLE_SUFFIXES]
     if tables:
-        suffixes = {PurePosixPath(p).suffix.lower().replace(".pq", ".parquet") for p in tables}
-        if len(suffixes) > 1:
-            raise DatasetError(f"{text} holds tables of several formats ({sorted(suffixes)}); "
+        kinds = {suffix[p].replace(".pq", ".parquet") for p in tables}
+        if len(kinds) > 1:
+            raise DatasetError(f"{text} holds tables of several formats ({sorted(kinds)}); "
                                "give a glob that picks one, e.g. '*.parquet'.")
-        files = sorted(tables, key=lambda p: rel[p].parts)
+        files = sorted(tables, key=rel.__getitem__)
         return FileListing("table", _urls(fs, files, local), _key(files, infos, rel), name, local)
-    images = [p for p in infos if PurePosixPath(p).suffix.lower() in IMAGE_SUFFIXES and len(rel[p].parts) >= 2]
+    images = [p for p in infos if suffix[p] in IMAGE_SUFFIXES and len(rel[p]) >= 2]
     if magic or not images:
         raise DatasetError(
             f"{text} holds no {'/'.join(s.lstrip('.') for s in TABLE_SUFFIXES)} tables and is not "
@@ -152,9 +155,12 @@ def list_files(source, storage_options: dict | None = None) -> FileListing:
             "glob of table files (on a cluster, .npz/.h5 files are read by a single process: "
             "leave out client=)."
         )
-    classes = sorted(PurePosixPath(d).name for d in fs.ls(root, detail=False) if fs.isdir(d))
-    files = sorted(images, key=lambda p: (classes.index(rel[p].parts[0]), rel[p].parts))
-    labels = np.asarray([classes.index(rel[p].parts[0]) for p in files])
+    classes = sorted(posixpath.basename(d["name"].rstrip("/")) for d in fs.ls(root, detail=True)
+                     if d.get("type") == "directory")
+    number = {c: i for i, c in enumerate(classes)}
+    images = [p for p in images if rel[p][0] in number]
+    files = sorted(images, key=lambda p: (number[rel[p][0]], rel[p]))
+    labels = np.asarray([number[rel[p][0]] for p in files])
     return FileListing("image", _urls(fs, files, local), _key(files, infos, rel), name, local,
                        labels=labels, class_names=tuple(classes))
 
@@ -167,7 +173,7 @@ def _key(files, infos, rel) -> str:
     h = hashlib.sha256(b"files")
     for p in files:
         info = infos[p]
-        h.update(f"\0{rel[p]}|{info.get('size')}|{_version(info)}".encode())
+        h.update(f"\0{'/'.join(rel[p])}|{info.get('size')}|{_version(info)}".encode())
     return h.hexdigest()
 
 

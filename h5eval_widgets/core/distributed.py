@@ -22,6 +22,7 @@ import math
 import os
 import tarfile
 import tempfile
+import threading
 import uuid
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
@@ -44,8 +45,9 @@ __all__ = ["predict_on_cluster", "ClusterRun", "is_dask_collection", "worker_sta
 #: Dataset options understood on a cluster (others need the data read by one process).
 CLUSTER_OPTIONS = ("label_column", "feature_columns", "image_size", "color_mode", "preprocess",
                    "rescale", "storage_options", "files_per_partition", "name")
-#: Images per partition of an image folder by default: 20 batches of ``FILE_ROWS`` (24), so
-#: a partition's batches are those one process would run.
+#: Images per partition of an image folder at most, by default (fewer to give each worker at
+#: least 4 partitions): 20 batches of ``FILE_ROWS`` (24), so a partition's batches are those
+#: one process would run.
 IMAGES_PER_PARTITION = 480
 #: Models kept loaded per worker process (least recently used dropped first).
 KEEP_MODELS = 2
@@ -53,6 +55,7 @@ KEEP_MODELS = 2
 # ---------------------------------------------------------------------------- on the workers
 _LOADED: "OrderedDict[tuple, Any]" = OrderedDict()
 _STATS: Counter = Counter()
+_LOCK = threading.Lock()  # a worker with several threads loads a model once
 
 
 def worker_stats() -> dict[str, int]:
@@ -75,12 +78,23 @@ class ShippedModel:
 
 def _model_on_worker(ship: ShippedModel, payload: bytes):
     """The model loaded in this worker process, from its bytes, once per (model, options)."""
+    key = (ship.digest, ship.trust_code, repr(ship.output))
+    with _LOCK:
+        if key in _LOADED:
+            _LOADED.move_to_end(key)
+            return _LOADED[key]
+        loaded = _load_shipped(ship, payload)
+        _LOADED[key] = loaded
+        while len(_LOADED) > KEEP_MODELS:
+            _LOADED.popitem(last=False)
+        _STATS["models_loaded"] += 1
+        return loaded
+
+
+def _load_shipped(ship: ShippedModel, payload: bytes):
+    """Write the bytes to the worker's disk and load them with the safe loader."""
     from .models import load_model
 
-    key = (ship.digest, ship.trust_code, repr(ship.output))
-    if key in _LOADED:
-        _LOADED.move_to_end(key)
-        return _LOADED[key]
     try:
         from distributed import get_worker
 
@@ -98,10 +112,6 @@ def _model_on_worker(ship: ShippedModel, payload: bytes):
     if not ship.savedmodel:
         _ = loaded.model  # read now, so the temporary copy can go
         path.unlink(missing_ok=True)
-    _LOADED[key] = loaded
-    while len(_LOADED) > KEEP_MODELS:
-        _LOADED.popitem(last=False)
-    _STATS["models_loaded"] += 1
     return loaded
 
 
@@ -203,6 +213,19 @@ def _options_id(options: dict) -> str:
     return f"{pre_id}|{sorted((k, repr(v)) for k, v in rest.items())}"
 
 
+def _n_workers(client) -> int:
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def _images_per_partition(n: int, client) -> int:
+    """At most ``IMAGES_PER_PARTITION``, and at least 4 partitions per worker when there are
+    enough images, in whole batches of ``FILE_ROWS``."""
+    from .batching import FILE_ROWS
+
+    per = math.ceil(math.ceil(n / (4 * _n_workers(client))) / FILE_ROWS) * FILE_ROWS
+    return int(min(IMAGES_PER_PARTITION, max(FILE_ROWS, per)))
+
+
 def _plan(X, y, client, options: dict) -> SimpleNamespace:
     """Partitions, the data's cache identity, and the labels when the client knows them."""
     files_per = options.pop("files_per_partition", None)
@@ -215,8 +238,9 @@ def _plan(X, y, client, options: dict) -> SimpleNamespace:
         listing: FileListing = list_files(X, options.get("storage_options"))
         if listing.kind == "image" and options.get("preprocess") is None:
             options["preprocess"] = "auto"
-        parts = file_parts(listing, files_per or (IMAGES_PER_PARTITION if listing.kind == "image" else 1),
-                           options)
+        if files_per is None and listing.kind == "image":
+            files_per = _images_per_partition(len(listing.files), client)
+        parts = file_parts(listing, files_per or 1, options)
         if listing.kind == "image" and y is None:
             labels = listing.labels
         elif y is not None:
@@ -231,8 +255,7 @@ def _plan(X, y, client, options: dict) -> SimpleNamespace:
         from .sources import digest_rows
 
         X = np.asarray(X)
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        rows = max(1, math.ceil(len(X) / (4 * n_workers)))
+        rows = max(1, math.ceil(len(X) / (4 * _n_workers(client))))
         key = digest_rows(X)
         X = da.from_array(X, chunks=(rows, *X.shape[1:]))
     else:
@@ -269,7 +292,8 @@ def predict_on_cluster(model, X, y=None, *, client=None, batch_size: int | None 
     model : str, path, keras.Model or LoadedModel
     X : dask array, dask dataframe, array, or str/path
         A path or fsspec URL of a folder or glob of Parquet/CSV files (one partition per file)
-        or of an image folder (``files_per_partition`` images per partition, 480 by default);
+        or of an image folder (``files_per_partition`` images per partition; by default at
+        most 480, and few enough for 4 partitions per worker);
         the files are listed on the client and read on the workers.
     y : array-like, default=None
         Labels (image folders: from the sub-folders; tables: ``label_column``).
