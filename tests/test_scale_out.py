@@ -49,6 +49,23 @@ def _same(ev, ref) -> None:
         assert ev.scores[k] == v or (np.isnan(v) and np.isnan(ev.scores[k])), k
 
 
+def test_a_dask_array_without_a_client_says_how_to_start_one(multiclass_h5):
+    """Check in a fresh interpreter (no Dask client anywhere) that a dask array as data fails with
+    ClusterError naming Client(...)."""
+    import subprocess
+    import sys
+
+    code = ("import dask.array as da; from h5eval_widgets.core import Evaluation, ClusterError\n"
+            "try:\n"
+            f"    Evaluation.from_model({str(multiclass_h5)!r}, da.zeros((4, 4), chunks=2), [0, 1, 2, 0])\n"
+            "except ClusterError as e:\n"
+            "    print('ClusterError:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert "ClusterError: The data is a Dask collection but there is no Dask client" in out.stdout, out.stderr
+    assert "Client('tcp://scheduler:8786')" in out.stdout
+
+
 def test_workers_import_this_package(client):
     """Check that the workers run the package under test (this worktree), not another copy."""
     import h5eval_widgets

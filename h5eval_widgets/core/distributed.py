@@ -45,10 +45,14 @@ __all__ = ["predict_on_cluster", "ClusterRun", "is_dask_collection", "worker_sta
 #: Dataset options understood on a cluster (others need the data read by one process).
 CLUSTER_OPTIONS = ("label_column", "feature_columns", "image_size", "color_mode", "preprocess",
                    "rescale", "storage_options", "files_per_partition", "name")
-#: Images per partition of an image folder at most, by default (fewer to give each worker at
-#: least 4 partitions): 20 batches of ``FILE_ROWS`` (24), so a partition's batches are those
-#: one process would run.
-IMAGES_PER_PARTITION = 480
+#: Images per partition of an image folder at most, by default: 100 batches of ``FILE_ROWS``
+#: (24), so a partition's batches are those one process would run, and a lost worker costs a
+#: few thousand images at most.
+IMAGES_PER_PARTITION = 2400
+#: Partitions per worker at least (when there are enough images): each partition builds its
+#: own tf.data pipeline (30-60 ms here), so more would cost a small folder more than Dask's
+#: load balancing gains.
+MIN_PARTITIONS_PER_WORKER = 2
 #: Models kept loaded per worker process (least recently used dropped first).
 KEEP_MODELS = 2
 
@@ -218,11 +222,11 @@ def _n_workers(client) -> int:
 
 
 def _images_per_partition(n: int, client) -> int:
-    """At most ``IMAGES_PER_PARTITION``, and at least 4 partitions per worker when there are
-    enough images, in whole batches of ``FILE_ROWS``."""
+    """At most ``IMAGES_PER_PARTITION``, and ``MIN_PARTITIONS_PER_WORKER`` per worker when there
+    are enough images, in whole batches of ``FILE_ROWS``."""
     from .batching import FILE_ROWS
 
-    per = math.ceil(math.ceil(n / (4 * _n_workers(client))) / FILE_ROWS) * FILE_ROWS
+    per = math.ceil(math.ceil(n / (MIN_PARTITIONS_PER_WORKER * _n_workers(client))) / FILE_ROWS) * FILE_ROWS
     return int(min(IMAGES_PER_PARTITION, max(FILE_ROWS, per)))
 
 
@@ -293,7 +297,7 @@ def predict_on_cluster(model, X, y=None, *, client=None, batch_size: int | None 
     X : dask array, dask dataframe, array, or str/path
         A path or fsspec URL of a folder or glob of Parquet/CSV files (one partition per file)
         or of an image folder (``files_per_partition`` images per partition; by default at
-        most 480, and few enough for 4 partitions per worker);
+        most 2,400, and few enough for 2 partitions per worker);
         the files are listed on the client and read on the workers.
     y : array-like, default=None
         Labels (image folders: from the sub-folders; tables: ``label_column``).

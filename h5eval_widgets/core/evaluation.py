@@ -215,6 +215,9 @@ class Evaluation:
             Allow a model that carries code (Lambda layers) to load.
         output : int or str, default=None
             Which output of a multi-output model to evaluate.
+        client : dask.distributed.Client, default=None
+            Run inference on this Dask cluster's workers (also the current client's for a dask
+            array or dataframe as ``X``); see :mod:`h5eval_widgets.core.distributed`.
         classes, task, threshold, sample_weight, dataset_name
             As in :meth:`from_predictions`.
         **dataset_options
