@@ -1,6 +1,6 @@
 """In-process against a Dask LocalCluster of 1 and 2 workers: a small CNN over a JPEG folder (run by hand).
 
-    python benchmarks/scale_out.py                 # --n 3000 --repeat 3 (README: --repeat 9)
+    python benchmarks/scale_out.py                 # --n 6000 --repeat 3 (README: --repeat 7)
     python benchmarks/scale_out.py --n 1000 --repeat 2
 
 Writes, in a temporary folder, --n JPEG photos (56-72 px per side, so most are resized to the
@@ -15,8 +15,9 @@ interleaved, --repeat times each:
 
 Every side is warmed up once first (TensorFlow imported, the model loaded and its forward pass
 traced, in each worker too), so the table compares steady runs; the first (cold) run of each
-side is printed too. The table shows the fastest and the median run of each side, their ratios
-to in-process and the outputs' largest difference from in-process (0 expected: the same pixels
+side is printed too. The table shows the fastest and the median run of each side, the median CPU
+time (user + system, of this process and the workers: less moved by other work than the wall
+time), their ratios to in-process and the outputs' largest difference from in-process (0 expected: the same pixels
 go through the same batches). Target: 1 worker within 10% of in-process. The load average is
 printed before and after, since other work on the machine moves the times. The cluster side
 pays for listing the files, scattering the model, one task per partition (each builds its own
@@ -59,9 +60,20 @@ def timed(fn) -> tuple[float, object]:
     return time.perf_counter() - t, out
 
 
+def cpu_seconds(client) -> float:
+    """CPU time (user + system) used so far by this process and the client's workers."""
+    import resource
+
+    def own() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    return own() + (sum(client.run(own).values()) if client is not None else 0.0)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=3000, help="photos in the folder")
+    p.add_argument("--n", type=int, default=6000, help="photos in the folder")
     p.add_argument("--repeat", type=int, default=3, help="steady runs of each side, interleaved")
     args = p.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -89,6 +101,7 @@ def main() -> None:
             return lambda: Evaluation.from_model(loaded, folder, client=client, cache=False, progress=False)
 
         sides = {"in-process": side(None)}
+        clients = {"in-process": None}
         cold: dict[str, float] = {}
         for k in (1, 2):
             t = time.perf_counter()
@@ -98,6 +111,7 @@ def main() -> None:
             clusters.append((client, cluster))
             cold[f"{k} worker{'s' if k > 1 else ''} start"] = time.perf_counter() - t
             sides[f"{k} worker{'s' if k > 1 else ''}"] = side(client)
+            clients[f"{k} worker{'s' if k > 1 else ''}"] = client
         reference = None
         for name, run in sides.items():
             seconds, ev = timed(run)
@@ -108,11 +122,14 @@ def main() -> None:
               + " (the workers import TensorFlow and load the model; this process had already)", flush=True)
 
         runs: dict[str, list[float]] = {name: [] for name in sides}
+        cpu: dict[str, list[float]] = {name: [] for name in sides}
         diffs: dict[str, float] = {}
         notes: dict[str, str] = {}
         for _ in range(args.repeat):
             for name, run in sides.items():
+                c0 = cpu_seconds(clients[name])
                 seconds, ev = timed(run)
+                cpu[name].append(cpu_seconds(clients[name]) - c0)
                 runs[name].append(seconds)
                 diffs[name] = float(np.abs(ev.y_proba - reference).max())
                 notes[name] = next((n for n in ev.notes if "Dask cluster" in n), "")
@@ -123,13 +140,14 @@ def main() -> None:
         print(f"\n{args.n} JPEG photos of 56-72 px, small CNN at 64x64, best of {args.repeat} steady runs "
               f"each (interleaved); target: 1 worker within 10% of in-process")
         head = (f"{'side':14s}{'best':>9s}{'images/s':>10s}{'vs in-process':>15s}{'median':>9s}"
-                f"{'vs in-process':>15s}{'max|diff|':>11s}")
+                f"{'vs in-process':>15s}{'CPU s':>8s}{'vs in-process':>15s}{'max|diff|':>11s}")
         print(head + "\n" + "-" * len(head))
         mid = float(np.median(runs["in-process"]))
+        cpu_mid = float(np.median(cpu["in-process"]))
         for name, r in runs.items():
-            best, med = min(r), float(np.median(r))
+            best, med, c = min(r), float(np.median(r)), float(np.median(cpu[name]))
             print(f"{name:14s}{best:>8.2f}s{args.n / best:>10.0f}{best / base:>14.2f}x{med:>8.2f}s"
-                  f"{med / mid:>14.2f}x{diffs[name]:>11.1e}")
+                  f"{med / mid:>14.2f}x{c:>8.2f}{c / cpu_mid:>14.2f}x{diffs[name]:>11.1e}")
         one = min(runs["1 worker"])
         overhead = one / base - 1
         print(f"\noverhead of the cluster at 1 worker: {overhead:+.1%} ({one - base:+.2f} s over "
