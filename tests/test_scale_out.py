@@ -213,6 +213,24 @@ def test_image_folder_equals_in_process(client, image_case):
     assert resized and resized[0] in ev.notes
 
 
+def test_files_behind_an_fsspec_url_are_fetched_by_the_workers(client, image_case, parquet_folder,
+                                                               multiclass_h5):
+    """Check the path for remote files (an fsspec URL that is not the local filesystem, here
+    ``simplecache::file://``): listed through fsspec, each partition's images copied to the worker
+    and decoded there, tables read by URL; outputs equal to in-process."""
+    model, folder = image_case
+    ref = Evaluation.from_model(model, folder, cache=False, progress=False)
+    ev = Evaluation.from_model(model, f"simplecache::file://{folder}", client=client, files_per_partition=20,
+                               cache=False, progress=False)
+    _same(ev, ref)
+    assert ev.dataset_name == "photos"
+    table, df = parquet_folder
+    ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
+    ev = Evaluation.from_model(multiclass_h5, f"simplecache::file://{table}/part-*.parquet", client=client,
+                               label_column="label", cache=False, progress=False)
+    _same(ev, ref)
+
+
 def test_lambda_model_is_refused_on_the_workers_without_trust_code(client, lambda_model_files, blobs):
     """Check that a Lambda model is refused by the client at once and by a worker's own loader (a
     task given its bytes directly) with the loader's message, its code never running; and that
