@@ -7,7 +7,7 @@ the worker's own disk and loaded there once per worker process with the same saf
 one machine (:func:`~.models.load_model`: a ``Lambda`` layer is refused without ``trust_code``).
 Each task reads its partition on the worker (:mod:`.cluster_inputs`), matches it to the model
 with :func:`~.feed.prepare` and runs it with :func:`~.predict.run_feed`, in batches sized as on
-one machine. Tasks are pure (the same partition gives the same outputs), so when a worker dies
+one machine (:mod:`.cluster_worker`). Tasks are pure (the same partition gives the same outputs), so when a worker dies
 Dask runs its partitions again elsewhere and the result does not change. Outputs go into the
 same :class:`~.cache.PredictionCache` as in-process ones, keyed by the model's bytes and the
 data's identity (files: name, size and ETag or modification time; dask collections: Dask's
@@ -16,33 +16,24 @@ deterministic token of the collection).
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import io
 import math
 import os
-import tarfile
-import tempfile
-import threading
 import uuid
-from collections import Counter, OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from .cache import PredictionCache, cache_key
-from .cluster_inputs import FileListing, Part, file_parts, list_files, open_part
+from .cluster_inputs import FileListing, Part, file_parts, list_files
+from .cluster_worker import ShippedModel, package_model, predict_partition, worker_stats
 from .errors import ClusterError, LabelError
-from .model_files import _refuse_code, read_config
 from .model_info import ModelInfo, facts_key, facts_path, read_facts, write_facts
 from .preprocessing import _code_id
 
 __all__ = ["predict_on_cluster", "ClusterRun", "is_dask_collection", "worker_stats",
-           "CLUSTER_OPTIONS", "IMAGES_PER_PARTITION"]
+           "predict_partition", "ShippedModel", "Part", "CLUSTER_OPTIONS", "IMAGES_PER_PARTITION"]
 
 #: Dataset options understood on a cluster (others need the data read by one process).
 CLUSTER_OPTIONS = ("label_column", "feature_columns", "image_size", "color_mode", "preprocess",
@@ -55,117 +46,6 @@ IMAGES_PER_PARTITION = 2400
 #: own tf.data pipeline (30-60 ms here), so more would cost a small folder more than Dask's
 #: load balancing gains.
 MIN_PARTITIONS_PER_WORKER = 2
-#: Models kept loaded per worker process (least recently used dropped first).
-KEEP_MODELS = 2
-
-# ---------------------------------------------------------------------------- on the workers
-_LOADED: "OrderedDict[tuple, Any]" = OrderedDict()
-_STATS: Counter = Counter()
-_LOCK = threading.Lock()  # a worker with several threads loads a model once
-
-
-def worker_stats() -> dict[str, int]:
-    """This process's counts (``models_loaded``, ``partitions``); ``client.run(worker_stats)``
-    gives every worker's."""
-    return dict(_STATS)
-
-
-@dataclass(frozen=True)
-class ShippedModel:
-    """What each task knows of the model besides its scattered bytes."""
-
-    digest: str
-    file_name: str  # 'model.h5', 'model.keras', or a SavedModel directory's name
-    savedmodel: bool
-    trust_code: bool
-    output: int | str | None
-    name: str
-
-
-def _model_on_worker(ship: ShippedModel, payload: bytes):
-    """The model loaded in this worker process, from its bytes, once per (model, options)."""
-    key = (ship.digest, ship.trust_code, repr(ship.output))
-    with _LOCK:
-        if key in _LOADED:
-            _LOADED.move_to_end(key)
-            return _LOADED[key]
-        loaded = _load_shipped(ship, payload)
-        _LOADED[key] = loaded
-        while len(_LOADED) > KEEP_MODELS:
-            _LOADED.popitem(last=False)
-        _STATS["models_loaded"] += 1
-        return loaded
-
-
-def _load_shipped(ship: ShippedModel, payload: bytes):
-    """Write the bytes to the worker's disk and load them with the safe loader."""
-    from .models import load_model
-
-    try:
-        from distributed import get_worker
-
-        base = get_worker().local_directory
-    except (ImportError, ValueError):
-        base = None
-    folder = Path(tempfile.mkdtemp(prefix="h5eval-model-", dir=base))
-    path = folder / ship.file_name
-    if ship.savedmodel:
-        with tarfile.open(fileobj=io.BytesIO(payload)) as tar:
-            tar.extractall(folder, filter="data")
-    else:
-        path.write_bytes(payload)
-    loaded = load_model(path, trust_code=ship.trust_code, output=ship.output, name=ship.name, cache=False)
-    if not ship.savedmodel:
-        _ = loaded.model  # read now, so the temporary copy can go
-        path.unlink(missing_ok=True)
-    return loaded
-
-
-@contextmanager
-def _heap_for_inference():
-    """Dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns off glibc's
-    dynamic mmap threshold: every buffer over 128 kB (image batches, activations) is then mapped
-    and unmapped afresh. Measured on a 3,000-image partition: 15,300 page faults against 300-1,100
-    in-process, and about 15% more CPU time. While a partition runs, large buffers come from the
-    heap and stay there; afterwards the worker's settings are put back and the heap is trimmed,
-    as Dask intends. Nothing is changed elsewhere than glibc on Linux, or without that variable."""
-    trim = os.environ.get("MALLOC_TRIM_THRESHOLD_")
-    libc = None
-    if trim is not None and trim.isdigit():
-        try:
-            libc = ctypes.CDLL("libc.so.6")
-        except OSError:
-            libc = None
-    if libc is None:
-        yield
-        return
-    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
-    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD (its largest value)
-    try:
-        yield
-    finally:
-        libc.mallopt(-3, 128 << 10)  # glibc's default
-        libc.mallopt(-1, int(trim))
-        libc.malloc_trim(0)
-
-
-def predict_partition(ship: ShippedModel, payload: bytes, part: Part, block: Any = None,
-                      batch_size: int | None = None) -> dict:
-    """Predict one partition on a worker: outputs, labels read there (or None), notes."""
-    from .feed import prepare
-    from .predict import run_feed
-
-    loaded = _model_on_worker(ship, payload)
-    with _heap_for_inference(), open_part(part, block) as data:
-        feed = prepare(loaded.info, data)
-        outputs, _ = run_feed(loaded, feed, batch_size=batch_size)
-        resized = getattr(feed.source, "resized", None)
-    _STATS["partitions"] += 1
-    return {"outputs": outputs, "y": data.y, "notes": list(feed.notes), "resized": resized,
-            "info": loaded.info, "model_notes": list(loaded.notes),
-            "fingerprint": loaded.fingerprint, "output_index": loaded.output_index}
-
-
 # ---------------------------------------------------------------------------- on the client
 def is_dask_collection(obj) -> bool:
     """A dask array or dataframe (checked without importing Dask)."""
@@ -201,43 +81,6 @@ def _client(client):
             "(from dask.distributed import Client; client = Client() for a LocalCluster, or "
             "Client('tcp://scheduler:8786')) or pass client=..."
         ) from None
-
-
-def _package(model, trust_code: bool, output) -> tuple[ShippedModel, bytes, str]:
-    """The model's bytes, what tasks need to know of it, and its cache identity."""
-    from .models import LoadedModel
-
-    if isinstance(model, LoadedModel):
-        output = model.output_index if output is None else output
-        model = model.path if model.path is not None else model.model
-    if isinstance(model, (str, os.PathLike)):
-        path = Path(model).expanduser()
-        if path.is_dir():
-            from .model_files import file_digest
-
-            buf = io.BytesIO()
-            with tarfile.open(fileobj=buf, mode="w") as tar:
-                tar.add(path, arcname=path.name)
-            return (ShippedModel(file_digest(path), path.name, True, trust_code, output, path.name),
-                    buf.getvalue(), file_digest(path))
-        if not path.is_file():
-            from .models import load_model
-
-            load_model(path)  # raises the loader's own message (missing, empty, ...)
-        config, _, _ = read_config(path)
-        _refuse_code(config, path, trust_code)  # at once, before any byte is sent
-        payload = path.read_bytes()
-        digest = hashlib.sha256(payload).hexdigest()
-        return ShippedModel(digest, f"model{path.suffix.lower()}", False, trust_code, output, path.name), \
-            payload, digest
-    from .models import _digest_keras_model
-
-    with tempfile.TemporaryDirectory() as tmp:  # an in-memory model travels as a .keras archive
-        target = Path(tmp) / f"{model.name}.keras"
-        model.save(target)
-        payload = target.read_bytes()
-    digest = _digest_keras_model(model)
-    return ShippedModel(digest, f"{model.name}.keras", False, trust_code, output, model.name), payload, digest
 
 
 def _options_id(options: dict) -> str:
@@ -356,7 +199,7 @@ def predict_on_cluster(model, X, y=None, *, client=None, batch_size: int | None 
         raise TypeError(f"{unknown} cannot be used with a Dask cluster; the options there are "
                         f"{', '.join(CLUSTER_OPTIONS)}.")
     client = _client(client)
-    ship, payload, model_key = _package(model, trust_code, output)
+    ship, payload, model_key = package_model(model, trust_code, output)
     plan = _plan(X, y, client, dict(options))
     key = cache_key("dask", model_key, repr(output), plan.key, _options_id(plan.parts[0].options))
     store = None
