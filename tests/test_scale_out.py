@@ -75,10 +75,11 @@ def test_workers_import_this_package(client):
     assert len(files) == 2 and all(os.path.dirname(f) == here for f in files.values())
 
 
-def test_mlp_on_a_dask_array_equals_in_process(client, blobs, multiclass_h5):
+def test_mlp_on_a_dask_array_equals_in_process(client, blobs, multiclass_h5, capsys):
     """Check that a dask array of 5 chunks gives the in-process outputs and metrics exactly, that
     each worker loaded the model at most once for the 5 partitions (bytes scattered, not pickled
-    per task), and that without client= the current client is used."""
+    per task), that without client= the current client is used, and that the progress bar counts
+    partitions (5 in all)."""
     _, _, Xte, yte = blobs
     ref = Evaluation.from_model(multiclass_h5, Xte, yte, cache=False, progress=False)
     X = da.from_array(Xte, chunks=64)
@@ -91,8 +92,10 @@ def test_mlp_on_a_dask_array_equals_in_process(client, blobs, multiclass_h5):
     assert sum(ran.values()) == 5
     assert all(s.get("models_loaded", 0) <= 1 for s in after.values()), after
     again = Evaluation.from_model(multiclass_h5, X, da.from_array(yte, chunks=100), cache=False,
-                                  progress=False)  # get_client(), dask labels
+                                  progress=True)  # get_client(), dask labels
     _same(again, ref)
+    bar = capsys.readouterr().err
+    assert "Predicting dask array on the cluster" in bar and "/5 [" in bar and "partition/s" in bar, bar
     assert _partitions_run(client) == sum(s.get("partitions", 0) for s in after.values()) + 5
 
 
