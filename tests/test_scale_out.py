@@ -99,6 +99,23 @@ def test_mlp_on_a_dask_array_equals_in_process(client, blobs, multiclass_h5, cap
     assert _partitions_run(client) == sum(s.get("partitions", 0) for s in after.values()) + 5
 
 
+def test_an_array_and_a_model_in_memory_go_to_the_cluster(client, blobs, multiclass_h5):
+    """Check that a numpy array with client= is cut into 4 partitions per worker, and that a keras
+    model in memory travels as a .keras archive; both give the in-process outputs exactly."""
+    import keras
+
+    _, _, Xte, yte = blobs
+    ref = Evaluation.from_model(multiclass_h5, Xte, yte, cache=False, progress=False)
+    ev = Evaluation.from_model(multiclass_h5, Xte, yte, client=client, cache=False, progress=False)
+    _same(ev, ref)
+    assert any("8 array partitions" in n for n in ev.notes), ev.notes
+    model = keras.saving.load_model(multiclass_h5, compile=False)
+    ev = Evaluation.from_model(model, da.from_array(Xte, chunks=150), yte, client=client, cache=False,
+                               progress=False)
+    _same(ev, ref)
+    assert ev.model_name == model.name
+
+
 def test_outputs_computed_on_the_cluster_are_cached(client, tmp_path, blobs, multiclass_h5):
     """Check that a second evaluation of the same model and dask array reads the cache and runs no
     task on any worker, with the same outputs; other data is another entry."""

@@ -46,6 +46,8 @@ IMAGES_PER_PARTITION = 2400
 #: own tf.data pipeline (30-60 ms here), so more would cost a small folder more than Dask's
 #: load balancing gains.
 MIN_PARTITIONS_PER_WORKER = 2
+
+
 # ---------------------------------------------------------------------------- on the client
 def is_dask_collection(obj) -> bool:
     """A dask array or dataframe (checked without importing Dask)."""
