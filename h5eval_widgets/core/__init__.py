@@ -5,6 +5,7 @@ from .datasets import Dataset, load_dataset
 from .demo import load_demo
 from .errors import (
     CacheError,
+    ClusterError,
     DatasetError,
     EmbeddingError,
     H5EvalError,
@@ -55,6 +56,7 @@ __all__ = [
     "LabelError",
     "ShapeMismatchError",
     "CacheError",
+    "ClusterError",
     "TagsError",
     "EmbeddingError",
     "MissingDependencyError",

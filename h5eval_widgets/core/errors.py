@@ -13,6 +13,8 @@ __all__ = [
     "CacheError",
     "EmbeddingError",
     "MissingDependencyError",
+    "TagsError",
+    "ClusterError",
 ]
 
 
@@ -59,3 +61,7 @@ class EmbeddingError(H5EvalError, ValueError):
 
 class MissingDependencyError(H5EvalError, ImportError):
     """An optional package is needed (the message names the ``pip install`` that brings it)."""
+
+
+class ClusterError(H5EvalError):
+    """Inference on a Dask cluster could not start or finish (no client, workers lost)."""

@@ -256,6 +256,9 @@ class Evaluation(Sliceable):
             :meth:`projection`): True for the input features of a tabular model, else the
             penultimate layer's activations; or ``'input'``, ``'penultimate'``, a layer's name;
             False for none (see :mod:`~h5eval_widgets.core.embeddings`).
+        client : dask.distributed.Client, default=None
+            Run inference on this Dask cluster's workers (also the current client's for a dask
+            array or dataframe as ``X``); see :mod:`h5eval_widgets.core.distributed`.
         classes, task, threshold, sample_weight, dataset_name
             As in :meth:`from_predictions`.
         **dataset_options

@@ -38,16 +38,35 @@ def evaluate_model(
     output: int | str | None = None,
     dataset_name: str | None = None,
     embeddings: bool | str = True,
+    client=None,
     **dataset_options,
 ) -> Evaluation:
     """Load (or take) a model and a dataset, predict once through the cache, and evaluate.
 
     Parameters are those of :meth:`Evaluation.from_model`.
 
+    With ``client=`` (a ``dask.distributed.Client``), or a dask array or dataframe as ``X``,
+    inference runs on the cluster's workers (:mod:`h5eval_widgets.core.distributed`); what
+    follows is the same.
+
     Returns
     -------
     Evaluation
     """
+    from .distributed import is_dask_collection
+
+    if client is not None or is_dask_collection(X):
+        from .distributed import predict_on_cluster
+
+        run = predict_on_cluster(model, X, y, client=client, batch_size=batch_size, cache=cache,
+                                 progress=progress, trust_code=trust_code, output=output,
+                                 **dataset_options)
+        return Evaluation.from_predictions(
+            run.y, run.outputs, classes=classes or run.class_names or run.info.class_names,
+            task=task or run.info.task_hint(run.y), threshold=threshold, sample_weight=sample_weight,
+            notes=run.notes, activation=run.info.output_activation, model_info=run.info,
+            model_name=run.model_name, dataset_name=dataset_name or run.dataset_name,
+        )
     loaded = model if isinstance(model, LoadedModel) else load_model(
         model, trust_code=trust_code, output=output, cache=cache
     )

@@ -17,7 +17,7 @@ from .errors import EmbeddingError, LabelError
 from .feed import adapt_inputs, prepare
 from .models import LoadedModel
 
-__all__ = ["predict", "predict_with_embedding", "adapt_inputs", "DEFAULT_CHUNK_BYTES"]
+__all__ = ["predict", "predict_with_embedding", "run_feed", "adapt_inputs", "DEFAULT_CHUNK_BYTES"]
 
 
 class _OwnRetracingFilter(logging.Filter):
@@ -78,6 +78,42 @@ def _forward_fn(loaded: LoadedModel, signature, plan: EmbeddingPlan | None = Non
 
     loaded.forward_passes[key] = forward
     return forward
+
+
+def run_feed(loaded: LoadedModel, feed, *, batch_size: int | None = None,
+             on_chunk=None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Run the model over a prepared feed, in batches sized for the model (no cache).
+
+    This is the pass itself, shared by :func:`predict` and the workers of a Dask cluster
+    (:mod:`~h5eval_widgets.core.distributed`), so that both size and run batches alike.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    feed : Feed
+        From :func:`~h5eval_widgets.core.feed.prepare`.
+    batch_size : int, default=None
+        Rows per forward call (None: sized by :func:`~h5eval_widgets.core.batching.rows_per_call`).
+    on_chunk : callable, default=None
+        Called with the number of rows after each forward call (a progress bar's ``update``).
+
+    Returns
+    -------
+    outputs : ndarray of shape (n_rows, n_outputs)
+    labels : list of ndarray
+        Labels met on the way (a ``tf.data`` stream's), one array per chunk.
+    """
+    step = rows_per_call(feed.row_bytes, loaded.info.activation_bytes, batch_size, feed.max_rows)
+    forward = _forward_fn(loaded, feed.signature)
+    parts, labels = [], []
+    for chunk, y in feed.chunks(step):
+        out = np.asarray(forward(chunk))
+        parts.append(out[:, None] if out.ndim == 1 else out.reshape(len(out), -1))
+        if y is not None:
+            labels.append(y)
+        if on_chunk is not None:
+            on_chunk(len(out))
+    return (np.concatenate(parts) if len(parts) != 1 else parts[0]), labels
 
 
 def predict(
