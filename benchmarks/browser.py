@@ -9,13 +9,18 @@ Chromium at 1600x1300:
 - ``10``: the bundled demo (digits CNN, 10 classes, 719 image samples);
 - ``1000``: a 1000-class model (nearest of 1000 embeddings, pairs of close classes confused)
   on 5,000 tabular samples;
-- ``100k``: a 10-class model of the same kind on 100,000 tabular samples.
+- ``10k`` / ``100k``: a 10-class model of the same kind on 10,000 / 100,000 tabular samples.
 
 It prints the time from opening the page until the matrix is drawn and the page is quiet
 (kernel start and the evaluation included; predictions come from the cache after the first
 run, which the benchmark makes before timing), then the time from a mouse click on a
 non-empty off-diagonal cell until the samples view shows that cell's samples (title and rows
 or cards drawn), the median over --clicks different cells. Target: click -> samples < 300 ms.
+
+Then the embedding map: the time from opening its tab until every drawn point is on the page
+(at most 5,000 of them, see ``views.embedding.MAX_DRAWN``; the PCA map computed on the way
+when not cached), and from releasing a dragged box until the samples view shows the points
+inside it, the median over 5 boxes. Target: brush -> samples < 300 ms.
 """
 
 from __future__ import annotations
@@ -97,13 +102,61 @@ def measure(browser, notebook, status: str, names: list[str], clicks: int) -> tu
                     return title.includes(want) && shown >= Math.min(n, 12);
                 }""", arg=[want, n], timeout=int(os.environ.get("WAIT_MS", "60000")), polling="raf")
             times.append(time.perf_counter() - t)
+        map_s, brushes = measure_map(page)
         page.close()
-    return drawn, times
+    return drawn, times, map_s, brushes
+
+
+SAMPLES_SHOWN_JS = """(want) => {
+    const heads = [...document.querySelectorAll('.h5eval-dashboard b')].filter(b => b.textContent === 'Samples');
+    const title = heads.length ? heads[0].parentElement.textContent : '';
+    const m = title.match(/Chosen on the map \\((\\d+)\\)/);
+    if (!m) return false;
+    const n = Number(m[1]);
+    const cards = [...document.querySelectorAll('.widget-vbox > .widget-button')]
+        .filter(b => b.textContent.trim() === 'details').length;
+    const shown = document.querySelectorAll('.h5eval-table-row').length + cards;
+    return shown >= Math.min(n, 12);
+}"""
+
+
+def measure_map(page) -> tuple[float, list[float]]:
+    """Open the embedding map's tab (time until its points are drawn), then drag 5 boxes (time
+    from releasing each until the samples view shows its points)."""
+    t = time.perf_counter()
+    page.locator(".lm-TabBar-tab", has_text="Embedding map").click()
+    fig = page.locator(".bqplot.figure", has_text="Embedding map")
+    fig.wait_for(timeout=300_000)
+    page.wait_for_function("""() => {
+        const f = [...document.querySelectorAll('.bqplot.figure')].find(f => f.textContent.includes('Embedding map'));
+        const m = f && f.textContent.match(/([\\d,]+) points( \\(([\\d,]+) drawn\\))?/);
+        if (!m) return false;
+        const want = Number((m[3] || m[1]).replace(/,/g, ''));
+        return f.querySelectorAll('path.dot').length >= want;
+    }""", timeout=300_000, polling=50)
+    map_s = time.perf_counter() - t
+    fig.scroll_into_view_if_needed()
+    box = fig.bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    times = []
+    for a, b in [(0.25, 0.55), (0.35, 0.65), (0.3, 0.7), (0.2, 0.5), (0.45, 0.75)]:
+        page.mouse.move(x + a * w, y + a * h)
+        page.mouse.down()
+        page.mouse.move(x + b * w, y + b * h, steps=5)
+        t = time.perf_counter()
+        page.mouse.up()
+        page.wait_for_function(SAMPLES_SHOWN_JS, arg=True, timeout=60_000, polling="raf")
+        times.append(time.perf_counter() - t)
+        # another selection (not timed), so that the next box's title is new
+        page.get_by_role("button", name="most confident mistakes").click()
+        page.wait_for_selector("text=Most confident mistakes", timeout=60_000)
+    return map_s, times
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", nargs="+", default=["10", "1000", "100k"], choices=["10", "1000", "100k"])
+    ap.add_argument("--cases", nargs="+", default=["10", "1000", "10k", "100k"],
+                    choices=["10", "1000", "10k", "100k"])
     ap.add_argument("--clicks", type=int, default=7)
     args = ap.parse_args()
 
@@ -125,23 +178,26 @@ def main() -> None:
             cases[case] = (dashboard_notebook(None, None, demo=True), "digits_cnn on digits_test: 719 samples",
                            list(ev.classes))
             continue
-        k, n = (1000, 5000) if case == "1000" else (10, 100_000)
+        k, n = {"1000": (1000, 5000), "10k": (10, 10_000), "100k": (10, 100_000)}[case]
         model, data = nearest_embedding_model(tmp, k, n, f"m{case}")
         ev = Evaluation.from_model(str(model), str(data), progress=False)  # fills the cache
         # as the dashboard draws them: focus class 0 (its default) is always among them
         drawn = classes_to_draw(ev.confusion_matrix(), 15, focus=0) if k > 30 else np.arange(k)
         cases[case] = (dashboard_notebook(_by_name([str(model)]), _by_name([str(data)])),
                        f"m{case} on m{case}_test: {n} samples", [ev.classes[c] for c in drawn])
-    print(f"{'case':>6} {'page drawn s':>13} {'click -> samples ms (median, min-max)':>40}")
+    print(f"{'case':>6} {'page drawn s':>13} {'click -> samples ms (median, min-max)':>40} "
+          f"{'map drawn s':>12} {'brush -> samples ms (median, min-max)':>40}")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run",
                                           "--disable-background-networking"])
         for case, (notebook, status, names) in cases.items():
-            drawn, times = measure(browser, notebook, status, names, args.clicks)
+            drawn, times, map_s, brushes = measure(browser, notebook, status, names, args.clicks)
             ms = [t * 1000 for t in times]
+            bs = [t * 1000 for t in brushes]
             print(f"{case:>6} {drawn:>13.1f} {statistics.median(ms):>22.0f} "
-                  f"({min(ms):.0f}-{max(ms):.0f}, {len(ms)} cells)", flush=True)
+                  f"({min(ms):.0f}-{max(ms):.0f}, {len(ms)} cells) {map_s:>12.2f} "
+                  f"{statistics.median(bs):>22.0f} ({min(bs):.0f}-{max(bs):.0f}, {len(bs)} boxes)", flush=True)
         browser.close()
     shutil.rmtree(tmp, ignore_errors=True)
 

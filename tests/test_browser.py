@@ -100,22 +100,28 @@ def click_cell(page, k: int, i: int, j: int) -> None:
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
 
 
+def show_cell(page, ev, i: int, j: int):
+    """Click the demo matrix's cell (i, j) and wait until the gallery holds its samples' cards
+    (the title is sent before the new cards); returns the cards' locator and the cell's samples."""
+    from playwright.sync_api import expect
+
+    expected = ev.cell_indices(i, j)
+    assert len(expected) > 0
+    click_cell(page, 10, i, j)
+    page.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({len(expected)})",
+                           timeout=30_000)
+    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
+    expect(cards).to_have_count(len(expected), timeout=30_000)
+    return cards, expected
+
+
 def choose(page, label: str, option: str) -> None:
     page.locator(f".widget-dropdown:has(label:text-is('{label}')) select").select_option(label=option)
 
 
 def test_a_mouse_click_on_a_cell_lists_exactly_that_cells_samples(page, demo):
     """Check that clicking cell (8, 1) in Chromium shows the samples with true 8 predicted 1."""
-    from playwright.sync_api import expect
-
-    ev = demo.evaluate("digits_cnn", progress=False)
-    expected = ev.cell_indices(8, 1)
-    assert len(expected) > 0
-    click_cell(page, 10, 8, 1)
-    page.wait_for_selector(f"text=true 8 · predicted 1 ({len(expected)})", timeout=30_000)
-    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
-    # the title is sent before the new cards: wait (retrying) until the gallery holds that many
-    expect(cards).to_have_count(len(expected), timeout=30_000)
+    cards, expected = show_cell(page, demo.evaluate("digits_cnn", progress=False), 8, 1)
     for n in range(cards.count()):
         text = cards.nth(n).inner_text()
         assert "true 8" in text and "pred 1" in text
@@ -250,12 +256,7 @@ def test_saliency_and_the_likely_mislabelled_in_the_browser(page, demo):
     from playwright.sync_api import expect
 
     ev = demo.evaluate("digits_cnn", progress=False)
-    expected = ev.cell_indices(8, 1)
-    assert len(expected) > 0
-    click_cell(page, 10, 8, 1)
-    page.wait_for_selector(f"text=true 8 · predicted 1 ({len(expected)})", timeout=30_000)
-    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
-    expect(cards).to_have_count(len(expected), timeout=30_000)
+    cards, expected = show_cell(page, ev, 8, 1)
     page.get_by_role("button", name="show saliency").click()
     maps = page.locator("img.h5eval-saliency")
     expect(maps).to_have_count(len(expected), timeout=60_000)

@@ -16,7 +16,7 @@ def view(dash):
 def test_the_map_draws_every_sample_and_marks_a_clicked_cells_points(dash, view):
     """Check that the map holds the evaluation's PCA map point for point, and that clicking a
     cell highlights exactly that cell's samples."""
-    st, ev = dash.state, dash.state.evaluation
+    ev = dash.state.evaluation
     xy = ev.projection("pca")
     np.testing.assert_array_equal(view.scatter.x, xy[:, 0])
     np.testing.assert_array_equal(view.scatter.y, xy[:, 1])

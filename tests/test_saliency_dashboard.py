@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pytest
 
 from h5eval_widgets.views._pictures import heat_colors, overlay_png
 

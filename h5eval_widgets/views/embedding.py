@@ -16,7 +16,6 @@ import ipywidgets as W
 import numpy as np
 
 from ..core.projection import points_in_box, project_in_background
-from ..state import EvalState
 from ._base import View, guarded
 from ._draw import axes, figure
 

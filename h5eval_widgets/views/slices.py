@@ -8,7 +8,6 @@ import html
 import ipywidgets as W
 import numpy as np
 
-from ..state import EvalState
 from ._base import View, guarded
 
 #: Rows of a table (slices or rules) shown.
