@@ -65,3 +65,17 @@ def test_colours_and_a_slice_keep_the_maps_layout(dash, view):
     assert "slice: true 3" in view.figure.title and f"{len(rows)} points" in view.figure.title
     st.show_slice(None)
     view.color_by.value = "right / wrong"
+
+
+def test_a_dashboard_without_embeddings_hides_the_map_without_an_error(demo):
+    """Check that evaluations given without an embedding (from predictions) hide the map, and
+    that selecting samples then says nothing in the status (the map used to fail on it)."""
+    from h5eval_widgets import Dashboard
+    from h5eval_widgets.core import Evaluation
+
+    ev = demo.evaluate("digits_cnn", progress=False)
+    bare = Evaluation.from_predictions(ev.y_true, ev.y_proba, classes=ev.classes, dataset_name="digits_test")
+    d = Dashboard.from_evaluations({"cnn": bare}, progress=False)
+    d.state.selected_cell = (8, 1)
+    assert d.state.status_level == "info", d.state.status
+    assert d.embedding.layout.display == "none"

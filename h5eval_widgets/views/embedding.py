@@ -129,6 +129,9 @@ class EmbeddingView(View):
 
     def _highlight(self) -> None:
         """The samples shown in the samples view, marked on top (at most :data:`MAX_DRAWN`)."""
+        xy, ev = getattr(self, "xy", None), self.session.evaluation
+        if xy is None or ev is None or len(xy) != ev.n_samples:
+            return  # no map drawn yet, or the new evaluation's map is drawn next (refresh)
         idx = self.state.selected_indices
         idx = np.zeros(0, np.int64) if idx is None else np.asarray(idx, dtype=np.int64)[:MAX_DRAWN]
         self.marked_indices = idx
