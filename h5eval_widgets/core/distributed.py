@@ -252,7 +252,10 @@ def _run(client, ship: ShippedModel, payload: bytes, plan, batch_size, progress:
     from tqdm.auto import tqdm
 
     run = uuid.uuid4().hex[:8]
-    model_future = client.scatter(payload, broadcast=True, hash=True)
+    # a key of its own per run (hash=False): with content-hashed keys, a run started while the
+    # previous run's release of the same bytes was under way lost them ("lost dependencies");
+    # the workers keep the loaded model by its digest, so they do not load it again
+    model_future = client.scatter(payload, broadcast=True, hash=False)
     blocks = client.compute(plan.blocks) if plan.blocks is not None else [None] * len(plan.parts)
     futures = [client.submit(predict_partition, ship, model_future, part, block, batch_size,
                              key=f"h5eval-predict-{ship.digest[:10]}-{run}-{part.index}", pure=False)
