@@ -135,11 +135,11 @@ def measure_map(page) -> tuple[float, list[float]]:
         return f.querySelectorAll('path.dot').length >= want;
     }""", timeout=300_000, polling=50)
     map_s = time.perf_counter() - t
-    fig.scroll_into_view_if_needed()
-    box = fig.bounding_box()
-    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
     times = []
     for a, b in [(0.25, 0.55), (0.35, 0.65), (0.3, 0.7), (0.2, 0.5), (0.45, 0.75)]:
+        fig.scroll_into_view_if_needed()  # again: the button clicked below scrolls the page
+        box = fig.bounding_box()
+        x, y, w, h = box["x"], box["y"], box["width"], box["height"]
         page.mouse.move(x + a * w, y + a * h)
         page.mouse.down()
         page.mouse.move(x + b * w, y + b * h, steps=5)

@@ -289,6 +289,7 @@ class EvalState(T.HasTraits):
 
     def show_default_samples(self) -> None:
         """With no cell chosen: the most confident mistakes (single-label classification)."""
+        self.brushed = None
         dec = self.decisions
         if dec is None:
             self.selected_indices = None

@@ -47,6 +47,14 @@ def test_a_brush_selects_exactly_the_points_inside_and_the_matrix_counts_them(da
     np.testing.assert_array_equal(dash.confusion.heatmap.color, want)
     assert f"{len(inside)} samples chosen on the map" in dash.confusion.figure.title
     np.testing.assert_array_equal(np.sort(view.marked_indices), inside)
+    # the box dragged elsewhere (bqplot moves selected_x/y without brushing) selects again
+    view.brush.selected_x = np.array([x0 - 1, x1 - 1])
+    moved = np.flatnonzero((xy[:, 0] >= x0 - 1) & (xy[:, 0] <= x1 - 1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
+    np.testing.assert_array_equal(np.sort(st.selected_indices), moved)
+    dash.pairs.mistakes_btn.click()  # another selection: the matrix counts every sample, no box
+    assert st.brushed is None and view.brush.selected_x is None
+    np.testing.assert_array_equal(dash.confusion.heatmap.color, ev.confusion_matrix())
+    view.select_box(x0, x1, y0, y1)
     dash.confusion.click_cell(8, 1)
     assert st.brushed is None
     np.testing.assert_array_equal(dash.confusion.heatmap.color, ev.confusion_matrix())

@@ -38,7 +38,7 @@ class EmbeddingView(View):
     """
 
     redraw_on = ("threshold",)
-    update_on = {"selected_indices": "_highlight"}
+    update_on = {"selected_indices": "_highlight", "brushed": "_on_brushed"}
 
     def build(self) -> list[W.Widget]:
         self.x_scale, self.y_scale = bq.LinearScale(), bq.LinearScale()
@@ -49,7 +49,9 @@ class EmbeddingView(View):
         self.marked = bq.Scatter(x=[], y=[], default_size=28, colors=["#ff7f0e"], stroke="#222",
                                  stroke_width=1, scales={"x": self.x_scale, "y": self.y_scale})
         self.brush = bq.interacts.BrushSelector(x_scale=self.x_scale, y_scale=self.y_scale, color="#ff7f0e")
-        self.brush.observe(self._on_brush, names="brushing")
+        # a new box ends with brushing off; a box dragged elsewhere only moves selected_x/y
+        self.brush.observe(self._on_brush, names=["brushing", "selected_x", "selected_y"])
+        self._box: tuple | None = None
         self.figure = figure([self.scatter, self.marked], axes(self.x_scale, self.y_scale), title="Embedding map",
                              width=520, height=460, interaction=self.brush)
         self.color_by = W.Dropdown(options=list(COLOR_BY), value="right / wrong", description="colour",
@@ -141,16 +143,26 @@ class EmbeddingView(View):
 
     @guarded
     def _on_brush(self, change):
-        if change["new"]:  # still dragging: select on release
+        if self.brush.brushing:  # still dragging: select on release
             return
         sel_x, sel_y = self.brush.selected_x, self.brush.selected_y
-        if sel_x is None or sel_y is None or len(sel_x) < 2:
+        if sel_x is None or sel_y is None or len(sel_x) < 2 or len(sel_y) < 2:
             return
-        self.select_box(float(sel_x[0]), float(sel_x[1]), float(sel_y[0]), float(sel_y[1]))
+        box = (float(sel_x[0]), float(sel_x[1]), float(sel_y[0]), float(sel_y[1]))
+        if box != self._box:  # the release sends the box and brushing: select once
+            self.select_box(*box)
+
+    def _on_brushed(self) -> None:
+        """Another selection replaced the map's: its box is taken off the map."""
+        if self.state.brushed is None and self.brush.selected_x is not None:
+            self._box = None
+            self.brush.selected_x = None
+            self.brush.selected_y = None
 
     def select_box(self, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
         """Select the points in a box of the map, as a brush drawn in the browser does: they are
         shown in the samples view and counted in the matrix. Returns their indices."""
+        self._box = (x0, x1, y0, y1)
         idx = points_in_box(self.xy, x0, x1, y0, y1)
         self.state.brush_samples(idx, f"Chosen on the map ({len(idx)})")
         return idx
