@@ -4,7 +4,9 @@ Run from the repository root (needs chromium):  python scripts/screenshot.py
 
 Writes ``docs/dashboard.png`` (1250 px wide, the README's picture), the page at 1280 and 1920
 px (``docs/dashboard-1280.png``, ``docs/dashboard-1920.png``) to check the layout, and at 1280
-px under Voila's dark theme (``docs/dashboard-dark.png``).
+px under Voila's dark theme (``docs/dashboard-dark.png``); then the digits CNN's cell true 8 /
+predicted 1 with "show saliency" on and one sample's details (``docs/saliency.png``), and the
+embedding map with a box dragged on it (``docs/embedding-map.png``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,42 @@ def shoot(browser, url: str, width: int, out: Path, *, clip_height: int | None =
     print("wrote", out)
 
 
+def shoot_insight(browser, url: str) -> None:
+    """Saliency over a cell's samples, and the embedding map with a brushed box (a tall page:
+    the map's tab is below the samples)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    page.goto(url, timeout=120_000)
+    page.wait_for_selector("text=digits_cnn on digits_test: 719 samples", timeout=120_000)
+    box = page.locator("rect.heatmapcell").nth(8 * 10 + 1).bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    page.wait_for_selector("text=true 8 · predicted 1", timeout=30_000)
+    page.get_by_role("button", name="show saliency").click()
+    page.wait_for_selector("img.h5eval-saliency", timeout=60_000)
+    page.locator(".widget-vbox:has(> .widget-button:text-is('details'))").nth(0) \
+        .locator("> .widget-button:text-is('details')").click()
+    page.wait_for_selector(".h5eval-saliency-detail", timeout=30_000)
+    page.wait_for_timeout(1500)
+    samples = page.locator(".widget-vbox", has=page.locator("b", has_text="Samples")).last
+    samples.screenshot(path=str(DOCS / "saliency.png"))
+    print("wrote", DOCS / "saliency.png")
+    page.locator(".lm-TabBar-tab", has_text="Embedding map").click()
+    fig = page.locator(".bqplot.figure", has_text="Embedding map")
+    fig.wait_for(timeout=60_000)
+    fig.scroll_into_view_if_needed()
+    b = fig.bounding_box()
+    page.mouse.move(b["x"] + 0.3 * b["width"], b["y"] + 0.3 * b["height"])
+    page.mouse.down()
+    page.mouse.move(b["x"] + 0.55 * b["width"], b["y"] + 0.6 * b["height"], steps=6)
+    page.mouse.up()
+    page.wait_for_selector("text=/Chosen on the map/", timeout=30_000)
+    page.wait_for_timeout(1500)
+    b = fig.bounding_box()
+    page.screenshot(path=str(DOCS / "embedding-map.png"),
+                    clip={"x": b["x"] - 10, "y": b["y"] - 60, "width": b["width"] + 20, "height": b["height"] + 100})
+    print("wrote", DOCS / "embedding-map.png")
+    page.close()
+
+
 def main() -> None:
     chromium = shutil.which("chromium")
     with VoilaServer(dashboard_notebook(None, None, demo=True)) as srv, sync_playwright() as p:
@@ -47,6 +85,7 @@ def main() -> None:
         for width in (1280, 1920):
             shoot(browser, srv.url, width, DOCS / f"dashboard-{width}.png")
         shoot(browser, srv.url + "?theme=dark", 1280, DOCS / "dashboard-dark.png")
+        shoot_insight(browser, srv.url)
         browser.close()
 
 

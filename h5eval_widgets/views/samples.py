@@ -98,7 +98,7 @@ class SamplesView(View):
                            width=420, height=220, margin={"top": 30, "bottom": 30, "left": 45})
         self.detail_image = W.Image(format="png", layout=W.Layout(display="none", margin="0 8px 0 0"))
         # holds only what is shown: a bqplot figure in a hidden element logs console errors
-        self.details = W.HBox([], layout=W.Layout(align_items="center"))
+        self.details = W.HBox([], layout=W.Layout(align_items="center", flex_flow="row wrap"))
         self._thumbs: dict[tuple, bytes] = {}
         self.dist.layout.display = "none"
         return [self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn, self.saliency_controls]),
