@@ -65,8 +65,10 @@ def test_colours_and_a_slice_keep_the_maps_layout(dash, view):
     whole map (same layout, nothing projected again)."""
     st, ev = dash.state, dash.state.evaluation
     np.testing.assert_array_equal(view.scatter.color, (ev.y_true != ev.y_pred).astype(int))
+    assert "right</span>" in view.key.value and "wrong</span>" in view.key.value
     view.color_by.value = "true class"
     np.testing.assert_array_equal(view.scatter.color, ev.y_true)
+    assert all(f"{c}</span>" in view.key.value for c in ev.classes)  # the legend names each colour
     rows = ev.cell_indices(3, 3)
     st.show_slice(rows, "true 3")
     np.testing.assert_array_equal(view.scatter.x, ev.projection("pca")[rows, 0])

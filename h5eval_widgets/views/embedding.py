@@ -9,6 +9,7 @@ among every point.
 
 from __future__ import annotations
 
+import html
 import time
 
 import bqplot as bq
@@ -62,8 +63,9 @@ class EmbeddingView(View):
         self.method.observe(lambda c: self._draw(self.refresh), names="value")
         self.note = W.HTML()
         self.about = W.HTML()
+        self.key = W.HTML()  # the colours' legend
         self.method_shown: str | None = None
-        return [W.HBox([self.method, self.color_by]), self.note, self.figure, self.about]
+        return [W.HBox([self.method, self.color_by]), self.note, self.figure, self.key, self.about]
 
     def refresh(self) -> None:
         ev = self.session.evaluation
@@ -128,6 +130,10 @@ class EmbeddingView(View):
         self.color_scale.domain = list(range(len(names)))
         self.scatter.color = values[self.drawn].astype(np.int64)
         self.legend = names
+        self.key.value = "<div class='h5eval-map-legend' style='font-size:12px'>" + " ".join(
+            f"<span style='white-space:nowrap;margin-right:8px'><span style='display:inline-block;"
+            f"width:10px;height:10px;background:{colors[i % len(colors)]};margin-right:3px'></span>"
+            f"{html.escape(str(name))}</span>" for i, name in enumerate(names)) + "</div>"
 
     def _highlight(self) -> None:
         """The samples shown in the samples view, marked on top (at most :data:`MAX_DRAWN`)."""
