@@ -163,9 +163,9 @@ def serve(models: Sequence[str], datasets: Sequence[str], *, demo: bool, port: i
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), interrupted)
     server = VoilaServer(nb, port=port)
-    server.start()
-    print(f"h5eval dashboard: serving on {server.url}  (Ctrl-C to stop)", flush=True)
-    try:
+    try:  # the print too: a signal right after it (as soon as the URL is read) is caught here
+        server.start()
+        print(f"h5eval dashboard: serving on {server.url}  (Ctrl-C to stop)", flush=True)
         while server.proc.poll() is None:
             time.sleep(0.5)
     except KeyboardInterrupt:
