@@ -141,7 +141,7 @@ class Explainer:
                 else np.zeros((0, *self.picture_shape[:2]), np.float32))
 
     def _compute(self, indices, classes, method, options) -> np.ndarray:
-        from .saliency import integrated_gradients, saliency_map
+        from .saliency import attribution_maps, integrated_gradients, saliency_map
 
         x = self.inputs(indices)
         if x.ndim == 4:
@@ -150,8 +150,5 @@ class Explainer:
             raise H5EvalError(f"Grad-CAM needs convolutional feature maps, and this model takes the "
                               f"images as flat rows of {x.shape[1]} values; use integrated gradients "
                               "(method='integrated_gradients').")
-        maps = np.abs(integrated_gradients(self.loaded, x, classes)).reshape(len(x), *self.picture_shape)
-        if maps.ndim == 4:
-            maps = maps.sum(axis=-1)
-        top = maps.reshape(len(maps), -1).max(axis=1)
-        return maps / np.where(top > 0, top, 1)[:, None, None]
+        attr = integrated_gradients(self.loaded, x, classes).reshape(len(x), *self.picture_shape)
+        return attribution_maps(attr)

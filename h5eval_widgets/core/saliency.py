@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import H5EvalError
 
-__all__ = ["grad_cam", "integrated_gradients", "saliency_map", "last_conv_layer"]
+__all__ = ["grad_cam", "integrated_gradients", "saliency_map", "attribution_maps", "last_conv_layer"]
 
 
 def _keras_model(model):
@@ -137,8 +137,7 @@ def grad_cam(model, images: np.ndarray, classes, *, layer: str | None = None,
         weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
         cam = tf.nn.relu(tf.reduce_sum(fmap * weights, axis=-1, keepdims=True))
         cam = tf.image.resize(cam, (h, w), method="bilinear")[..., 0].numpy()
-        top = cam.reshape(len(cam), -1).max(axis=1)
-        maps.append(cam / np.where(top > 0, top, 1)[:, None, None])
+        maps.append(unit_max(cam))
     return np.concatenate(maps) if maps else np.zeros((0, h, w), np.float32)
 
 
@@ -236,14 +235,24 @@ def integrated_gradients(model, images: np.ndarray, classes, *, baseline: np.nda
     return np.concatenate(out) if out else np.zeros_like(images)
 
 
+def unit_max(maps: np.ndarray) -> np.ndarray:
+    """Each map of ``maps`` (n, h, w) divided by its maximum (all-zero maps stay zero)."""
+    top = maps.reshape(len(maps), -1).max(axis=1)
+    return maps / np.where(top > 0, top, 1)[:, None, None]
+
+
+def attribution_maps(attr: np.ndarray) -> np.ndarray:
+    """Signed attributions (n, h, w[, channels]) as maps to draw: absolute values summed over
+    the channels, each scaled to a maximum of 1."""
+    attr = np.abs(attr)
+    return unit_max(attr.sum(axis=-1) if attr.ndim == 4 else attr)
+
+
 def saliency_map(model, images: np.ndarray, classes, *, method: str = "gradcam", **options) -> np.ndarray:
     """One non-negative map per image, scaled to a maximum of 1, for drawing over it:
     Grad-CAM's map, or the absolute integrated gradients summed over the channels."""
     if method == "gradcam":
         return grad_cam(model, images, classes, **options)
     if method == "integrated_gradients":
-        attr = np.abs(integrated_gradients(model, images, classes, **options))
-        maps = attr.sum(axis=-1) if attr.ndim == 4 else attr
-        top = maps.reshape(len(maps), -1).max(axis=1)
-        return maps / np.where(top > 0, top, 1)[:, None, None]
+        return attribution_maps(integrated_gradients(model, images, classes, **options))
     raise ValueError(f"method must be 'gradcam' or 'integrated_gradients'; got {method!r}.")
