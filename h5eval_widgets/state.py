@@ -200,7 +200,6 @@ class EvalState(T.HasTraits):
 
     def show_samples(self, indices, label: str) -> None:
         """Show ``indices`` (no cell chosen) in the samples view, headed by ``label``."""
-        self.brushed = None
         self.selected_cell = None
         self.selection_label = label
         self.selected_indices = indices
@@ -246,7 +245,12 @@ class EvalState(T.HasTraits):
         """Show ``indices`` chosen on the embedding map in the samples view, and count them in
         the matrix (``brushed``) until another selection is made."""
         self.show_samples(indices, label)
-        self.brushed = np.asarray(indices, dtype=np.int64)
+        self.brushed = np.asarray(indices, dtype=np.int64)  # after: see _on_indices
+
+    @T.observe("selected_indices")
+    def _on_indices(self, change):
+        """Any other selection ends the map's: the matrix counts every sample again."""
+        self.brushed = None
 
     def show_slice(self, rows, name: str | None = None) -> None:
         """Filter every view to ``rows`` of the whole dataset, named ``name`` (None: every
@@ -289,7 +293,6 @@ class EvalState(T.HasTraits):
 
     def show_default_samples(self) -> None:
         """With no cell chosen: the most confident mistakes (single-label classification)."""
-        self.brushed = None
         dec = self.decisions
         if dec is None:
             self.selected_indices = None
@@ -310,7 +313,6 @@ class EvalState(T.HasTraits):
 
     def _select_cell(self, cell):
         ev = self.evaluation
-        self.brushed = None  # the matrix counts every sample again
         i, j = int(cell[0]), int(cell[1])
         if not (0 <= i < ev.n_classes and 0 <= j < ev.n_classes):
             raise ValueError(f"Cell {cell} is outside the {ev.n_classes}x{ev.n_classes} matrix.")

@@ -78,7 +78,7 @@ class TagsOfRows:
         return self.store.names()
 
     def column(self, indices: Iterable[int]) -> list[str]:
-        return self.store.column(self.rows[np.asarray(list(indices), dtype=np.int64)]) if len(list(indices)) else []
+        return self.store.column(self.rows[np.asarray(list(indices), dtype=np.int64)])
 
     def __len__(self) -> int:
         return len(self.tagged())

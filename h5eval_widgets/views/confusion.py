@@ -6,7 +6,7 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..core.metrics import normalize_confusion
+from ..core.metrics import confusion_matrix, normalize_confusion
 from ..core.queries import classes_to_draw, errors_covered
 from ..state import EvalState
 from ._base import View, guarded
@@ -77,9 +77,7 @@ class ConfusionMatrixView(View):
         cm = self.state.decisions.confusion
         brushed = self.state.brushed
         if brushed is not None:  # the samples chosen on the embedding map, counted
-            k = ev.n_classes
-            cells = ev.y_true[brushed] * k + self.state.decisions.y_pred[brushed]
-            cm = np.bincount(cells, minlength=k * k).reshape(k, k)
+            cm = confusion_matrix(ev.y_true[brushed], self.state.decisions.y_pred[brushed], ev.n_classes)
         many = ev.n_classes > self.max_classes
         self.top_n.layout.display = None if many else "none"
         sel = self.state.selected_cell

@@ -10,7 +10,6 @@ among every point.
 from __future__ import annotations
 
 import html
-import time
 
 import bqplot as bq
 import ipywidgets as W
@@ -64,7 +63,6 @@ class EmbeddingView(View):
         self.note = W.HTML()
         self.about = W.HTML()
         self.key = W.HTML()  # the colours' legend
-        self.method_shown: str | None = None
         return [W.HBox([self.method, self.color_by]), self.note, self.figure, self.key, self.about]
 
     def refresh(self) -> None:
@@ -99,37 +97,34 @@ class EmbeddingView(View):
                               on_error=lambda exc: self.state.set_status(f"UMAP failed: {exc}", "error"))
 
     def _plot(self, ev, method: str) -> None:
-        started = time.perf_counter()
         xy = ev.projection(method)
-        self.xy, self.method_shown = xy, method
+        self.xy = xy
         n = len(xy)
         self.drawn = (np.arange(n) if n <= MAX_DRAWN else
                       np.sort(np.random.default_rng(0).choice(n, MAX_DRAWN, replace=False)))
         with self.scatter.hold_sync():
             self.scatter.x = xy[self.drawn, 0].astype(np.float64)
             self.scatter.y = xy[self.drawn, 1].astype(np.float64)
-            self._colour(sync=False)
-        self.brush.selected_x = None
+            self._colour()
+        self._clear_box()
         drawn = "" if n <= MAX_DRAWN else f" ({MAX_DRAWN:,} drawn)"
         self.figure.title = self.sliced(f"Embedding map · {method.upper()} · {n:,} points{drawn}")
         self.about.value = (f"<small style='color:var(--jp-ui-font-color2, #666)'>"
                             f"{ev.embeddings.description} Drag a box to choose samples (among all "
                             f"{n:,}); the samples shown are marked in orange.</small>")
         self._highlight()
-        self.last_draw_s = time.perf_counter() - started
 
-    def _colour(self, sync: bool = True) -> None:
+    def _colour(self) -> None:
         ev, dec = self.session.evaluation, self.state.decisions
         what = COLOR_BY[self.color_by.value]
         if what == "correct":
-            values, colors, names = (~(ev.y_true == dec.y_pred)).astype(int), RIGHT_WRONG, ["right", "wrong"]
+            values, colors, names = (ev.y_true != dec.y_pred).astype(int), RIGHT_WRONG, ["right", "wrong"]
         else:
             values = np.asarray(ev.y_true if what == "true" else dec.y_pred)
             colors, names = CLASS_COLORS, list(ev.classes)
         self.color_scale.colors = colors
         self.color_scale.domain = list(range(len(names)))
         self.scatter.color = values[self.drawn].astype(np.int64)
-        self.legend = names
         self.key.value = "<div class='h5eval-map-legend' style='font-size:12px'>" + " ".join(
             f"<span style='white-space:nowrap;margin-right:8px'><span style='display:inline-block;"
             f"width:10px;height:10px;background:{colors[i % len(colors)]};margin-right:3px'></span>"
@@ -161,9 +156,12 @@ class EmbeddingView(View):
     def _on_brushed(self) -> None:
         """Another selection replaced the map's: its box is taken off the map."""
         if self.state.brushed is None and self.brush.selected_x is not None:
-            self._box = None
-            self.brush.selected_x = None
-            self.brush.selected_y = None
+            self._clear_box()
+
+    def _clear_box(self) -> None:
+        self._box = None
+        self.brush.selected_x = None
+        self.brush.selected_y = None
 
     def select_box(self, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
         """Select the points in a box of the map, as a brush drawn in the browser does: they are

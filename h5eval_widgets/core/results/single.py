@@ -140,8 +140,7 @@ class SingleLabelEvaluation(ClassEvaluation):
         """
         idx = self.label_issues(filter_by=filter_by)["index"].to_numpy()
         pred = (self.y_pred if y_pred is None else np.asarray(y_pred))[idx]
-        k = self.n_classes
-        return np.bincount(self.y_true[idx] * k + pred, minlength=k * k).reshape(k, k)
+        return M.confusion_matrix(self.y_true[idx], pred, self.n_classes)
 
     def saliency(self, indices, *, method: str = "gradcam", target: str | int = "predicted",
                  layer: str | None = None, progress: bool = True) -> np.ndarray:
