@@ -169,6 +169,7 @@ class Dashboard(W.VBox):
         i = self.tabs.selected_index
         if i is not None and not self.tabs.children[i].children:
             self.tabs.children[i].children = [self.tab_views[i]]
+            self.tab_views[i].activate()
 
     def tabs_display(self, ev) -> None:
         if hasattr(self, "tabs"):

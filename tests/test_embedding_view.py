@@ -86,6 +86,29 @@ def test_a_dashboard_without_embeddings_hides_the_map_without_an_error(demo):
     ev = demo.evaluate("digits_cnn", progress=False)
     bare = Evaluation.from_predictions(ev.y_true, ev.y_proba, classes=ev.classes, dataset_name="digits_test")
     d = Dashboard.from_evaluations({"cnn": bare}, progress=False)
+    d.tabs.selected_index = d.tab_views.index(d.embedding)  # the map's tab opened
     d.state.selected_cell = (8, 1)
     assert d.state.status_level == "info", d.state.status
     assert d.embedding.layout.display == "none"
+
+
+def test_the_map_and_the_slices_are_computed_only_once_their_tab_is_opened(demo, monkeypatch):
+    """Check that a new dashboard projects no embedding and cuts no slice until the map's or the
+    slices' tab is opened, and that a model chosen meanwhile is what the tab then shows."""
+    from h5eval_widgets import Dashboard
+    from h5eval_widgets.core import linked, subsets
+
+    calls = {"projection": 0, "slices": 0}
+    projection, slices = linked.Linked.projection, subsets.Sliceable.slices
+    monkeypatch.setattr(linked.Linked, "projection",
+                        lambda self, *a, **k: calls.__setitem__("projection", calls["projection"] + 1) or projection(self, *a, **k))
+    monkeypatch.setattr(subsets.Sliceable, "slices",
+                        lambda self, *a, **k: calls.__setitem__("slices", calls["slices"] + 1) or slices(self, *a, **k))
+    d = Dashboard(models=demo.models, datasets=demo.datasets, progress=False)
+    d.state.model_name = "digits_weak_mlp"
+    assert calls == {"projection": 0, "slices": 0}
+    d.tabs.selected_index = d.tab_views.index(d.embedding)
+    assert calls["projection"] == 1 and calls["slices"] == 0
+    np.testing.assert_array_equal(d.embedding.scatter.x, d.state.evaluation.projection("pca")[:, 0])  # the MLP's map
+    d.tabs.selected_index = d.tab_views.index(d.slices)
+    assert calls["slices"] == 1 and list(d.slices.column.options) == ["ink"]

@@ -38,12 +38,20 @@ class View(W.VBox):
     update_on: Mapping[str, str] = {}
     #: Whether drawing needs an evaluation (else :meth:`refresh` also runs without one).
     needs_evaluation: bool = True
+    #: Whether the view draws only once :meth:`activate` is called (a view whose drawing costs
+    #: work, such as a projection or bootstrap intervals, in a tab that may never be opened).
+    lazy: bool = False
+    #: Whether the view draws (a lazy one once activated), and whether it missed a change meanwhile.
+    active: bool = True
+    _stale: bool = False
 
     def __init__(self, state: EvalState, **kwargs):
         super().__init__(**kwargs)
         self.state = state
         self.session = state.session
         self._click_handlers: dict[int, Callable] = {}
+        self.active = not self.lazy
+        self._stale = False
         self._content = list(self.build())
         self.children = self._content
         for name in ("evaluation", *self.redraw_on):
@@ -69,8 +77,20 @@ class View(W.VBox):
 
     @guarded
     def _draw(self, method: Callable[[], None]) -> None:
+        if not self.active:  # a lazy view not activated yet: drawn in full when it is
+            self._stale = True
+            return
         if self.session.evaluation is not None or not self.needs_evaluation:
             method()
+
+    def activate(self) -> None:
+        """Let a :attr:`lazy` view draw (the dashboard calls it when the view's tab is first
+        opened); it draws now if something changed while it waited. (Not ``open``: that is
+        the widget's own method, which opens its comm.)"""
+        if not self.active:
+            self.active = True
+            if self._stale:
+                self._draw(self.refresh)
 
     def sliced(self, title: str) -> str:
         """``title``, naming the slice when the results are filtered to one (every view's

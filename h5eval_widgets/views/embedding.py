@@ -37,6 +37,7 @@ class EmbeddingView(View):
     background thread and swaps it in when ready (PCA is there at once).
     """
 
+    lazy = True  # a projection / bootstrap intervals: only once its tab is opened
     redraw_on = ("threshold",)
     update_on = {"selected_indices": "_highlight", "brushed": "_on_brushed"}
 

@@ -35,6 +35,7 @@ class SlicesView(View):
     Slices are always cut from the whole dataset's evaluation (``session.full_evaluation``).
     """
 
+    lazy = True  # a projection / bootstrap intervals: only once its tab is opened
     redraw_on = ("slice_name",)
 
     def build(self) -> list[W.Widget]:
