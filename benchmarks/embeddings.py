@@ -42,7 +42,7 @@ def best_of(fn, repeat: int = 3) -> float:
 
 
 def pass_times(loaded, data) -> tuple[float, float, tuple]:
-    from h5eval_widgets.core.predict import predict_with_embedding
+    from h5eval_widgets.core.inference.predict import predict_with_embedding
 
     def run(emb):
         return predict_with_embedding(loaded, data, embeddings=emb, cache=False, progress=False)
@@ -62,7 +62,7 @@ def main(quick: bool = False) -> None:
     import keras
 
     from h5eval_widgets.core import load_dataset, load_demo, load_model
-    from h5eval_widgets.core.projection import project
+    from h5eval_widgets.core.inference.projection import project
 
     demo = load_demo()
     digits = load_model(demo.models["digits_cnn"], cache=False)
@@ -86,8 +86,8 @@ def main(quick: bool = False) -> None:
     # the machine's noise can exceed the cost: the compiled graphs say what the cost is
     from collections import Counter
 
-    from h5eval_widgets.core.embeddings import plan_for
-    from h5eval_widgets.core.predict import _forward_fn
+    from h5eval_widgets.core.inference.embeddings import plan_for
+    from h5eval_widgets.core.inference.predict import _forward_fn
 
     sig = ((224, 224, 3), np.dtype("float32"))
     graphs = [Counter(op.type for op in f.get_concrete_function().graph.get_operations())

@@ -9,7 +9,7 @@ gradients (64 steps) of class 0:
 - plain:  what the Keras examples do, one image at a time (a ``keras.Model`` from the input to
           the last convolution and the output for Grad-CAM; for integrated gradients the 65
           interpolated images of one image in one batch);
-- engine: ``h5eval_widgets.core.saliency.saliency_map`` (all images in passes sized for the
+- engine: ``h5eval_widgets.core.insight.saliency.saliency_map`` (all images in passes sized for the
           model's memory).
 
 Times are the best of 3 after one warm-up call. Each side of each case and method runs in a
@@ -35,7 +35,7 @@ CHILD = r"""
 import sys, time
 sys.path.insert(0, sys.argv[2])
 import numpy as np, tensorflow as tf, keras
-from h5eval_widgets.core.saliency import saliency_map, last_conv_layer
+from h5eval_widgets.core.insight.saliency import saliency_map, last_conv_layer
 
 case = sys.argv[1]
 if case == "digits":

@@ -91,7 +91,7 @@ def main() -> None:
         from distributed import Client, LocalCluster
 
         from h5eval_widgets import Evaluation, load_model
-        from h5eval_widgets.core.cluster_inputs import list_files
+        from h5eval_widgets.core.scale.cluster_inputs import list_files
 
         print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
               f"(1, 5, 15 min; {os.cpu_count()} cores)", flush=True)

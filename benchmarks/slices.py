@@ -20,7 +20,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from h5eval_widgets.core import Evaluation  # noqa: E402
-from h5eval_widgets.core.slices import slice_table  # noqa: E402  (ev.slices without its cache)
+from h5eval_widgets.core.insight.slices import slice_table  # noqa: E402  (ev.slices without its cache)
 
 
 def best(f, reps: int = 2) -> float:

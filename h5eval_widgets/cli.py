@@ -85,7 +85,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
                   "or --demo (one of them)", file=sys.stderr)
             return 2
         from .core import H5EvalError
-        from .core.predictions_file import check_columns
+        from .core.scale.predictions_file import check_columns
 
         try:  # the files and their columns, before a server starts (no row is read here)
             check_columns(args.predictions, **{k: v for k, v in options.items() if k in (
@@ -128,7 +128,7 @@ def _predictions_options(args: argparse.Namespace) -> dict | None:
         return None
     names = getattr(args, "class_names", None)
     if isinstance(names, str):  # one value: a file of names (as for models)
-        from .core.datasets import _read_class_names
+        from .core.data.datasets import _read_class_names
 
         names = list(_read_class_names(names))
     options = {

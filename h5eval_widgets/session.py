@@ -19,10 +19,10 @@ from typing import Any, Iterator, Mapping
 import traitlets as T
 
 from .core import Dataset, Evaluation, H5EvalError, load_dataset, load_model
-from .core.compare import Comparison, SplitReport, compare_splits, load_history
-from .core.datasets import IMAGE_SUFFIXES
+from .core.results.compare import Comparison, SplitReport, compare_splits, load_history
+from .core.data.datasets import IMAGE_SUFFIXES
 from .core.results import ClassEvaluation
-from .core.tags import TagStore
+from .core.insight.tags import TagStore
 
 __all__ = ["Session", "scan_folder", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
 
@@ -318,7 +318,7 @@ class Session(T.HasTraits):
             raise H5EvalError("There is no evaluation yet, so no samples to tag; choose a model and a dataset.")
         if ev not in self._tag_stores and ev.source_rows is not None and self.pair is not None:
             # a slice: the tags of the whole dataset's samples it holds
-            from .core.rows import TagsOfRows
+            from .core.data.rows import TagsOfRows
 
             self._tag_stores[ev] = TagsOfRows(self.tags(self.full_evaluation), ev.source_rows)
         if ev not in self._tag_stores:  # by identity: results compare by identity

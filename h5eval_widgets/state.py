@@ -16,7 +16,7 @@ import numpy as np
 import traitlets as T
 
 from .core import BinaryEvaluation, DecisionResult, Evaluation
-from .core.explain import METHODS
+from .core.insight.explain import METHODS
 from .core.results import SingleLabelEvaluation
 from .session import DATA_SUFFIXES, MODEL_SUFFIXES, Session
 
@@ -216,8 +216,8 @@ class EvalState(T.HasTraits):
         """The selected samples (``tagged=True``: every tagged sample) as a DataFrame, one row
         per sample in the order shown: index, file, true, predicted (at the current threshold),
         confidence, top classes, tags, then the features or the text (see
-        :func:`~h5eval_widgets.core.queries.samples_frame`)."""
-        from .core.queries import samples_frame
+        :func:`~h5eval_widgets.core.metrics.queries.samples_frame`)."""
+        from .core.metrics.queries import samples_frame
 
         ev = self.evaluation
         if ev is None:
@@ -272,7 +272,7 @@ class EvalState(T.HasTraits):
         key = (idx, self.evaluation, (self.sort_by, self.sort_descending, self.threshold))
         cached = getattr(self, "_order_key", None)
         if cached is None or cached[0] is not idx or cached[1] is not key[1] or cached[2] != key[2]:
-            from .core.queries import sort_samples
+            from .core.metrics.queries import sort_samples
 
             dec = self.decisions
             self._order = sort_samples(self.evaluation, self.dataset, idx, self.sort_by,
@@ -417,7 +417,7 @@ class EvalState(T.HasTraits):
         by, ev = proposal["value"], self.evaluation
         if by is None or ev is None:
             return by
-        from .core.queries import sort_keys
+        from .core.metrics.queries import sort_keys
 
         keys = sort_keys(ev, self.dataset)
         if by not in keys:

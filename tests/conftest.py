@@ -24,7 +24,7 @@ def inference_passes(monkeypatch):
     runs none): counts the compiled forward passes the engine asks for, once per pass."""
     from collections import Counter
 
-    from h5eval_widgets.core import predict
+    from h5eval_widgets.core.inference import predict
 
     counts: Counter = Counter()
     original = predict._forward_fn

@@ -392,7 +392,7 @@ def test_hdf5_inputs_are_read_in_slices_never_whole(tmp_path, multiclass_h5, blo
     """Check that an HDF5 test set is read in bounded slices (as a file larger than memory must be)."""
     import h5py
 
-    from h5eval_widgets.core.datasets import H5Array
+    from h5eval_widgets.core.data.datasets import H5Array
 
     _, _, X, y = blobs
     big = np.tile(X, (50, 1))  # 15,000 rows

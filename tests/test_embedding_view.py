@@ -96,7 +96,7 @@ def test_the_map_and_the_slices_are_computed_only_once_their_tab_is_opened(demo,
     """Check that a new dashboard projects no embedding and cuts no slice until the map's or the
     slices' tab is opened, and that a model chosen meanwhile is what the tab then shows."""
     from h5eval_widgets import Dashboard
-    from h5eval_widgets.core import linked, subsets
+    from h5eval_widgets.core.results import linked, subsets
 
     calls = {"projection": 0, "slices": 0}
     projection, slices = linked.Linked.projection, subsets.Sliceable.slices

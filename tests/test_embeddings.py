@@ -9,10 +9,9 @@ import pytest
 
 from h5eval_widgets.core import Evaluation, load_model
 from h5eval_widgets.core.cache import PredictionCache
-from h5eval_widgets.core.embeddings import MAX_DIMS, projection_matrix
+from h5eval_widgets.core.inference.embeddings import MAX_DIMS, projection_matrix
 from h5eval_widgets.core.errors import EmbeddingError, MissingDependencyError
-from h5eval_widgets.core.projection import (points_in_box, points_in_polygon, project,
-                                            project_in_background)
+from h5eval_widgets.core.inference.projection import points_in_box, points_in_polygon, project, project_in_background
 
 
 # ------------------------------------------------------------------ small real models
@@ -183,7 +182,7 @@ def test_reopening_reads_embedding_and_projection_from_the_cache(tmp_path, cnn_h
                                                                  inference_passes, monkeypatch):
     """Check that a second evaluation of the same (model, data) runs no inference and no
     projection: embedding and PCA map come from the cache; a second call is served from memory."""
-    from h5eval_widgets.core import projection
+    from h5eval_widgets.core.inference import projection
 
     calls = []
     real = projection.project
@@ -220,7 +219,7 @@ def test_outputs_cached_without_embedding_take_one_pass_and_stay_the_same(tmp_pa
 def test_a_subset_takes_rows_and_the_whole_map(tmp_path, cnn_h5, images, monkeypatch):
     """Check that the embedding of some samples holds their rows, and that its map is those rows
     of the whole embedding's map (projected once, for the whole), also for a subset of a subset."""
-    from h5eval_widgets.core import projection
+    from h5eval_widgets.core.inference import projection
 
     calls = []
     real = projection.project
@@ -288,7 +287,7 @@ def test_pca_is_not_kept_waiting_by_a_umap_running(tmp_path, cnn_h5, images, mon
     """Check that the map's PCA is served while a slow UMAP of the same embedding runs."""
     import threading
 
-    from h5eval_widgets.core import projection
+    from h5eval_widgets.core.inference import projection
 
     release, real = threading.Event(), projection.project
 

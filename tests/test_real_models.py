@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_dataset
-from h5eval_widgets.core.feed import rows_per_call
-from h5eval_widgets.core.models import file_digest, load_model
+from h5eval_widgets.core.inference.feed import rows_per_call
+from h5eval_widgets.core.models.loading.loading import file_digest, load_model
 from tests.helpers import run_dashboard_cell
 
 CLASSES = ("cat", "dog", "fox")
@@ -163,7 +163,7 @@ def test_image_dataset_from_directory_is_streamed_not_stacked(photos, gray_cnn_k
     on the way, file paths kept for the gallery, and never turned into one array."""
     import keras
 
-    from h5eval_widgets.core.sources import TFDataStream
+    from h5eval_widgets.core.data.sources import TFDataStream
 
     ds = keras.utils.image_dataset_from_directory(
         photos, image_size=(32, 32), color_mode="grayscale", shuffle=False, batch_size=4)
@@ -420,8 +420,8 @@ def test_a_large_parquet_file_is_read_one_row_group_at_a_time(tmp_path, blobs, m
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from h5eval_widgets.core import readers
-    from h5eval_widgets.core.sources import ParquetRows
+    from h5eval_widgets.core.data import readers
+    from h5eval_widgets.core.data.sources import ParquetRows
 
     _, _, X, y = blobs
     path = tmp_path / "big.parquet"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from h5eval_widgets.core import H5EvalError, load_model
-from h5eval_widgets.core.saliency import grad_cam, integrated_gradients, saliency_map
+from h5eval_widgets.core.insight.saliency import grad_cam, integrated_gradients, saliency_map
 
 SIDE, PATCH = 32, 10  # a 10x10 patch covers about a tenth of a 32x32 image
 
@@ -94,7 +94,7 @@ def test_grad_cam_of_another_class_and_the_errors(patch_cnn):
 def test_integrated_gradients_in_pieces_equal_whole_paths(patch_cnn, monkeypatch):
     """Check that when the memory budget allows fewer model inputs per pass than one image's
     path (a large model), the path is integrated in pieces with the same result."""
-    from h5eval_widgets.core import saliency
+    from h5eval_widgets.core.insight import saliency
 
     X, y, _ = patch_images(3, seed=4)
     whole = integrated_gradients(patch_cnn, X, y, steps=32, batch_size=3)

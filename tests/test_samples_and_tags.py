@@ -13,8 +13,8 @@ import pytest
 
 from h5eval_widgets import Dashboard, Evaluation
 from h5eval_widgets.core import load_dataset
-from h5eval_widgets.core import queries as Q
-from h5eval_widgets.core.tags import TagStore
+from h5eval_widgets.core.metrics.functions import queries as Q
+from h5eval_widgets.core.insight.tags import TagStore
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
 from h5eval_widgets.core import Evaluation, UnsafeModelError, load_model  # noqa: E402
-from h5eval_widgets.core import distributed as dist  # noqa: E402
+from h5eval_widgets.core.scale import distributed as dist  # noqa: E402
 from h5eval_widgets.core.cache import PredictionCache  # noqa: E402
 
 

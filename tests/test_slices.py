@@ -65,8 +65,8 @@ def test_metadata_of_csv_and_parquet(tmp_path, blobs_frame, fmt):
 def test_metadata_of_a_parquet_file_read_by_row_group(tmp_path, blobs_frame, monkeypatch):
     """Check a Parquet file read row group by row group still gives its metadata (read whole,
     the features left in the file)."""
-    from h5eval_widgets.core import readers
-    from h5eval_widgets.core.sources import ParquetRows
+    from h5eval_widgets.core.data import readers
+    from h5eval_widgets.core.data.sources import ParquetRows
 
     monkeypatch.setattr(readers, "PARQUET_IN_MEMORY_BYTES", 0)
     path = tmp_path / "t.parquet"

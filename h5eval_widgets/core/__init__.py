@@ -1,7 +1,7 @@
 """The engine: loading, prediction, metrics and error queries. No widget imports; TensorFlow lazily."""
 
-from .compare import Comparison, SplitReport, compare_splits, load_history
-from .datasets import Dataset, load_dataset
+from .results.compare import Comparison, SplitReport, compare_splits, load_history
+from .data.datasets import Dataset, load_dataset
 from .demo import load_demo
 from .errors import (
     CacheError,
@@ -17,8 +17,8 @@ from .errors import (
     UnsafeModelError,
     WeightsOnlyError,
 )
-from .evaluation import Evaluation, Task
-from .models import LoadedModel, ModelInfo, load_model
+from .results.evaluation import Evaluation, Task
+from .models.loading import LoadedModel, ModelInfo, load_model
 from .results import (
     BinaryEvaluation,
     DecisionResult,
@@ -26,7 +26,7 @@ from .results import (
     MultilabelEvaluation,
     RegressionEvaluation,
 )
-from .threshold import ThresholdIndex, ThresholdResult
+from .metrics.threshold import ThresholdIndex, ThresholdResult
 
 __all__ = [
     "Evaluation",

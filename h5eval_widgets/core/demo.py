@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .datasets import Dataset, load_dataset
+from .data.datasets import Dataset, load_dataset
 
 __all__ = ["Demo", "load_demo", "DEMO_DIR"]
 
@@ -37,7 +37,7 @@ class Demo:
 
     def history(self, model: str):
         """The training history of a demo model, as a DataFrame by epoch."""
-        from .compare import load_history
+        from .results.compare import load_history
 
         return load_history(self.histories[model])
 
@@ -50,8 +50,8 @@ class Demo:
 
     def evaluate(self, model: str, **kwargs):
         """Evaluate one demo model on its own test split."""
-        from .evaluation import Evaluation
-        from .models import load_model
+        from .results.evaluation import Evaluation
+        from .models.loading import load_model
 
         if model not in self.models:
             raise KeyError(f"No demo model {model!r}; there are {sorted(self.models)}.")

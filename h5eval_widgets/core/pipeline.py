@@ -11,13 +11,13 @@ from typing import Sequence
 
 import numpy as np
 
-from .datasets import Dataset, load_dataset
+from .data.datasets import Dataset, load_dataset
 from .errors import LabelError
-from .evaluation import Evaluation
-from .explain import Explainer
-from .models import LoadedModel, load_model
-from .predict import predict_with_embedding
-from .sources import NamedInputs
+from .results.evaluation import Evaluation
+from .insight.explain import Explainer
+from .models.loading import LoadedModel, load_model
+from .inference.predict import predict_with_embedding
+from .data.sources import NamedInputs
 
 __all__ = ["evaluate_model"]
 
@@ -46,17 +46,17 @@ def evaluate_model(
     Parameters are those of :meth:`Evaluation.from_model`.
 
     With ``client=`` (a ``dask.distributed.Client``), or a dask array or dataframe as ``X``,
-    inference runs on the cluster's workers (:mod:`h5eval_widgets.core.distributed`); what
+    inference runs on the cluster's workers (:mod:`h5eval_widgets.core.scale.distributed`); what
     follows is the same.
 
     Returns
     -------
     Evaluation
     """
-    from .distributed import is_dask_collection
+    from .scale.distributed import is_dask_collection
 
     if client is not None or is_dask_collection(X):
-        from .distributed import predict_on_cluster
+        from .scale.distributed import predict_on_cluster
 
         run = predict_on_cluster(model, X, y, client=client, batch_size=batch_size, cache=cache,
                                  progress=progress, trust_code=trust_code, output=output,

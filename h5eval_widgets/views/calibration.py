@@ -6,7 +6,7 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..core.queries import confidence_histograms
+from ..core.metrics.queries import confidence_histograms
 from ..state import EvalState
 from ._base import View
 from ._draw import axes, figure

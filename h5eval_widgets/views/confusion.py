@@ -6,8 +6,8 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..core.metrics import confusion_matrix, normalize_confusion
-from ..core.queries import classes_to_draw, errors_covered
+from ..core.metrics.functions import confusion_matrix, normalize_confusion
+from ..core.metrics.queries import classes_to_draw, errors_covered
 from ..state import EvalState
 from ._base import View, guarded
 from ._draw import figure

@@ -6,7 +6,7 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..core.queries import MAX_PICK_POINTS, pick_points
+from ..core.metrics.queries import MAX_PICK_POINTS, pick_points
 from ._base import View, guarded
 from ._draw import axes, figure
 

@@ -15,7 +15,7 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..core.projection import points_in_box, project_in_background
+from ..core.inference.projection import points_in_box, project_in_background
 from ._base import View, guarded
 from ._draw import axes, figure
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..core.label_issues import HELD_OUT_WARNING
+from ..core.insight.label_issues import HELD_OUT_WARNING
 from ..state import EvalState
 from ._base import View, guarded
 

@@ -8,7 +8,7 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..core.queries import lowest_classes
+from ..core.metrics.queries import lowest_classes
 from ..state import EvalState
 from ._base import View, guarded
 from ._draw import axes, figure, html_table, number

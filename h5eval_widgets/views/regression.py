@@ -5,7 +5,7 @@ from __future__ import annotations
 import bqplot as bq
 import ipywidgets as W
 
-from ..core.queries import brush_indices, regression_targets, residual_histogram, scatter_subset
+from ..core.metrics.queries import brush_indices, regression_targets, residual_histogram, scatter_subset
 from ._base import View, guarded
 from ._draw import axes, figure
 

@@ -8,7 +8,7 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ..core.queries import samples_frame, sort_keys
+from ..core.metrics.queries import samples_frame, sort_keys
 from ..state import EvalState
 from ._base import View, guarded
 from ._draw import axes, figure
@@ -197,7 +197,7 @@ class SamplesView(View):
 
     # -------------------------------------------------------------- tabular samples: a table
     def _page_frame(self, *, features: bool = True):
-        """The shown page as a DataFrame (see :func:`~h5eval_widgets.core.queries.samples_frame`):
+        """The shown page as a DataFrame (see :func:`~h5eval_widgets.core.metrics.queries.samples_frame`):
         the table's rows, and the cards' labels, prediction, confidence and top classes."""
         dec = self.state.decisions
         return samples_frame(self.session.evaluation, self.session.dataset, self.shown_indices,

@@ -6,7 +6,7 @@ import html
 
 import ipywidgets as W
 
-from ..core.compare import SplitReport
+from ..core.results.compare import SplitReport
 from ..state import EvalState
 from ._base import View, guarded
 from ._draw import html_table, number

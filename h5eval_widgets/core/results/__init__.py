@@ -1,4 +1,4 @@
-"""One result class per task, sharing :class:`~h5eval_widgets.core.evaluation.Evaluation`.
+"""One result class per task, sharing :class:`~h5eval_widgets.core.results.evaluation.Evaluation`.
 
 ``Evaluation.from_predictions`` and ``Evaluation.from_model`` return the class of the task.
 """

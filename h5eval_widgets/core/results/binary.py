@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .. import metrics as M
+from ..metrics import functions as M
 from ..errors import LabelError
 from .classes import RankStats
 from .decisions import DecisionResult

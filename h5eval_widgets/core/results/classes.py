@@ -13,9 +13,9 @@ from functools import cached_property
 import numpy as np
 
 from .._lazy import class_index, pd
-from ..evaluation import Evaluation
-from ..ranking import average_precision_binary, roc_auc_binary, sort_descending, sorted_curve
-from ..threshold import ThresholdIndex, ThresholdResult
+from .evaluation import Evaluation
+from ..metrics.ranking import average_precision_binary, roc_auc_binary, sort_descending, sorted_curve
+from ..metrics.threshold import ThresholdIndex, ThresholdResult
 
 __all__ = ["ClassEvaluation", "RankStats", "averaged_scores"]
 

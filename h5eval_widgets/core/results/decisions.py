@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .. import metrics as M
+from ..metrics import functions as M
 from .._lazy import pd
 
 if TYPE_CHECKING:

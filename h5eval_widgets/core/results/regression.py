@@ -7,10 +7,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .. import metrics as M
+from ..metrics import functions as M
 from ..errors import LabelError
-from ..evaluation import Evaluation
-from ..resampling import resample_means
+from .evaluation import Evaluation
+from ..metrics.resampling import resample_means
 
 __all__ = ["RegressionEvaluation"]
 

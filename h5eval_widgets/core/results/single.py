@@ -8,10 +8,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from .. import metrics as M
+from ..metrics import functions as M
 from .._lazy import class_index, pd
-from ..cells import CellIndex
-from ..resampling import resample_groups
+from ..metrics.cells import CellIndex
+from ..metrics.resampling import resample_groups
 from .classes import ClassEvaluation, averaged_scores
 from .decisions import DecisionResult
 
@@ -93,7 +93,7 @@ class SingleLabelEvaluation(ClassEvaluation):
 
     def sample_columns(self, indices, *, y_pred: np.ndarray | None = None, top: int = 3) -> dict:
         """Table columns of some samples: true and predicted class, confidence, whether right,
-        and the ``top`` most probable classes (see :func:`~h5eval_widgets.core.queries.samples_frame`).
+        and the ``top`` most probable classes (see :func:`~h5eval_widgets.core.metrics.queries.samples_frame`).
 
         ``y_pred`` gives other decisions (binary: at another threshold)."""
         idx = np.asarray(indices, dtype=np.int64)
@@ -111,12 +111,12 @@ class SingleLabelEvaluation(ClassEvaluation):
 
     def label_issues(self, *, filter_by: str = "prune_by_noise_rate") -> pd.DataFrame:
         """Samples whose given label is probably wrong, most likely first (cleanlab's confident
-        learning on ``y_proba``; see :func:`~h5eval_widgets.core.label_issues.find_label_issues`).
+        learning on ``y_proba``; see :func:`~h5eval_widgets.core.insight.label_issues.find_label_issues`).
 
         Only trustworthy on held-out data the model was not trained on. Computed once per
         ``filter_by``.
         """
-        from ..label_issues import find_label_issues
+        from ..insight.label_issues import find_label_issues
 
         cache = self.__dict__.setdefault("_label_issues", {})  # a frozen dataclass: its dict
         if filter_by not in cache:
