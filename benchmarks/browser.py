@@ -163,7 +163,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from h5eval_widgets import Evaluation
-    from h5eval_widgets.core.metrics.functions.queries import classes_to_draw
+    from h5eval_widgets.core.metrics.queries import classes_to_draw
     from h5eval_widgets.serve import _by_name, dashboard_notebook
 
     tmp = Path(tempfile.mkdtemp(prefix="h5eval-browser-"))

@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pytest
 
-from h5eval_widgets.core.models.loading.loading import file_digest
+from h5eval_widgets.core.cache import file_digest
 
 
 # ------------------------------------------------------------------ waiting

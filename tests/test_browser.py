@@ -344,7 +344,7 @@ def test_a_mouse_click_on_a_confused_cell_of_a_thousand_classes_shows_its_sample
     from playwright.sync_api import expect
 
     from h5eval_widgets import Evaluation
-    from h5eval_widgets.core.metrics.functions.queries import classes_to_draw
+    from h5eval_widgets.core.metrics.queries import classes_to_draw
     from h5eval_widgets.serve import _by_name
 
     model, data = thousand_classes

@@ -8,7 +8,7 @@ import pytest
 
 from h5eval_widgets.core import DatasetError, Evaluation, load_dataset
 from h5eval_widgets.core.data.datasets import H5Array
-from h5eval_widgets.core.models.loading.loading import file_digest
+from h5eval_widgets.core.cache import file_digest
 
 
 @pytest.fixture()

@@ -1,13 +1,102 @@
-"""The engine stays free of widget libraries, and TensorFlow is imported only when needed."""
+"""The code's layout holds: the engine stays free of widget libraries and imports TensorFlow only
+when needed; imports run one way, down the stages, with no circle; task code lives with its task."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parent.parent / "h5eval_widgets" / "core"
+PACKAGE = Path(__file__).resolve().parent.parent / "h5eval_widgets"
+CORE = PACKAGE / "core"
+
+#: The stages in the order data flows, lowest first: a module may import its own stage and the
+#: stages before it, never one after it. Keys are module names under ``h5eval_widgets``; a
+#: module belongs to the longest key it starts with.
+STAGES = [
+    ("core._lazy", "core.errors", "core.cache"),
+    ("core.metrics",),
+    ("core.data",),
+    ("core.models",),
+    ("core.inference",),
+    ("core.scale",),
+    ("core.insight",),
+    ("core.pipeline",),
+    ("core.results",),
+    ("core.demo",),
+    ("core",),  # the engine's public names, re-exported
+    ("session",),
+    ("state",),
+    ("views",),
+    ("app", "cli", "serve"),
+    ("",),  # the package's public names
+]
+
+
+def _modules() -> dict[str, tuple[Path, bool]]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        is_pkg = parts[-1] == "__init__"
+        out[".".join(parts[:-1] if is_pkg else parts)] = (path, is_pkg)
+    return out
+
+
+MODULES = _modules()
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """Nodes under ``if TYPE_CHECKING:`` (never run, so exempt)."""
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for n in ast.walk(node))
+    return skip
+
+
+def imports_of(module: str) -> set[str]:
+    """The package's modules that ``module`` imports anywhere in its text, inside functions too
+    (``from . import x`` counts as importing ``x`` when ``x`` is a module, else the package)."""
+    path, is_pkg = MODULES[module]
+    tree = ast.parse(path.read_text())
+    skip = _type_checking_nodes(tree)
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".") if is_pkg else module.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join([p for p in base + [node.module or ""] if p])
+            else:
+                target = node.module or ""
+            targets = [f"{target}.{a.name}".strip(".") if f"{target}.{a.name}".strip(".") in MODULES
+                       else target for a in node.names]
+        for t in targets:
+            if node.__class__ is ast.Import or not getattr(node, "level", 0):
+                if not t.startswith("h5eval_widgets"):
+                    continue
+                t = t[len("h5eval_widgets"):].lstrip(".")
+            while t not in MODULES and "." in t:
+                t = t.rsplit(".", 1)[0]
+            if t in MODULES and t != module:
+                found.add(t)
+    return found
+
+
+def stage_of(module: str) -> int:
+    best, rank = -1, None
+    for i, keys in enumerate(STAGES):
+        for key in keys:
+            if (module == key or module.startswith(key + ".") or key == "") and len(key) > best:
+                best, rank = len(key), i
+    return rank
 
 
 def test_importing_core_loads_no_widgets_and_no_tensorflow():
@@ -35,12 +124,89 @@ def test_no_module_under_core_imports_widget_libraries():
     assert offenders == []
 
 
-def test_results_hold_no_loading_code():
-    """Check that the results module imports no loading code (model files, datasets, prediction):
-    ``Evaluation.from_model`` calls into the pipeline module, which does that."""
-    loading = {"datasets", "models", "predict", "feed", "sources", "cache", "demo"}
-    imported = set()
-    for node in ast.walk(ast.parse((CORE / "evaluation.py").read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            imported.add(node.module.split(".")[0])
-    assert imported & loading == set() and "pipeline" in imported
+def test_the_import_walker_sees_imports_inside_functions_and_skips_type_checking():
+    """Check the walker on real modules: the results import the pipeline inside a function, and
+    the slices name the Evaluation only under TYPE_CHECKING."""
+    assert "core.pipeline" in imports_of("core.results.evaluation")
+    assert "core.insight.slices" in imports_of("core.results.subsets")
+    assert not any(m.startswith("core.results") for m in imports_of("core.insight.slices"))
+
+
+def test_no_import_circle_between_the_packages_modules():
+    """Check with ``ast`` that no module imports (even inside a function) one that imports it back,
+    directly or through others; ``if TYPE_CHECKING:`` imports are exempt."""
+    graph = {m: imports_of(m) for m in MODULES}
+    index, low, stack, on_stack, circles = {}, {}, [], set(), []
+
+    def visit(v):  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                circles.append(sorted(comp))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
+    for m in graph:
+        if m not in index:
+            visit(m)
+    assert circles == []
+
+
+def test_imports_run_down_the_stages():
+    """Check that every module imports only its own stage and the stages before it (data before
+    models before inference ... before the results, the session, the state, the views, the app)."""
+    assert all(stage_of(m) is not None for m in MODULES)
+    upward = [f"{m} -> {t}" for m in MODULES for t in imports_of(m) if stage_of(t) > stage_of(m)]
+    assert upward == []
+
+
+def test_results_read_and_predict_only_through_the_pipeline():
+    """Check that no results module imports data reading or inference: ``Evaluation.from_model``
+    hands off to the pipeline, which loads, reads and predicts."""
+    reaching = [f"{m} -> {t}" for m in MODULES if m.startswith("core.results")
+                for t in imports_of(m) if t.startswith(("core.data", "core.inference"))]
+    assert reaching == []
+
+
+def test_core_is_split_into_stage_packages():
+    """Check that at most 8 modules sit directly in core/ and each stage package says in its
+    docstring what it takes and gives."""
+    direct = sorted(p.name for p in CORE.glob("*.py"))
+    assert len(direct) <= 8, direct
+    for stage in ("data", "models", "inference", "scale", "metrics", "results", "insight"):
+        doc = ast.get_docstring(ast.parse((CORE / stage / "__init__.py").read_text()))
+        assert doc and "Takes" in doc and "Gives" in doc, stage
+
+
+def test_every_module_says_what_it_does_and_stays_small():
+    """Check that every module starts with a docstring and has at most 420 lines, and state.py
+    (the selection only) at most 300."""
+    missing = [m for m, (p, _) in MODULES.items() if not ast.get_docstring(ast.parse(p.read_text()))]
+    long = {m: n for m, (p, _) in MODULES.items() if (n := len(p.read_text().splitlines())) > 420}
+    assert missing == [] and long == {}
+    assert len((PACKAGE / "state.py").read_text().splitlines()) <= 300
+
+
+def test_task_code_lives_in_the_result_classes():
+    """Check that at most 2 branches on the task's name (``task ==``, ``task in``...) stand outside
+    the results classes: what differs per task is a method or attribute of its result class."""
+    pattern = re.compile(r"\btask\s*(==|!=|\bin\b|\bnot in\b)")
+    branches = [f"{p.relative_to(PACKAGE)}:{i}" for p in PACKAGE.rglob("*.py")
+                if "results" not in p.relative_to(PACKAGE).parts
+                for i, line in enumerate(p.read_text().splitlines(), 1)
+                if pattern.search(line.split("#")[0])]
+    assert len(branches) <= 2, branches

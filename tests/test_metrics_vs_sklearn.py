@@ -213,7 +213,7 @@ def test_packed_key_sort_equals_sklearn_with_many_classes_ties_and_negative_zero
     """The per-class pass that packs the true class under the score bits: 300 classes (9 class
     bits), scores rounded so ties cross classes, -0.0 scores, one class absent; AUC, AP and the
     one-vs-one pairs equal scikit-learn's, with and without threads."""
-    from h5eval_widgets.core.metrics.functions.functions import multiclass_rank_stats
+    from h5eval_widgets.core.metrics.functions import multiclass_rank_stats
 
     rng = np.random.default_rng(7)
     k, n = 300, 6000
@@ -234,7 +234,7 @@ def test_packed_key_sort_equals_sklearn_with_many_classes_ties_and_negative_zero
 
 
 def test_packed_key_sort_refuses_negative_scores():
-    from h5eval_widgets.core.metrics.functions.functions import multiclass_rank_stats
+    from h5eval_widgets.core.metrics.functions import multiclass_rank_stats
 
     p = np.array([[0.5, 0.5], [-0.25, 1.25]], dtype=np.float32)
     with pytest.raises(ValueError, match="non-negative"):

@@ -11,7 +11,7 @@ from h5eval_widgets.core import (
     UnsafeModelError,
     load_model,
 )
-from h5eval_widgets.core.models.loading.loading import file_digest
+from h5eval_widgets.core.cache import file_digest
 
 
 @pytest.mark.parametrize("fixture,fmt", [

@@ -12,7 +12,7 @@ import pytest
 
 from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_model
 from h5eval_widgets.core.cache import PredictionCache
-from h5eval_widgets.core.models.loading.loading import file_digest
+from h5eval_widgets.core.cache import file_digest
 
 
 def test_second_evaluation_hits_the_cache_and_runs_no_inference(tmp_path, blobs, multiclass_h5, inference_passes):

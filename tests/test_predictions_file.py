@@ -315,7 +315,7 @@ def test_image_folder_joined_by_file_name_and_ids_in_the_samples_table(tmp_path)
     from PIL import Image
 
     from h5eval_widgets.core import load_dataset
-    from h5eval_widgets.core.metrics.functions.queries import samples_frame
+    from h5eval_widgets.core.metrics.queries import samples_frame
 
     rng = np.random.default_rng(6)
     for c in ("cat", "dog"):

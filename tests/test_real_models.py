@@ -15,7 +15,8 @@ import pytest
 
 from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_dataset
 from h5eval_widgets.core.inference.feed import rows_per_call
-from h5eval_widgets.core.models.loading.loading import file_digest, load_model
+from h5eval_widgets.core import load_model
+from h5eval_widgets.core.cache import file_digest
 from tests.helpers import run_dashboard_cell
 
 CLASSES = ("cat", "dog", "fox")

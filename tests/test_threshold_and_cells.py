@@ -131,7 +131,7 @@ def test_bootstrap_is_reproducible_and_matches_index_resampling():
 
 def test_many_matrices_at_once_equal_one_at_a_time():
     """Check the vectorized bootstrap scorer against scores_from_confusion on random matrices."""
-    from h5eval_widgets.core.metrics.functions.functions import scores_from_cell_draws, scores_from_confusion
+    from h5eval_widgets.core.metrics.functions import scores_from_cell_draws, scores_from_confusion
 
     rng = np.random.default_rng(4)
     k = 6
@@ -164,7 +164,7 @@ def test_delong_interval_matches_the_textbook_formula():
     """Check DeLong's AUC interval against a direct O(n_pos * n_neg) computation, with ties."""
     from statistics import NormalDist
 
-    from h5eval_widgets.core.metrics.functions.functions import binary_curve, roc_auc_delong_interval
+    from h5eval_widgets.core.metrics.functions import binary_curve, roc_auc_delong_interval
 
     y, s = binary_scores(np.random.default_rng(6), 300, decimals=2)
     pos, neg = s[y == 1], s[y == 0]

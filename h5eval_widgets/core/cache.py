@@ -1,4 +1,4 @@
-"""On-disk cache of model outputs, keyed by model and data content; writes are atomic."""
+"""On-disk cache of model outputs, keyed by model and data content (file digests); writes are atomic."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PredictionCache", "default_cache_dir", "cache_key"]
+__all__ = ["PredictionCache", "default_cache_dir", "cache_key", "file_digest"]
 
 #: Bumped whenever what is stored (or how it is computed) changes.
 CACHE_FORMAT = "1"
@@ -123,3 +123,17 @@ class PredictionCache:
             for p in [*self.directory.glob(".tmp-*"), *facts.glob("*.json"), *facts.glob(".tmp-*")]:
                 p.unlink(missing_ok=True)
         return n
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, or of every file under a directory (names included)."""
+    h = hashlib.sha256()
+    p = Path(path)
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()

@@ -1,19 +1,20 @@
-"""From files to results: load the model, read the data, predict once, build the evaluation.
+"""From files to results: load the model, read the data, predict once (in this process or on a
+Dask cluster), and hand the outputs to the results' constructor.
 
-The results classes hold no loading code; :meth:`Evaluation.from_model` is a thin call into
-:func:`evaluate_model`.
+The results classes hold no loading code: :meth:`Evaluation.from_model
+<h5eval_widgets.core.Evaluation.from_model>` calls :func:`evaluate_model` with its own
+``from_predictions`` as ``build``, so nothing here imports the results (they import this).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .data.datasets import Dataset, load_dataset
 from .errors import LabelError
-from .results.evaluation import Evaluation
 from .insight.explain import Explainer
 from .models.loading import LoadedModel, load_model
 from .inference.predict import predict_with_embedding
@@ -39,11 +40,14 @@ def evaluate_model(
     dataset_name: str | None = None,
     embeddings: bool | str = True,
     client=None,
+    build: Callable[..., Any],
     **dataset_options,
-) -> Evaluation:
+):
     """Load (or take) a model and a dataset, predict once through the cache, and evaluate.
 
-    Parameters are those of :meth:`Evaluation.from_model`.
+    Parameters are those of :meth:`Evaluation.from_model
+    <h5eval_widgets.core.Evaluation.from_model>`, and ``build``: the function that makes the
+    result from labels and outputs (``Evaluation.from_predictions``).
 
     With ``client=`` (a ``dask.distributed.Client``), or a dask array or dataframe as ``X``,
     inference runs on the cluster's workers (:mod:`h5eval_widgets.core.scale.distributed`); what
@@ -61,7 +65,7 @@ def evaluate_model(
         run = predict_on_cluster(model, X, y, client=client, batch_size=batch_size, cache=cache,
                                  progress=progress, trust_code=trust_code, output=output,
                                  **dataset_options)
-        return Evaluation.from_predictions(
+        return build(
             run.y, run.outputs, classes=classes or run.class_names or run.info.class_names,
             task=task or run.info.task_hint(run.y), threshold=threshold, sample_weight=sample_weight,
             notes=run.notes, activation=run.info.output_activation, model_info=run.info,
@@ -85,7 +89,7 @@ def evaluate_model(
         loaded, data, embeddings=embeddings, batch_size=batch_size, cache=cache, progress=progress
     )
     info = loaded.info
-    ev = Evaluation.from_predictions(
+    ev = build(
         data.y,
         raw,
         classes=classes or data.class_names or info.class_names,
@@ -101,7 +105,7 @@ def evaluate_model(
     )
     if embedding is not None:
         ev = dataclasses.replace(ev, embeddings=embedding)
-    if ev.task in ("binary", "multiclass") and not data.streamed:
+    if ev.explainable and not data.streamed:
         ev.attach_explainer(Explainer(loaded, data))
     return ev
 

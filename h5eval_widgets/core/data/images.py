@@ -115,7 +115,7 @@ class ImageFiles:
         return all(f.suffix.lower() in TF_SUFFIXES for f in self.files)
 
     def _tf_dataset(self, idx: np.ndarray, batch: int):
-        from ..models.loading import _quiet_tf
+        from .._lazy import _quiet_tf
 
         _quiet_tf()
         import tensorflow as tf

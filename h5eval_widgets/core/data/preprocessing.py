@@ -63,7 +63,7 @@ def resolve_preprocess(spec, *, images: bool, model_rescales: bool
         family = _family(spec)
         import importlib
 
-        from ..models.loading import _quiet_tf
+        from .._lazy import _quiet_tf
 
         _quiet_tf()
         fn = importlib.import_module(f"keras.applications.{family}").preprocess_input

@@ -198,7 +198,7 @@ class ParquetRows:
     @property
     def digest(self) -> str:
         if self._digest is None:
-            from ..models.files import file_digest
+            from ..cache import file_digest
 
             self._digest = hashlib.sha256(
                 f"parquet|{','.join(self.columns)}|{file_digest(self.path)}".encode()

@@ -7,13 +7,12 @@ check for code runs before Keras ever reads the file.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..cache import file_digest
 from ..errors import ModelLoadError, UnsafeModelError, WeightsOnlyError
 
 __all__ = ["CODE_LAYERS", "file_digest", "read_config"]
@@ -24,18 +23,6 @@ CODE_LAYERS = frozenset({"Lambda", "TFOpLambda", "SlicingOpLambda"})
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, or of every file under a directory (names included)."""
-    h = hashlib.sha256()
-    p = Path(path)
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-    for f in files:
-        if p.is_dir():
-            h.update(str(f.relative_to(p)).encode())
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
 
 
 def _walk(config: Any) -> Iterator[dict]:

@@ -13,36 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .._lazy import _quiet_tf
+from ..cache import file_digest
 from ..errors import ModelLoadError
-from .files import CODE_LAYERS, _refuse_code, _unknown_layer_error, file_digest, read_config
+from .files import CODE_LAYERS, _refuse_code, _unknown_layer_error, read_config
 from .info import ModelInfo, facts_key, facts_path, info_from_keras, read_facts, savedmodel_info, write_facts
 
 __all__ = ["ModelInfo", "LoadedModel", "load_model", "file_digest", "CODE_LAYERS"]
 
 
-def _quiet_tf() -> None:
-    """Import TensorFlow once with its C++ start-up chatter kept off the user's stderr.
-
-    TensorFlow writes several lines to file descriptor 2 on import (oneDNN, CUDA probing),
-    which notebooks show as red error output; they say nothing about the evaluation.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import sys
-
-    if "tensorflow" in sys.modules:
-        return
-    try:
-        saved = os.dup(2)
-    except OSError:  # no real stderr (some embedded interpreters): import as is
-        import tensorflow  # noqa: F401
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 @dataclass(eq=False)

@@ -1,6 +1,13 @@
-"""One result class per task, sharing :class:`~h5eval_widgets.core.results.evaluation.Evaluation`.
+"""Stage 6 of the engine: the results, one class per task, sharing
+:class:`~h5eval_widgets.core.results.evaluation.Evaluation`.
 
-``Evaluation.from_predictions`` and ``Evaluation.from_model`` return the class of the task.
+Takes labels and a model's outputs (``Evaluation.from_predictions``; ``from_model`` predicts
+through :mod:`h5eval_widgets.core.pipeline` first). Gives an immutable result of the task:
+``BinaryEvaluation``, ``MulticlassEvaluation``, ``MultilabelEvaluation`` or
+``RegressionEvaluation``, whose methods answer every metric, cell and slice. What differs per
+task lives in that task's class (the report's parts, the slices' metrics, what is explainable);
+code elsewhere asks the result instead of branching on ``ev.task``. Also here: subsets
+(:mod:`.subsets`), comparisons (:mod:`.compare`) and reports (:mod:`.report`).
 """
 
 from .binary import BinaryEvaluation

@@ -116,6 +116,11 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
         # its variance and costs one pass over the curve
         return {"roc_auc": M.roc_auc_delong_interval(self._threshold_index_for(1).curve, confidence)}
 
+    def report_lines(self) -> list[str]:
+        """The threshold, and where F1 and Youden's J are best (see :meth:`Evaluation.report_lines`)."""
+        f1, youden = self.best_threshold("f1"), self.best_threshold("youden")
+        return [f"threshold: {self.threshold:g} (best F1 at {f1:.4f}, best Youden's J at {youden:.4f})"]
+
     def to_dict(self) -> dict:
         out = super().to_dict()
         out["threshold"] = self.threshold

@@ -155,6 +155,10 @@ class ClassEvaluation(Evaluation):
         view shows before the ranking metrics (ROC AUC, AP) are computed."""
         raise NotImplementedError
 
+    def report_parts(self, *, pairs: int = 15) -> list:
+        """The per-class table (see :meth:`Evaluation.report_parts`)."""
+        return [("table", "Per class", self.per_class())]
+
     def per_class(self, ranking: bool = True) -> pd.DataFrame:
         """Precision, recall, F1, support (and ROC AUC, AP against the rest) for every class.
 

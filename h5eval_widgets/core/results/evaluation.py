@@ -108,6 +108,9 @@ class Evaluation(Sliceable, Linked):
     #: the task this class holds (set by each subclass)
     task_name: ClassVar[str | None] = None
     is_classification: ClassVar[bool] = True
+    #: whether saliency maps explain this task's predictions (an evaluation built from a model
+    #: then keeps an :class:`~h5eval_widgets.core.insight.explain.Explainer`)
+    explainable: ClassVar[bool] = False
 
     def __init_subclass__(cls, task: str | None = None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -269,7 +272,7 @@ class Evaluation(Sliceable, Linked):
         """
         from ..pipeline import evaluate_model
 
-        return evaluate_model(model, X, y, **options)
+        return evaluate_model(model, X, y, build=Evaluation.from_predictions, **options)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -370,6 +373,19 @@ class Evaluation(Sliceable, Linked):
         return {}
 
     # ------------------------------------------------------------------ export
+    def report_parts(self, *, pairs: int = 15) -> list[tuple[str, str, "pd.DataFrame"]]:
+        """The tables this task adds to a report, in order, as ``(kind, title, frame)``.
+
+        ``kind`` is ``'table'`` (a frame indexed by its first column), ``'confusion'`` (counts,
+        rows = true, columns = predicted) or ``'pairs'`` (the ``pairs`` most confused pairs, as
+        :meth:`most_confused_pairs` gives them). None for a regression: its metrics say it all.
+        """
+        return []
+
+    def report_lines(self) -> list[str]:
+        """Lines this task adds under a report's title (a binary threshold's), else none."""
+        return []
+
     def to_dict(self) -> dict:
         """Plain-Python summary: task, classes, notes, metrics, per-class table, confusion matrix."""
         return {

@@ -53,7 +53,8 @@ class Linked:
         from ..scale.predictions_eval import evaluation_from_file
 
         return evaluation_from_file(path_or_glob, label_column=label_column, proba_columns=proba_columns,
-                                    proba_prefix=proba_prefix, id_column=id_column, **options)
+                                    proba_prefix=proba_prefix, id_column=id_column,
+                                    build=cls.from_predictions, **options)
 
     # ------------------------------------------------------------------ embedding map
     @property

@@ -1,4 +1,10 @@
-"""Text and self-contained HTML reports of an :class:`~h5eval_widgets.core.Evaluation`."""
+"""Text and self-contained HTML reports of an :class:`~h5eval_widgets.core.Evaluation`.
+
+The layout is shared; what each task adds (a per-class table, a confusion matrix or the most
+confused pairs, a binary threshold's line) comes from the result's own
+:meth:`~h5eval_widgets.core.Evaluation.report_parts` and
+:meth:`~h5eval_widgets.core.Evaluation.report_lines`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import BinaryEvaluation, SingleLabelEvaluation
+
+from ..metrics.functions import normalize_confusion
 
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluation import Evaluation
@@ -52,26 +59,22 @@ def text_report(ev: "Evaluation") -> str:
         f"task: {ev.task}   samples: {ev.n_samples}"
         + (f"   classes: {ev.n_classes}" if ev.is_classification else ""),
     ]
-    if isinstance(ev, BinaryEvaluation):
-        lines.append(
-            f"threshold: {ev.threshold:g} (best F1 at {_fmt(ev.best_threshold('f1'))}, "
-            f"best Youden's J at {_fmt(ev.best_threshold('youden'))})"
-        )
+    lines += ev.report_lines()
     lines += ["", "Metrics"]
     width = max(len(k) for k in ev.scores)
     for k, v in ev.scores.items():
         lines.append(f"  {k:<{width}}  {_fmt(v)}")
-    if ev.is_classification:
-        pc = ev.per_class()
-        lines += ["", "Per class"]
-        lines += ["  " + line for line in pc.to_string(float_format=lambda x: f"{x:.4f}").splitlines()]
-        if isinstance(ev, SingleLabelEvaluation) and ev.n_classes <= 30:
-            lines += ["", "Confusion matrix (rows = true, columns = predicted)"]
-            cm = ev.confusion_frame()
-            lines += ["  " + line for line in cm.to_string().splitlines()]
-        elif isinstance(ev, SingleLabelEvaluation):
-            lines += ["", "Most confused pairs"]
-            lines += ["  " + l for l in ev.most_confused_pairs(15).to_string(index=False).splitlines()]
+    for kind, title, frame in ev.report_parts(pairs=15):
+        if kind == "confusion":
+            lines += ["", f"{title} (rows = true, columns = predicted)"]
+            text = frame.to_string()
+        elif kind == "pairs":
+            lines += ["", title]
+            text = frame.to_string(index=False)
+        else:
+            lines += ["", title]
+            text = frame.to_string(float_format=lambda x: f"{x:.4f}")
+        lines += ["  " + line for line in text.splitlines()]
     for k, why in ev.undefined.items():
         lines.append(f"undefined {k}: {why}")
     for note in ev.notes:
@@ -91,14 +94,16 @@ def _table(df, *, index_label: str = "") -> str:
     )
 
 
-def _cm_table(ev: "Evaluation") -> str:
-    cm = np.asarray(ev.confusion_matrix())
-    norm = ev.confusion_matrix("true")
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in ev.classes)
+def _cm_table(frame) -> str:
+    """A confusion matrix (a frame of counts, rows = true) with each cell shaded by its row share."""
+    cm = frame.to_numpy()
+    norm = normalize_confusion(cm, "true")
+    names = [str(c) for c in frame.index]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in names)
     rows = []
-    for i, name in enumerate(ev.classes):
+    for i, name in enumerate(names):
         cells = []
-        for j in range(ev.n_classes):
+        for j in range(len(names)):
             shade = int(255 - 180 * float(norm[i, j]))
             color = "#fff" if shade < 140 else "#222"
             cells.append(
@@ -135,18 +140,14 @@ def html_report(ev: "Evaluation", *, bootstrap: bool = True) -> str:
         if len(ci):
             body += ["<h2>95% intervals (bootstrap; DeLong for ROC AUC)</h2>",
                      _table(ci, index_label="metric")]
-    if ev.is_classification:
-        body += ["<h2>Per class</h2>", _table(ev.per_class(), index_label="class")]
-        if isinstance(ev, SingleLabelEvaluation) and ev.n_classes <= 30:
-            body += ["<h2>Confusion matrix</h2>", _cm_table(ev)]
-        elif isinstance(ev, SingleLabelEvaluation):
-            body += ["<h2>Most confused pairs</h2>",
-                     _table(ev.most_confused_pairs(20).set_index("true"), index_label="true")]
-    if isinstance(ev, BinaryEvaluation):
-        body.append(
-            f"<p>threshold {ev.threshold:g}; best F1 at {_fmt(ev.best_threshold('f1'))}; "
-            f"best Youden's J at {_fmt(ev.best_threshold('youden'))}</p>"
-        )
+    for kind, title, frame in ev.report_parts(pairs=20):
+        if kind == "confusion":
+            body += [f"<h2>{html.escape(title)}</h2>", _cm_table(frame)]
+        elif kind == "pairs":
+            body += [f"<h2>{html.escape(title)}</h2>", _table(frame.set_index("true"), index_label="true")]
+        else:
+            body += [f"<h2>{html.escape(title)}</h2>", _table(frame, index_label=frame.index.name or "")]
+    body += [f"<p>{html.escape(line)}</p>" for line in ev.report_lines()]
     for k, why in ev.undefined.items():
         body.append(f"<p class='note'>undefined {html.escape(k)}: {html.escape(why)}</p>")
     body += [f"<p class='note'>note: {html.escape(n)}</p>" for n in ev.notes]

@@ -91,6 +91,19 @@ class SingleLabelEvaluation(ClassEvaluation):
             }
         )
 
+    explainable = True
+
+    #: the most classes a report draws as a matrix; more get the most confused pairs
+    REPORT_MATRIX_CLASSES: ClassVar[int] = 30
+
+    def report_parts(self, *, pairs: int = 15) -> list:
+        """The per-class table, then the confusion matrix (up to :attr:`REPORT_MATRIX_CLASSES`
+        classes) or the ``pairs`` most confused pairs (see :meth:`Evaluation.report_parts`)."""
+        parts = super().report_parts(pairs=pairs)
+        if self.n_classes <= self.REPORT_MATRIX_CLASSES:
+            return parts + [("confusion", "Confusion matrix", self.confusion_frame())]
+        return parts + [("pairs", "Most confused pairs", self.most_confused_pairs(pairs))]
+
     def sample_columns(self, indices, *, y_pred: np.ndarray | None = None, top: int = 3) -> dict:
         """Table columns of some samples: true and predicted class, confidence, whether right,
         and the ``top`` most probable classes (see :func:`~h5eval_widgets.core.metrics.queries.samples_frame`).

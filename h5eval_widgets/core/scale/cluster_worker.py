@@ -148,7 +148,7 @@ def package_model(model, trust_code: bool, output) -> tuple[ShippedModel, bytes,
     if isinstance(model, (str, os.PathLike)):
         path = Path(model).expanduser()
         if path.is_dir():
-            from ..models.files import file_digest
+            from ..cache import file_digest
 
             buf = io.BytesIO()
             with tarfile.open(fileobj=buf, mode="w") as tar:

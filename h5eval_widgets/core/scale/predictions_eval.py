@@ -2,15 +2,16 @@
 
 :func:`evaluation_from_file` reads the files with :func:`~.predictions_file.read_predictions`,
 names the classes from the probability columns, maps the labels to them and hands off to
-:meth:`~h5eval_widgets.core.Evaluation.from_predictions`; with a test set it also returns the
-test set in the predictions' order (:func:`~.predictions_join.align_dataset`).
+``build`` (:meth:`~h5eval_widgets.core.Evaluation.from_predictions`, handed in by the results,
+which import this module); with a test set it also returns the test set in the predictions'
+order (:func:`~.predictions_join.align_dataset`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def evaluation_from_file(
     classes: Sequence[str] | None = None, task: str | None = None, threshold: float = 0.5,
     chunk_rows: int = CHUNK_ROWS, model_name: str | None = None, dataset_name: str | None = None,
     data: Any = None, data_id_column: str | None = None, data_ids=None,
-    dataset_options: dict | None = None,
+    dataset_options: dict | None = None, build: Callable[..., Any],
 ):
     """Evaluate predictions written by a batch job (:meth:`Evaluation.from_predictions_file
     <h5eval_widgets.core.Evaluation.from_predictions_file>`).
@@ -102,6 +103,8 @@ def evaluation_from_file(
         Ids of the rows of a non-table ``data`` (default: row numbers 0, 1, ...).
     dataset_options : dict, default=None
         Passed to :func:`~h5eval_widgets.core.load_dataset` when ``data`` is read.
+    build : callable
+        Makes the result from labels and outputs (``Evaluation.from_predictions``).
 
     Returns
     -------
@@ -113,8 +116,6 @@ def evaluation_from_file(
         A missing or misnamed column (the message lists the file's columns and the fix),
         files with different columns, NaN probabilities, missing labels or ids, duplicated ids.
     """
-    from ..results.evaluation import Evaluation
-
     table = read_predictions(source, label_column=label_column, proba_columns=proba_columns,
                              proba_prefix=proba_prefix, pred_column=pred_column,
                              id_column=id_column, chunk_rows=chunk_rows)
@@ -143,7 +144,7 @@ def evaluation_from_file(
                                 name=dataset_name, options=dataset_options)
         dataset_name = dataset.name
     try:
-        ev = Evaluation.from_predictions(
+        ev = build(
             labels, table.outputs, classes=names, task=task, threshold=threshold, notes=notes,
             model_name=model_name or _name_of(source, table.files), dataset_name=dataset_name,
             sample_ids=table.ids,
