@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from h5eval_widgets.core import Evaluation
-from h5eval_widgets.core.metrics.functions import queries as Q
+from h5eval_widgets.core.metrics import queries as Q
 
 
 @pytest.fixture(scope="module")

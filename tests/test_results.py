@@ -13,7 +13,7 @@ from h5eval_widgets import (
     MultilabelEvaluation,
     RegressionEvaluation,
 )
-from h5eval_widgets.core.metrics.functions import resampling
+from h5eval_widgets.core.metrics import resampling
 
 
 def _binary(n=600, seed=0):

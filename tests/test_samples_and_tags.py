@@ -13,7 +13,7 @@ import pytest
 
 from h5eval_widgets import Dashboard, Evaluation
 from h5eval_widgets.core import load_dataset
-from h5eval_widgets.core.metrics.functions import queries as Q
+from h5eval_widgets.core.metrics import queries as Q
 from h5eval_widgets.core.insight.tags import TagStore
 
 

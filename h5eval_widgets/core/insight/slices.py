@@ -7,6 +7,10 @@ quantile bins. Every slice's confusion matrix comes from one ``bincount`` over
 cell counts (:func:`~h5eval_widgets.core.metrics.resampling.resample_groups`), so no slice is
 scanned per replicate. ROC AUC sorts each slice's score columns once (with DeLong's
 interval). Called through :meth:`Evaluation.slices <h5eval_widgets.core.Evaluation.slices>`.
+
+What each task reports per slice is its result class's: ``SLICE_METRICS``,
+``DEFAULT_SLICE_METRICS`` and ``slice_scores`` (which calls the scorers here for its task),
+and ``slice_auc_columns`` for ROC AUC.
 """
 
 from __future__ import annotations
@@ -24,24 +28,8 @@ from ..metrics.resampling import percentile_interval, resample_groups, resample_
 if TYPE_CHECKING:  # pragma: no cover
     from ..results.evaluation import Evaluation
 
-__all__ = ["slice_table", "slice_groups", "METRICS"]
-
-#: Metrics each task can report per slice (the first orders the rows).
-METRICS = {
-    "binary": ("accuracy", "error_rate", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc",
-               "precision", "recall", "f1", "roc_auc"),
-    "multiclass": ("accuracy", "error_rate", "balanced_accuracy", "f1_macro", "cohen_kappa",
-                   "mcc", "roc_auc"),
-    "multilabel": ("accuracy", "error_rate", "f1_macro", "hamming_loss", "roc_auc"),
-    "regression": ("mae", "rmse", "bias"),
-}
-DEFAULT_METRICS = {
-    "binary": ("accuracy", "f1_macro", "roc_auc", "error_rate"),
-    "multiclass": ("accuracy", "f1_macro", "roc_auc", "error_rate"),
-    "multilabel": ("accuracy", "f1_macro", "roc_auc", "error_rate"),
-    "regression": ("mae", "rmse", "bias"),
-}
-
+__all__ = ["slice_table", "slice_groups", "single_label_scores", "multilabel_scores", "regression_scores",
+           "auc_with_interval"]
 
 # ---------------------------------------------------------------------------------- groups
 def _no_column_error(ev: "Evaluation", column: Any) -> DatasetError:
@@ -137,7 +125,17 @@ def slice_groups(ev: "Evaluation", column: str | None = None, *, groups=None,
 
 
 # ---------------------------------------------------------------------------------- metrics
-def _single_label(ev, codes: np.ndarray, n_slices: int) -> dict[str, np.ndarray]:
+_MATRIX_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc")
+
+
+def _matrix_scores(sc: dict, positive: int | None) -> dict[str, np.ndarray]:
+    out = {name: sc[name] for name in _MATRIX_METRICS}
+    if positive is not None:
+        out.update({name: sc[name][:, positive] for name in ("precision", "recall", "f1")})
+    return out
+
+
+def _single_label(ev, codes: np.ndarray, n_slices: int, positive: int | None) -> dict[str, np.ndarray]:
     """Matrix metrics of every slice from one bincount of per-slice confusion cells."""
     k = ev.n_classes
     cell = ev.y_true.astype(np.int64) * k + ev.y_pred
@@ -145,25 +143,18 @@ def _single_label(ev, codes: np.ndarray, n_slices: int) -> dict[str, np.ndarray]
                      minlength=n_slices * k * k).reshape(n_slices, k * k)
     used = np.flatnonzero(cm.any(axis=0))
     rows, cols = np.divmod(used, k)
-    sc = M.scores_from_cell_draws(cm[:, used], rows, cols, k)
-    out = {name: sc[name] for name in ("accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc")}
-    if ev.task == "binary":
-        out.update({name: sc[name][:, 1] for name in ("precision", "recall", "f1")})
+    out = _matrix_scores(M.scores_from_cell_draws(cm[:, used], rows, cols, k), positive)
     out["errors"] = cm.sum(axis=1) - cm[:, (np.arange(k) * (k + 1))].sum(axis=1)
     return out
 
 
-def _single_label_boot(ev, rows: np.ndarray, n_boot: int, seed: int) -> dict[str, np.ndarray]:
+def _single_label_boot(ev, rows: np.ndarray, n_boot: int, seed: int,
+                       positive: int | None) -> dict[str, np.ndarray]:
     k = ev.n_classes
 
     def score(groups, counts):
         t, p = np.divmod(groups, k)
-        sc = M.scores_from_cell_draws(counts, t, p, k)
-        out = {name: sc[name] for name in ("accuracy", "balanced_accuracy", "f1_macro",
-                                           "cohen_kappa", "mcc")}
-        if ev.task == "binary":
-            out.update({name: sc[name][:, 1] for name in ("precision", "recall", "f1")})
-        return out
+        return _matrix_scores(M.scores_from_cell_draws(counts, t, p, k), positive)
 
     w = None if ev.sample_weight is None else ev.sample_weight[rows]
     return resample_groups(ev.y_true[rows].astype(np.int64) * k + ev.y_pred[rows], n_boot, score,
@@ -181,7 +172,21 @@ def _multilabel_scores(tp, fp, fn, exact, mism, total) -> dict[str, np.ndarray]:
                 "f1_macro": np.nanmean(f1, axis=-1)}
 
 
-def _multilabel(ev, rows_of: list[np.ndarray], n_boot: int, seed: int, confidence: float):
+def single_label_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: int, seed: int,
+                        confidence: float, *, positive: int | None = None):
+    """Point values and bootstrap intervals of the matrix metrics of every slice of a
+    single-label evaluation (and the ``positive`` class's precision, recall and F1 when given)."""
+    point = _single_label(ev, codes, len(rows_of), positive)
+    bounds: dict[str, list] = {}
+    if n_boot:
+        for s, rows in enumerate(rows_of):
+            for name, v in _single_label_boot(ev, rows, n_boot, seed + s, positive).items():
+                bounds.setdefault(name, []).append(percentile_interval(v, confidence))
+    return point, bounds
+
+
+def multilabel_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: int, seed: int,
+                      confidence: float):
     """Point values and intervals of the multi-label metrics of every slice: the bootstrap
     draws counts of each slice's distinct (truth, prediction) rows."""
     point: dict[str, list] = {}
@@ -213,7 +218,10 @@ def _multilabel(ev, rows_of: list[np.ndarray], n_boot: int, seed: int, confidenc
     return {n: np.array(v) for n, v in point.items()}, bounds
 
 
-def _regression(ev, rows_of: list[np.ndarray], n_boot: int, seed: int, confidence: float):
+def regression_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: int, seed: int,
+                      confidence: float):
+    """Point values of every slice's MAE, RMSE and bias, and bootstrap intervals (none with
+    sample weights)."""
     err = ev.residuals
     if err.ndim > 1:
         err = err.mean(axis=1)
@@ -234,21 +242,16 @@ def _regression(ev, rows_of: list[np.ndarray], n_boot: int, seed: int, confidenc
     return {n: np.array(v) for n, v in point.items()}, bounds
 
 
-def _auc(ev, rows: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    """ROC AUC of one slice (binary: the positive class; otherwise the macro mean over classes,
-    nan when a class lacks positives or negatives in the slice) and its interval: DeLong's for
-    binary; for several classes the mean of the classes' DeLong intervals, a conservative
-    bound (it assumes their errors fully correlated). No interval with sample weights."""
+def auc_with_interval(ev, rows: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """ROC AUC of one slice and its interval: the mean over the columns the result names
+    (``ev.slice_auc_columns(rows)``: binary the positive class, else every class against the
+    rest; nan when a class lacks positives or negatives in the slice). DeLong's interval for
+    one column; for several the mean of their DeLong intervals, a conservative bound (it
+    assumes their errors fully correlated). No interval with sample weights."""
     w = None if ev.sample_weight is None else ev.sample_weight[rows]
     proba = ev.y_proba[rows]
-    if ev.task == "multilabel":
-        truths = [ev.y_true[rows, c] for c in range(ev.n_classes)]
-    else:
-        yt = ev.y_true[rows]
-        truths = [yt == c for c in ([1] if ev.task == "binary" else range(ev.n_classes))]
-    cols = [1] if ev.task == "binary" else range(ev.n_classes)
     aucs, lows, highs = [], [], []
-    for c, truth in zip(cols, truths):
+    for c, truth in ev.slice_auc_columns(rows):
         order, s_sorted = M.sort_descending(proba[:, c])
         curve = M.sorted_curve(truth[order], s_sorted, None if w is None else w[order])
         aucs.append(M.roc_auc_binary(curve))
@@ -320,13 +323,13 @@ def slice_table(
         No metadata and no ``groups``, an unknown column (the message lists the columns), or
         groups of the wrong length.
     """
-    task = ev.task
-    first = "mae" if task == "regression" else "accuracy"
-    wanted = list(DEFAULT_METRICS[task] if metrics is None else metrics)
-    unknown = [m for m in wanted if m not in METRICS[task]]
+    known = ev.SLICE_METRICS
+    first = known[0]
+    wanted = list(ev.DEFAULT_SLICE_METRICS if metrics is None else metrics)
+    unknown = [m for m in wanted if m not in known]
     if unknown:
-        raise ValueError(f"Unknown metric(s) {unknown} for a {task} evaluation; choose from "
-                         f"{list(METRICS[task])}.")
+        raise ValueError(f"Unknown metric(s) {unknown} for a {ev.task} evaluation; choose from "
+                         f"{list(known)}.")
     wanted = [first] + [m for m in dict.fromkeys(wanted) if m != first]
     codes, names, label = slice_groups(ev, column, groups=groups, bins=bins)
     n_slices = len(names)
@@ -336,19 +339,9 @@ def slice_table(
     size = np.array([len(r) for r in rows_of], dtype=np.int64)
     nan2 = (float("nan"), float("nan"))
     interval: dict[str, str] = {}
-    if task in ("binary", "multiclass"):
-        point = _single_label(ev, codes, n_slices)
-        bounds: dict[str, list] = {}
-        if n_boot:
-            for s, rows in enumerate(rows_of):
-                for name, v in _single_label_boot(ev, rows, n_boot, seed + s).items():
-                    bounds.setdefault(name, []).append(percentile_interval(v, confidence))
-    elif task == "multilabel":
-        point, bounds = _multilabel(ev, rows_of, n_boot, seed, confidence)
-    else:
-        point, bounds = _regression(ev, rows_of, n_boot, seed, confidence)
-        if n_boot and w is not None:
-            interval.update({m: "none (sample weights)" for m in METRICS[task]})
+    point, bounds = ev.slice_scores(codes, rows_of, n_boot=n_boot, seed=seed, confidence=confidence)
+    if n_boot and w is not None and not bounds:
+        interval.update({m: "none (sample weights)" for m in known})
     for m in point:
         interval.setdefault(m, "bootstrap" if n_boot else "none")
     if "accuracy" in point:
@@ -356,11 +349,10 @@ def slice_table(
         bounds["error_rate"] = [(1 - hi, 1 - lo) for lo, hi in bounds.get("accuracy", [])]
         interval["error_rate"] = interval["accuracy"]
     if "roc_auc" in wanted:
-        auc = np.array([_auc(ev, rows, confidence) for rows in rows_of]).reshape(-1, 3)
+        auc = np.array([auc_with_interval(ev, rows, confidence) for rows in rows_of]).reshape(-1, 3)
         point["roc_auc"] = auc[:, 0]
         bounds["roc_auc"] = [tuple(r) for r in auc[:, 1:]]
-        interval["roc_auc"] = ("none (sample weights)" if w is not None else "DeLong"
-                               if task == "binary" else "mean of the classes' DeLong intervals")
+        interval["roc_auc"] = "none (sample weights)" if w is not None else ev.SLICE_AUC_INTERVAL
 
     data: dict[str, Any] = {"size": size, "share": size / ev.n_samples}
     if "errors" in point:
@@ -373,7 +365,7 @@ def slice_table(
         data[m] = np.asarray(point[m], dtype=np.float64)
         data[f"{m}_low"] = np.array([lo for lo, _ in b], dtype=np.float64)
         data[f"{m}_high"] = np.array([hi for _, hi in b], dtype=np.float64)
-    key = data[first] if task == "regression" else -data[first]
+    key = data[first] if ev.SLICE_WORST_IS_HIGH else -data[first]
     ranked = np.lexsort((-size, -key))  # worst first, then larger first
     frame = pd.DataFrame({c: np.asarray(v)[ranked] for c, v in data.items()},
                          index=pd.Index([names[i] for i in ranked], dtype=object, name="slice"))

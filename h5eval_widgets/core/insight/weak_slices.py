@@ -22,7 +22,7 @@ from ..errors import DatasetError
 if TYPE_CHECKING:  # pragma: no cover
     from ..results.evaluation import Evaluation
 
-__all__ = ["find_weak_slices", "wrong_samples", "FIT_SAMPLES"]
+__all__ = ["find_weak_slices", "FIT_SAMPLES"]
 
 #: The tree is fit on at most this many samples (a seeded random choice); every sample is then
 #: put in its leaf, so sizes and rates are exact (measured, 1M samples with a 20-value column
@@ -39,17 +39,6 @@ class _Column:
     value: Any = None
     #: for a two-valued categorical column without missing values: the other value
     other: Any = None
-
-
-def wrong_samples(ev: "Evaluation") -> np.ndarray:
-    """What the tree learns: True where a sample is wrong (multi-label: any label wrong);
-    for regression the absolute error (float)."""
-    if ev.task == "regression":
-        err = np.abs(ev.residuals)
-        return err.mean(axis=1) if err.ndim > 1 else err
-    if ev.task == "multilabel":
-        return ~np.all(ev.y_true == ev.y_pred, axis=1)
-    return np.asarray(ev.y_true != ev.y_pred)
 
 
 def _feature_frame(features: Any) -> "pd.DataFrame":
@@ -271,12 +260,12 @@ def find_weak_slices(
 
     frame = _columns(ev, features)
     X, specs = _encode(frame, int(max_levels))
-    target = wrong_samples(ev)
+    target = ev.sample_errors()  # True where wrong; a regression's absolute errors
     n = ev.n_samples
     min_samples = max(20, n // 100) if min_samples is None else int(min_samples)
     min_samples = max(1, min(min_samples, n))
     w = ev.sample_weight
-    regression = ev.task == "regression"
+    regression = target.dtype.kind == "f"
     Tree = DecisionTreeRegressor if regression else DecisionTreeClassifier
     tree = Tree(max_depth=int(max_depth), min_samples_leaf=min_samples, random_state=seed)
     y_fit = target.astype(np.float64) if regression else target

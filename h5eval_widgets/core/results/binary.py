@@ -22,6 +22,9 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
     """Two classes; class 1 is positive when its probability is ``>= threshold``."""
 
     _positive_class_metrics = ("precision", "recall", "f1")
+    SLICE_METRICS = ("accuracy", "error_rate", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc",
+                     "precision", "recall", "f1", "roc_auc")
+    SLICE_AUC_INTERVAL = "DeLong"
 
     @classmethod
     def _check_outputs(cls, raw: np.ndarray, y: np.ndarray) -> None:
@@ -115,6 +118,10 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
         # a score-resampling bootstrap costs O(n) per replicate; DeLong's interval is exact in
         # its variance and costs one pass over the curve
         return {"roc_auc": M.roc_auc_delong_interval(self._threshold_index_for(1).curve, confidence)}
+
+    def slice_auc_columns(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """The positive class's scores, with its truth over ``rows`` (a slice's ROC AUC)."""
+        return [(1, self.y_true[rows] == 1)]
 
     def report_lines(self) -> list[str]:
         """The threshold, and where F1 and Youden's J are best (see :meth:`Evaluation.report_lines`)."""

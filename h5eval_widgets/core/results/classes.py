@@ -159,6 +159,19 @@ class ClassEvaluation(Evaluation):
         """The per-class table (see :meth:`Evaluation.report_parts`)."""
         return [("table", "Per class", self.per_class())]
 
+
+    # ------------------------------------------------------------------ slices
+    SLICE_METRICS = ("accuracy", "error_rate", "balanced_accuracy", "f1_macro", "cohen_kappa",
+                     "mcc", "roc_auc")
+    DEFAULT_SLICE_METRICS = ("accuracy", "f1_macro", "roc_auc", "error_rate")
+
+    def slice_auc_columns(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """The score columns a slice's ROC AUC averages, each with its truth over ``rows``: every
+        class against the rest."""
+        yt = self.y_true[rows]
+        return [(c, yt == c) for c in range(self.n_classes)]
+
+
     def per_class(self, ranking: bool = True) -> pd.DataFrame:
         """Precision, recall, F1, support (and ROC AUC, AP against the rest) for every class.
 

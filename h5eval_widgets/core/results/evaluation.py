@@ -111,6 +111,13 @@ class Evaluation(Sliceable, Linked):
     #: whether saliency maps explain this task's predictions (an evaluation built from a model
     #: then keeps an :class:`~h5eval_widgets.core.insight.explain.Explainer`)
     explainable: ClassVar[bool] = False
+    #: what :meth:`slices` can report for this task (the first orders the slices), what it
+    #: reports by default, whether a higher first metric is worse, and how its AUC interval is
+    #: computed (see :mod:`h5eval_widgets.core.insight.slices`)
+    SLICE_METRICS: ClassVar[tuple[str, ...]] = ()
+    DEFAULT_SLICE_METRICS: ClassVar[tuple[str, ...]] = ()
+    SLICE_WORST_IS_HIGH: ClassVar[bool] = False
+    SLICE_AUC_INTERVAL: ClassVar[str] = "mean of the classes' DeLong intervals"
 
     def __init_subclass__(cls, task: str | None = None, **kwargs):
         super().__init_subclass__(**kwargs)

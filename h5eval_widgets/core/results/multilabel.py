@@ -9,6 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from ..metrics import functions as M
+from ..insight.slices import multilabel_scores
 from .classes import ClassEvaluation, averaged_scores
 
 __all__ = ["MultilabelEvaluation"]
@@ -98,3 +99,19 @@ class MultilabelEvaluation(ClassEvaluation, task="multilabel"):
         out = super().to_dict()
         out["threshold"] = self.threshold
         return out
+
+    # ------------------------------------------------------------------ slices
+    SLICE_METRICS = ("accuracy", "error_rate", "f1_macro", "hamming_loss", "roc_auc")
+
+    def slice_scores(self, codes, rows_of, *, n_boot: int, seed: int, confidence: float):
+        """Every slice's subset accuracy, hamming loss and macro F1 with bootstrap intervals (see
+        :func:`~h5eval_widgets.core.insight.slices.multilabel_scores`)."""
+        return multilabel_scores(self, codes, rows_of, n_boot, seed, confidence)
+
+    def slice_auc_columns(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """Every label's scores, with its truth over ``rows`` (a slice's ROC AUC)."""
+        return [(c, self.y_true[rows, c]) for c in range(self.n_classes)]
+
+    def sample_errors(self) -> np.ndarray:
+        """True where any label of a sample is wrong (what :meth:`weak_slices` learns)."""
+        return ~np.all(self.y_true == self.y_pred, axis=1)

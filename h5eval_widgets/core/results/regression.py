@@ -9,6 +9,7 @@ import numpy as np
 
 from ..metrics import functions as M
 from ..errors import LabelError
+from ..insight.slices import regression_scores
 from .evaluation import Evaluation
 from ..metrics.resampling import resample_means
 
@@ -58,3 +59,18 @@ class RegressionEvaluation(Evaluation, task="regression"):
             err = err.mean(axis=1)
         means = resample_means(np.stack([err**2, np.abs(err)], axis=1), n_boot, seed=seed)
         return {"rmse": np.sqrt(means[:, 0]), "mae": means[:, 1]}
+
+    # ------------------------------------------------------------------ slices
+    SLICE_METRICS = ("mae", "rmse", "bias")
+    DEFAULT_SLICE_METRICS = ("mae", "rmse", "bias")
+    SLICE_WORST_IS_HIGH = True
+
+    def slice_scores(self, codes, rows_of, *, n_boot: int, seed: int, confidence: float):
+        """Every slice's MAE, RMSE and bias with bootstrap intervals (none with sample weights;
+        see :func:`~h5eval_widgets.core.insight.slices.regression_scores`)."""
+        return regression_scores(self, codes, rows_of, n_boot, seed, confidence)
+
+    def sample_errors(self) -> np.ndarray:
+        """Each sample's absolute error (mean over outputs): what :meth:`weak_slices` learns."""
+        err = np.abs(self.residuals)
+        return err.mean(axis=1) if err.ndim > 1 else err

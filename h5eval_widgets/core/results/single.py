@@ -12,6 +12,7 @@ from ..metrics import functions as M
 from .._lazy import class_index, pd
 from ..metrics.cells import CellIndex
 from ..metrics.resampling import resample_groups
+from ..insight.slices import single_label_scores
 from .classes import ClassEvaluation, averaged_scores
 from .decisions import DecisionResult
 
@@ -103,6 +104,19 @@ class SingleLabelEvaluation(ClassEvaluation):
         if self.n_classes <= self.REPORT_MATRIX_CLASSES:
             return parts + [("confusion", "Confusion matrix", self.confusion_frame())]
         return parts + [("pairs", "Most confused pairs", self.most_confused_pairs(pairs))]
+
+
+    def slice_scores(self, codes, rows_of, *, n_boot: int, seed: int, confidence: float):
+        """Every slice's matrix metrics (and the positive class's precision, recall and F1 for a
+        binary task) with bootstrap intervals, from per-slice confusion cells (see
+        :func:`~h5eval_widgets.core.insight.slices.single_label_scores`)."""
+        return single_label_scores(self, codes, rows_of, n_boot, seed, confidence,
+                                   positive=1 if self._positive_class_metrics else None)
+
+    def sample_errors(self) -> np.ndarray:
+        """True where a sample is wrong (what :meth:`weak_slices` learns)."""
+        return np.asarray(self.y_true != self.y_pred)
+
 
     def sample_columns(self, indices, *, y_pred: np.ndarray | None = None, top: int = 3) -> dict:
         """Table columns of some samples: true and predicted class, confidence, whether right,
