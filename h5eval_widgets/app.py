@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 import ipywidgets as W
 
+from .session import Session
 from .state import EvalState
 from .views import (
     CalibrationView,
@@ -77,9 +78,9 @@ class Dashboard(W.VBox):
         if state is not None:
             self.state = state
         elif isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
-            self.state = EvalState.from_folder(models, progress=progress, trust_code=trust_code,
-                                               histories=histories, dataset_options=dataset_options,
-                                               tags_dir=tags_dir)
+            self.state = EvalState(session=Session.from_folder(
+                models, progress=progress, trust_code=trust_code, histories=histories,
+                dataset_options=dataset_options, tags_dir=tags_dir))
         else:
             self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code,
                                    histories=histories, dataset_options=dataset_options, tags_dir=tags_dir)
@@ -137,18 +138,18 @@ class Dashboard(W.VBox):
                          **kwargs) -> "Dashboard":
         """A dashboard over evaluations already computed (for example with ``from_predictions``)."""
         export_dir = kwargs.pop("export_dir", ".")
-        return cls(state=EvalState.from_evaluations(evaluations, datasets, **kwargs), export_dir=export_dir)
+        return cls(state=EvalState(session=Session.from_evaluations(evaluations, datasets, **kwargs)),
+                   export_dir=export_dir)
 
     def selection(self, *, tagged: bool = False):
         """The selected samples (``tagged=True``: every tagged sample) as a DataFrame: index,
         file, true, predicted, confidence, top classes, tags, features or text (see
-        :meth:`EvalState.selection`)."""
+        :meth:`Session.samples`)."""
         return self.state.selection(tagged=tagged)
 
     def export_csv(self, path, *, tagged: bool = False):
-        """Write :meth:`selection` to a CSV file at ``path``; returns the path (see
-        :meth:`EvalState.export_csv`)."""
-        self.state.export_csv(path, tagged=tagged)
+        """Write :meth:`selection` to a CSV file at ``path`` (no index column); returns the path."""
+        self.selection(tagged=tagged).to_csv(Path(path), index=False)
         return Path(path)
 
     def _sync_class_dd(self, change=None):
@@ -176,7 +177,7 @@ class Dashboard(W.VBox):
             self.tabs.layout.display = None if ev is not None and ev.is_classification else "none"
 
     def _on_class_dd(self, change):
-        with self.state.report_errors():
+        with self.session.report_errors():
             if change["new"] is not None:
                 self.state.focus_class = change["new"]
 

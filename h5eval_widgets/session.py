@@ -13,64 +13,23 @@ import contextlib
 import os
 import threading
 import traceback
-from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import numpy as np
 import traitlets as T
 
 from .core import Dataset, Evaluation, H5EvalError, load_dataset, load_model
 from .core.results.compare import Comparison, SplitReport, compare_splits, load_history
-from .core.data.datasets import IMAGE_SUFFIXES
 from .core.results import ClassEvaluation
 from .core.insight.tags import TagStore
+from .core.metrics.queries import samples_frame, sort_samples
+from .core.pipeline import DATA_SUFFIXES, MODEL_SUFFIXES, scan_folder
 
 __all__ = ["Session", "scan_folder", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
 
-MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
-DATA_SUFFIXES = (".npz", ".npy", ".csv", ".tsv", ".parquet")
 #: Probabilities (samples x classes) from which the ranking metrics are computed in the
 #: background, after the first view (100k x 10 takes ~40 ms; 1M x 100, seconds).
 RANK_IN_BACKGROUND = 4_000_000
-
-
-def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, Path], dict[str, Path]]:
-    """Model files (.h5/.keras, SavedModel folders) and data files (or image folders) in a folder.
-
-    Parameters
-    ----------
-    folder : path-like
-
-    Returns
-    -------
-    models, datasets : dict of str to Path
-        By the name shown in the dropdowns (file stem, or folder name), in file name order.
-    """
-    models, datasets = {}, {}
-    for p in sorted(Path(folder).iterdir()):
-        if p.is_dir() and (p / "saved_model.pb").exists():
-            models[p.name] = p
-        elif p.is_dir() and any(
-            f.suffix.lower() in IMAGE_SUFFIXES for d in p.iterdir() if d.is_dir() for f in d.iterdir()
-        ):
-            datasets[p.name] = p
-        elif p.suffix.lower() in MODEL_SUFFIXES and _holds_model(p):
-            models[p.stem] = p
-        elif p.suffix.lower() in DATA_SUFFIXES + (".h5", ".hdf5"):
-            datasets[p.stem] = p
-    return models, datasets
-
-
-def _holds_model(path: Path) -> bool:
-    """True for .keras archives and for .h5 files with a model config (not data files)."""
-    if path.suffix.lower() == ".keras":
-        return True
-    try:
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            return "model_config" in f.attrs or "layer_names" in f.attrs
-    except OSError:
-        return True  # let loading report what is wrong with it
 
 
 class Session(T.HasTraits):
@@ -132,6 +91,7 @@ class Session(T.HasTraits):
         self._eval_cache: dict[tuple[str, str], Evaluation] = dict(evaluations or {})
         self._data_cache: dict[str, Dataset] = {}
         self._tag_stores: dict[Evaluation, TagStore] = {}
+        self._last_order = None
         #: Where tags are kept (None: ``tags/`` of the cache folder, read when first needed).
         self.tags_dir = tags_dir
         #: The (model, dataset) names ``evaluation`` belongs to.
@@ -327,6 +287,32 @@ class Session(T.HasTraits):
                 self.set_status(store.unreadable, "error")
         return self._tag_stores[ev]
 
+    # ------------------------------------------------------------------ samples as tables
+    def samples(self, indices, *, y_pred=None, tagged: bool = False):
+        """Samples of the current evaluation (``tagged=True``: every tagged sample instead) as a
+        DataFrame, one row per sample in the order given: index, file, true, predicted (``y_pred``:
+        decisions at another threshold), confidence, top classes, tags, then the features or the
+        text (see :func:`~h5eval_widgets.core.metrics.queries.samples_frame`)."""
+        if self.evaluation is None:
+            raise ValueError("There is no evaluation yet; choose a model and a dataset first.")
+        store = self.tags()
+        idx = store.tagged() if tagged else indices
+        return samples_frame(self.evaluation, self.dataset,
+                             np.zeros(0, dtype=np.int64) if idx is None else idx, y_pred=y_pred, tags=store)
+
+    def sorted_samples(self, indices, by: str, *, descending: bool = False, y_pred=None):
+        """``indices`` ordered by the column ``by`` of :meth:`samples` (see
+        :func:`~h5eval_widgets.core.metrics.queries.sort_samples`); the last order is kept, so
+        that stepping through a sorted selection sorts it once."""
+        # the selection and the results by identity (an id could be reused once one is freed)
+        key = (indices, self.evaluation, y_pred, (by, descending))
+        last = self._last_order
+        if (last is None or last[0][0] is not indices or last[0][1] is not self.evaluation
+                or last[0][3] != key[3] or not _same(last[0][2], y_pred)):
+            order = sort_samples(self.evaluation, self.dataset, indices, by, descending=descending, y_pred=y_pred)
+            self._last_order = last = (key, order)
+        return last[1]
+
     def tag(self, i: int, text: str) -> None:
         """Tag sample ``i`` of the current evaluation (see :meth:`TagStore.add`)."""
         self.tags().add(i, text)
@@ -403,3 +389,8 @@ class Session(T.HasTraits):
         for d, ev in report.evaluations.items():
             self._eval_cache.setdefault((model_name, d), ev)
         return report
+
+
+def _same(a, b) -> bool:
+    """The same decisions: one array, or equal ones (decisions at one threshold made again)."""
+    return a is b or (a is not None and b is not None and np.array_equal(a, b))

@@ -8,22 +8,22 @@ selection, each trait checked by a ``@validate``, and reads the results from its
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 import traitlets as T
 
-from .core import BinaryEvaluation, DecisionResult, Evaluation
+from .core import DecisionResult
 from .core.insight.explain import METHODS
-from .core.results import SingleLabelEvaluation
+from .core.metrics.queries import sort_keys
 from .session import DATA_SUFFIXES, MODEL_SUFFIXES, Session
 
 __all__ = ["EvalState", "Session", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
 
 #: How the confusion matrix may be normalized: counts, by true class, by predicted class.
 NORMALIZE = (None, "true", "pred")
+#: Keyword arguments of EvalState that configure the session it builds.
+_SESSION_OPTIONS = ("trust_code", "evaluations", "histories", "dataset_options", "tags_dir")
 
 
 def _guarded(method: Callable) -> Callable:
@@ -31,17 +31,15 @@ def _guarded(method: Callable) -> Callable:
 
     @functools.wraps(method)
     def wrapper(self: "EvalState", *args, **kwargs):
-        with self.report_errors():
+        with self.session.report_errors():
             return method(self, *args, **kwargs)
 
     return wrapper
 
 
 def _from_session(name: str) -> property:
-    """A read-only attribute of the state that is the session's (kept for code written before
-    the session existed: ``state.evaluation``, ``state.status`` ...)."""
-    return property(lambda self: getattr(self.session, name),
-                    doc=f"The session's ``{name}`` (read-only here).")
+    """A read-only attribute of the state that is the session's (``state.evaluation``...)."""
+    return property(lambda self: getattr(self.session, name), doc=f"The session's ``{name}``.")
 
 
 class EvalState(T.HasTraits):
@@ -59,7 +57,8 @@ class EvalState(T.HasTraits):
         The session to select in; built from ``models``, ``datasets`` and the options below
         when None.
     progress, trust_code, evaluations, histories, dataset_options, tags_dir
-        Passed to :class:`Session`.
+        Passed to :class:`Session` (build one with ``Session.from_folder`` or
+        ``Session.from_evaluations`` for a folder or computed evaluations).
     """
 
     model_name = T.Unicode(None, allow_none=True, help="The chosen model.")
@@ -81,30 +80,11 @@ class EvalState(T.HasTraits):
     show_saliency = T.Bool(False, help="Draw what the model looked at over image samples.")
     saliency_method = T.Enum(METHODS, default_value="gradcam", help="Saliency method: Grad-CAM or integrated gradients.")
 
-    evaluation = _from_session("evaluation")
-    dataset = _from_session("dataset")
-    comparison = _from_session("comparison")
-    status = _from_session("status")
-    status_level = _from_session("status_level")
-    busy = _from_session("busy")
-    model_names = _from_session("model_names")
-    dataset_names = _from_session("dataset_names")
-    models = _from_session("models")
-    datasets = _from_session("datasets")
-    histories = _from_session("histories")
-    dataset_options = _from_session("dataset_options")
-    progress = _from_session("progress")
-    trust_code = _from_session("trust_code")
-
     def __init__(self, models: Mapping[str, Any] | None = None, datasets: Mapping[str, Any] | None = None,
-                 *, session: Session | None = None, progress: bool = True, trust_code: bool = False,
-                 evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
-                 histories: Mapping[str, Any] | None = None,
-                 dataset_options: Mapping[str, Any] | None = None, tags_dir=None, **kwargs):
+                 *, session: Session | None = None, progress: bool = True, **kwargs):
+        options = {k: kwargs.pop(k) for k in list(kwargs) if k in _SESSION_OPTIONS}
         if session is None:
-            session = Session(models or {}, datasets or {}, progress=progress, trust_code=trust_code,
-                              evaluations=evaluations, histories=histories, dataset_options=dataset_options,
-                              tags_dir=tags_dir)
+            session = Session(models or {}, datasets or {}, progress=progress, **options)
         self.session = session
         super().__init__(**kwargs)
         # registered before any view exists: the selection is reset before views redraw
@@ -113,40 +93,6 @@ class EvalState(T.HasTraits):
             # pick the pair: a dataset whose name the model's name starts with, else the first
             self.dataset_name = session.default_dataset(session.model_names[0])
             self.model_name = session.model_names[0]
-
-    @classmethod
-    def from_folder(cls, folder: str | os.PathLike, **kwargs) -> "EvalState":
-        """A state over the model and data files in a folder (see :meth:`Session.from_folder`)."""
-        options = {k: kwargs.pop(k) for k in list(kwargs) if k in _SESSION_OPTIONS}
-        return cls(session=Session.from_folder(folder, **options), **kwargs)
-
-    @classmethod
-    def from_evaluations(cls, evaluations: Mapping[str, Evaluation],
-                         datasets: Mapping[str, Any] | None = None, **kwargs) -> "EvalState":
-        """A state over evaluations already computed (see :meth:`Session.from_evaluations`)."""
-        options = {k: kwargs.pop(k) for k in list(kwargs) if k in _SESSION_OPTIONS}
-        return cls(session=Session.from_evaluations(evaluations, datasets, **options), **kwargs)
-
-    # ------------------------------------------------------------------ the session, for older code
-    def report_errors(self):
-        """Catch an error and show it in the session's status (see :meth:`Session.report_errors`)."""
-        return self.session.report_errors()
-
-    def set_status(self, message: str, level: str = "info") -> None:
-        """Show ``message`` in the status area (see :meth:`Session.set_status`)."""
-        self.session.set_status(message, level)
-
-    def get_dataset(self, name: str):
-        """The dataset by name (see :meth:`Session.get_dataset`)."""
-        return self.session.get_dataset(name)
-
-    def evaluate(self, model_name: str, dataset_name: str) -> Evaluation:
-        """The evaluation of a pair (see :meth:`Session.evaluate`)."""
-        return self.session.evaluate(model_name, dataset_name)
-
-    def history(self, model_name: str | None = None):
-        """The training history of a model (default: the chosen one), or None."""
-        return self.session.history(model_name or self.model_name)
 
     # ------------------------------------------------------------------ choice -> results
     @T.observe("model_name", "dataset_name")
@@ -162,7 +108,7 @@ class EvalState(T.HasTraits):
                 if alt != self.dataset_name:
                     self.dataset_name = alt
                     return
-            with self.report_errors():
+            with self.session.report_errors():
                 raise exc
 
     def _on_results(self, change):
@@ -174,8 +120,8 @@ class EvalState(T.HasTraits):
                 self.selected_cell = None
                 self.selected_sample = None
                 self.brushed = None
-                if isinstance(ev, BinaryEvaluation):
-                    self.focus_class = 1  # the positive class
+                if ev.positive_class is not None:
+                    self.focus_class = ev.positive_class
                     self.threshold = ev.threshold
                 elif ev.is_classification:
                     if self.focus_class is None or self.focus_class >= ev.n_classes:
@@ -190,14 +136,6 @@ class EvalState(T.HasTraits):
     def _on_compare(self, change=None):
         self.session.compare(self.compare_model)
 
-    def select_agreement(self, a_right: bool, b_right: bool) -> None:
-        """Show the samples where the chosen model is right/wrong and the compared one right/wrong."""
-        cmp_ = self.comparison
-        idx = cmp_.agreement_indices(a_right, b_right)
-        na, nb = cmp_.names
-        self.show_samples(idx, f"{na} {'right' if a_right else 'wrong'}, "
-                               f"{nb} {'right' if b_right else 'wrong'} ({len(idx)})")
-
     def show_samples(self, indices, label: str) -> None:
         """Show ``indices`` (no cell chosen) in the samples view, headed by ``label``."""
         self.selected_cell = None
@@ -210,36 +148,14 @@ class EvalState(T.HasTraits):
         """The class decisions as shown (binary: at the current threshold), with their matrix,
         metrics, cells and mistakes; None for multi-label and regression results."""
         ev = self.evaluation
-        return ev.decisions(self.threshold) if isinstance(ev, SingleLabelEvaluation) else None
+        return ev.decisions(self.threshold) if ev is not None and ev.single_label else None
 
     def selection(self, *, tagged: bool = False):
-        """The selected samples (``tagged=True``: every tagged sample) as a DataFrame, one row
-        per sample in the order shown: index, file, true, predicted (at the current threshold),
-        confidence, top classes, tags, then the features or the text (see
-        :func:`~h5eval_widgets.core.metrics.queries.samples_frame`)."""
-        from .core.metrics.queries import samples_frame
-
-        ev = self.evaluation
-        if ev is None:
-            raise ValueError("There is no evaluation yet; choose a model and a dataset first.")
-        store = self.session.tags()
-        idx = store.tagged() if tagged else self.ordered_indices
+        """The selected samples in the order shown (``tagged=True``: every tagged sample) as a
+        DataFrame, predicted as shown (see :meth:`Session.samples`)."""
         dec = self.decisions
-        return samples_frame(ev, self.dataset, np.zeros(0, dtype=np.int64) if idx is None else idx,
-                             y_pred=None if dec is None else dec.y_pred, tags=store)
-
-    def export_csv(self, path, *, tagged: bool = False) -> int:
-        """Write :meth:`selection` to a CSV file at ``path`` (no index column); returns how many
-        rows were written."""
-        frame = self.selection(tagged=tagged)
-        frame.to_csv(Path(path), index=False)
-        return len(frame)
-
-    def show_label_issues(self) -> None:
-        """Show the samples whose given label is likely wrong, most likely first
-        (see :meth:`~h5eval_widgets.core.results.SingleLabelEvaluation.label_issues`)."""
-        idx = self.evaluation.label_issues()["index"].to_numpy()
-        self.show_samples(idx, f"Likely mislabelled ({len(idx)})")
+        return self.session.samples(self.ordered_indices, y_pred=None if dec is None else dec.y_pred,
+                                    tagged=tagged)
 
     def brush_samples(self, indices, label: str) -> None:
         """Show ``indices`` chosen on the embedding map in the samples view, and count them in
@@ -252,34 +168,15 @@ class EvalState(T.HasTraits):
         """Any other selection ends the map's: the matrix counts every sample again."""
         self.brushed = None
 
-    def show_slice(self, rows, name: str | None = None) -> None:
-        """Filter every view to ``rows`` of the whole dataset, named ``name`` (None: every
-        sample again); see :meth:`Session.filter`. The selection starts afresh."""
-        self.session.filter(rows, name)
-
-    def show_tagged(self) -> None:
-        """Show every tagged sample (in index order)."""
-        idx = self.session.tags().tagged()
-        self.show_samples(idx, f"Tagged samples ({len(idx)})")
-
     @property
     def ordered_indices(self) -> np.ndarray | None:
-        """``selected_indices`` in the order shown: sorted by ``sort_by`` when it is set."""
-        idx = self.selected_indices
+        """``selected_indices`` in the order shown: sorted by ``sort_by`` when it is set (see
+        :meth:`Session.sorted_samples`)."""
+        idx, dec = self.selected_indices, self.decisions
         if idx is None or self.sort_by is None:
             return idx
-        # the selection and the results by identity (an id could be reused once one is freed)
-        key = (idx, self.evaluation, (self.sort_by, self.sort_descending, self.threshold))
-        cached = getattr(self, "_order_key", None)
-        if cached is None or cached[0] is not idx or cached[1] is not key[1] or cached[2] != key[2]:
-            from .core.metrics.queries import sort_samples
-
-            dec = self.decisions
-            self._order = sort_samples(self.evaluation, self.dataset, idx, self.sort_by,
-                                       descending=self.sort_descending,
-                                       y_pred=None if dec is None else dec.y_pred)
-            self._order_key = key
-        return self._order
+        return self.session.sorted_samples(idx, self.sort_by, descending=self.sort_descending,
+                                           y_pred=None if dec is None else dec.y_pred)
 
     def step_sample(self, step: int) -> None:
         """Choose the sample ``step`` places after the chosen one among the selected samples,
@@ -293,13 +190,8 @@ class EvalState(T.HasTraits):
 
     def show_default_samples(self) -> None:
         """With no cell chosen: the most confident mistakes (single-label classification)."""
-        dec = self.decisions
-        if dec is None:
-            self.selected_indices = None
-            self.selection_label = ""
-            return
-        wrong = dec.mistakes()
-        self.selection_label = f"Most confident mistakes ({len(wrong)})"
+        wrong = None if self.decisions is None else self.decisions.mistakes()
+        self.selection_label = "" if wrong is None else f"Most confident mistakes ({len(wrong)})"
         self.selected_indices = wrong
 
     @T.observe("selected_cell")
@@ -312,10 +204,7 @@ class EvalState(T.HasTraits):
         self._select_cell(cell)
 
     def _select_cell(self, cell):
-        ev = self.evaluation
-        i, j = int(cell[0]), int(cell[1])
-        if not (0 <= i < ev.n_classes and 0 <= j < ev.n_classes):
-            raise ValueError(f"Cell {cell} is outside the {ev.n_classes}x{ev.n_classes} matrix.")
+        ev, (i, j) = self.evaluation, cell  # in the matrix: checked by _valid_cell
         idx = self.decisions.cell(i, j)
         self.selected_sample = None
         # the label first: views redraw when the indices change
@@ -325,7 +214,7 @@ class EvalState(T.HasTraits):
     @T.observe("threshold")
     @_guarded
     def _on_threshold(self, change):
-        if not isinstance(self.evaluation, BinaryEvaluation):
+        if getattr(self.evaluation, "positive_class", None) is None:
             return
         if self.selected_cell is not None:
             self._select_cell(self.selected_cell)
@@ -333,22 +222,14 @@ class EvalState(T.HasTraits):
             self.show_default_samples()
 
     # ------------------------------------------------------------------ validation
-    def _named(self, proposal, names: list[str]) -> str | None:
-        value = proposal["value"]
+    @T.validate("model_name", "compare_model", "dataset_name")
+    def _valid_name(self, proposal):
+        value, trait = proposal["value"], proposal["trait"].name
+        names = self.session.dataset_names if trait == "dataset_name" else self.session.model_names
         if value is not None and value not in names:
-            raise T.TraitError(
-                f"{proposal['trait'].name} must be one of the session's names {names[:20]}; got "
-                f"{value!r}. Add it to the session (models=/datasets=) or choose one of those."
-            )
+            raise T.TraitError(f"{trait} must be one of the session's names {names[:20]}; got {value!r}. "
+                               "Add it to the session (models=/datasets=) or choose one of those.")
         return value
-
-    @T.validate("model_name", "compare_model")
-    def _valid_model(self, proposal):
-        return self._named(proposal, self.session.model_names)
-
-    @T.validate("dataset_name")
-    def _valid_dataset(self, proposal):
-        return self._named(proposal, self.session.dataset_names)
 
     @T.validate("focus_class")
     def _valid_focus_class(self, proposal):
@@ -408,8 +289,7 @@ class EvalState(T.HasTraits):
         return idx
 
     @T.validate("selection_label")
-    def _valid_label(self, proposal):
-        # one line: it heads the samples view
+    def _valid_label(self, proposal):  # one line: it heads the samples view
         return " ".join(proposal["value"].splitlines())
 
     @T.validate("sort_by")
@@ -417,8 +297,6 @@ class EvalState(T.HasTraits):
         by, ev = proposal["value"], self.evaluation
         if by is None or ev is None:
             return by
-        from .core.metrics.queries import sort_keys
-
         keys = sort_keys(ev, self.dataset)
         if by not in keys:
             raise T.TraitError(f"sort_by must be None (as selected) or one of {keys}; got {by!r}.")
@@ -432,5 +310,7 @@ class EvalState(T.HasTraits):
         return i
 
 
-#: Keyword arguments of EvalState that configure the session it builds.
-_SESSION_OPTIONS = ("progress", "trust_code", "evaluations", "histories", "dataset_options", "tags_dir")
+# the session's results and lists, read here too (``state.evaluation`` is ``state.session.evaluation``)
+for _name in ("evaluation", "dataset", "comparison", "status", "status_level", "busy", "model_names",
+              "dataset_names", "models", "datasets", "histories", "dataset_options", "progress", "trust_code"):
+    setattr(EvalState, _name, _from_session(_name))

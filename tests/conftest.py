@@ -232,7 +232,7 @@ def dash(_demo_dashboard_as_opened):
                  "sort_descending", "show_saliency", "saliency_method", "count_label_issues"):
         setattr(st, name, opened[name])
     if st.session.slice_name is not None:  # a slice shown: every sample again
-        st.show_slice(None)
+        st.session.filter(None)
     st.show_default_samples()  # a brush, a confused pair or an agreement cell chose samples without a cell
     st.set_status(opened["status"], opened["status_level"])
     now = {name: getattr(st, name) for name in DASHBOARD_CHOICES}

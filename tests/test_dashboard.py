@@ -7,6 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from h5eval_widgets import Dashboard, Evaluation
+from h5eval_widgets.session import Session
 from h5eval_widgets.state import EvalState
 from tests.helpers import digests, softmax_scores
 
@@ -257,7 +258,7 @@ def test_dashboard_from_a_folder(tmp_path, multiclass_h5, blobs):
     _, _, Xte, yte = blobs
     shutil.copy(multiclass_h5, tmp_path / "mlp.h5")
     np.savez(tmp_path / "mlp_test.npz", x=Xte, y=yte)
-    st = EvalState.from_folder(tmp_path, progress=False)
+    st = EvalState(session=Session.from_folder(tmp_path, progress=False))
     assert st.model_names == ["mlp"] and st.dataset_names == ["mlp_test"]
     assert st.evaluation is not None and st.evaluation.n_samples == len(yte)
 

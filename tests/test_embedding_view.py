@@ -70,10 +70,10 @@ def test_colours_and_a_slice_keep_the_maps_layout(dash, view):
     np.testing.assert_array_equal(view.scatter.color, ev.y_true)
     assert all(f"{c}</span>" in view.key.value for c in ev.classes)  # the legend names each colour
     rows = ev.cell_indices(3, 3)
-    st.show_slice(rows, "true 3")
+    st.session.filter(rows, "true 3")
     np.testing.assert_array_equal(view.scatter.x, ev.projection("pca")[rows, 0])
     assert "slice: true 3" in view.figure.title and f"{len(rows)} points" in view.figure.title
-    st.show_slice(None)
+    st.session.filter(None)
     view.color_by.value = "right / wrong"
 
 

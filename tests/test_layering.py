@@ -194,11 +194,11 @@ def test_core_is_split_into_stage_packages():
 
 def test_every_module_says_what_it_does_and_stays_small():
     """Check that every module starts with a docstring and has at most 420 lines, and state.py
-    (the selection only) at most 300."""
+    (the selection, its checks and the actions that set it) at most 320."""
     missing = [m for m, (p, _) in MODULES.items() if not ast.get_docstring(ast.parse(p.read_text()))]
     long = {m: n for m, (p, _) in MODULES.items() if (n := len(p.read_text().splitlines())) > 420}
     assert missing == [] and long == {}
-    assert len((PACKAGE / "state.py").read_text().splitlines()) <= 300
+    assert len((PACKAGE / "state.py").read_text().splitlines()) <= 320
 
 
 def test_task_code_lives_in_the_result_classes():

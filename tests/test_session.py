@@ -23,7 +23,7 @@ def _multiclass(seed: int = 0, n: int = 300, k: int = 4, name: str = "data") -> 
 
 @pytest.fixture()
 def state():
-    return EvalState.from_evaluations({"a": _multiclass(0), "b": _multiclass(1)}, progress=False)
+    return EvalState(session=Session.from_evaluations({"a": _multiclass(0), "b": _multiclass(1)}, progress=False))
 
 
 def test_state_publishes_the_sessions_results(state):
@@ -105,7 +105,7 @@ def test_regression_has_no_focus_class_or_cells():
     """Check that a regression evaluation takes no focus class and no matrix cell."""
     y = np.linspace(0, 1, 50)
     ev = Evaluation.from_predictions(y, y + 0.1, task="regression", dataset_name="d")
-    st = EvalState.from_evaluations({"r": ev}, progress=False)
+    st = EvalState(session=Session.from_evaluations({"r": ev}, progress=False))
     assert st.focus_class is None
     with pytest.raises(T.TraitError, match="None for a regression"):
         st.focus_class = 0

@@ -1,5 +1,6 @@
-"""From files to results: load the model, read the data, predict once (in this process or on a
-Dask cluster), and hand the outputs to the results' constructor.
+"""From files to results: find the model and data files in a folder, load the model, read the
+data, predict once (in this process or on a Dask cluster), and hand the outputs to the results'
+constructor.
 
 The results classes hold no loading code: :meth:`Evaluation.from_model
 <h5eval_widgets.core.Evaluation.from_model>` calls :func:`evaluate_model` with its own
@@ -9,18 +10,23 @@ The results classes hold no loading code: :meth:`Evaluation.from_model
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .data.datasets import Dataset, load_dataset
+from .data.datasets import IMAGE_SUFFIXES, Dataset, load_dataset
 from .errors import LabelError
 from .insight.explain import Explainer
 from .models.loading import LoadedModel, load_model
 from .inference.predict import predict_with_embedding
 from .data.sources import NamedInputs
 
-__all__ = ["evaluate_model"]
+__all__ = ["evaluate_model", "scan_folder", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
+
+MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
+DATA_SUFFIXES = (".npz", ".npy", ".csv", ".tsv", ".parquet")
 
 
 def evaluate_model(
@@ -135,3 +141,43 @@ def _metadata(data: Dataset, info):
     extra = pd.DataFrame({c: np.asarray(v) for c, v in columns.items()})
     return extra if meta is None else pd.concat([meta, extra.drop(columns=list(meta.columns),
                                                                    errors="ignore")], axis=1)
+
+
+def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, Path], dict[str, Path]]:
+    """Model files (.h5/.keras, SavedModel folders) and data files (or image folders) in a folder.
+
+    Parameters
+    ----------
+    folder : path-like
+
+    Returns
+    -------
+    models, datasets : dict of str to Path
+        By the name shown in the dropdowns (file stem, or folder name), in file name order.
+    """
+    models, datasets = {}, {}
+    for p in sorted(Path(folder).iterdir()):
+        if p.is_dir() and (p / "saved_model.pb").exists():
+            models[p.name] = p
+        elif p.is_dir() and any(
+            f.suffix.lower() in IMAGE_SUFFIXES for d in p.iterdir() if d.is_dir() for f in d.iterdir()
+        ):
+            datasets[p.name] = p
+        elif p.suffix.lower() in MODEL_SUFFIXES and _holds_model(p):
+            models[p.stem] = p
+        elif p.suffix.lower() in DATA_SUFFIXES + (".h5", ".hdf5"):
+            datasets[p.stem] = p
+    return models, datasets
+
+
+def _holds_model(path: Path) -> bool:
+    """True for .keras archives and for .h5 files with a model config (not data files)."""
+    if path.suffix.lower() == ".keras":
+        return True
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return "model_config" in f.attrs or "layer_names" in f.attrs
+    except OSError:
+        return True  # let loading report what is wrong with it

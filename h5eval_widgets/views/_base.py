@@ -15,7 +15,7 @@ def guarded(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with self.state.report_errors():
+        with self.session.report_errors():
             return method(self, *args, **kwargs)
 
     return wrapper
@@ -114,11 +114,12 @@ class View(W.VBox):
         logs console errors."""
         set_visible(self, visible, self._content)
 
-    def shown_for(self, *tasks: str):
-        """The current evaluation when its task is one of ``tasks`` (the view is then shown),
-        else None (the view is hidden)."""
+    def shown_for(self, kind: str):
+        """The current evaluation when it is of the ``kind`` this view draws (the result's
+        boolean attribute: ``'single_label'``, ``'is_classification'``, ``'is_regression'``;
+        the view is then shown), else None (the view is hidden)."""
         ev = self.session.evaluation
-        visible = ev is not None and ev.task in tasks
+        visible = ev is not None and bool(getattr(ev, kind))
         self.set_visible(visible)
         return ev if visible else None
 

@@ -36,7 +36,7 @@ class CalibrationView(View):
         return [W.HBox([self.reliability, self.histogram])]
 
     def refresh(self) -> None:
-        ev = self.shown_for("binary", "multiclass")
+        ev = self.shown_for("single_label")
         if ev is None:
             return
         cal = ev.calibration(self.n_bins)

@@ -48,7 +48,11 @@ class ComparisonView(View):
 
     @guarded
     def _on_cell(self, a_right: bool, b_right: bool):
-        self.state.select_agreement(a_right, b_right)
+        cmp_ = self.session.comparison
+        idx = cmp_.agreement_indices(a_right, b_right)
+        na, nb = cmp_.names
+        self.state.show_samples(idx, f"{na} {'right' if a_right else 'wrong'}, "
+                                     f"{nb} {'right' if b_right else 'wrong'} ({len(idx)})")
 
     def refresh(self) -> None:
         cmp_ = self.session.comparison

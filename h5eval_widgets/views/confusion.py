@@ -71,7 +71,7 @@ class ConfusionMatrixView(View):
 
     # -------------------------------------------------------------- state -> view
     def refresh(self) -> None:
-        ev = self.shown_for("binary", "multiclass")
+        ev = self.shown_for("single_label")
         if ev is None:
             return
         cm = self.state.decisions.confusion
@@ -127,7 +127,7 @@ class ConfusionMatrixView(View):
         cells = []
         focus = self.state.focus_class
         ev = self.session.evaluation
-        if focus is not None and focus in pos and ev.task != "binary":
+        if focus is not None and focus in pos and ev.positive_class is None:
             f = pos[focus]
             cells += [[f, j] for j in range(len(self.shown))] + [[i, f] for i in range(len(self.shown))]
         sel = self.state.selected_cell

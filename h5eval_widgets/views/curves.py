@@ -58,9 +58,7 @@ class CurvesView(View):
 
     def _pos(self) -> int | None:
         ev = self.session.evaluation
-        if ev.task == "binary":
-            return 1
-        return self.state.focus_class
+        return self.state.focus_class if ev.positive_class is None else ev.positive_class
 
     def refresh(self) -> None:
         ev = self.session.evaluation
@@ -82,7 +80,7 @@ class CurvesView(View):
             with pick.hold_sync():
                 pick.x, pick.y = px, py
         auc = ev.roc_auc_of(pos)
-        self.roc_fig.title = f"ROC · {name} vs rest · AUC {auc:.3f}" if ev.task != "binary" else f"ROC · AUC {auc:.3f}"
+        self.roc_fig.title = f"ROC · {name} vs rest · AUC {auc:.3f}" if ev.positive_class is None else f"ROC · AUC {auc:.3f}"
         self.pr_fig.title = self.sliced(f"Precision-recall · {name}")
         self.roc_fig.title = self.sliced(self.roc_fig.title)
         self._operating_point()

@@ -95,7 +95,7 @@ class EmbeddingView(View):
                 self._draw(self.refresh)
 
         project_in_background(ev, done, method="umap",
-                              on_error=lambda exc: self.state.set_status(f"UMAP failed: {exc}", "error"))
+                              on_error=lambda exc: self.session.set_status(f"UMAP failed: {exc}", "error"))
 
     def _plot(self, ev, method: str) -> None:
         xy = ev.projection(method)

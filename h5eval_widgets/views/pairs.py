@@ -31,13 +31,19 @@ class ConfusedPairsView(View):
         self.issues_btn = W.Button(description="likely mislabelled", tooltip=HELD_OUT_WARNING,
                                    layout=W.Layout(width="140px"))
         self.mistakes_btn.on_click(lambda b: self._show(self._mistakes))
-        self.issues_btn.on_click(lambda b: self._show(self.state.show_label_issues))
+        self.issues_btn.on_click(lambda b: self._show(self._label_issues))
         self.issues_note = W.HTML(f"<small style='color:var(--jp-ui-font-color2, #666)'>"
                                   f"{HELD_OUT_WARNING}</small>", layout=W.Layout(width="330px"))
         return [self.search, self.pairs, W.HBox([self.mistakes_btn, self.issues_btn]), self.issues_note]
 
+    def _label_issues(self) -> None:
+        """The samples whose given label is likely wrong, likeliest first (see
+        :meth:`~h5eval_widgets.core.results.SingleLabelEvaluation.label_issues`)."""
+        idx = self.session.evaluation.label_issues()["index"].to_numpy()
+        self.state.show_samples(idx, f"Likely mislabelled ({len(idx)})")
+
     def refresh(self) -> None:
-        ev = self.shown_for("binary", "multiclass")
+        ev = self.shown_for("single_label")
         if ev is None:
             return
         df = ev.most_confused_pairs(self.n_pairs)

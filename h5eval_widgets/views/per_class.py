@@ -55,7 +55,7 @@ class PerClassView(View):
         return source.per_class(ranking=False)
 
     def refresh(self) -> None:
-        ev = self.shown_for("binary", "multiclass", "multilabel")
+        ev = self.shown_for("is_classification")
         if ev is None:
             return
         df = self.frame()

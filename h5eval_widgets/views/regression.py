@@ -31,7 +31,7 @@ class RegressionView(View):
         return [W.HBox([self.scatter, self.residuals])]
 
     def refresh(self) -> None:
-        ev = self.shown_for("regression")
+        ev = self.shown_for("is_regression")
         if ev is None:
             return
         t, p = regression_targets(ev)

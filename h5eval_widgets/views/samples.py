@@ -189,7 +189,7 @@ class SamplesView(View):
             rows = self._page_frame(features=False).to_dict("records") if st.decisions is not None else None
             heat = [None] * len(self.shown_indices)
             if self.saliency_on and len(self.shown_indices):
-                with self.state.report_errors():  # the samples are drawn all the same
+                with self.session.report_errors():  # the samples are drawn all the same
                     heat = self._saliency(self.shown_indices, st.decisions.y_pred[self.shown_indices])
             self.cards = [self._card(int(i), None if rows is None else rows[n], heat[n])
                           for n, i in enumerate(self.shown_indices)]
@@ -345,7 +345,7 @@ class SamplesView(View):
             return None
         ev, data = self.session.evaluation, self.session.dataset
         pred, true = int(self.state.decisions.y_pred[i]), int(ev.y_true[i])
-        with self.state.report_errors():
+        with self.session.report_errors():
             maps = self._saliency([i, i], [pred, true])
             img = picture(data, i)
             side = DETAIL_PX * 2 // 3
@@ -364,7 +364,7 @@ class SamplesView(View):
     def _draw_distribution(self) -> None:
         i, ev = self.state.selected_sample, self.session.evaluation
         self._show_picture(i)
-        if i is None or not ev.is_classification or ev.task == "multilabel":
+        if i is None or not ev.single_label:
             self.dist.layout.display = "none"
             return
         p = ev.y_proba[i]

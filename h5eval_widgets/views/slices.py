@@ -123,7 +123,7 @@ class SlicesView(View):
     def show(self, rows, name: str | None = None) -> None:
         """Filter every view to ``rows`` of the whole dataset (None: every sample), as a click
         on a row's "show" (or on "all samples") does."""
-        self.state.show_slice(rows, name)
+        self.session.filter(rows, name)
 
 
 def _width(i: int) -> int:

@@ -13,15 +13,6 @@ from ..state import EvalState
 from ._base import View, guarded
 from ._draw import html_table, number
 
-HEADLINE = {
-    "binary": ["accuracy", "precision", "recall", "f1", "cohen_kappa", "mcc", "roc_auc", "average_precision"],
-    "multiclass": ["accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc", "roc_auc_ovr_macro",
-                   "log_loss", "top_2_accuracy"],
-    "multilabel": ["subset_accuracy", "hamming_loss", "f1_macro", "f1_micro", "roc_auc_macro"],
-    "regression": ["rmse", "mae", "r2", "mape"],
-}
-
-
 class SummaryView(View):
     """Headline numbers (with 95% bootstrap intervals) and an "export report" button.
 
@@ -59,7 +50,7 @@ class SummaryView(View):
         at_default = dec is None or dec.is_own
         ci = ev.bootstrap(self.n_boot) if at_default else None
         rows = []
-        for name in HEADLINE[ev.task]:
+        for name in ev.HEADLINE_METRICS:
             if name not in scores:
                 if not ready:
                     rows.append([html.escape(name), ("computing…", "style='color:var(--jp-ui-font-color2, #666)'"), ""])
@@ -81,7 +72,7 @@ class SummaryView(View):
         )
 
     def _on_threshold(self) -> None:
-        if self.session.evaluation.task == "binary":
+        if self.session.evaluation.positive_class is not None:
             self.refresh()
 
     def report_path(self) -> Path:

@@ -94,7 +94,8 @@ class TagView(View):
 
     @guarded
     def _show_tagged(self):
-        self.state.show_tagged()
+        idx = self.session.tags().tagged()
+        self.state.show_samples(idx, f"Tagged samples ({len(idx)})")
 
     @guarded
     def _export(self) -> Path:
@@ -104,7 +105,9 @@ class TagView(View):
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{model}_{data}_{'tagged' if tagged else 'selection'}")
         self.export_dir.mkdir(parents=True, exist_ok=True)
         path = self.export_dir / f"{stem}.csv"
-        n = self.state.export_csv(path, tagged=tagged)
+        frame = self.state.selection(tagged=tagged)
+        frame.to_csv(path, index=False)
+        n = len(frame)
         self.saved.value = f"{n} rows written to <code>{html.escape(str(path))}</code>"
         self.last_export = path
         return path

@@ -22,6 +22,9 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
     """Two classes; class 1 is positive when its probability is ``>= threshold``."""
 
     _positive_class_metrics = ("precision", "recall", "f1")
+    positive_class = 1
+    HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1", "cohen_kappa", "mcc", "roc_auc",
+                        "average_precision")
     SLICE_METRICS = ("accuracy", "error_rate", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc",
                      "precision", "recall", "f1", "roc_auc")
     SLICE_AUC_INTERVAL = "DeLong"

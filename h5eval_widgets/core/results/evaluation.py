@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,6 +21,7 @@ from ..errors import LabelError
 from ..metrics.labels import TASKS, encode_labels, infer_task, to_probabilities
 from .linked import Linked
 from ..metrics.resampling import percentile_interval
+from .report import Reportable
 from .subsets import Sliceable, as_metadata
 
 __all__ = ["Evaluation", "Task"]
@@ -46,7 +46,7 @@ def _clean(v: Any) -> Any:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Evaluation(Sliceable, Linked):
+class Evaluation(Sliceable, Linked, Reportable):
     """Everything about one model on one dataset, computed from a single prediction pass.
 
     Build it with :meth:`from_model` (predicts once, through the cache) or
@@ -108,9 +108,16 @@ class Evaluation(Sliceable, Linked):
     #: the task this class holds (set by each subclass)
     task_name: ClassVar[str | None] = None
     is_classification: ClassVar[bool] = True
+    is_regression: ClassVar[bool] = False
     #: whether saliency maps explain this task's predictions (an evaluation built from a model
     #: then keeps an :class:`~h5eval_widgets.core.insight.explain.Explainer`)
     explainable: ClassVar[bool] = False
+    #: one label per sample and one confusion matrix (binary and multi-class)
+    single_label: ClassVar[bool] = False
+    #: the class whose threshold moves (binary: 1), else None
+    positive_class: ClassVar[int | None] = None
+    #: the metrics a summary shows first
+    HEADLINE_METRICS: ClassVar[tuple[str, ...]] = ()
     #: what :meth:`slices` can report for this task (the first orders the slices), what it
     #: reports by default, whether a higher first metric is worse, and how its AUC interval is
     #: computed (see :mod:`h5eval_widgets.core.insight.slices`)
@@ -380,19 +387,6 @@ class Evaluation(Sliceable, Linked):
         return {}
 
     # ------------------------------------------------------------------ export
-    def report_parts(self, *, pairs: int = 15) -> list[tuple[str, str, "pd.DataFrame"]]:
-        """The tables this task adds to a report, in order, as ``(kind, title, frame)``.
-
-        ``kind`` is ``'table'`` (a frame indexed by its first column), ``'confusion'`` (counts,
-        rows = true, columns = predicted) or ``'pairs'`` (the ``pairs`` most confused pairs, as
-        :meth:`most_confused_pairs` gives them). None for a regression: its metrics say it all.
-        """
-        return []
-
-    def report_lines(self) -> list[str]:
-        """Lines this task adds under a report's title (a binary threshold's), else none."""
-        return []
-
     def to_dict(self) -> dict:
         """Plain-Python summary: task, classes, notes, metrics, per-class table, confusion matrix."""
         return {
@@ -407,28 +401,6 @@ class Evaluation(Sliceable, Linked):
             "notes": list(self.notes),
             **({"slice": self.slice_name} if self.slice_name is not None else {}),
         }
-
-    def to_json(self, **kwargs) -> str:
-        """:meth:`to_dict` as JSON (nan written as null)."""
-        kwargs.setdefault("indent", 2)
-        return json.dumps(self.to_dict(), **kwargs)
-
-    def to_text(self) -> str:
-        """A plain-text report for terminals and logs."""
-        from .report import text_report
-
-        return text_report(self)
-
-    def to_html(self, *, bootstrap: bool = True) -> str:
-        """A self-contained static HTML report (works where widgets do not render)."""
-        from .report import html_report
-
-        return html_report(self, bootstrap=bootstrap)
-
-    def _repr_html_(self) -> str:
-        from .report import html_summary
-
-        return html_summary(self)
 
     def __repr__(self) -> str:
         head = ", ".join(f"{k}={v:.4g}" for k, v in list(self.scores.items())[:3])

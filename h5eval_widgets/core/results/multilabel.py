@@ -102,6 +102,7 @@ class MultilabelEvaluation(ClassEvaluation, task="multilabel"):
 
     # ------------------------------------------------------------------ slices
     SLICE_METRICS = ("accuracy", "error_rate", "f1_macro", "hamming_loss", "roc_auc")
+    HEADLINE_METRICS = ("subset_accuracy", "hamming_loss", "f1_macro", "f1_micro", "roc_auc_macro")
 
     def slice_scores(self, codes, rows_of, *, n_boot: int, seed: int, confidence: float):
         """Every slice's subset accuracy, hamming loss and macro F1 with bootstrap intervals (see

@@ -21,6 +21,7 @@ class RegressionEvaluation(Evaluation, task="regression"):
     """Numeric targets; ``y_pred`` holds the model's predicted values, ``y_proba`` is None."""
 
     is_classification = False
+    is_regression = True
 
     @classmethod
     def _check_outputs(cls, raw: np.ndarray, y: np.ndarray) -> None:
@@ -64,6 +65,7 @@ class RegressionEvaluation(Evaluation, task="regression"):
     SLICE_METRICS = ("mae", "rmse", "bias")
     DEFAULT_SLICE_METRICS = ("mae", "rmse", "bias")
     SLICE_WORST_IS_HIGH = True
+    HEADLINE_METRICS = ("rmse", "mae", "r2", "mape")
 
     def slice_scores(self, codes, rows_of, *, n_boot: int, seed: int, confidence: float):
         """Every slice's MAE, RMSE and bias with bootstrap intervals (none with sample weights;

@@ -9,6 +9,7 @@ confused pairs, a binary threshold's line) comes from the result's own
 from __future__ import annotations
 
 import html
+import json
 import math
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from ..metrics.functions import normalize_confusion
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluation import Evaluation
 
-__all__ = ["text_report", "html_report", "html_summary"]
+__all__ = ["Reportable", "text_report", "html_report", "html_summary"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5em;color:#222}
@@ -156,3 +157,37 @@ def html_report(ev: "Evaluation", *, bootstrap: bool = True) -> str:
         f"<title>h5eval report: {html.escape(_title(ev))}</title><style>{_CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>"
     )
+
+
+class Reportable:
+    """Reports of an evaluation (mixed into :class:`~h5eval_widgets.core.Evaluation`): JSON,
+    text and HTML, with the parts each task adds."""
+
+    def report_parts(self, *, pairs: int = 15) -> list:
+        """The tables this task adds to a report, in order, as ``(kind, title, frame)``.
+
+        ``kind`` is ``'table'`` (a frame indexed by its first column), ``'confusion'`` (counts,
+        rows = true, columns = predicted) or ``'pairs'`` (the ``pairs`` most confused pairs, as
+        :meth:`most_confused_pairs` gives them). None for a regression: its metrics say it all.
+        """
+        return []
+
+    def report_lines(self) -> list[str]:
+        """Lines this task adds under a report's title (a binary threshold's), else none."""
+        return []
+
+    def to_json(self, **kwargs) -> str:
+        """:meth:`to_dict` as JSON (nan written as null)."""
+        kwargs.setdefault("indent", 2)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def to_text(self) -> str:
+        """A plain-text report for terminals and logs."""
+        return text_report(self)
+
+    def to_html(self, *, bootstrap: bool = True) -> str:
+        """A self-contained static HTML report (works where widgets do not render)."""
+        return html_report(self, bootstrap=bootstrap)
+
+    def _repr_html_(self) -> str:
+        return html_summary(self)

@@ -93,6 +93,7 @@ class SingleLabelEvaluation(ClassEvaluation):
         )
 
     explainable = True
+    single_label = True
 
     #: the most classes a report draws as a matrix; more get the most confused pairs
     REPORT_MATRIX_CLASSES: ClassVar[int] = 30
