@@ -234,7 +234,7 @@ def dash(_demo_dashboard_as_opened):
     if st.session.slice_name is not None:  # a slice shown: every sample again
         st.session.filter(None)
     st.show_default_samples()  # a brush, a confused pair or an agreement cell chose samples without a cell
-    st.set_status(opened["status"], opened["status_level"])
+    st.session.set_status(opened["status"], opened["status_level"])
     now = {name: getattr(st, name) for name in DASHBOARD_CHOICES}
     assert now == opened, "the shared dashboard could not be put back as it opened"
     return d

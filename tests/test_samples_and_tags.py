@@ -247,7 +247,7 @@ def test_an_unreadable_tags_file_is_named_left_alone_and_the_samples_still_show(
     st = d.state
     assert st.status_level == "error" and f"The tags file {path} cannot be read" in st.status
     assert len(d.samples.table.children) - 1 == min(12, len(st.selected_indices))
-    st.set_status("")
+    st.session.set_status("")
     st.selected_sample = int(st.selected_indices[0])
     d.tags.text.value = "label wrong"
     d.tags.add_btn.click()

@@ -120,7 +120,7 @@ def _metadata(data: Dataset, info):
     """The dataset's metadata, with the table columns a multi-input model did not take.
 
     A model with several named inputs gets the columns named like its inputs and nothing else
-    (see :mod:`.feed`), so the other columns of the table are not model inputs: they join
+    (see :mod:`h5eval_widgets.core.inference.feed`), so the other columns of the table are not model inputs: they join
     the metadata. A single-input model gets every feature column, so nothing is added.
     """
     meta = data.metadata

@@ -3,7 +3,7 @@ for the model's memory.
 
 :func:`prepare` matches a dataset to a model's inputs (image files resized and converted to the
 model's size and channels, table columns to named inputs, text columns to string inputs) and
-chooses the preprocessing (:mod:`.preprocessing`); :func:`~.batching.rows_per_call` sizes the
+chooses the preprocessing (:mod:`h5eval_widgets.core.data.preprocessing`); :func:`~.batching.rows_per_call` sizes the
 batches from a memory budget and the model's activations; :meth:`Feed.chunks` reads, prepares and hands over one chunk while the
 previous one is being predicted.
 """

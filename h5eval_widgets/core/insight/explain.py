@@ -1,7 +1,7 @@
 """Saliency of chosen samples: the model's inputs read back for those samples, and their maps
 computed in batches and kept per (sample, class, method).
 
-An :class:`Explainer` belongs to one (model, dataset) pair; :func:`~.pipeline.evaluate_model`
+An :class:`Explainer` belongs to one (model, dataset) pair; :func:`~h5eval_widgets.core.pipeline.evaluate_model`
 gives each evaluation it builds from a model one, so that ``ev.saliency(i)`` works in Python and
 in the dashboard without loading the model again.
 """
@@ -56,7 +56,7 @@ class Explainer:
 
     @property
     def feed(self):
-        """The dataset matched to the model (see :func:`~.feed.prepare`), checked to be images
+        """The dataset matched to the model (see :func:`~h5eval_widgets.core.inference.feed.prepare`), checked to be images
         fed as numbers to one input."""
         if self._feed is None:
             from ..inference.feed import prepare

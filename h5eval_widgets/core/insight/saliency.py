@@ -75,7 +75,7 @@ GRADIENT_FACTOR = 2
 
 def _rows_per_pass(model, images: np.ndarray, batch_size: int | None) -> int:
     """Model inputs per gradient pass: ``batch_size``, else sized from the memory budget and the
-    model's largest layer output, as prediction's batches are (see :mod:`.batching`)."""
+    model's largest layer output, as prediction's batches are (see :mod:`h5eval_widgets.core.inference.batching`)."""
     if batch_size:
         return int(batch_size)
     from ..inference.batching import rows_per_call

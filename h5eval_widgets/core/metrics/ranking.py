@@ -3,7 +3,7 @@
 A :class:`BinaryCurve` holds cumulative counts at each distinct threshold (as scikit-learn's
 ``_binary_clf_curve``); ROC AUC, average precision and DeLong intervals are read from it.
 :func:`multiclass_rank_stats` answers every class's one-vs-rest areas and every one-vs-one pair
-from one sort per score column. Re-exported by :mod:`.metrics`.
+from one sort per score column. Re-exported by :mod:`functions`.
 """
 
 from __future__ import annotations

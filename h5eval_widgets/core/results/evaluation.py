@@ -100,7 +100,7 @@ class Evaluation(Sliceable, Linked, Reportable):
     metadata: Any = None
     slice_name: str | None = None
     source_rows: np.ndarray | None = None
-    #: each sample's embedding from the same pass, and its 2-D maps (see :mod:`.embeddings`)
+    #: each sample's embedding from the same pass, and its 2-D maps (see :mod:`h5eval_widgets.core.inference.embeddings`)
     embeddings: Any = None
 
     #: the result class of each task, filled as the task modules are imported

@@ -1,8 +1,8 @@
 """What an evaluation keeps of its model and data, and building one from prediction files.
 
 :class:`Linked` is mixed into :class:`~h5eval_widgets.core.Evaluation`: the embedding map of
-its samples (:mod:`.embeddings`), the :class:`~.explain.Explainer` that holds its model for
-saliency (:mod:`.explain`), and :meth:`~Linked.from_predictions_file` (:mod:`.predictions_eval`).
+its samples (:mod:`h5eval_widgets.core.inference.embeddings`), the :class:`~h5eval_widgets.core.insight.explain.Explainer` that holds its model for
+saliency (:mod:`h5eval_widgets.core.insight.explain`), and :meth:`~Linked.from_predictions_file` (:mod:`h5eval_widgets.core.scale.predictions_eval`).
 The methods are thin; the work is done in those modules.
 """
 

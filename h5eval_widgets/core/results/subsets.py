@@ -2,8 +2,8 @@
 
 :class:`Sliceable` is the part of :class:`~h5eval_widgets.core.Evaluation` that cuts it:
 :meth:`~Sliceable.subset` (an evaluation of some rows), :meth:`~Sliceable.slices` (metrics per
-group, in :mod:`.slices`) and :meth:`~Sliceable.weak_slices` (groups where the model errs most,
-found by a shallow tree, in :mod:`.weak_slices`). The methods here are thin; the work is done
+group, in :mod:`h5eval_widgets.core.insight.slices`) and :meth:`~Sliceable.weak_slices` (groups where the model errs most,
+found by a shallow tree, in :mod:`h5eval_widgets.core.insight.weak_slices`). The methods here are thin; the work is done
 in those modules.
 """
 

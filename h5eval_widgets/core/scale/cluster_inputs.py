@@ -1,5 +1,5 @@
 """What a Dask cluster's workers read: partitions of files listed on the client, or of a Dask
-collection, turned back into a :class:`~.datasets.Dataset` on the worker.
+collection, turned back into a :class:`~h5eval_widgets.core.data.datasets.Dataset` on the worker.
 
 The client only lists files (with fsspec, so ``s3://``, ``gs://`` and the like work when their
 filesystem package is installed) and reads their metadata (size, ETag or modification time),

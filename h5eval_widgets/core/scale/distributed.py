@@ -6,10 +6,10 @@ bytes are scattered once to every worker (``client.scatter(..., broadcast=True)`
 the worker's own disk and loaded there once per worker process with the same safe loader as on
 one machine (:func:`~.models.load_model`: a ``Lambda`` layer is refused without ``trust_code``).
 Each task reads its partition on the worker (:mod:`.cluster_inputs`), matches it to the model
-with :func:`~.feed.prepare` and runs it with :func:`~.predict.run_feed`, in batches sized as on
+with :func:`~h5eval_widgets.core.inference.feed.prepare` and runs it with :func:`~h5eval_widgets.core.inference.predict.run_feed`, in batches sized as on
 one machine (:mod:`.cluster_worker`). Tasks are pure (the same partition gives the same outputs), so when a worker dies
 Dask runs its partitions again elsewhere and the result does not change. Outputs go into the
-same :class:`~.cache.PredictionCache` as in-process ones, keyed by the model's bytes and the
+same :class:`~h5eval_widgets.core.cache.PredictionCache` as in-process ones, keyed by the model's bytes and the
 data's identity (files: name, size and ETag or modification time; dask collections: Dask's
 deterministic token of the collection).
 """
