@@ -155,6 +155,10 @@ class EmbeddingView(View):
                 data=frame, x="x", y="y", color_by=column, color_map=colours, width=WIDTH, height=HEIGHT,
                 size=3 if len(frame) < 100_000 else 2, opacity_by="density", axes=False,
                 lasso_initiator=False, tooltip=False)
+            # the selection in the widget's first state: set just after it, the browser's
+            # first drawing of the points can miss it
+            self._shown = self._to_show()
+            self.scatter.selection(self._shown)
             self.widget = self.scatter.show(BUTTONS)
             self.widget.observe(self._on_map_selection, names="selection")
             self.figure.children = [self.widget]
@@ -207,13 +211,16 @@ class EmbeddingView(View):
             return np.zeros(0, np.int64)
         return np.sort(np.asarray(self.widget.selection, dtype=np.int64))
 
+    def _to_show(self) -> np.ndarray:
+        idx = self.state.selected_indices
+        return np.zeros(0, np.uint32) if idx is None else np.unique(np.asarray(idx)).astype(np.uint32)
+
     def _highlight(self) -> None:
         """The samples shown in the samples view, as the map's selection."""
         ev = self.session.evaluation
         if self.scatter is None or ev is None or self.frame is None or len(self.frame) != ev.n_samples:
             return  # no map drawn yet, or the new evaluation's map is drawn next (refresh)
-        idx = self.state.selected_indices
-        shown = np.zeros(0, np.uint32) if idx is None else np.unique(np.asarray(idx)).astype(np.uint32)
+        shown = self._to_show()
         if np.array_equal(shown, self._shown) and np.array_equal(self.highlighted, shown):
             return
         self._shown = shown  # first: the widget's observer sees it is ours
