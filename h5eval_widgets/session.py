@@ -97,6 +97,12 @@ class Session(T.HasTraits):
         Passed to :func:`~h5eval_widgets.core.load_dataset` for every dataset read here.
     tags_dir : path-like, default=None
         Where sample tags are kept (default: ``tags/`` in the cache folder); see :meth:`tags`.
+    client : dask.distributed.Client, default=None
+        Run inference on this Dask cluster, as ``Evaluation.from_model(..., client=...)`` does:
+        tables (Parquet/CSV files, folders, globs) and image folders given as paths or fsspec
+        URLs are read by the workers; other data (.npz, .h5, arrays) is read here and sent in
+        partitions. The samples are still shown where the data is readable from here (local
+        paths, and tables behind fsspec URLs); see :meth:`get_dataset`.
     """
 
     model_names = T.List(T.Unicode(), help="Names of the models to choose from.")
@@ -121,8 +127,10 @@ class Session(T.HasTraits):
                  evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
                  histories: Mapping[str, Any] | None = None,
                  dataset_options: Mapping[str, Any] | None = None,
-                 tags_dir: str | os.PathLike | None = None, **kwargs):
+                 tags_dir: str | os.PathLike | None = None, client=None, **kwargs):
         super().__init__(**kwargs)
+        #: The Dask client inference runs on (None: in this process).
+        self.client = client
         self.models = dict(models)
         self.datasets = dict(datasets)
         self.progress = progress
@@ -212,9 +220,63 @@ class Session(T.HasTraits):
             src = self.datasets[name]
             if src is None:  # evaluations given without their data: no samples to draw
                 return None
-            self._data_cache[name] = (src if isinstance(src, Dataset)
-                                      else load_dataset(src, name=name, **self.dataset_options))
+            if self.client is not None and isinstance(src, (str, os.PathLike)) and self._on_cluster(src):
+                self._data_cache[name] = self._read_here(src, name)
+            else:
+                self._data_cache[name] = (src if isinstance(src, Dataset)
+                                          else load_dataset(src, name=name, **self.dataset_options))
         return self._data_cache[name]
+
+    # ------------------------------------------------------------------ on a Dask cluster
+    def _on_cluster(self, src) -> bool:
+        """Whether the workers read this path or URL themselves (tables, image folders)."""
+        from .core import H5EvalError as _Error
+        from .core.cluster_inputs import list_files
+
+        try:
+            list_files(src, self.dataset_options.get("storage_options"))
+        except _Error:
+            return False
+        return True
+
+    def _read_here(self, src, name: str) -> Dataset | None:
+        """The data the cluster read, read here to show its samples in the same order: tables
+        file by file (through fsspec for URLs), image folders on this machine's disk. None,
+        said in the status line, for images behind a remote URL."""
+        import pandas as pd
+
+        from .core.cluster_inputs import list_files
+
+        so = self.dataset_options.get("storage_options")
+        listing = list_files(src, so)
+        options = {k: v for k, v in self.dataset_options.items()
+                   if k not in ("storage_options", "files_per_partition", "name")}
+        if listing.kind == "table":
+            extra = {} if listing.local else {"storage_options": so or None}
+            frames = [pd.read_parquet(u, **extra) if u.lower().endswith((".parquet", ".pq"))
+                      else pd.read_csv(u, sep="\t" if u.lower().endswith(".tsv") else ",", **extra)
+                      for u in listing.files]
+            frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            return load_dataset(frame, name=name, **options)
+        if listing.local:
+            local = str(src).split("://", 1)[1] if "://" in str(src) else src
+            return load_dataset(local, name=name, **options)
+        self.set_status(f"{name}: the images are read by the cluster's workers from {src}; they are "
+                        "not shown here (only images on this machine's disk are).")
+        return None
+
+    def _cluster_inputs(self, dataset_name: str):
+        """What the cluster is given: the path or URL its workers read, or the data read here."""
+        src = self.datasets[dataset_name]
+        if isinstance(src, (str, os.PathLike)) and self._on_cluster(src):
+            return str(src), None
+        data = self.get_dataset(dataset_name)
+        if data is None or not hasattr(data.X, "shape") or data.y is None:
+            raise H5EvalError(f"{dataset_name} cannot be sent to the Dask cluster: give it as "
+                              "Parquet/CSV files or an image folder (a path or URL), or as arrays.")
+        import numpy as np
+
+        return np.asarray(data.X), np.asarray(data.y)
 
     def evaluate(self, model_name: str, dataset_name: str) -> Evaluation:
         """The evaluation of a pair: from memory, else through the engine (and its disk cache)."""
@@ -225,6 +287,14 @@ class Session(T.HasTraits):
                     f"No evaluation of {model_name} on {dataset_name} was given, and there is no "
                     "model file to compute it; choose the dataset it was evaluated on."
                 )
+            if self.client is not None:
+                X, y = self._cluster_inputs(dataset_name)
+                options = {k: v for k, v in self.dataset_options.items() if k != "name"}
+                with self.working("predicting on the Dask cluster"):
+                    self._eval_cache[key] = Evaluation.from_model(
+                        self.models[model_name], X, y, client=self.client, progress=self.progress,
+                        trust_code=self.trust_code, dataset_name=dataset_name, **options)
+                return self._eval_cache[key]
             data = self.get_dataset(dataset_name)
             loaded = load_model(self.models[model_name], trust_code=self.trust_code, name=model_name)
             with self.working("predicting"):

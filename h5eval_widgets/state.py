@@ -58,7 +58,7 @@ class EvalState(T.HasTraits):
     session : Session, default=None
         The session to select in; built from ``models``, ``datasets`` and the options below
         when None.
-    progress, trust_code, evaluations, histories, dataset_options, tags_dir
+    progress, trust_code, evaluations, histories, dataset_options, tags_dir, client
         Passed to :class:`Session`.
     """
 
@@ -100,11 +100,11 @@ class EvalState(T.HasTraits):
                  *, session: Session | None = None, progress: bool = True, trust_code: bool = False,
                  evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
                  histories: Mapping[str, Any] | None = None,
-                 dataset_options: Mapping[str, Any] | None = None, tags_dir=None, **kwargs):
+                 dataset_options: Mapping[str, Any] | None = None, tags_dir=None, client=None, **kwargs):
         if session is None:
             session = Session(models or {}, datasets or {}, progress=progress, trust_code=trust_code,
                               evaluations=evaluations, histories=histories, dataset_options=dataset_options,
-                              tags_dir=tags_dir)
+                              tags_dir=tags_dir, client=client)
         self.session = session
         super().__init__(**kwargs)
         # registered before any view exists: the selection is reset before views redraw
@@ -433,4 +433,5 @@ class EvalState(T.HasTraits):
 
 
 #: Keyword arguments of EvalState that configure the session it builds.
-_SESSION_OPTIONS = ("progress", "trust_code", "evaluations", "histories", "dataset_options", "tags_dir")
+_SESSION_OPTIONS = ("progress", "trust_code", "evaluations", "histories", "dataset_options", "tags_dir",
+                    "client")
