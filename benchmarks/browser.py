@@ -17,10 +17,14 @@ run, which the benchmark makes before timing), then the time from a mouse click 
 non-empty off-diagonal cell until the samples view shows that cell's samples (title and rows
 or cards drawn), the median over --clicks different cells. Target: click -> samples < 300 ms.
 
-Then the embedding map: the time from opening its tab until every drawn point is on the page
-(at most 5,000 of them, see ``views.embedding.MAX_DRAWN``; the PCA map computed on the way
-when not cached), and from releasing a dragged box until the samples view shows the points
-inside it, the median over 5 boxes. Target: brush -> samples < 300 ms.
+Then the embedding map (a jupyter-scatter WebGL widget), on generated evaluations with an
+8-wide embedding (``tests/generated.py``: no model, 10 classes, about 85% right) of
+``--map-cases`` samples (default 10k, 100k and 1M), served with Voila the same way: the time
+from clicking its tab until the widget reports every point drawn (``isPointsDrawn`` and
+``points.length == n`` in regl-scatterplot; the PCA map computed on the way, as when not
+cached), then, with the toolbar's lasso chosen, the time from releasing the mouse after a lasso
+loop until the samples view shows the points inside it (title and cards), the median over 5
+loops. Targets: map drawn < 5 s at 1M, lasso -> samples < 300 ms.
 """
 
 from __future__ import annotations
@@ -102,9 +106,8 @@ def measure(browser, notebook, status: str, names: list[str], clicks: int) -> tu
                     return title.includes(want) && shown >= Math.min(n, 12);
                 }""", arg=[want, n], timeout=int(os.environ.get("WAIT_MS", "60000")), polling="raf")
             times.append(time.perf_counter() - t)
-        map_s, brushes = measure_map(page)
         page.close()
-    return drawn, times, map_s, brushes
+    return drawn, times
 
 
 SAMPLES_SHOWN_JS = """(want) => {
@@ -120,44 +123,67 @@ SAMPLES_SHOWN_JS = """(want) => {
 }"""
 
 
-def measure_map(page) -> tuple[float, list[float]]:
-    """Open the embedding map's tab (time until its points are drawn), then drag 5 boxes (time
-    from releasing each until the samples view shows its points)."""
-    t = time.perf_counter()
-    page.locator(".lm-TabBar-tab", has_text="Embedding map").click()
-    fig = page.locator(".bqplot.figure", has_text="Embedding map")
-    fig.wait_for(timeout=300_000)
-    page.wait_for_function("""() => {
-        const f = [...document.querySelectorAll('.bqplot.figure')].find(f => f.textContent.includes('Embedding map'));
-        const m = f && f.textContent.match(/([\\d,]+) points( \\(([\\d,]+) drawn\\))?/);
-        if (!m) return false;
-        const want = Number((m[3] || m[1]).replace(/,/g, ''));
-        return f.querySelectorAll('path.dot').length >= want;
-    }""", timeout=300_000, polling=50)
-    map_s = time.perf_counter() - t
-    times = []
-    for a, b in [(0.25, 0.55), (0.35, 0.65), (0.3, 0.7), (0.2, 0.5), (0.45, 0.75)]:
-        fig.scroll_into_view_if_needed()  # again: the button clicked below scrolls the page
-        box = fig.bounding_box()
-        x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-        page.mouse.move(x + a * w, y + a * h)
-        page.mouse.down()
-        page.mouse.move(x + b * w, y + b * h, steps=5)
+MAP_API_JS = "() => [...document.querySelectorAll('div')].find(e => e.api && e.api.get)"
+
+
+def map_notebook(n: int) -> dict:
+    """A dashboard over a generated n-sample evaluation with an embedding."""
+    from h5eval_widgets.serve import dashboard_notebook
+
+    root = str(Path(__file__).resolve().parents[1])
+    nb = dashboard_notebook(None, None, demo=True)
+    nb["cells"][0]["source"] = (
+        f"import sys\nsys.path.insert(0, {root!r})\nfrom h5eval_widgets import Dashboard\n"
+        "from tests.generated import generated_evaluation\n"
+        f"dashboard = Dashboard.from_evaluations({{'gen': generated_evaluation({n})}}, progress=False)\ndashboard")
+    return nb
+
+
+def measure_map(browser, n: int, loops: int = 5) -> tuple[float, list[float], list[int]]:
+    """Open the embedding map's tab (time until the widget has drawn its n points), then draw
+    ``loops`` lassos (time from releasing each until the samples view shows its points)."""
+    from h5eval_widgets.serve import VoilaServer
+
+    with VoilaServer(map_notebook(n)) as srv:
+        page = browser.new_page(viewport={"width": 1600, "height": 1300})
+        page.goto(srv.url, timeout=600_000)
+        page.wait_for_selector(f"text=gen on gen{n}: {n} samples", timeout=600_000)
+        page.evaluate(SETTLE_JS)
+        page.wait_for_function("performance.now() - window.__changed > 300", timeout=300_000, polling=50)
         t = time.perf_counter()
-        page.mouse.up()
-        page.wait_for_function(SAMPLES_SHOWN_JS, arg=True, timeout=60_000, polling="raf")
-        times.append(time.perf_counter() - t)
-        # another selection (not timed), so that the next box's title is new
-        page.get_by_role("button", name="most confident mistakes").click()
-        page.wait_for_selector("text=Most confident mistakes", timeout=60_000)
-    return map_s, times
+        page.locator(".lm-TabBar-tab", has_text="Embedding map").click()
+        page.wait_for_function(f"() => {{ const c = ({MAP_API_JS})(); return c && c.api.get('isPointsDrawn') "
+                               f"&& c.api.get('points').length == {n}; }}", timeout=600_000, polling=20)
+        map_s = time.perf_counter() - t
+        page.get_by_title("Activate lasso selection").click()
+        times, sizes = [], []
+        for k, (fx, fy, fr) in enumerate([(0.5, 0.5, 0.2), (0.4, 0.45, 0.12), (0.6, 0.55, 0.15),
+                                          (0.45, 0.6, 0.08), (0.55, 0.4, 0.25)][:loops]):
+            box = page.evaluate(f"() => {{ const r = ({MAP_API_JS})().getBoundingClientRect(); "
+                                "return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
+            cx, cy, r = box["x"] + fx * box["width"], box["y"] + fy * box["height"], fr * box["height"]
+            page.mouse.move(cx + r, cy)
+            page.mouse.down()
+            for a in np.linspace(0, 1.9 * np.pi, 40):  # not back to the start: that is a click
+                page.mouse.move(cx + r * np.cos(a), cy + r * np.sin(a), steps=2)
+            t = time.perf_counter()
+            page.mouse.up()
+            page.wait_for_function(SAMPLES_SHOWN_JS, arg=True, timeout=120_000, polling="raf")
+            times.append(time.perf_counter() - t)
+            sizes.append(page.evaluate(f"() => ({MAP_API_JS})().api.get('selectedPoints').length"))
+            # another selection (not timed), so that the next lasso's title is new
+            page.get_by_role("button", name="most confident mistakes").click()
+            page.wait_for_selector("text=Most confident mistakes", timeout=120_000)
+        page.close()
+    return map_s, times, sizes
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", nargs="+", default=["10", "1000", "10k", "100k"],
+    ap.add_argument("--cases", nargs="*", default=["10", "1000", "10k", "100k"],
                     choices=["10", "1000", "10k", "100k"])
     ap.add_argument("--clicks", type=int, default=7)
+    ap.add_argument("--map-cases", nargs="*", default=["10k", "100k", "1M"], choices=["10k", "100k", "1M"])
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -185,19 +211,26 @@ def main() -> None:
         drawn = classes_to_draw(ev.confusion_matrix(), 15, focus=0) if k > 30 else np.arange(k)
         cases[case] = (dashboard_notebook(_by_name([str(model)]), _by_name([str(data)])),
                        f"m{case} on m{case}_test: {n} samples", [ev.classes[c] for c in drawn])
-    print(f"{'case':>6} {'page drawn s':>13} {'click -> samples ms (median, min-max)':>40} "
-          f"{'map drawn s':>12} {'brush -> samples ms (median, min-max)':>40}")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run",
                                           "--disable-background-networking"])
+        if cases:
+            print(f"{'case':>6} {'page drawn s':>13} {'click -> samples ms (median, min-max)':>40}", flush=True)
         for case, (notebook, status, names) in cases.items():
-            drawn, times, map_s, brushes = measure(browser, notebook, status, names, args.clicks)
+            drawn, times = measure(browser, notebook, status, names, args.clicks)
             ms = [t * 1000 for t in times]
-            bs = [t * 1000 for t in brushes]
             print(f"{case:>6} {drawn:>13.1f} {statistics.median(ms):>22.0f} "
-                  f"({min(ms):.0f}-{max(ms):.0f}, {len(ms)} cells) {map_s:>12.2f} "
-                  f"{statistics.median(bs):>22.0f} ({min(bs):.0f}-{max(bs):.0f}, {len(bs)} boxes)", flush=True)
+                  f"({min(ms):.0f}-{max(ms):.0f}, {len(ms)} cells)", flush=True)
+        if args.map_cases:
+            print(f"{'map':>6} {'map drawn s':>12} {'lasso -> samples ms (median, min-max)':>40} {'points chosen':>24}",
+                  flush=True)
+        for case in args.map_cases:
+            n = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}[case]
+            map_s, lassos, sizes = measure_map(browser, n)
+            ls = [t * 1000 for t in lassos]
+            print(f"{case:>6} {map_s:>12.2f} {statistics.median(ls):>22.0f} "
+                  f"({min(ls):.0f}-{max(ls):.0f}, {len(ls)} lassos) {min(sizes):>10,}-{max(sizes):,}", flush=True)
         browser.close()
     shutil.rmtree(tmp, ignore_errors=True)
 

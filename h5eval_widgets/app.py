@@ -54,6 +54,10 @@ class Dashboard(W.VBox):
         ``color_mode``, ``preprocess``, ...
     tags_dir : path-like, default=None
         Where the samples' tags are kept (default: ``tags/`` in the cache folder).
+    client : dask.distributed.Client, default=None
+        Run inference on this Dask cluster, as ``Evaluation.from_model(..., client=...)`` does;
+        the samples are shown where the data is readable from the notebook (see
+        :class:`~h5eval_widgets.session.Session`).
 
     Attributes
     ----------
@@ -73,17 +77,18 @@ class Dashboard(W.VBox):
                  datasets: Mapping[str, Any] | None = None, *, progress: bool = True,
                  trust_code: bool = False, export_dir=".", state: EvalState | None = None,
                  histories: Mapping[str, Any] | None = None,
-                 dataset_options: Mapping[str, Any] | None = None, tags_dir=None, **kwargs):
+                 dataset_options: Mapping[str, Any] | None = None, tags_dir=None, client=None, **kwargs):
         super().__init__(**kwargs)
         if state is not None:
             self.state = state
         elif isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
             self.state = EvalState(session=Session.from_folder(
                 models, progress=progress, trust_code=trust_code, histories=histories,
-                dataset_options=dataset_options, tags_dir=tags_dir))
+                dataset_options=dataset_options, tags_dir=tags_dir, client=client))
         else:
             self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code,
-                                   histories=histories, dataset_options=dataset_options, tags_dir=tags_dir)
+                                   histories=histories, dataset_options=dataset_options, tags_dir=tags_dir,
+                                   client=client)
         st = self.state
         self.session = st.session
         self.model_dd = W.Dropdown(options=st.model_names, description="model")

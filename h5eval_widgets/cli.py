@@ -109,12 +109,18 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     if not args.demo and (not args.models or not args.data):
         print("h5eval dashboard: give MODEL... and --data DATA..., or --demo", file=sys.stderr)
         return 2
+    if args.scheduler and args.demo:
+        print("h5eval dashboard: --scheduler runs your MODEL... --data DATA... on a Dask cluster; "
+              "the demo runs here", file=sys.stderr)
+        return 2
     for p in list(args.models or []) + list(args.data or []):
-        if not Path(p).exists():
+        remote = args.scheduler and p in (args.data or []) and "://" in p  # read by the workers
+        if not remote and not Path(p).exists():
             print(f"h5eval: error: {p!r} does not exist", file=sys.stderr)
             return 1
     return serve(args.models or [], args.data or [], demo=args.demo, port=args.port,
-                 trust_code=args.trust_code, dataset_options=_dataset_options(args))
+                 trust_code=args.trust_code, dataset_options=_dataset_options(args),
+                 scheduler=args.scheduler)
 
 
 def _predictions_options(args: argparse.Namespace) -> dict | None:
@@ -244,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
                                               "column (default: --id-column)")
     dash.add_argument("--trust-code", action="store_true",
                       help="allow models with Lambda layers (runs code stored in the file)")
+    dash.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run inference on this Dask scheduler's workers (tcp://host:8786); "
+                           "tables and image folders (paths or fsspec URLs) are read there")
     dash.set_defaults(func=_cmd_dashboard)
 
     cache = sub.add_parser("cache", help="show or clear the prediction cache")

@@ -20,11 +20,13 @@ __all__ = ["dashboard_notebook", "free_port", "VoilaServer"]
 
 def dashboard_notebook(models: dict | None, datasets: dict | None, *, demo: bool = False,
                        trust_code: bool = False, dataset_options: dict | None = None,
-                       predictions: dict | None = None) -> dict:
+                       predictions: dict | None = None, scheduler: str | None = None) -> dict:
     """A one-cell notebook (nbformat 4 JSON) that shows the dashboard.
 
     ``predictions``: keyword arguments of ``Evaluation.from_predictions_file`` (with
     ``path_or_glob``, and ``data`` for the test set), for predictions made elsewhere.
+    ``scheduler``: the address of a Dask scheduler (``tcp://host:8786``) the dashboard runs
+    inference on (``Dashboard(..., client=Client(scheduler))``).
     """
     if predictions is not None:
         kwargs = ", ".join(f"{k}={v!r}" for k, v in predictions.items())
@@ -39,11 +41,14 @@ def dashboard_notebook(models: dict | None, datasets: dict | None, *, demo: bool
         code = ("from h5eval_widgets import demo_dashboard\n"
                 "dashboard = demo_dashboard(progress=False)\ndashboard")
     else:
+        cluster = ("from distributed import Client\n"
+                   f"client = Client({scheduler!r})\n") if scheduler else ""
         code = (
-            "from h5eval_widgets import Dashboard\n"
+            "from h5eval_widgets import Dashboard\n" + cluster +
             f"dashboard = Dashboard(models={json.dumps(models)}, datasets={json.dumps(datasets)}, "
             f"progress=False, trust_code={bool(trust_code)}, "
-            f"dataset_options={json.dumps(dataset_options or {})})\ndashboard"
+            f"dataset_options={json.dumps(dataset_options or {})}"
+            f"{', client=client' if scheduler else ''})\ndashboard"
         )
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "id": "dashboard", "metadata": {},
@@ -140,21 +145,30 @@ class VoilaServer:
 
 
 def _by_name(paths: Sequence[str]) -> dict:
-    """Absolute paths keyed by the name shown in the dropdowns (file stem, or folder name)."""
-    return {(Path(p).name if Path(p).is_dir() else Path(p).stem): str(Path(p).resolve()) for p in paths}
+    """Absolute paths keyed by the name shown in the dropdowns (file stem, or folder name);
+    fsspec URLs (``s3://bucket/test/``) as they are, named by their last part."""
+    out = {}
+    for p in paths:
+        if "://" in str(p):
+            stem = str(p).rstrip("/").rsplit("/", 1)[-1]
+            out[stem.split(".")[0] if "." in stem and "*" not in stem else stem] = str(p)
+        else:
+            out[Path(p).name if Path(p).is_dir() else Path(p).stem] = str(Path(p).resolve())
+    return out
 
 
 def serve(models: Sequence[str], datasets: Sequence[str], *, demo: bool, port: int | None,
-          trust_code: bool, dataset_options: dict | None = None, predictions: dict | None = None) -> int:
+          trust_code: bool, dataset_options: dict | None = None, predictions: dict | None = None,
+          scheduler: str | None = None) -> int:
     """Run the server in the foreground until interrupted (the ``h5eval dashboard`` command;
-    ``predictions`` as in :func:`dashboard_notebook`)."""
+    ``predictions`` and ``scheduler`` as in :func:`dashboard_notebook`)."""
     if predictions is not None:
         nb = dashboard_notebook(None, None, predictions=predictions)
     elif demo:
         nb = dashboard_notebook(None, None, demo=True)
     else:
         nb = dashboard_notebook(_by_name(models), _by_name(datasets), trust_code=trust_code,
-                                dataset_options=dataset_options)
+                                dataset_options=dataset_options, scheduler=scheduler)
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 

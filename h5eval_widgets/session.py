@@ -24,6 +24,7 @@ from .core.results import ClassEvaluation
 from .core.insight.tags import TagStore
 from .core.metrics.queries import samples_frame, sort_samples
 from .core.pipeline import DATA_SUFFIXES, MODEL_SUFFIXES, scan_folder
+from .core.scale.cluster_inputs import arrays_to_send, read_here, workers_read
 
 __all__ = ["Session", "scan_folder", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
 
@@ -56,6 +57,10 @@ class Session(T.HasTraits):
         Passed to :func:`~h5eval_widgets.core.load_dataset` for every dataset read here.
     tags_dir : path-like, default=None
         Where sample tags are kept (default: ``tags/`` in the cache folder); see :meth:`tags`.
+    client : dask.distributed.Client, default=None
+        Run inference on this Dask cluster, as ``Evaluation.from_model(..., client=...)`` does
+        (see :mod:`h5eval_widgets.core.scale.cluster_inputs`: what the workers read, and the
+        samples shown from here).
     """
 
     model_names = T.List(T.Unicode(), help="Names of the models to choose from.")
@@ -80,8 +85,10 @@ class Session(T.HasTraits):
                  evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
                  histories: Mapping[str, Any] | None = None,
                  dataset_options: Mapping[str, Any] | None = None,
-                 tags_dir: str | os.PathLike | None = None, **kwargs):
+                 tags_dir: str | os.PathLike | None = None, client=None, **kwargs):
         super().__init__(**kwargs)
+        #: The Dask client inference runs on (None: in this process).
+        self.client = client
         self.models = dict(models)
         self.datasets = dict(datasets)
         self.progress = progress
@@ -172,9 +179,18 @@ class Session(T.HasTraits):
             src = self.datasets[name]
             if src is None:  # evaluations given without their data: no samples to draw
                 return None
-            self._data_cache[name] = (src if isinstance(src, Dataset)
-                                      else load_dataset(src, name=name, **self.dataset_options))
+            if self.client is not None and self._workers_read(src):
+                self._data_cache[name] = data = read_here(src, name, self.dataset_options)
+                if data is None:
+                    self.set_status(f"{name}: the images are read by the cluster's workers from {src}; "
+                                    "they are not shown here (only images on this machine's disk are).")
+            else:
+                self._data_cache[name] = (src if isinstance(src, Dataset)
+                                          else load_dataset(src, name=name, **self.dataset_options))
         return self._data_cache[name]
+
+    def _workers_read(self, src) -> bool:
+        return isinstance(src, (str, os.PathLike)) and workers_read(src, self.dataset_options.get("storage_options"))
 
     def evaluate(self, model_name: str, dataset_name: str) -> Evaluation:
         """The evaluation of a pair: from memory, else through the engine (and its disk cache)."""
@@ -185,6 +201,16 @@ class Session(T.HasTraits):
                     f"No evaluation of {model_name} on {dataset_name} was given, and there is no "
                     "model file to compute it; choose the dataset it was evaluated on."
                 )
+            if self.client is not None:
+                src = self.datasets[dataset_name]
+                X, y = ((str(src), None) if self._workers_read(src)
+                        else arrays_to_send(self.get_dataset(dataset_name), dataset_name))
+                options = {k: v for k, v in self.dataset_options.items() if k != "name"}
+                with self.working("predicting on the Dask cluster"):
+                    self._eval_cache[key] = Evaluation.from_model(
+                        self.models[model_name], X, y, client=self.client, progress=self.progress,
+                        trust_code=self.trust_code, dataset_name=dataset_name, **options)
+                return self._eval_cache[key]
             data = self.get_dataset(dataset_name)
             loaded = load_model(self.models[model_name], trust_code=self.trust_code, name=model_name)
             with self.working("predicting"):
@@ -304,14 +330,15 @@ class Session(T.HasTraits):
         """``indices`` ordered by the column ``by`` of :meth:`samples` (see
         :func:`~h5eval_widgets.core.metrics.queries.sort_samples`); the last order is kept, so
         that stepping through a sorted selection sorts it once."""
-        # the selection and the results by identity (an id could be reused once one is freed)
-        key = (indices, self.evaluation, y_pred, (by, descending))
+        # the selection and the results by identity (an id could be reused once one is freed);
+        # decisions made again at one threshold are equal arrays
         last = self._last_order
-        if (last is None or last[0][0] is not indices or last[0][1] is not self.evaluation
-                or last[0][3] != key[3] or not _same(last[0][2], y_pred)):
+        if not (last and last[0] is indices and last[1] is self.evaluation and last[3] == (by, descending)
+                and (last[2] is y_pred or (last[2] is not None and y_pred is not None
+                                           and np.array_equal(last[2], y_pred)))):
             order = sort_samples(self.evaluation, self.dataset, indices, by, descending=descending, y_pred=y_pred)
-            self._last_order = last = (key, order)
-        return last[1]
+            self._last_order = last = (indices, self.evaluation, y_pred, (by, descending), order)
+        return last[4]
 
     def tag(self, i: int, text: str) -> None:
         """Tag sample ``i`` of the current evaluation (see :meth:`TagStore.add`)."""
@@ -389,8 +416,3 @@ class Session(T.HasTraits):
         for d, ev in report.evaluations.items():
             self._eval_cache.setdefault((model_name, d), ev)
         return report
-
-
-def _same(a, b) -> bool:
-    """The same decisions: one array, or equal ones (decisions at one threshold made again)."""
-    return a is b or (a is not None and b is not None and np.array_equal(a, b))

@@ -23,7 +23,7 @@ __all__ = ["EvalState", "Session", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
 #: How the confusion matrix may be normalized: counts, by true class, by predicted class.
 NORMALIZE = (None, "true", "pred")
 #: Keyword arguments of EvalState that configure the session it builds.
-_SESSION_OPTIONS = ("trust_code", "evaluations", "histories", "dataset_options", "tags_dir")
+_SESSION_OPTIONS = ("trust_code", "evaluations", "histories", "dataset_options", "tags_dir", "client")
 
 
 def _guarded(method: Callable) -> Callable:
@@ -56,7 +56,7 @@ class EvalState(T.HasTraits):
     session : Session, default=None
         The session to select in; built from ``models``, ``datasets`` and the options below
         when None.
-    progress, trust_code, evaluations, histories, dataset_options, tags_dir
+    progress, trust_code, evaluations, histories, dataset_options, tags_dir, client
         Passed to :class:`Session` (build one with ``Session.from_folder`` or
         ``Session.from_evaluations`` for a folder or computed evaluations).
     """

@@ -1,10 +1,16 @@
-"""The embedding map in the dashboard: highlights of a clicked cell, a brush that selects samples
-and counts them in the matrix, colours, and slices."""
+"""The embedding map in the dashboard (a jupyter-scatter WebGL widget): every point handed to it,
+highlights of a clicked cell, a selection made on the widget (as its lasso makes it) that selects
+samples and counts them in the matrix, colours, slices, model and dataset switches, UMAP in the
+background."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
+
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -13,68 +19,146 @@ def view(dash):
     return dash.embedding
 
 
-def test_the_map_draws_every_sample_and_marks_a_clicked_cells_points(dash, view):
-    """Check that the map holds the evaluation's PCA map point for point, and that clicking a
-    cell highlights exactly that cell's samples."""
+def ndc(v: np.ndarray) -> np.ndarray:
+    """Coordinates as jupyter-scatter sends them: scaled linearly onto [-1, 1]."""
+    v = np.asarray(v, np.float64)
+    return 2 * (v - v.min()) / (v.max() - v.min()) - 1
+
+
+def assert_points_are(view, xy: np.ndarray) -> None:
+    """The widget holds one point per row of ``xy``, at its place on the map."""
+    pts = np.asarray(view.widget.points)
+    assert pts.shape == (len(xy), 4)
+    np.testing.assert_allclose(pts[:, 0], ndc(xy[:, 0]), atol=1e-6)
+    np.testing.assert_allclose(pts[:, 1], ndc(xy[:, 1]), atol=1e-6)
+
+
+def test_the_map_holds_every_sample_and_highlights_exactly_a_clicked_cells_samples(dash, view):
+    """Check that the widget holds the evaluation's PCA map point for point, and that clicking a
+    cell makes exactly that cell's samples the map's highlighted selection."""
+    import jscatter
+
     ev = dash.state.evaluation
     xy = ev.projection("pca")
-    np.testing.assert_array_equal(view.scatter.x, xy[:, 0])
-    np.testing.assert_array_equal(view.scatter.y, xy[:, 1])
+    assert isinstance(view.scatter, jscatter.Scatter) and view.figure.children == (view.widget,)
+    assert_points_are(view, xy)
+    np.testing.assert_array_equal(view.frame[["x", "y"]].to_numpy(), xy)
     dash.confusion.click_cell(8, 1)
     cell = ev.cell_indices(8, 1)
-    np.testing.assert_array_equal(view.marked_indices, cell)
-    np.testing.assert_array_equal(view.marked.x, xy[cell, 0])
-    np.testing.assert_array_equal(view.marked.y, xy[cell, 1])
     assert len(cell) > 0
+    np.testing.assert_array_equal(view.highlighted, np.sort(cell))
+    assert view.widget.selection.dtype == np.uint32
+    dash.pairs.mistakes_btn.click()  # the most confident mistakes: every mistake highlighted
+    np.testing.assert_array_equal(view.highlighted, np.flatnonzero(ev.y_true != ev.y_pred))
 
 
-def test_a_brush_selects_exactly_the_points_inside_and_the_matrix_counts_them(dash, view):
-    """Check a brush drawn as the browser sends it (selected_x/y, then brushing off): the samples
-    view shows exactly the points inside the box, the matrix counts those samples' cells, and a
-    cell click brings every sample back into the matrix."""
+def test_a_selection_made_on_the_widget_shows_exactly_those_samples_and_the_matrix_counts_them(dash, view):
+    """Check a selection set on the widget's ``selection`` trait, as its lasso sets it from the
+    browser (unsorted uint32): the samples view shows exactly those samples, the matrix counts
+    their cells, the map keeps them highlighted, and another selection brings every sample back
+    into the matrix."""
     st, ev = dash.state, dash.state.evaluation
     xy = ev.projection("pca")
-    (x0, x1), (y0, y1) = np.percentile(xy[:, 0], [20, 60]), np.percentile(xy[:, 1], [10, 70])
-    inside = np.flatnonzero((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
-    assert 20 < len(inside) < ev.n_samples
-    view.brush.brushing = True
-    view.brush.selected_x, view.brush.selected_y = np.array([x1, x0]), np.array([y0, y1])
-    view.brush.brushing = False
-    np.testing.assert_array_equal(np.sort(st.selected_indices), inside)
-    assert st.selection_label == f"Chosen on the map ({len(inside)})"
+    chosen = np.flatnonzero((xy[:, 0] > np.percentile(xy[:, 0], 40)) & (xy[:, 1] < np.percentile(xy[:, 1], 60)))
+    assert 20 < len(chosen) < ev.n_samples
+    view.widget.selection = np.random.default_rng(0).permutation(chosen).astype(np.uint32)
+    np.testing.assert_array_equal(np.sort(st.selected_indices), chosen)
+    assert st.selection_label == f"Chosen on the map ({len(chosen)})"
+    np.testing.assert_array_equal(st.brushed, chosen)
     want = np.zeros((10, 10))
-    np.add.at(want, (ev.y_true[inside], ev.y_pred[inside]), 1)
+    np.add.at(want, (ev.y_true[chosen], ev.y_pred[chosen]), 1)
     np.testing.assert_array_equal(dash.confusion.heatmap.color, want)
-    assert f"{len(inside)} samples chosen on the map" in dash.confusion.figure.title
-    np.testing.assert_array_equal(np.sort(view.marked_indices), inside)
-    # the box dragged elsewhere (bqplot moves selected_x/y without brushing) selects again
-    view.brush.selected_x = np.array([x0 - 1, x1 - 1])
-    moved = np.flatnonzero((xy[:, 0] >= x0 - 1) & (xy[:, 0] <= x1 - 1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
-    np.testing.assert_array_equal(np.sort(st.selected_indices), moved)
-    dash.pairs.mistakes_btn.click()  # another selection: the matrix counts every sample, no box
-    assert st.brushed is None and view.brush.selected_x is None
-    np.testing.assert_array_equal(dash.confusion.heatmap.color, ev.confusion_matrix())
-    view.select_box(x0, x1, y0, y1)
-    dash.confusion.click_cell(8, 1)
+    assert f"{len(chosen)} samples chosen on the map" in dash.confusion.figure.title
+    np.testing.assert_array_equal(view.highlighted, chosen)
+    view.widget.selection = np.zeros(0, np.uint32)  # a click beside the points: the samples stay
+    np.testing.assert_array_equal(np.sort(st.selected_indices), chosen)
+    one = view.select([int(chosen[3])])  # a click on one point
+    np.testing.assert_array_equal(st.selected_indices, one)
+    assert st.selection_label == "Chosen on the map (1)"
+    dash.pairs.mistakes_btn.click()  # another selection: the matrix counts every sample
     assert st.brushed is None
     np.testing.assert_array_equal(dash.confusion.heatmap.color, ev.confusion_matrix())
+    box = view.select_box(0, np.inf, -np.inf, 0)  # and a box (in the map's coordinates)
+    np.testing.assert_array_equal(box, np.flatnonzero((xy[:, 0] >= 0) & (xy[:, 1] <= 0)))
+    np.testing.assert_array_equal(np.sort(st.selected_indices), box)
+    dash.confusion.click_cell(8, 1)
+    assert st.brushed is None
+    np.testing.assert_array_equal(view.highlighted, np.sort(ev.cell_indices(8, 1)))
 
 
-def test_colours_and_a_slice_keep_the_maps_layout(dash, view):
-    """Check the colours (right/wrong, true class) and that a slice's map is those rows of the
-    whole map (same layout, nothing projected again)."""
+def test_switching_model_or_dataset_replaces_the_maps_points_in_the_same_widget(dash, view):
+    """Check that choosing another dataset, then another model, hands the widget the new
+    evaluation's points (and colours), with the widget built once."""
+    st, widget = dash.state, view.widget
+    st.dataset_name = "digits_train"
+    ev = st.evaluation
+    assert ev.dataset_name == "digits_train" and ev.n_samples != 719
+    assert view.widget is widget
+    assert_points_are(view, ev.projection("pca"))
+    np.testing.assert_array_equal(view.highlighted, np.flatnonzero(ev.y_true != ev.y_pred))
+    st.model_name = "breast_cancer_mlp"  # binary, on its own dataset
+    ev = st.evaluation
+    assert ev.n_classes == 2 and view.widget is widget
+    assert_points_are(view, ev.projection("pca"))
+    # the colour codes sent are right (0) / wrong (1)
+    np.testing.assert_array_equal(np.asarray(view.widget.points)[:, 2], (ev.y_true != ev.y_pred).astype(int))
+
+
+def test_colours_legend_and_a_slice_keep_the_maps_layout(dash, view):
+    """Check the colours (right/wrong, true class: the codes sent and the colours of the other
+    views), the legend, and that a slice's map is those rows of the whole map."""
+    from h5eval_widgets.views.embedding import CLASS_COLORS, RIGHT_WRONG
+
     st, ev = dash.state, dash.state.evaluation
-    np.testing.assert_array_equal(view.scatter.color, (ev.y_true != ev.y_pred).astype(int))
+    pts = lambda: np.asarray(view.widget.points)  # noqa: E731
+    np.testing.assert_array_equal(pts()[:, 2], (ev.y_true != ev.y_pred).astype(int))
+    assert view.scatter.color()["map"] == [tuple(int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)) + (1.0,)
+                                           for c in RIGHT_WRONG]
     assert "right</span>" in view.key.value and "wrong</span>" in view.key.value
     view.color_by.value = "true class"
-    np.testing.assert_array_equal(view.scatter.color, ev.y_true)
+    np.testing.assert_array_equal(pts()[:, 2], ev.y_true)
+    assert len(view.scatter.color()["map"]) == 10 and CLASS_COLORS[3] in view.key.value
     assert all(f"{c}</span>" in view.key.value for c in ev.classes)  # the legend names each colour
     rows = ev.cell_indices(3, 3)
     st.session.filter(rows, "true 3")
-    np.testing.assert_array_equal(view.scatter.x, ev.projection("pca")[rows, 0])
-    assert "slice: true 3" in view.figure.title and f"{len(rows)} points" in view.figure.title
+    assert_points_are(view, ev.projection("pca")[rows])
+    assert "slice: true 3" in view.title.value and f"{len(rows)} points" in view.title.value
+    # one class present: its code is 0 in the widget, and its colour is still class 3's
+    np.testing.assert_array_equal(pts()[:, 2], 0)
+    assert view.scatter.color()["map"] == [tuple(int(CLASS_COLORS[3][i:i + 2], 16) / 255 for i in (1, 3, 5)) + (1.0,)]
     st.session.filter(None)
     view.color_by.value = "right / wrong"
+
+
+def test_umap_is_computed_in_the_background_with_its_progress_and_time_in_the_status(demo, monkeypatch):
+    """Check that choosing UMAP shows PCA at once, says in the status line that UMAP is running
+    and for how long, then swaps the UMAP map into the same widget and says how long it took."""
+    from h5eval_widgets import Dashboard
+    from h5eval_widgets.core import projection
+
+    release, real = threading.Event(), projection.project
+
+    def slow_umap(x, method="pca", **kw):  # UMAP's place, held until released
+        if method == "umap":
+            release.wait(60)
+            return np.column_stack([np.arange(len(x)), np.arange(len(x)) % 7]).astype(np.float32)
+        return real(x, method, **kw)
+
+    monkeypatch.setattr(projection, "project", slow_umap)
+    d = Dashboard(models=demo.models, datasets=demo.datasets, progress=False)
+    d.tabs.selected_index = d.tab_views.index(d.embedding)
+    view, ev = d.embedding, d.state.evaluation
+    widget = view.widget
+    view.method.value = "umap"
+    assert_points_are(view, ev.projection("pca"))
+    assert "UMAP map of 719 points: computing in the background" in d.state.status
+    wait_for(lambda: "s so far" in d.state.status, timeout=10, what="the UMAP status to count seconds")
+    release.set()
+    wait_for(lambda: "ready in" in d.state.status, timeout=30, what="the UMAP map")
+    assert view.umap_seconds >= 1.0 and f"ready in {view.umap_seconds:.1f} s" in d.state.status
+    wait_for(lambda: "UMAP" in view.title.value, timeout=10, what="the UMAP map drawn")
+    assert view.widget is widget
+    assert_points_are(view, ev.projection("umap"))
 
 
 def test_a_dashboard_without_embeddings_hides_the_map_without_an_error(demo):
@@ -89,14 +173,15 @@ def test_a_dashboard_without_embeddings_hides_the_map_without_an_error(demo):
     d.tabs.selected_index = d.tab_views.index(d.embedding)  # the map's tab opened
     d.state.selected_cell = (8, 1)
     assert d.state.status_level == "info", d.state.status
-    assert d.embedding.layout.display == "none"
+    assert d.embedding.layout.display == "none" and d.embedding.scatter is None
 
 
 def test_the_map_and_the_slices_are_computed_only_once_their_tab_is_opened(demo, monkeypatch):
-    """Check that a new dashboard projects no embedding and cuts no slice until the map's or the
-    slices' tab is opened, and that a model chosen meanwhile is what the tab then shows."""
+    """Check that a new dashboard projects no embedding, builds no WebGL widget and cuts no slice
+    until the map's or the slices' tab is opened, and that a model chosen meanwhile is what the
+    tab then shows."""
     from h5eval_widgets import Dashboard
-    from h5eval_widgets.core.results import linked, subsets
+    from h5eval_widgets.core import linked, subsets
 
     calls = {"projection": 0, "slices": 0}
     projection, slices = linked.Linked.projection, subsets.Sliceable.slices
@@ -106,9 +191,28 @@ def test_the_map_and_the_slices_are_computed_only_once_their_tab_is_opened(demo,
                         lambda self, *a, **k: calls.__setitem__("slices", calls["slices"] + 1) or slices(self, *a, **k))
     d = Dashboard(models=demo.models, datasets=demo.datasets, progress=False)
     d.state.model_name = "digits_weak_mlp"
-    assert calls == {"projection": 0, "slices": 0}
+    assert calls == {"projection": 0, "slices": 0} and d.embedding.widget is None
     d.tabs.selected_index = d.tab_views.index(d.embedding)
     assert calls["projection"] == 1 and calls["slices"] == 0
-    np.testing.assert_array_equal(d.embedding.scatter.x, d.state.evaluation.projection("pca")[:, 0])  # the MLP's map
+    assert_points_are(d.embedding, d.state.evaluation.projection("pca"))  # the MLP's map
     d.tabs.selected_index = d.tab_views.index(d.slices)
     assert calls["slices"] == 1 and list(d.slices.column.options) == ["ink"]
+
+
+def test_a_million_point_map_is_drawn_whole(tmp_path):
+    """Check that a 1,000,000-sample evaluation's map hands the widget every point (no sampling),
+    coloured right/wrong, and that a selection of 100,000 of them on the widget is what the
+    samples view and the matrix get."""
+    from h5eval_widgets import Dashboard
+    from tests.generated import generated_evaluation
+
+    ev = generated_evaluation(1_000_000)
+    d = Dashboard.from_evaluations({"gen": ev}, progress=False)
+    d.tabs.selected_index = d.tab_views.index(d.embedding)
+    pts = np.asarray(d.embedding.widget.points)
+    assert pts.shape == (1_000_000, 4)
+    np.testing.assert_array_equal(pts[:, 2], (ev.y_true != ev.y_pred).astype(int))
+    chosen = np.arange(0, 1_000_000, 10)
+    d.embedding.widget.selection = chosen.astype(np.uint32)
+    np.testing.assert_array_equal(d.state.selected_indices, chosen)
+    assert d.confusion.heatmap.color.sum() == len(chosen)

@@ -1,60 +1,79 @@
 """Embedding map: the samples' embeddings in 2-D (PCA at once, UMAP when asked, in the
-background), coloured by class or by right/wrong; linked both ways to the matrix and the samples.
+background), every point drawn with WebGL, coloured by class or by right/wrong; linked both ways
+to the matrix and the samples.
 
-bqplot-gl's ``ScatterGL`` (0.1.1, the only release) does not draw under bqplot 0.13's front end
-(its model has no ``getScales``), so the map is SVG: at most :data:`MAX_DRAWN` points are drawn
-(a seeded sample of larger maps), the highlighted samples on top of them, while a brush selects
-among every point.
+The map is a `jupyter-scatter <https://jupyter-scatter.dev>`_ widget (``jscatter``: anywidget +
+regl-scatterplot). Its points travel to the browser as one N x 4 float32 buffer (16 MB per
+million), so no sampling is needed: a million points are drawn. The samples shown in the samples
+view are the widget's *selection* (highlighted, the others dimmed); a lasso drawn on the map (or
+a click on a point) sets that selection in the browser, which comes back here and selects those
+samples (shown in the samples view and counted in the matrix, ``state.brushed``).
 """
 
 from __future__ import annotations
 
 import html
+import threading
+import time
 
-import bqplot as bq
 import ipywidgets as W
 import numpy as np
+import pandas as pd
 
-from ..core.inference.projection import points_in_box, project_in_background
+from ..core.inference.projection import points_in_box, points_in_polygon, project_in_background
 from ._base import View, guarded
-from ._draw import axes, figure
 
-#: Colours of the classes (cycled), and of right / wrong.
+#: Colours of the classes (cycled), and of right / wrong (the other views' colours).
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                 "#7f7f7f", "#bcbd22", "#17becf"]
 RIGHT_WRONG = ["#9ecae1", "#d62728"]
-#: Points drawn at most (SVG), and highlighted at most.
-MAX_DRAWN = 5000
-COLOR_BY = {"true class": "true", "predicted class": "predicted", "right / wrong": "correct"}
+#: The colourings offered, by the column of the map's frame that holds them.
+COLOR_BY = {"right / wrong": "correct", "true class": "true", "predicted class": "predicted"}
+#: The map's size in pixels.
+WIDTH, HEIGHT = 560, 460
+#: The toolbar of the map: pan/zoom, the lasso (and its kind), full screen, reset.
+BUTTONS = ["pan_zoom", "lasso", "lasso_type", "divider", "full_screen", "reset"]
+
+
+def _categories(codes: np.ndarray, n: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(range(n)))
 
 
 class EmbeddingView(View):
-    """The samples as points of their embedding's 2-D map (``Evaluation.projection``).
+    """The samples as points of their embedding's 2-D map (``Evaluation.projection``), drawn
+    with WebGL (jupyter-scatter): every point, up to millions.
 
-    The samples shown in the samples view (a clicked cell, a focus class's errors...) are
-    marked on top; dragging a box on the map selects the samples inside it: they are shown in the
-    samples view and counted in the matrix (``state.brushed``). "UMAP" computes that map in a
-    background thread and swaps it in when ready (PCA is there at once).
+    The samples shown in the samples view (a clicked cell, a focus class's errors...) are the
+    map's selection: highlighted, the other points dimmed. A lasso on the map (the toolbar's lasso
+    button, or a long press then drag) or a click on a point selects those samples: they are shown
+    in the samples view and counted in the matrix (``state.brushed``). "UMAP" computes that map in
+    a background thread, its progress and time in the status line, and swaps it in when ready
+    (PCA is there at once). The widget is built once, when the tab is first opened; a new model,
+    dataset, slice or threshold replaces its points.
+
+    Attributes
+    ----------
+    scatter : jscatter.Scatter or None
+        The map (None until the tab is first opened); ``scatter.widget`` is the widget.
+    frame : pandas.DataFrame
+        What the map draws: x, y and the colourings, one row per sample of the evaluation.
+    umap_seconds : float or None
+        How long the last UMAP map took to compute.
     """
 
-    lazy = True  # a projection / bootstrap intervals: only once its tab is opened
+    lazy = True  # a projection and a WebGL widget: only once its tab is opened
     redraw_on = ("threshold",)
-    update_on = {"selected_indices": "_highlight", "brushed": "_on_brushed"}
+    update_on = {"selected_indices": "_highlight"}
 
     def build(self) -> list[W.Widget]:
-        self.x_scale, self.y_scale = bq.LinearScale(), bq.LinearScale()
-        self.color_scale = bq.OrdinalColorScale(colors=CLASS_COLORS)
-        self.scatter = bq.Scatter(x=np.zeros(1), y=np.zeros(1), color=np.zeros(1, int), default_size=10,
-                                  scales={"x": self.x_scale, "y": self.y_scale, "color": self.color_scale},
-                                  default_opacities=[0.55], stroke_width=0)
-        self.marked = bq.Scatter(x=[], y=[], default_size=28, colors=["#ff7f0e"], stroke="#222",
-                                 stroke_width=1, scales={"x": self.x_scale, "y": self.y_scale})
-        self.brush = bq.interacts.BrushSelector(x_scale=self.x_scale, y_scale=self.y_scale, color="#ff7f0e")
-        # a new box ends with brushing off; a box dragged elsewhere only moves selected_x/y
-        self.brush.observe(self._on_brush, names=["brushing", "selected_x", "selected_y"])
-        self._box: tuple | None = None
-        self.figure = figure([self.scatter, self.marked], axes(self.x_scale, self.y_scale), title="Embedding map",
-                             width=520, height=460, interaction=self.brush)
+        self.scatter = None
+        self.widget = None
+        self.frame = None
+        self.xy = None
+        self.umap_seconds = None
+        self._shown = np.zeros(0, np.uint32)  # the selection set from here (the samples shown)
+        self.figure = W.Box(layout=W.Layout(width=f"{WIDTH}px", min_height=f"{HEIGHT}px"))
+        self.title = W.HTML()
         self.color_by = W.Dropdown(options=list(COLOR_BY), value="right / wrong", description="colour",
                                    layout=W.Layout(width="240px"))
         self.color_by.observe(lambda c: self._draw(self._colour), names="value")
@@ -64,8 +83,9 @@ class EmbeddingView(View):
         self.note = W.HTML()
         self.about = W.HTML()
         self.key = W.HTML()  # the colours' legend
-        return [W.HBox([self.method, self.color_by]), self.note, self.figure, self.key, self.about]
+        return [W.HBox([self.method, self.color_by]), self.note, self.title, self.figure, self.key, self.about]
 
+    # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
         ev = self.session.evaluation
         if ev.embeddings is None or not hasattr(ev, "correct"):
@@ -73,8 +93,7 @@ class EmbeddingView(View):
             return
         self.set_visible(True)
         if self.method.value == "umap" and not self._umap_ready(ev):
-            self.note.value = ("<i>UMAP is computed in the background (about 10 s per thousand "
-                               "points, more the first time); the PCA map is shown meanwhile.</i>")
+            self.note.value = "<i>UMAP is computed in the background (see the status line); the PCA map is shown meanwhile.</i>"
             self._start_umap(ev)
             self._plot(ev, "pca")
             return
@@ -88,86 +107,151 @@ class EmbeddingView(View):
         if getattr(self, "_umap_for", None) is ev:
             return  # already running for this evaluation
         self._umap_for = ev
+        n, start, finished = ev.n_samples, time.perf_counter(), threading.Event()
+
+        def tick():  # the status line says UMAP is running, and for how long
+            while not finished.wait(1.0):
+                if self.session.evaluation is ev:
+                    self.session.set_status(f"UMAP map of {n:,} points: computing in the background, "
+                                          f"{time.perf_counter() - start:.0f} s so far (PCA shown meanwhile).")
 
         def done(xy):
+            finished.set()
+            self.umap_seconds = time.perf_counter() - start
             self._umap_done = ev
+            self.session.set_status(f"UMAP map of {n:,} points ready in {self.umap_seconds:.1f} s.")
             if self.session.evaluation is ev and self.method.value == "umap":
                 self._draw(self.refresh)
 
-        project_in_background(ev, done, method="umap",
-                              on_error=lambda exc: self.session.set_status(f"UMAP failed: {exc}", "error"))
+        def failed(exc):
+            finished.set()
+            self._umap_for = None
+            self.session.set_status(f"UMAP failed: {exc}", "error")
+
+        self.session.set_status(f"UMAP map of {n:,} points: computing in the background (PCA shown meanwhile).")
+        threading.Thread(target=tick, name="h5eval-umap-status", daemon=True).start()
+        project_in_background(ev, done, method="umap", on_error=failed)
+
+    def _frame(self, ev, xy: np.ndarray) -> pd.DataFrame:
+        """x, y and the three colourings (categories numbered as the colours), one row per sample."""
+        dec = self.state.decisions
+        k = len(ev.classes)
+        return pd.DataFrame({
+            "x": xy[:, 0], "y": xy[:, 1],
+            "correct": _categories(ev.y_true != dec.y_pred, 2),
+            "true": _categories(ev.y_true, k),
+            "predicted": _categories(dec.y_pred, k),
+        })
 
     def _plot(self, ev, method: str) -> None:
         xy = ev.projection(method)
         self.xy = xy
+        self.frame = frame = self._frame(ev, xy)
+        column, colours = self._colouring(ev)
+        if self.scatter is None:
+            import jscatter
+
+            self.scatter = jscatter.Scatter(
+                data=frame, x="x", y="y", color_by=column, color_map=colours, width=WIDTH, height=HEIGHT,
+                size=3 if len(frame) < 100_000 else 2, opacity_by="density", axes=False,
+                lasso_initiator=False, tooltip=False)
+            # the selection in the widget's first state: set just after it, the browser's
+            # first drawing of the points can miss it
+            self._shown = self._to_show()
+            self.scatter.selection(self._shown)
+            self.widget = self.scatter.show(BUTTONS)
+            self.widget.observe(self._on_map_selection, names="selection")
+            self.figure.children = [self.widget]
+        else:
+            self._shown = np.zeros(0, np.uint32)
+            with self.widget.hold_sync():  # the points go once, with their colours
+                self.scatter.data(frame, reset_scales=True, zoom_view=True)
+                self.scatter.color(by=column, map=colours)
+                self.scatter.selection(None)
         n = len(xy)
-        self.drawn = (np.arange(n) if n <= MAX_DRAWN else
-                      np.sort(np.random.default_rng(0).choice(n, MAX_DRAWN, replace=False)))
-        with self.scatter.hold_sync():
-            self.scatter.x = xy[self.drawn, 0].astype(np.float64)
-            self.scatter.y = xy[self.drawn, 1].astype(np.float64)
-            self._colour()
-        self._clear_box()
-        drawn = "" if n <= MAX_DRAWN else f" ({MAX_DRAWN:,} drawn)"
-        self.figure.title = self.sliced(f"Embedding map · {method.upper()} · {n:,} points{drawn}")
+        self.title.value = (f"<b class='h5eval-map-title'>{html.escape(self.sliced(f'Embedding map · {method.upper()} · {n:,} points'))}</b>")
         self.about.value = (f"<small style='color:var(--jp-ui-font-color2, #666)'>"
-                            f"{ev.embeddings.description} Drag a box to choose samples (among all "
-                            f"{n:,}); the samples shown are marked in orange.</small>")
+                            f"{html.escape(ev.embeddings.description)} Every point is drawn. Draw a lasso "
+                            f"(the toolbar's lasso, or press and hold, then drag) or click a point to "
+                            f"choose samples; the samples shown are highlighted.</small>")
+        self._legend()
         self._highlight()
 
+    def _colouring(self, ev) -> tuple[str, list[str]]:
+        """The frame's column to colour by, and the colours of the categories present (in order)."""
+        column = COLOR_BY[self.color_by.value]
+        palette = RIGHT_WRONG if column == "correct" else CLASS_COLORS
+        present = self.frame[column].cat.remove_unused_categories().cat.categories
+        return column, [palette[int(c) % len(palette)] for c in present]
+
     def _colour(self) -> None:
-        ev, dec = self.session.evaluation, self.state.decisions
-        what = COLOR_BY[self.color_by.value]
-        if what == "correct":
-            values, colors, names = (ev.y_true != dec.y_pred).astype(int), RIGHT_WRONG, ["right", "wrong"]
+        ev = self.session.evaluation
+        if self.scatter is None or self.frame is None or len(self.frame) != ev.n_samples:
+            return
+        column, colours = self._colouring(ev)
+        self.scatter.color(by=column, map=colours)  # re-sends the points (their colour codes)
+        self._legend()
+
+    def _legend(self) -> None:
+        ev = self.session.evaluation
+        if COLOR_BY[self.color_by.value] == "correct":
+            colors, names = RIGHT_WRONG, ["right", "wrong"]
         else:
-            values = np.asarray(ev.y_true if what == "true" else dec.y_pred)
             colors, names = CLASS_COLORS, list(ev.classes)
-        self.color_scale.colors = colors
-        self.color_scale.domain = list(range(len(names)))
-        self.scatter.color = values[self.drawn].astype(np.int64)
         self.key.value = "<div class='h5eval-map-legend' style='font-size:12px'>" + " ".join(
             f"<span style='white-space:nowrap;margin-right:8px'><span style='display:inline-block;"
             f"width:10px;height:10px;background:{colors[i % len(colors)]};margin-right:3px'></span>"
             f"{html.escape(str(name))}</span>" for i, name in enumerate(names)) + "</div>"
 
-    def _highlight(self) -> None:
-        """The samples shown in the samples view, marked on top (at most :data:`MAX_DRAWN`)."""
-        xy, ev = getattr(self, "xy", None), self.session.evaluation
-        if xy is None or ev is None or len(xy) != ev.n_samples:
-            return  # no map drawn yet, or the new evaluation's map is drawn next (refresh)
+    # ------------------------------------------------------------------ selection, both ways
+    @property
+    def highlighted(self) -> np.ndarray:
+        """The samples highlighted on the map (the widget's selection), in increasing order."""
+        if self.widget is None or self.widget.selection is None:
+            return np.zeros(0, np.int64)
+        return np.sort(np.asarray(self.widget.selection, dtype=np.int64))
+
+    def _to_show(self) -> np.ndarray:
         idx = self.state.selected_indices
-        idx = np.zeros(0, np.int64) if idx is None else np.asarray(idx, dtype=np.int64)[:MAX_DRAWN]
-        self.marked_indices = idx
-        with self.marked.hold_sync():
-            self.marked.x = self.xy[idx, 0].astype(np.float64)
-            self.marked.y = self.xy[idx, 1].astype(np.float64)
+        return np.zeros(0, np.uint32) if idx is None else np.unique(np.asarray(idx)).astype(np.uint32)
+
+    def _highlight(self) -> None:
+        """The samples shown in the samples view, as the map's selection."""
+        ev = self.session.evaluation
+        if self.scatter is None or ev is None or self.frame is None or len(self.frame) != ev.n_samples:
+            return  # no map drawn yet, or the new evaluation's map is drawn next (refresh)
+        shown = self._to_show()
+        if np.array_equal(shown, self._shown) and np.array_equal(self.highlighted, shown):
+            return
+        self._shown = shown  # first: the widget's observer sees it is ours
+        self.scatter.selection(shown)
 
     @guarded
-    def _on_brush(self, change):
-        if self.brush.brushing:  # still dragging: select on release
-            return
-        sel_x, sel_y = self.brush.selected_x, self.brush.selected_y
-        if sel_x is None or sel_y is None or len(sel_x) < 2 or len(sel_y) < 2:
-            return
-        box = (float(sel_x[0]), float(sel_x[1]), float(sel_y[0]), float(sel_y[1]))
-        if box != self._box:  # the release sends the box and brushing: select once
-            self.select_box(*box)
+    def _on_map_selection(self, change) -> None:
+        """A selection made in the browser (lasso, click on a point) selects those samples."""
+        new = change["new"]
+        if new is None or len(new) == 0:
+            return  # a click beside the points clears the map's selection: the samples stay
+        idx = np.unique(np.asarray(new, dtype=np.int64))
+        if np.array_equal(idx, self._shown):
+            return  # the samples shown, set from here (or echoed back by the browser)
+        n = self.session.evaluation.n_samples
+        idx = idx[(idx >= 0) & (idx < n)]
+        self._shown = idx.astype(np.uint32)
+        self.state.brush_samples(idx, f"Chosen on the map ({len(idx)})")
 
-    def _on_brushed(self) -> None:
-        """Another selection replaced the map's: its box is taken off the map."""
-        if self.state.brushed is None and self.brush.selected_x is not None:
-            self._clear_box()
-
-    def _clear_box(self) -> None:
-        self._box = None
-        self.brush.selected_x = None
-        self.brush.selected_y = None
+    def select(self, indices) -> np.ndarray:
+        """Select samples on the map as a lasso drawn in the browser does (the widget's
+        selection): they are shown in the samples view and counted in the matrix. Returns
+        them, in increasing order."""
+        idx = np.unique(np.asarray(indices, dtype=np.int64))
+        self.widget.selection = idx.astype(np.uint32)
+        return idx
 
     def select_box(self, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
-        """Select the points in a box of the map, as a brush drawn in the browser does: they are
-        shown in the samples view and counted in the matrix. Returns their indices."""
-        self._box = (x0, x1, y0, y1)
-        idx = points_in_box(self.xy, x0, x1, y0, y1)
-        self.state.brush_samples(idx, f"Chosen on the map ({len(idx)})")
-        return idx
+        """Select the points in a box of the map (its coordinates, as ``xy``)."""
+        return self.select(points_in_box(self.xy, x0, x1, y0, y1))
+
+    def select_lasso(self, polygon) -> np.ndarray:
+        """Select the points inside a polygon of the map's coordinates (a lasso)."""
+        return self.select(points_in_polygon(self.xy, polygon))

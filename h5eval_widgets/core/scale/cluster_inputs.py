@@ -21,11 +21,12 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..data.datasets import Dataset, load_dataset
-from ..errors import DatasetError
+from ..errors import DatasetError, H5EvalError
 from ..data.images import ImageFiles, color_mode_of
 from ..data.readers import IMAGE_SUFFIXES, split_frame
 
-__all__ = ["Part", "FileListing", "list_files", "open_part", "TABLE_SUFFIXES", "LOCAL_PROTOCOLS"]
+__all__ = ["Part", "FileListing", "list_files", "open_part", "TABLE_SUFFIXES", "LOCAL_PROTOCOLS", "workers_read",
+           "read_here", "arrays_to_send"]
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
 LOCAL_PROTOCOLS = ("file", "local")
@@ -247,3 +248,47 @@ def open_part(part: Part, block: Any = None) -> Iterator[Dataset]:
                 shutil.rmtree(folder, ignore_errors=True)
     else:  # pragma: no cover - parts are made in this package
         raise ValueError(f"unknown partition kind {part.kind!r}")
+
+
+# ---------------------------------------------------------------------------- the notebook's side
+def workers_read(src, storage_options: dict | None = None) -> bool:
+    """Whether a cluster's workers read ``src`` (a path or fsspec URL) themselves: tables
+    (Parquet/CSV files, folders, globs) and image folders. Other data is read where the client
+    runs and sent in partitions (:func:`arrays_to_send`)."""
+    try:
+        list_files(src, storage_options)
+    except H5EvalError:
+        return False
+    return True
+
+
+def read_here(src, name: str, options: dict):
+    """The data the workers read, read where the client runs to show its samples, in the same
+    order: tables file by file (through fsspec for URLs), image folders from this machine's
+    disk. None for images behind a remote URL (they are not shown).
+
+    ``options`` are the dashboard's dataset options (``storage_options`` among them)."""
+    from .._lazy import pd
+
+    so = options.get("storage_options")
+    listing = list_files(src, so)
+    options = {k: v for k, v in options.items() if k not in ("storage_options", "files_per_partition", "name")}
+    if listing.kind == "table":
+        extra = {} if listing.local else {"storage_options": so or None}
+        frames = [pd.read_parquet(u, **extra) if u.lower().endswith((".parquet", ".pq"))
+                  else pd.read_csv(u, sep="\t" if u.lower().endswith(".tsv") else ",", **extra)
+                  for u in listing.files]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return load_dataset(frame, name=name, **options)
+    if listing.local:
+        local = str(src).split("://", 1)[1] if "://" in str(src) else src
+        return load_dataset(local, name=name, **options)
+    return None
+
+
+def arrays_to_send(data, name: str):
+    """``(X, y)`` of a dataset read here, to send to the cluster in partitions."""
+    if data is None or not hasattr(data.X, "shape") or data.y is None:
+        raise DatasetError(f"{name} cannot be sent to the Dask cluster: give it as Parquet/CSV files "
+                           "or an image folder (a path or URL), or as arrays.")
+    return np.asarray(data.X), np.asarray(data.y)
