@@ -12,7 +12,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from h5eval_widgets import Dashboard, Evaluation  # noqa: E402
-from h5eval_widgets.core import distributed as dist  # noqa: E402
+from h5eval_widgets.core.scale import distributed as dist  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -134,7 +134,7 @@ def test_umap_is_computed_in_the_background_with_its_progress_and_time_in_the_st
     """Check that choosing UMAP shows PCA at once, says in the status line that UMAP is running
     and for how long, then swaps the UMAP map into the same widget and says how long it took."""
     from h5eval_widgets import Dashboard
-    from h5eval_widgets.core import projection
+    from h5eval_widgets.core.inference import projection
 
     release, real = threading.Event(), projection.project
 
@@ -181,7 +181,7 @@ def test_the_map_and_the_slices_are_computed_only_once_their_tab_is_opened(demo,
     until the map's or the slices' tab is opened, and that a model chosen meanwhile is what the
     tab then shows."""
     from h5eval_widgets import Dashboard
-    from h5eval_widgets.core import linked, subsets
+    from h5eval_widgets.core.results import linked, subsets
 
     calls = {"projection": 0, "slices": 0}
     projection, slices = linked.Linked.projection, subsets.Sliceable.slices
