@@ -131,6 +131,13 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
         f1, youden = self.best_threshold("f1"), self.best_threshold("youden")
         return [f"threshold: {self.threshold:g} (best F1 at {f1:.4f}, best Youden's J at {youden:.4f})"]
 
+    def report_views(self, per_cell: int = 48) -> dict:
+        """Also the matrix at every threshold of a fine grid, for the report's slider (see
+        :meth:`Evaluation.report_views`)."""
+        from .report_data import threshold_view
+
+        return {**super().report_views(per_cell), "threshold": threshold_view(self, per_cell)}
+
     def to_dict(self) -> dict:
         out = super().to_dict()
         out["threshold"] = self.threshold

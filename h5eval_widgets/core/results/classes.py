@@ -159,6 +159,12 @@ class ClassEvaluation(Evaluation):
         """The per-class table (see :meth:`Evaluation.report_parts`)."""
         return [("table", "Per class", self.per_class())]
 
+    def report_views(self, per_cell: int = 48) -> dict:
+        """The interactive report's ROC and PR curves (see :meth:`Evaluation.report_views`)."""
+        from .report_data import class_curves
+
+        return {"curves": class_curves(self)}
+
 
     # ------------------------------------------------------------------ slices
     SLICE_METRICS = ("accuracy", "error_rate", "balanced_accuracy", "f1_macro", "cohen_kappa",

@@ -100,6 +100,13 @@ class MultilabelEvaluation(ClassEvaluation, task="multilabel"):
         out["threshold"] = self.threshold
         return out
 
+    def report_views(self, per_cell: int = 48) -> dict:
+        """A 2x2 matrix per label with its cells' samples, and the curves (see
+        :meth:`Evaluation.report_views`)."""
+        from .report_data import label_matrices
+
+        return {**super().report_views(per_cell), "matrices": label_matrices(self, per_cell)}
+
     # ------------------------------------------------------------------ slices
     SLICE_METRICS = ("accuracy", "error_rate", "f1_macro", "hamming_loss", "roc_auc")
     HEADLINE_METRICS = ("subset_accuracy", "hamming_loss", "f1_macro", "f1_micro", "roc_auc_macro")

@@ -49,6 +49,13 @@ class RegressionEvaluation(Evaluation, task="regression"):
         true = np.asarray(self.y_true)[idx]
         return {"true": true, "predicted": pred, "residual": pred - true}
 
+    def report_views(self, per_cell: int = 48) -> dict:
+        """Predicted against true values and the largest and smallest errors' samples (see
+        :meth:`Evaluation.report_views`)."""
+        from .report_data import regression_view
+
+        return regression_view(self, per_cell)
+
     @property
     def residuals(self) -> np.ndarray:
         """``y_pred - y_true``."""

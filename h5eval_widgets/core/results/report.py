@@ -185,9 +185,45 @@ class Reportable:
         """A plain-text report for terminals and logs."""
         return text_report(self)
 
-    def to_html(self, *, bootstrap: bool = True) -> str:
-        """A self-contained static HTML report (works where widgets do not render)."""
-        return html_report(self, bootstrap=bootstrap)
+    def report_views(self, per_cell: int = 48) -> dict:
+        """What this task's interactive HTML report shows, as JSON-ready data: ``matrices``
+        (each with its cells' most confident samples, at most ``per_cell``), ``lists`` of
+        samples, ``curves`` and, for a binary task, ``threshold`` (the matrix at every threshold
+        of a grid). See :mod:`~h5eval_widgets.core.results.report_data`. None here."""
+        return {}
+
+    def to_html(self, data=None, *, bootstrap: bool = True, per_cell: int = 48,
+                static: bool = False) -> str:
+        """A self-contained, interactive HTML report: one file that works from ``file://``
+        with no kernel and no network (style, script, pictures and curves inline).
+
+        It holds the headline metrics with their intervals, the confusion matrix (a click on a
+        cell lists its samples, most confident first, as thumbnails, table rows or text, with
+        true and predicted class, confidence and top-3, a page at a time), the per-class table,
+        ROC, PR and reliability curves (inline SVG), a threshold slider for a binary model, the
+        slices of the metadata columns; a regression shows predicted against true values and
+        its largest errors, a multi-label model a matrix per label.
+
+        Parameters
+        ----------
+        data : Dataset, optional
+            The test set, to show the samples (thumbnails of images, features of table rows,
+            text). Default: the dataset of the evaluation's explainer (an evaluation built
+            with :meth:`from_model` keeps it). Without either, samples are listed by index
+            with their true and predicted values only: no pictures, no features.
+        bootstrap : bool, default=True
+            Show the 95% intervals of the headline metrics.
+        per_cell : int, default=48
+            Samples listed per matrix cell (the most confident; stated on the page), fewer
+            when many cells would make the file large.
+        static : bool, default=False
+            The earlier page of tables only, with no script (and no samples).
+        """
+        if static:
+            return html_report(self, bootstrap=bootstrap)
+        from .html_report import interactive_report
+
+        return interactive_report(self, data, per_cell=per_cell, bootstrap=bootstrap)
 
     def _repr_html_(self) -> str:
         return html_summary(self)

@@ -106,6 +106,15 @@ class SingleLabelEvaluation(ClassEvaluation):
             return parts + [("confusion", "Confusion matrix", self.confusion_frame())]
         return parts + [("pairs", "Most confused pairs", self.most_confused_pairs(pairs))]
 
+    def report_views(self, per_cell: int = 48) -> dict:
+        """The confusion matrix with each cell's most confident samples, the curves and the
+        reliability diagram (see :meth:`Evaluation.report_views`)."""
+        from .report_data import matrix_view, reliability_curve
+
+        views = super().report_views(per_cell)
+        return {**views, "matrices": [matrix_view(self, per_cell)],
+                "curves": views["curves"] + [reliability_curve(self)]}
+
 
     def slice_scores(self, codes, rows_of, *, n_boot: int, seed: int, confidence: float):
         """Every slice's matrix metrics (and the positive class's precision, recall and F1 for a
