@@ -9,11 +9,11 @@ from pathlib import Path
 __all__ = ["main"]
 
 
-def _report_one(ev, fmt: str) -> str:
+def _report_one(ev, fmt: str, data=None) -> str:
     if fmt == "json":
         return ev.to_json() + "\n"
     if fmt == "html":
-        return ev.to_html()
+        return ev.to_html(data=data)
     return ev.to_text()
 
 
@@ -21,6 +21,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .core import Evaluation, H5EvalError, load_dataset, load_demo
 
     outputs: list[str] = []
+    names: list[str] = []  # the demo's models, one page each with --format html -o
     try:
         if args.predictions:
             options = _predictions_options(args)
@@ -42,7 +43,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             demo = load_demo()
             for name in demo.models:
                 ev = demo.evaluate(name, progress=not args.quiet, cache=not args.no_cache)
-                outputs.append(_report_one(ev, args.format))
+                outputs.append(_report_one(ev, args.format, demo.dataset(name)))
+                names.append(name)
         else:
             if not args.model or not args.data:
                 print("h5eval report: give MODEL and DATA, --predictions FILE, or --demo",
@@ -57,7 +59,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 trust_code=args.trust_code, output=args.output, progress=not args.quiet,
                 cache=not args.no_cache,
             )
-            outputs.append(_report_one(ev, args.format))
+            outputs.append(_report_one(ev, args.format, data))
     except H5EvalError as exc:
         print(f"h5eval: error: {exc}", file=sys.stderr)
         return 1
@@ -65,7 +67,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         text = "[\n" + ",\n".join(o.rstrip() for o in outputs) + "\n]\n"
     else:
         text = ("\n" if args.format == "text" else "").join(outputs)
-    if args.output_file:
+    if args.format == "html" and args.output_file and len(outputs) > 1:
+        out = Path(args.output_file)  # one self-contained page per model: out-<model>.html
+        for name, page in zip(names, outputs):
+            target = out.with_name(f"{out.stem}-{name}{out.suffix or '.html'}")
+            target.write_text(page, encoding="utf-8")
+            print(f"wrote {target}", file=sys.stderr)
+    elif args.output_file:
         Path(args.output_file).write_text(text, encoding="utf-8")
         print(f"wrote {args.output_file}", file=sys.stderr)
     else:

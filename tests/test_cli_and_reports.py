@@ -60,7 +60,7 @@ def test_cli_json_and_html_outputs(tmp_path, demo):
     target = tmp_path / "r.html"
     assert main(["report", str(model), str(data), "--format", "html", "-o", str(target), "-q"]) == 0
     page = target.read_text()
-    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert page.startswith("<!DOCTYPE html>") and "<script src" not in page and "<link" not in page
     assert "Confusion matrix" in page and "bootstrap" in page
 
 

@@ -26,9 +26,11 @@ __all__ = ["PER_CELL", "MAX_SAMPLES", "THUMB_PX", "GRID", "matrix_view", "thresh
 #: Samples listed per matrix cell (the most confident), stated on the page.
 PER_CELL = 48
 #: At most this many samples in one page: with many non-empty cells each cell lists fewer.
-MAX_SAMPLES = 6000
-#: Largest side of a thumbnail in pixels (smaller images stay at their size, drawn pixelated).
+MAX_SAMPLES = 3000
+#: Largest side of a thumbnail in pixels (smaller images stay at their size, drawn pixelated);
+#: SMALL_THUMB_PX when a page lists more than 1,000 samples.
 THUMB_PX = 64
+SMALL_THUMB_PX = 40
 #: Thresholds of the binary slider: this many evenly spaced in [0, 1], plus the model's own and
 #: the best-F1 and best-Youden thresholds.
 GRID = 1001
@@ -205,6 +207,8 @@ def thumbnail_uri(x: Any = None, *, path: Any = None, size: int = THUMB_PX) -> s
             img = img.convert("L")
     if max(img.size) > size:
         img.thumbnail((size, size), Image.BILINEAR)
+    if img.mode == "RGB":  # 256 colours: a third of the bytes, alike at this size
+        img = img.quantize(256, method=Image.Quantize.FASTOCTREE)
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -225,11 +229,14 @@ def sample_records(ev: "Evaluation", ids, data=None, *, size: int = THUMB_PX,
     """What the page shows of samples ``ids``: the result's own columns (true, predicted,
     confidence, top-3... from ``ev.sample_columns``), and with ``data`` (the test set, a
     :class:`~h5eval_widgets.core.Dataset`) a thumbnail, the first ``max_features`` features
-    or the text. Without data, the columns only."""
+    or the text (thumbnails of at most SMALL_THUMB_PX pixels past 1,000 samples). Without
+    data, the columns only."""
     ids = np.unique(np.asarray(list(ids), dtype=np.int64))
     if not len(ids):
         return {}
     cols = ev.sample_columns(ids)
+    if len(ids) > 1000:
+        size = min(size, SMALL_THUMB_PX)
     rows = ev.dataset_rows(ids) if data is not None else ids
     kind = getattr(data, "kind", None)
     out = {}

@@ -1,0 +1,168 @@
+"""The interactive HTML report as a file: self-contained, small, and holding the right samples
+for each cell, threshold and task (the browser side is in test_report_browser.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from h5eval_widgets import Evaluation
+from h5eval_widgets.cli import main
+from h5eval_widgets.core.data.datasets import Dataset
+from h5eval_widgets.core.results.report_data import PER_CELL
+
+DEMO_MODELS = ("digits_cnn", "digits_weak_mlp", "breast_cancer_mlp", "diabetes_mlp")
+
+
+def page_data(page: str) -> dict:
+    """The JSON the page's script reads."""
+    blob = re.search(r"<script type='application/json' id='h5eval-data'>(.*?)</script>", page, re.S)
+    return json.loads(blob.group(1).replace("<\\/", "</"))
+
+
+def assert_self_contained(page: str) -> None:
+    """Nothing in the page names a file or address to fetch: no src/href to http(s) or a
+    relative file, no CSS url() or @import, no <link>."""
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    srcs = re.findall(r"""(?:src|href)\s*=\s*['"]([^'"]*)""", page)
+    srcs = [s for s in srcs if s]  # the script's "src='" + r.img, filled from the data
+    assert all(s.startswith("data:image/png;base64,") for s in srcs), set(srcs)
+
+
+@pytest.fixture(scope="module")
+def demo_pages(tmp_path_factory) -> dict[str, Path]:
+    """`h5eval report --demo --format html -o demo.html`: one page per demo model."""
+    out = tmp_path_factory.mktemp("reports") / "demo.html"
+    assert main(["report", "--demo", "--format", "html", "-o", str(out), "-q"]) == 0
+    return {m: out.with_name(f"demo-{m}.html") for m in DEMO_MODELS}
+
+
+def test_the_demo_pages_are_self_contained_and_under_5_mb(demo_pages):
+    """Check the CLI writes one page per demo model, each under 5 MB, fetching nothing, and the
+    image models' pages carry their samples' thumbnails and cells named by class."""
+    for name, path in demo_pages.items():
+        page = path.read_text(encoding="utf-8")
+        assert path.stat().st_size < 5_000_000, (name, path.stat().st_size)
+        assert_self_contained(page)
+    digits = demo_pages["digits_cnn"].read_text()
+    assert digits.count("data:image/png;base64,") >= 10 * PER_CELL  # the listed samples of every cell
+    assert "data-true='8' data-predicted='1'" in digits
+    assert f"at most {PER_CELL} samples" in digits
+    assert "<svg" in digits and "ROC curve" in digits and "Reliability" in digits
+    assert "Slices" in digits and "ink in" in digits
+    tabular = demo_pages["breast_cancer_mlp"].read_text()
+    assert "mean radius" in tabular and "type='range'" in tabular
+
+
+def test_each_cell_lists_its_most_confident_samples(demo_pages, demo):
+    """Check every cell of the digits page lists exactly ev.cell_indices(i, j)[:48], with the
+    cell's count written in the matrix."""
+    from h5eval_widgets import load_demo
+
+    ev = load_demo().evaluate("digits_cnn", progress=False)
+    page = demo_pages["digits_cnn"].read_text()
+    data = page_data(page)
+    cm = ev.confusion_matrix()
+    for i in range(10):
+        for j in range(10):
+            expected = ev.cell_indices(i, j)[:PER_CELL].tolist()
+            assert data["matrices"][0]["cells"].get(f"{i},{j}", []) == expected
+            assert (f"data-i='{i}' data-j='{j}' data-true='{ev.classes[i]}' "
+                    f"data-predicted='{ev.classes[j]}'") in page
+    listed = {int(k) for k in data["samples"]}
+    assert listed == {int(x) for c in data["matrices"][0]["cells"].values() for x in c}
+    rec = data["samples"][str(ev.cell_indices(8, 1)[0])]
+    assert rec["true"] == "8" and rec["predicted"] == "1" and rec["img"].startswith("data:image/png")
+    assert len(rec["top_classes"].split(", ")) == 3
+    assert cm[8, 1] == 4
+
+
+def test_binary_counts_at_every_threshold_match_the_engine(demo):
+    """Check the binary page's matrix at grid thresholds equals ev.decisions(t), and its sample
+    pools hold every cell's 48 most confident samples at those thresholds."""
+    from h5eval_widgets import load_demo
+
+    d = load_demo()
+    ev = d.evaluate("breast_cancer_mlp", progress=False)
+    thr = page_data(ev.to_html(data=d.dataset("breast_cancer_mlp")))["threshold"]
+    ts = np.asarray(thr["thresholds"])
+    assert len(ts) >= 1001 and ts[thr["start"]] == ev.threshold
+    p1 = np.asarray(ev.y_proba[:, 1], np.float64)
+    for k in (0, 150, thr["start"], 700, 999, len(ts) - 1):
+        t = float(ts[k])
+        dec = ev.decisions(t)
+        np.testing.assert_array_equal(np.asarray(thr["counts"][k]), dec.confusion)
+        for i in (0, 1):
+            for j in (0, 1):
+                pool = thr["high"][i] if j else thr["low"][i]
+                shown = [s for s in pool if (p1[s] >= t) == bool(j)][:PER_CELL]
+                want = dec.cell(i, j)[:PER_CELL]  # equal scores may come in either order
+                assert len(shown) == len(want) and np.array_equal(np.sort(p1[shown]), np.sort(p1[want]))
+
+
+def test_a_100000_sample_page_with_photos_is_under_20_mb():
+    """Check a 100,000-sample, 10-class evaluation whose samples are 48x48 RGB noise pictures
+    (the worst case for PNG) gives a page under 20 MB listing at most 3,000 samples."""
+    from tests.generated import generated_evaluation
+
+    ev = generated_evaluation(100_000)
+
+    class NoisePhotos:  # a picture per row, made when read (the real array would be 690 MB)
+        shape = (100_000, 48, 48, 3)
+
+        def __len__(self):
+            return self.shape[0]
+
+        def __getitem__(self, i):
+            return np.random.default_rng(int(i)).integers(0, 256, self.shape[1:], dtype=np.uint8)
+
+    data = Dataset(NoisePhotos(), np.asarray(ev.y_true), kind="image", name="noise")
+    page = ev.to_html(data=data, bootstrap=False)
+    size = len(page.encode())
+    print(f"100k page: {size / 1e6:.1f} MB")
+    assert size < 20_000_000
+    d = page_data(page)
+    assert 1000 < len(d["samples"]) <= 3000
+    cap = max(len(c) for c in d["matrices"][0]["cells"].values())
+    assert f"at most {cap} samples" in page
+    assert_self_contained(page)
+
+
+def test_multilabel_and_regression_reports_have_their_own_views():
+    """Check a multi-label page draws a 2x2 matrix per label with its cells' samples, and a
+    regression page a scatter and its largest errors, by index when no data is given."""
+    rng = np.random.default_rng(0)
+    y = rng.random((300, 3)) < 0.4
+    proba = np.clip(y * 0.4 + rng.random((300, 3)) * 0.6, 0, 1)
+    ev = Evaluation.from_predictions(y, proba, task="multilabel", classes=["a", "b", "c"])
+    page = ev.to_html()
+    d = page_data(page)
+    assert len(d["matrices"]) == 3 and "Label b" in page
+    assert "data-true='not b' data-predicted='b'" in page
+    fp = np.flatnonzero(~ev.y_true[:, 1] & ev.y_pred[:, 1])
+    assert sorted(d["matrices"][1]["cells"]["0,1"]) == sorted(fp[np.argsort(-proba[fp, 1])][:PER_CELL])
+    assert "without pictures" in page and "img" not in next(iter(d["samples"].values()))
+    yt = rng.normal(size=200)
+    reg = Evaluation.from_predictions(yt, yt + rng.normal(scale=0.3, size=200), task="regression")
+    rpage = reg.to_html()
+    rd = page_data(rpage)
+    worst = np.argsort(-np.abs(reg.residuals))[:PER_CELL].tolist()
+    assert rd["lists"][0]["ids"] == worst and "largest errors" in rpage and "Predicted against true" in rpage
+    assert_self_contained(rpage)
+
+
+def test_the_dashboards_export_carries_the_samples_pictures(demo, tmp_path):
+    """Check "export HTML report" in the dashboard writes the interactive page with thumbnails."""
+    from h5eval_widgets import Dashboard, load_demo
+
+    dm = load_demo()
+    dash = Dashboard(models={"digits_cnn": dm.models["digits_cnn"]},
+                     datasets={"digits_test": dm.datasets["digits_test"]}, export_dir=tmp_path)
+    dash.summary.export.click()
+    page = dash.summary.report_path().read_text()
+    assert "data-true='8' data-predicted='1'" in page and page.count("data:image/png") >= 10 * PER_CELL
