@@ -65,8 +65,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-#: JupyterLab extensions Voila is told not to load in the dashboard's page.
-VOILA_SKIPPED_EXTENSIONS = ("@jupyter-notebook/lab-extension",)
+#: JupyterLab extensions Voila is told not to load in the dashboard's page: Notebook 7's and
+#: jupytext's (which mkdocs-jupyter brings) fail to load there ("getter for the shared module
+#: is not a function", a console error) and add nothing to a dashboard.
+VOILA_SKIPPED_EXTENSIONS = ("@jupyter-notebook/lab-extension", "jupyterlab-jupytext")
+#: The Voila template the page is rendered with, found in this package's Jupyter data folder
+#: (``jupyter/voila/templates/h5eval``): Voila's lab template without CDN stylesheets.
+VOILA_TEMPLATE = "h5eval"
+JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
 
 
 class VoilaServer:
@@ -103,9 +109,13 @@ class VoilaServer:
             # (a console error, "getter for the shared module is not a function") and adds
             # nothing to a dashboard
             f"--VoilaConfiguration.extension_denylist={json.dumps(list(VOILA_SKIPPED_EXTENSIONS))}",
+            # Voila's lab template without its Font Awesome links to a CDN (the icons come with
+            # Voila's own bundle): the page asks nothing of the internet
+            f"--template={VOILA_TEMPLATE}",
         ]
         # kernels' connection files go to the private folder, so a leftover kernel is findable
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_RUNTIME_DIR=str(self.runtime_dir))
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_RUNTIME_DIR=str(self.runtime_dir),
+                   JUPYTER_PATH=os.pathsep.join(filter(None, [str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH")])))
         self._log_fh = open(self.log, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self._log_fh, stderr=subprocess.STDOUT,
                                      cwd=self._dir.name, env=env)
