@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test report chromium clean-venv
+.PHONY: demo test lint docs report chromium clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,16 @@ chromium:
 	    echo "chromium is missing: run 'sudo apt-get install chromium' for the browser tests"; \
 	  fi; }
 
-test: $(VENV)/.installed chromium
+# Lint (ruff's rules are in pyproject.toml), then the whole suite.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+test: $(VENV)/.installed chromium lint
 	$(PY) -m pytest -q
+
+# The docs site (mkdocs.yml), with --strict: a broken reference or link fails the build.
+docs: $(VENV)/.installed
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean-venv:
 	rm -rf $(VENV)

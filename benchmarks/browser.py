@@ -157,7 +157,7 @@ def measure_map(browser, n: int, loops: int = 5) -> tuple[float, list[float], li
         map_s = time.perf_counter() - t
         page.get_by_title("Activate lasso selection").click()
         times, sizes = [], []
-        for k, (fx, fy, fr) in enumerate([(0.5, 0.5, 0.2), (0.4, 0.45, 0.12), (0.6, 0.55, 0.15),
+        for _k, (fx, fy, fr) in enumerate([(0.5, 0.5, 0.2), (0.4, 0.45, 0.12), (0.6, 0.55, 0.15),
                                           (0.45, 0.6, 0.08), (0.55, 0.4, 0.25)][:loops]):
             box = page.evaluate(f"() => {{ const r = ({MAP_API_JS})().getBoundingClientRect(); "
                                 "return {x: r.x, y: r.y, width: r.width, height: r.height}; }")

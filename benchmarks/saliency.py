@@ -122,7 +122,7 @@ def dashboard() -> None:
     lines = [ln.split() for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
     if out.returncode or len(lines) != 2:
         raise SystemExit(f"dashboard: failed\n{out.stderr[-2000:]}")
-    print(f"\ndashboard, digits CNN: 'show saliency' to a page of 12 cards with maps (best of 3)")
+    print("\ndashboard, digits CNN: 'show saliency' to a page of 12 cards with maps (best of 3)")
     for _, method, cold, warm in lines:
         print(f"{method:>21}: {float(cold) * 1000:6.0f} ms new maps, {float(warm) * 1000:6.0f} ms kept maps")
 

@@ -100,7 +100,7 @@ def threshold_view(ev: "Evaluation", per_cell: int = PER_CELL, *, grid: int = GR
         counts[:, c, 1], counts[:, c, 0] = above, len(s) - above
         low.append(order[:per_cell].tolist())
         high.append(order[::-1][:per_cell].tolist())
-    pool = sorted(set(sum(low + high, [])))
+    pool = sorted({i for ids in low + high for i in ids})
     return {"thresholds": ts.tolist(), "counts": counts.tolist(), "low": low, "high": high,
             "scores": {str(i): float(p1[i]) for i in pool},
             "start": int(np.argmin(np.abs(ts - ev.threshold))), "grid": grid,
