@@ -22,6 +22,7 @@ from .models.loading import LoadedModel, ModelInfo, load_model
 from .results import (
     BinaryEvaluation,
     DecisionResult,
+    DetectionEvaluation,
     MulticlassEvaluation,
     MultilabelEvaluation,
     RegressionEvaluation,
@@ -34,6 +35,7 @@ __all__ = [
     "MulticlassEvaluation",
     "MultilabelEvaluation",
     "RegressionEvaluation",
+    "DetectionEvaluation",
     "DecisionResult",
     "Task",
     "Comparison",

@@ -181,3 +181,31 @@ def _holds_model(path: Path) -> bool:
             return "model_config" in f.attrs or "layer_names" in f.attrs
     except OSError:
         return True  # let loading report what is wrong with it
+
+
+# ---------------------------------------------------------------------------- object detection
+def read_boxes(ground_truth, detections, *, images=None, classes=None):
+    """Read and check true boxes and a detector's boxes (see
+    :func:`~h5eval_widgets.core.data.boxes.read_ground_truth` and
+    :func:`~h5eval_widgets.core.data.boxes.read_detections`); ``(GroundTruth, detections)``."""
+    from .data.boxes import read_detections, read_ground_truth
+
+    gt = read_ground_truth(ground_truth, images=images, classes=classes)
+    return gt, read_detections(detections, gt)
+
+
+def detect_folder(model, folder, annotations, *, classes=None, **options):
+    """Run a Keras detector on the annotated images of ``folder``; ``(GroundTruth, detections,
+    notes, model name)`` (see :func:`~h5eval_widgets.core.inference.detector.run_detector`)."""
+    from .data.boxes import read_ground_truth
+    from .inference.detector import run_detector
+
+    gt = read_ground_truth(annotations, images=folder, classes=classes)
+    trust = options.pop("trust_code", False)
+    loaded = model if isinstance(model, LoadedModel) else None
+    if loaded is None and isinstance(model, (str, os.PathLike)):
+        loaded = load_model(model, trust_code=trust)
+    keras_model = loaded.model if loaded is not None else model
+    name = loaded.name if loaded is not None else getattr(model, "name", None)
+    dt, notes = run_detector(keras_model, folder, gt, **options)
+    return gt, dt, notes, name
