@@ -198,14 +198,15 @@ def detect_folder(model, folder, annotations, *, classes=None, **options):
     """Run a Keras detector on the annotated images of ``folder``; ``(GroundTruth, detections,
     notes, model name)`` (see :func:`~h5eval_widgets.core.inference.detector.run_detector`)."""
     from .data.boxes import read_ground_truth
-    from .inference.detector import run_detector
+    from .inference.detector import load_detector, run_detector
 
     gt = read_ground_truth(annotations, images=folder, classes=classes)
     trust = options.pop("trust_code", False)
-    loaded = model if isinstance(model, LoadedModel) else None
-    if loaded is None and isinstance(model, (str, os.PathLike)):
-        loaded = load_model(model, trust_code=trust)
-    keras_model = loaded.model if loaded is not None else model
-    name = loaded.name if loaded is not None else getattr(model, "name", None)
+    if isinstance(model, LoadedModel):
+        keras_model, name = model.model, model.name
+    elif isinstance(model, (str, os.PathLike)):
+        keras_model, name = load_detector(model, trust_code=trust), Path(model).stem
+    else:
+        keras_model, name = model, getattr(model, "name", None)
     dt, notes = run_detector(keras_model, folder, gt, **options)
     return gt, dt, notes, name
