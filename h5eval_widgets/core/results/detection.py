@@ -55,6 +55,8 @@ class DetectionEvaluation(Evaluation, task="detection"):
     _matches: dict = field(default_factory=dict)
 
     is_classification = False
+    #: the dashboard's detection view draws it
+    is_detection = True
     HEADLINE_METRICS = ("map", "map_50", "map_75", "mar_100")
     IOU_CHOICES = (0.5, 0.75)
 
