@@ -10,6 +10,7 @@ import ipywidgets as W
 
 from .session import Session
 from .state import EvalState
+from .views.detection import DetectionView
 from .views import (
     CalibrationView,
     ComparisonView,
@@ -115,6 +116,7 @@ class Dashboard(W.VBox):
         self.history = HistoryView(st)
         self.slices = SlicesView(st)
         self.embedding = EmbeddingView(st)
+        self.detection = DetectionView(st)
 
         # each tab's view enters the page when its tab is first opened: a bqplot figure drawn
         # in a hidden tab measures no size and logs console errors
@@ -132,6 +134,7 @@ class Dashboard(W.VBox):
             W.HBox([W.VBox([self.confusion, self.pairs], layout=W.Layout(min_width="460px")),
                     W.VBox([self.summary, self.samples, self.tags])]),
             self.regression,
+            self.detection,
             self.tabs,
             self.history,
         ]

@@ -56,7 +56,7 @@ def test_a_method_of_another_task_names_the_tasks_that_have_it():
     with pytest.raises(AttributeError, match="residuals is defined for regression evaluations; this one is multiclass"):
         ev.residuals
     reg = Evaluation.from_predictions(np.arange(5.0), np.arange(5.0) + 1, task="regression")
-    with pytest.raises(AttributeError, match="confusion_matrix is defined for binary and multiclass and multilabel"):
+    with pytest.raises(AttributeError, match="confusion_matrix is defined for binary and detection and multiclass and multilabel"):
         reg.confusion_matrix()
     assert not hasattr(reg, "cell_indices") and hasattr(ev, "cell_indices")
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):

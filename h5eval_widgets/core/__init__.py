@@ -30,6 +30,7 @@ from .models.loading import LoadedModel, ModelInfo, load_model
 from .results import (
     BinaryEvaluation,
     DecisionResult,
+    DetectionEvaluation,
     MulticlassEvaluation,
     MultilabelEvaluation,
     RegressionEvaluation,
@@ -42,6 +43,7 @@ __all__ = [
     "MulticlassEvaluation",
     "MultilabelEvaluation",
     "RegressionEvaluation",
+    "DetectionEvaluation",
     "DecisionResult",
     "Task",
     "Comparison",
