@@ -16,6 +16,7 @@ import numpy as np
 
 from .._lazy import pd
 from ..errors import DatasetError, ModelLoadError
+from ..models.files import _refuse_code, read_config
 
 __all__ = ["BOX_FORMATS", "load_detector", "run_detector", "to_xywh"]
 
@@ -62,6 +63,7 @@ def load_detector(path, *, trust_code: bool = False):
         )
     if not path.is_file():
         raise ModelLoadError(f"No detector file at {path}.")
+    _refuse_code(read_config(path)[0], path, trust_code)  # before Keras reads the file, as load_model does
     try:
         return keras.saving.load_model(str(path), compile=False, safe_mode=not trust_code)
     except ValueError as e:
