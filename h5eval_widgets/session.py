@@ -13,6 +13,7 @@ import contextlib
 import os
 import threading
 import traceback
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -138,6 +139,11 @@ class Session(T.HasTraits):
         self.pair: tuple[str, str] | None = None
         self.model_names = list(self.models)
         self.dataset_names = list(self.datasets)
+        #: The background work running (see :meth:`run_in_background`), by its future.
+        self._background: dict[Future, threading.Thread] = {}
+        self._background_lock = threading.Lock()
+        #: Set by :meth:`close`: long background work may check it and stop early.
+        self.closing = threading.Event()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -291,11 +297,67 @@ class Session(T.HasTraits):
         def rank():
             with self.report_errors():
                 ev.scores  # noqa: B018 - sorts each class's column once
-            if self.evaluation is ev:
+            if self.evaluation is ev and not self.closing.is_set():
                 self.ranking_ready = True
 
-        threading.Thread(target=rank, name="h5eval-ranking", daemon=True).start()
+        self.run_in_background(rank, name="h5eval-ranking")
         return True
+
+    # ------------------------------------------------------------------ background work, closing
+    def run_in_background(self, fn, *args, name: str = "h5eval-background", **kwargs) -> Future:
+        """Run ``fn(*args, **kwargs)`` in a daemon thread that :meth:`close` waits for; returns
+        its future (its result, or the exception it raised). Work that runs long should check
+        :attr:`closing` and return early once it is set; a callback that publishes its result
+        should not publish after it.
+
+        Raises
+        ------
+        H5EvalError
+            When the session is closed.
+        """
+        if self.closing.is_set():
+            raise H5EvalError("This session is closed; open a new dashboard.")
+        future: Future = Future()
+
+        def work():
+            try:
+                if not future.set_running_or_notify_cancel():  # cancelled by close() before it ran
+                    return
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:  # noqa: BLE001 - handed to the future, never lost in a thread
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            finally:
+                with self._background_lock:
+                    self._background.pop(future, None)
+
+        thread = threading.Thread(target=work, name=name, daemon=True)
+        with self._background_lock:
+            self._background[future] = thread
+        thread.start()
+        return future
+
+    @property
+    def background(self) -> list[Future]:
+        """The futures of the background work still running."""
+        with self._background_lock:
+            return list(self._background)
+
+    def close(self, timeout: float | None = 60.0) -> None:
+        """Stop the session's work: set :attr:`closing`, cancel background work not started,
+        wait (at most ``timeout`` seconds for each) for the work running to finish, and remove
+        every observer of the session's traits. The loaded models and results stay readable.
+        Closing again does nothing more."""
+        self.closing.set()
+        with self._background_lock:
+            running = list(self._background.items())
+        for future, thread in running:
+            future.cancel()
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+        self.unobserve_all()
 
     # ------------------------------------------------------------------ saliency
     def saliency(self, indices, target="predicted", *, method: str = "gradcam"):
