@@ -379,9 +379,12 @@ class Session(T.HasTraits):
         if ev is None:
             raise H5EvalError("There is no evaluation yet, so no samples to tag; choose a model and a dataset.")
         if ev not in self._tag_stores and ev.source_rows is not None and self.pair is not None:
-            # a slice: the tags of the whole dataset's samples it holds
+            # a slice: the tags of the whole dataset's samples it holds (a view of the whole
+            # store: only the newest slice's is kept, or every slice shown would stay in memory)
             from .core.rows import TagsOfRows
 
+            for old in [e for e in self._tag_stores if e.source_rows is not None]:
+                del self._tag_stores[old]
             self._tag_stores[ev] = TagsOfRows(self.tags(self.full_evaluation), ev.source_rows)
         if ev not in self._tag_stores:  # by identity: results compare by identity
             store = self._tag_stores[ev] = TagStore.for_evaluation(ev, self.tags_dir)

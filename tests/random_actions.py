@@ -42,8 +42,9 @@ def rss_mb() -> float:
 class RandomActions:
     """Applies seeded random actions to a dashboard, as a user clicking in the browser would:
     a matrix cell, a threshold, a focus class, a sample's details, a page turn, an arrow key, a
-    model or a dataset, a tab, a tag, a comparison and its agreement cells, a slice, a confused
-    pair, the matrix's display modes, the table's sort order, a box on the embedding map.
+    model or a dataset, a tab, a tag, a comparison and its agreement cells, a slice, the weak
+    slices, a confused pair, the matrix's display modes, the table's sort order, a box on the
+    embedding map, saliency on or off (and its method).
 
     ``counts`` tells how often each action ran (and ``errors`` how many ended in the status
     line as an error: a model switched to a dataset it does not fit, which the dashboard reports).
@@ -52,7 +53,7 @@ class RandomActions:
     WEIGHTS = {
         "cell": 30, "threshold": 8, "focus": 8, "details": 14, "page": 6, "arrow": 4, "model": 3,
         "dataset": 2, "tab": 4, "tag": 4, "compare": 2, "agreement": 2, "slice": 2, "pair": 3,
-        "normalize": 2, "issues": 1, "sort": 2, "brush": 2, "mistakes": 2,
+        "normalize": 2, "issues": 1, "sort": 2, "brush": 2, "mistakes": 2, "weak": 1, "saliency": 1,
     }
 
     def __init__(self, dash, seed: int = 0):
@@ -177,3 +178,14 @@ class RandomActions:
     def _mistakes(self):
         if self._classes():
             self.dash.pairs.mistakes_btn.click()
+
+    def _weak(self):
+        if self.dash.slices.active:
+            self.dash.slices.weak_btn.click()
+
+    def _saliency(self):
+        if self.dash.samples.can_explain:
+            if self.rng.random() < 0.5:
+                self.dash.samples.saliency_toggle.value = not self.dash.samples.saliency_toggle.value
+            else:
+                self.dash.samples.saliency_method.value = self._pick(["gradcam", "integrated_gradients"])
