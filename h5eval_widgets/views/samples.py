@@ -61,7 +61,19 @@ class _Card:
     def show(self, parts: list[W.Widget]) -> W.VBox:
         if tuple(self.box.children) != tuple(parts):
             self.box.children = parts
+        self.box.layout.display = None
+        self.button.description = "details"
         return self.box
+
+    def hide(self) -> None:
+        """Hidden, but left in the gallery: taking a card out and putting it back makes the
+        page draw it anew, and the browser kept what each drawing left (tens of kB per card).
+        It shows no "details" button and no saliency map meanwhile (pages look for those)."""
+        self.box.layout.display = "none"
+        self.button.description = " "  # (the page's button keeps its old text when given "")
+        saliency = self.parts.get("saliency")
+        if saliency is not None and saliency in self.box.children:
+            self.box.children = [w for w in self.box.children if w is not saliency]
 
 
 class _Row:
@@ -220,7 +232,9 @@ class SamplesView(View):
         self.saliency_controls.layout.display = None if self.can_explain else "none"
         if ev is None or idx is None:
             self.title.value = "<i>No samples selected.</i>"
-            self.gallery.children = []
+            self.cards = []
+            for card in self._card_pool:
+                card.hide()
             self.table.children = []
             self.shown_indices = np.zeros(0, dtype=np.int64)
             self.page_label.value = ""
@@ -245,7 +259,13 @@ class SamplesView(View):
             self.cards = [self._card(self._slot(self._card_pool, _Card, n), int(i),
                                      None if rows is None else rows[n], heat[n])
                           for n, i in enumerate(self.shown_indices)]
-            self.gallery.children = self.cards
+            for card in self._card_pool[len(self.cards):]:
+                card.hide()
+            # every card made stays in the gallery (the unused ones hidden): the page draws a
+            # card once, not on every selection of another size
+            boxes = tuple(card.box for card in self._card_pool)
+            if tuple(self.gallery.children) != boxes:
+                self.gallery.children = boxes
         # last: the cards are reused, so a page (or a test) that sees the new title has been sent
         # every card's new values before it
         self.title.value = self.sliced(f"<b>Samples</b> · {html.escape(st.selection_label)}")
