@@ -43,8 +43,7 @@ def fresh_dashboard(tmp_path):
 
 
 def test_two_thousand_random_actions_leave_the_live_widgets_and_the_memory_flat(fresh_dashboard):
-    """Check that after a warm-up, 1,500 more seeded random actions add at most a page of cards'
-    widgets and at most RSS_MARGIN_MB of resident memory."""
+    """Check that 1,500 seeded random actions after a warm-up add at most a page of cards' widgets and RSS_MARGIN_MB."""
     actions = RandomActions(fresh_dashboard, seed=0)
     actions.run(WARM_UP)
     widgets, rss = live_widgets(), rss_mb()
@@ -57,9 +56,7 @@ def test_two_thousand_random_actions_leave_the_live_widgets_and_the_memory_flat(
 
 
 def test_closing_the_dashboard_leaves_none_of_its_widgets_alive_and_no_background_work(tmp_path, monkeypatch):
-    """Check that dash.close() closes every widget the dashboard made (after 300 actions), waits
-    for or cancels its session's background threads, and removes the observers: a choice made
-    afterwards opens nothing and draws nothing."""
+    """Check that dash.close() closes all its widgets, ends the session's threads and removes its observers."""
     from ipywidgets.widgets.widget import _instances
 
     from h5eval_widgets import session as session_module
@@ -94,8 +91,7 @@ def test_closing_the_dashboard_leaves_none_of_its_widgets_alive_and_no_backgroun
 
 
 def test_closing_one_of_two_dashboards_on_one_state_leaves_the_other_working(tmp_path):
-    """Check that closing a dashboard built on a given state closes its own widgets only and
-    leaves the state and its session to the other dashboard, which still follows a cell click."""
+    """Check that closing a dashboard built on a given state leaves the other one on that state working."""
     from ipywidgets.widgets.widget import _instances
 
     first = demo_dashboard(progress=False, export_dir=tmp_path)
