@@ -128,6 +128,48 @@ def test_a_mouse_click_on_a_cell_lists_exactly_that_cells_samples(page, demo):
         assert int(re.search(r"#(\d+)", text).group(1)) in set(expected.tolist())
 
 
+def widget_models(page) -> int:
+    """How many widget models the page holds: the entries of the widget manager of Voila's
+    JupyterLab-based app (``window.jupyterapp.widgetManager._models``), which a model leaves
+    when its widget is closed in the kernel."""
+    return page.evaluate("() => Object.keys(window.jupyterapp.widgetManager._models).length")
+
+
+#: Widget models the page may gain after the first clicks: a page of cards (12 cards of at most
+#: 16 widgets, layouts and styles included). Before the cards were reused, each click on a cell
+#: added its cards' models (about 10 per card) and none ever left.
+PAGE_OF_CARDS = 200
+
+
+def test_three_hundred_cell_clicks_add_no_widget_models_to_the_page(page, demo):
+    """Check that 300 clicks on seeded non-empty cells add at most a page of cards' widget models to the page."""
+    ev = demo.evaluate("digits_cnn", progress=False)
+    cm = np.asarray(ev.confusion_matrix())
+    cells = np.argwhere(cm > 0)
+    picks = cells[np.random.default_rng(0).integers(len(cells), size=300)]
+    def shown(i, j):
+        """Wait until the samples' title names cell (i, j): it is sent after the cards."""
+        page.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({cm[i, j]})",
+                               timeout=60_000)
+
+    # where each cell is, asked once: a click moves the highlight only, not the cells
+    boxes = page.evaluate("() => [...document.querySelectorAll('rect.heatmapcell')].slice(0, 100)"
+                          ".map(r => { const b = r.getBoundingClientRect(); return [b.x, b.y, b.width, b.height]; })")
+    for n, (i, j) in enumerate(picks):
+        x, y, w, h = boxes[i * 10 + j]
+        page.mouse.click(x + w * 0.3, y + h * 0.3)
+        if n % 10 == 9:  # but the kernel is let to keep up
+            shown(i, j)
+        if n == 29:
+            wait_until_settled(page)
+            warm = widget_models(page)
+    shown(*picks[-1])
+    wait_until_settled(page)
+    assert widget_models(page) - warm <= PAGE_OF_CARDS, (warm, widget_models(page))
+    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
+    assert cards.count() == min(12, cm[picks[-1][0], picks[-1][1]])
+
+
 def test_switching_the_model_redraws_the_matrix_with_the_engines_numbers(page, demo):
     """Check that choosing another model in the dropdown redraws the matrix with its counts."""
     np.testing.assert_array_equal(matrix_labels(page, 10), demo.evaluate("digits_cnn", progress=False).confusion_matrix())
