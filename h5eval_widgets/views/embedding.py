@@ -20,7 +20,7 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from ..core.inference.projection import points_in_box, points_in_polygon, project_in_background
+from ..core.inference.projection import points_in_box, points_in_polygon
 from ._base import View, guarded
 
 #: Colours of the classes (cycled), and of right / wrong (the other views' colours).
@@ -108,29 +108,35 @@ class EmbeddingView(View):
             return  # already running for this evaluation
         self._umap_for = ev
         n, start, finished = ev.n_samples, time.perf_counter(), threading.Event()
+        closing = self.session.closing
 
         def tick():  # the status line says UMAP is running, and for how long
-            while not finished.wait(1.0):
+            while not finished.wait(1.0) and not closing.is_set():
                 if self.session.evaluation is ev:
                     self.session.set_status(f"UMAP map of {n:,} points: computing in the background, "
-                                          f"{time.perf_counter() - start:.0f} s so far (PCA shown meanwhile).")
+                                            f"{time.perf_counter() - start:.0f} s so far (PCA shown meanwhile).")
 
-        def done(xy):
+        def work():  # in the session's background work: closing the dashboard waits for it
+            try:
+                ev.projection("umap")  # kept by the evaluation: refresh draws it
+            except Exception as exc:  # noqa: BLE001 - shown in the status line
+                finished.set()
+                self._umap_for = None
+                if not closing.is_set():
+                    self.session.set_status(f"UMAP failed: {exc}", "error")
+                return
             finished.set()
+            if closing.is_set():
+                return
             self.umap_seconds = time.perf_counter() - start
             self._umap_done = ev
             self.session.set_status(f"UMAP map of {n:,} points ready in {self.umap_seconds:.1f} s.")
             if self.session.evaluation is ev and self.method.value == "umap":
                 self._draw(self.refresh)
 
-        def failed(exc):
-            finished.set()
-            self._umap_for = None
-            self.session.set_status(f"UMAP failed: {exc}", "error")
-
         self.session.set_status(f"UMAP map of {n:,} points: computing in the background (PCA shown meanwhile).")
-        threading.Thread(target=tick, name="h5eval-umap-status", daemon=True).start()
-        project_in_background(ev, done, method="umap", on_error=failed)
+        self.session.run_in_background(tick, name="h5eval-umap-status")
+        self.session.run_in_background(work, name="h5eval-umap")
 
     def _frame(self, ev, xy: np.ndarray) -> pd.DataFrame:
         """x, y and the three colourings (categories numbered as the colours), one row per sample."""
