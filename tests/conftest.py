@@ -11,6 +11,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
+from tests.helpers import require
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
@@ -101,7 +103,7 @@ def multiclass_savedmodel(models_dir, multiclass_h5) -> Path:
 @pytest.fixture(scope="session")
 def keras2_h5(models_dir, blobs) -> Path:
     """A model written by Keras 2 (tf_keras), the format of old .h5 files."""
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     Xtr, ytr, _, _ = blobs
     tf_keras.utils.set_random_seed(2)
     m = tf_keras.Sequential([
@@ -118,7 +120,7 @@ def keras2_h5(models_dir, blobs) -> Path:
 @pytest.fixture(scope="session")
 def keras2_savedmodel(models_dir, keras2_h5) -> Path:
     """A Keras 2 SavedModel directory ('serving_default' signature only)."""
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     m = tf_keras.models.load_model(keras2_h5)
     path = models_dir / "keras2_savedmodel"
     m.save(str(path), save_format="tf")

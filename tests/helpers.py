@@ -1,8 +1,11 @@
-"""Helpers shared by the tests (fixtures live in conftest.py): waiting with a deadline, leftover
-processes, file digests, scikit-learn called quietly, random scores, the served dashboard's cell."""
+"""Helpers shared by the tests (fixtures live in conftest.py): test dependencies required under CI,
+waiting with a deadline, leftover processes, file digests, scikit-learn called quietly, random
+scores, the served dashboard's cell."""
 
 from __future__ import annotations
 
+import importlib
+import os
 import time
 import warnings
 from pathlib import Path
@@ -12,6 +15,25 @@ import numpy as np
 import pytest
 
 from h5eval_widgets.core.models import file_digest
+
+
+# ------------------------------------------------------------------ test dependencies
+def in_ci() -> bool:
+    """Whether the tests run under CI (``CI`` set to anything but empty, 0 or false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(module: str):
+    """Import and return ``module``, a dependency of some tests (the ``[test]`` extra installs it).
+    Without it the calling test (or module, at import) is skipped, but under CI it fails: a broken
+    install must not turn tests into skips while the run passes."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        why = f"{module} is not installed ({exc})"
+        if in_ci():
+            pytest.fail(f"CI needs {module} for these tests; `make test` installs it: {why}", pytrace=False)
+        pytest.skip(why, allow_module_level=True)
 
 
 # ------------------------------------------------------------------ waiting

@@ -13,6 +13,7 @@ from h5eval_widgets.core.embeddings import MAX_DIMS, projection_matrix
 from h5eval_widgets.core.errors import EmbeddingError, MissingDependencyError
 from h5eval_widgets.core.projection import (points_in_box, points_in_polygon, project,
                                             project_in_background)
+from tests.helpers import require
 
 
 # ------------------------------------------------------------------ small real models
@@ -104,7 +105,7 @@ def test_keras2_h5_penultimate_equals_tf_keras_submodel(tmp_path, keras2_h5, blo
     """Check on a file written by Keras 2 (Sequential; its layer outputs are not wired to its
     outputs once read by Keras 3) that the penultimate embedding and a named layer both equal
     the hidden layer's output computed by tf_keras itself."""
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     _, _, Xte, yte = blobs
     ref_model = tf_keras.models.load_model(keras2_h5)
     hidden = ref_model.layers[0]
@@ -265,7 +266,7 @@ def test_degenerate_embeddings_and_bad_input():
 def test_umap_and_background_projection(tmp_path, cnn_h5, images):
     """Check that UMAP gives a finite (n, 2) map, and that the background projection calls back
     with what ev.projection then returns from memory."""
-    pytest.importorskip("umap")
+    require("umap")
     import threading
 
     X, y = images

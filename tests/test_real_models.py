@@ -16,7 +16,7 @@ import pytest
 from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_dataset
 from h5eval_widgets.core.feed import rows_per_call
 from h5eval_widgets.core.models import file_digest, load_model
-from tests.helpers import run_dashboard_cell
+from tests.helpers import require, run_dashboard_cell
 
 CLASSES = ("cat", "dog", "fox")
 
@@ -68,7 +68,7 @@ def photos(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def gray_cnn_keras2(tmp_path_factory) -> Path:
     """An old Keras 2 grayscale CNN (32x32x1) saved as .h5, as users have them."""
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     tf_keras.utils.set_random_seed(3)
     m = tf_keras.Sequential([
         tf_keras.layers.Conv2D(4, 3, activation="relu", input_shape=(32, 32, 1)),

@@ -12,8 +12,10 @@ import time
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("distributed")
-da = pytest.importorskip("dask.array")
+from tests.helpers import require
+
+distributed = require("distributed")
+da = require("dask.array")
 
 from h5eval_widgets.core import Evaluation, UnsafeModelError, load_model  # noqa: E402
 from h5eval_widgets.core import distributed as dist  # noqa: E402
@@ -177,7 +179,7 @@ def test_parquet_folder_equals_in_process_and_reopens_from_the_cache(client, par
 def test_dask_dataframe_and_csv_files_equal_in_process(client, tmp_path, parquet_folder, multiclass_h5):
     """Check that a dask dataframe of 3 partitions (labels from its column, on the workers) and a
     glob of 3 CSV files give the in-process outputs and metrics of the same table."""
-    dd = pytest.importorskip("dask.dataframe")
+    dd = require("dask.dataframe")
     _, df = parquet_folder
     ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
     ev = Evaluation.from_model(multiclass_h5, dd.from_pandas(df, npartitions=3), label_column="label",
