@@ -83,11 +83,15 @@ def test_cache_size_limit_drops_oldest_entries(tmp_path):
     assert cache.get(f"{0:064d}") is None
 
 
-def test_input_rows_are_reshaped_when_sizes_agree(tmp_path, multiclass_h5, blobs):
-    """Check that (n, 2, 2) inputs reach a model expecting (n, 4), with a note."""
+def test_input_rows_are_reshaped_when_sizes_agree(multiclass_h5, blobs, plain_predict):
+    """Check that (n, 2, 2) inputs reach a model expecting (n, 4) as the (n, 4) rows they hold,
+    with a note: the outputs equal model.predict on the un-reshaped array."""
     _, _, Xte, yte = blobs
     ev = Evaluation.from_model(multiclass_h5, Xte.reshape(-1, 2, 2), yte, progress=False, cache=False)
     assert any("reshaped" in n for n in ev.notes)
+    ref = Evaluation.from_model(multiclass_h5, Xte, yte, progress=False, cache=False)
+    np.testing.assert_array_equal(ev.y_proba, ref.y_proba)
+    np.testing.assert_allclose(ev.y_proba, plain_predict(multiclass_h5, Xte), rtol=1e-5, atol=1e-6)
 
 
 def test_wrong_input_shape_names_both_shapes(multiclass_h5):
