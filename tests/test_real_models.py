@@ -173,7 +173,8 @@ def test_image_dataset_from_directory_is_streamed_not_stacked(photos, gray_cnn_k
     model = keras.saving.load_model(gray_cnn_keras2, compile=False)
     expected = model.predict(ds.map(lambda x, y: x / 255), verbose=0)
     assert ev.n_samples == 13 and ev.classes == CLASSES
-    assert ev.y_proba.shape == expected.shape  # without preprocess the model got 0-255
+    # without preprocess the stream's batches go in as they are (0-255), as model.predict takes them
+    np.testing.assert_allclose(ev.y_proba, model.predict(ds, verbose=0), rtol=1e-5, atol=1e-6)
     ev = Evaluation.from_model(gray_cnn_keras2, ds, progress=False, cache=False, preprocess=1 / 255)
     np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(ev.y_true, np.concatenate([y for _, y in ds]))
@@ -327,6 +328,9 @@ def test_a_model_of_any_image_size(photos, tmp_path):
     np.testing.assert_allclose(ev.y_proba, model.predict(x, verbose=0), rtol=1e-5)
     ev = Evaluation.from_model(model, photos, progress=False, cache=False, image_size=(30, 20))
     assert ev.n_samples == 13
+    x = keras_pixels(photos, (30, 20), "rgb") / 255  # 30 wide, 20 high
+    assert x.shape == (13, 20, 30, 3)
+    np.testing.assert_allclose(ev.y_proba, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
 PEAK = """
