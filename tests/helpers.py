@@ -54,6 +54,20 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
         time.sleep(interval)
 
 
+def readline_within(stream, timeout: float, *, what: str = "a line") -> str:
+    """The next line of ``stream`` (a process's stdout), read in a helper thread; fail after
+    ``timeout`` seconds instead of hanging when the process prints nothing."""
+    import queue
+    import threading
+
+    got: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: got.put(stream.readline()), daemon=True).start()
+    try:
+        return got.get(timeout=timeout)
+    except queue.Empty:
+        pytest.fail(f"gave up after {timeout:g} s waiting for {what}", pytrace=False)
+
+
 def processes_mentioning(text: str) -> list[str]:
     """Command lines of running processes that contain ``text`` (for leftover servers and kernels)."""
     out = []

@@ -342,8 +342,11 @@ print(ev.n_samples, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
 
 def test_a_folder_twice_as_large_does_not_raise_peak_memory(tmp_path, rescaling_cnn):
-    """Check in fresh processes that memory is one batch plus the outputs, not the folder:
-    stacking the extra 300 images as float32 at 128x128 would add 59 MB."""
+    """Check in fresh processes that memory is one batch plus the outputs, not the folder: the
+    600-image folder's peak may exceed the 300-image one's by the extra outputs plus half of what
+    stacking the extra 300 images as float32 at 128x128 would add (59 MB), so a stacked folder
+    fails by at least 29 MB, while the peaks' run-to-run noise passes (measured here, three
+    runs of each folder: 767-773 MB, differences up to 6.3 MB)."""
     import keras
 
     from PIL import Image
@@ -367,7 +370,8 @@ def test_a_folder_twice_as_large_does_not_raise_peak_memory(tmp_path, rescaling_
         assert int(out[-2]) == n
         peaks[n] = int(out[-1])
     outputs = 300 * 3 * 4 * 2  # the extra samples' outputs (and their copy in the evaluation)
-    assert peaks[600] - peaks[300] < outputs + (20 << 20), json.dumps(peaks)
+    stacked = 300 * 128 * 128 * 3 * 4  # the extra images as one float32 array: 59 MB
+    assert peaks[600] - peaks[300] < outputs + stacked // 2, json.dumps(peaks)
 
 
 def test_dashboard_on_a_photo_folder_shows_the_original_files(photos, gray_cnn_keras2):
