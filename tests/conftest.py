@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
-from tests.helpers import require
+from tests.helpers import record_calls, require
 
 
 @pytest.fixture(autouse=True)
@@ -28,15 +28,12 @@ def inference_passes(monkeypatch):
 
     from h5eval_widgets.core import predict
 
-    counts: Counter = Counter()
-    original = predict._forward_fn
+    class Passes:
+        def __getitem__(self, fingerprint) -> int:
+            return Counter(fingerprints)[fingerprint]
 
-    def counting(loaded, signature, *args, **kwargs):
-        counts[loaded.fingerprint] += 1
-        return original(loaded, signature, *args, **kwargs)
-
-    monkeypatch.setattr(predict, "_forward_fn", counting)
-    return counts
+    fingerprints = record_calls(monkeypatch, predict, "_forward_fn", lambda loaded, *a, **k: loaded.fingerprint)
+    return Passes()
 
 
 @pytest.fixture(scope="session")

@@ -88,6 +88,22 @@ def wait_until_no_process_mentions(text: str, timeout: float = 15.0, *, owner: s
              what=lambda: f"every {owner} mentioning {text!r} to exit; still running: {processes_mentioning(text)}")
 
 
+# ------------------------------------------------------------------ calls
+def record_calls(monkeypatch, owner, name: str, record: Callable = lambda *args, **kwargs: args) -> list:
+    """Replace ``owner.name`` (a module's function or a class's method) for the test with one that
+    appends ``record(*args, **kwargs)`` to the list returned (a method's args start with self),
+    then calls the original and returns what it returns."""
+    original = getattr(owner, name)
+    calls: list = []
+
+    def recording(*args, **kwargs):
+        calls.append(record(*args, **kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
+
+
 # ------------------------------------------------------------------ files
 def digests(paths: Iterable) -> dict:
     """Each file's (or folder's) SHA-256, by path: compare before and after to prove nothing was written."""

@@ -13,7 +13,7 @@ from h5eval_widgets.core.embeddings import MAX_DIMS, projection_matrix
 from h5eval_widgets.core.errors import EmbeddingError, MissingDependencyError
 from h5eval_widgets.core.projection import (points_in_box, points_in_polygon, project,
                                             project_in_background)
-from tests.helpers import require
+from tests.helpers import record_calls, require
 
 
 # ------------------------------------------------------------------ small real models
@@ -186,9 +186,7 @@ def test_reopening_reads_embedding_and_projection_from_the_cache(tmp_path, cnn_h
     projection: embedding and PCA map come from the cache; a second call is served from memory."""
     from h5eval_widgets.core import projection
 
-    calls = []
-    real = projection.project
-    monkeypatch.setattr(projection, "project", lambda *a, **k: calls.append(a) or real(*a, **k))
+    calls = record_calls(monkeypatch, projection, "project")
     X, y = images
     cache = PredictionCache(tmp_path / "c")
     a = _ev(cnn_h5, X, y, tmp_path, cache=cache)
@@ -223,9 +221,7 @@ def test_a_subset_takes_rows_and_the_whole_map(tmp_path, cnn_h5, images, monkeyp
     of the whole embedding's map (projected once, for the whole), also for a subset of a subset."""
     from h5eval_widgets.core import projection
 
-    calls = []
-    real = projection.project
-    monkeypatch.setattr(projection, "project", lambda *a, **k: calls.append(a) or real(*a, **k))
+    calls = record_calls(monkeypatch, projection, "project")
     X, y = images
     ev = _ev(cnn_h5, X, y, tmp_path)
     part = ev.embeddings.take(np.arange(60) % 3 == 0)

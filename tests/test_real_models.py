@@ -16,7 +16,7 @@ import pytest
 from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_dataset
 from h5eval_widgets.core.feed import rows_per_call
 from h5eval_widgets.core.models import file_digest, load_model
-from tests.helpers import require, run_dashboard_cell
+from tests.helpers import record_calls, require, run_dashboard_cell
 
 CLASSES = ("cat", "dog", "fox")
 
@@ -436,9 +436,7 @@ def test_a_large_parquet_file_is_read_one_row_group_at_a_time(tmp_path, blobs, m
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(label=y)
     pq.write_table(pa.Table.from_pandas(df), path, row_group_size=64)
     monkeypatch.setattr(readers, "PARQUET_IN_MEMORY_BYTES", 0)
-    reads = []
-    original = ParquetRows._frame
-    monkeypatch.setattr(ParquetRows, "_frame", lambda self, a, b: reads.append(b - a) or original(self, a, b))
+    reads = record_calls(monkeypatch, ParquetRows, "_frame", lambda self, a, b: b - a)
     data = load_dataset(path)
     assert isinstance(data.X, ParquetRows)
     a = Evaluation.from_model(multiclass_h5, data, progress=False, cache=False, batch_size=100)
