@@ -146,6 +146,98 @@ def test_keras_applications_model_on_a_jpeg_folder(photos, mobilenet, preprocess
     assert any("read as 32x32 RGB" in n for n in ev.notes)
 
 
+@pytest.fixture(scope="module")
+def rgb_cnn(tmp_path_factory) -> Path:
+    """A small CNN on 32x32 RGB with no scaling of its own (its preprocessing comes from outside)."""
+    import keras
+
+    keras.utils.set_random_seed(9)
+    m = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                          keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    return saved(m, tmp_path_factory, "rgb_cnn.keras")
+
+
+@pytest.mark.parametrize("family", ["resnet50", "efficientnet", "vgg16", "inception_v3", "EfficientNetB0"])
+def test_preprocess_of_other_keras_applications_families(photos, rgb_cnn, family):
+    """Check preprocess= with families other than mobilenet_v2 (caffe-style BGR means, identity,
+    [-1, 1]; a model's name picks its family): outputs equal model.predict on the folder's pixels
+    put through that family's own preprocess_input."""
+    import importlib
+
+    import keras
+
+    module = {"EfficientNetB0": "efficientnet"}.get(family, family)
+    ev = Evaluation.from_model(rgb_cnn, photos, progress=False, cache=False, preprocess=family)
+    x = importlib.import_module(f"keras.applications.{module}").preprocess_input(keras_pixels(photos, (32, 32), "rgb"))
+    model = keras.saving.load_model(rgb_cnn, compile=False)
+    np.testing.assert_allclose(ev.y_proba, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert any(module in n for n in ev.notes), ev.notes
+
+
+def test_color_mode_rgba_reads_four_channels(photos, tmp_path):
+    """Check color_mode="rgba": PNGs keep their own alpha, read as image_dataset_from_directory
+    reads them; JPEGs (no alpha, which TensorFlow refuses to decode as 4 channels) get their RGB
+    and an opaque alpha; a model with a 4-channel input gets them by default, equal to
+    model.predict on those pixels."""
+    import keras
+
+    from PIL import Image
+
+    translucent = tmp_path / "translucent"
+    rng = np.random.default_rng(11)
+    for c in CLASSES:
+        (translucent / c).mkdir(parents=True)
+        rgba = rng.integers(0, 256, (20, 28, 4), dtype=np.uint8)
+        rgba[..., 3] = 128
+        Image.fromarray(rgba, "RGBA").save(translucent / c / "a.png")
+    ds = load_dataset(translucent, image_size=(24, 24), color_mode="rgba")
+    assert ds.X.shape == (3, 24, 24, 4)
+    np.testing.assert_array_equal(np.asarray(ds.X), keras_pixels(translucent, (24, 24), "rgba"))
+    assert (np.asarray(ds.X)[..., 3] == 128).all()
+
+    ds = load_dataset(photos, image_size=(24, 24), color_mode="rgba")  # 12 JPEGs and an opaque PNG
+    x = np.asarray(ds.X)
+    assert x.shape == (13, 24, 24, 4) and (x[..., 3] == 255).all()
+    np.testing.assert_array_equal(x[..., :3], keras_pixels(photos, (24, 24), "rgb"))
+    keras.utils.set_random_seed(10)
+    model = keras.Sequential([keras.Input((24, 24, 4)), keras.layers.Conv2D(2, 3), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    ev = Evaluation.from_model(model, photos, progress=False, cache=False)
+    np.testing.assert_allclose(ev.y_proba, model.predict(x / 255, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_inputs_read_from_files_go_at_most_24_rows_per_call(photos, rgb_cnn, monkeypatch):
+    """Check that images read from files reach the model at most 24 rows per forward call, while
+    the same pixels as an array in memory go in one call."""
+    from h5eval_widgets.core import predict
+
+    rows: list[int] = []
+    original = predict._forward_fn
+
+    def counting_rows(*args, **kwargs):
+        forward = original(*args, **kwargs)
+        return lambda chunk: rows.append(len(chunk)) or forward(chunk)
+
+    monkeypatch.setattr(predict, "_forward_fn", counting_rows)
+    big = tmp = photos.parent / "many"
+    if not big.exists():
+        import shutil
+
+        for c in CLASSES:
+            (tmp / c).mkdir(parents=True)
+            for k in range(3):
+                for f in (photos / c).glob("*.jpg"):
+                    shutil.copy(f, tmp / c / f"{k}_{f.name}")
+    ev = Evaluation.from_model(rgb_cnn, big, progress=False, cache=False, preprocess="auto")
+    assert ev.n_samples == 36 and sum(rows) == 36
+    assert max(rows) == 24 and len(rows) == 2, rows
+    rows.clear()
+    x = keras_pixels(big, (32, 32), "rgb") / 255
+    in_memory = Evaluation.from_model(rgb_cnn, x, ev.y_true, progress=False, cache=False)
+    assert rows == [36]
+    np.testing.assert_allclose(in_memory.y_proba, ev.y_proba, rtol=1e-5, atol=1e-6)
+
+
 def test_a_model_with_a_rescaling_layer_gets_raw_pixels(photos, rescaling_cnn):
     """Check that pixels are not scaled twice when the model has its own Rescaling layer."""
     import keras
@@ -221,6 +313,16 @@ def test_text_model_with_text_vectorization_from_a_csv(text_model):
     np.testing.assert_array_equal(ev.y_true, labels)
     data = load_dataset(csv)
     assert data.kind == "text" and data.sample(1) == texts[1]
+
+
+def test_saliency_of_a_text_model_says_why_not(text_model):
+    """Check that a text model's saliency is refused, saying its input is text with no gradient."""
+    from h5eval_widgets.core import H5EvalError
+
+    path, csv, _, _ = text_model
+    ev = Evaluation.from_model(path, csv, progress=False, cache=False, label_column="label")
+    with pytest.raises(H5EvalError, match=r"input is .*\(text or token ids\).*no gradient.*image models"):
+        ev.saliency(0)
 
 
 @pytest.fixture(scope="module")
