@@ -281,16 +281,24 @@ def test_a_thousand_classes_draw_the_confused_pairs_and_the_list_selects_their_c
     assert [pos[cell[0]], pos[cell[1]]] in np.asarray(d.confusion.heatmap.selected).tolist()
 
 
-def test_dashboard_from_a_folder(tmp_path, multiclass_h5, blobs):
-    """Check that a folder with a model file and a data file is scanned into the dropdowns."""
+def test_dashboard_from_a_folder(tmp_path, multiclass_h5, blobs, plain_predict):
+    """Check that ``Dashboard("path/to/folder")`` (and EvalState.from_folder) scans a folder with
+    model files and a data file into the dropdowns and opens on the model's outputs."""
     import shutil
 
     _, _, Xte, yte = blobs
     shutil.copy(multiclass_h5, tmp_path / "mlp.h5")
+    shutil.copy(multiclass_h5, tmp_path / "mlp_copy.h5")
     np.savez(tmp_path / "mlp_test.npz", x=Xte, y=yte)
+    (tmp_path / "notes.txt").write_text("neither a model nor data")
     st = EvalState.from_folder(tmp_path, progress=False)
-    assert st.model_names == ["mlp"] and st.dataset_names == ["mlp_test"]
-    assert st.evaluation is not None and st.evaluation.n_samples == len(yte)
+    assert st.model_names == ["mlp", "mlp_copy"] and st.dataset_names == ["mlp_test"]
+    d = Dashboard(str(tmp_path), progress=False, export_dir=tmp_path / "out")
+    assert list(d.model_dd.options) == ["mlp", "mlp_copy"] and list(d.dataset_dd.options) == ["mlp_test"]
+    ev = d.state.evaluation
+    assert (ev.model_name, ev.dataset_name, ev.n_samples) == ("mlp", "mlp_test", len(yte))
+    np.testing.assert_allclose(ev.y_proba, plain_predict(multiclass_h5, Xte), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(ev.y_true, yte)
 
 
 def test_text_samples_are_shown_as_text():
