@@ -401,3 +401,15 @@ def test_globs_skip_what_is_not_predictions_and_bad_paths_are_named(tmp_path, ar
     (tmp_path / "empty" / "_SUCCESS").write_text("")
     with pytest.raises(DatasetError, match=r"holds no \.parquet or \.csv file \(it has \['_SUCCESS'\]\)"):
         Evaluation.from_predictions_file(tmp_path / "empty", label_column="label")
+
+
+def test_multi_label_prediction_files_are_refused(tmp_path, arrays):
+    """Check that asking for a multi-label evaluation of a predictions file is refused, saying
+    multi-label files are not supported yet (as the README says), and the file is left as it was."""
+    labels, proba, ids = arrays
+    path = tmp_path / "scored.parquet"
+    frame(labels, proba, ids).to_parquet(path, index=False)
+    before = digests([path])
+    with pytest.raises(ValueError, match=r"task='multilabel' cannot be read.*multi-label files are not supported yet"):
+        Evaluation.from_predictions_file(path, label_column="label", task="multilabel")
+    assert digests([path]) == before
