@@ -327,3 +327,29 @@ def test_a_worker_killed_mid_run_costs_only_its_partitions(client, blobs, multic
     _same(out["ev"], ref)
     assert any("60 array partitions" in n for n in out["ev"].notes)
     client.wait_for_workers(2)
+
+
+def test_image_partitions_are_sized_for_the_workers(client, image_case):
+    """Check the README's partition sizing of an image folder: whole batches of 24 images, at
+    least two partitions per worker when there are enough images, at most 2,400 images each;
+    the 75 test images on 2 workers run as 4 partitions of at most 24."""
+    assert [dist._images_per_partition(n, client) for n in (75, 4_800, 10_000, 1_000_000)] == [24, 1_200, 2_400, 2_400]
+    model, folder = image_case
+    ref = Evaluation.from_model(model, folder, cache=False, progress=False)
+    start = _partitions_run(client)
+    ev = Evaluation.from_model(model, folder, client=client, cache=False, progress=False)
+    _same(ev, ref)
+    assert _partitions_run(client) == start + 4  # ceil(75 / 24)
+
+
+def test_storage_options_reach_the_filesystem_on_the_client_and_the_workers(client, image_case):
+    """Check that storage_options go to fsspec where the files are listed and where the workers
+    read them: a ``dir://`` URL names files relative to the folder given only in storage_options
+    (fsspec's DirFileSystem), so neither side could find them without it; outputs equal in-process."""
+    model, folder = image_case
+    ref = Evaluation.from_model(model, folder, cache=False, progress=False)
+    ev = Evaluation.from_model(model, f"dir://{folder.name}", client=client, files_per_partition=40,
+                               cache=False, progress=False,
+                               storage_options={"path": str(folder.parent), "target_protocol": "file"})
+    _same(ev, ref)
+    assert ev.dataset_name == folder.name
