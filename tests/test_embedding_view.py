@@ -112,3 +112,29 @@ def test_the_map_and_the_slices_are_computed_only_once_their_tab_is_opened(demo,
     np.testing.assert_array_equal(d.embedding.scatter.x, d.state.evaluation.projection("pca")[:, 0])  # the MLP's map
     d.tabs.selected_index = d.tab_views.index(d.slices)
     assert calls["slices"] == 1 and list(d.slices.column.options) == ["ink"]
+
+
+def test_umap_is_computed_in_the_background_and_swapped_in(demo):
+    """Check the map's "UMAP" button: the PCA map stays drawn with a note while UMAP runs in the
+    background, then the UMAP map (the evaluation's own, computed once) replaces it."""
+    from h5eval_widgets import Dashboard, Evaluation
+    from h5eval_widgets.core import load_dataset
+    from tests.helpers import require, wait_for
+
+    require("umap")
+    data = demo.dataset("digits_test")
+    part = load_dataset(np.asarray(data.X)[:150], data.y[:150], name="digits_150")
+    ev = Evaluation.from_model(demo.models["digits_cnn"], part, progress=False, cache=False)
+    d = Dashboard.from_evaluations({"digits_cnn": ev}, {"digits_150": part}, progress=False)
+    d.tabs.selected_index = d.tab_views.index(d.embedding)
+    view = d.embedding
+    pca = ev.projection("pca")
+    view.method.value = "umap"  # as a click on "UMAP"
+    assert "computed in the background" in view.note.value
+    np.testing.assert_array_equal(view.scatter.x, pca[:, 0])  # PCA meanwhile
+    wait_for(lambda: "UMAP" in view.figure.title, 300, 0.1, what="the UMAP map to be swapped in")
+    xy = ev.projection("umap")  # kept by the background run: not computed again
+    assert xy.shape == (150, 2) and not np.allclose(xy, pca)
+    np.testing.assert_array_equal(view.scatter.x, xy[:, 0])
+    np.testing.assert_array_equal(view.scatter.y, xy[:, 1])
+    assert view.note.value == "" and "150 points" in view.figure.title
