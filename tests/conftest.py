@@ -182,6 +182,22 @@ def multi_output_keras(models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def age_income_model(models_dir) -> Path:
+    """Keras's structured-data shape: one named input per column (age, income), given as a dict,
+    3 softmax classes; random weights (seed 7), saved as .keras."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    age, income = keras.Input((1,), name="age"), keras.Input((1,), name="income")
+    x = keras.layers.Concatenate()([keras.layers.Rescaling(0.02)(age), keras.layers.Rescaling(1e-5)(income)])
+    x = keras.layers.Dense(6, activation="relu")(x)
+    model = keras.Model({"age": age, "income": income}, keras.layers.Dense(3, activation="softmax")(x))
+    path = models_dir / "people.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def plain_predict():
     """The plain approach the tool replaces: keras load_model + model.predict."""
 

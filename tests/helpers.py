@@ -141,6 +141,32 @@ def same(ours, theirs, name: str) -> None:
         assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-9), name
 
 
+# ------------------------------------------------------------------ evaluations
+def assert_same_evaluation(ev, ref, *, exact: bool = True) -> None:
+    """Assert that ``ev`` is the evaluation ``ref`` is: result class, task and classes, labels,
+    predictions and outputs (dtype included), the confusion matrix, every metric and the per-class
+    table. ``exact``: metrics equal to the last bit (or both undefined); else within 1e-6
+    relative (as :func:`same`), for results computed another way (a subset, say)."""
+    assert type(ev) is type(ref) and ev.task == ref.task and ev.classes == ref.classes
+    np.testing.assert_array_equal(ev.y_true, ref.y_true)
+    np.testing.assert_array_equal(ev.y_pred, ref.y_pred)
+    if getattr(ref, "y_proba", None) is not None:
+        np.testing.assert_array_equal(ev.y_proba, ref.y_proba)
+        assert ev.y_proba.dtype == ref.y_proba.dtype
+    if ev.is_classification:
+        np.testing.assert_array_equal(ev.confusion_matrix(), ref.confusion_matrix())
+    assert ev.scores.keys() == ref.scores.keys()
+    for key, value in ref.scores.items():
+        if exact:
+            assert ev.scores[key] == value or (np.isnan(value) and np.isnan(ev.scores[key])), key
+        else:
+            same(ev.scores[key], value, key)
+    if hasattr(ref, "per_class"):
+        import pandas as pd
+
+        pd.testing.assert_frame_equal(ev.per_class(), ref.per_class(), check_exact=exact, rtol=1e-6)
+
+
 # ------------------------------------------------------------------ random predictions
 def softmax_scores(rng: np.random.Generator, n: int, k: int, signal: float = 1.5, dtype=np.float32):
     """Labels of ``n`` samples in ``k`` classes and softmax scores leaning ``signal`` towards the truth."""

@@ -326,16 +326,9 @@ def test_saliency_of_a_text_model_says_why_not(text_model):
 
 
 @pytest.fixture(scope="module")
-def two_input_model(tmp_path_factory):
-    """Keras's structured-data shape: one named input per column, given as a dict."""
-    import keras
-
-    keras.utils.set_random_seed(7)
-    age, income = keras.Input((1,), name="age"), keras.Input((1,), name="income")
-    x = keras.layers.Concatenate()([keras.layers.Rescaling(0.02)(age), keras.layers.Rescaling(1e-5)(income)])
-    x = keras.layers.Dense(6, activation="relu")(x)
-    model = keras.Model({"age": age, "income": income}, keras.layers.Dense(3, activation="softmax")(x))
-    path = saved(model, tmp_path_factory, "people.keras")
+def two_input_model(age_income_model):
+    """The two-input (age, income) model and a table of 50 people with a city and a label."""
+    path = age_income_model
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"income": rng.normal(4e4, 1e4, 50).round(), "age": rng.integers(18, 90, 50),
                        "city": rng.choice(["north", "south"], 50), "label": rng.integers(0, 3, 50)})

@@ -14,22 +14,15 @@ from h5eval_widgets import (
     RegressionEvaluation,
 )
 from h5eval_widgets.core import resampling
+from tests.helpers import binary_scores, softmax_scores
 
 
 def _binary(n=600, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    p = np.clip(0.5 + (y - 0.5) * 0.4 + rng.normal(0, 0.25, n), 0, 1)
-    return y, p
+    return binary_scores(np.random.default_rng(seed), n, lean=0.4)
 
 
 def _multiclass(n=900, k=4, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, k, n)
-    z = rng.normal(size=(n, k)).astype(np.float32)
-    z[np.arange(n), y] += 1.5
-    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    return y, p.astype(np.float32)
+    return softmax_scores(np.random.default_rng(seed), n, k, signal=1.5)
 
 
 def test_from_predictions_returns_the_class_of_each_task():
