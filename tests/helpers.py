@@ -110,6 +110,26 @@ def digests(paths: Iterable) -> dict:
     return {p: file_digest(p) for p in paths}
 
 
+def write_image_folder(root: Path, classes: Iterable[str] = ("a", "b"), per_class: int = 3, *,
+                       size=(8, 8), mode: str = "L", suffix: str = "png", name: str = "{i}", seed: int = 0,
+                       **save) -> Path:
+    """Images of random pixels, one sub-folder of ``root`` per class (made when missing), each
+    with ``per_class`` files ``name.format(i=..., c=...)`` + ``.suffix``, of ``size`` (width,
+    height) and Pillow ``mode`` ("L", "RGB" or "RGBA"); ``save`` goes to ``Image.save`` (JPEG
+    quality, say). Returns ``root``."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    channels = {"L": (), "RGB": (3,), "RGBA": (4,)}[mode]
+    w, h = size
+    for c in classes:
+        (root / c).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (h, w, *channels), dtype=np.uint8)
+            Image.fromarray(pixels, mode).save(root / c / f"{name.format(i=i, c=c)}.{suffix}", **save)
+    return root
+
+
 def run_dashboard_cell(notebook: dict):
     """Run the code cell a served dashboard page runs in its kernel; return the dashboard it builds."""
     scope: dict = {}

@@ -24,7 +24,7 @@ from h5eval_widgets.core import (
     load_dataset,
     load_model,
 )
-from tests.helpers import digests, record_calls
+from tests.helpers import digests, record_calls, write_image_folder
 
 
 @dataclass
@@ -281,10 +281,7 @@ def image_folder_without_images(t, f):
 
 
 def image_folder_unreadable_image(t, f):
-    from PIL import Image
-
-    (t / "imgs" / "a").mkdir(parents=True)
-    Image.fromarray(np.zeros((4, 4), np.uint8)).save(t / "imgs" / "a" / "ok.png")
+    write_image_folder(t / "imgs", ("a",), 1, size=(4, 4), name="ok")
     bad = t / "imgs" / "a" / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     return Case(lambda: load_dataset(t / "imgs"), [bad])

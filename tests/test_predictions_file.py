@@ -16,7 +16,7 @@ import pytest
 from h5eval_widgets.cli import main
 from h5eval_widgets.core import DatasetError, Evaluation, LabelError
 from h5eval_widgets.core.predictions_file import read_predictions
-from tests.helpers import assert_same_evaluation, digests, run_dashboard_cell, softmax_scores
+from tests.helpers import assert_same_evaluation, digests, run_dashboard_cell, softmax_scores, write_image_folder
 
 CLASSES = ("cat", "dog", "bird")
 N = 600
@@ -299,17 +299,11 @@ def test_image_folder_joined_by_file_name_and_ids_in_the_samples_table(tmp_path)
     """Check string ids (the image names a batch job wrote) matched to an image folder through
     data_ids: each sample's file is the one its prediction names; the samples table (and so the
     dashboard's export) carries the ids."""
-    from PIL import Image
-
     from h5eval_widgets.core import load_dataset
     from h5eval_widgets.core.queries import samples_frame
 
     rng = np.random.default_rng(6)
-    for c in ("cat", "dog"):
-        (tmp_path / "imgs" / c).mkdir(parents=True)
-        for k in range(6):
-            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / "imgs" / c / f"{k:03d}.png")
-    test = load_dataset(tmp_path / "imgs")
+    test = load_dataset(write_image_folder(tmp_path / "imgs", ("cat", "dog"), 6, name="{i:03d}", seed=6))
     keys = [f"{p.stem}-{p.parent.name}" for p in test.X.files]  # sorted: 000-cat, 000-dog, ...
     shuffled = rng.permutation(keys)
     p_dog = rng.uniform(0, 1, len(keys))

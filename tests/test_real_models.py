@@ -16,7 +16,7 @@ import pytest
 from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, load_dataset
 from h5eval_widgets.core.feed import rows_per_call
 from h5eval_widgets.core.models import file_digest, load_model
-from tests.helpers import record_calls, require, run_dashboard_cell
+from tests.helpers import record_calls, require, run_dashboard_cell, write_image_folder
 
 CLASSES = ("cat", "dog", "fox")
 
@@ -444,20 +444,14 @@ def test_a_folder_twice_as_large_does_not_raise_peak_memory(tmp_path, rescaling_
     runs of each folder: 767-773 MB, differences up to 6.3 MB)."""
     import keras
 
-    from PIL import Image
-
     keras.utils.set_random_seed(8)
     model = keras.Sequential([keras.Input((128, 128, 3)), keras.layers.Rescaling(1 / 255),
                               keras.layers.Conv2D(4, 3, strides=4), keras.layers.GlobalAveragePooling2D(),
                               keras.layers.Dense(3, activation="softmax")])
     model.save(tmp_path / "m.keras")
-    rng = np.random.default_rng(1)
     for n in (300, 600):
-        for c in CLASSES:
-            (tmp_path / f"f{n}" / c).mkdir(parents=True)
-        for i in range(n):
-            img = Image.fromarray(rng.integers(0, 255, (150, 170, 3), dtype=np.uint8))
-            img.save(tmp_path / f"f{n}" / CLASSES[i % 3] / f"{i}.jpg", quality=60)
+        write_image_folder(tmp_path / f"f{n}", CLASSES, n // 3, size=(170, 150), mode="RGB", suffix="jpg",
+                           seed=n, quality=60)
     peaks = {}
     for n in (300, 600):
         out = subprocess.run([sys.executable, "-c", PEAK, str(tmp_path / "m.keras"), str(tmp_path / f"f{n}")],

@@ -12,7 +12,7 @@ from sklearn.metrics import (accuracy_score, f1_score, mean_absolute_error, mean
 
 from h5eval_widgets.core import DatasetError, Evaluation, load_dataset
 
-from .helpers import assert_same_evaluation, binary_scores, same, sk, sk_or_nan, softmax_scores
+from .helpers import assert_same_evaluation, binary_scores, same, sk, sk_or_nan, softmax_scores, write_image_folder
 
 FEATURES = ["f0", "f1", "f2", "f3"]
 
@@ -136,10 +136,7 @@ def test_metadata_of_an_image_folder(tmp_path):
     assert dict(zip(table.index, table["size"])) == {"folder = indoor": 3, "folder = outdoor": 1,
                                                     "folder missing": 1}
     assert table.at["folder = indoor", "rows"].tolist() == [0, 1, 4]
-    flat = tmp_path / "flat"
-    for c in ("a", "b"):
-        (flat / c).mkdir(parents=True)
-        Image.fromarray(np.zeros((4, 4), np.uint8)).save(flat / c / "x.png")
+    flat = write_image_folder(tmp_path / "flat", ("a", "b"), 1, size=(4, 4), name="x")
     assert load_dataset(flat).metadata is None
 
 
