@@ -229,16 +229,28 @@ def _demo_dashboard_as_opened(tmp_path_factory):
     from h5eval_widgets import demo_dashboard
 
     d = demo_dashboard(progress=False, export_dir=tmp_path_factory.mktemp("export"))
-    return d, {name: getattr(d.state, name) for name in DASHBOARD_CHOICES}
+    return d, {name: getattr(d.state, name) for name in DASHBOARD_CHOICES}, _view_choices(d)
+
+
+def _view_choices(d) -> dict:
+    """What a test may choose on the dashboard's views that is no selection trait: the tab shown,
+    the map's colours and method, the many-class matrix's number of classes."""
+    return {"tab": d.tabs.selected_index, "color_by": d.embedding.color_by.value,
+            "map_method": d.embedding.method.value, "top_n": d.confusion.top_n.value}
 
 
 @pytest.fixture
 def dash(_demo_dashboard_as_opened):
     """The demo dashboard as it opened (digits CNN on digits_test, nothing selected). It is built once;
-    whatever a test chose on it (model, comparison, focus class, threshold, cell, samples, status) is
-    undone before the next test, so no test sees another's choices."""
-    d, opened = _demo_dashboard_as_opened
+    whatever a test chose on it (model, comparison, focus class, threshold, cell, samples, status,
+    the tab shown, the map's colours and method, the matrix's number of classes) is undone before
+    the next test, so no test sees another's choices."""
+    d, opened, views = _demo_dashboard_as_opened
     st = d.state
+    d.tabs.selected_index = views["tab"]
+    d.embedding.color_by.value = views["color_by"]
+    d.embedding.method.value = views["map_method"]
+    d.confusion.top_n.value = views["top_n"]
     d.comparison.other.value = None
     d.pairs.pairs.value = None
     st.compare_model = None
@@ -252,4 +264,5 @@ def dash(_demo_dashboard_as_opened):
     st.set_status(opened["status"], opened["status_level"])
     now = {name: getattr(st, name) for name in DASHBOARD_CHOICES}
     assert now == opened, "the shared dashboard could not be put back as it opened"
+    assert _view_choices(d) == views, "the shared dashboard's views could not be put back as they opened"
     return d

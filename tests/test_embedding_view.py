@@ -9,6 +9,7 @@ import pytest
 
 @pytest.fixture
 def view(dash):
+    """The demo dashboard's map, its tab opened (the dash fixture shows the first tab again after)."""
     dash.tabs.selected_index = dash.tab_views.index(dash.embedding)  # the tab opened, as a click does
     return dash.embedding
 
@@ -74,7 +75,6 @@ def test_colours_and_a_slice_keep_the_maps_layout(dash, view):
     np.testing.assert_array_equal(view.scatter.x, ev.projection("pca")[rows, 0])
     assert "slice: true 3" in view.figure.title and f"{len(rows)} points" in view.figure.title
     st.show_slice(None)
-    view.color_by.value = "right / wrong"
 
 
 def test_a_dashboard_without_embeddings_hides_the_map_without_an_error(demo):
