@@ -267,6 +267,32 @@ def test_lambda_model_is_refused_on_the_workers_without_trust_code(client, lambd
     assert_same_evaluation(ev, ref)
 
 
+def test_image_partitions_are_sized_for_the_workers(client, image_case):
+    """Check the README's partition sizing of an image folder: whole batches of 24 images, at
+    least two partitions per worker when there are enough images, at most 2,400 images each;
+    the 75 test images on 2 workers run as 4 partitions of at most 24."""
+    assert [dist._images_per_partition(n, client) for n in (75, 4_800, 10_000, 1_000_000)] == [24, 1_200, 2_400, 2_400]
+    model, folder = image_case
+    ref = Evaluation.from_model(model, folder, cache=False, progress=False)
+    start = _partitions_run(client)
+    ev = Evaluation.from_model(model, folder, client=client, cache=False, progress=False)
+    assert_same_evaluation(ev, ref)
+    assert _partitions_run(client) == start + 4  # ceil(75 / 24)
+
+
+def test_storage_options_reach_the_filesystem_on_the_client_and_the_workers(client, image_case):
+    """Check that storage_options go to fsspec where the files are listed and where the workers
+    read them: a ``dir://`` URL names files relative to the folder given only in storage_options
+    (fsspec's DirFileSystem), so neither side could find them without it; outputs equal in-process."""
+    model, folder = image_case
+    ref = Evaluation.from_model(model, folder, cache=False, progress=False)
+    ev = Evaluation.from_model(model, f"dir://{folder.name}", client=client, files_per_partition=40,
+                               cache=False, progress=False,
+                               storage_options={"path": str(folder.parent), "target_protocol": "file"})
+    assert_same_evaluation(ev, ref)
+    assert ev.dataset_name == folder.name
+
+
 def _started_twice(dask_scheduler) -> list[str]:
     """Prediction tasks the scheduler sent to a worker more than once (a worker was lost)."""
     from collections import Counter
@@ -276,6 +302,8 @@ def _started_twice(dask_scheduler) -> list[str]:
     return [k for k, n in starts.items() if n > 1]
 
 
+# Last in the module: the killed worker's replacement would import TensorFlow again (about 15 s)
+# for whichever test ran next.
 def test_a_worker_killed_mid_run_costs_only_its_partitions(client, blobs, multiclass_h5, tmp_path):
     """Check that killing a worker's process (SIGKILL) while it runs a partition, of 60 in flight,
     still gives outputs identical to in-process: Dask runs the lost partitions again on the other
@@ -317,29 +345,3 @@ def test_a_worker_killed_mid_run_costs_only_its_partitions(client, blobs, multic
     assert_same_evaluation(out["ev"], ref)
     assert any("60 array partitions" in n for n in out["ev"].notes)
     client.wait_for_workers(2)
-
-
-def test_image_partitions_are_sized_for_the_workers(client, image_case):
-    """Check the README's partition sizing of an image folder: whole batches of 24 images, at
-    least two partitions per worker when there are enough images, at most 2,400 images each;
-    the 75 test images on 2 workers run as 4 partitions of at most 24."""
-    assert [dist._images_per_partition(n, client) for n in (75, 4_800, 10_000, 1_000_000)] == [24, 1_200, 2_400, 2_400]
-    model, folder = image_case
-    ref = Evaluation.from_model(model, folder, cache=False, progress=False)
-    start = _partitions_run(client)
-    ev = Evaluation.from_model(model, folder, client=client, cache=False, progress=False)
-    assert_same_evaluation(ev, ref)
-    assert _partitions_run(client) == start + 4  # ceil(75 / 24)
-
-
-def test_storage_options_reach_the_filesystem_on_the_client_and_the_workers(client, image_case):
-    """Check that storage_options go to fsspec where the files are listed and where the workers
-    read them: a ``dir://`` URL names files relative to the folder given only in storage_options
-    (fsspec's DirFileSystem), so neither side could find them without it; outputs equal in-process."""
-    model, folder = image_case
-    ref = Evaluation.from_model(model, folder, cache=False, progress=False)
-    ev = Evaluation.from_model(model, f"dir://{folder.name}", client=client, files_per_partition=40,
-                               cache=False, progress=False,
-                               storage_options={"path": str(folder.parent), "target_protocol": "file"})
-    assert_same_evaluation(ev, ref)
-    assert ev.dataset_name == folder.name
