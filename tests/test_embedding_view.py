@@ -15,6 +15,7 @@ from tests.helpers import wait_for
 
 @pytest.fixture
 def view(dash):
+    """The demo dashboard's map, its tab opened (the dash fixture shows the first tab again after)."""
     dash.tabs.selected_index = dash.tab_views.index(dash.embedding)  # the tab opened, as a click does
     return dash.embedding
 
