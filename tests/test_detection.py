@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers import require
+
 from tests.detection_data import make_coco, pycocotools_stats, write_json, write_voc, write_yolo
 from h5eval_widgets.core import DetectionEvaluation, Evaluation
 from h5eval_widgets.core.errors import DatasetError
 
-pytest.importorskip("pycocotools")
+require("pycocotools")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,7 @@ def test_generated_data_has_crowds_every_area_range_duplicates_and_wrong_classes
 @pytest.mark.parametrize("backend", ["faster_coco_eval", "pycocotools"])
 def test_twelve_numbers_equal_pycocotools_from_coco_json_files(tmp_path, data, backend):
     """Check that the 12 numbers from instances/results JSON files equal COCOeval.stats to 1e-6."""
-    pytest.importorskip(backend)
+    require(backend)
     gt, dets = data
     ref, _ = pycocotools_stats(gt, dets)
     ev = Evaluation.from_detections(write_json(tmp_path / "instances_val.json", gt),

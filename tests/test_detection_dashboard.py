@@ -7,6 +7,8 @@ import io
 
 import numpy as np
 import pytest
+
+from tests.helpers import require
 from PIL import Image
 
 from tests.detection_data import make_coco
@@ -14,7 +16,7 @@ from h5eval_widgets import Dashboard
 from h5eval_widgets.core import Evaluation
 from h5eval_widgets.views._boxes import HIGHLIGHT
 
-pytest.importorskip("pycocotools")
+require("pycocotools")
 
 
 @pytest.fixture(scope="module")

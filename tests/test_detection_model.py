@@ -9,12 +9,14 @@ import json
 import numpy as np
 import pytest
 
+from tests.helpers import require
+
 from tests.detection_data import make_coco, write_json
 from h5eval_widgets.core import DetectionEvaluation, Evaluation
 from h5eval_widgets.core.errors import ModelLoadError
 
-pytest.importorskip("pycocotools")
-keras = pytest.importorskip("keras")
+require("pycocotools")
+keras = require("keras")
 from PIL import Image  # noqa: E402
 
 SLOTS, USED, SIZE = 12, 7, 32

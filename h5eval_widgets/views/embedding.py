@@ -35,6 +35,15 @@ WIDTH, HEIGHT = 560, 460
 BUTTONS = ["pan_zoom", "lasso", "lasso_type", "divider", "full_screen", "reset"]
 
 
+def _distinct(indices, n: int) -> np.ndarray:
+    """The distinct indices in [0, n) among ``indices``, increasing, as int64: one pass through a
+    mask (``np.unique``'s hashing took 60 ms for a 60,000-point lasso among 100,000)."""
+    idx = np.asarray(indices, dtype=np.int64)
+    mask = np.zeros(n, dtype=bool)
+    mask[idx[(idx >= 0) & (idx < n)]] = True
+    return np.flatnonzero(mask)
+
+
 def _categories(codes: np.ndarray, n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(range(n)))
 
@@ -218,8 +227,8 @@ class EmbeddingView(View):
         return np.sort(np.asarray(self.widget.selection, dtype=np.int64))
 
     def _to_show(self) -> np.ndarray:
-        idx = self.state.selected_indices
-        return np.zeros(0, np.uint32) if idx is None else np.unique(np.asarray(idx)).astype(np.uint32)
+        idx, ev = self.state.selected_indices, self.session.evaluation
+        return np.zeros(0, np.uint32) if idx is None else _distinct(idx, ev.n_samples).astype(np.uint32)
 
     def _highlight(self) -> None:
         """The samples shown in the samples view, as the map's selection."""
@@ -238,11 +247,9 @@ class EmbeddingView(View):
         new = change["new"]
         if new is None or len(new) == 0:
             return  # a click beside the points clears the map's selection: the samples stay
-        idx = np.unique(np.asarray(new, dtype=np.int64))
+        idx = _distinct(new, self.session.evaluation.n_samples)
         if np.array_equal(idx, self._shown):
             return  # the samples shown, set from here (or echoed back by the browser)
-        n = self.session.evaluation.n_samples
-        idx = idx[(idx >= 0) & (idx < n)]
         self._shown = idx.astype(np.uint32)
         self.state.brush_samples(idx, f"Chosen on the map ({len(idx)})")
 
