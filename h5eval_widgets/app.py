@@ -10,6 +10,8 @@ import ipywidgets as W
 
 from .session import Session
 from .state import EvalState
+from .views.detection import DetectionView
+from .views._base import close_widgets, owned_widgets, unobserve
 from .views import (
     CalibrationView,
     ComparisonView,
@@ -66,6 +68,12 @@ class Dashboard(W.VBox):
     session : Session
         ``state.session``: the models, datasets, loading, status and the current results.
 
+    Notes
+    -----
+    A redraw reuses the views' widgets (a page of cards, the table's rows, the figures), so a
+    long session does not pile them up; :meth:`close` closes every widget of the dashboard and
+    stops its session's background work.
+
     Examples
     --------
     >>> from h5eval_widgets import Dashboard, load_demo          # doctest: +SKIP
@@ -79,6 +87,8 @@ class Dashboard(W.VBox):
                  histories: Mapping[str, Any] | None = None,
                  dataset_options: Mapping[str, Any] | None = None, tags_dir=None, client=None, **kwargs):
         super().__init__(**kwargs)
+        #: Whether the state (and its session) was made here, and so is closed with the dashboard.
+        self.owns_state = state is None
         if state is not None:
             self.state = state
         elif isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
@@ -94,8 +104,8 @@ class Dashboard(W.VBox):
         self.model_dd = W.Dropdown(options=st.model_names, description="model")
         self.dataset_dd = W.Dropdown(options=st.dataset_names, description="dataset")
         self.class_dd = W.Dropdown(options=[], description="focus class")
-        W.link((self.model_dd, "value"), (st, "model_name"))
-        W.link((self.dataset_dd, "value"), (st, "dataset_name"))
+        self._links = [W.link((self.model_dd, "value"), (st, "model_name")),
+                       W.link((self.dataset_dd, "value"), (st, "dataset_name"))]
         self.class_dd.observe(self._on_class_dd, names="value")
         st.session.observe(self._sync_class_dd, names="evaluation")
         st.observe(self._sync_class_dd, names="focus_class")
@@ -115,6 +125,7 @@ class Dashboard(W.VBox):
         self.history = HistoryView(st)
         self.slices = SlicesView(st)
         self.embedding = EmbeddingView(st)
+        self.detection = DetectionView(st)
 
         # each tab's view enters the page when its tab is first opened: a bqplot figure drawn
         # in a hidden tab measures no size and logs console errors
@@ -132,6 +143,7 @@ class Dashboard(W.VBox):
             W.HBox([W.VBox([self.confusion, self.pairs], layout=W.Layout(min_width="460px")),
                     W.VBox([self.summary, self.samples, self.tags])]),
             self.regression,
+            self.detection,
             self.tabs,
             self.history,
         ]
@@ -143,8 +155,39 @@ class Dashboard(W.VBox):
                          **kwargs) -> "Dashboard":
         """A dashboard over evaluations already computed (for example with ``from_predictions``)."""
         export_dir = kwargs.pop("export_dir", ".")
-        return cls(state=EvalState(session=Session.from_evaluations(evaluations, datasets, **kwargs)),
+        dash = cls(state=EvalState(session=Session.from_evaluations(evaluations, datasets, **kwargs)),
                    export_dir=export_dir)
+        dash.owns_state = True
+        return dash
+
+    @property
+    def views(self) -> list:
+        """Every view of the dashboard (shown or not)."""
+        return [self.status, self.summary, self.confusion, self.pairs, self.samples, self.tags,
+                self.per_class, self.curves, self.calibration, self.regression, self.comparison,
+                self.splits, self.history, self.slices, self.embedding, self.detection]
+
+    def close(self) -> None:
+        """Close the dashboard: every widget it made (its views', shown or kept for later, with
+        their layouts and styles) leaves the kernel and the page, its observers and links are
+        removed, and, when it made its state (not given ``state=``), the session's background
+        work is stopped and waited for (:meth:`Session.close`) and the state's observers are
+        removed. The results stay readable in ``session``. Closing again does nothing."""
+        if self.comm is None:
+            return
+        st = self.state
+        unobserve(self.session, self._sync_class_dd, "evaluation")
+        unobserve(st, self._sync_class_dd, "focus_class")
+        for ln in self._links:
+            ln.unlink()
+        self._links = []
+        for view in self.views:
+            view.close()
+        close_widgets(w for w in owned_widgets(self) if w is not self)
+        super().close()
+        if self.owns_state:
+            self.session.close()
+            st.unobserve_all()
 
     def selection(self, *, tagged: bool = False):
         """The selected samples (``tagged=True``: every tagged sample) as a DataFrame: index,

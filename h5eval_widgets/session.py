@@ -9,15 +9,13 @@ chose and selected lives in :class:`~h5eval_widgets.state.EvalState`.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
-import traceback
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import traitlets as T
 
+from .activity import Activity
 from .core import Dataset, Evaluation, H5EvalError, load_dataset, load_model
 from .core.results.compare import Comparison, SplitReport, compare_splits, load_history
 from .core.results import ClassEvaluation
@@ -33,7 +31,7 @@ __all__ = ["Session", "scan_folder", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
 RANK_IN_BACKGROUND = 4_000_000
 
 
-class Session(T.HasTraits):
+class Session(Activity):
     """Models, datasets, loading and caches; publishes the results of the current pair.
 
     Prediction runs only here (:meth:`evaluate`), through the engine's disk cache and an
@@ -70,10 +68,6 @@ class Session(T.HasTraits):
     dataset = T.Instance(Dataset, allow_none=True, help="The current dataset (for showing samples).")
     comparison = T.Instance(Comparison, allow_none=True, help="The current model against another one.")
 
-    status = T.Unicode("", help="Last message for the status area.")
-    status_level = T.Enum(["info", "error"], default_value="info", help="'error' shows in red.")
-    busy = T.Bool(False, help="True while predicting (or computing saliency).")
-    activity = T.Unicode("predicting", help="What is being done while busy, for the status line.")
     ranking_ready = T.Bool(True, help="False while the ranking metrics (ROC AUC, AP) of a large "
                                       "evaluation are computed in the background.")
     slice_name = T.Unicode(None, allow_none=True, help="The slice the results are filtered to "
@@ -144,33 +138,6 @@ class Session(T.HasTraits):
             if model_name.split("_")[0] == d.split("_")[0]:
                 return d
         return self.dataset_names[0]
-
-    # ------------------------------------------------------------------ status
-    @contextlib.contextmanager
-    def working(self, activity: str) -> Iterator[None]:
-        """``busy`` (with ``activity`` shown in the status line) while the block runs."""
-        self.activity = activity
-        self.busy = True
-        try:
-            yield
-        finally:
-            self.busy = False
-
-    @contextlib.contextmanager
-    def report_errors(self) -> Iterator[None]:
-        """Catch an error, show it in ``status`` and keep the last good results."""
-        try:
-            yield
-        except H5EvalError as exc:
-            self.set_status(str(exc), "error")
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the dashboard down
-            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            self.set_status(f"Unexpected error: {tb}", "error")
-
-    def set_status(self, message: str, level: str = "info") -> None:
-        """Show ``message`` in the status area (``level`` 'info' or 'error')."""
-        self.status_level = level
-        self.status = message
 
     # ------------------------------------------------------------------ loading
     def get_dataset(self, name: str) -> Dataset | None:
@@ -277,10 +244,10 @@ class Session(T.HasTraits):
         def rank():
             with self.report_errors():
                 ev.scores  # noqa: B018 - sorts each class's column once
-            if self.evaluation is ev:
+            if self.evaluation is ev and not self.closing.is_set():
                 self.ranking_ready = True
 
-        threading.Thread(target=rank, name="h5eval-ranking", daemon=True).start()
+        self.run_in_background(rank, name="h5eval-ranking")
         return True
 
     # ------------------------------------------------------------------ saliency
@@ -303,9 +270,12 @@ class Session(T.HasTraits):
         if ev is None:
             raise H5EvalError("There is no evaluation yet, so no samples to tag; choose a model and a dataset.")
         if ev not in self._tag_stores and ev.source_rows is not None and self.pair is not None:
-            # a slice: the tags of the whole dataset's samples it holds
+            # a slice: the tags of the whole dataset's samples it holds (a view of the whole
+            # store: only the newest slice's is kept, or every slice shown would stay in memory)
             from .core.data.rows import TagsOfRows
 
+            for old in [e for e in self._tag_stores if e.source_rows is not None]:
+                del self._tag_stores[old]
             self._tag_stores[ev] = TagsOfRows(self.tags(self.full_evaluation), ev.source_rows)
         if ev not in self._tag_stores:  # by identity: results compare by identity
             store = self._tag_stores[ev] = TagStore.for_evaluation(ev, self.tags_dir)

@@ -11,6 +11,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
+from tests.helpers import record_calls, require
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
@@ -26,15 +28,12 @@ def inference_passes(monkeypatch):
 
     from h5eval_widgets.core.inference import predict
 
-    counts: Counter = Counter()
-    original = predict._forward_fn
+    class Passes:
+        def __getitem__(self, fingerprint) -> int:
+            return Counter(fingerprints)[fingerprint]
 
-    def counting(loaded, signature, *args, **kwargs):
-        counts[loaded.fingerprint] += 1
-        return original(loaded, signature, *args, **kwargs)
-
-    monkeypatch.setattr(predict, "_forward_fn", counting)
-    return counts
+    fingerprints = record_calls(monkeypatch, predict, "_forward_fn", lambda loaded, *a, **k: loaded.fingerprint)
+    return Passes()
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +100,7 @@ def multiclass_savedmodel(models_dir, multiclass_h5) -> Path:
 @pytest.fixture(scope="session")
 def keras2_h5(models_dir, blobs) -> Path:
     """A model written by Keras 2 (tf_keras), the format of old .h5 files."""
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     Xtr, ytr, _, _ = blobs
     tf_keras.utils.set_random_seed(2)
     m = tf_keras.Sequential([
@@ -118,7 +117,7 @@ def keras2_h5(models_dir, blobs) -> Path:
 @pytest.fixture(scope="session")
 def keras2_savedmodel(models_dir, keras2_h5) -> Path:
     """A Keras 2 SavedModel directory ('serving_default' signature only)."""
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     m = tf_keras.models.load_model(keras2_h5)
     path = models_dir / "keras2_savedmodel"
     m.save(str(path), save_format="tf")
@@ -183,6 +182,22 @@ def multi_output_keras(models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def age_income_model(models_dir) -> Path:
+    """Keras's structured-data shape: one named input per column (age, income), given as a dict,
+    3 softmax classes; random weights (seed 7), saved as .keras."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    age, income = keras.Input((1,), name="age"), keras.Input((1,), name="income")
+    x = keras.layers.Concatenate()([keras.layers.Rescaling(0.02)(age), keras.layers.Rescaling(1e-5)(income)])
+    x = keras.layers.Dense(6, activation="relu")(x)
+    model = keras.Model({"age": age, "income": income}, keras.layers.Dense(3, activation="softmax")(x))
+    path = models_dir / "people.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def plain_predict():
     """The plain approach the tool replaces: keras load_model + model.predict."""
 
@@ -214,16 +229,28 @@ def _demo_dashboard_as_opened(tmp_path_factory):
     from h5eval_widgets import demo_dashboard
 
     d = demo_dashboard(progress=False, export_dir=tmp_path_factory.mktemp("export"))
-    return d, {name: getattr(d.state, name) for name in DASHBOARD_CHOICES}
+    return d, {name: getattr(d.state, name) for name in DASHBOARD_CHOICES}, _view_choices(d)
+
+
+def _view_choices(d) -> dict:
+    """What a test may choose on the dashboard's views that is no selection trait: the tab shown,
+    the map's colours and method, the many-class matrix's number of classes."""
+    return {"tab": d.tabs.selected_index, "color_by": d.embedding.color_by.value,
+            "map_method": d.embedding.method.value, "top_n": d.confusion.top_n.value}
 
 
 @pytest.fixture
 def dash(_demo_dashboard_as_opened):
     """The demo dashboard as it opened (digits CNN on digits_test, nothing selected). It is built once;
-    whatever a test chose on it (model, comparison, focus class, threshold, cell, samples, status) is
-    undone before the next test, so no test sees another's choices."""
-    d, opened = _demo_dashboard_as_opened
+    whatever a test chose on it (model, comparison, focus class, threshold, cell, samples, status,
+    the tab shown, the map's colours and method, the matrix's number of classes) is undone before
+    the next test, so no test sees another's choices."""
+    d, opened, views = _demo_dashboard_as_opened
     st = d.state
+    d.tabs.selected_index = views["tab"]
+    d.embedding.color_by.value = views["color_by"]
+    d.embedding.method.value = views["map_method"]
+    d.confusion.top_n.value = views["top_n"]
     d.comparison.other.value = None
     d.pairs.pairs.value = None
     st.compare_model = None
@@ -237,4 +264,5 @@ def dash(_demo_dashboard_as_opened):
     st.session.set_status(opened["status"], opened["status_level"])
     now = {name: getattr(st, name) for name in DASHBOARD_CHOICES}
     assert now == opened, "the shared dashboard could not be put back as it opened"
+    assert _view_choices(d) == views, "the shared dashboard's views could not be put back as they opened"
     return d

@@ -1,8 +1,11 @@
-"""Helpers shared by the tests (fixtures live in conftest.py): waiting with a deadline, leftover
-processes, file digests, scikit-learn called quietly, random scores, the served dashboard's cell."""
+"""Helpers shared by the tests (fixtures live in conftest.py): test dependencies required under CI,
+waiting with a deadline, leftover processes, file digests, scikit-learn called quietly, random
+scores, the served dashboard's cell."""
 
 from __future__ import annotations
 
+import importlib
+import os
 import time
 import warnings
 from pathlib import Path
@@ -12,6 +15,25 @@ import numpy as np
 import pytest
 
 from h5eval_widgets.core.cache import file_digest
+
+
+# ------------------------------------------------------------------ test dependencies
+def in_ci() -> bool:
+    """Whether the tests run under CI (``CI`` set to anything but empty, 0 or false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(module: str):
+    """Import and return ``module``, a dependency of some tests (the ``[test]`` extra installs it).
+    Without it the calling test (or module, at import) is skipped, but under CI it fails: a broken
+    install must not turn tests into skips while the run passes."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        why = f"{module} is not installed ({exc})"
+        if in_ci():
+            pytest.fail(f"CI needs {module} for these tests; `make test` installs it: {why}", pytrace=False)
+        pytest.skip(why, allow_module_level=True)
 
 
 # ------------------------------------------------------------------ waiting
@@ -30,6 +52,20 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
             awaited = awaited or getattr(predicate, "__doc__", None) or getattr(predicate, "__name__", "?")
             pytest.fail(f"gave up after {timeout:g} s waiting for {awaited}", pytrace=False)
         time.sleep(interval)
+
+
+def readline_within(stream, timeout: float, *, what: str = "a line") -> str:
+    """The next line of ``stream`` (a process's stdout), read in a helper thread; fail after
+    ``timeout`` seconds instead of hanging when the process prints nothing."""
+    import queue
+    import threading
+
+    got: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: got.put(stream.readline()), daemon=True).start()
+    try:
+        return got.get(timeout=timeout)
+    except queue.Empty:
+        pytest.fail(f"gave up after {timeout:g} s waiting for {what}", pytrace=False)
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -52,10 +88,46 @@ def wait_until_no_process_mentions(text: str, timeout: float = 15.0, *, owner: s
              what=lambda: f"every {owner} mentioning {text!r} to exit; still running: {processes_mentioning(text)}")
 
 
+# ------------------------------------------------------------------ calls
+def record_calls(monkeypatch, owner, name: str, record: Callable = lambda *args, **kwargs: args) -> list:
+    """Replace ``owner.name`` (a module's function or a class's method) for the test with one that
+    appends ``record(*args, **kwargs)`` to the list returned (a method's args start with self),
+    then calls the original and returns what it returns."""
+    original = getattr(owner, name)
+    calls: list = []
+
+    def recording(*args, **kwargs):
+        calls.append(record(*args, **kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
+
+
 # ------------------------------------------------------------------ files
 def digests(paths: Iterable) -> dict:
     """Each file's (or folder's) SHA-256, by path: compare before and after to prove nothing was written."""
     return {p: file_digest(p) for p in paths}
+
+
+def write_image_folder(root: Path, classes: Iterable[str] = ("a", "b"), per_class: int = 3, *,
+                       size=(8, 8), mode: str = "L", suffix: str = "png", name: str = "{i}", seed: int = 0,
+                       **save) -> Path:
+    """Images of random pixels, one sub-folder of ``root`` per class (made when missing), each
+    with ``per_class`` files ``name.format(i=..., c=...)`` + ``.suffix``, of ``size`` (width,
+    height) and Pillow ``mode`` ("L", "RGB" or "RGBA"); ``save`` goes to ``Image.save`` (JPEG
+    quality, say). Returns ``root``."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    channels = {"L": (), "RGB": (3,), "RGBA": (4,)}[mode]
+    w, h = size
+    for c in classes:
+        (root / c).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (h, w, *channels), dtype=np.uint8)
+            Image.fromarray(pixels, mode).save(root / c / f"{name.format(i=i, c=c)}.{suffix}", **save)
+    return root
 
 
 def run_dashboard_cell(notebook: dict):
@@ -87,6 +159,32 @@ def same(ours, theirs, name: str) -> None:
         assert np.isnan(ours), f"{name}: scikit-learn has no value, we gave {ours}"
     else:
         assert ours == pytest.approx(theirs, rel=1e-6, abs=1e-9), name
+
+
+# ------------------------------------------------------------------ evaluations
+def assert_same_evaluation(ev, ref, *, exact: bool = True) -> None:
+    """Assert that ``ev`` is the evaluation ``ref`` is: result class, task and classes, labels,
+    predictions and outputs (dtype included), the confusion matrix, every metric and the per-class
+    table. ``exact``: metrics equal to the last bit (or both undefined); else within 1e-6
+    relative (as :func:`same`), for results computed another way (a subset, say)."""
+    assert type(ev) is type(ref) and ev.task == ref.task and ev.classes == ref.classes
+    np.testing.assert_array_equal(ev.y_true, ref.y_true)
+    np.testing.assert_array_equal(ev.y_pred, ref.y_pred)
+    if getattr(ref, "y_proba", None) is not None:
+        np.testing.assert_array_equal(ev.y_proba, ref.y_proba)
+        assert ev.y_proba.dtype == ref.y_proba.dtype
+    if ev.is_classification:
+        np.testing.assert_array_equal(ev.confusion_matrix(), ref.confusion_matrix())
+    assert ev.scores.keys() == ref.scores.keys()
+    for key, value in ref.scores.items():
+        if exact:
+            assert ev.scores[key] == value or (np.isnan(value) and np.isnan(ev.scores[key])), key
+        else:
+            same(ev.scores[key], value, key)
+    if hasattr(ref, "per_class"):
+        import pandas as pd
+
+        pd.testing.assert_frame_equal(ev.per_class(), ref.per_class(), check_exact=exact, rtol=1e-6)
 
 
 # ------------------------------------------------------------------ random predictions

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 from h5eval_widgets.serve import VoilaServer, dashboard_notebook
-from tests.helpers import wait_for, wait_until_no_process_mentions
+from tests.helpers import in_ci, wait_for, wait_until_no_process_mentions
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None and os.environ.get("CI"):
+if CHROMIUM is None and in_ci():
     raise RuntimeError("CI needs chromium for the browser tests; `make test` installs it.")
 pytestmark = [
     pytest.mark.browser,
@@ -110,9 +110,25 @@ def show_cell(page, ev, i: int, j: int):
     click_cell(page, 10, i, j)
     page.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({len(expected)})",
                            timeout=30_000)
-    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
+    cards = sample_cards(page)
     expect(cards).to_have_count(len(expected), timeout=30_000)
     return cards, expected
+
+
+def sample_cards(page):
+    """The samples view's gallery cards (each has a "details" button)."""
+    return page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
+
+
+def card_number(cards, n: int) -> int:
+    """The sample number ("#i") written on card ``n``."""
+    return int(re.search(r"#(\d+)", cards.nth(n).inner_text()).group(1))
+
+
+def open_tab(page, title: str, *, last: bool = False) -> None:
+    """Click the dashboard tab named ``title`` (``last``: of several dashboards on the page, the last)."""
+    tabs = page.locator(".lm-TabBar-tab", has_text=title)
+    (tabs.last if last else tabs).click()
 
 
 def choose(page, label: str, option: str) -> None:
@@ -125,7 +141,49 @@ def test_a_mouse_click_on_a_cell_lists_exactly_that_cells_samples(page, demo):
     for n in range(cards.count()):
         text = cards.nth(n).inner_text()
         assert "true 8" in text and "pred 1" in text
-        assert int(re.search(r"#(\d+)", text).group(1)) in set(expected.tolist())
+        assert card_number(cards, n) in set(expected.tolist())
+
+
+def widget_models(page) -> int:
+    """How many widget models the page holds: the entries of the widget manager of Voila's
+    JupyterLab-based app (``window.jupyterapp.widgetManager._models``), which a model leaves
+    when its widget is closed in the kernel."""
+    return page.evaluate("() => Object.keys(window.jupyterapp.widgetManager._models).length")
+
+
+#: Widget models the page may gain after the first clicks: a page of cards (12 cards of at most
+#: 16 widgets, layouts and styles included). Before the cards were reused, each click on a cell
+#: added its cards' models (about 10 per card) and none ever left.
+PAGE_OF_CARDS = 200
+
+
+def test_three_hundred_cell_clicks_add_no_widget_models_to_the_page(page, demo):
+    """Check that 300 clicks on seeded non-empty cells add at most a page of cards' widget models to the page."""
+    ev = demo.evaluate("digits_cnn", progress=False)
+    cm = np.asarray(ev.confusion_matrix())
+    cells = np.argwhere(cm > 0)
+    picks = cells[np.random.default_rng(0).integers(len(cells), size=300)]
+    def shown(i, j):
+        """Wait until the samples' title names cell (i, j): it is sent after the cards."""
+        page.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({cm[i, j]})",
+                               timeout=60_000)
+
+    # where each cell is, asked once: a click moves the highlight only, not the cells
+    boxes = page.evaluate("() => [...document.querySelectorAll('rect.heatmapcell')].slice(0, 100)"
+                          ".map(r => { const b = r.getBoundingClientRect(); return [b.x, b.y, b.width, b.height]; })")
+    for n, (i, j) in enumerate(picks):
+        x, y, w, h = boxes[i * 10 + j]
+        page.mouse.click(x + w * 0.3, y + h * 0.3)
+        if n % 10 == 9:  # but the kernel is let to keep up
+            shown(i, j)
+        if n == 29:
+            wait_until_settled(page)
+            warm = widget_models(page)
+    shown(*picks[-1])
+    wait_until_settled(page)
+    assert widget_models(page) - warm <= PAGE_OF_CARDS, (warm, widget_models(page))
+    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
+    assert cards.count() == min(12, cm[picks[-1][0], picks[-1][1]])
 
 
 def test_switching_the_model_redraws_the_matrix_with_the_engines_numbers(page, demo):
@@ -208,8 +266,8 @@ def test_the_tabular_demo_shows_a_table_with_one_row_per_sample(page, demo):
 def test_arrow_keys_over_the_gallery_step_through_the_samples(page):
     """Check in Chromium that with the pointer over the samples, the right arrow chooses the first
     shown sample, then the next, and the left arrow goes back (the tags line names the sample)."""
-    cards = page.locator(".widget-vbox:has(> .widget-button:text-is('details'))")
-    shown = [int(re.search(r"#(\d+)", cards.nth(n).inner_text()).group(1)) for n in range(3)]
+    cards = sample_cards(page)
+    shown = [card_number(cards, n) for n in range(3)]
     cards.nth(1).hover()
     for key, want in (("ArrowRight", shown[0]), ("ArrowRight", shown[1]), ("ArrowLeft", shown[0])):
         page.keyboard.press(key)
@@ -262,7 +320,7 @@ def test_saliency_and_the_likely_mislabelled_in_the_browser(page, demo):
     expect(maps).to_have_count(len(expected), timeout=60_000)
     page.wait_for_function("() => [...document.querySelectorAll('img.h5eval-saliency')]"
                            ".every(im => im.complete && im.naturalWidth > 0)", timeout=30_000)
-    first = int(re.search(r"#(\d+)", cards.nth(0).inner_text()).group(1))
+    first = card_number(cards, 0)
     cards.nth(0).locator("> .widget-button:text-is('details')").click()
     pair = page.locator(".h5eval-saliency-detail")
     expect(pair).to_have_count(2, timeout=30_000)
@@ -278,7 +336,7 @@ def test_saliency_and_the_likely_mislabelled_in_the_browser(page, demo):
     # the title is sent before the new cards (the mistakes shown before were 12 cards too)
     expect(cards.nth(0)).to_contain_text(f"#{want[0]} ", timeout=30_000)
     expect(cards).to_have_count(12, timeout=30_000)
-    shown = [int(re.search(r"#(\d+)", cards.nth(n).inner_text()).group(1)) for n in range(cards.count())]
+    shown = [card_number(cards, n) for n in range(cards.count())]
     assert shown == want[:12]
 
 
@@ -309,7 +367,7 @@ def test_no_console_errors_and_no_wrapped_buttons_at_common_widths(server, brows
         pg.wait_for_selector("text=digits_cnn on digits_test: 719 samples", timeout=120_000)
         wait_until_settled(pg)
         for title in TAB_TITLES:
-            pg.locator(".lm-TabBar-tab", has_text=title).click()
+            open_tab(pg, title)
             wait_until_settled(pg)
         assert_buttons_on_one_line(pg)
         assert errors == []
@@ -449,7 +507,7 @@ def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, bro
         click_cell(page, 10, 8, 1)
         page.wait_for_selector(f"text=true 8 · predicted 1 ({n})", timeout=30_000)
         for title in TAB_TITLES:
-            page.locator(".lm-TabBar-tab", has_text=title).last.click()
+            open_tab(page, title, last=True)
             wait_until_settled(page)
         assert figure_errors == []
         assert_buttons_on_one_line(page)
@@ -565,7 +623,7 @@ def test_the_demo_map_and_showing_a_slice(page, demo):
     ev = demo.evaluate("digits_cnn", progress=False)
     table = ev.slices("ink")
     worst, size = table.index[0], int(table["size"].iloc[0])
-    page.locator(".lm-TabBar-tab", has_text="Slices").click()
+    open_tab(page, "Slices")
     row = page.locator(".widget-hbox", has=page.locator(".h5eval-slice-row", has_text=worst))
     expect(row).to_have_count(1, timeout=30_000)
     row.locator(".widget-button:text-is('show')").click()

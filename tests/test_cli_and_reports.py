@@ -13,7 +13,7 @@ import pytest
 from sklearn import metrics as skm
 
 from h5eval_widgets.cli import main
-from tests.helpers import digests, run_dashboard_cell, wait_until_no_process_mentions
+from tests.helpers import digests, readline_within, run_dashboard_cell, wait_until_no_process_mentions
 
 
 def test_demo_models_are_real_h5_files_with_their_test_splits(demo):
@@ -117,7 +117,7 @@ def test_dashboard_command_stopped_by_sigterm_leaves_no_server_or_kernel():
     proc = subprocess.Popen([sys.executable, "-m", "h5eval_widgets.cli", "dashboard", "--demo"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        line = proc.stdout.readline()
+        line = readline_within(proc.stdout, 120, what="the 'serving on' line of h5eval dashboard --demo")
         port = re.search(r"127\.0\.0\.1:(\d+)", line).group(1)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-distributed = pytest.importorskip("distributed")
+from tests.helpers import require
+
+distributed = require("distributed")
 
 from h5eval_widgets import Dashboard, Evaluation  # noqa: E402
 from h5eval_widgets.core.scale import distributed as dist  # noqa: E402

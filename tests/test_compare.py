@@ -134,4 +134,11 @@ def test_dashboard_comparison_mode_history_and_splits(dash):
     assert "gap" in dash.splits.verdict.value
     st.model_name = "breast_cancer_mlp"
     assert dash.history.layout.display == "none"
-    assert st.comparison is None or st.comparison.a is st.evaluation
+    # digits_weak_mlp cannot run on breast_cancer_test: no comparison, its panel hidden, the
+    # choice kept for when the data fits again
+    assert st.comparison is None and dash.comparison.body.layout.display == "none"
+    assert st.compare_model == "digits_weak_mlp"
+    st.model_name = "digits_cnn"  # back on the digits: compared again, with the new evaluation
+    assert st.dataset_name == "digits_test"
+    assert st.comparison is not None and st.comparison.a is st.evaluation
+    assert st.comparison.b.model_name == "digits_weak_mlp"

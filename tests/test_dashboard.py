@@ -36,6 +36,7 @@ def test_clicking_a_cell_shows_exactly_its_samples(dash, cell):
     assert len(shown) == min(len(expected), dash.samples.page_size)
     assert set(shown.tolist()) <= set(expected.tolist())
     captions = [c.children[1].value for c in dash.samples.cards]
+    assert len(captions) == len(shown) > 0
     assert all(f"true <b>{i}</b>" in c and f"pred <b>{j}</b>" in c for c in captions)
     assert dash.confusion.heatmap.selected.tolist()[-1] == [i, j]
     assert f"{len(expected)} sample(s)" in dash.confusion.caption.value
@@ -200,7 +201,9 @@ def test_export_writes_a_static_report_and_touches_no_input(dash, demo):
 
 
 def test_a_thousand_classes_draw_the_most_confused_ones():
-    """Check that a 1000-class evaluation draws only the most confused classes, and clicks still map right.
+    """Check that a 1000-class evaluation draws only the most confused classes, that a click on
+    the largest confusion drawn lists its samples, that "top classes" changes how many are drawn
+    and that a class found with the search box is drawn as the focus class.
 
     How long building the views takes is measured in benchmarks/interaction.py.
     """
@@ -209,10 +212,38 @@ def test_a_thousand_classes_draw_the_most_confused_ones():
     ev.scores, ev.per_class()  # the engine's work, outside the view timing
     d = Dashboard.from_evaluations({"big": ev}, progress=False)
     assert len(d.confusion.shown) == d.confusion.top_n.value == 15
+    assert d.confusion.top_n.layout.display is None  # offered above 30 classes
     assert len(d.per_class.bars.x) == 30
-    i, j = d.confusion.shown[0], d.confusion.shown[1]
+    cm = np.asarray(ev.confusion_matrix())
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    drawn = np.asarray(d.confusion.heatmap.color).copy()
+    np.fill_diagonal(drawn, 0)
+    assert drawn.max() == off.max() > 0  # the largest confusion of all is drawn
+    r, c = np.unravel_index(drawn.argmax(), drawn.shape)
+    i, j = int(d.confusion.shown[r]), int(d.confusion.shown[c])
     d.confusion.click_cell(i, j)
-    assert sorted(d.state.selected_indices.tolist()) == np.flatnonzero((y == i) & (ev.y_pred == j)).tolist()
+    expected = np.flatnonzero((y == i) & (ev.y_pred == j))
+    assert len(expected) == cm[i, j] > 0
+    assert sorted(d.state.selected_indices.tolist()) == expected.tolist()
+    d.state.selected_cell = None
+
+    covered15 = drawn.sum()
+    d.confusion.top_n.value = 40  # what typing 40 in "top classes" sets
+    assert len(d.confusion.shown) == 40 and d.confusion.figure.title.startswith("40 of 1000 classes")
+    drawn40 = np.asarray(d.confusion.heatmap.color).copy()
+    np.fill_diagonal(drawn40, 0)
+    np.testing.assert_array_equal(drawn40, off[np.ix_(d.confusion.shown, d.confusion.shown)])
+    assert drawn40.sum() > covered15
+    d.confusion.top_n.value = 15
+    assert len(d.confusion.shown) == 15
+
+    hidden = next(k for k in range(1000) if k not in d.confusion.shown)
+    d.pairs.search.value = ev.classes[hidden]  # a class typed in "find class"
+    assert d.state.focus_class == hidden
+    assert hidden in d.confusion.shown and len(d.confusion.shown) == 15
+    d.pairs.search.value = "no such class"  # not a class: nothing changes
+    assert d.state.focus_class == hidden
 
 
 def test_a_thousand_classes_draw_the_confused_pairs_and_the_list_selects_their_cells():
@@ -251,16 +282,24 @@ def test_a_thousand_classes_draw_the_confused_pairs_and_the_list_selects_their_c
     assert [pos[cell[0]], pos[cell[1]]] in np.asarray(d.confusion.heatmap.selected).tolist()
 
 
-def test_dashboard_from_a_folder(tmp_path, multiclass_h5, blobs):
-    """Check that a folder with a model file and a data file is scanned into the dropdowns."""
+def test_dashboard_from_a_folder(tmp_path, multiclass_h5, blobs, plain_predict):
+    """Check that ``Dashboard("path/to/folder")`` (and EvalState.from_folder) scans a folder with
+    model files and a data file into the dropdowns and opens on the model's outputs."""
     import shutil
 
     _, _, Xte, yte = blobs
     shutil.copy(multiclass_h5, tmp_path / "mlp.h5")
+    shutil.copy(multiclass_h5, tmp_path / "mlp_copy.h5")
     np.savez(tmp_path / "mlp_test.npz", x=Xte, y=yte)
+    (tmp_path / "notes.txt").write_text("neither a model nor data")
     st = EvalState(session=Session.from_folder(tmp_path, progress=False))
-    assert st.model_names == ["mlp"] and st.dataset_names == ["mlp_test"]
-    assert st.evaluation is not None and st.evaluation.n_samples == len(yte)
+    assert st.model_names == ["mlp", "mlp_copy"] and st.dataset_names == ["mlp_test"]
+    d = Dashboard(str(tmp_path), progress=False, export_dir=tmp_path / "out")
+    assert list(d.model_dd.options) == ["mlp", "mlp_copy"] and list(d.dataset_dd.options) == ["mlp_test"]
+    ev = d.state.evaluation
+    assert (ev.model_name, ev.dataset_name, ev.n_samples) == ("mlp", "mlp_test", len(yte))
+    np.testing.assert_allclose(ev.y_proba, plain_predict(multiclass_h5, Xte), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(ev.y_true, yte)
 
 
 def test_text_samples_are_shown_as_text():

@@ -9,6 +9,7 @@ import pytest
 from h5eval_widgets.core import DatasetError, Evaluation, load_dataset
 from h5eval_widgets.core.data.datasets import H5Array
 from h5eval_widgets.core.cache import file_digest
+from tests.helpers import write_image_folder
 
 
 @pytest.fixture()
@@ -90,11 +91,7 @@ def test_image_folder_one_subfolder_per_class(tmp_path):
     """Check a folder of PNG images with one sub-folder per class."""
     from PIL import Image
 
-    rng = np.random.default_rng(1)
-    for cls in ("cat", "dog"):
-        (tmp_path / cls).mkdir()
-        for i in range(3):
-            Image.fromarray(rng.integers(0, 255, (6, 5), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
+    write_image_folder(tmp_path, ("cat", "dog"), 3, size=(5, 6), seed=1)
     ds = load_dataset(tmp_path)
     assert ds.kind == "image"
     assert ds.X.shape == (6, 6, 5, 1)  # grayscale files: one channel, read when needed

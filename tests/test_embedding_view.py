@@ -15,6 +15,7 @@ from tests.helpers import wait_for
 
 @pytest.fixture
 def view(dash):
+    """The demo dashboard's map, its tab opened (the dash fixture shows the first tab again after)."""
     dash.tabs.selected_index = dash.tab_views.index(dash.embedding)  # the tab opened, as a click does
     return dash.embedding
 
@@ -159,6 +160,32 @@ def test_umap_is_computed_in_the_background_with_its_progress_and_time_in_the_st
     wait_for(lambda: "UMAP" in view.title.value, timeout=10, what="the UMAP map drawn")
     assert view.widget is widget
     assert_points_are(view, ev.projection("umap"))
+
+
+def test_closing_the_dashboard_waits_for_a_running_umap_and_publishes_nothing(demo, monkeypatch):
+    """Check that UMAP runs as the session's background work: closing the dashboard while it runs
+    waits for it, leaves no UMAP thread alive and shows no result."""
+    from h5eval_widgets import Dashboard
+    from h5eval_widgets.core.inference import projection
+
+    release, real = threading.Event(), projection.project
+
+    def slow_umap(x, method="pca", **kw):
+        if method == "umap":
+            release.wait(60)
+        return real(x, "pca", **kw)
+
+    monkeypatch.setattr(projection, "project", slow_umap)
+    d = Dashboard(models=demo.models, datasets=demo.datasets, progress=False)
+    d.tabs.selected_index = d.tab_views.index(d.embedding)
+    view = d.embedding
+    view.method.value = "umap"
+    assert len(d.session.background) == 2  # the UMAP and its status ticker
+    threading.Timer(0.5, release.set).start()
+    d.close()
+    assert d.session.background == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("h5eval-umap")]
+    assert view.umap_seconds is None and "ready in" not in d.session.status
 
 
 def test_a_dashboard_without_embeddings_hides_the_map_without_an_error(demo):

@@ -11,7 +11,9 @@ from h5eval_widgets.core import Evaluation, load_model
 from h5eval_widgets.core.cache import PredictionCache
 from h5eval_widgets.core.inference.embeddings import MAX_DIMS, projection_matrix
 from h5eval_widgets.core.errors import EmbeddingError, MissingDependencyError
-from h5eval_widgets.core.inference.projection import points_in_box, points_in_polygon, project, project_in_background
+from h5eval_widgets.core.inference.projection import (points_in_box, points_in_polygon, project,
+                                            project_in_background)
+from tests.helpers import record_calls, require
 
 
 # ------------------------------------------------------------------ small real models
@@ -103,7 +105,7 @@ def test_keras2_h5_penultimate_equals_tf_keras_submodel(tmp_path, keras2_h5, blo
     """Check on a file written by Keras 2 (Sequential; its layer outputs are not wired to its
     outputs once read by Keras 3) that the penultimate embedding and a named layer both equal
     the hidden layer's output computed by tf_keras itself."""
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     _, _, Xte, yte = blobs
     ref_model = tf_keras.models.load_model(keras2_h5)
     hidden = ref_model.layers[0]
@@ -184,9 +186,7 @@ def test_reopening_reads_embedding_and_projection_from_the_cache(tmp_path, cnn_h
     projection: embedding and PCA map come from the cache; a second call is served from memory."""
     from h5eval_widgets.core.inference import projection
 
-    calls = []
-    real = projection.project
-    monkeypatch.setattr(projection, "project", lambda *a, **k: calls.append(a) or real(*a, **k))
+    calls = record_calls(monkeypatch, projection, "project")
     X, y = images
     cache = PredictionCache(tmp_path / "c")
     a = _ev(cnn_h5, X, y, tmp_path, cache=cache)
@@ -221,9 +221,7 @@ def test_a_subset_takes_rows_and_the_whole_map(tmp_path, cnn_h5, images, monkeyp
     of the whole embedding's map (projected once, for the whole), also for a subset of a subset."""
     from h5eval_widgets.core.inference import projection
 
-    calls = []
-    real = projection.project
-    monkeypatch.setattr(projection, "project", lambda *a, **k: calls.append(a) or real(*a, **k))
+    calls = record_calls(monkeypatch, projection, "project")
     X, y = images
     ev = _ev(cnn_h5, X, y, tmp_path)
     part = ev.embeddings.take(np.arange(60) % 3 == 0)
@@ -264,7 +262,7 @@ def test_degenerate_embeddings_and_bad_input():
 def test_umap_and_background_projection(tmp_path, cnn_h5, images):
     """Check that UMAP gives a finite (n, 2) map, and that the background projection calls back
     with what ev.projection then returns from memory."""
-    pytest.importorskip("umap")
+    require("umap")
     import threading
 
     X, y = images

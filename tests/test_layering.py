@@ -27,6 +27,7 @@ STAGES = [
     ("core.results",),
     ("core.demo",),
     ("core",),  # the engine's public names, re-exported
+    ("activity",),
     ("session",),
     ("state",),
     ("views",),

@@ -83,11 +83,15 @@ def test_cache_size_limit_drops_oldest_entries(tmp_path):
     assert cache.get(f"{0:064d}") is None
 
 
-def test_input_rows_are_reshaped_when_sizes_agree(tmp_path, multiclass_h5, blobs):
-    """Check that (n, 2, 2) inputs reach a model expecting (n, 4), with a note."""
+def test_input_rows_are_reshaped_when_sizes_agree(multiclass_h5, blobs, plain_predict):
+    """Check that (n, 2, 2) inputs reach a model expecting (n, 4) as the (n, 4) rows they hold,
+    with a note: the outputs equal model.predict on the un-reshaped array."""
     _, _, Xte, yte = blobs
     ev = Evaluation.from_model(multiclass_h5, Xte.reshape(-1, 2, 2), yte, progress=False, cache=False)
     assert any("reshaped" in n for n in ev.notes)
+    ref = Evaluation.from_model(multiclass_h5, Xte, yte, progress=False, cache=False)
+    np.testing.assert_array_equal(ev.y_proba, ref.y_proba)
+    np.testing.assert_allclose(ev.y_proba, plain_predict(multiclass_h5, Xte), rtol=1e-5, atol=1e-6)
 
 
 def test_wrong_input_shape_names_both_shapes(multiclass_h5):
@@ -153,3 +157,65 @@ def test_a_model_traces_once_across_datasets_and_many_models_raise_no_retracing_
     finally:
         tf_logger.removeHandler(handler)
     assert not [m for m in seen if "retracing" in m], seen
+
+
+REOPEN = """
+import json, sys
+from h5eval_widgets import Evaluation
+ev = Evaluation.from_model(sys.argv[1], sys.argv[2], progress=False)
+print(json.dumps({"imported": sorted(m for m in ("tensorflow", "keras", "tf_keras") if m in sys.modules),
+                  "proba": ev.y_proba.tolist(), "accuracy": ev.scores["accuracy"], "notes": ev.notes}))
+"""
+
+
+def test_reopening_from_the_cache_imports_no_tensorflow(tmp_path, blobs, multiclass_h5):
+    """Check in a fresh process that evaluating a model file and data file already seen reads the
+    cached outputs and model facts without importing TensorFlow or Keras, with the same results."""
+    import json
+
+    _, _, Xte, yte = blobs
+    data = tmp_path / "test.npz"
+    np.savez(data, x=Xte, y=yte)
+    first = Evaluation.from_model(multiclass_h5, data, progress=False)  # into $H5EVAL_CACHE_DIR
+    out = subprocess.run([sys.executable, "-c", REOPEN, str(multiclass_h5), str(data)], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["imported"] == []
+    np.testing.assert_array_equal(np.asarray(got["proba"], np.float32), first.y_proba)
+    assert got["accuracy"] == first.scores["accuracy"]
+    assert any("cache" in n for n in got["notes"])
+    other = tmp_path / "other.npz"  # data not seen: the model has to run, so TensorFlow comes in
+    np.savez(other, x=Xte[:10], y=yte[:10])
+    out = subprocess.run([sys.executable, "-c", REOPEN, str(multiclass_h5), str(other)], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "tensorflow" in json.loads(out.stdout.strip().splitlines()[-1])["imported"]
+
+
+def test_tags_are_kept_under_the_cache_folder_and_survive_cache_clear(capsys, blobs, multiclass_h5):
+    """Check that without tags_dir the dashboard keeps tags in the cache folder's tags/, that
+    `h5eval cache --clear` removes the predictions but not the tags, and that a new dashboard on
+    the same evaluation reads them back."""
+    from pathlib import Path
+
+    from h5eval_widgets import Dashboard
+    from h5eval_widgets.cli import main
+
+    cache_dir = Path(os.environ["H5EVAL_CACHE_DIR"])  # this test's own folder (conftest)
+    _, _, Xte, yte = blobs
+    ev = Evaluation.from_model(multiclass_h5, Xte, yte, progress=False)  # one cached entry
+    d = Dashboard.from_evaluations({"mlp": ev}, progress=False)
+    d.state.selected_sample = 5
+    d.tags.text.value = "blurry"
+    d.tags.add_btn.click()
+    tag_files = sorted((cache_dir / "tags").iterdir())
+    assert len(tag_files) == 1 and "blurry" in tag_files[0].read_text()
+    before = tag_files[0].read_bytes()
+    assert main(["cache", "--clear"]) == 0
+    assert "removed 1" in capsys.readouterr().out
+    assert list(cache_dir.glob("*.npz")) == []
+    assert sorted((cache_dir / "tags").iterdir()) == tag_files and tag_files[0].read_bytes() == before
+    again = Dashboard.from_evaluations({"mlp": Evaluation.from_model(multiclass_h5, Xte, yte, progress=False)},
+                                       progress=False)
+    assert again.session.tags().tags(5) == ["blurry"]

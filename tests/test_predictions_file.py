@@ -16,7 +16,7 @@ import pytest
 from h5eval_widgets.cli import main
 from h5eval_widgets.core import DatasetError, Evaluation, LabelError
 from h5eval_widgets.core.scale.predictions_file import read_predictions
-from tests.helpers import digests, run_dashboard_cell
+from tests.helpers import assert_same_evaluation, digests, run_dashboard_cell, softmax_scores, write_image_folder
 
 CLASSES = ("cat", "dog", "bird")
 N = 600
@@ -26,28 +26,14 @@ N = 600
 def arrays():
     """Labels (class names), float32 probabilities that mostly agree with them, and ids."""
     rng = np.random.default_rng(15)
-    y = rng.integers(0, 3, N)
-    logits = 2.0 * np.eye(3)[y] + rng.normal(0, 1.2, (N, 3))
-    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y, proba = softmax_scores(rng, N, 3, signal=1.7)
     ids = rng.permutation(np.arange(1000, 1000 + N))
-    return np.array(CLASSES)[y], proba.astype(np.float32), ids
+    return np.array(CLASSES)[y], proba, ids
 
 
 def frame(labels, proba, ids) -> pd.DataFrame:
     cols = {f"p_{c}": proba[:, k] for k, c in enumerate(CLASSES)}
     return pd.DataFrame({"id": ids, "label": labels, **cols, "model_version": "v3"})
-
-
-def assert_same(ev: Evaluation, ref: Evaluation) -> None:
-    """Labels and probabilities exactly equal; a handful of metrics and the per-class table too."""
-    assert type(ev) is type(ref) and ev.classes == ref.classes
-    np.testing.assert_array_equal(ev.y_true, ref.y_true)
-    np.testing.assert_array_equal(ev.y_proba, ref.y_proba)
-    assert ev.y_proba.dtype == ref.y_proba.dtype
-    auc = "roc_auc" if ev.task == "binary" else "roc_auc_ovr_macro"
-    for key in ("accuracy", "f1_macro", "log_loss", auc):
-        assert ev.scores[key] == ref.scores[key], key
-    pd.testing.assert_frame_equal(ev.per_class(), ref.per_class())
 
 
 def test_parquet_written_by_pandas_read_in_chunks_equals_from_predictions(tmp_path, arrays):
@@ -60,7 +46,7 @@ def test_parquet_written_by_pandas_read_in_chunks_equals_from_predictions(tmp_pa
     table = read_predictions(path, label_column="label", chunk_rows=64)
     assert table.n_chunks == 10 and table.output_columns == ("p_cat", "p_dog", "p_bird")
     ev = Evaluation.from_predictions_file(path, label_column="label", chunk_rows=64)
-    assert_same(ev, Evaluation.from_predictions(labels, proba, classes=CLASSES))
+    assert_same_evaluation(ev, Evaluation.from_predictions(labels, proba, classes=CLASSES))
     assert ev.sample_ids is None and ev.model_name == "scored"
     assert ev.scores["accuracy"] > 0.7
     assert digests([path]) == before
@@ -81,7 +67,7 @@ def test_pyarrow_dataset_of_several_files_in_any_order_is_sorted_by_id(tmp_path,
     for source in (folder, str(folder / "part-*.parquet"), sorted(folder.glob("part-*"))[::-1]):
         ev = Evaluation.from_predictions_file(source, label_column="label", proba_prefix="p_",
                                               id_column="id", chunk_rows=100)
-        assert_same(ev, ref)
+        assert_same_evaluation(ev, ref)
         np.testing.assert_array_equal(ev.sample_ids, ids[order])
     assert ev.model_name == "job_output" and "sorted by 'id'" in ev.notes[0]
 
@@ -98,8 +84,9 @@ def test_csv_read_in_chunks_equals_from_predictions(tmp_path, arrays):
     assert table.n_chunks == 12
     ev = Evaluation.from_predictions_file(path, label_column="label", chunk_rows=50,
                                           proba_columns=["p_cat", "p_dog", "p_bird"])
-    assert_same(ev, Evaluation.from_predictions(y, p64, classes=CLASSES))
-    assert [CLASSES[i] for i in y[:20]] == list(labels[:20])
+    assert_same_evaluation(ev, Evaluation.from_predictions(y, p64, classes=CLASSES))
+    assert ev.classes == CLASSES  # from the named columns, "p_" stripped
+    np.testing.assert_array_equal(np.array(ev.classes)[ev.y_true], labels)  # integer labels are class indices
 
 
 def test_one_probability_column_is_binary_with_named_classes(tmp_path):
@@ -115,7 +102,7 @@ def test_one_probability_column_is_binary_with_named_classes(tmp_path):
     ev = Evaluation.from_predictions_file(path, label_column="diagnosis")
     ref = Evaluation.from_predictions(names, p, classes=("benign", "malignant"), task="binary")
     assert ev.task == "binary" and ev.classes == ("benign", "malignant")
-    assert_same(ev, ref)
+    assert_same_evaluation(ev, ref)
     assert ev.scores["roc_auc"] == ref.scores["roc_auc"] > 0.8
     pd.DataFrame({"y": y, "score": p}).to_parquet(path)
     ev = Evaluation.from_predictions_file(path, label_column="y", proba_columns=["score"])
@@ -312,17 +299,11 @@ def test_image_folder_joined_by_file_name_and_ids_in_the_samples_table(tmp_path)
     """Check string ids (the image names a batch job wrote) matched to an image folder through
     data_ids: each sample's file is the one its prediction names; the samples table (and so the
     dashboard's export) carries the ids."""
-    from PIL import Image
-
     from h5eval_widgets.core import load_dataset
     from h5eval_widgets.core.metrics.queries import samples_frame
 
     rng = np.random.default_rng(6)
-    for c in ("cat", "dog"):
-        (tmp_path / "imgs" / c).mkdir(parents=True)
-        for k in range(6):
-            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / "imgs" / c / f"{k:03d}.png")
-    test = load_dataset(tmp_path / "imgs")
+    test = load_dataset(write_image_folder(tmp_path / "imgs", ("cat", "dog"), 6, name="{i:03d}", seed=6))
     keys = [f"{p.stem}-{p.parent.name}" for p in test.X.files]  # sorted: 000-cat, 000-dog, ...
     shuffled = rng.permutation(keys)
     p_dog = rng.uniform(0, 1, len(keys))
@@ -374,7 +355,7 @@ def test_numbered_columns_in_any_order_are_matched_by_name(tmp_path):
     pd.DataFrame({"y": y, **{f"p_{k}": proba[:, k] for k in order}}).to_parquet(tmp_path / "s.parquet")
     ev = Evaluation.from_predictions_file(tmp_path / "s.parquet", label_column="y")
     assert ev.classes == ("2", "0", "1") and ev.scores["accuracy"] == 1.0
-    assert_same(ev, Evaluation.from_predictions(y.astype(str), proba[:, order], classes=("2", "0", "1")))
+    assert_same_evaluation(ev, Evaluation.from_predictions(y.astype(str), proba[:, order], classes=("2", "0", "1")))
     pd.DataFrame({"y": y + 1, **{f"p_{k + 1}": proba[:, k] for k in range(3)}}).to_parquet(tmp_path / "s.parquet")
     ev = Evaluation.from_predictions_file(tmp_path / "s.parquet", label_column="y")
     assert ev.classes == ("1", "2", "3") and ev.scores["accuracy"] == 1.0
@@ -400,3 +381,15 @@ def test_globs_skip_what_is_not_predictions_and_bad_paths_are_named(tmp_path, ar
     (tmp_path / "empty" / "_SUCCESS").write_text("")
     with pytest.raises(DatasetError, match=r"holds no \.parquet or \.csv file \(it has \['_SUCCESS'\]\)"):
         Evaluation.from_predictions_file(tmp_path / "empty", label_column="label")
+
+
+def test_multi_label_prediction_files_are_refused(tmp_path, arrays):
+    """Check that asking for a multi-label evaluation of a predictions file is refused, saying
+    multi-label files are not supported yet (as the README says), and the file is left as it was."""
+    labels, proba, ids = arrays
+    path = tmp_path / "scored.parquet"
+    frame(labels, proba, ids).to_parquet(path, index=False)
+    before = digests([path])
+    with pytest.raises(ValueError, match=r"task='multilabel' cannot be read.*multi-label files are not supported yet"):
+        Evaluation.from_predictions_file(path, label_column="label", task="multilabel")
+    assert digests([path]) == before

@@ -8,16 +8,12 @@ from sklearn import metrics as skm
 
 from h5eval_widgets.core import Evaluation
 from h5eval_widgets.core.metrics import queries as Q
+from tests.helpers import softmax_scores
 
 
 @pytest.fixture(scope="module")
 def multiclass():
-    rng = np.random.default_rng(0)
-    n, k = 600, 5
-    y = rng.integers(0, k, n)
-    logits = rng.normal(size=(n, k))
-    logits[np.arange(n), y] += 1.5
-    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y, p = softmax_scores(np.random.default_rng(0), 600, 5, signal=1.5, dtype=np.float64)
     return Evaluation.from_predictions(y, p)
 
 

@@ -17,7 +17,7 @@ from h5eval_widgets.core import DatasetError, Evaluation, ShapeMismatchError, lo
 from h5eval_widgets.core.inference.feed import rows_per_call
 from h5eval_widgets.core import load_model
 from h5eval_widgets.core.cache import file_digest
-from tests.helpers import run_dashboard_cell
+from tests.helpers import record_calls, require, run_dashboard_cell, write_image_folder
 
 CLASSES = ("cat", "dog", "fox")
 
@@ -69,7 +69,7 @@ def photos(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def gray_cnn_keras2(tmp_path_factory) -> Path:
     """An old Keras 2 grayscale CNN (32x32x1) saved as .h5, as users have them."""
-    tf_keras = pytest.importorskip("tf_keras")
+    tf_keras = require("tf_keras")
     tf_keras.utils.set_random_seed(3)
     m = tf_keras.Sequential([
         tf_keras.layers.Conv2D(4, 3, activation="relu", input_shape=(32, 32, 1)),
@@ -147,6 +147,98 @@ def test_keras_applications_model_on_a_jpeg_folder(photos, mobilenet, preprocess
     assert any("read as 32x32 RGB" in n for n in ev.notes)
 
 
+@pytest.fixture(scope="module")
+def rgb_cnn(tmp_path_factory) -> Path:
+    """A small CNN on 32x32 RGB with no scaling of its own (its preprocessing comes from outside)."""
+    import keras
+
+    keras.utils.set_random_seed(9)
+    m = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                          keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    return saved(m, tmp_path_factory, "rgb_cnn.keras")
+
+
+@pytest.mark.parametrize("family", ["resnet50", "efficientnet", "vgg16", "inception_v3", "EfficientNetB0"])
+def test_preprocess_of_other_keras_applications_families(photos, rgb_cnn, family):
+    """Check preprocess= with families other than mobilenet_v2 (caffe-style BGR means, identity,
+    [-1, 1]; a model's name picks its family): outputs equal model.predict on the folder's pixels
+    put through that family's own preprocess_input."""
+    import importlib
+
+    import keras
+
+    module = {"EfficientNetB0": "efficientnet"}.get(family, family)
+    ev = Evaluation.from_model(rgb_cnn, photos, progress=False, cache=False, preprocess=family)
+    x = importlib.import_module(f"keras.applications.{module}").preprocess_input(keras_pixels(photos, (32, 32), "rgb"))
+    model = keras.saving.load_model(rgb_cnn, compile=False)
+    np.testing.assert_allclose(ev.y_proba, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert any(module in n for n in ev.notes), ev.notes
+
+
+def test_color_mode_rgba_reads_four_channels(photos, tmp_path):
+    """Check color_mode="rgba": PNGs keep their own alpha, read as image_dataset_from_directory
+    reads them; JPEGs (no alpha, which TensorFlow refuses to decode as 4 channels) get their RGB
+    and an opaque alpha; a model with a 4-channel input gets them by default, equal to
+    model.predict on those pixels."""
+    import keras
+
+    from PIL import Image
+
+    translucent = tmp_path / "translucent"
+    rng = np.random.default_rng(11)
+    for c in CLASSES:
+        (translucent / c).mkdir(parents=True)
+        rgba = rng.integers(0, 256, (20, 28, 4), dtype=np.uint8)
+        rgba[..., 3] = 128
+        Image.fromarray(rgba, "RGBA").save(translucent / c / "a.png")
+    ds = load_dataset(translucent, image_size=(24, 24), color_mode="rgba")
+    assert ds.X.shape == (3, 24, 24, 4)
+    np.testing.assert_array_equal(np.asarray(ds.X), keras_pixels(translucent, (24, 24), "rgba"))
+    assert (np.asarray(ds.X)[..., 3] == 128).all()
+
+    ds = load_dataset(photos, image_size=(24, 24), color_mode="rgba")  # 12 JPEGs and an opaque PNG
+    x = np.asarray(ds.X)
+    assert x.shape == (13, 24, 24, 4) and (x[..., 3] == 255).all()
+    np.testing.assert_array_equal(x[..., :3], keras_pixels(photos, (24, 24), "rgb"))
+    keras.utils.set_random_seed(10)
+    model = keras.Sequential([keras.Input((24, 24, 4)), keras.layers.Conv2D(2, 3), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    ev = Evaluation.from_model(model, photos, progress=False, cache=False)
+    np.testing.assert_allclose(ev.y_proba, model.predict(x / 255, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_inputs_read_from_files_go_at_most_24_rows_per_call(photos, rgb_cnn, monkeypatch):
+    """Check that images read from files reach the model at most 24 rows per forward call, while
+    the same pixels as an array in memory go in one call."""
+    from h5eval_widgets.core.inference import predict
+
+    rows: list[int] = []
+    original = predict._forward_fn
+
+    def counting_rows(*args, **kwargs):
+        forward = original(*args, **kwargs)
+        return lambda chunk: rows.append(len(chunk)) or forward(chunk)
+
+    monkeypatch.setattr(predict, "_forward_fn", counting_rows)
+    big = tmp = photos.parent / "many"
+    if not big.exists():
+        import shutil
+
+        for c in CLASSES:
+            (tmp / c).mkdir(parents=True)
+            for k in range(3):
+                for f in (photos / c).glob("*.jpg"):
+                    shutil.copy(f, tmp / c / f"{k}_{f.name}")
+    ev = Evaluation.from_model(rgb_cnn, big, progress=False, cache=False, preprocess="auto")
+    assert ev.n_samples == 36 and sum(rows) == 36
+    assert max(rows) == 24 and len(rows) == 2, rows
+    rows.clear()
+    x = keras_pixels(big, (32, 32), "rgb") / 255
+    in_memory = Evaluation.from_model(rgb_cnn, x, ev.y_true, progress=False, cache=False)
+    assert rows == [36]
+    np.testing.assert_allclose(in_memory.y_proba, ev.y_proba, rtol=1e-5, atol=1e-6)
+
+
 def test_a_model_with_a_rescaling_layer_gets_raw_pixels(photos, rescaling_cnn):
     """Check that pixels are not scaled twice when the model has its own Rescaling layer."""
     import keras
@@ -174,7 +266,8 @@ def test_image_dataset_from_directory_is_streamed_not_stacked(photos, gray_cnn_k
     model = keras.saving.load_model(gray_cnn_keras2, compile=False)
     expected = model.predict(ds.map(lambda x, y: x / 255), verbose=0)
     assert ev.n_samples == 13 and ev.classes == CLASSES
-    assert ev.y_proba.shape == expected.shape  # without preprocess the model got 0-255
+    # without preprocess the stream's batches go in as they are (0-255), as model.predict takes them
+    np.testing.assert_allclose(ev.y_proba, model.predict(ds, verbose=0), rtol=1e-5, atol=1e-6)
     ev = Evaluation.from_model(gray_cnn_keras2, ds, progress=False, cache=False, preprocess=1 / 255)
     np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(ev.y_true, np.concatenate([y for _, y in ds]))
@@ -223,17 +316,20 @@ def test_text_model_with_text_vectorization_from_a_csv(text_model):
     assert data.kind == "text" and data.sample(1) == texts[1]
 
 
-@pytest.fixture(scope="module")
-def two_input_model(tmp_path_factory):
-    """Keras's structured-data shape: one named input per column, given as a dict."""
-    import keras
+def test_saliency_of_a_text_model_says_why_not(text_model):
+    """Check that a text model's saliency is refused, saying its input is text with no gradient."""
+    from h5eval_widgets.core import H5EvalError
 
-    keras.utils.set_random_seed(7)
-    age, income = keras.Input((1,), name="age"), keras.Input((1,), name="income")
-    x = keras.layers.Concatenate()([keras.layers.Rescaling(0.02)(age), keras.layers.Rescaling(1e-5)(income)])
-    x = keras.layers.Dense(6, activation="relu")(x)
-    model = keras.Model({"age": age, "income": income}, keras.layers.Dense(3, activation="softmax")(x))
-    path = saved(model, tmp_path_factory, "people.keras")
+    path, csv, _, _ = text_model
+    ev = Evaluation.from_model(path, csv, progress=False, cache=False, label_column="label")
+    with pytest.raises(H5EvalError, match=r"input is .*\(text or token ids\).*no gradient.*image models"):
+        ev.saliency(0)
+
+
+@pytest.fixture(scope="module")
+def two_input_model(age_income_model):
+    """The two-input (age, income) model and a table of 50 people with a city and a label."""
+    path = age_income_model
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"income": rng.normal(4e4, 1e4, 50).round(), "age": rng.integers(18, 90, 50),
                        "city": rng.choice(["north", "south"], 50), "label": rng.integers(0, 3, 50)})
@@ -328,6 +424,9 @@ def test_a_model_of_any_image_size(photos, tmp_path):
     np.testing.assert_allclose(ev.y_proba, model.predict(x, verbose=0), rtol=1e-5)
     ev = Evaluation.from_model(model, photos, progress=False, cache=False, image_size=(30, 20))
     assert ev.n_samples == 13
+    x = keras_pixels(photos, (30, 20), "rgb") / 255  # 30 wide, 20 high
+    assert x.shape == (13, 20, 30, 3)
+    np.testing.assert_allclose(ev.y_proba, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
 PEAK = """
@@ -339,24 +438,21 @@ print(ev.n_samples, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
 
 def test_a_folder_twice_as_large_does_not_raise_peak_memory(tmp_path, rescaling_cnn):
-    """Check in fresh processes that memory is one batch plus the outputs, not the folder:
-    stacking the extra 300 images as float32 at 128x128 would add 59 MB."""
+    """Check in fresh processes that memory is one batch plus the outputs, not the folder: the
+    600-image folder's peak may exceed the 300-image one's by the extra outputs plus half of what
+    stacking the extra 300 images as float32 at 128x128 would add (59 MB), so a stacked folder
+    fails by at least 29 MB, while the peaks' run-to-run noise passes (measured here, three
+    runs of each folder: 767-773 MB, differences up to 6.3 MB)."""
     import keras
-
-    from PIL import Image
 
     keras.utils.set_random_seed(8)
     model = keras.Sequential([keras.Input((128, 128, 3)), keras.layers.Rescaling(1 / 255),
                               keras.layers.Conv2D(4, 3, strides=4), keras.layers.GlobalAveragePooling2D(),
                               keras.layers.Dense(3, activation="softmax")])
     model.save(tmp_path / "m.keras")
-    rng = np.random.default_rng(1)
     for n in (300, 600):
-        for c in CLASSES:
-            (tmp_path / f"f{n}" / c).mkdir(parents=True)
-        for i in range(n):
-            img = Image.fromarray(rng.integers(0, 255, (150, 170, 3), dtype=np.uint8))
-            img.save(tmp_path / f"f{n}" / CLASSES[i % 3] / f"{i}.jpg", quality=60)
+        write_image_folder(tmp_path / f"f{n}", CLASSES, n // 3, size=(170, 150), mode="RGB", suffix="jpg",
+                           seed=n, quality=60)
     peaks = {}
     for n in (300, 600):
         out = subprocess.run([sys.executable, "-c", PEAK, str(tmp_path / "m.keras"), str(tmp_path / f"f{n}")],
@@ -364,7 +460,8 @@ def test_a_folder_twice_as_large_does_not_raise_peak_memory(tmp_path, rescaling_
         assert int(out[-2]) == n
         peaks[n] = int(out[-1])
     outputs = 300 * 3 * 4 * 2  # the extra samples' outputs (and their copy in the evaluation)
-    assert peaks[600] - peaks[300] < outputs + (20 << 20), json.dumps(peaks)
+    stacked = 300 * 128 * 128 * 3 * 4  # the extra images as one float32 array: 59 MB
+    assert peaks[600] - peaks[300] < outputs + stacked // 2, json.dumps(peaks)
 
 
 def test_dashboard_on_a_photo_folder_shows_the_original_files(photos, gray_cnn_keras2):
@@ -429,9 +526,7 @@ def test_a_large_parquet_file_is_read_one_row_group_at_a_time(tmp_path, blobs, m
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(label=y)
     pq.write_table(pa.Table.from_pandas(df), path, row_group_size=64)
     monkeypatch.setattr(readers, "PARQUET_IN_MEMORY_BYTES", 0)
-    reads = []
-    original = ParquetRows._frame
-    monkeypatch.setattr(ParquetRows, "_frame", lambda self, a, b: reads.append(b - a) or original(self, a, b))
+    reads = record_calls(monkeypatch, ParquetRows, "_frame", lambda self, a, b: b - a)
     data = load_dataset(path)
     assert isinstance(data.X, ParquetRows)
     a = Evaluation.from_model(multiclass_h5, data, progress=False, cache=False, batch_size=100)

@@ -14,40 +14,40 @@ from h5eval_widgets import (
     RegressionEvaluation,
 )
 from h5eval_widgets.core.metrics import resampling
+from tests.helpers import binary_scores, softmax_scores
 
 
 def _binary(n=600, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n)
-    p = np.clip(0.5 + (y - 0.5) * 0.4 + rng.normal(0, 0.25, n), 0, 1)
-    return y, p
+    return binary_scores(np.random.default_rng(seed), n, lean=0.4)
 
 
 def _multiclass(n=900, k=4, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, k, n)
-    z = rng.normal(size=(n, k)).astype(np.float32)
-    z[np.arange(n), y] += 1.5
-    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    return y, p.astype(np.float32)
+    return softmax_scores(np.random.default_rng(seed), n, k, signal=1.5)
 
 
 def test_from_predictions_returns_the_class_of_each_task():
+    """Check that each task gets its result class, whose headline metric is scikit-learn's on the
+    same predictions (accuracy at 0.5 or arg-max, subset accuracy, mean squared error)."""
     y, p = _binary()
     yk, pk = _multiclass()
     rng = np.random.default_rng(1)
+    ym, pm = rng.random((50, 3)) > 0.5, rng.random((50, 3))
+    yr, pr = rng.normal(size=40), rng.normal(size=40)
     cases = {
-        BinaryEvaluation: Evaluation.from_predictions(y, p),
-        MulticlassEvaluation: Evaluation.from_predictions(yk, pk),
-        MultilabelEvaluation: Evaluation.from_predictions(
-            rng.random((50, 3)) > 0.5, rng.random((50, 3)), task="multilabel"),
-        RegressionEvaluation: Evaluation.from_predictions(rng.normal(size=40), rng.normal(size=40),
-                                                          task="regression"),
+        BinaryEvaluation: (Evaluation.from_predictions(y, p), "accuracy", skm.accuracy_score(y, p >= 0.5)),
+        MulticlassEvaluation: (Evaluation.from_predictions(yk, pk), "accuracy",
+                               skm.accuracy_score(yk, pk.argmax(1))),
+        MultilabelEvaluation: (Evaluation.from_predictions(ym, pm, task="multilabel"), "subset_accuracy",
+                               skm.accuracy_score(ym, pm >= 0.5)),
+        RegressionEvaluation: (Evaluation.from_predictions(yr, pr, task="regression"), "mse",
+                               skm.mean_squared_error(yr, pr)),
     }
-    for cls, ev in cases.items():
+    for cls, (ev, key, expected) in cases.items():
         assert type(ev) is cls and isinstance(ev, Evaluation)
         assert ev.task == cls.task_name
-        assert np.isfinite(list(ev.scores.values())[0])
+        assert list(ev.scores)[0] == key
+        assert ev.scores[key] == pytest.approx(expected), cls.__name__
+    assert 0.5 < cases[BinaryEvaluation][2] < 1 and 0.3 < cases[MulticlassEvaluation][2] < 1  # not trivial
 
 
 def test_a_method_of_another_task_names_the_tasks_that_have_it():
@@ -56,7 +56,7 @@ def test_a_method_of_another_task_names_the_tasks_that_have_it():
     with pytest.raises(AttributeError, match="residuals is defined for regression evaluations; this one is multiclass"):
         ev.residuals
     reg = Evaluation.from_predictions(np.arange(5.0), np.arange(5.0) + 1, task="regression")
-    with pytest.raises(AttributeError, match="confusion_matrix is defined for binary and multiclass and multilabel"):
+    with pytest.raises(AttributeError, match="confusion_matrix is defined for binary and detection and multiclass and multilabel"):
         reg.confusion_matrix()
     assert not hasattr(reg, "cell_indices") and hasattr(ev, "cell_indices")
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):

@@ -151,14 +151,19 @@ def test_evaluation_saliency_is_computed_once_per_sample_class_and_method(patch_
     from h5eval_widgets.core import Evaluation
 
     X, y, _ = patch_images(40, seed=5)
+    # two planted mistakes: labelled one class past what the model predicts (it may get all right)
+    y[[38, 39]] = (patch_cnn.model.predict(X[[38, 39]], verbose=0).argmax(1) + 1) % 4
     ev = Evaluation.from_model(patch_cnn, X, y, progress=False, cache=False)
     wrong = np.flatnonzero(ev.y_pred != ev.y_true)
-    idx = np.r_[np.arange(6), wrong[:2]]
+    assert {38, 39} <= set(wrong.tolist())
+    idx = np.r_[np.arange(6), 38, 39]
     pred = ev.saliency(idx)
     np.testing.assert_allclose(pred, grad_cam(patch_cnn, X[idx], ev.y_pred[idx]), atol=1e-6)
     true = ev.saliency(idx, target="true", method="integrated_gradients")
     np.testing.assert_allclose(true, saliency_map(patch_cnn, X[idx], y[idx], method="integrated_gradients"),
                                atol=1e-6)
+    predicted_ig = saliency_map(patch_cnn, X[idx[-2:]], ev.y_pred[idx[-2:]], method="integrated_gradients")
+    assert not np.allclose(true[-2:], predicted_ig, atol=1e-3)  # the mistakes' true class is another map
     computed = ev.explainer.computed
     assert computed == 2 * len(idx)
     np.testing.assert_array_equal(ev.saliency(idx[::-1]), pred[::-1])

@@ -14,6 +14,7 @@ import pytest
 from h5eval_widgets import Dashboard, Evaluation
 from h5eval_widgets.core import load_dataset
 from h5eval_widgets.core.metrics import queries as Q
+from tests.helpers import record_calls
 from h5eval_widgets.core.insight.tags import TagStore
 
 
@@ -212,9 +213,7 @@ def test_gallery_thumbnails_fit_the_cell_are_encoded_once_and_details_show_more(
     assert max(len(t) for t in thumbs) < 224 * 224 * 3 // 4  # far from a full 224x224 PNG
     from h5eval_widgets.views import samples as samples_module
 
-    encoded = []
-    real = samples_module.image_png
-    monkeypatch.setattr(samples_module, "image_png", lambda x, **kw: encoded.append(1) or real(x, **kw))
+    encoded = record_calls(monkeypatch, samples_module, "image_png")
     view._render()  # the same page again: nothing encoded again, the same bytes shown
     assert encoded == [] and [c.children[0].value for c in view.cards] == thumbs
     view._turn(+1)

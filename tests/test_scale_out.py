@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("distributed")
-da = pytest.importorskip("dask.array")
+from tests.helpers import assert_same_evaluation, require
+
+distributed = require("distributed")
+da = require("dask.array")
 
 from h5eval_widgets.core import Evaluation, UnsafeModelError, load_model  # noqa: E402
 from h5eval_widgets.core.scale import distributed as dist  # noqa: E402
@@ -37,16 +38,6 @@ def _stats(client) -> dict[str, dict]:
 
 def _partitions_run(client) -> int:
     return sum(s.get("partitions", 0) for s in _stats(client).values())
-
-
-def _same(ev, ref) -> None:
-    np.testing.assert_array_equal(ev.y_proba, ref.y_proba)
-    np.testing.assert_array_equal(ev.y_true, ref.y_true)
-    np.testing.assert_array_equal(ev.y_pred, ref.y_pred)
-    assert ev.classes == ref.classes and ev.task == ref.task
-    assert ev.scores.keys() == ref.scores.keys()
-    for k, v in ref.scores.items():
-        assert ev.scores[k] == v or (np.isnan(v) and np.isnan(ev.scores[k])), k
 
 
 def test_a_dask_array_without_a_client_says_how_to_start_one(multiclass_h5):
@@ -85,7 +76,7 @@ def test_mlp_on_a_dask_array_equals_in_process(client, blobs, multiclass_h5, cap
     X = da.from_array(Xte, chunks=64)
     before = _stats(client)
     ev = Evaluation.from_model(multiclass_h5, X, yte, client=client, cache=False, progress=False)
-    _same(ev, ref)
+    assert_same_evaluation(ev, ref)
     assert any("Dask cluster (5 array partitions" in n for n in ev.notes), ev.notes
     after = _stats(client)
     ran = {a: after[a].get("partitions", 0) - before.get(a, {}).get("partitions", 0) for a in after}
@@ -93,7 +84,7 @@ def test_mlp_on_a_dask_array_equals_in_process(client, blobs, multiclass_h5, cap
     assert all(s.get("models_loaded", 0) <= 1 for s in after.values()), after
     again = Evaluation.from_model(multiclass_h5, X, da.from_array(yte, chunks=100), cache=False,
                                   progress=True)  # get_client(), dask labels
-    _same(again, ref)
+    assert_same_evaluation(again, ref)
     bar = capsys.readouterr().err
     assert "Predicting dask array on the cluster" in bar and "/5 [" in bar and "partition/s" in bar, bar
     assert _partitions_run(client) == sum(s.get("partitions", 0) for s in after.values()) + 5
@@ -107,12 +98,12 @@ def test_an_array_and_a_model_in_memory_go_to_the_cluster(client, blobs, multicl
     _, _, Xte, yte = blobs
     ref = Evaluation.from_model(multiclass_h5, Xte, yte, cache=False, progress=False)
     ev = Evaluation.from_model(multiclass_h5, Xte, yte, client=client, cache=False, progress=False)
-    _same(ev, ref)
+    assert_same_evaluation(ev, ref)
     assert any("8 array partitions" in n for n in ev.notes), ev.notes
     model = keras.saving.load_model(multiclass_h5, compile=False)
     ev = Evaluation.from_model(model, da.from_array(Xte, chunks=150), yte, client=client, cache=False,
                                progress=False)
-    _same(ev, ref)
+    assert_same_evaluation(ev, ref)
     assert ev.model_name == model.name
 
 
@@ -157,16 +148,16 @@ def test_parquet_folder_equals_in_process_and_reopens_from_the_cache(client, par
     ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
     start = _partitions_run(client)
     ev = Evaluation.from_model(multiclass_h5, folder, client=client, label_column="label", progress=False)
-    _same(ev, ref)
+    assert_same_evaluation(ev, ref)
     assert ev.classes == ("a", "b", "c") and ev.dataset_name == "table"
     assert _partitions_run(client) == start + 4
     again = Evaluation.from_model(multiclass_h5, folder, client=client, label_column="label", progress=False)
     assert _partitions_run(client) == start + 4
     assert any("prediction cache" in n for n in again.notes)
-    _same(again, ref)
+    assert_same_evaluation(again, ref)
     glob = Evaluation.from_model(multiclass_h5, str(folder / "part-*.parquet"), client=client,
                                  label_column="label", cache=False, progress=False)
-    _same(glob, ref)
+    assert_same_evaluation(glob, ref)
     df.iloc[150:260].assign(f0=0.0).to_parquet(folder / "part-2.parquet")  # one file changes
     changed = Evaluation.from_model(multiclass_h5, folder, client=client, label_column="label", progress=False)
     assert _partitions_run(client) == start + 4 + 4 + 4, "a changed file was read from the cache"
@@ -177,12 +168,12 @@ def test_parquet_folder_equals_in_process_and_reopens_from_the_cache(client, par
 def test_dask_dataframe_and_csv_files_equal_in_process(client, tmp_path, parquet_folder, multiclass_h5):
     """Check that a dask dataframe of 3 partitions (labels from its column, on the workers) and a
     glob of 3 CSV files give the in-process outputs and metrics of the same table."""
-    dd = pytest.importorskip("dask.dataframe")
+    dd = require("dask.dataframe")
     _, df = parquet_folder
     ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
     ev = Evaluation.from_model(multiclass_h5, dd.from_pandas(df, npartitions=3), label_column="label",
                                cache=False, progress=False)
-    _same(ev, ref)
+    assert_same_evaluation(ev, ref)
     assert any("3 frame partitions" in n for n in ev.notes), ev.notes
     for i, (a, b) in enumerate([(0, 100), (100, 200), (200, 300)]):
         df.iloc[a:b].to_csv(tmp_path / f"t{i}.csv", index=False)
@@ -226,7 +217,7 @@ def test_image_folder_equals_in_process(client, image_case):
     start = _partitions_run(client)
     ev = Evaluation.from_model(model, folder, client=client, files_per_partition=7, cache=False,
                                progress=False)
-    _same(ev, ref)
+    assert_same_evaluation(ev, ref)
     assert ev.classes == ("class_0", "class_1", "class_2")
     assert _partitions_run(client) == start + 11  # ceil(75 / 7)
     resized = [n for n in ref.notes if "were resized" in n]
@@ -242,13 +233,13 @@ def test_files_behind_an_fsspec_url_are_fetched_by_the_workers(client, image_cas
     ref = Evaluation.from_model(model, folder, cache=False, progress=False)
     ev = Evaluation.from_model(model, f"simplecache::file://{folder}", client=client, files_per_partition=20,
                                cache=False, progress=False)
-    _same(ev, ref)
+    assert_same_evaluation(ev, ref)
     assert ev.dataset_name == "photos"
     table, df = parquet_folder
     ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
     ev = Evaluation.from_model(multiclass_h5, f"simplecache::file://{table}/part-*.parquet", client=client,
                                label_column="label", cache=False, progress=False)
-    _same(ev, ref)
+    assert_same_evaluation(ev, ref)
 
 
 def test_lambda_model_is_refused_on_the_workers_without_trust_code(client, lambda_model_files, blobs):
@@ -273,7 +264,33 @@ def test_lambda_model_is_refused_on_the_workers_without_trust_code(client, lambd
                                cache=False, progress=False)
     assert marker.exists(), "the workers did not run the model"
     ref = Evaluation.from_model(path, Xte, yte, trust_code=True, cache=False, progress=False)
-    _same(ev, ref)
+    assert_same_evaluation(ev, ref)
+
+
+def test_image_partitions_are_sized_for_the_workers(client, image_case):
+    """Check the README's partition sizing of an image folder: whole batches of 24 images, at
+    least two partitions per worker when there are enough images, at most 2,400 images each;
+    the 75 test images on 2 workers run as 4 partitions of at most 24."""
+    assert [dist._images_per_partition(n, client) for n in (75, 4_800, 10_000, 1_000_000)] == [24, 1_200, 2_400, 2_400]
+    model, folder = image_case
+    ref = Evaluation.from_model(model, folder, cache=False, progress=False)
+    start = _partitions_run(client)
+    ev = Evaluation.from_model(model, folder, client=client, cache=False, progress=False)
+    assert_same_evaluation(ev, ref)
+    assert _partitions_run(client) == start + 4  # ceil(75 / 24)
+
+
+def test_storage_options_reach_the_filesystem_on_the_client_and_the_workers(client, image_case):
+    """Check that storage_options go to fsspec where the files are listed and where the workers
+    read them: a ``dir://`` URL names files relative to the folder given only in storage_options
+    (fsspec's DirFileSystem), so neither side could find them without it; outputs equal in-process."""
+    model, folder = image_case
+    ref = Evaluation.from_model(model, folder, cache=False, progress=False)
+    ev = Evaluation.from_model(model, f"dir://{folder.name}", client=client, files_per_partition=40,
+                               cache=False, progress=False,
+                               storage_options={"path": str(folder.parent), "target_protocol": "file"})
+    assert_same_evaluation(ev, ref)
+    assert ev.dataset_name == folder.name
 
 
 def _started_twice(dask_scheduler) -> list[str]:
@@ -285,33 +302,39 @@ def _started_twice(dask_scheduler) -> list[str]:
     return [k for k, n in starts.items() if n > 1]
 
 
-def test_a_worker_killed_mid_run_costs_only_its_partitions(client, blobs, multiclass_h5):
-    """Check that killing a worker's process (SIGKILL) while 60 partitions are in flight still gives
-    outputs identical to in-process: Dask runs the lost partitions again on the other worker."""
+# Last in the module: the killed worker's replacement would import TensorFlow again (about 15 s)
+# for whichever test ran next.
+def test_a_worker_killed_mid_run_costs_only_its_partitions(client, blobs, multiclass_h5, tmp_path):
+    """Check that killing a worker's process (SIGKILL) while it runs a partition, of 60 in flight,
+    still gives outputs identical to in-process: Dask runs the lost partitions again on the other
+    worker. The victim's first partition waits, after marking a file, until it is killed, so the
+    kill always lands mid-partition (no timing involved)."""
+    from tests.helpers import wait_for
+
     _, _, Xte, yte = blobs
     X = np.tile(Xte, (4, 1))
     y = np.tile(yte, 4)
     ref = Evaluation.from_model(multiclass_h5, X, y, cache=False, progress=False)
-    slow = eval("lambda x: (__import__('time').sleep(0.08), x)[1]")  # pickled by value
     client.wait_for_workers(2)
     pids = client.run(os.getpid)
     victim = sorted(pids)[0]
-    done_before = _stats(client).get(victim, {}).get("partitions", 0)
+    started = tmp_path / "victim_started"
+    # on the victim's process: mark the file, then wait to be killed; elsewhere: pass x through
+    # (eval: pickled by value; the pid and path are constants in its code)
+    hold = eval(f"lambda x: x if __import__('os').getpid() != {pids[victim]} else "
+                f"(__import__('pathlib').Path({str(started)!r}).touch(), __import__('time').sleep(3600), x)[2]")
     out: dict = {}
 
     def run():
         try:
             out["ev"] = Evaluation.from_model(multiclass_h5, da.from_array(X, chunks=20), y, client=client,
-                                              preprocess=slow, cache=False, progress=False)
+                                              preprocess=hold, cache=False, progress=False)
         except BaseException as exc:  # noqa: BLE001 - reported below
             out["error"] = exc
 
     thread = threading.Thread(target=run)
     thread.start()
-    deadline = time.monotonic() + 60
-    while client.run(dist.worker_stats, workers=[victim])[victim].get("partitions", 0) < done_before + 3:
-        assert time.monotonic() < deadline, "the run did not start on the victim"
-        time.sleep(0.05)
+    wait_for(started.exists, 120, 0.05, what="a partition to start on the victim worker")
     os.kill(pids[victim], signal.SIGKILL)
     thread.join(120)
     assert not thread.is_alive()
@@ -319,6 +342,6 @@ def test_a_worker_killed_mid_run_costs_only_its_partitions(client, blobs, multic
     assert pids[victim] not in client.run(os.getpid).values()
     rerun = client.run_on_scheduler(_started_twice)
     assert rerun, "no partition was running on the killed worker"
-    _same(out["ev"], ref)
+    assert_same_evaluation(out["ev"], ref)
     assert any("60 array partitions" in n for n in out["ev"].notes)
     client.wait_for_workers(2)

@@ -38,6 +38,10 @@ def test_cells_at_threshold_hold_exactly_those_samples(binary_eval, t):
     y, score, ev = binary_eval
     pred = (score >= t).astype(int)
     cells = ev.cells_at_threshold(t)
+    assert set(cells) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    together = np.sort(np.concatenate(list(cells.values())))
+    np.testing.assert_array_equal(together, np.arange(len(y)))  # each sample in exactly one cell
+    assert sum(len(idx) > 0 for idx in cells.values()) >= 3  # (at 0.2 no false negative, at 0.8 no false positive)
     for (i, j), idx in cells.items():
         assert set(idx.tolist()) == set(np.flatnonzero((y == i) & (pred == j)).tolist())
         conf = score[idx] if j == 1 else 1 - score[idx]

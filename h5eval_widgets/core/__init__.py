@@ -1,4 +1,12 @@
-"""The engine: loading, prediction, metrics and error queries. No widget imports; TensorFlow lazily."""
+"""The engine: loading, prediction, metrics and error queries. No widget imports; TensorFlow lazily.
+
+Its packages, in the order data flows (each imports only from the ones before it):
+:mod:`.metrics` (the arithmetic, on plain arrays), :mod:`.data` (test sets read), :mod:`.models`
+(model files loaded safely), :mod:`.inference` (the one forward pass, cached), :mod:`.scale`
+(inference on a Dask cluster, or predictions a batch job wrote), :mod:`.insight` (slices, label
+issues, saliency, tags), :mod:`.pipeline` (from files to outputs) and :mod:`.results` (one result
+class per task). :mod:`.errors`, :mod:`.cache` and :mod:`._lazy` sit below them all.
+"""
 
 from .results.compare import Comparison, SplitReport, compare_splits, load_history
 from .data.datasets import Dataset, load_dataset
@@ -22,6 +30,7 @@ from .models.loading import LoadedModel, ModelInfo, load_model
 from .results import (
     BinaryEvaluation,
     DecisionResult,
+    DetectionEvaluation,
     MulticlassEvaluation,
     MultilabelEvaluation,
     RegressionEvaluation,
@@ -34,6 +43,7 @@ __all__ = [
     "MulticlassEvaluation",
     "MultilabelEvaluation",
     "RegressionEvaluation",
+    "DetectionEvaluation",
     "DecisionResult",
     "Task",
     "Comparison",

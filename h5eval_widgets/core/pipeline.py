@@ -181,3 +181,32 @@ def _holds_model(path: Path) -> bool:
             return "model_config" in f.attrs or "layer_names" in f.attrs
     except OSError:
         return True  # let loading report what is wrong with it
+
+
+# ---------------------------------------------------------------------------- object detection
+def read_boxes(ground_truth, detections, *, images=None, classes=None):
+    """Read and check true boxes and a detector's boxes (see
+    :func:`~h5eval_widgets.core.data.boxes.read_ground_truth` and
+    :func:`~h5eval_widgets.core.data.boxes.read_detections`); ``(GroundTruth, detections)``."""
+    from .data.boxes import read_detections, read_ground_truth
+
+    gt = read_ground_truth(ground_truth, images=images, classes=classes)
+    return gt, read_detections(detections, gt)
+
+
+def detect_folder(model, folder, annotations, *, classes=None, **options):
+    """Run a Keras detector on the annotated images of ``folder``; ``(GroundTruth, detections,
+    notes, model name)`` (see :func:`~h5eval_widgets.core.inference.detector.run_detector`)."""
+    from .data.boxes import read_ground_truth
+    from .inference.detector import load_detector, run_detector
+
+    gt = read_ground_truth(annotations, images=folder, classes=classes)
+    trust = options.pop("trust_code", False)
+    if isinstance(model, LoadedModel):
+        keras_model, name = model.model, model.name
+    elif isinstance(model, (str, os.PathLike)):
+        keras_model, name = load_detector(model, trust_code=trust), Path(model).stem
+    else:
+        keras_model, name = model, getattr(model, "name", None)
+    dt, notes = run_detector(keras_model, folder, gt, **options)
+    return gt, dt, notes, name

@@ -1,13 +1,62 @@
-"""What every view shares: a widget box bound to the state, drawn once, redrawn on what it declares."""
+"""What every view shares: a widget box bound to the state, drawn once, redrawn on what it
+declares, and closed with every widget it made."""
 
 from __future__ import annotations
 
 import functools
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import ipywidgets as W
+import traitlets as T
 
 from ..state import EvalState
+
+
+def owned_widgets(*roots) -> list[W.Widget]:
+    """Every widget reachable from ``roots``: a widget's synced traits (children, layout, style,
+    a figure's marks, axes and scales, an event's source...), lists, tuples and dicts of them,
+    and the attributes of this package's own objects (views, the dashboard, pools of cards),
+    which also hold the widgets they show only at times. The state and the session are not
+    entered (they hold no widgets)."""
+    seen: dict[int, W.Widget] = {}
+    visited: set[int] = set()
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, (str, bytes)) or id(obj) in visited:
+            continue
+        if isinstance(obj, W.Widget):
+            visited.add(id(obj))
+            seen[id(obj)] = obj
+            stack.extend(getattr(obj, name, None) for name in obj.keys)
+            if type(obj).__module__.startswith("h5eval_widgets."):
+                stack.extend(vars(obj).values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            visited.add(id(obj))
+            stack.extend(obj)
+        elif isinstance(obj, dict):
+            visited.add(id(obj))
+            stack.extend(obj.values())
+        elif (type(obj).__module__.startswith("h5eval_widgets.") and hasattr(obj, "__dict__")
+              and not isinstance(obj, T.HasTraits)):
+            visited.add(id(obj))
+            stack.extend(vars(obj).values())
+    return list(seen.values())
+
+
+def unobserve(owner: T.HasTraits, handler: Callable, names) -> None:
+    """``owner.unobserve(handler, names)``, and nothing when it is no longer observing (the
+    session closed first removes every observer)."""
+    try:
+        owner.unobserve(handler, names=names)
+    except ValueError:
+        pass
+
+
+def close_widgets(widgets: Iterable[W.Widget]) -> None:
+    """Close each widget (its comm, and its entry among the live widgets); closing twice is harmless."""
+    for w in widgets:
+        w.close()
 
 
 def guarded(method):
@@ -50,6 +99,10 @@ class View(W.VBox):
         self.state = state
         self.session = state.session
         self._click_handlers: dict[int, Callable] = {}
+        #: (owner, handler, trait) of each observer on the state or the session, and each link
+        #: between a widget and the state: taken off when the view closes.
+        self._observers: list[tuple[T.HasTraits, Callable, str]] = []
+        self._links: list[W.link] = []
         self.active = not self.lazy
         self._stale = False
         self._content = list(self.build())
@@ -73,10 +126,36 @@ class View(W.VBox):
         if not owner.has_trait(name):
             raise AttributeError(f"{type(self).__name__} redraws on {name!r}, which is a trait of "
                                  "neither the state nor the session.")
-        owner.observe(lambda change: self._draw(method), names=name)
+        handler = lambda change: self._draw(method)  # noqa: E731
+        owner.observe(handler, names=name)
+        self._observers.append((owner, handler, name))
+
+    def link(self, widget_trait: tuple[W.Widget, str], state_trait: tuple[T.HasTraits, str]) -> W.link:
+        """``W.link`` between a widget's trait and the state's, undone when the view closes."""
+        ln = W.link(widget_trait, state_trait)
+        self._links.append(ln)
+        return ln
+
+    def close(self) -> None:
+        """Stop observing the state and the session, undo the links, and close every widget the
+        view made (those shown now, and those it keeps for later: hidden figures, pools of cards).
+        Closing again does nothing."""
+        if self.comm is None:
+            return
+        for owner, handler, name in self._observers:
+            unobserve(owner, handler, name)
+        self._observers.clear()
+        for ln in self._links:
+            ln.unlink()
+        self._links.clear()
+        self.active = False  # a late callback (a background result) draws nothing
+        close_widgets(w for w in owned_widgets(self) if w is not self)
+        super().close()
 
     @guarded
     def _draw(self, method: Callable[[], None]) -> None:
+        if self.comm is None:  # closed
+            return
         if not self.active:  # a lazy view not activated yet: drawn in full when it is
             self._stale = True
             return

@@ -59,10 +59,10 @@ class ConfusionMatrixView(View):
             options=[("counts", None), ("by true", "true"), ("by predicted", "pred")],
             value=self.state.normalize, style={"button_width": "100px"},
         )
-        W.link((self.mode, "value"), (self.state, "normalize"))
+        self.link((self.mode, "value"), (self.state, "normalize"))
         self.issues_toggle = W.ToggleButton(description="label errors", icon="flag", layout=W.Layout(width="120px"),
                                             tooltip="count each cell's likely label errors (cleanlab)")
-        W.link((self.issues_toggle, "value"), (self.state, "count_label_issues"))
+        self.link((self.issues_toggle, "value"), (self.state, "count_label_issues"))
         self.top_n = W.BoundedIntText(value=15, min=2, max=200, description="top classes",
                                       layout=W.Layout(width="170px", display="none"))
         self.top_n.observe(lambda c: self._draw(self.refresh), names="value")

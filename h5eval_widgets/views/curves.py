@@ -46,7 +46,7 @@ class CurvesView(View):
         self.slider = W.FloatSlider(value=self.state.threshold, min=0.0, max=1.0, step=0.001,
                                     description="threshold", readout_format=".3f",
                                     continuous_update=True, layout=W.Layout(width="420px"))
-        W.link((self.slider, "value"), (self.state, "threshold"))
+        self.link((self.slider, "value"), (self.state, "threshold"))
         self.best_f1 = W.Button(description="best F1")
         self.best_j = W.Button(description="best Youden's J")
         self.best_f1.on_click(lambda b: self._jump("f1"))

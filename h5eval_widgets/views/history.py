@@ -9,9 +9,16 @@ import numpy as np
 from ._base import View
 from ._draw import axes, figure
 
+#: Quantities drawn at most (loss and the first metrics), one figure each.
+MAX_FIGURES = 3
+
 
 class HistoryView(View):
-    """Per-epoch curves of the chosen model's training history, shown when one was given."""
+    """Per-epoch curves of the chosen model's training history, shown when one was given.
+
+    Its figures (one per quantity, at most :data:`MAX_FIGURES`) are made once and drawn again
+    for each model (new figures per model switch would each stay alive, with their marks, axes
+    and scales, in the kernel and in the browser)."""
 
     redraw_on = ("model_name",)
     needs_evaluation = False
@@ -19,7 +26,17 @@ class HistoryView(View):
     def build(self) -> list[W.Widget]:
         self.figures = W.HBox()
         self.note = W.HTML()
+        self._pool: list[tuple] = []  # (figure, lines), made as histories first need them
         return [self.note, self.figures]
+
+    def _figure(self, n: int):
+        while len(self._pool) <= n:
+            xs, ys = bq.LinearScale(), bq.LinearScale()
+            line = bq.Lines(x=np.zeros(1), y=np.zeros(1), scales={"x": xs, "y": ys}, display_legend=True,
+                            colors=["#1f77b4", "#ff7f0e"])
+            self._pool.append((figure([line], axes(xs, ys, "epoch"), height=280, margin={"left": 55},
+                                      legend_location="top-right"), line))
+        return self._pool[n]
 
     def refresh(self) -> None:
         df = self.session.history(self.state.model_name) if self.state.model_name else None
@@ -30,18 +47,19 @@ class HistoryView(View):
         self.set_visible(True)
         bases = [c for c in df.columns if not c.startswith("val_")]
         figs = []
-        for base in bases[:3]:
-            xs, ys = bq.LinearScale(), bq.LinearScale()
+        for n, base in enumerate(bases[:MAX_FIGURES]):
+            fig, line = self._figure(n)
             series = [df[base].to_numpy(dtype=float)]
             labels = ["training"]
             if f"val_{base}" in df.columns:
                 series.append(df[f"val_{base}"].to_numpy(dtype=float))
                 labels.append("validation")
-            line = bq.Lines(x=np.asarray(df.index, dtype=float), y=np.vstack(series),
-                            scales={"x": xs, "y": ys}, labels=labels, display_legend=True,
-                            colors=["#1f77b4", "#ff7f0e"])
-            figs.append(figure([line], axes(xs, ys, "epoch"), title=f"{base} per epoch", height=280,
-                               margin={"left": 55}, legend_location="top-right"))
+            with line.hold_sync():
+                line.x = np.asarray(df.index, dtype=float)
+                line.y = np.vstack(series)
+                line.labels = labels
+            fig.title = f"{base} per epoch"
+            figs.append(fig)
         self.figures.children = figs
         last = df.iloc[-1]
         parts = [f"{c} {last[c]:.4f}" for c in df.columns[:6]]

@@ -11,6 +11,7 @@ import numpy as np
 from ..core.metrics.queries import samples_frame, sort_keys
 from ..state import EvalState
 from ._base import View, guarded
+from ._cards import INDEX_PX, Card, Row
 from ._draw import axes, figure
 from ._pictures import (DETAIL_PX, THUMBNAIL_CACHE, THUMBNAIL_PX, file_thumbnail_png,  # noqa: F401
                         image_png, overlay_png, picture)
@@ -19,7 +20,6 @@ from ._pictures import (DETAIL_PX, THUMBNAIL_CACHE, THUMBNAIL_PX, file_thumbnail
 AS_LISTED = "as listed"
 #: Width in pixels of a table column, and of the index column's buttons.
 TABLE_COLUMN_PX = 110
-INDEX_PX = 88
 
 
 def _short(v) -> str:
@@ -54,6 +54,10 @@ class SamplesView(View):
         self.page_size = page_size
         self.page = 0
         self.cards: list[W.Widget] = []
+        #: The cards and table rows made so far (a page's worth), reused page after page.
+        self._card_pool: list[Card] = []
+        self._row_pool: list[Row] = []
+        self._pair_box: W.HBox | None = None
         self.shown_indices: np.ndarray = np.zeros(0, dtype=np.int64)
         super().__init__(state, **kwargs)
 
@@ -70,7 +74,7 @@ class SamplesView(View):
         self.descending = W.ToggleButton(value=False, description="descending", icon="sort-amount-desc",
                                          layout=W.Layout(width="120px"))
         self.sort_by.observe(self._on_sort_by, names="value")
-        W.link((self.descending, "value"), (self.state, "sort_descending"))
+        self.link((self.descending, "value"), (self.state, "sort_descending"))
         self.table_controls = W.HBox([self.sort_by, self.descending], layout=W.Layout(display="none"))
         self.saliency_toggle = W.ToggleButton(description="show saliency", icon="eye", layout=W.Layout(width="140px"),
                                               tooltip="draw what the model looked at for its prediction")
@@ -83,6 +87,7 @@ class SamplesView(View):
         self.saliency_controls = W.HBox([self.saliency_toggle, self.saliency_method], layout=W.Layout(display="none"))
         self.page_saliency: dict[int, np.ndarray] = {}
         self.table = W.VBox(layout=W.Layout(overflow_x="auto", max_width="100%"))
+        self.table_header = W.HTML()
         # the arrow keys step through the samples while the pointer is over them (ipyevents
         # sends the browser's key events of this box; the page does not scroll meanwhile)
         self.browse = W.VBox([self.gallery, self.table])
@@ -168,7 +173,9 @@ class SamplesView(View):
         self.saliency_controls.layout.display = None if self.can_explain else "none"
         if ev is None or idx is None:
             self.title.value = "<i>No samples selected.</i>"
-            self.gallery.children = []
+            self.cards = []
+            for card in self._card_pool:
+                card.hide()
             self.table.children = []
             self.shown_indices = np.zeros(0, dtype=np.int64)
             self.page_label.value = ""
@@ -176,7 +183,6 @@ class SamplesView(View):
         n = len(idx)
         pages = max(1, -(-n // self.page_size))
         self.shown_indices = np.asarray(idx[self.page * self.page_size:(self.page + 1) * self.page_size])
-        self.title.value = self.sliced(f"<b>Samples</b> · {html.escape(st.selection_label)}")
         self.page_label.value = f"page {self.page + 1} of {pages}"
         self.prev_btn.disabled = self.page == 0
         self.next_btn.disabled = self.page >= pages - 1
@@ -191,9 +197,25 @@ class SamplesView(View):
             if self.saliency_on and len(self.shown_indices):
                 with self.session.report_errors():  # the samples are drawn all the same
                     heat = self._saliency(self.shown_indices, st.decisions.y_pred[self.shown_indices])
-            self.cards = [self._card(int(i), None if rows is None else rows[n], heat[n])
+            self.cards = [self._card(self._slot(self._card_pool, Card, n), int(i),
+                                     None if rows is None else rows[n], heat[n])
                           for n, i in enumerate(self.shown_indices)]
-            self.gallery.children = self.cards
+            for card in self._card_pool[len(self.cards):]:
+                card.hide()
+            # every card made stays in the gallery (the unused ones hidden): the page draws a
+            # card once, not on every selection of another size
+            boxes = tuple(card.box for card in self._card_pool)
+            if tuple(self.gallery.children) != boxes:
+                self.gallery.children = boxes
+        # last: the cards are reused, so a page (or a test) that sees the new title has been sent
+        # every card's new values before it
+        self.title.value = self.sliced(f"<b>Samples</b> · {html.escape(st.selection_label)}")
+
+    def _slot(self, pool: list, kind, n: int):
+        """The ``n``-th card (or row) of a pool, made the first time a page holds that many."""
+        while len(pool) <= n:
+            pool.append(kind(self._choose))
+        return pool[n]
 
     # -------------------------------------------------------------- tabular samples: a table
     def _page_frame(self, *, features: bool = True):
@@ -214,35 +236,35 @@ class SamplesView(View):
             return "".join(f"<span style='display:inline-block;{width};overflow:hidden;"
                            f"text-overflow:ellipsis;white-space:nowrap;{style}'>{v}</span>" for v in values)
 
-        header = W.HTML(f"<div class='h5eval-table-header' style='font-size:12px;font-weight:bold;"
-                        f"white-space:nowrap;margin-left:{INDEX_PX + 4}px'>{cells(html.escape(str(c)) for c in columns)}</div>")
-        rows = [header]
+        self.table_header.value = (
+            f"<div class='h5eval-table-header' style='font-size:12px;font-weight:bold;"
+            f"white-space:nowrap;margin-left:{INDEX_PX + 4}px'>{cells(html.escape(str(c)) for c in columns)}</div>")
+        rows = [self.table_header]
         chosen = self.state.selected_sample
-        for rec in df.to_dict("records"):
+        for n, rec in enumerate(df.to_dict("records")):
             i = int(rec["index"])
             mark = "✔" if rec.get("correct", True) else "✘"
-            btn = W.Button(description=f"#{i} {mark}" if "correct" in rec else f"#{i}",
-                           tooltip="details of this sample",
-                           layout=W.Layout(width=f"{INDEX_PX}px", min_width=f"{INDEX_PX}px", flex="0 0 auto",
-                                           height="24px", padding="0 2px"))
-            btn.on_click(lambda b, i=i: self._choose(i))
+            slot = self._slot(self._row_pool, Row, n)
+            slot.index = i
+            slot.button.description = f"#{i} {mark}" if "correct" in rec else f"#{i}"
             shown = [_short(rec[c]) if not isinstance(rec[c], str) else html.escape(rec[c][:60]) for c in columns]
             if "confidence" in rec:
                 shown[columns.index("confidence")] = f"{rec['confidence']:.1%}"
             # translucent: readable under light and dark themes alike
             bg = "background:rgba(255, 127, 14, 0.22);" if i == chosen else ""
-            row = W.HTML(f"<div class='h5eval-table-row' data-index='{i}' style='font-size:12px;"
-                         f"white-space:nowrap;line-height:24px;{bg}'>{cells(shown)}</div>")
-            rows.append(W.HBox([btn, row], layout=W.Layout(align_items="center")))
+            slot.cells.value = (f"<div class='h5eval-table-row' data-index='{i}' style='font-size:12px;"
+                                f"white-space:nowrap;line-height:24px;{bg}'>{cells(shown)}</div>")
+            rows.append(slot.box)
         return rows
 
-    def _card(self, i: int, row: dict | None, heat: np.ndarray | None = None) -> W.Widget:
-        """One sample's card; ``row`` is its :meth:`_page_frame` row (single-label
+    def _card(self, card: Card, i: int, row: dict | None, heat: np.ndarray | None = None) -> W.Widget:
+        """Fill ``card`` with sample ``i``; ``row`` is its :meth:`_page_frame` row (single-label
         classification), ``heat`` its saliency map for the predicted class (drawn over it)."""
         ev = self.session.evaluation
         data = self.session.dataset
         path = data.file_path(i) if data is not None else None
         x = data.sample(i) if data is not None and path is None else None
+        card.index = i
         parts: list[W.Widget] = []
         if row is not None:
             ok = "✔" if row["correct"] else "✘"
@@ -256,31 +278,31 @@ class SamplesView(View):
             p = ev.y_pred[i]
             caption = (f"<div style='font-size:12px'>#{i}<br>true {np.round(t, 4)}<br>"
                        f"pred {np.round(p, 4)}</div>")
+
+        def put(name: str, value) -> None:
+            w = card.part(name)
+            w.value = value
+            parts.append(w)
+
         if heat is not None:
-            parts.append(W.Image(value=overlay_png(picture(data, i), heat), format="png",
-                                 layout=W.Layout(max_width=f"{THUMBNAIL_PX}px", max_height=f"{THUMBNAIL_PX}px"))
-                         .add_class("h5eval-saliency"))  # no tooltip: an Image with one fails to draw
+            put("saliency", overlay_png(picture(data, i), heat))
         if path is not None:
             if heat is None:
-                parts.append(W.Image(value=file_thumbnail_png(str(path)), format="png",
-                                     layout=W.Layout(max_width="72px", max_height="72px")))
-            parts.append(W.HTML(f"<div style='font-size:11px;color:var(--jp-ui-font-color2, #666);overflow-wrap:anywhere'>"
-                                f"{html.escape(path.name)}</div>"))
+                put("thumb", file_thumbnail_png(str(path)))
+            put("name", f"<div style='font-size:11px;color:var(--jp-ui-font-color2, #666);overflow-wrap:anywhere'>"
+                        f"{html.escape(path.name)}</div>")
         elif x is not None and data.kind == "image" and heat is None:
-            parts.append(W.Image(value=self._thumbnail(data, i, x), format="png",
-                                 layout=W.Layout(max_width=f"{THUMBNAIL_PX}px", max_height=f"{THUMBNAIL_PX}px")))
+            put("thumb", self._thumbnail(data, i, x))
         elif x is not None and data.kind != "image":
-            parts.append(W.HTML(f"<pre style='font-size:11px'>{html.escape(str(x))[:200]}</pre>"))
-        parts.append(W.HTML(caption))
+            put("text", f"<pre style='font-size:11px'>{html.escape(str(x))[:200]}</pre>")
+        card.caption.value = caption
+        parts.append(card.caption)
         tags = self.session.tags().tags(i)
         if tags:
-            parts.append(W.HTML("<div class='h5eval-tags' style='font-size:11px;color:var(--jp-warn-color0, #a15c00)'>🏷 "
-                                f"{html.escape('; '.join(tags))}</div>"))
-        btn = W.Button(description="details", layout=W.Layout(width="80px"))
-        btn.on_click(lambda b, i=i: self._choose(i))
-        parts.append(btn)
-        return W.VBox(parts, layout=W.Layout(border="1px solid #ddd", margin="3px", padding="3px",
-                                             width="150px"))
+            put("tags", "<div class='h5eval-tags' style='font-size:11px;color:var(--jp-warn-color0, #a15c00)'>🏷 "
+                        f"{html.escape('; '.join(tags))}</div>")
+        parts.append(card.button)
+        return card.show(parts)
 
     def _thumbnail(self, data, i: int, x: np.ndarray) -> bytes:
         """The thumbnail of an array image, encoded once per (dataset, sample)."""
@@ -349,11 +371,20 @@ class SamplesView(View):
             maps = self._saliency([i, i], [pred, true])
             img = picture(data, i)
             side = DETAIL_PX * 2 // 3
-            return W.HBox([W.VBox([W.Image(value=overlay_png(img, m, size=side), format="png"),
-                                   W.HTML(f"<div style='font-size:12px'>{what} <b>{html.escape(ev.classes[c])}</b></div>")],
-                                  layout=W.Layout(margin="0 8px 0 0")).add_class("h5eval-saliency-detail")
-                           for m, what, c in zip(maps, ("predicted", "true"), (pred, true))])
+            box = self._saliency_box()
+            for part, m, what, c in zip(box.children, maps, ("predicted", "true"), (pred, true)):
+                image, label = part.children
+                image.value = overlay_png(img, m, size=side)
+                label.value = f"<div style='font-size:12px'>{what} <b>{html.escape(ev.classes[c])}</b></div>"
+            return box
         return None
+
+    def _saliency_box(self) -> W.HBox:
+        """The two maps of "details" side by side (made once, filled sample after sample)."""
+        if self._pair_box is None:
+            self._pair_box = W.HBox([W.VBox([W.Image(format="png"), W.HTML()], layout=W.Layout(margin="0 8px 0 0"))
+                                     .add_class("h5eval-saliency-detail") for _ in range(2)])
+        return self._pair_box
 
     def _show_distribution(self) -> None:
         self._draw_distribution()

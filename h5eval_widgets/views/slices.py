@@ -27,6 +27,18 @@ def _metric(row, name: str) -> str:
     return f"{v:.3f} <span style='color:var(--jp-ui-font-color2, #666)'>[{lo:.2f}, {hi:.2f}]</span>"
 
 
+class _SliceRow:
+    """A row of a slices table ("show", then the cells), made once and filled again on each
+    redraw; ``rows`` and ``name`` are the slice its button shows."""
+
+    def __init__(self, show):
+        self.rows, self.name = None, None
+        self.button = W.Button(description="show", layout=W.Layout(width="60px", height="24px", padding="0 2px"))
+        self.button.on_click(lambda b: show(self.rows, self.name))
+        self.cells = W.HTML()
+        self.box = W.HBox([self.button, self.cells], layout=W.Layout(align_items="center"))
+
+
 class SlicesView(View):
     """Metrics by slice of a metadata column (or bins of a numeric one), worst first, and the
     weak slices found without naming a column (the leaves of a shallow tree fit to "is this
@@ -51,6 +63,15 @@ class SlicesView(View):
         self.current = W.HTML()
         self.table = W.VBox()
         self.weak = W.VBox()
+        # the tables' widgets, made once: a redraw fills them again (new rows per redraw would
+        # each stay alive in the kernel and the browser)
+        self.no_metadata = W.HTML(
+            "<i>No metadata to slice by: give a table with feature_columns=[...] (its other "
+            "columns become metadata), an image folder with sub-folders, or "
+            "Evaluation.from_predictions(..., metadata=...).</i>")
+        self.table_header, self.weak_header, self.weak_title = W.HTML(), W.HTML(), W.HTML()
+        self.table_rows: list[_SliceRow] = []  # made as the tables first need them
+        self.weak_rows: list[_SliceRow] = []
         return [W.HBox([self.column, self.bins, self.weak_btn, self.all_btn]), self.current,
                 self.table, self.weak]
 
@@ -75,49 +96,57 @@ class SlicesView(View):
     def _render_slices(self) -> None:
         ev, col = self.full, self.column.value
         if col is None:
-            self.table.children = [W.HTML(
-                "<i>No metadata to slice by: give a table with feature_columns=[...] (its other "
-                "columns become metadata), an image folder with sub-folders, or "
-                "Evaluation.from_predictions(..., metadata=...).</i>")]
+            self.table.children = [self.no_metadata]
             return
         frame = ev.slices(col, bins=self.bins.value)
         frame = frame.iloc[np.argsort(frame["size"].to_numpy() < MIN_SLICE, kind="stable")]
         main = "mae" if "mae" in frame.columns else "accuracy"
         extra = [m for m in ("f1_macro", "roc_auc", "rmse") if m in frame.columns]
         header = ["slice", "size", main, *extra]
-        rows = [self._row(str(name), rec, [str(rec["size"]), _metric(rec, main), *(_metric(rec, m) for m in extra)])
-                for name, rec in zip(frame.index[:MAX_ROWS], frame.to_dict("records")[:MAX_ROWS])]
-        self.table.children = [self._header(header), *rows]
+        slots = self._slots(self.table_rows, len(frame))
+        rows = [self._row(slot, str(name), rec, [str(rec["size"]), _metric(rec, main), *(_metric(rec, m) for m in extra)])
+                for slot, name, rec in zip(slots, frame.index[:MAX_ROWS], frame.to_dict("records")[:MAX_ROWS])]
+        self.table.children = [self._header(self.table_header, header), *rows]
 
     def _render_weak(self) -> None:
         ev, data = self.full, self.session.get_dataset(self.session.pair[1]) if self.session.pair else None
         features = data if data is not None and data.kind == "tabular" else None
         frame = ev.weak_slices(features)
         rate = "mae" if "mae" in frame.columns else "error_rate"
-        rows = [self._row(str(rule), rec, [str(rec["size"]), f"{rec[rate]:.1%}" if rate == "error_rate" else f"{rec[rate]:.3g}",
-                                           f"{rec.get('error_share', np.nan):.0%}"])
-                for rule, rec in zip(frame.index[:MAX_ROWS], frame.to_dict("records")[:MAX_ROWS])]
+        slots = self._slots(self.weak_rows, len(frame))
+        rows = [self._row(slot, str(rule), rec, [str(rec["size"]), f"{rec[rate]:.1%}" if rate == "error_rate" else f"{rec[rate]:.3g}",
+                                                 f"{rec.get('error_share', np.nan):.0%}"])
+                for slot, rule, rec in zip(slots, frame.index[:MAX_ROWS], frame.to_dict("records")[:MAX_ROWS])]
         base = frame.attrs.get("baseline")
         note = "" if base is None else f" (all samples: {base:.1%} wrong)" if rate == "error_rate" else ""
-        self.weak.children = [W.HTML(f"<b>Weak slices</b>{note}"),
-                              self._header(["rule", "size", "wrong" if rate == "error_rate" else "MAE", "of errors"]),
+        self.weak_title.value = f"<b>Weak slices</b>{note}"
+        self.weak.children = [self.weak_title,
+                              self._header(self.weak_header, ["rule", "size", "wrong" if rate == "error_rate" else "MAE", "of errors"]),
                               *rows]
 
+    def _slots(self, pool: list[_SliceRow], n: int) -> list[_SliceRow]:
+        """The first ``min(n, MAX_ROWS)`` rows of a table's pool, made when first needed."""
+        while len(pool) < min(n, MAX_ROWS):
+            pool.append(_SliceRow(self.show))
+        return pool
+
     @staticmethod
-    def _header(names) -> W.HTML:
+    def _header(header: W.HTML, names) -> W.HTML:
         cells = "".join(f"<span style='display:inline-block;width:{_width(i)}px'>{html.escape(n)}</span>"
                         for i, n in enumerate(names))
-        return W.HTML(f"<div style='font-size:12px;font-weight:bold;margin-left:64px;white-space:nowrap'>{cells}</div>")
+        header.value = f"<div style='font-size:12px;font-weight:bold;margin-left:64px;white-space:nowrap'>{cells}</div>"
+        return header
 
-    def _row(self, name: str, rec: dict, values: list[str]) -> W.Widget:
-        btn = W.Button(description="show", tooltip=f"filter every view to {name}",
-                       layout=W.Layout(width="60px", height="24px", padding="0 2px"))
-        btn.on_click(lambda b, rows=rec["rows"], name=name: self.show(rows, name))
+    @staticmethod
+    def _row(slot: _SliceRow, name: str, rec: dict, values: list[str]) -> W.Widget:
+        slot.rows, slot.name = rec["rows"], name
+        slot.button.tooltip = f"filter every view to {name}"
         cells = "".join(f"<span style='display:inline-block;width:{_width(i)}px;overflow:hidden;"
                         f"text-overflow:ellipsis;white-space:nowrap;vertical-align:top'>{v}</span>"
                         for i, v in enumerate([html.escape(name), *values]))
-        return W.HBox([btn, W.HTML(f"<div class='h5eval-slice-row' style='font-size:12px;line-height:24px;"
-                                   f"white-space:nowrap'>{cells}</div>")], layout=W.Layout(align_items="center"))
+        slot.cells.value = (f"<div class='h5eval-slice-row' style='font-size:12px;line-height:24px;"
+                            f"white-space:nowrap'>{cells}</div>")
+        return slot.box
 
     @guarded
     def show(self, rows, name: str | None = None) -> None:

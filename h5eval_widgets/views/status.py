@@ -7,6 +7,7 @@ import html
 import ipywidgets as W
 
 from ..state import EvalState
+from ._base import unobserve
 
 
 class StatusView(W.HTML):
@@ -16,8 +17,19 @@ class StatusView(W.HTML):
         super().__init__(**kwargs)
         self.state = state
         self.session = state.session
-        self.session.observe(self._render, names=["status", "status_level", "busy", "activity"])
+        self.session.observe(self._render, names=self.WATCHED)
         self._render()
+
+    WATCHED = ["status", "status_level", "busy", "activity"]
+
+    def close(self) -> None:
+        """Stop following the session, and close the line (and its layout and style)."""
+        if self.comm is None:
+            return
+        unobserve(self.session, self._render, self.WATCHED)
+        self.layout.close()
+        self.style.close()
+        super().close()
 
     def _render(self, change=None):
         s = self.session

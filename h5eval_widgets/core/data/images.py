@@ -122,8 +122,19 @@ class ImageFiles:
 
         _, h, w, c = self.shape
 
+        def decode(raw):
+            if c != 4:
+                return tf.image.decode_image(raw, channels=c, expand_animations=False)
+            # JPEG has no alpha (TensorFlow refuses 4 channels): its colours and an opaque alpha,
+            # as Pillow's convert("RGBA") gives
+            def opaque():
+                rgb = tf.image.decode_jpeg(raw, channels=3)
+                return tf.concat([rgb, tf.fill(tf.concat([tf.shape(rgb)[:2], [1]], 0), tf.constant(255, tf.uint8))], -1)
+            return tf.cond(tf.io.is_jpeg(raw), opaque,
+                           lambda: tf.image.decode_image(raw, channels=4, expand_animations=False))
+
         def load(path):
-            img = tf.image.decode_image(tf.io.read_file(path), channels=c, expand_animations=False)
+            img = decode(tf.io.read_file(path))
             resized = tf.reduce_any(tf.shape(img)[:2] != (h, w))
             img = tf.image.resize(img, (h, w), method="bilinear")
             img.set_shape((h, w, c))

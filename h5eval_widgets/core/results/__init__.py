@@ -4,7 +4,7 @@
 Takes labels and a model's outputs (``Evaluation.from_predictions``; ``from_model`` predicts
 through :mod:`h5eval_widgets.core.pipeline` first). Gives an immutable result of the task:
 ``BinaryEvaluation``, ``MulticlassEvaluation``, ``MultilabelEvaluation`` or
-``RegressionEvaluation``, whose methods answer every metric, cell and slice. What differs per
+``RegressionEvaluation``, ``DetectionEvaluation``, whose methods answer every metric, cell and slice. What differs per
 task lives in that task's class (the report's parts, the slices' metrics, what is explainable);
 code elsewhere asks the result instead of branching on ``ev.task``. Also here: subsets
 (:mod:`.subsets`), comparisons (:mod:`.compare`) and reports (:mod:`.report`).
@@ -13,6 +13,7 @@ code elsewhere asks the result instead of branching on ``ev.task``. Also here: s
 from .binary import BinaryEvaluation
 from .classes import ClassEvaluation, RankStats
 from .decisions import DecisionResult
+from .detection import DetectionEvaluation
 from .multiclass import MulticlassEvaluation
 from .multilabel import MultilabelEvaluation
 from .regression import RegressionEvaluation
@@ -23,6 +24,7 @@ __all__ = [
     "MulticlassEvaluation",
     "MultilabelEvaluation",
     "RegressionEvaluation",
+    "DetectionEvaluation",
     "ClassEvaluation",
     "SingleLabelEvaluation",
     "DecisionResult",

@@ -26,7 +26,7 @@ from .subsets import Sliceable, as_metadata
 
 __all__ = ["Evaluation", "Task"]
 
-Task = Literal["binary", "multiclass", "multilabel", "regression"]
+Task = Literal["binary", "multiclass", "multilabel", "regression", "detection"]
 
 
 def _readonly(a: np.ndarray | None) -> np.ndarray | None:
@@ -246,6 +246,12 @@ class Evaluation(Sliceable, Linked, Reportable):
         raise NotImplementedError
 
     @classmethod
+    def from_detections(cls, ground_truth, detections, **options) -> "Evaluation":
+        """Object detection: see :meth:`DetectionEvaluation.from_detections
+        <h5eval_widgets.core.results.detection.DetectionEvaluation.from_detections>`."""
+        return Evaluation._by_task["detection"].from_detections(ground_truth, detections, **options)
+
+    @classmethod
     def from_model(cls, model, X, y=None, **options) -> "Evaluation":
         """Predict once (through the on-disk cache) and hand off to :meth:`from_predictions`
         (see :func:`~h5eval_widgets.core.pipeline.evaluate_model`).
@@ -286,6 +292,8 @@ class Evaluation(Sliceable, Linked, Reportable):
         """
         from ..pipeline import evaluate_model
 
+        if "annotations" in options:  # a detector on an image folder (DetectionEvaluation)
+            return Evaluation._by_task["detection"].from_model(model, X, y, **options)
         return evaluate_model(model, X, y, build=Evaluation.from_predictions, **options)
 
     # ------------------------------------------------------------------ basics

@@ -1,0 +1,71 @@
+"""The samples view's reusable widgets: a gallery card and a table row, made once and filled with
+sample after sample (a page of new widgets per selection would leave every old one alive in the
+kernel and in the browser)."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+from ._pictures import THUMBNAIL_PX
+
+#: Width in pixels of the index column's buttons.
+INDEX_PX = 88
+
+
+class Card:
+    """A card of the gallery, made once and filled with sample after sample (its widgets are
+    kept: a page of new cards per selection would leave every old one alive in the kernel and
+    in the browser). ``box`` holds only the parts the current sample shows; the parts a kind
+    of sample needs (a saliency map, a file name, a text, tags) are made when first shown."""
+
+    def __init__(self, choose):
+        self.index = -1
+        self.caption = W.HTML()
+        self.button = W.Button(description="details", layout=W.Layout(width="80px"))
+        self.button.on_click(lambda b: choose(self.index))
+        self.box = W.VBox(layout=W.Layout(border="1px solid #ddd", margin="3px", padding="3px", width="150px"))
+        self.parts: dict[str, W.Widget] = {}
+
+    def part(self, name: str) -> W.Widget:
+        """The card's ``'thumb'``, ``'saliency'`` (image), ``'name'``, ``'text'`` or ``'tags'`` (HTML)."""
+        if name not in self.parts:
+            px = f"{THUMBNAIL_PX}px"
+            if name in ("thumb", "saliency"):  # no tooltip: an Image with one fails to draw
+                w = W.Image(format="png", layout=W.Layout(max_width=px, max_height=px))
+                if name == "saliency":
+                    w.add_class("h5eval-saliency")
+            else:
+                w = W.HTML()
+            self.parts[name] = w
+        return self.parts[name]
+
+    def show(self, parts: list[W.Widget]) -> W.VBox:
+        if tuple(self.box.children) != tuple(parts):
+            self.box.children = parts
+        self.box.layout.display = None
+        self.button.description = "details"
+        return self.box
+
+    def hide(self) -> None:
+        """Hidden, but left in the gallery: taking a card out and putting it back makes the
+        page draw it anew, and the browser kept what each drawing left (tens of kB per card).
+        It shows no "details" button and no saliency map meanwhile (pages look for those)."""
+        self.box.layout.display = "none"
+        self.button.description = " "  # (the page's button keeps its old text when given "")
+        saliency = self.parts.get("saliency")
+        if saliency is not None and saliency in self.box.children:
+            self.box.children = [w for w in self.box.children if w is not saliency]
+
+
+class Row:
+    """A row of the samples table (the index's button, then the cells), made once and filled
+    with sample after sample."""
+
+    def __init__(self, choose):
+        self.index = -1
+        self.button = W.Button(tooltip="details of this sample",
+                               layout=W.Layout(width=f"{INDEX_PX}px", min_width=f"{INDEX_PX}px", flex="0 0 auto",
+                                               height="24px", padding="0 2px"))
+        self.button.on_click(lambda b: choose(self.index))
+        self.cells = W.HTML()
+        self.box = W.HBox([self.button, self.cells], layout=W.Layout(align_items="center"))

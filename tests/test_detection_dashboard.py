@@ -1,0 +1,78 @@
+"""The dashboard's detection view, driven headless as clicks and slider moves would: the matrix
+follows confidence and IoU, a background cell shows its images with the missed boxes drawn."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from tests.helpers import require
+from PIL import Image
+
+from tests.detection_data import make_coco
+from h5eval_widgets import Dashboard
+from h5eval_widgets.core import Evaluation
+from h5eval_widgets.views._boxes import HIGHLIGHT
+
+require("pycocotools")
+
+
+@pytest.fixture(scope="module")
+def dash(tmp_path_factory):
+    root = tmp_path_factory.mktemp("detdash")
+    gt, dets = make_coco(30, seed=4)
+    for im in gt["images"]:
+        Image.new("RGB", (im["width"], im["height"]), (90, 90, 90)).save(root / im["file_name"], "JPEG")
+    ev = Evaluation.from_detections(gt, dets, image_dir=root)
+    return Dashboard.from_evaluations({"detector": ev}), ev
+
+
+def _orange_pixels(png: bytes) -> int:
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
+    return int((a == HIGHLIGHT).all(axis=1).sum())
+
+
+def test_detection_view_shows_the_matrix_and_ap_and_follows_slider_and_iou(dash):
+    """Check the heatmap equals ev.confusion_matrix after a confidence move and an IoU switch, and the AP bars."""
+    d, ev = dash
+    v = d.detection
+    assert v.layout.display is None and "error" not in d.status.value
+    np.testing.assert_array_equal(v.heatmap.color, ev.confusion_matrix(0.5, 0.0))
+    v.confidence.value = 0.45
+    np.testing.assert_array_equal(v.heatmap.color, ev.confusion_matrix(0.5, 0.45))
+    v.iou.value = 0.75
+    np.testing.assert_array_equal(v.heatmap.color, ev.confusion_matrix(0.75, 0.45))
+    assert list(v.heatmap.row) == [*ev.classes, "(background)"]
+    np.testing.assert_allclose(v.ap_bars.y, ev.per_class_ap()["ap"].to_numpy())
+    v.iou.value, v.confidence.value = 0.5, 0.0
+
+
+def test_clicking_a_background_cell_draws_its_images_with_the_missed_boxes_highlighted(dash):
+    """Check a click on (dog, background) lists the cell's missed boxes and draws them in orange."""
+    d, ev = dash
+    v = d.detection
+    k = ev.n_classes
+    v.click(v.heatmap, rowNum=1, columnNum=k)
+    cell = ev.cell_indices(1, k)
+    assert np.asarray(v.heatmap.selected).tolist() == [[1, k]] and len(cell) == ev.confusion_matrix()[1, k] > 0
+    assert f"{len(cell)} missed objects" in v.cell_title.value
+    n_images = cell["image_id"].nunique()
+    assert len(v.gallery.children) == min(n_images, v.max_images)
+    assert all(_orange_pixels(p.value) > 20 for p in v.gallery.children)
+    v.confidence.value = 1.0  # every true box is missed: the open cell follows the slider
+    assert f"{ev.confusion_matrix(0.5, 1.0)[1, k]} missed objects" in v.cell_title.value
+    v.confidence.value = 0.0
+
+
+def test_a_hit_cell_highlights_boxes_and_a_classifier_hides_the_view(dash):
+    """Check a diagonal cell draws highlighted pairs, and a classification result hides the detection view."""
+    d, ev = dash
+    v = d.detection
+    v.click(v.heatmap, rowNum=0, columnNum=0)
+    assert "hits" in v.cell_title.value and all(_orange_pixels(p.value) > 0 for p in v.gallery.children)
+    rng = np.random.default_rng(0)
+    clf = Evaluation.from_predictions(rng.integers(0, 3, 50), rng.dirichlet(np.ones(3), 50))
+    other = Dashboard.from_evaluations({"clf": clf})
+    assert other.detection.layout.display == "none" and other.detection.children == ()
