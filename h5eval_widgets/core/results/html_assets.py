@@ -1,4 +1,5 @@
-"""The stylesheet and the script inlined in the interactive HTML report (no file fetched).
+"""The stylesheet and the script inlined in the interactive HTML report (no file fetched), and
+the HTML pieces both reports write (numbers, tables).
 
 The script reads the page's data from ``<script type="application/json" id="h5eval-data">``:
 a click (or Enter) on a matrix cell lists that cell's samples, most confident first, a page at
@@ -8,7 +9,35 @@ for each threshold of the grid, and re-decides the samples listed.
 
 from __future__ import annotations
 
-__all__ = ["CSS", "SCRIPT"]
+import html
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CSS", "SCRIPT", "fmt_number", "html_table"]
+
+
+def fmt_number(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, str):
+        return html.escape(v)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    v = float(v)
+    if math.isnan(v):
+        return "undefined"
+    return str(int(v)) if v == round(v) and abs(v) >= 1 else f"{v:.4f}"
+
+
+def html_table(df, index_label: str = "") -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = "".join(
+        f"<tr><th class='l'>{html.escape(str(idx))}</th>{''.join(f'<td>{fmt_number(v)}</td>' for v in row)}</tr>"
+        for idx, row in zip(df.index, df.itertuples(index=False)))
+    return (f"<table><thead><tr><th class='l'>{html.escape(index_label)}</th>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 CSS = """
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--head:#f6f8fa;--accent:#0969da}

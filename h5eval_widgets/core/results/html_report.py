@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import html
 import json
-import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .html_assets import CSS, SCRIPT
+from .html_assets import CSS, SCRIPT, fmt_number, html_table
 from .report_data import PER_CELL, THUMB_PX, sample_records
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,28 +31,6 @@ COLORS = ["#0969da", "#d1242f", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#cf
           "#6e7781", "#953800", "#0550ae"]
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, str):
-        return html.escape(v)
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    v = float(v)
-    if math.isnan(v):
-        return "undefined"
-    return str(int(v)) if v == round(v) and abs(v) >= 1 else f"{v:.4f}"
-
-
-def _table(df, index_label: str = "") -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = "".join(
-        f"<tr><th class='l'>{html.escape(str(idx))}</th>{''.join(f'<td>{_fmt(v)}</td>' for v in row)}</tr>"
-        for idx, row in zip(df.index, df.itertuples(index=False)))
-    return (f"<table><thead><tr><th class='l'>{html.escape(index_label)}</th>{head}</tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
-
-
 def _metrics_table(ev: "Evaluation", bootstrap: bool) -> str:
     m = ev.metrics()["value"]
     ci = ev.bootstrap() if bootstrap else None
@@ -62,9 +39,9 @@ def _metrics_table(ev: "Evaluation", bootstrap: bool) -> str:
         interval = "—"
         if ci is not None and name in ci.index:
             lo, hi, how = ci.loc[name, "low"], ci.loc[name, "high"], ci.loc[name, "method"]
-            interval = f"[{_fmt(lo)}, {_fmt(hi)}] <span class='note'>{html.escape(how)}</span>"
+            interval = f"[{fmt_number(lo)}, {fmt_number(hi)}] <span class='note'>{html.escape(how)}</span>"
         rows.append(f"<tr><th class='l'>{html.escape(str(name))}</th>"
-                    f"<td data-metric='{html.escape(str(name))}'>{_fmt(v)}</td><td class='l'>{interval}</td></tr>")
+                    f"<td data-metric='{html.escape(str(name))}'>{fmt_number(v)}</td><td class='l'>{interval}</td></tr>")
     return ("<table class='metrics'><thead><tr><th class='l'>metric</th><th>value</th>"
             f"<th class='l'>95% interval</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
@@ -82,7 +59,7 @@ def _matrix_table(m: int, view: dict) -> str:
                 f"<td class='cell' tabindex='0' data-m='{m}' data-i='{i}' data-j='{j}' "
                 f"data-true='{html.escape(name)}' data-predicted='{html.escape(col)}' "
                 f"style='background:rgb({s},{s},255);color:{'#fff' if s < 140 else '#1f2328'}'>"
-                f"{_fmt(counts[i, j])}</td>")
+                f"{fmt_number(counts[i, j])}</td>")
         rows.append(f"<tr><th class='l'>{html.escape(name)}</th>{''.join(cells)}</tr>")
     return (f"<h3>{html.escape(view['title'])}</h3><table class='cm' data-matrix='{m}'><thead><tr>"
             f"<th class='l'>true \\ predicted</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
@@ -146,7 +123,7 @@ def _slices(ev: "Evaluation") -> list[str]:
            "quantiles), worst first, with 95% bootstrap intervals.</p>"]
     for column in list(meta.columns)[:MAX_SLICE_COLUMNS]:
         table = ev.slices(column).drop(columns=["rows"], errors="ignore")
-        out.append(f"<h3>{html.escape(str(column))}</h3>" + _table(table, table.index.name or "slice"))
+        out.append(f"<h3>{html.escape(str(column))}</h3>" + html_table(table, table.index.name or "slice"))
     return out
 
 
@@ -214,9 +191,9 @@ def interactive_report(ev: "Evaluation", data=None, *, per_cell: int = PER_CELL,
                     "<p class='note'>Click a cell of the matrix.</p></div></div>")
     for kind, part_title, frame in ev.report_parts(pairs=20):
         if kind == "table":
-            body += [f"<h2>{html.escape(part_title)}</h2>", _table(frame, frame.index.name or "")]
+            body += [f"<h2>{html.escape(part_title)}</h2>", html_table(frame, frame.index.name or "")]
         elif kind == "pairs":
-            body += [f"<h2>{html.escape(part_title)}</h2>", _table(frame.set_index("true"), "true")]
+            body += [f"<h2>{html.escape(part_title)}</h2>", html_table(frame.set_index("true"), "true")]
     curves = views.get("curves", [])
     if curves:
         body += ["<h2>Curves</h2>", "<div class='row'>" + "".join(svg_plot(c) for c in curves) + "</div>"]

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from typing import TYPE_CHECKING
 
-import numpy as np
 
 
 from ..metrics.functions import normalize_confusion
+from .html_assets import fmt_number, html_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluation import Evaluation
@@ -34,21 +33,6 @@ td.l,th.l{text-align:left}
 """
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, str):
-        return html.escape(v)
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    v = float(v)
-    if math.isnan(v):
-        return "undefined"
-    if v == round(v) and abs(v) >= 1:
-        return str(int(v))
-    return f"{v:.4f}"
-
-
 def _title(ev: "Evaluation") -> str:
     return f"{ev.model_name or 'model'} on {ev.dataset_name or 'dataset'}"
 
@@ -64,7 +48,7 @@ def text_report(ev: "Evaluation") -> str:
     lines += ["", "Metrics"]
     width = max(len(k) for k in ev.scores)
     for k, v in ev.scores.items():
-        lines.append(f"  {k:<{width}}  {_fmt(v)}")
+        lines.append(f"  {k:<{width}}  {fmt_number(v)}")
     for kind, title, frame in ev.report_parts(pairs=15):
         if kind == "confusion":
             lines += ["", f"{title} (rows = true, columns = predicted)"]
@@ -83,18 +67,6 @@ def text_report(ev: "Evaluation") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _table(df, *, index_label: str = "") -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = []
-    for idx, row in df.iterrows():
-        cells = "".join(f"<td>{_fmt(v)}</td>" for v in row.values)
-        rows.append(f"<tr><th class='l'>{html.escape(str(idx))}</th>{cells}</tr>")
-    return (
-        f"<table><thead><tr><th class='l'>{html.escape(index_label)}</th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
 def _cm_table(frame) -> str:
     """A confusion matrix (a frame of counts, rows = true) with each cell shaded by its row share."""
     cm = frame.to_numpy()
@@ -108,7 +80,7 @@ def _cm_table(frame) -> str:
             shade = int(255 - 180 * float(norm[i, j]))
             color = "#fff" if shade < 140 else "#222"
             cells.append(
-                f"<td style='background:rgb({shade},{shade},255);color:{color}'>{_fmt(cm[i, j])}</td>"
+                f"<td style='background:rgb({shade},{shade},255);color:{color}'>{fmt_number(cm[i, j])}</td>"
             )
         rows.append(f"<tr><th class='l'>{html.escape(name)}</th>{''.join(cells)}</tr>")
     return (
@@ -123,7 +95,7 @@ def html_summary(ev: "Evaluation") -> str:
     parts = [
         f"<div><b>Evaluation</b> · {html.escape(_title(ev))} · {ev.task} · "
         f"{ev.n_samples} samples" + (f" · {ev.n_classes} classes" if ev.is_classification else ""),
-        _table(m, index_label="metric"),
+        html_table(m, index_label="metric"),
     ]
     parts += [f"<div class='note'>note: {html.escape(n)}</div>" for n in ev.notes]
     parts.append("</div>")
@@ -135,19 +107,19 @@ def html_report(ev: "Evaluation", *, bootstrap: bool = True) -> str:
     body = [f"<h1>{html.escape(_title(ev))}</h1>",
             f"<p>task: {ev.task} · samples: {ev.n_samples}"
             + (f" · classes: {ev.n_classes}" if ev.is_classification else "") + "</p>"]
-    body += ["<h2>Metrics</h2>", _table(ev.metrics(), index_label="metric")]
+    body += ["<h2>Metrics</h2>", html_table(ev.metrics(), index_label="metric")]
     if bootstrap:
         ci = ev.bootstrap()
         if len(ci):
             body += ["<h2>95% intervals (bootstrap; DeLong for ROC AUC)</h2>",
-                     _table(ci, index_label="metric")]
+                     html_table(ci, index_label="metric")]
     for kind, title, frame in ev.report_parts(pairs=20):
         if kind == "confusion":
             body += [f"<h2>{html.escape(title)}</h2>", _cm_table(frame)]
         elif kind == "pairs":
-            body += [f"<h2>{html.escape(title)}</h2>", _table(frame.set_index("true"), index_label="true")]
+            body += [f"<h2>{html.escape(title)}</h2>", html_table(frame.set_index("true"), index_label="true")]
         else:
-            body += [f"<h2>{html.escape(title)}</h2>", _table(frame, index_label=frame.index.name or "")]
+            body += [f"<h2>{html.escape(title)}</h2>", html_table(frame, index_label=frame.index.name or "")]
     body += [f"<p>{html.escape(line)}</p>" for line in ev.report_lines()]
     for k, why in ev.undefined.items():
         body.append(f"<p class='note'>undefined {html.escape(k)}: {html.escape(why)}</p>")
