@@ -25,6 +25,7 @@ from .results import (
     MulticlassEvaluation,
     MultilabelEvaluation,
     RegressionEvaluation,
+    SegmentationEvaluation,
 )
 from .metrics.threshold import ThresholdIndex, ThresholdResult
 
@@ -34,6 +35,7 @@ __all__ = [
     "MulticlassEvaluation",
     "MultilabelEvaluation",
     "RegressionEvaluation",
+    "SegmentationEvaluation",
     "DecisionResult",
     "Task",
     "Comparison",

@@ -80,6 +80,11 @@ def evaluate_model(
     loaded = model if isinstance(model, LoadedModel) else load_model(
         model, trust_code=trust_code, output=output, cache=cache
     )
+    seg = {k: dataset_options.pop(k) for k in ("masks", "palette", "ignore_index") if k in dataset_options}
+    if seg or len(tuple(loaded.info.output_shape)) == 4:  # per-pixel outputs: segmentation
+        return _evaluate_segmentation(loaded, X, y, seg, dataset_options, build=build, classes=classes,
+                                      threshold=threshold, batch_size=batch_size, progress=progress,
+                                      dataset_name=dataset_name)
     if isinstance(X, Dataset):
         if dataset_options:
             raise TypeError(
@@ -114,6 +119,32 @@ def evaluate_model(
     if ev.explainable and not data.streamed:
         ev.attach_explainer(Explainer(loaded, data))
     return ev
+
+
+def _evaluate_segmentation(loaded: LoadedModel, X, y, seg: dict, options: dict, *, build, classes,
+                           threshold: float, batch_size, progress: bool, dataset_name):
+    """A segmentation model on images and masks (arrays, or two folders of files): one pass
+    leaving per-image pixel counts (:mod:`h5eval_widgets.core.inference.segment`)."""
+    from .data.masks import open_segmentation
+    from .inference.segment import count_pixels
+
+    masks = seg.get("masks", y)
+    if masks is None:
+        raise LabelError(
+            f"{loaded.name} gives per-pixel outputs {tuple(loaded.info.output_shape)}: pass the "
+            "masks, as y=... (n, H, W) for arrays or masks='folder/' for a folder of images."
+        )
+    preprocess = options.pop("preprocess", "auto")
+    if options:
+        raise TypeError(f"{sorted(options)} do not apply to segmentation; it takes masks=, "
+                        "palette=, ignore_index=, classes= and preprocess=.")
+    data = open_segmentation(X, masks, palette=seg.get("palette"),
+                             ignore_index=seg.get("ignore_index", 255), name=dataset_name)
+    counts = count_pixels(loaded, data, threshold=threshold, preprocess=preprocess,
+                                     batch_size=batch_size, progress=progress)
+    return build(None, counts, classes=classes, task="segmentation", threshold=threshold,
+                 notes=tuple(loaded.notes), model_info=loaded.info, model_name=loaded.name,
+                 dataset_name=dataset_name or data.name)
 
 
 def _metadata(data: Dataset, info):

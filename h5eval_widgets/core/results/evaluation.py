@@ -26,7 +26,7 @@ from .subsets import Sliceable, as_metadata
 
 __all__ = ["Evaluation", "Task"]
 
-Task = Literal["binary", "multiclass", "multilabel", "regression"]
+Task = Literal["binary", "multiclass", "multilabel", "regression", "segmentation"]
 
 
 def _readonly(a: np.ndarray | None) -> np.ndarray | None:
@@ -185,6 +185,9 @@ class Evaluation(Sliceable, Linked, Reportable):
             A ``BinaryEvaluation``, ``MulticlassEvaluation``, ``MultilabelEvaluation`` or
             ``RegressionEvaluation``.
         """
+        if own := [c for c in Evaluation._by_task.values() if c._claims(y_proba, task)]:
+            kw = {k: v for k, v in locals().items() if k not in ("cls", "y_true", "y_proba", "own")}
+            return own[0]._from_own(y_true, y_proba, **kw)  # outputs of a shape of their own
         raw = np.asarray(y_proba)
         if raw.ndim == 1:
             raw = raw[:, None]
@@ -229,6 +232,11 @@ class Evaluation(Sliceable, Linked, Reportable):
             model_name=model_name, dataset_name=dataset_name, sample_ids=_readonly(sample_ids),
             metadata=metadata,
         )
+
+    @classmethod
+    def _claims(cls, y_proba, task) -> bool:
+        """True for outputs only this task reads (built by its ``_from_own``)."""
+        return False
 
     @classmethod
     def _check_outputs(cls, raw: np.ndarray, y: np.ndarray) -> None:
