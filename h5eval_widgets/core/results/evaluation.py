@@ -114,6 +114,7 @@ class Evaluation(Sliceable, Linked, Reportable):
     explainable: ClassVar[bool] = False
     #: one label per sample and one confusion matrix (binary and multi-class)
     single_label: ClassVar[bool] = False
+    per_pixel: ClassVar[bool] = False  # a class per pixel (segmentation): pixel matrix, masks
     #: the class whose threshold moves (binary: 1), else None
     positive_class: ClassVar[int | None] = None
     #: the metrics a summary shows first

@@ -63,6 +63,7 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
     predictor: Any = None
 
     single_label: ClassVar[bool] = False
+    per_pixel: ClassVar[bool] = True
     is_classification: ClassVar[bool] = True
     HEADLINE_METRICS = ("mean_iou", "pixel_accuracy", "mean_class_accuracy",
                         "frequency_weighted_iou", "mean_dice", "mean_iou_per_image")
@@ -209,11 +210,13 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
                 for c in absent}
 
     def per_class(self, ranking: bool = True) -> pd.DataFrame:
-        """Per-class IoU, Dice, precision, recall and pixel support (NaN where undefined)."""
+        """Per-class IoU, Dice, precision, recall and pixel support (NaN where undefined), the
+        predicted pixels, and ``f1`` (equal to Dice on pixels)."""
         s = class_scores(self._cm)
         df = pd.DataFrame({k: s[k] for k in ("iou", "dice", "precision", "recall", "support")},
                           index=pd.Index(self.classes, name="class"))
         df["predicted_pixels"] = self._cm.sum(axis=0)
+        df["f1"] = df["dice"]  # on pixels, F1 is the Dice coefficient (for the per-class view)
         return df
 
     @cached_property
