@@ -99,3 +99,27 @@ def test_no_cell_shows_the_worst_images_first(seg_dashboard):
     worst = np.argsort(ev.image_iou, kind="stable")[:dash.mask_gallery.page_size]
     np.testing.assert_array_equal(dash.mask_gallery.shown_indices, worst)
     assert "Worst mean IoU first" in dash.mask_gallery.title.value
+
+
+def test_the_threshold_slider_of_one_sigmoid_output_moves_the_pixel_matrix(seg_models, seg_data):
+    """Check that a (H, W, 1) sigmoid model's dashboard shows the slider at 0.5 and that setting
+    the threshold to 0.3 redraws the matrix as scikit-learn counts pixels scored >= 0.3."""
+    import keras
+    from sklearn.metrics import confusion_matrix
+
+    from tests.segmentation_fixtures import scaled
+
+    _, _, X, y = seg_data
+    fg = (y > 0).astype(np.uint8)
+    ev = Evaluation.from_model(seg_models["sigmoid"], scaled(X), fg, progress=False)
+    dash = Dashboard.from_evaluations({"sigmoid": ev})
+    try:
+        view = dash.pixel_matrix
+        assert view.slider.layout.display is None and view.slider.value == 0.5
+        dash.state.threshold = 0.3
+        score = keras.models.load_model(seg_models["sigmoid"]).predict(scaled(X), verbose=0)[..., 0]
+        expected = confusion_matrix(fg.ravel(), (score >= np.float32(0.3)).ravel())
+        np.testing.assert_array_equal(view.heatmap.color, expected)
+        assert not np.array_equal(expected, ev.confusion_matrix())
+    finally:
+        dash.close()

@@ -126,10 +126,11 @@ class PixelMatrixView(_PixelView):
                              height=440, margin={"bottom": 50, "left": 80}, padding_y=0.0)
         self.mode = W.ToggleButtons(options=[("pixels", None), ("by true", "true"), ("by predicted", "pred")],
                                     value=self.state.normalize, style={"button_width": "100px"})
-        W.link((self.mode, "value"), (self.state, "normalize"))
+        W.link((self.state, "normalize"), (self.mode, "value"))
         self.slider = W.FloatSlider(min=0, max=1, step=0.001, readout_format=".3f",
                                     description="threshold", layout=W.Layout(display="none"))
-        W.link((self.slider, "value"), (self.state, "threshold"))
+        # the state first: linking copies the source's value into the target
+        W.link((self.state, "threshold"), (self.slider, "value"))
         self.caption = W.HTML()
         return [W.HBox([self.mode, self.slider]), self.figure, self.caption]
 
