@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .data.audio import AUDIO_SUFFIXES
 from .data.datasets import IMAGE_SUFFIXES, Dataset, load_dataset
 from .errors import LabelError
 from .insight.explain import Explainer
@@ -175,7 +176,8 @@ def _metadata(data: Dataset, info):
 
 
 def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, Path], dict[str, Path]]:
-    """Model files (.h5/.keras, SavedModel folders) and data files (or image folders) in a folder.
+    """Model files (.h5/.keras, SavedModel folders) and data files (or image or audio folders) in
+    a folder.
 
     Parameters
     ----------
@@ -191,7 +193,8 @@ def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, Path], dict[str, P
         if p.is_dir() and (p / "saved_model.pb").exists():
             models[p.name] = p
         elif p.is_dir() and any(
-            f.suffix.lower() in IMAGE_SUFFIXES for d in p.iterdir() if d.is_dir() for f in d.iterdir()
+            f.suffix.lower() in IMAGE_SUFFIXES + AUDIO_SUFFIXES
+            for d in p.iterdir() if d.is_dir() for f in d.iterdir()
         ):
             datasets[p.name] = p
         elif p.suffix.lower() in MODEL_SUFFIXES and _holds_model(p):

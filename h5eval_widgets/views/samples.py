@@ -261,7 +261,10 @@ class SamplesView(View):
                                  layout=W.Layout(max_width=f"{THUMBNAIL_PX}px", max_height=f"{THUMBNAIL_PX}px"))
                          .add_class("h5eval-saliency"))  # no tooltip: an Image with one fails to draw
         if path is not None:
-            if heat is None:
+            if data.kind == "audio":  # a player instead of a picture
+                parts.append(W.Audio.from_file(str(path), autoplay=False, loop=False,
+                                               layout=W.Layout(width="160px")))
+            elif heat is None:
                 parts.append(W.Image(value=file_thumbnail_png(str(path)), format="png",
                                      layout=W.Layout(max_width="72px", max_height="72px")))
             parts.append(W.HTML(f"<div style='font-size:11px;color:var(--jp-ui-font-color2, #666);overflow-wrap:anywhere'>"
