@@ -123,3 +123,25 @@ def test_the_threshold_slider_of_one_sigmoid_output_moves_the_pixel_matrix(seg_m
         assert not np.array_equal(expected, ev.confusion_matrix())
     finally:
         dash.close()
+
+
+def test_the_dashboard_evaluates_a_segmentation_model_on_arrays_from_its_dropdowns(seg_models, seg_data):
+    """Check that Dashboard(models=..., datasets={name: (X, masks)}) predicts the segmentation model
+    and shows its pixel matrix, equal to scikit-learn's on model.predict's arg-max."""
+    import keras
+    from sklearn.metrics import confusion_matrix
+
+    from tests.segmentation_fixtures import scaled
+
+    _, _, X, y = seg_data
+    dash = Dashboard(models={"unet": seg_models["softmax"]}, datasets={"shapes": (scaled(X), y)},
+                     progress=False)
+    try:
+        assert dash.session.status_level == "info", dash.session.status
+        pred = keras.models.load_model(seg_models["softmax"]).predict(scaled(X), verbose=0).argmax(-1)
+        np.testing.assert_array_equal(dash.pixel_matrix.heatmap.color,
+                                      confusion_matrix(y.ravel(), pred.ravel()))
+        dash.pixel_matrix.click_cell(0, 1)
+        assert len(dash.mask_gallery.shown_indices) > 0 and dash.session.status_level == "info"
+    finally:
+        dash.close()

@@ -130,6 +130,8 @@ def _evaluate_segmentation(loaded: LoadedModel, X, y, seg: dict, options: dict, 
     from .inference.segment import count_pixels
 
     masks = seg.get("masks", y)
+    if isinstance(X, Dataset) and masks is None and isinstance(X.X, np.ndarray):
+        X, masks = X.X, X.y  # arrays (X, masks) already read by load_dataset (the dashboard's)
     if masks is None:
         raise LabelError(
             f"{loaded.name} gives per-pixel outputs {tuple(loaded.info.output_shape)}: pass the "
