@@ -182,3 +182,31 @@ def test_one_sigmoid_output_moves_its_threshold_from_histograms(seg_models, seg_
         np.testing.assert_array_equal(e.confusion_matrix(), cm)
         assert e.threshold == t
     assert ev.with_threshold(0.3).confusion_matrix()[:, 1].sum() > ev.confusion_matrix()[:, 1].sum()
+
+
+def test_slices_and_subsets_count_only_their_own_images_pixels():
+    """Check that each slice's mean IoU and pixel accuracy equal scikit-learn's on that slice's
+    pixels, with an interval around it, and that a subset keeps its images' counts and masks."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, (12, 8, 8))
+    scores = rng.random((12, 8, 8, 3)).astype(np.float32)
+    scores[..., 0] += (y == 0) * np.linspace(0, 1, 12)[:, None, None]  # better on later images
+    group = np.array(["a", "b", "c"] * 4)
+    group[8:] = "c"
+    ev = Evaluation.from_predictions(y, scores, metadata={"group": group})
+    table = ev.slices("group", n_boot=200)
+    pred = scores.argmax(-1)
+    for g in "abc":
+        t, p = y[group == g].ravel(), pred[group == g].ravel()
+        row = table.loc[f"group = {g}"]
+        assert row["mean_iou"] == pytest.approx(skm.jaccard_score(t, p, average="macro"))
+        assert row["pixel_accuracy"] == pytest.approx(skm.accuracy_score(t, p))
+        assert row["mean_iou_low"] <= row["mean_iou"] <= row["mean_iou_high"]
+        assert row["mean_iou_low"] < row["mean_iou_high"]
+    sub = ev.subset(group == "c", "c")
+    rows = np.flatnonzero(group == "c")
+    np.testing.assert_array_equal(sub.confusion_matrix(),
+                                  skm.confusion_matrix(y[rows].ravel(), pred[rows].ravel()))
+    (_, true, predicted), = sub.masks([1])
+    np.testing.assert_array_equal(true, y[rows[1]])
+    np.testing.assert_array_equal(predicted, pred[rows[1]])

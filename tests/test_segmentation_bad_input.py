@@ -97,3 +97,13 @@ def test_a_segmentation_model_without_masks_says_how_to_give_them(seg_models, se
     images, _ = write_folders(tmp_path, seg_data[2], seg_data[3])
     with pytest.raises(LabelError, match=r"per-pixel outputs .*masks='folder/'"):
         Evaluation.from_model(seg_models["softmax"], images, progress=False)
+
+
+def test_masks_of_0_and_255_say_that_every_foreground_pixel_was_ignored(seg_models, seg_data):
+    """Check that binary masks stored as 0/255 (255 being ignore_index) leave a note saying the
+    foreground counted nowhere and how to give the masks."""
+    _, _, X, y = seg_data
+    fg = np.where(y > 0, 255, 0).astype(np.uint8)
+    ev = Evaluation.from_model(seg_models["sigmoid"], scaled(X), fg, progress=False)
+    assert ev.confusion_matrix()[1].sum() == 0
+    assert any("pixels equal ignore_index=255 and count nowhere" in n and "0/255" in n for n in ev.notes)

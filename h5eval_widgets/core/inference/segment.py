@@ -73,6 +73,7 @@ class MaskPredictor:
         self.row_shape = tuple(int(v) for v in row)
         self.forward = _forward_fn(loaded, (self.row_shape, np.float32))
         self._resized = False
+        self._ignored = 0
 
     # ------------------------------------------------------------------ inputs
     def _prepare(self, batch) -> Any:
@@ -182,6 +183,8 @@ class MaskPredictor:
             bar = tqdm(total=n, desc=f"Segmenting with {self.loaded.name}", unit="image", leave=False)
         for idx, batch in self._batches(step):
             masks = [self.data.mask(int(i), k) for i in idx]
+            if ign is not None:
+                self._ignored += sum(int(np.count_nonzero(m == ign)) for m in masks)
             scores = self._at_mask_sizes(self._scores(self._prepare(batch)), [m.shape for m in masks])
             for i, m, s in zip(idx, masks, scores):
                 counts[i] = image_counts(m[None], self._decide(s)[None], k, ign)[0]
@@ -193,6 +196,13 @@ class MaskPredictor:
                 bar.update(len(idx))
         if bar is not None:
             bar.close()
+        ignored = self._ignored
+        if ign is not None and ignored and counts[:, 1:, :].sum() == 0:
+            self.notes.append(
+                f"No pixel is of a class other than 0, but {ignored:,} pixels equal "
+                f"ignore_index={ign} and count nowhere: if the masks store a class as {ign} (0/255 "
+                "masks), give them as class indices (0/1), or another ignore_index."
+            )
         return PixelCounts(counts, k, ign, hist, self.threshold, self.data.names, self.data.paths,
                            self.data.mask_paths, tuple(self.notes), source=self)
 

@@ -21,7 +21,9 @@ from .._lazy import class_index, pd
 from ..errors import LabelError
 from ..metrics import functions as M
 from ..metrics.segmentation import SCORE_BINS, PixelCounts, class_scores, image_counts, matrix_summary
+from ..metrics.resampling import percentile_interval
 from .evaluation import Evaluation, _readonly
+from .subsets import as_metadata, as_rows
 
 __all__ = ["SegmentationEvaluation"]
 
@@ -95,8 +97,6 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
                              f"{list(names)[:10]}.")
         if metadata is None and pc.names:
             metadata = {"file": np.asarray(pc.names)}
-        from .subsets import as_metadata
-
         return cls(
             task="segmentation", y_true=_readonly(pc.counts.sum(axis=2)),
             y_pred=_readonly(pc.counts.sum(axis=1)), y_proba=None, classes=names,
@@ -255,6 +255,22 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         return dataclasses.replace(self, pixel_counts=pc, threshold=j / SCORE_BINS,
                                    y_true=_readonly(counts.sum(2)), y_pred=_readonly(counts.sum(1)))
 
+    def subset(self, rows, name: str | None = None) -> "SegmentationEvaluation":
+        """Some of the images (see :meth:`Evaluation.subset`), with their pixel counts, score
+        histograms and file names; their masks are still predicted by dataset row."""
+        sub = super().subset(rows, name)
+        idx = as_rows(rows, self.n_samples)
+        pc = self.pixel_counts
+
+        def take(t: tuple) -> tuple:
+            return tuple(t[i] for i in idx) if t else t
+
+        pc = dataclasses.replace(
+            pc, counts=pc.counts[idx], names=take(pc.names), paths=take(pc.paths),
+            mask_paths=take(pc.mask_paths),
+            histograms=None if pc.histograms is None else pc.histograms[idx])
+        return dataclasses.replace(sub, pixel_counts=pc)
+
     # ------------------------------------------------------------------ masks on demand
     def masks(self, indices, *, threshold: float | None = None) -> list[tuple]:
         """``(picture or None, true mask, predicted mask)`` of images ``indices``, predicted again
@@ -262,7 +278,7 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         if self.predictor is None:
             raise ValueError("No model or masks are attached to this evaluation; build it with "
                              "Evaluation.from_model to see its masks.")
-        idx = np.asarray(indices, np.int64).reshape(-1)
+        idx = self.dataset_rows(np.asarray(indices, np.int64).reshape(-1))  # a subset's rows
         preds = self.predictor.predicted_masks(idx, threshold if threshold is not None else self.threshold)
         return [(self.predictor.picture(i), self.predictor.true_mask(i), p) for i, p in zip(idx, preds)]
 
@@ -282,13 +298,23 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         return {k_: np.concatenate(v) for k_, v in out.items()}
 
     def slice_scores(self, codes, rows_of, *, n_boot: int, seed: int, confidence: float):
-        """Each slice's pixel metrics from its images' counts (no intervals)."""
-        rows = []
-        for code in codes:
-            r = rows_of(code)
-            summ = matrix_summary(self.counts[r].sum(axis=0))
-            rows.append({m: float(summ[m]) for m in self.SLICE_METRICS})
-        return rows
+        """Each slice's pixel metrics from its images' counts, with bootstrap intervals from its
+        images resampled (see :mod:`h5eval_widgets.core.insight.slices`)."""
+        point: dict[str, list] = {}
+        bounds: dict[str, list] = {}
+        k = self.n_classes
+        for s, rows in enumerate(rows_of):
+            flat = self.counts[rows].reshape(len(rows), k * k).astype(np.float64)
+            summ = matrix_summary(flat.sum(axis=0).reshape(k, k))
+            for m in self.SLICE_METRICS:
+                point.setdefault(m, []).append(float(summ[m]))
+            if n_boot:
+                rng = np.random.default_rng(seed + s)
+                w = rng.multinomial(len(rows), np.full(len(rows), 1 / len(rows)), size=n_boot)
+                reps = matrix_summary((w @ flat).reshape(-1, k, k))
+                for m in self.SLICE_METRICS:
+                    bounds.setdefault(m, []).append(percentile_interval(reps[m], confidence))
+        return {m: np.array(v) for m, v in point.items()}, bounds
 
     def sample_errors(self) -> np.ndarray:
         """True where an image's mean IoU is below the set's median (what weak slices learn)."""
