@@ -9,6 +9,7 @@ whole set never stay in memory.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 import numpy as np
@@ -181,19 +182,28 @@ class MaskPredictor:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=n, desc=f"Segmenting with {self.loaded.name}", unit="image", leave=False)
-        for idx, batch in self._batches(step):
-            masks = [self.data.mask(int(i), k) for i in idx]
-            if ign is not None:
-                self._ignored += sum(int(np.count_nonzero(m == ign)) for m in masks)
-            scores = self._at_mask_sizes(self._scores(self._prepare(batch)), [m.shape for m in masks])
-            for i, m, s in zip(idx, masks, scores):
-                counts[i] = image_counts(m[None], self._decide(s)[None], k, ign)[0]
-                if hist is not None:
-                    b = np.minimum((s[..., 0] * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
-                    for c in (0, 1):
-                        hist[i, c] = np.bincount(b[m == c], minlength=SCORE_BINS)
-            if bar is not None:
-                bar.update(len(idx))
+
+        def read(idx):
+            return [self.data.mask(int(i), k) for i in idx]
+
+        with ThreadPoolExecutor(1) as pool:  # a batch's masks are read while the model runs
+            for idx, batch in self._batches(step):
+                pending = pool.submit(read, idx)
+                try:
+                    out = self._scores(self._prepare(batch))
+                finally:
+                    masks = pending.result()
+                if ign is not None:
+                    self._ignored += sum(int(np.count_nonzero(m == ign)) for m in masks)
+                scores = self._at_mask_sizes(out, [m.shape for m in masks])
+                for i, m, s in zip(idx, masks, scores):
+                    counts[i] = image_counts(m[None], self._decide(s)[None], k, ign)[0]
+                    if hist is not None:
+                        b = np.minimum((s[..., 0] * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
+                        for c in (0, 1):
+                            hist[i, c] = np.bincount(b[m == c], minlength=SCORE_BINS)
+                if bar is not None:
+                    bar.update(len(idx))
         if bar is not None:
             bar.close()
         ignored = self._ignored
