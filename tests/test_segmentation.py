@@ -210,3 +210,19 @@ def test_slices_and_subsets_count_only_their_own_images_pixels():
     (_, true, predicted), = sub.masks([1])
     np.testing.assert_array_equal(true, y[rows[1]])
     np.testing.assert_array_equal(predicted, pred[rows[1]])
+
+
+def test_reports_carry_the_pixel_matrix_and_per_class_table(seg_models, seg_data):
+    """Check that the JSON report holds the pixel matrix and per-class IoU (NaN as null) and the
+    HTML and text reports name the per-class table and the pixel confusion matrix."""
+    import json
+
+    _, _, X, y = seg_data
+    ev = Evaluation.from_model(seg_models["softmax"], scaled(X), y, classes=CLASSES, progress=False)
+    d = json.loads(ev.to_json())
+    assert d["task"] == "segmentation" and d["confusion_matrix"] == ev.confusion_matrix().tolist()
+    assert d["per_class"]["iou"] == pytest.approx(ev.per_class()["iou"].tolist())
+    assert d["metrics"]["mean_iou"] == pytest.approx(ev.scores["mean_iou"])
+    html, text = ev.to_html(bootstrap=False), ev.to_text()
+    assert "Pixel confusion matrix" in html and "Per class" in html and "disc" in html
+    assert "Pixel confusion matrix" in text and "Pixels counted: 24,576" in text
