@@ -57,7 +57,7 @@ class Evaluation(Sliceable, Linked, Reportable):
 
     Attributes
     ----------
-    task : {'binary', 'multiclass', 'multilabel', 'regression'}
+    task : {'binary', 'multiclass', 'multilabel', 'regression', 'segmentation'}
     y_true : ndarray
         Class indices (n_samples,), a boolean matrix for multi-label, floats for regression.
     y_pred : ndarray
@@ -163,7 +163,7 @@ class Evaluation(Sliceable, Linked, Reportable):
             or predicted values (regression). One column for a single sigmoid unit.
         classes : sequence of str, default=None
             Class names in output order; inferred from string labels or numbered ``'0'..``.
-        task : {'binary', 'multiclass', 'multilabel', 'regression'}, default=None
+        task : {'binary', 'multiclass', 'multilabel', 'regression', 'segmentation'}, default=None
             Inferred from the output width, ``activation`` and the labels when None.
         threshold : float, default=0.5
             A sample is predicted positive when its positive-class probability is
@@ -184,7 +184,7 @@ class Evaluation(Sliceable, Linked, Reportable):
         -------
         Evaluation
             A ``BinaryEvaluation``, ``MulticlassEvaluation``, ``MultilabelEvaluation`` or
-            ``RegressionEvaluation``.
+            ``RegressionEvaluation`` (masks and per-pixel scores: ``SegmentationEvaluation``).
         """
         if own := [c for c in Evaluation._by_task.values() if c._claims(y_proba, task)]:
             kw = {k: v for k, v in locals().items() if k not in ("cls", "y_true", "y_proba", "own")}
