@@ -16,6 +16,9 @@ from .views import (
     CalibrationView,
     ComparisonView,
     HistoryView,
+    IoUBarsView,
+    MaskGalleryView,
+    PixelMatrixView,
     SplitsView,
     ConfusedPairsView,
     ConfusionMatrixView,
@@ -126,6 +129,10 @@ class Dashboard(W.VBox):
         self.slices = SlicesView(st)
         self.embedding = EmbeddingView(st)
         self.detection = DetectionView(st)
+        # segmentation (per-pixel results): the pixel matrix, IoU bars and the masks of a cell
+        self.pixel_matrix = PixelMatrixView(st)
+        self.iou_bars = IoUBarsView(st)
+        self.mask_gallery = MaskGalleryView(st)
 
         # each tab's view enters the page when its tab is first opened: a bqplot figure drawn
         # in a hidden tab measures no size and logs console errors
@@ -140,8 +147,9 @@ class Dashboard(W.VBox):
         self.children = [
             W.HBox([self.model_dd, self.dataset_dd, self.class_dd]),
             self.status,
-            W.HBox([W.VBox([self.confusion, self.pairs], layout=W.Layout(min_width="460px")),
-                    W.VBox([self.summary, self.samples, self.tags])]),
+            W.HBox([W.VBox([self.confusion, self.pairs, self.pixel_matrix, self.iou_bars],
+                           layout=W.Layout(min_width="460px")),
+                    W.VBox([self.summary, self.samples, self.mask_gallery, self.tags])]),
             self.regression,
             self.detection,
             self.tabs,
@@ -222,7 +230,10 @@ class Dashboard(W.VBox):
 
     def tabs_display(self, ev) -> None:
         if hasattr(self, "tabs"):
-            self.tabs.layout.display = None if ev is not None and ev.is_classification else "none"
+            shown = ev is not None and ev.is_classification and not ev.per_pixel
+            self.tabs.layout.display = None if shown else "none"
+        if hasattr(self, "samples"):  # segmentation shows its images with their masks instead
+            self.samples.set_visible(ev is None or not ev.per_pixel)
 
     def _on_class_dd(self, change):
         with self.session.report_errors():

@@ -205,7 +205,7 @@ class EvalState(T.HasTraits):
 
     def _select_cell(self, cell):
         ev, (i, j) = self.evaluation, cell  # in the matrix: checked by _valid_cell
-        idx = self.decisions.cell(i, j)
+        idx = ev.cell_indices(i, j) if self.decisions is None else self.decisions.cell(i, j)
         self.selected_sample = None
         # the label first: views redraw when the indices change
         self.selection_label = f"true {ev.classes[i]} · predicted {ev.classes[j]} ({len(idx)})"

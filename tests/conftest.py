@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import record_calls, require
+from tests.segmentation_fixtures import seg_data, seg_models  # noqa: F401  (session fixtures)
 
 
 @pytest.fixture(autouse=True)

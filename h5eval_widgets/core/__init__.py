@@ -34,6 +34,7 @@ from .results import (
     MulticlassEvaluation,
     MultilabelEvaluation,
     RegressionEvaluation,
+    SegmentationEvaluation,
 )
 from .metrics.threshold import ThresholdIndex, ThresholdResult
 
@@ -44,6 +45,7 @@ __all__ = [
     "MultilabelEvaluation",
     "RegressionEvaluation",
     "DetectionEvaluation",
+    "SegmentationEvaluation",
     "DecisionResult",
     "Task",
     "Comparison",

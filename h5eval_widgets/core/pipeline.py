@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .data.audio import AUDIO_SUFFIXES
 from .data.datasets import IMAGE_SUFFIXES, Dataset, load_dataset
 from .errors import LabelError
 from .insight.explain import Explainer
@@ -80,6 +81,11 @@ def evaluate_model(
     loaded = model if isinstance(model, LoadedModel) else load_model(
         model, trust_code=trust_code, output=output, cache=cache
     )
+    seg = {k: dataset_options.pop(k) for k in ("masks", "palette", "ignore_index") if k in dataset_options}
+    if seg or len(tuple(loaded.info.output_shape)) == 4:  # per-pixel outputs: segmentation
+        return _evaluate_segmentation(loaded, X, y, seg, dataset_options, build=build, classes=classes,
+                                      threshold=threshold, batch_size=batch_size, progress=progress,
+                                      dataset_name=dataset_name)
     if isinstance(X, Dataset):
         if dataset_options:
             raise TypeError(
@@ -116,6 +122,34 @@ def evaluate_model(
     return ev
 
 
+def _evaluate_segmentation(loaded: LoadedModel, X, y, seg: dict, options: dict, *, build, classes,
+                           threshold: float, batch_size, progress: bool, dataset_name):
+    """A segmentation model on images and masks (arrays, or two folders of files): one pass
+    leaving per-image pixel counts (:mod:`h5eval_widgets.core.inference.segment`)."""
+    from .data.masks import open_segmentation
+    from .inference.segment import count_pixels
+
+    masks = seg.get("masks", y)
+    if isinstance(X, Dataset) and masks is None and isinstance(X.X, np.ndarray):
+        X, masks = X.X, X.y  # arrays (X, masks) already read by load_dataset (the dashboard's)
+    if masks is None:
+        raise LabelError(
+            f"{loaded.name} gives per-pixel outputs {tuple(loaded.info.output_shape)}: pass the "
+            "masks, as y=... (n, H, W) for arrays or masks='folder/' for a folder of images."
+        )
+    preprocess = options.pop("preprocess", "auto")
+    if options:
+        raise TypeError(f"{sorted(options)} do not apply to segmentation; it takes masks=, "
+                        "palette=, ignore_index=, classes= and preprocess=.")
+    data = open_segmentation(X, masks, palette=seg.get("palette"),
+                             ignore_index=seg.get("ignore_index", 255), name=dataset_name)
+    counts = count_pixels(loaded, data, threshold=threshold, preprocess=preprocess,
+                                     batch_size=batch_size, progress=progress)
+    return build(None, counts, classes=classes, task="segmentation", threshold=threshold,
+                 notes=tuple(loaded.notes), model_info=loaded.info, model_name=loaded.name,
+                 dataset_name=dataset_name or data.name)
+
+
 def _metadata(data: Dataset, info):
     """The dataset's metadata, with the table columns a multi-input model did not take.
 
@@ -144,7 +178,8 @@ def _metadata(data: Dataset, info):
 
 
 def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, Path], dict[str, Path]]:
-    """Model files (.h5/.keras, SavedModel folders) and data files (or image folders) in a folder.
+    """Model files (.h5/.keras, SavedModel folders) and data files (or image or audio folders) in
+    a folder.
 
     Parameters
     ----------
@@ -160,7 +195,8 @@ def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, Path], dict[str, P
         if p.is_dir() and (p / "saved_model.pb").exists():
             models[p.name] = p
         elif p.is_dir() and any(
-            f.suffix.lower() in IMAGE_SUFFIXES for d in p.iterdir() if d.is_dir() for f in d.iterdir()
+            f.suffix.lower() in IMAGE_SUFFIXES + AUDIO_SUFFIXES
+            for d in p.iterdir() if d.is_dir() for f in d.iterdir()
         ):
             datasets[p.name] = p
         elif p.suffix.lower() in MODEL_SUFFIXES and _holds_model(p):

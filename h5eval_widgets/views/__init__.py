@@ -3,6 +3,7 @@
 from .calibration import CalibrationView
 from .compare import ComparisonView
 from .history import HistoryView
+from .masks import IoUBarsView, MaskGalleryView, PixelMatrixView
 from .splits import SplitsView
 from .confusion import ConfusionMatrixView
 from .curves import CurvesView
@@ -21,6 +22,9 @@ __all__ = [
     "CalibrationView",
     "ComparisonView",
     "HistoryView",
+    "IoUBarsView",
+    "MaskGalleryView",
+    "PixelMatrixView",
     "SplitsView",
     "ConfusionMatrixView",
     "ConfusedPairsView",

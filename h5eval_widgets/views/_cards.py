@@ -27,10 +27,13 @@ class Card:
         self.parts: dict[str, W.Widget] = {}
 
     def part(self, name: str) -> W.Widget:
-        """The card's ``'thumb'``, ``'saliency'`` (image), ``'name'``, ``'text'`` or ``'tags'`` (HTML)."""
+        """The card's ``'thumb'``, ``'saliency'`` (image), ``'audio'`` (player), ``'name'``, ``'text'``
+        or ``'tags'`` (HTML)."""
         if name not in self.parts:
             px = f"{THUMBNAIL_PX}px"
-            if name in ("thumb", "saliency"):  # no tooltip: an Image with one fails to draw
+            if name == "audio":  # a player of the sample's file
+                w = W.Audio(format="wav", autoplay=False, loop=False, layout=W.Layout(width="140px"))
+            elif name in ("thumb", "saliency"):  # no tooltip: an Image with one fails to draw
                 w = W.Image(format="png", layout=W.Layout(max_width=px, max_height=px))
                 if name == "saliency":
                     w.add_class("h5eval-saliency")

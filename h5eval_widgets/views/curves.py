@@ -62,7 +62,7 @@ class CurvesView(View):
 
     def refresh(self) -> None:
         ev = self.session.evaluation
-        if ev is None or not ev.is_classification or self._pos() is None:
+        if ev is None or not ev.is_classification or ev.per_pixel or self._pos() is None:
             self.set_visible(False)
             return
         self.set_visible(True)
@@ -87,6 +87,8 @@ class CurvesView(View):
 
     def _operating_point(self) -> None:
         ev = self.session.evaluation
+        if ev.per_pixel:  # no score columns to draw curves of (the pixel matrix has its slider)
+            return
         res = ev.at_threshold(self.state.threshold, self._pos())
         fpr = 1 - res.specificity if not np.isnan(res.specificity) else 0.0
         with self.roc_point.hold_sync():

@@ -287,7 +287,9 @@ class SamplesView(View):
         if heat is not None:
             put("saliency", overlay_png(picture(data, i), heat))
         if path is not None:
-            if heat is None:
+            if data.kind == "audio":  # a player instead of a picture
+                put("audio", path.read_bytes())
+            elif heat is None:
                 put("thumb", file_thumbnail_png(str(path)))
             put("name", f"<div style='font-size:11px;color:var(--jp-ui-font-color2, #666);overflow-wrap:anywhere'>"
                         f"{html.escape(path.name)}</div>")

@@ -35,7 +35,7 @@ class Dataset:
         For a streamed ``tf.data.Dataset`` they are collected while predicting.
     class_names : tuple of str or None
     name : str
-    kind : {'image', 'tabular', 'text', 'array'}
+    kind : {'image', 'audio', 'tabular', 'text', 'array'}
         How the samples view shows a sample.
     feature_names : tuple of str or None
         Column names for tabular data.
@@ -179,6 +179,7 @@ def load_dataset(
     preprocess=None,
     rescale: float | None = None,
     name: str | None = None,
+    sequence_length: int | None = None,
 ) -> Dataset:
     """Read a test set, read-only and without unpickling.
 
@@ -196,7 +197,8 @@ def load_dataset(
           multi-input model's input names.
         - ``.h5``/``.hdf5``: datasets named by ``x_key``/``y_key`` (or the common names).
         - a folder with one sub-folder of images per class (images are decoded on demand,
-          resized and converted to what the model takes).
+          resized and converted to what the model takes), or of ``.wav`` files per class
+          (decoded as ``keras.utils.audio_dataset_from_directory`` does, padded or cut).
         - an array (with ``y``), a DataFrame, a dict of arrays by input name, a list of
           arrays in the model's input order, a ``tf.data.Dataset`` of ``(x, y)`` (streamed;
           ``keras.utils.image_dataset_from_directory`` keeps its file paths), or a tuple
@@ -227,6 +229,9 @@ def load_dataset(
         Same as a number given as ``preprocess`` (kept for older code).
     name : str, default=None
         Display name (defaults to the file name).
+    sequence_length : int, default=None
+        Samples each ``.wav`` file of an audio folder is padded or cut to (default: the
+        model's input length; with a ``preprocess`` function, the longest file's).
 
     Returns
     -------
@@ -255,7 +260,8 @@ def load_dataset(
             raise DatasetError(f"Dataset path {str(path)!r} does not exist; check the path.")
         X, y_arr, file_names, feats, kind, meta = read_file(
             path, labels_given=y is not None, x_key=x_key, y_key=y_key, label_column=label_column,
-            feature_columns=feature_columns, image_size=image_size, color_mode=mode)
+            feature_columns=feature_columns, image_size=image_size, color_mode=mode,
+            sequence_length=sequence_length)
         names = names or file_names
         if y is not None:
             y_arr = read_labels(y)

@@ -1,4 +1,5 @@
-"""Readers of data files: ``.npz``, ``.npy``, CSV/TSV and Parquet tables, HDF5, image folders.
+"""Readers of data files: ``.npz``, ``.npy``, CSV/TSV and Parquet tables, HDF5, image and audio
+folders.
 
 Every reader is read-only and never unpickles; large files come back as sources read on
 demand (:class:`~.sources.H5Array`, :class:`~.sources.ParquetRows`, :class:`~.images.ImageFiles`).
@@ -13,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DatasetError
+from .audio import AudioFiles, audio_files_in
 from .images import ImageFiles
 from .sources import H5Array, NamedInputs, ParquetRows
 
@@ -24,7 +26,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 def read_file(path: Path, *, labels_given: bool, x_key, y_key, label_column, feature_columns,
-              image_size, color_mode):
+              image_size, color_mode, sequence_length: int | None = None):
     """The inputs of a data file or image folder.
 
     Returns
@@ -37,6 +39,9 @@ def read_file(path: Path, *, labels_given: bool, x_key, y_key, label_column, fea
         :func:`folder_metadata`), else None.
     """
     if path.is_dir():
+        audio = _load_audio_folder(path, sequence_length)
+        if audio is not None:  # .wav files in the class folders, no images
+            return (*audio, None, "audio", folder_metadata(path, audio[2], audio[0].files))
         X, y, names = _load_image_folder(path, image_size, color_mode)
         return X, y, names, None, "image", folder_metadata(path, names, X.files)
     if path.stat().st_size == 0:
@@ -276,6 +281,16 @@ def _load_image_folder(path: Path, image_size, color_mode) -> tuple[ImageFiles, 
         )
     X = ImageFiles(files, image_size, color_mode)
     return X, np.asarray(labels), tuple(classes)
+
+
+def _load_audio_folder(path: Path, length: int | None):
+    """``(AudioFiles, labels, class names)`` of a folder of class folders of .wav files (and no
+    images), else None."""
+    classes = sorted(d.name for d in path.iterdir() if d.is_dir())
+    files, labels = audio_files_in(path, classes)
+    if not files or any(f.suffix.lower() in IMAGE_SUFFIXES for c in classes for f in (path / c).rglob("*")):
+        return None
+    return AudioFiles(files, length), np.asarray(labels), tuple(classes)
 
 
 def folder_metadata(root: Path, classes: Sequence[str], files: Sequence[Path]):

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..errors import DatasetError, ShapeMismatchError
+from ..data.audio import AudioFiles, conform_audio
 from ..data.images import ImageFiles
 from .batching import DEFAULT_CHUNK_BYTES, FILE_ROWS, MAX_ROWS, memory_budget, rows_per_call
 from ..data.preprocessing import APPLICATION_FAMILIES, resolve_preprocess
@@ -240,14 +241,17 @@ def prepare(info, data) -> Feed:
         X = _single_column(X, dtypes[0], data)
     if isinstance(X, ImageFiles):
         X, notes = _conform_images(X, want[1:], data.name, data.color_mode is not None)
+    if isinstance(X, AudioFiles):  # a preprocess function makes the model's input of waveforms
+        X, notes = conform_audio(X, want[1:], data.name, preprocessed=callable(data.preprocess))
     if isinstance(X, TFDataStream):
         pre_spec = data.preprocess
     else:
         pre_spec = data.preprocess if data.preprocess is not None else ("auto" if isinstance(X, ImageFiles) else None)
     pre, pre_note, pre_id = resolve_preprocess(pre_spec, images=images,
                                                model_rescales=bool(info.rescales_inputs))
+    fed = X.shape[1:] if not (isinstance(X, AudioFiles) and pre is not None) else np.shape(pre(X[:1]))[1:]
     try:
-        row_shape, note = adapt_inputs((-1, *X.shape[1:]), want, data.name)
+        row_shape, note = adapt_inputs((-1, *fed), want, data.name)
     except ShapeMismatchError as exc:
         if not isinstance(X, ImageFiles):
             raise
@@ -259,7 +263,7 @@ def prepare(info, data) -> Feed:
         ) from None
     notes += [n for n in (note, pre_note) if n]
     dtype = _feed_dtype(X.dtype, dtypes[0])
-    shape = tuple(row_shape or X.shape[1:])
+    shape = tuple(row_shape or fed)
     run = _one_input(row_shape, dtype, pre, data.name, owned=not isinstance(X, np.ndarray))
     row_bytes = int(np.prod(shape)) * (dtype.itemsize if dtype.kind != "U" else 64)
     if isinstance(X, TFDataStream):

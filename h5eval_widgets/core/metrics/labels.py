@@ -10,7 +10,7 @@ from ..errors import LabelError
 
 __all__ = ["TASKS", "infer_task", "to_probabilities", "encode_labels", "default_class_names"]
 
-TASKS = ("binary", "multiclass", "multilabel", "regression")
+TASKS = ("binary", "multiclass", "multilabel", "regression", "segmentation")
 
 
 def default_class_names(n: int) -> tuple[str, ...]:

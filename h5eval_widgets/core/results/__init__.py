@@ -3,8 +3,8 @@
 
 Takes labels and a model's outputs (``Evaluation.from_predictions``; ``from_model`` predicts
 through :mod:`h5eval_widgets.core.pipeline` first). Gives an immutable result of the task:
-``BinaryEvaluation``, ``MulticlassEvaluation``, ``MultilabelEvaluation`` or
-``RegressionEvaluation``, ``DetectionEvaluation``, whose methods answer every metric, cell and slice. What differs per
+``BinaryEvaluation``, ``MulticlassEvaluation``, ``MultilabelEvaluation``,
+``RegressionEvaluation``, ``DetectionEvaluation`` or ``SegmentationEvaluation``, whose methods answer every metric, cell and slice. What differs per
 task lives in that task's class (the report's parts, the slices' metrics, what is explainable);
 code elsewhere asks the result instead of branching on ``ev.task``. Also here: subsets
 (:mod:`.subsets`), comparisons (:mod:`.compare`) and reports (:mod:`.report`).
@@ -17,6 +17,7 @@ from .detection import DetectionEvaluation
 from .multiclass import MulticlassEvaluation
 from .multilabel import MultilabelEvaluation
 from .regression import RegressionEvaluation
+from .segmentation import SegmentationEvaluation
 from .single import SingleLabelEvaluation
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "MultilabelEvaluation",
     "RegressionEvaluation",
     "DetectionEvaluation",
+    "SegmentationEvaluation",
     "ClassEvaluation",
     "SingleLabelEvaluation",
     "DecisionResult",

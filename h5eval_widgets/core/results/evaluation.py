@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Literal, Sequence
@@ -26,7 +25,7 @@ from .subsets import Sliceable, as_metadata
 
 __all__ = ["Evaluation", "Task"]
 
-Task = Literal["binary", "multiclass", "multilabel", "regression", "detection"]
+Task = Literal["binary", "multiclass", "multilabel", "regression", "detection", "segmentation"]
 
 
 def _readonly(a: np.ndarray | None) -> np.ndarray | None:
@@ -38,11 +37,6 @@ def _readonly(a: np.ndarray | None) -> np.ndarray | None:
             a = a.copy()
             a.flags.writeable = False
     return a
-
-
-def _clean(v: Any) -> Any:
-    """nan as None, for JSON."""
-    return None if isinstance(v, float) and math.isnan(v) else v
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -57,7 +51,7 @@ class Evaluation(Sliceable, Linked, Reportable):
 
     Attributes
     ----------
-    task : {'binary', 'multiclass', 'multilabel', 'regression'}
+    task : {'binary', 'multiclass', 'multilabel', 'regression', 'segmentation'}
     y_true : ndarray
         Class indices (n_samples,), a boolean matrix for multi-label, floats for regression.
     y_pred : ndarray
@@ -114,6 +108,7 @@ class Evaluation(Sliceable, Linked, Reportable):
     explainable: ClassVar[bool] = False
     #: one label per sample and one confusion matrix (binary and multi-class)
     single_label: ClassVar[bool] = False
+    per_pixel: ClassVar[bool] = False  # a class per pixel (segmentation): pixel matrix, masks
     #: the class whose threshold moves (binary: 1), else None
     positive_class: ClassVar[int | None] = None
     #: the metrics a summary shows first
@@ -162,7 +157,7 @@ class Evaluation(Sliceable, Linked, Reportable):
             or predicted values (regression). One column for a single sigmoid unit.
         classes : sequence of str, default=None
             Class names in output order; inferred from string labels or numbered ``'0'..``.
-        task : {'binary', 'multiclass', 'multilabel', 'regression'}, default=None
+        task : {'binary', 'multiclass', 'multilabel', 'regression', 'segmentation'}, default=None
             Inferred from the output width, ``activation`` and the labels when None.
         threshold : float, default=0.5
             A sample is predicted positive when its positive-class probability is
@@ -183,8 +178,11 @@ class Evaluation(Sliceable, Linked, Reportable):
         -------
         Evaluation
             A ``BinaryEvaluation``, ``MulticlassEvaluation``, ``MultilabelEvaluation`` or
-            ``RegressionEvaluation``.
+            ``RegressionEvaluation`` (masks and per-pixel scores: ``SegmentationEvaluation``).
         """
+        if own := [c for c in Evaluation._by_task.values() if c._claims(y_proba, task)]:
+            kw = {k: v for k, v in locals().items() if k not in ("cls", "y_true", "y_proba", "own")}
+            return own[0]._from_own(y_true, y_proba, **kw)  # outputs of a shape of their own
         raw = np.asarray(y_proba)
         if raw.ndim == 1:
             raw = raw[:, None]
@@ -229,6 +227,11 @@ class Evaluation(Sliceable, Linked, Reportable):
             model_name=model_name, dataset_name=dataset_name, sample_ids=_readonly(sample_ids),
             metadata=metadata,
         )
+
+    @classmethod
+    def _claims(cls, y_proba, task) -> bool:
+        """True for outputs only this task reads (built by its ``_from_own``)."""
+        return False
 
     @classmethod
     def _check_outputs(cls, raw: np.ndarray, y: np.ndarray) -> None:
@@ -395,21 +398,6 @@ class Evaluation(Sliceable, Linked, Reportable):
         return {}
 
     # ------------------------------------------------------------------ export
-    def to_dict(self) -> dict:
-        """Plain-Python summary: task, classes, notes, metrics, per-class table, confusion matrix."""
-        return {
-            "model": self.model_name,
-            "dataset": self.dataset_name,
-            "task": self.task,
-            "n_samples": self.n_samples,
-            "classes": list(self.classes) if self.is_classification else None,
-            "threshold": None,
-            "metrics": {k: _clean(float(v)) for k, v in self.scores.items()},
-            "undefined": dict(self.undefined),
-            "notes": list(self.notes),
-            **({"slice": self.slice_name} if self.slice_name is not None else {}),
-        }
-
     def __repr__(self) -> str:
         head = ", ".join(f"{k}={v:.4g}" for k, v in list(self.scores.items())[:3])
         part = "" if self.slice_name is None else f"slice={self.slice_name!r} "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from typing import TYPE_CHECKING
 
 
@@ -148,6 +149,21 @@ class Reportable:
         """Lines this task adds under a report's title (a binary threshold's), else none."""
         return []
 
+    def to_dict(self) -> dict:
+        """Plain-Python summary: task, classes, notes, metrics, per-class table, confusion matrix."""
+        return {
+            "model": self.model_name,
+            "dataset": self.dataset_name,
+            "task": self.task,
+            "n_samples": self.n_samples,
+            "classes": list(self.classes) if self.is_classification else None,
+            "threshold": None,
+            "metrics": {k: _clean(float(v)) for k, v in self.scores.items()},
+            "undefined": dict(self.undefined),
+            "notes": list(self.notes),
+            **({"slice": self.slice_name} if self.slice_name is not None else {}),
+        }
+
     def to_json(self, **kwargs) -> str:
         """:meth:`to_dict` as JSON (nan written as null)."""
         kwargs.setdefault("indent", 2)
@@ -199,3 +215,8 @@ class Reportable:
 
     def _repr_html_(self) -> str:
         return html_summary(self)
+
+
+def _clean(v):
+    """nan as None, for JSON."""
+    return None if isinstance(v, float) and math.isnan(v) else v

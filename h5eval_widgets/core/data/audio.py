@@ -1,0 +1,164 @@
+"""WAV files decoded on demand, padded or cut to one length, as Keras's audio pipeline does.
+
+``keras.utils.audio_dataset_from_directory`` decodes each file with TensorFlow's
+``tf.audio.decode_wav`` (``desired_samples`` pads with zeros or cuts to the length) and keeps the
+file's channels; so does :class:`AudioFiles`, which also keeps the file paths (Keras's audio
+loader drops them). Keras resamples only with tensorflow-io, so a file at another sampling rate
+than the rest is an error naming it and both rates. Only the rows asked for are decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import wave
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import DatasetError, ShapeMismatchError
+
+__all__ = ["AudioFiles", "AUDIO_SUFFIXES", "conform_audio"]
+
+AUDIO_SUFFIXES = (".wav",)
+
+
+def _header(f: Path) -> tuple[int, int, int]:
+    """(sampling rate, channels, frames) from the WAV header (no samples decoded)."""
+    try:
+        with wave.open(str(f), "rb") as w:
+            return w.getframerate(), w.getnchannels(), w.getnframes()
+    except (wave.Error, EOFError, OSError) as exc:
+        raise DatasetError(f"Audio file {f} could not be read as WAV ({exc}); remove or replace it.") from None
+
+
+class AudioFiles:
+    """WAV files decoded on demand at one length and channel count (float32 in [-1, 1]).
+
+    Parameters
+    ----------
+    files : sequence of path-like
+    length : int or None
+        Samples per file after padding with zeros or cutting (None: the longest file's).
+    channels : int or None
+        Channels decoded (None: the first file's).
+
+    Attributes
+    ----------
+    rate : int
+        The files' sampling rate (every file must have it).
+    shape : tuple
+        ``(n_files, length, channels)``.
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 3
+
+    def __init__(self, files: Sequence[str | os.PathLike], length: int | None = None,
+                 channels: int | None = None, *, headers: list | None = None):
+        self.files = [Path(f) for f in files]
+        self.headers = headers if headers is not None else [_header(f) for f in self.files]
+        rates = np.array([h[0] for h in self.headers])
+        odd = np.flatnonzero(rates != rates[0])
+        if len(odd):
+            f = self.files[odd[0]]
+            raise DatasetError(
+                f"Audio file {f} is sampled at {rates[odd[0]]} Hz but {self.files[0].name} and the "
+                f"others at {rates[0]} Hz ({len(odd)} file(s) differ); resample them to one rate "
+                "(Keras's audio loader resamples only with tensorflow-io)."
+            )
+        self.rate = int(rates[0])
+        self.length = int(length) if length else max(h[2] for h in self.headers)
+        self.channels = int(channels) if channels else int(self.headers[0][1])
+        self.shape = (len(self.files), self.length, self.channels)
+        self._digest: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def conformed(self, length: int | None, channels: int | None) -> "AudioFiles":
+        """The same files at another length and channel count (nothing is decoded)."""
+        return AudioFiles(self.files, length or self.length, channels or self.channels,
+                          headers=self.headers)
+
+    def _decode(self, i: int) -> np.ndarray:
+        import tensorflow as tf
+
+        f = self.files[i]
+        try:
+            audio, _ = tf.audio.decode_wav(tf.io.read_file(str(f)), desired_channels=self.channels,
+                                           desired_samples=self.length)
+        except tf.errors.OpError as exc:
+            raise DatasetError(f"Audio file {f} could not be decoded "
+                               f"({exc.message.splitlines()[0][:200]}); remove or replace it.") from None
+        return audio.numpy()
+
+    def __getitem__(self, item) -> np.ndarray:
+        if isinstance(item, (int, np.integer)):
+            return self._decode(int(item))
+        idx = np.arange(len(self))[item] if isinstance(item, slice) else np.asarray(item, np.int64)
+        out = np.empty((len(idx), self.length, self.channels), np.float32)
+        for j, i in enumerate(idx):
+            out[j] = self._decode(int(i))
+        return out
+
+    def batches(self, step: int) -> Iterator[np.ndarray]:
+        """Every file in order, ``step`` at a time."""
+        for start in range(0, len(self), step):
+            yield self[start:start + step]
+
+    def __array__(self, dtype=None, copy=None):
+        a = self[:]
+        return a.astype(dtype) if dtype is not None else a
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the files' contents, length and channels."""
+        if self._digest is None:
+            h = hashlib.sha256(f"audio|{self.length}|{self.channels}".encode())
+            for f in self.files:
+                h.update(f.read_bytes())
+            self._digest = h.hexdigest()
+        return self._digest
+
+    def __repr__(self) -> str:
+        return f"AudioFiles({len(self)} files, {self.rate} Hz, length={self.length}, channels={self.channels})"
+
+
+def conform_audio(X: AudioFiles, want: tuple, name: str, *, preprocessed: bool) -> tuple[AudioFiles, list[str]]:
+    """The files at the model's input length and channels: ``want`` is the model's row shape,
+    ``(length,)`` or ``(length, channels)``. With ``preprocessed`` (a function makes the model's
+    input from the waveforms) the length stays as given."""
+    if not preprocessed and len(want) not in (1, 2):
+        raise ShapeMismatchError(
+            f"{name} is a folder of .wav files but the model takes inputs of shape {want}, not "
+            "waveforms (length,) or (length, channels); pass preprocess= a function turning a "
+            "waveform batch into the model's input (a spectrogram, for example)."
+        )
+    length, channels = X.length, X.channels
+    if not preprocessed:
+        length = want[0] or length
+        channels = (want[1] if len(want) == 2 else 1) or channels
+    out = X.conformed(length, channels)
+    return out, [f"Audio read as {out.length} samples x {out.channels} channel(s) at {out.rate} Hz, "
+                 "decoded with tf.audio.decode_wav, padded with zeros or cut, as "
+                 "keras.utils.audio_dataset_from_directory does."]
+
+
+def audio_files_in(path: Path, classes: Sequence[str]) -> tuple[list[Path], list[int]]:
+    """The .wav files of each class folder, in class then file-name order (Keras's order)."""
+    files, labels = [], []
+    for i, c in enumerate(classes):
+        for f in sorted((path / c).rglob("*")):
+            if f.suffix.lower() in AUDIO_SUFFIXES and f.is_file():
+                files.append(f)
+                labels.append(i)
+    return files, labels
+
+
+def is_audio_folder(path: Any) -> bool:
+    """True for a folder whose class sub-folders hold .wav files."""
+    p = Path(path)
+    return p.is_dir() and any(f.suffix.lower() in AUDIO_SUFFIXES
+                              for d in p.iterdir() if d.is_dir() for f in d.iterdir())
