@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CSS", "SCRIPT", "fmt_number", "html_table"]
+from ..metrics.functions import normalize_confusion
+
+__all__ = ["CSS", "SCRIPT", "fmt_number", "html_table", "confusion_table"]
 
 
 def fmt_number(v: Any) -> str:
@@ -211,3 +213,25 @@ SCRIPT = r"""
   if (first) first.click();
 })();
 """
+
+
+def confusion_table(frame) -> str:
+    """A confusion matrix (a frame of counts, rows = true) with each cell shaded by its row share."""
+    cm = frame.to_numpy()
+    norm = normalize_confusion(cm, "true")
+    names = [str(c) for c in frame.index]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in names)
+    rows = []
+    for i, name in enumerate(names):
+        cells = []
+        for j in range(len(names)):
+            shade = int(255 - 180 * float(norm[i, j]))
+            color = "#fff" if shade < 140 else "#222"
+            cells.append(
+                f"<td style='background:rgb({shade},{shade},255);color:{color}'>{fmt_number(cm[i, j])}</td>"
+            )
+        rows.append(f"<tr><th class='l'>{html.escape(name)}</th>{''.join(cells)}</tr>")
+    return (
+        "<table class='cm'><thead><tr><th class='l'>true \\ predicted</th>"
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )

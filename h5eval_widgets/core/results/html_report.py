@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .html_assets import CSS, SCRIPT, fmt_number, html_table
+from .html_assets import CSS, SCRIPT, confusion_table, fmt_number, html_table
 from .report_data import PER_CELL, THUMB_PX, sample_records
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -194,6 +194,8 @@ def interactive_report(ev: "Evaluation", data=None, *, per_cell: int = PER_CELL,
             body += [f"<h2>{html.escape(part_title)}</h2>", html_table(frame, frame.index.name or "")]
         elif kind == "pairs":
             body += [f"<h2>{html.escape(part_title)}</h2>", html_table(frame.set_index("true"), "true")]
+        elif kind == "confusion" and not matrices:  # a task without clickable cells here
+            body += [f"<h2>{html.escape(part_title)}</h2>", confusion_table(frame)]
     curves = views.get("curves", [])
     if curves:
         body += ["<h2>Curves</h2>", "<div class='row'>" + "".join(svg_plot(c) for c in curves) + "</div>"]

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 
 
 
-from ..metrics.functions import normalize_confusion
-from .html_assets import fmt_number, html_table
+from .html_assets import confusion_table, fmt_number, html_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluation import Evaluation
@@ -68,28 +67,6 @@ def text_report(ev: "Evaluation") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cm_table(frame) -> str:
-    """A confusion matrix (a frame of counts, rows = true) with each cell shaded by its row share."""
-    cm = frame.to_numpy()
-    norm = normalize_confusion(cm, "true")
-    names = [str(c) for c in frame.index]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in names)
-    rows = []
-    for i, name in enumerate(names):
-        cells = []
-        for j in range(len(names)):
-            shade = int(255 - 180 * float(norm[i, j]))
-            color = "#fff" if shade < 140 else "#222"
-            cells.append(
-                f"<td style='background:rgb({shade},{shade},255);color:{color}'>{fmt_number(cm[i, j])}</td>"
-            )
-        rows.append(f"<tr><th class='l'>{html.escape(name)}</th>{''.join(cells)}</tr>")
-    return (
-        "<table class='cm'><thead><tr><th class='l'>true \\ predicted</th>"
-        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
 def html_summary(ev: "Evaluation") -> str:
     """Compact HTML for notebooks (``_repr_html_``): headline metrics and notes."""
     m = ev.metrics()
@@ -116,7 +93,7 @@ def html_report(ev: "Evaluation", *, bootstrap: bool = True) -> str:
                      html_table(ci, index_label="metric")]
     for kind, title, frame in ev.report_parts(pairs=20):
         if kind == "confusion":
-            body += [f"<h2>{html.escape(title)}</h2>", _cm_table(frame)]
+            body += [f"<h2>{html.escape(title)}</h2>", confusion_table(frame)]
         elif kind == "pairs":
             body += [f"<h2>{html.escape(title)}</h2>", html_table(frame.set_index("true"), index_label="true")]
         else:
