@@ -6,7 +6,7 @@ Writes ``docs/dashboard.png`` (1250 px wide, the README's picture), the page at 
 px (``docs/dashboard-1280.png``, ``docs/dashboard-1920.png``) to check the layout, and at 1280
 px under Voila's dark theme (``docs/dashboard-dark.png``); then the digits CNN's cell true 8 /
 predicted 1 with "show saliency" on and one sample's details (``docs/saliency.png``), and the
-embedding map with a box dragged on it (``docs/embedding-map.png``).
+embedding map (WebGL) with that cell's samples highlighted (``docs/embedding-map.png``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def shoot(browser, url: str, width: int, out: Path, *, clip_height: int | None =
 
 
 def shoot_insight(browser, url: str) -> None:
-    """Saliency over a cell's samples, and the embedding map with a brushed box (a tall page:
+    """Saliency over a cell's samples, and the embedding map highlighting them (a tall page:
     the map's tab is below the samples)."""
     page = browser.new_page(viewport={"width": 1400, "height": 2400})
     page.goto(url, timeout=120_000)
@@ -60,19 +60,16 @@ def shoot_insight(browser, url: str) -> None:
     samples.screenshot(path=str(DOCS / "saliency.png"))
     print("wrote", DOCS / "saliency.png")
     page.locator(".lm-TabBar-tab", has_text="Embedding map").click()
-    fig = page.locator(".bqplot.figure", has_text="Embedding map")
-    fig.wait_for(timeout=60_000)
-    fig.scroll_into_view_if_needed()
-    b = fig.bounding_box()
-    page.mouse.move(b["x"] + 0.3 * b["width"], b["y"] + 0.3 * b["height"])
-    page.mouse.down()
-    page.mouse.move(b["x"] + 0.55 * b["width"], b["y"] + 0.6 * b["height"], steps=6)
-    page.mouse.up()
-    page.wait_for_selector("text=/Chosen on the map/", timeout=30_000)
-    page.wait_for_timeout(1500)
-    b = fig.bounding_box()
+    # the jupyter-scatter widget: the element holding regl-scatterplot's API, once drawn
+    find = "() => [...document.querySelectorAll('div')].find(e => e.api && e.api.get)"
+    page.wait_for_function(f"() => {{ const c = ({find})(); return c && c.api.get('isPointsDrawn'); }}",
+                           timeout=60_000)
+    page.evaluate(f"() => ({find})().scrollIntoView({{block: 'center'}})")
+    page.wait_for_timeout(3000)  # the cell's samples (the selection) highlighted, the rest dimmed
+    b = page.evaluate(f"() => {{ const r = ({find})().getBoundingClientRect(); "
+                      "return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
     page.screenshot(path=str(DOCS / "embedding-map.png"),
-                    clip={"x": b["x"] - 10, "y": b["y"] - 60, "width": b["width"] + 20, "height": b["height"] + 100})
+                    clip={"x": b["x"] - 10, "y": b["y"] - 90, "width": b["width"] + 20, "height": b["height"] + 150})
     print("wrote", DOCS / "embedding-map.png")
     page.close()
 
