@@ -22,7 +22,7 @@ from .core import (
 __version__ = "0.1.0"
 __all__ = ["Evaluation", "BinaryEvaluation", "MulticlassEvaluation", "MultilabelEvaluation",
            "RegressionEvaluation", "Comparison", "SplitReport", "compare_splits", "load_history",
-           "load_model", "load_dataset", "load_demo", "Dashboard", "EvalState", "Session", "demo_dashboard",
+           "load_model", "load_dataset", "load_demo", "TrainingRecorder", "Dashboard", "EvalState", "Session", "demo_dashboard",
            "__version__"]
 
 
@@ -31,6 +31,10 @@ def __getattr__(name):
         from . import app
 
         return getattr(app, name)
+    if name == "TrainingRecorder":  # imports Keras
+        from .recorder import TrainingRecorder
+
+        return TrainingRecorder
     if name == "EvalState":
         from .state import EvalState
 

@@ -8,8 +8,11 @@ from typing import Any, Mapping
 
 import ipywidgets as W
 
+from .epochs import EpochSession
 from .session import Session
 from .state import EvalState
+from .views.cartography import CartographyView
+from .views.epochs import EpochView
 from .views.detection import DetectionView
 from .views._base import close_widgets, owned_widgets, unobserve
 from .views import (
@@ -104,6 +107,8 @@ class Dashboard(W.VBox):
                                    client=client)
         st = self.state
         self.session = st.session
+        #: Views added by a constructor (the epoch slider and cartography of ``from_training``).
+        self.extra_views: list = []
         self.model_dd = W.Dropdown(options=st.model_names, description="model")
         self.dataset_dd = W.Dropdown(options=st.dataset_names, description="dataset")
         self.class_dd = W.Dropdown(options=[], description="focus class")
@@ -168,10 +173,37 @@ class Dashboard(W.VBox):
         dash.owns_state = True
         return dash
 
+    @classmethod
+    def from_training(cls, recorders, **kwargs) -> "Dashboard":
+        """A dashboard over training recorders: an epoch slider (and play button) that every view
+        follows, and a "Cartography" tab. Built before ``fit``, it shows each epoch as it ends.
+
+        Parameters
+        ----------
+        recorders : TrainingRecorder or mapping of str to TrainingRecorder
+            One recorder (listed under its model's name once training began, else ``'model'``)
+            or several by name.
+        **kwargs
+            ``export_dir`` and the options of :class:`~h5eval_widgets.session.Session`.
+        """
+        if not isinstance(recorders, Mapping):
+            recorders = {recorders.name or getattr(recorders.model, "name", None) or "model": recorders}
+        export_dir = kwargs.pop("export_dir", ".")
+        dash = cls(state=EvalState(session=EpochSession(recorders, **kwargs)), export_dir=export_dir)
+        dash.owns_state = True
+        dash.epochs = EpochView(dash.state)
+        dash.cartography = CartographyView(dash.state)
+        dash.extra_views += [dash.epochs, dash.cartography]
+        dash.tab_views.append(dash.cartography)
+        dash.tabs.children = (*dash.tabs.children, W.VBox())
+        dash.tabs.set_title(len(dash.tab_views) - 1, "Cartography")
+        dash.children = (dash.children[0], dash.epochs, *dash.children[1:])
+        return dash
+
     @property
     def views(self) -> list:
         """Every view of the dashboard (shown or not)."""
-        return [self.status, self.summary, self.confusion, self.pairs, self.samples, self.tags,
+        return self.extra_views + [self.status, self.summary, self.confusion, self.pairs, self.samples, self.tags,
                 self.per_class, self.curves, self.calibration, self.regression, self.comparison,
                 self.splits, self.history, self.slices, self.embedding, self.detection]
 

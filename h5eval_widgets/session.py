@@ -73,6 +73,8 @@ class Session(Activity):
     slice_name = T.Unicode(None, allow_none=True, help="The slice the results are filtered to "
                                                         "(None: every sample).")
     tags_changed = T.Int(0, help="Counts tag changes (views showing tags redraw on it).")
+    #: True while a new evaluation shows the same samples as the last (keep the chosen cell).
+    keeps_selection = False
 
     def __init__(self, models: Mapping[str, Any], datasets: Mapping[str, Any], *,
                  progress: bool = True, trust_code: bool = False,

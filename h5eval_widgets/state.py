@@ -112,9 +112,10 @@ class EvalState(T.HasTraits):
                 raise exc
 
     def _on_results(self, change):
-        """A new evaluation: clear the cell and sample, set the focus class (and the binary
-        threshold), show the default samples, and compare with ``compare_model`` again."""
-        ev = change["new"]
+        """A new evaluation: clear the cell and sample (the session may keep the cell: another
+        epoch), set the focus class (and the binary threshold), show the default samples, and
+        compare with ``compare_model`` again."""
+        ev, cell = change["new"], self.selected_cell if self.session.keeps_selection else None
         if ev is not None:
             with self.hold_trait_notifications():
                 self.selected_cell = None
@@ -129,6 +130,8 @@ class EvalState(T.HasTraits):
                 else:
                     self.focus_class = None
             self.show_default_samples()
+            if cell is not None and max(cell) < ev.n_classes:  # the same samples at another epoch
+                self.selected_cell = cell
         self._on_compare()
 
     @T.observe("compare_model")

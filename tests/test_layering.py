@@ -25,13 +25,13 @@ STAGES = [
     ("core.insight",),
     ("core.pipeline",),
     ("core.results",),
-    ("core.demo",),
+    ("core.demo", "core.training"),
     ("core",),  # the engine's public names, re-exported
     ("activity",),
-    ("session",),
+    ("session", "epochs"),
     ("state",),
     ("views",),
-    ("app", "cli", "serve"),
+    ("app", "cli", "serve", "recorder"),
     ("",),  # the package's public names
 ]
 

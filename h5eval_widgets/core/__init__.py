@@ -72,4 +72,13 @@ __all__ = [
     "TagsError",
     "EmbeddingError",
     "MissingDependencyError",
+    "TrainingRecorder",
 ]
+
+
+def __getattr__(name):
+    if name == "TrainingRecorder":  # a keras.callbacks.Callback: Keras is imported with it
+        from .training import TrainingRecorder
+
+        return TrainingRecorder
+    raise AttributeError(f"module 'h5eval_widgets.core' has no attribute {name!r}")

@@ -271,7 +271,8 @@ class SamplesView(View):
             caption = (
                 f"<div style='font-size:12px;line-height:1.3'>#{i} {ok}<br>true <b>{html.escape(row['true'])}</b>"
                 f"<br>pred <b>{html.escape(row['predicted'])}</b> ({row['confidence']:.1%})<br>"
-                f"<span style='color:var(--jp-ui-font-color2, #666)'>{html.escape(row['top_classes'])}</span></div>"
+                f"<span style='color:var(--jp-ui-font-color2, #666)'>{html.escape(row['top_classes'])}</span>"
+                f"{_learned(row.get('learned_epoch'))}</div>"
             )
         else:
             t = ev.y_true[i]
@@ -407,3 +408,10 @@ class SamplesView(View):
             self.dist_bars.y = p[order].astype(np.float64)
         self.dist.title = f"Sample #{i}: probability of each class (true {ev.classes[int(ev.y_true[i])]})"
         self.dist.layout.display = None
+
+
+def _learned(epoch) -> str:
+    """A card's line saying when a recorded training learned the sample ('' outside training)."""
+    if epoch is None:
+        return ""
+    return "<br>not learned yet" if epoch != epoch else f"<br>learned at epoch {int(epoch)}"

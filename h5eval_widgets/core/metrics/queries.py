@@ -296,6 +296,9 @@ def samples_frame(ev, data=None, indices=None, *, y_pred: np.ndarray | None = No
     if data is not None and data.file_path(0) is not None:
         out["file"] = [data.file_path(int(i)).name for i in idx]
     out.update(ev.sample_columns(idx, y_pred=y_pred, top=top))
+    meta = getattr(ev, "metadata", None)
+    if meta is not None and "learned_epoch" in meta:  # a training recorder's epoch evaluation
+        out["learned_epoch"] = meta["learned_epoch"].to_numpy()[idx]
     if tags is not None:
         out["tags"] = tags.column(idx)
     if features and data is not None and len(idx):
