@@ -9,6 +9,7 @@ Keras; ``h5eval_widgets.core`` exports the class lazily.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import uuid
@@ -46,13 +47,16 @@ class _EpochOutputs:
         self._folder = folder
         self._arrays: OrderedDict[int, np.ndarray] = OrderedDict()
         self._files: dict[int, Path] = {}
+        self._made = False
 
     @property
     def folder(self) -> Path:
-        if self._folder is None:
+        if self._folder is None:  # ours: removed whole by remove_files
             root = default_cache_dir() / "training"
             root.mkdir(parents=True, exist_ok=True)
             self._folder = Path(tempfile.mkdtemp(prefix="run-", dir=root))
+            self._made = True
+        self._folder.mkdir(parents=True, exist_ok=True)
         return self._folder
 
     @property
@@ -82,7 +86,10 @@ class _EpochOutputs:
         return epoch in self._arrays or epoch in self._files
 
     def remove_files(self) -> None:
-        if self._files and self._folder is not None:
+        """Delete the files written (and the folder, when it was made here)."""
+        for path in self._files.values():
+            path.unlink(missing_ok=True)
+        if self._made and self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
         self._files.clear()
 
@@ -134,8 +141,8 @@ class TrainingRecorder(keras.callbacks.Callback):
         Bytes of outputs kept in memory; older epochs' outputs go to ``.npy`` files under
         ``directory`` and are read back memory-mapped when asked for.
     directory : path-like, default=None
-        Where those files go (default: a new folder under ``training/`` in the cache folder,
-        removed by :meth:`close`).
+        Where those files go (default: a new folder under ``training/`` in the cache folder);
+        :meth:`close` deletes them.
     keep_evaluations : int, default=4
         Epoch evaluations kept built in memory (the most recently asked).
     name : str, default=None
@@ -239,7 +246,7 @@ class TrainingRecorder(keras.callbacks.Callback):
             self.epochs.append(epoch)
             self.epochs.sort()
         self._built.pop(epoch, None)
-        ev = self._build(epoch)
+        ev = Evaluation.from_predictions(self._y, outputs, **self._build_options(self._loaded))
         if ev.single_label:  # what cartography follows, kept per epoch (5 bytes a sample)
             self._true_p[epoch] = ev.y_proba[np.arange(ev.n_samples), ev.y_true].astype(np.float32)
             self._correct[epoch] = ev.y_pred == ev.y_true
@@ -285,21 +292,21 @@ class TrainingRecorder(keras.callbacks.Callback):
         Built from the kept outputs on first access (no prediction), with every metric, the
         matrix and the cells; the most recently asked ones are kept built.
         """
-        e = self._check_epoch(self.epochs[-1] if epoch is None else epoch)
+        e = self._check_epoch(self.epochs[-1] if epoch is None and self.epochs else epoch)
         if e in self._built:
             self._built.move_to_end(e)
             return self._built[e]
         return self._build(e)
 
     def _build(self, e: int) -> Evaluation:
-        options = self._build_options(self._loaded)
+        ev = Evaluation.from_predictions(
+            self._y, np.asarray(self._outputs.get(e)), notes=(f"epoch {e}",), **self._build_options(self._loaded)
+        )
         upto = [k for k in self.epochs if k <= e and k in self._correct]
-        if upto:  # each sample's epoch learned (as of this epoch), shown on its card
-            learned = first_learned(np.stack([self._correct[k] for k in upto]), upto)
-            meta = options["metadata"]
-            column = pd.DataFrame({"learned_epoch": learned})
-            options["metadata"] = column if meta is None else pd.concat([meta, column], axis=1)
-        ev = Evaluation.from_predictions(self._y, np.asarray(self._outputs.get(e)), notes=(f"epoch {e}",), **options)
+        if e in self._correct:  # each sample's epoch learned (as of this epoch), shown on its card
+            learned = pd.DataFrame({"learned_epoch": first_learned(np.stack([self._correct[k] for k in upto]), upto)})
+            meta = learned if ev.metadata is None else pd.concat([ev.metadata, learned], axis=1)
+            ev = dataclasses.replace(ev, metadata=meta)
         self._built[e] = ev
         while len(self._built) > self.keep_evaluations:
             self._built.popitem(last=False)
