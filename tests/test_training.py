@@ -255,3 +255,31 @@ def test_cartography_tab_is_linked_both_ways():
     assert (forgot > 0).all() and (np.diff(forgot) <= 0).all()
     assert len(dash.state.selected_indices) == min(200, int((carto["forgetting_events"] > 0).sum()))
     dash.close()
+
+
+def test_scrubbing_epochs_and_clicking_cells_leaves_no_widget_behind_and_close_leaves_none():
+    from ipywidgets.widgets.widget import _instances
+
+    from tests.random_actions import live_widgets
+
+    Xt, yt, Xv, yv = _digits()
+    rec = TrainingRecorder(Xv, yv)
+    _cnn(6).fit(Xt, yt, epochs=4, verbose=0, callbacks=[rec])
+    before = set(_instances)
+    dash = rec.dashboard()
+    dash.tabs.selected_index = dash.tab_views.index(dash.cartography)
+    rng = np.random.default_rng(0)
+
+    def act(n):
+        for _ in range(n):
+            dash.epochs.slider.index = int(rng.integers(4))
+            dash.state.selected_cell = tuple(int(v) for v in rng.integers(10, size=2))
+            if rng.random() < 0.3:
+                dash.cartography.scatter.selected = rng.choice(len(yv), 5, replace=False)
+
+    act(30)
+    warm = live_widgets()
+    act(300)
+    assert live_widgets() - warm <= 12  # a page of cards at most
+    dash.close()
+    assert set(_instances) <= before
