@@ -29,9 +29,11 @@ chromium:
 	    echo "chromium is missing: run 'sudo apt-get install chromium' for the browser tests"; \
 	  fi; }
 
-# Lint (ruff's rules are in pyproject.toml), then the whole suite.
+# Lint and format check (ruff's rules and line length are in pyproject.toml), then the whole suite.
+# `ruff format .` formats the code as the check wants it.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: $(VENV)/.installed chromium lint
 	$(PY) -m pytest -q

@@ -62,7 +62,7 @@ def nearest_embedding_model(folder: Path, k: int, n: int, name: str, seed: int =
     y = rng.integers(0, k, n)
     X = (emb[y] + rng.normal(scale=0.5, size=(n, d))).astype(np.float32)
     model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(k, activation="softmax")])
-    model.layers[-1].set_weights([emb.T * 4, -2 * (emb ** 2).sum(1)])
+    model.layers[-1].set_weights([emb.T * 4, -2 * (emb**2).sum(1)])
     model.save(folder / f"{name}.h5")
     np.savez(folder / f"{name}_test.npz", x=X, y=y)
     return folder / f"{name}.h5", folder / f"{name}_test.npz"
@@ -86,8 +86,9 @@ def measure(browser, notebook, status: str, names: list[str], clicks: int) -> tu
         labels = page.locator("text.heatmapcell_label").all_text_contents()
         counts = np.array([float(v) for v in labels[: k * k]]).reshape(k, k)
         np.fill_diagonal(counts, 0)
-        cells = [divmod(int(c), k) for c in np.argsort(-counts, axis=None, kind="stable")[:clicks]
-                 if counts.flat[c] > 0]
+        cells = [
+            divmod(int(c), k) for c in np.argsort(-counts, axis=None, kind="stable")[:clicks] if counts.flat[c] > 0
+        ]
         times = []
         for i, j in cells:
             n = int(counts[i, j])
@@ -104,7 +105,11 @@ def measure(browser, notebook, status: str, names: list[str], clicks: int) -> tu
                         .filter(b => b.textContent.trim() === 'details').length;
                     const shown = document.querySelectorAll('.h5eval-table-row').length + cards;
                     return title.includes(want) && shown >= Math.min(n, 12);
-                }""", arg=[want, n], timeout=int(os.environ.get("WAIT_MS", "60000")), polling="raf")
+                }""",
+                arg=[want, n],
+                timeout=int(os.environ.get("WAIT_MS", "60000")),
+                polling="raf",
+            )
             times.append(time.perf_counter() - t)
         page.close()
     return drawn, times
@@ -135,7 +140,8 @@ def map_notebook(n: int) -> dict:
     nb["cells"][0]["source"] = (
         f"import sys\nsys.path.insert(0, {root!r})\nfrom h5eval_widgets import Dashboard\n"
         "from tests.generated import generated_evaluation\n"
-        f"dashboard = Dashboard.from_evaluations({{'gen': generated_evaluation({n})}}, progress=False)\ndashboard")
+        f"dashboard = Dashboard.from_evaluations({{'gen': generated_evaluation({n})}}, progress=False)\ndashboard"
+    )
     return nb
 
 
@@ -152,15 +158,22 @@ def measure_map(browser, n: int, loops: int = 5) -> tuple[float, list[float], li
         page.wait_for_function("performance.now() - window.__changed > 300", timeout=300_000, polling=50)
         t = time.perf_counter()
         page.locator(".lm-TabBar-tab", has_text="Embedding map").click()
-        page.wait_for_function(f"() => {{ const c = ({MAP_API_JS})(); return c && c.api.get('isPointsDrawn') "
-                               f"&& c.api.get('points').length == {n}; }}", timeout=600_000, polling=20)
+        page.wait_for_function(
+            f"() => {{ const c = ({MAP_API_JS})(); return c && c.api.get('isPointsDrawn') "
+            f"&& c.api.get('points').length == {n}; }}",
+            timeout=600_000,
+            polling=20,
+        )
         map_s = time.perf_counter() - t
         page.get_by_title("Activate lasso selection").click()
         times, sizes = [], []
-        for _k, (fx, fy, fr) in enumerate([(0.5, 0.5, 0.2), (0.4, 0.45, 0.12), (0.6, 0.55, 0.15),
-                                          (0.45, 0.6, 0.08), (0.55, 0.4, 0.25)][:loops]):
-            box = page.evaluate(f"() => {{ const r = ({MAP_API_JS})().getBoundingClientRect(); "
-                                "return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
+        for _k, (fx, fy, fr) in enumerate(
+            [(0.5, 0.5, 0.2), (0.4, 0.45, 0.12), (0.6, 0.55, 0.15), (0.45, 0.6, 0.08), (0.55, 0.4, 0.25)][:loops]
+        ):
+            box = page.evaluate(
+                f"() => {{ const r = ({MAP_API_JS})().getBoundingClientRect(); "
+                "return {x: r.x, y: r.y, width: r.width, height: r.height}; }"
+            )
             cx, cy, r = box["x"] + fx * box["width"], box["y"] + fy * box["height"], fr * box["height"]
             page.mouse.move(cx + r, cy)
             page.mouse.down()
@@ -180,8 +193,7 @@ def measure_map(browser, n: int, loops: int = 5) -> tuple[float, list[float], li
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", nargs="*", default=["10", "1000", "10k", "100k"],
-                    choices=["10", "1000", "10k", "100k"])
+    ap.add_argument("--cases", nargs="*", default=["10", "1000", "10k", "100k"], choices=["10", "1000", "10k", "100k"])
     ap.add_argument("--clicks", type=int, default=7)
     ap.add_argument("--map-cases", nargs="*", default=["10k", "100k", "1M"], choices=["10k", "100k", "1M"])
     args = ap.parse_args()
@@ -201,36 +213,51 @@ def main() -> None:
             from h5eval_widgets import load_demo
 
             ev = load_demo().evaluate("digits_cnn", progress=False)  # fills the cache
-            cases[case] = (dashboard_notebook(None, None, demo=True), "digits_cnn on digits_test: 719 samples",
-                           list(ev.classes))
+            cases[case] = (
+                dashboard_notebook(None, None, demo=True),
+                "digits_cnn on digits_test: 719 samples",
+                list(ev.classes),
+            )
             continue
         k, n = {"1000": (1000, 5000), "10k": (10, 10_000), "100k": (10, 100_000)}[case]
         model, data = nearest_embedding_model(tmp, k, n, f"m{case}")
         ev = Evaluation.from_model(str(model), str(data), progress=False)  # fills the cache
         # as the dashboard draws them: focus class 0 (its default) is always among them
         drawn = classes_to_draw(ev.confusion_matrix(), 15, focus=0) if k > 30 else np.arange(k)
-        cases[case] = (dashboard_notebook(_by_name([str(model)]), _by_name([str(data)])),
-                       f"m{case} on m{case}_test: {n} samples", [ev.classes[c] for c in drawn])
+        cases[case] = (
+            dashboard_notebook(_by_name([str(model)]), _by_name([str(data)])),
+            f"m{case} on m{case}_test: {n} samples",
+            [ev.classes[c] for c in drawn],
+        )
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"),
-                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run",
-                                          "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+        )
         if cases:
             print(f"{'case':>6} {'page drawn s':>13} {'click -> samples ms (median, min-max)':>40}", flush=True)
         for case, (notebook, status, names) in cases.items():
             drawn, times = measure(browser, notebook, status, names, args.clicks)
             ms = [t * 1000 for t in times]
-            print(f"{case:>6} {drawn:>13.1f} {statistics.median(ms):>22.0f} "
-                  f"({min(ms):.0f}-{max(ms):.0f}, {len(ms)} cells)", flush=True)
+            print(
+                f"{case:>6} {drawn:>13.1f} {statistics.median(ms):>22.0f} "
+                f"({min(ms):.0f}-{max(ms):.0f}, {len(ms)} cells)",
+                flush=True,
+            )
         if args.map_cases:
-            print(f"{'map':>6} {'map drawn s':>12} {'lasso -> samples ms (median, min-max)':>40} {'points chosen':>24}",
-                  flush=True)
+            print(
+                f"{'map':>6} {'map drawn s':>12} {'lasso -> samples ms (median, min-max)':>40} {'points chosen':>24}",
+                flush=True,
+            )
         for case in args.map_cases:
             n = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}[case]
             map_s, lassos, sizes = measure_map(browser, n)
             ls = [t * 1000 for t in lassos]
-            print(f"{case:>6} {map_s:>12.2f} {statistics.median(ls):>22.0f} "
-                  f"({min(ls):.0f}-{max(ls):.0f}, {len(ls)} lassos) {min(sizes):>10,}-{max(sizes):,}", flush=True)
+            print(
+                f"{case:>6} {map_s:>12.2f} {statistics.median(ls):>22.0f} "
+                f"({min(ls):.0f}-{max(ls):.0f}, {len(ls)} lassos) {min(sizes):>10,}-{max(sizes):,}",
+                flush=True,
+            )
         browser.close()
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -43,8 +43,7 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     classes = tuple(f"class_{i}" for i in range(args.classes))
     gt, dets = make_coco(args.images, seed=0, classes=classes)
-    print(f"{args.images} images, {len(gt['annotations'])} true boxes, {len(dets)} detections, "
-          f"{args.classes} classes")
+    print(f"{args.images} images, {len(gt['annotations'])} true boxes, {len(dets)} detections, {args.classes} classes")
     rows = []
     from pycocotools.coco import COCO as PC
     from pycocotools.cocoeval import COCOeval as PE
@@ -77,8 +76,10 @@ def main(argv=None) -> None:
         t = time.perf_counter()
         ev.cell_indices(0, ev.n_classes, iou=iou, confidence=0.5)
         cell = time.perf_counter() - t
-        print(f"IoU {iou}: matching once {first:.2f} s; a slider move {per * 1e3:.3f} ms; "
-              f"a cell's boxes {cell * 1e3:.2f} ms")
+        print(
+            f"IoU {iou}: matching once {first:.2f} s; a slider move {per * 1e3:.3f} ms; "
+            f"a cell's boxes {cell * 1e3:.2f} ms"
+        )
 
 
 if __name__ == "__main__":

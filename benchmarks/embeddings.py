@@ -71,17 +71,22 @@ def main(quick: bool = False) -> None:
     big = load_dataset(np.tile(X, (14, 1, 1)), np.tile(y, 14), name="digits x14")
     rng = np.random.default_rng(0)
     mobilenet = load_model(keras.applications.MobileNetV2(weights=None), name="MobileNetV2")
-    imgs = load_dataset(rng.uniform(-1, 1, (200, 224, 224, 3)).astype(np.float32),
-                        rng.integers(0, 1000, 200), name="200 random 224x224")
+    imgs = load_dataset(
+        rng.uniform(-1, 1, (200, 224, 224, 3)).astype(np.float32), rng.integers(0, 1000, 200), name="200 random 224x224"
+    )
 
     print(f"{'inference pass (best / median of 10)':<36}{'without':>18}{'with':>18}{'cost':>8}  embedding")
-    for name, loaded, data in [("digits CNN, 719 images 8x8", digits, test),
-                               ("digits CNN, 10,066 images 8x8", digits, big),
-                               ("MobileNetV2, 200 images 224x224", mobilenet, imgs)]:
+    for name, loaded, data in [
+        ("digits CNN, 719 images 8x8", digits, test),
+        ("digits CNN, 10,066 images 8x8", digits, big),
+        ("MobileNetV2, 200 images 224x224", mobilenet, imgs),
+    ]:
         without, with_, shape = pass_times(loaded, data)
         a, b = min(without), min(with_)
-        print(f"{name:<36}{a:>8.3f} /{np.median(without):>7.3f}s{b:>8.3f} /{np.median(with_):>7.3f}s"
-              f"{(b / a - 1) * 100:>+7.1f}%  {shape[0]} x {shape[1]}")
+        print(
+            f"{name:<36}{a:>8.3f} /{np.median(without):>7.3f}s{b:>8.3f} /{np.median(with_):>7.3f}s"
+            f"{(b / a - 1) * 100:>+7.1f}%  {shape[0]} x {shape[1]}"
+        )
 
     # the machine's noise can exceed the cost: the compiled graphs say what the cost is
     from collections import Counter
@@ -90,10 +95,14 @@ def main(quick: bool = False) -> None:
     from h5eval_widgets.core.inference.predict import _forward_fn
 
     sig = ((224, 224, 3), np.dtype("float32"))
-    graphs = [Counter(op.type for op in f.get_concrete_function().graph.get_operations())
-              for f in (_forward_fn(mobilenet, sig), _forward_fn(mobilenet, sig, plan_for(mobilenet, "penultimate")))]
-    print(f"MobileNetV2's compiled pass: {sum(graphs[0].values())} ops without, {sum(graphs[1].values())} "
-          f"with embeddings; added: {dict(graphs[1] - graphs[0])}, removed: {dict(graphs[0] - graphs[1])}")
+    graphs = [
+        Counter(op.type for op in f.get_concrete_function().graph.get_operations())
+        for f in (_forward_fn(mobilenet, sig), _forward_fn(mobilenet, sig, plan_for(mobilenet, "penultimate")))
+    ]
+    print(
+        f"MobileNetV2's compiled pass: {sum(graphs[0].values())} ops without, {sum(graphs[1].values())} "
+        f"with embeddings; added: {dict(graphs[1] - graphs[0])}, removed: {dict(graphs[0] - graphs[1])}"
+    )
 
     print(f"\n{'projection to 2-D (best of 3)':<44}{'time':>10}")
     for n in (10_000, 100_000):

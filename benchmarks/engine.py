@@ -127,9 +127,11 @@ def main() -> None:
     from h5eval_widgets.core.cache import PredictionCache
 
     tmp = Path(tempfile.mkdtemp(prefix="h5eval-bench-"))
-    print(f"{'N':>9} {'k':>4} {'plain s':>8} {'bare s':>7} {'bare+trace':>10} {'engine s':>8} "
-          f"{'in-mem s':>8} {'cached s':>8} {'eng/b+t':>7} {'mem/b+t':>7} {'plain/eng':>9} "
-          f"{'metrics s':>9} {'sort s':>7} {'met/sort':>8} {'mem eng':>7} {'mem skl':>7}")
+    print(
+        f"{'N':>9} {'k':>4} {'plain s':>8} {'bare s':>7} {'bare+trace':>10} {'engine s':>8} "
+        f"{'in-mem s':>8} {'cached s':>8} {'eng/b+t':>7} {'mem/b+t':>7} {'plain/eng':>9} "
+        f"{'metrics s':>9} {'sort s':>7} {'met/sort':>8} {'mem eng':>7} {'mem skl':>7}"
+    )
     for k in args.classes:
         path = tmp / f"mlp_{k}.h5"
         make_model(k, path)
@@ -189,11 +191,14 @@ def main() -> None:
                 size = raw.nbytes
                 mem_e = peak_extra(run_engine) / size
                 mem_s = peak_extra(lambda: sklearn_suite(y, raw, k)) / size
-            print(f"{n:>9} {k:>4} {plain:>8.2f} {bare:>7.3f} {bare + trace:>10.3f} {engine:>8.3f} "
-                  f"{in_memory:>8.3f} {cached:>8.3f} {engine / (bare + trace):>7.2f} "
-                  f"{in_memory / (bare + trace):>7.2f} {plain / engine:>9.1f} "
-                  f"{metrics_t:>9.3f} {sort_t:>7.3f} {metrics_t / sort_t:>8.2f} {mem_e:>7.2f} "
-                  f"{mem_s:>7.2f}", flush=True)
+            print(
+                f"{n:>9} {k:>4} {plain:>8.2f} {bare:>7.3f} {bare + trace:>10.3f} {engine:>8.3f} "
+                f"{in_memory:>8.3f} {cached:>8.3f} {engine / (bare + trace):>7.2f} "
+                f"{in_memory / (bare + trace):>7.2f} {plain / engine:>9.1f} "
+                f"{metrics_t:>9.3f} {sort_t:>7.3f} {metrics_t / sort_t:>8.2f} {mem_e:>7.2f} "
+                f"{mem_s:>7.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--reps", type=int, default=21)
-    ap.add_argument("--first-view", type=int, nargs=2, default=[1_000_000, 100], metavar=("N", "K"),
-                    help="size of the first-view measurement (samples, classes)")
+    ap.add_argument(
+        "--first-view",
+        type=int,
+        nargs=2,
+        default=[1_000_000, 100],
+        metavar=("N", "K"),
+        help="size of the first-view measurement (samples, classes)",
+    )
     args = ap.parse_args()
 
     from h5eval_widgets import Dashboard, Evaluation
@@ -92,8 +98,10 @@ def main() -> None:
     engine = time.perf_counter() - t0
     t0 = time.perf_counter()
     Dashboard.from_evaluations({"big": ev}, progress=False)
-    print(f"1000 classes, {n} samples: engine metrics {engine:.2f} s, building every view "
-          f"{time.perf_counter() - t0:.2f} s")
+    print(
+        f"1000 classes, {n} samples: engine metrics {engine:.2f} s, building every view "
+        f"{time.perf_counter() - t0:.2f} s"
+    )
 
     # the first view of a large evaluation: the matrix and its metrics, before any column sort
     n, k = args.first_view
@@ -108,9 +116,11 @@ def main() -> None:
     sorted_yet = ev.ranking_ready
     while not d.session.ranking_ready:
         time.sleep(0.01)
-    print(f"{k} classes, {n} samples: first view (matrix + headline metrics) {first:.2f} s, "
-          f"columns sorted by then: {sorted_yet}; ranking metrics ready after "
-          f"{time.perf_counter() - t0:.2f} s")
+    print(
+        f"{k} classes, {n} samples: first view (matrix + headline metrics) {first:.2f} s, "
+        f"columns sorted by then: {sorted_yet}; ranking metrics ready after "
+        f"{time.perf_counter() - t0:.2f} s"
+    )
 
 
 if __name__ == "__main__":

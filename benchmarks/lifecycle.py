@@ -36,16 +36,21 @@ def main() -> None:
     before = live_widgets()
     t0 = time.perf_counter()
     dash = demo_dashboard(progress=False, export_dir=tempfile.mkdtemp())
-    print(f"built: {live_widgets() - before} widgets, RSS {rss_mb():.0f} MB "
-          f"({time.perf_counter() - t0:.1f} s)", flush=True)
+    print(
+        f"built: {live_widgets() - before} widgets, RSS {rss_mb():.0f} MB ({time.perf_counter() - t0:.1f} s)",
+        flush=True,
+    )
     actions = RandomActions(dash, seed=args.seed)
     done = 0
     t0 = time.perf_counter()
     for n in [100] + list(range(args.every, args.actions + 1, args.every)):
         actions.run(n - done)
         done = n
-        print(f"after {done:>6} actions: {live_widgets() - before:>7} widgets, RSS {rss_mb():6.0f} MB "
-              f"({time.perf_counter() - t0:.1f} s)", flush=True)
+        print(
+            f"after {done:>6} actions: {live_widgets() - before:>7} widgets, RSS {rss_mb():6.0f} MB "
+            f"({time.perf_counter() - t0:.1f} s)",
+            flush=True,
+        )
     top = list(live_widget_types().items())[:8]
     print("most common:", ", ".join(f"{k} {v}" for k, v in top))
     print("actions:", actions.counts, "errors:", actions.errors)

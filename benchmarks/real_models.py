@@ -98,12 +98,11 @@ def _make_image(job: tuple[str, int, int, int]) -> None:
     w, h = (int(s) for s in rng.integers(lo, hi + 1, size=2))
     c0, c1 = rng.uniform(0, 255, (2, 3)).astype(np.float32)
     a = np.float32(rng.uniform())
-    t = a * np.linspace(0, 1, w, dtype=np.float32)[None, :] + (1 - a) * np.linspace(
-        0, 1, h, dtype=np.float32)[:, None]
+    t = a * np.linspace(0, 1, w, dtype=np.float32)[None, :] + (1 - a) * np.linspace(0, 1, h, dtype=np.float32)[:, None]
     img = c0 + t[..., None] * (c1 - c0)
     for _ in range(rng.integers(2, 7)):
         x0, y0 = rng.integers(0, w - 8), rng.integers(0, h - 8)
-        img[y0:rng.integers(y0 + 8, h + 1), x0:rng.integers(x0 + 8, w + 1)] = rng.uniform(0, 255, 3)
+        img[y0 : rng.integers(y0 + 8, h + 1), x0 : rng.integers(x0 + 8, w + 1)] = rng.uniform(0, 255, 3)
     img += rng.standard_normal(img.shape, dtype=np.float32) * 6
     im = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
     if rng.random() < 0.15:
@@ -114,15 +113,18 @@ def _make_image(job: tuple[str, int, int, int]) -> None:
 def make_folder(folder: Path, n: int, lo: int, hi: int, seed: int) -> None:
     for c in range(CLASSES):
         (folder / f"class_{c}").mkdir(parents=True)
-    jobs = [(str(folder / f"class_{i % CLASSES}" / f"img_{i:06d}.jpg"), seed * 10_000_000 + i, lo, hi)
-            for i in range(n)]
+    jobs = [
+        (str(folder / f"class_{i % CLASSES}" / f"img_{i:06d}.jpg"), seed * 10_000_000 + i, lo, hi) for i in range(n)
+    ]
     t = time.perf_counter()
     with ProcessPoolExecutor(os.cpu_count() or 2) as pool:
         list(pool.map(_make_image, jobs, chunksize=64))
     dt = time.perf_counter() - t
     mb = sum(f.stat().st_size for f in folder.rglob("*.jpg")) / 1e6
-    print(f"{n} JPEGs of {lo}-{hi} px in {folder.name}/: {dt:.1f} s ({dt / n * 1000:.1f} s per "
-          f"1000), {mb:.0f} MB, {mb / n * 1000:.0f} kB each on average")
+    print(
+        f"{n} JPEGs of {lo}-{hi} px in {folder.name}/: {dt:.1f} s ({dt / n * 1000:.1f} s per "
+        f"1000), {mb:.0f} MB, {mb / n * 1000:.0f} kB each on average"
+    )
 
 
 def build(name: str, k: int):
@@ -130,26 +132,40 @@ def build(name: str, k: int):
     from keras import layers as L
 
     if name == "mlp":
-        return keras.Sequential([keras.Input((64, 64, 3)), L.Rescaling(1 / 255), L.Flatten(),
-                                 L.Dense(128, activation="relu"), L.Dense(k, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input((64, 64, 3)),
+                L.Rescaling(1 / 255),
+                L.Flatten(),
+                L.Dense(128, activation="relu"),
+                L.Dense(k, activation="softmax"),
+            ]
+        )
     if name == "cnn":
         body = [keras.Input((128, 128, 3)), L.Rescaling(1 / 255)]
         for filters in (16, 32, 64):
             body += [L.Conv2D(filters, 3, activation="relu", padding="same"), L.MaxPooling2D()]
         return keras.Sequential(body + [L.GlobalAveragePooling2D(), L.Dense(k, activation="softmax")])
-    app = {"mobilenet_v2": keras.applications.MobileNetV2, "resnet50": keras.applications.ResNet50,
-           "efficientnet_b0": keras.applications.EfficientNetB0}[name]
+    app = {
+        "mobilenet_v2": keras.applications.MobileNetV2,
+        "resnet50": keras.applications.ResNet50,
+        "efficientnet_b0": keras.applications.EfficientNetB0,
+    }[name]
     return app(weights=None, input_shape=(224, 224, 3), classes=k)
 
 
-def run_child(code: str, folder: Path, model: Path, out: Path, size: str, arg: str,
-              tmp: Path) -> tuple[float, int] | str:
+def run_child(
+    code: str, folder: Path, model: Path, out: Path, size: str, arg: str, tmp: Path
+) -> tuple[float, int] | str:
     """(seconds, peak RSS in KiB) measured inside a fresh process, or 'failed: ...'."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-               H5EVAL_CACHE_DIR=tempfile.mkdtemp(prefix="cache-", dir=tmp))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", H5EVAL_CACHE_DIR=tempfile.mkdtemp(prefix="cache-", dir=tmp))
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-c", code, str(folder), str(model), str(out), size, arg],
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(folder), str(model), str(out), size, arg],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     result = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not result:
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()] or [f"exit {proc.returncode}"]
@@ -170,7 +186,7 @@ def spread(runs: list) -> str:
 
 
 def mem(kib: int) -> str:
-    return f"{kib / 1024 ** 2:.2f} GB" if kib >= 1024 ** 2 else f"{kib / 1024:.0f} MB"
+    return f"{kib / 1024**2:.2f} GB" if kib >= 1024**2 else f"{kib / 1024:.0f} MB"
 
 
 def main() -> None:
@@ -205,8 +221,10 @@ def main() -> None:
             model.save(paths[name])
             h, w = model.input_shape[1:3]
             info[name] = (model.count_params(), f"{h}x{w}")
-            print(f"{name:16s}{model.count_params():>12,} parameters, {h}x{w}, "
-                  f"{paths[name].stat().st_size / 1e6:6.1f} MB file")
+            print(
+                f"{name:16s}{model.count_params():>12,} parameters, {h}x{w}, "
+                f"{paths[name].stat().st_size / 1e6:6.1f} MB file"
+            )
             del model
             keras.backend.clear_session()
 
@@ -215,56 +233,81 @@ def main() -> None:
             size = info[name][1]
             plain, engine = [], []
             for _ in range(args.repeat):  # interleaved; the best of each is kept
-                plain.append(run_child(PLAIN, folder, paths[name], tmp / f"{name}_plain.npy", size,
-                                       PREPROCESS.get(name, "none"), tmp))
-                engine.append(run_child(ENGINE, folder, paths[name], tmp / f"{name}_engine.npy", size,
-                                        PREPROCESS.get(name, "auto"), tmp))
+                plain.append(
+                    run_child(
+                        PLAIN, folder, paths[name], tmp / f"{name}_plain.npy", size, PREPROCESS.get(name, "none"), tmp
+                    )
+                )
+                engine.append(
+                    run_child(
+                        ENGINE, folder, paths[name], tmp / f"{name}_engine.npy", size, PREPROCESS.get(name, "auto"), tmp
+                    )
+                )
             # every run is shown: this machine's own speed moves between runs
             print(f"  {name}: plain {spread(plain)}; engine {spread(engine)}", flush=True)
             rows.append((name, best(plain), best(engine)))
 
         import numpy as np
 
-        print(f"\n{args.n} photos, {CLASSES} classes, best of {args.repeat} run(s) each; targets: "
-              f"engine time <= 1.05x plain, engine peak RSS <= plain")
-        head = (f"{'model':16s}{'params':>12s}{'input':>9s}{'plain':>9s}{'engine':>9s}{'ratio':>7s}"
-                f"{'plain RSS':>11s}{'eng RSS':>10s}{'ratio':>7s}{'argmax':>8s}{'max|diff|':>11s}")
+        print(
+            f"\n{args.n} photos, {CLASSES} classes, best of {args.repeat} run(s) each; targets: "
+            f"engine time <= 1.05x plain, engine peak RSS <= plain"
+        )
+        head = (
+            f"{'model':16s}{'params':>12s}{'input':>9s}{'plain':>9s}{'engine':>9s}{'ratio':>7s}"
+            f"{'plain RSS':>11s}{'eng RSS':>10s}{'ratio':>7s}{'argmax':>8s}{'max|diff|':>11s}"
+        )
         print(head + "\n" + "-" * len(head))
         for name, plain, engine in rows:
             params, size = info[name]
             line = f"{name:16s}{params:>12,}{size:>9s}"
             if isinstance(plain, str):
-                print(f"{line}  plain {plain}" + ("" if isinstance(engine, str) else
-                                                   f"; engine {engine[0]:.1f} s, {mem(engine[1])}"))
+                print(
+                    f"{line}  plain {plain}"
+                    + ("" if isinstance(engine, str) else f"; engine {engine[0]:.1f} s, {mem(engine[1])}")
+                )
                 continue
             line += f"{plain[0]:>8.1f}s"
             if isinstance(engine, str):
                 print(f"{line}{'':>16s}{mem(plain[1]):>11s}  engine {engine}")
                 continue
             a, b = np.load(tmp / f"{name}_plain.npy"), np.load(tmp / f"{name}_engine.npy")
-            agree, diff = ((f"{(a.argmax(1) == b.argmax(1)).mean():>8.1%}", f"{np.abs(a - b).max():>11.2e}")
-                           if a.shape == b.shape else (f"{'shape':>8s}", f"{str(b.shape):>11s}"))
-            print(f"{line}{engine[0]:>8.1f}s{engine[0] / plain[0]:>6.2f}x{mem(plain[1]):>11s}"
-                  f"{mem(engine[1]):>10s}{engine[1] / plain[1]:>6.2f}x{agree}{diff}")
+            agree, diff = (
+                (f"{(a.argmax(1) == b.argmax(1)).mean():>8.1%}", f"{np.abs(a - b).max():>11.2e}")
+                if a.shape == b.shape
+                else (f"{'shape':>8s}", f"{str(b.shape):>11s}")
+            )
+            print(
+                f"{line}{engine[0]:>8.1f}s{engine[0] / plain[0]:>6.2f}x{mem(plain[1]):>11s}"
+                f"{mem(engine[1]):>10s}{engine[1] / plain[1]:>6.2f}x{agree}{diff}"
+            )
 
         if not args.skip_big:
-            print(f"\nMemory stays flat: cnn, engine over {args.n} and over {args.big} photos of "
-                  f"64-160 px (smaller than above only to generate them quickly)")
+            print(
+                f"\nMemory stays flat: cnn, engine over {args.n} and over {args.big} photos of "
+                f"64-160 px (smaller than above only to generate them quickly)"
+            )
             runs: dict[str, list] = {"small_e": [], "big_e": [], "big_p": []}
             for _ in range(args.repeat):  # interleaved, as above
-                runs["big_p"].append(run_child(PLAIN, big, paths["cnn"], tmp / "flat_plain.npy",
-                                               "128x128", "none", tmp))
-                runs["small_e"].append(run_child(ENGINE, small, paths["cnn"], tmp / "flat_small.npy",
-                                                 "128x128", "auto", tmp))
-                runs["big_e"].append(run_child(ENGINE, big, paths["cnn"], tmp / "flat_big.npy",
-                                               "128x128", "auto", tmp))
+                runs["big_p"].append(
+                    run_child(PLAIN, big, paths["cnn"], tmp / "flat_plain.npy", "128x128", "none", tmp)
+                )
+                runs["small_e"].append(
+                    run_child(ENGINE, small, paths["cnn"], tmp / "flat_small.npy", "128x128", "auto", tmp)
+                )
+                runs["big_e"].append(run_child(ENGINE, big, paths["cnn"], tmp / "flat_big.npy", "128x128", "auto", tmp))
             small_e, big_e, big_p = (best(runs[k]) for k in ("small_e", "big_e", "big_p"))
-            for label, r in ((f"engine, {args.n} photos", small_e), (f"engine, {args.big} photos", big_e),
-                             (f"plain,  {args.big} photos", big_p)):
+            for label, r in (
+                (f"engine, {args.n} photos", small_e),
+                (f"engine, {args.big} photos", big_e),
+                (f"plain,  {args.big} photos", big_p),
+            ):
                 print(f"  {label:22s}" + (r if isinstance(r, str) else f"{r[0]:8.1f} s, peak RSS {mem(r[1])}"))
             if not isinstance(small_e, str) and not isinstance(big_e, str):
-                print(f"  engine peak RSS difference: {(big_e[1] - small_e[1]) / 1024:+.0f} MB "
-                      f"(outputs: {args.big * CLASSES * 4 / 1e6:.2f} MB of float32)")
+                print(
+                    f"  engine peak RSS difference: {(big_e[1] - small_e[1]) / 1024:+.0f} MB "
+                    f"(outputs: {args.big * CLASSES * 4 / 1e6:.2f} MB of float32)"
+                )
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(f"\nwhole benchmark: {time.perf_counter() - t0:.0f} s (this process peaked at {mem(own)})")
     finally:

@@ -55,9 +55,14 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="h5eval-reopen-"))
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((256,)), keras.layers.Dense(2048, activation="relu"),
-                              keras.layers.Dense(2048, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((256,)),
+            keras.layers.Dense(2048, activation="relu"),
+            keras.layers.Dense(2048, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.save(tmp / "model.h5")
     rng = np.random.default_rng(0)
     np.save(tmp / "X.npy", rng.normal(size=(20_000, 256)).astype(np.float32))
@@ -68,11 +73,17 @@ def main() -> None:
 
     def run(script: str = RUN) -> str:
         t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", script, str(tmp / "X.npy"), str(tmp / "y.npy"),
-                              str(tmp / "model.h5")], env=env, capture_output=True, text=True,
-                             check=True).stdout.split()
-        return (f"{float(out[0]):6.2f} s in the call, {time.perf_counter() - t:6.2f} s with the "
-                f"process; tensorflow imported: {out[1]}")
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(tmp / "X.npy"), str(tmp / "y.npy"), str(tmp / "model.h5")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        return (
+            f"{float(out[0]):6.2f} s in the call, {time.perf_counter() - t:6.2f} s with the "
+            f"process; tensorflow imported: {out[1]}"
+        )
 
     print(f"{os.path.getsize(tmp / 'model.h5') / 1e6:.0f} MB model, {model.count_params():,} parameters")
     print("cold:          ", run())

@@ -128,8 +128,7 @@ def dashboard() -> None:
 
 
 def run(case: str, method: str, side: str) -> tuple[int, float, int]:
-    out = subprocess.run([sys.executable, "-c", CHILD, case, str(ROOT), method, side],
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", CHILD, case, str(ROOT), method, side], capture_output=True, text=True)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
     if out.returncode or not lines:
         raise SystemExit(f"{case} {method} {side}: failed\n{out.stderr[-2000:]}")
@@ -138,14 +137,19 @@ def run(case: str, method: str, side: str) -> tuple[int, float, int]:
 
 
 def main() -> None:
-    print(f"{'case':>12} {'n':>3} {'method':>21} {'plain ms':>9} {'engine ms':>9} {'ratio':>6} "
-          f"{'plain RSS':>10} {'engine RSS':>10}")
+    print(
+        f"{'case':>12} {'n':>3} {'method':>21} {'plain ms':>9} {'engine ms':>9} {'ratio':>6} "
+        f"{'plain RSS':>10} {'engine RSS':>10}"
+    )
     for case in ("digits", "mobilenet_v2"):
         for method in ("gradcam", "integrated_gradients"):
             n, tp, rp = run(case, method, "plain")
             _, te, re_ = run(case, method, "engine")
-            print(f"{case:>12} {n:>3} {method:>21} {tp * 1000:>9.0f} {te * 1000:>9.0f} {te / tp:>5.2f}x "
-                  f"{rp:>7} MB {re_:>7} MB", flush=True)
+            print(
+                f"{case:>12} {n:>3} {method:>21} {tp * 1000:>9.0f} {te * 1000:>9.0f} {te / tp:>5.2f}x "
+                f"{rp:>7} MB {re_:>7} MB",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

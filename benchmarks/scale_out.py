@@ -93,8 +93,11 @@ def main() -> None:
         from h5eval_widgets import Evaluation, load_model
         from h5eval_widgets.core.scale.cluster_inputs import list_files
 
-        print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
-              f"(1, 5, 15 min; {os.cpu_count()} cores)", flush=True)
+        print(
+            f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+            f"(1, 5, 15 min; {os.cpu_count()} cores)",
+            flush=True,
+        )
         loaded = load_model(model, cache=False)
 
         def side(client):
@@ -105,8 +108,9 @@ def main() -> None:
         cold: dict[str, float] = {}
         for k in (1, 2):
             t = time.perf_counter()
-            cluster = LocalCluster(n_workers=k, threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", silence_logs=40)
+            cluster = LocalCluster(
+                n_workers=k, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+            )
             client = Client(cluster)
             clusters.append((client, cluster))
             cold[f"{k} worker{'s' if k > 1 else ''} start"] = time.perf_counter() - t
@@ -118,8 +122,12 @@ def main() -> None:
             cold[name] = seconds
             if reference is None:
                 reference = ev.y_proba
-        print("cold (first) runs: " + ", ".join(f"{k} {v:.1f} s" for k, v in cold.items())
-              + " (the workers import TensorFlow and load the model; this process had already)", flush=True)
+        print(
+            "cold (first) runs: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in cold.items())
+            + " (the workers import TensorFlow and load the model; this process had already)",
+            flush=True,
+        )
 
         runs: dict[str, list[float]] = {name: [] for name in sides}
         cpu: dict[str, list[float]] = {name: [] for name in sides}
@@ -137,35 +145,45 @@ def main() -> None:
             print(f"  {name}: " + ", ".join(f"{s:.2f} s" for s in r) + (f"  ({notes[name]})" if notes[name] else ""))
 
         base = min(runs["in-process"])
-        print(f"\n{args.n} JPEG photos of 56-72 px, small CNN at 64x64, best of {args.repeat} steady runs "
-              f"each (interleaved); target: 1 worker within 10% of in-process")
-        head = (f"{'side':14s}{'best':>9s}{'images/s':>10s}{'vs in-process':>15s}{'median':>9s}"
-                f"{'vs in-process':>15s}{'CPU s':>8s}{'vs in-process':>15s}{'max|diff|':>11s}")
+        print(
+            f"\n{args.n} JPEG photos of 56-72 px, small CNN at 64x64, best of {args.repeat} steady runs "
+            f"each (interleaved); target: 1 worker within 10% of in-process"
+        )
+        head = (
+            f"{'side':14s}{'best':>9s}{'images/s':>10s}{'vs in-process':>15s}{'median':>9s}"
+            f"{'vs in-process':>15s}{'CPU s':>8s}{'vs in-process':>15s}{'max|diff|':>11s}"
+        )
         print(head + "\n" + "-" * len(head))
         mid = float(np.median(runs["in-process"]))
         cpu_mid = float(np.median(cpu["in-process"]))
         for name, r in runs.items():
             best, med, c = min(r), float(np.median(r)), float(np.median(cpu[name]))
-            print(f"{name:14s}{best:>8.2f}s{args.n / best:>10.0f}{best / base:>14.2f}x{med:>8.2f}s"
-                  f"{med / mid:>14.2f}x{c:>8.2f}{c / cpu_mid:>14.2f}x{diffs[name]:>11.1e}")
+            print(
+                f"{name:14s}{best:>8.2f}s{args.n / best:>10.0f}{best / base:>14.2f}x{med:>8.2f}s"
+                f"{med / mid:>14.2f}x{c:>8.2f}{c / cpu_mid:>14.2f}x{diffs[name]:>11.1e}"
+            )
         one = min(runs["1 worker"])
         overhead = one / base - 1
-        print(f"\noverhead of the cluster at 1 worker: {overhead:+.1%} ({one - base:+.2f} s over "
-              f"{args.n} images; {'within' if overhead <= 0.10 else 'OVER'} the 10% target) on the best "
-              f"runs, {float(np.median(runs['1 worker'])) / mid - 1:+.1%} on the medians")
+        print(
+            f"\noverhead of the cluster at 1 worker: {overhead:+.1%} ({one - base:+.2f} s over "
+            f"{args.n} images; {'within' if overhead <= 0.10 else 'OVER'} the 10% target) on the best "
+            f"runs, {float(np.median(runs['1 worker'])) / mid - 1:+.1%} on the medians"
+        )
         listing = min(timed(lambda: list_files(folder))[0] for _ in range(3))
         per_image = one / args.n
         photo_bytes = sum(f.stat().st_size for f in folder.rglob("*.jpg")) / args.n
-        print(f"on N machines like this one (one 2-core worker each, the photos on storage every "
-              f"worker reads), the inference part divides by N: 1,000,000 such photos take about "
-              f"{per_image * 1e6 / 60:.0f} min on 1 worker, {per_image * 1e6 / 60 / 10:.1f} min on 10 "
-              f"and {per_image * 1e6 / 60 / 100:.2f} min on 100, if the storage serves "
-              f"{photo_bytes * 1e6 / 1e9:.1f} GB that fast; plus listing the files on the client "
-              f"({listing:.2f} s for {args.n} here, about {listing / args.n * 1e6:.0f} s per million on "
-              "a local disk; object stores list 1,000 names per request), each worker's start "
-              "(TensorFlow import and model load: the cold run above) and "
-              f"{1e6 * CLASSES * 4 / 1e6:.0f} MB of float32 outputs back; the metrics then run on "
-              "the client as in-process.")
+        print(
+            f"on N machines like this one (one 2-core worker each, the photos on storage every "
+            f"worker reads), the inference part divides by N: 1,000,000 such photos take about "
+            f"{per_image * 1e6 / 60:.0f} min on 1 worker, {per_image * 1e6 / 60 / 10:.1f} min on 10 "
+            f"and {per_image * 1e6 / 60 / 100:.2f} min on 100, if the storage serves "
+            f"{photo_bytes * 1e6 / 1e9:.1f} GB that fast; plus listing the files on the client "
+            f"({listing:.2f} s for {args.n} here, about {listing / args.n * 1e6:.0f} s per million on "
+            "a local disk; object stores list 1,000 names per request), each worker's start "
+            "(TensorFlow import and model load: the cold run above) and "
+            f"{1e6 * CLASSES * 4 / 1e6:.0f} MB of float32 outputs back; the metrics then run on "
+            "the client as in-process."
+        )
         print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"\nwhole benchmark: {time.perf_counter() - t0:.0f} s")
     finally:

@@ -39,7 +39,8 @@ ROOT = str(Path(__file__).resolve().parents[1])
 SIZE = 256
 K = 4
 
-PLAIN = """
+PLAIN = (
+    """
 import sys, time
 t = time.perf_counter()
 import keras, numpy as np, tensorflow as tf
@@ -63,7 +64,9 @@ cm = miou.total_cm.numpy().astype(np.int64)
 elapsed = time.perf_counter() - t
 print("CM", cm.ravel().tolist())
 print("RESULT", elapsed, value, next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")))
-""" % K
+"""
+    % K
+)
 
 #: The thriftier plain way: predict_on_batch in a loop, so no score outlives its batch.
 PLAIN_LOOP = PLAIN.replace(
@@ -72,10 +75,13 @@ miou = keras.metrics.MeanIoU(num_classes=%d)
 start = 0
 for _, m in ds:
     miou.update_state(m, np.argmax(proba[start:start + len(m)], axis=-1))
-    start += len(m)""" % K,
+    start += len(m)"""
+    % K,
     """miou = keras.metrics.MeanIoU(num_classes=%d)
 for x, m in ds:
-    miou.update_state(m, np.argmax(model.predict_on_batch(x), axis=-1))""" % K)
+    miou.update_state(m, np.argmax(model.predict_on_batch(x), axis=-1))"""
+    % K,
+)
 
 ENGINE = """
 import sys, time
@@ -132,8 +138,13 @@ def build_unet(path: Path) -> Path:
 
     keras.utils.set_random_seed(0)
     base = keras.applications.MobileNetV2(input_shape=(SIZE, SIZE, 3), include_top=False, weights=None)
-    names = ["block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu",
-             "block_13_expand_relu", "block_16_project"]
+    names = [
+        "block_1_expand_relu",
+        "block_3_expand_relu",
+        "block_6_expand_relu",
+        "block_13_expand_relu",
+        "block_16_project",
+    ]
     encoder = keras.Model(base.input, [base.get_layer(n).output for n in names])
     inp = keras.Input((SIZE, SIZE, 3))
     skips = encoder(inp)
@@ -149,8 +160,9 @@ def build_unet(path: Path) -> Path:
 def run_child(code: str, images: Path, masks: Path, model: Path, tmp: Path) -> tuple[float, float, int, list]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", H5EVAL_CACHE_DIR=tempfile.mkdtemp(dir=tmp))
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-c", code, str(images), str(masks), str(model)],
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(images), str(masks), str(model)], env=env, capture_output=True, text=True
+    )
     lines = proc.stdout.splitlines()
     try:
         cm = next(eval(line[3:]) for line in lines if line.startswith("CM "))  # noqa: S307 - our own child's list
@@ -167,8 +179,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--plain-big", action="store_true", help="also run the plain way on --big")
-    ap.add_argument("--loop", action="store_true",
-                    help="also run the plain way with predict_on_batch in a loop (no scores kept)")
+    ap.add_argument(
+        "--loop", action="store_true", help="also run the plain way with predict_on_batch in a loop (no scores kept)"
+    )
     args = ap.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with tempfile.TemporaryDirectory(prefix="h5eval-seg-") as d:
@@ -181,24 +194,33 @@ def main() -> None:
             for side, code in sides:
                 t, value, rss, cm = run_child(code, images, masks, model, tmp)
                 runs[side].append((t, value, rss, cm))
-                print(f"run {r + 1} {side:6s} {args.n} images: {t:6.1f} s, peak RSS {rss / 1024:,.0f} MB, "
-                      f"mean IoU {value:.6f}", flush=True)
+                print(
+                    f"run {r + 1} {side:6s} {args.n} images: {t:6.1f} s, peak RSS {rss / 1024:,.0f} MB, "
+                    f"mean IoU {value:.6f}",
+                    flush=True,
+                )
         best = {s: min(v, key=lambda x: x[0]) for s, v in runs.items()}
         same = runs["plain"][0][3] == runs["engine"][0][3]
         p, e = best["plain"], best["engine"]
-        print(f"\n{args.n} images, {SIZE}x{SIZE}, {K} classes: plain {p[0]:.1f} s / {p[2] / 1024:,.0f} MB; "
-              f"engine {e[0]:.1f} s / {e[2] / 1024:,.0f} MB; time {e[0] / p[0]:.2f}x, RSS {e[2] / p[2]:.2f}x; "
-              f"pixel matrices equal: {same}")
+        print(
+            f"\n{args.n} images, {SIZE}x{SIZE}, {K} classes: plain {p[0]:.1f} s / {p[2] / 1024:,.0f} MB; "
+            f"engine {e[0]:.1f} s / {e[2] / 1024:,.0f} MB; time {e[0] / p[0]:.2f}x, RSS {e[2] / p[2]:.2f}x; "
+            f"pixel matrices equal: {same}"
+        )
         if args.loop:
             lp = best["loop"]
-            print(f"plain with predict_on_batch in a loop: {lp[0]:.1f} s / {lp[2] / 1024:,.0f} MB; engine "
-                  f"time {e[0] / lp[0]:.2f}x, RSS {e[2] / lp[2]:.2f}x; pixel matrices equal: "
-                  f"{runs['loop'][0][3] == runs['engine'][0][3]}")
+            print(
+                f"plain with predict_on_batch in a loop: {lp[0]:.1f} s / {lp[2] / 1024:,.0f} MB; engine "
+                f"time {e[0] / lp[0]:.2f}x, RSS {e[2] / lp[2]:.2f}x; pixel matrices equal: "
+                f"{runs['loop'][0][3] == runs['engine'][0][3]}"
+            )
         if not args.skip_big:
             images_b, masks_b = make_folders(tmp / f"set{args.big}", args.big, seed=1)
             t, _, rss, _ = run_child(ENGINE, images_b, masks_b, model, tmp)
-            print(f"engine {args.big} images: {t:.1f} s, peak RSS {rss / 1024:,.0f} MB "
-                  f"({rss / e[2]:.2f}x its {args.n}-image peak)")
+            print(
+                f"engine {args.big} images: {t:.1f} s, peak RSS {rss / 1024:,.0f} MB "
+                f"({rss / e[2]:.2f}x its {args.n}-image peak)"
+            )
             if args.plain_big:
                 t, _, rss, _ = run_child(PLAIN, images_b, masks_b, model, tmp)
                 print(f"plain  {args.big} images: {t:.1f} s, peak RSS {rss / 1024:,.0f} MB")

@@ -41,20 +41,23 @@ def main() -> None:
     z[np.arange(n), y] += 1.5
     np.exp(z, out=z)
     z /= z.sum(1, keepdims=True)
-    meta = pd.DataFrame({"group": rng.choice([f"g{i:02d}" for i in range(n_slices)], n),
-                         "age": rng.integers(18, 90, n)})
+    meta = pd.DataFrame(
+        {"group": rng.choice([f"g{i:02d}" for i in range(n_slices)], n), "age": rng.integers(18, 90, n)}
+    )
     ev = Evaluation.from_predictions(y, z, metadata=meta)
     cases = {
-        "slices('group'): accuracy, F1, ROC AUC, error rate, 200 replicates":
-            lambda: slice_table(ev, "group"),
-        "slices('group') without ROC AUC":
-            lambda: slice_table(ev, "group", metrics=["accuracy", "f1_macro", "error_rate"]),
-        "slices('group', n_boot=0) without ROC AUC":
-            lambda: slice_table(ev, "group", n_boot=0, metrics=["accuracy", "f1_macro"]),
+        "slices('group'): accuracy, F1, ROC AUC, error rate, 200 replicates": lambda: slice_table(ev, "group"),
+        "slices('group') without ROC AUC": lambda: slice_table(
+            ev, "group", metrics=["accuracy", "f1_macro", "error_rate"]
+        ),
+        "slices('group', n_boot=0) without ROC AUC": lambda: slice_table(
+            ev, "group", n_boot=0, metrics=["accuracy", "f1_macro"]
+        ),
         "slices('age', bins=20)": lambda: slice_table(ev, "age", bins=20),
         "slices('group') again (kept)": lambda: ev.slices("group"),
-        "subset of the worst slice": lambda: ev.subset(*next(
-            (row["rows"], name) for name, row in ev.slices("group").iterrows())),
+        "subset of the worst slice": lambda: ev.subset(
+            *next((row["rows"], name) for name, row in ev.slices("group").iterrows())
+        ),
         "weak_slices() (max_depth=3)": lambda: ev.weak_slices(),
     }
     for name, f in cases.items():

@@ -20,10 +20,26 @@ from .core import (
 )
 
 __version__ = "0.1.0"
-__all__ = ["Evaluation", "BinaryEvaluation", "MulticlassEvaluation", "MultilabelEvaluation",
-           "RegressionEvaluation", "Comparison", "SplitReport", "compare_splits", "load_history",
-           "load_model", "load_dataset", "load_demo", "TrainingRecorder", "Dashboard", "EvalState", "Session", "demo_dashboard",
-           "__version__"]
+__all__ = [
+    "Evaluation",
+    "BinaryEvaluation",
+    "MulticlassEvaluation",
+    "MultilabelEvaluation",
+    "RegressionEvaluation",
+    "Comparison",
+    "SplitReport",
+    "compare_splits",
+    "load_history",
+    "load_model",
+    "load_dataset",
+    "load_demo",
+    "TrainingRecorder",
+    "Dashboard",
+    "EvalState",
+    "Session",
+    "demo_dashboard",
+    "__version__",
+]
 
 
 def __getattr__(name):

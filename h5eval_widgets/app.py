@@ -87,24 +87,49 @@ class Dashboard(W.VBox):
     >>> Dashboard(models=demo.models, datasets=demo.datasets)     # doctest: +SKIP
     """
 
-    def __init__(self, models: Mapping[str, Any] | str | os.PathLike | None = None,
-                 datasets: Mapping[str, Any] | None = None, *, progress: bool = True,
-                 trust_code: bool = False, export_dir=".", state: EvalState | None = None,
-                 histories: Mapping[str, Any] | None = None,
-                 dataset_options: Mapping[str, Any] | None = None, tags_dir=None, client=None, **kwargs):
+    def __init__(
+        self,
+        models: Mapping[str, Any] | str | os.PathLike | None = None,
+        datasets: Mapping[str, Any] | None = None,
+        *,
+        progress: bool = True,
+        trust_code: bool = False,
+        export_dir=".",
+        state: EvalState | None = None,
+        histories: Mapping[str, Any] | None = None,
+        dataset_options: Mapping[str, Any] | None = None,
+        tags_dir=None,
+        client=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         #: Whether the state (and its session) was made here, and so is closed with the dashboard.
         self.owns_state = state is None
         if state is not None:
             self.state = state
         elif isinstance(models, (str, os.PathLike)) and Path(models).is_dir() and datasets is None:
-            self.state = EvalState(session=Session.from_folder(
-                models, progress=progress, trust_code=trust_code, histories=histories,
-                dataset_options=dataset_options, tags_dir=tags_dir, client=client))
+            self.state = EvalState(
+                session=Session.from_folder(
+                    models,
+                    progress=progress,
+                    trust_code=trust_code,
+                    histories=histories,
+                    dataset_options=dataset_options,
+                    tags_dir=tags_dir,
+                    client=client,
+                )
+            )
         else:
-            self.state = EvalState(models, datasets or {}, progress=progress, trust_code=trust_code,
-                                   histories=histories, dataset_options=dataset_options, tags_dir=tags_dir,
-                                   client=client)
+            self.state = EvalState(
+                models,
+                datasets or {},
+                progress=progress,
+                trust_code=trust_code,
+                histories=histories,
+                dataset_options=dataset_options,
+                tags_dir=tags_dir,
+                client=client,
+            )
         st = self.state
         self.session = st.session
         #: Views added by a constructor (the epoch slider and cartography of ``from_training``).
@@ -112,8 +137,10 @@ class Dashboard(W.VBox):
         self.model_dd = W.Dropdown(options=st.model_names, description="model")
         self.dataset_dd = W.Dropdown(options=st.dataset_names, description="dataset")
         self.class_dd = W.Dropdown(options=[], description="focus class")
-        self._links = [W.link((self.model_dd, "value"), (st, "model_name")),
-                       W.link((self.dataset_dd, "value"), (st, "dataset_name"))]
+        self._links = [
+            W.link((self.model_dd, "value"), (st, "model_name")),
+            W.link((self.dataset_dd, "value"), (st, "dataset_name")),
+        ]
         self.class_dd.observe(self._on_class_dd, names="value")
         st.session.observe(self._sync_class_dd, names="evaluation")
         st.observe(self._sync_class_dd, names="focus_class")
@@ -141,20 +168,34 @@ class Dashboard(W.VBox):
 
         # each tab's view enters the page when its tab is first opened: a bqplot figure drawn
         # in a hidden tab measures no size and logs console errors
-        self.tab_views = [self.per_class, self.curves, self.calibration, self.embedding, self.slices,
-                          self.comparison, self.splits]
+        self.tab_views = [
+            self.per_class,
+            self.curves,
+            self.calibration,
+            self.embedding,
+            self.slices,
+            self.comparison,
+            self.splits,
+        ]
         self.tabs = W.Tab(children=[W.VBox() for _ in self.tab_views])
-        for i, title in enumerate(["Per class", "Curves & threshold", "Calibration", "Embedding map",
-                                   "Slices", "Compare models", "Splits"]):
+        for i, title in enumerate(
+            ["Per class", "Curves & threshold", "Calibration", "Embedding map", "Slices", "Compare models", "Splits"]
+        ):
             self.tabs.set_title(i, title)
         self.tabs.observe(self._open_tab, names="selected_index")
         self._open_tab()
         self.children = [
             W.HBox([self.model_dd, self.dataset_dd, self.class_dd]),
             self.status,
-            W.HBox([W.VBox([self.confusion, self.pairs, self.pixel_matrix, self.iou_bars],
-                           layout=W.Layout(min_width="460px")),
-                    W.VBox([self.summary, self.samples, self.mask_gallery, self.tags])]),
+            W.HBox(
+                [
+                    W.VBox(
+                        [self.confusion, self.pairs, self.pixel_matrix, self.iou_bars],
+                        layout=W.Layout(min_width="460px"),
+                    ),
+                    W.VBox([self.summary, self.samples, self.mask_gallery, self.tags]),
+                ]
+            ),
             self.regression,
             self.detection,
             self.tabs,
@@ -164,12 +205,14 @@ class Dashboard(W.VBox):
         self._sync_class_dd()
 
     @classmethod
-    def from_evaluations(cls, evaluations: Mapping[str, Any], datasets: Mapping[str, Any] | None = None,
-                         **kwargs) -> "Dashboard":
+    def from_evaluations(
+        cls, evaluations: Mapping[str, Any], datasets: Mapping[str, Any] | None = None, **kwargs
+    ) -> "Dashboard":
         """A dashboard over evaluations already computed (for example with ``from_predictions``)."""
         export_dir = kwargs.pop("export_dir", ".")
-        dash = cls(state=EvalState(session=Session.from_evaluations(evaluations, datasets, **kwargs)),
-                   export_dir=export_dir)
+        dash = cls(
+            state=EvalState(session=Session.from_evaluations(evaluations, datasets, **kwargs)), export_dir=export_dir
+        )
         dash.owns_state = True
         return dash
 
@@ -203,9 +246,24 @@ class Dashboard(W.VBox):
     @property
     def views(self) -> list:
         """Every view of the dashboard (shown or not)."""
-        return self.extra_views + [self.status, self.summary, self.confusion, self.pairs, self.samples, self.tags,
-                self.per_class, self.curves, self.calibration, self.regression, self.comparison,
-                self.splits, self.history, self.slices, self.embedding, self.detection]
+        return self.extra_views + [
+            self.status,
+            self.summary,
+            self.confusion,
+            self.pairs,
+            self.samples,
+            self.tags,
+            self.per_class,
+            self.curves,
+            self.calibration,
+            self.regression,
+            self.comparison,
+            self.splits,
+            self.history,
+            self.slices,
+            self.embedding,
+            self.detection,
+        ]
 
     def close(self) -> None:
         """Close the dashboard: every widget it made (its views', shown or kept for later, with

@@ -28,8 +28,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
             if options is None:
                 return 2
             if args.model or args.demo:
-                print("h5eval report: give MODEL and DATA, --predictions FILE, or --demo (one of them)",
-                      file=sys.stderr)
+                print(
+                    "h5eval report: give MODEL and DATA, --predictions FILE, or --demo (one of them)", file=sys.stderr
+                )
                 return 2
             try:
                 ev = Evaluation.from_predictions_file(args.predictions, **options)
@@ -47,16 +48,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 names.append(name)
         else:
             if not args.model or not args.data:
-                print("h5eval report: give MODEL and DATA, --predictions FILE, or --demo",
-                      file=sys.stderr)
+                print("h5eval report: give MODEL and DATA, --predictions FILE, or --demo", file=sys.stderr)
                 return 2
             data = load_dataset(
-                args.data, args.labels, x_key=args.x_key, y_key=args.y_key,
-                class_names=args.class_names, **_dataset_options(args),
+                args.data,
+                args.labels,
+                x_key=args.x_key,
+                y_key=args.y_key,
+                class_names=args.class_names,
+                **_dataset_options(args),
             )
             ev = Evaluation.from_model(
-                args.model, data, threshold=args.threshold, task=args.task,
-                trust_code=args.trust_code, output=args.output, progress=not args.quiet,
+                args.model,
+                data,
+                threshold=args.threshold,
+                task=args.task,
+                trust_code=args.trust_code,
+                output=args.output,
+                progress=not args.quiet,
                 cache=not args.no_cache,
             )
             outputs.append(_report_one(ev, args.format, data))
@@ -89,22 +98,33 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         if options is None:
             return 2
         if args.models or args.demo:
-            print("h5eval dashboard: give MODEL... --data DATA..., --predictions FILE [--data TEST], "
-                  "or --demo (one of them)", file=sys.stderr)
+            print(
+                "h5eval dashboard: give MODEL... --data DATA..., --predictions FILE [--data TEST], "
+                "or --demo (one of them)",
+                file=sys.stderr,
+            )
             return 2
         from .core import H5EvalError
         from .core.scale.predictions_file import check_columns
 
         try:  # the files and their columns, before a server starts (no row is read here)
-            check_columns(args.predictions, **{k: v for k, v in options.items() if k in (
-                "label_column", "proba_columns", "proba_prefix", "pred_column", "id_column")})
+            check_columns(
+                args.predictions,
+                **{
+                    k: v
+                    for k, v in options.items()
+                    if k in ("label_column", "proba_columns", "proba_prefix", "pred_column", "id_column")
+                },
+            )
         except H5EvalError as exc:
             print(f"h5eval: error: {exc}", file=sys.stderr)
             return 1
         if args.data:
             if len(args.data) > 1 or not Path(args.data[0]).exists():
-                print("h5eval: error: with --predictions, --data names the one existing test set "
-                      "they were made on", file=sys.stderr)
+                print(
+                    "h5eval: error: with --predictions, --data names the one existing test set they were made on",
+                    file=sys.stderr,
+                )
                 return 1
             options.update(data=str(Path(args.data[0]).resolve()))
             if args.data_id_column:
@@ -112,23 +132,37 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
             data_options = {k: v for k, v in _dataset_options(args).items() if k != "label_column"}
             if data_options:
                 options["dataset_options"] = data_options
-        return serve([], [], demo=False, port=args.port, trust_code=False,
-                     predictions=dict(options, path_or_glob=_absolute(args.predictions)))
+        return serve(
+            [],
+            [],
+            demo=False,
+            port=args.port,
+            trust_code=False,
+            predictions=dict(options, path_or_glob=_absolute(args.predictions)),
+        )
     if not args.demo and (not args.models or not args.data):
         print("h5eval dashboard: give MODEL... and --data DATA..., or --demo", file=sys.stderr)
         return 2
     if args.scheduler and args.demo:
-        print("h5eval dashboard: --scheduler runs your MODEL... --data DATA... on a Dask cluster; "
-              "the demo runs here", file=sys.stderr)
+        print(
+            "h5eval dashboard: --scheduler runs your MODEL... --data DATA... on a Dask cluster; the demo runs here",
+            file=sys.stderr,
+        )
         return 2
     for p in list(args.models or []) + list(args.data or []):
         remote = args.scheduler and p in (args.data or []) and "://" in p  # read by the workers
         if not remote and not Path(p).exists():
             print(f"h5eval: error: {p!r} does not exist", file=sys.stderr)
             return 1
-    return serve(args.models or [], args.data or [], demo=args.demo, port=args.port,
-                 trust_code=args.trust_code, dataset_options=_dataset_options(args),
-                 scheduler=args.scheduler)
+    return serve(
+        args.models or [],
+        args.data or [],
+        demo=args.demo,
+        port=args.port,
+        trust_code=args.trust_code,
+        dataset_options=_dataset_options(args),
+        scheduler=args.scheduler,
+    )
 
 
 def _predictions_options(args: argparse.Namespace) -> dict | None:
@@ -147,8 +181,9 @@ def _predictions_options(args: argparse.Namespace) -> dict | None:
         names = list(_read_class_names(names))
     options = {
         "label_column": args.label_column,
-        "proba_columns": ([c.strip() for c in args.proba_columns.split(",") if c.strip()]
-                          if args.proba_columns else None),
+        "proba_columns": (
+            [c.strip() for c in args.proba_columns.split(",") if c.strip()] if args.proba_columns else None
+        ),
         "proba_prefix": args.proba_prefix,
         "pred_column": args.pred_column,
         "id_column": args.id_column,
@@ -165,12 +200,15 @@ def _absolute(paths: list[str]) -> list[str]:
 
 
 def _add_predictions_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--predictions", nargs="+", metavar="FILE_OR_GLOB",
-                   help="predictions made elsewhere: Parquet/CSV file(s), a glob or a folder of "
-                        "part files (with --label-column, and --proba-prefix or --proba-columns)")
+    p.add_argument(
+        "--predictions",
+        nargs="+",
+        metavar="FILE_OR_GLOB",
+        help="predictions made elsewhere: Parquet/CSV file(s), a glob or a folder of "
+        "part files (with --label-column, and --proba-prefix or --proba-columns)",
+    )
     p.add_argument("--proba-prefix", help="the probability columns start with this (default: p_)")
-    p.add_argument("--proba-columns", metavar="A,B,C",
-                   help="the probability columns, comma-separated, in class order")
+    p.add_argument("--proba-columns", metavar="A,B,C", help="the probability columns, comma-separated, in class order")
     p.add_argument("--pred-column", help="predicted values of a regression (instead of probabilities)")
     p.add_argument("--id-column", help="sample ids: rows sorted by id, ids unique")
 
@@ -197,13 +235,24 @@ def _number_or_name(value: str | None):
 
 def _add_dataset_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-column", help="label column of a CSV/Parquet file")
-    p.add_argument("--image-size", nargs=2, type=int, metavar=("W", "H"),
-                   help="resize images to W x H (default: the model's input size)")
-    p.add_argument("--color-mode", choices=["grayscale", "rgb", "rgba"],
-                   help="convert images to this mode (default: the model's channel count)")
-    p.add_argument("--preprocess", metavar="HOW",
-                   help="'auto' (default for images), a factor such as 0.00392, or a "
-                        "keras.applications family such as mobilenet_v2, resnet50, efficientnet")
+    p.add_argument(
+        "--image-size",
+        nargs=2,
+        type=int,
+        metavar=("W", "H"),
+        help="resize images to W x H (default: the model's input size)",
+    )
+    p.add_argument(
+        "--color-mode",
+        choices=["grayscale", "rgb", "rgba"],
+        help="convert images to this mode (default: the model's channel count)",
+    )
+    p.add_argument(
+        "--preprocess",
+        metavar="HOW",
+        help="'auto' (default for images), a factor such as 0.00392, or a "
+        "keras.applications family such as mobilenet_v2, resnet50, efficientnet",
+    )
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
@@ -215,15 +264,15 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         print(f"removed {n} cached prediction(s) from {cache.directory}")
     else:
         entries = cache.entries()
-        print(f"{cache.directory}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
-              f"{cache.size_bytes() / 1e6:.1f} MB (limit {cache.max_bytes / 1e9:.1f} GB)")
+        print(
+            f"{cache.directory}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
+            f"{cache.size_bytes() / 1e6:.1f} MB (limit {cache.max_bytes / 1e9:.1f} GB)"
+        )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="h5eval", description="Evaluate saved Keras models on a test set."
-    )
+    parser = argparse.ArgumentParser(prog="h5eval", description="Evaluate saved Keras models on a test set.")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="print or write an evaluation report")
     rep.add_argument("model", nargs="?", help="model file (.h5, .keras) or SavedModel directory")
@@ -238,8 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--task", choices=["binary", "multiclass", "multilabel", "regression"])
     rep.add_argument("--threshold", type=float, default=0.5, help="decision threshold (binary)")
     rep.add_argument("--output", help="which output of a multi-output model (index or name)")
-    rep.add_argument("--trust-code", action="store_true",
-                     help="allow models with Lambda layers (runs code stored in the file)")
+    rep.add_argument(
+        "--trust-code", action="store_true", help="allow models with Lambda layers (runs code stored in the file)"
+    )
     rep.add_argument("--format", choices=["text", "json", "html"], default="text")
     rep.add_argument("-o", "--output-file", help="write the report here instead of stdout")
     rep.add_argument("--no-cache", action="store_true", help="do not read or write the prediction cache")
@@ -248,19 +298,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     dash = sub.add_parser("dashboard", help="serve the dashboard as a page (Voila) on 127.0.0.1")
     dash.add_argument("models", nargs="*", help="model files (.h5, .keras) or SavedModel directories")
-    dash.add_argument("--data", nargs="+", help="test sets (with --predictions: the one test set "
-                                                 "they were made on, to show its samples)")
+    dash.add_argument(
+        "--data",
+        nargs="+",
+        help="test sets (with --predictions: the one test set they were made on, to show its samples)",
+    )
     dash.add_argument("--demo", action="store_true", help="the bundled demo models and test sets")
     dash.add_argument("--port", type=int, help="port (default: a free one)")
     _add_dataset_options(dash)
     _add_predictions_options(dash)
-    dash.add_argument("--data-id-column", help="with --predictions and --data: the test set's id "
-                                              "column (default: --id-column)")
-    dash.add_argument("--trust-code", action="store_true",
-                      help="allow models with Lambda layers (runs code stored in the file)")
-    dash.add_argument("--scheduler", metavar="ADDRESS",
-                      help="run inference on this Dask scheduler's workers (tcp://host:8786); "
-                           "tables and image folders (paths or fsspec URLs) are read there")
+    dash.add_argument(
+        "--data-id-column", help="with --predictions and --data: the test set's id column (default: --id-column)"
+    )
+    dash.add_argument(
+        "--trust-code", action="store_true", help="allow models with Lambda layers (runs code stored in the file)"
+    )
+    dash.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run inference on this Dask scheduler's workers (tcp://host:8786); "
+        "tables and image folders (paths or fsspec URLs) are read there",
+    )
     dash.set_defaults(func=_cmd_dashboard)
 
     cache = sub.add_parser("cache", help="show or clear the prediction cache")

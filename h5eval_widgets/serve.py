@@ -18,9 +18,16 @@ from typing import Sequence
 __all__ = ["dashboard_notebook", "free_port", "VoilaServer"]
 
 
-def dashboard_notebook(models: dict | None, datasets: dict | None, *, demo: bool = False,
-                       trust_code: bool = False, dataset_options: dict | None = None,
-                       predictions: dict | None = None, scheduler: str | None = None) -> dict:
+def dashboard_notebook(
+    models: dict | None,
+    datasets: dict | None,
+    *,
+    demo: bool = False,
+    trust_code: bool = False,
+    dataset_options: dict | None = None,
+    predictions: dict | None = None,
+    scheduler: str | None = None,
+) -> dict:
     """A one-cell notebook (nbformat 4 JSON) that shows the dashboard.
 
     ``predictions``: keyword arguments of ``Evaluation.from_predictions_file`` (with
@@ -38,24 +45,34 @@ def dashboard_notebook(models: dict | None, datasets: dict | None, *, demo: bool
             "None if data is None else {ev.dataset_name: data}, progress=False)\ndashboard"
         )
     elif demo:
-        code = ("from h5eval_widgets import demo_dashboard\n"
-                "dashboard = demo_dashboard(progress=False)\ndashboard")
+        code = "from h5eval_widgets import demo_dashboard\ndashboard = demo_dashboard(progress=False)\ndashboard"
     else:
-        cluster = ("from distributed import Client\n"
-                   f"client = Client({scheduler!r})\n") if scheduler else ""
+        cluster = (f"from distributed import Client\nclient = Client({scheduler!r})\n") if scheduler else ""
         code = (
-            "from h5eval_widgets import Dashboard\n" + cluster +
-            f"dashboard = Dashboard(models={json.dumps(models)}, datasets={json.dumps(datasets)}, "
+            "from h5eval_widgets import Dashboard\n"
+            + cluster
+            + f"dashboard = Dashboard(models={json.dumps(models)}, datasets={json.dumps(datasets)}, "
             f"progress=False, trust_code={bool(trust_code)}, "
             f"dataset_options={json.dumps(dataset_options or {})}"
             f"{', client=client' if scheduler else ''})\ndashboard"
         )
     return {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": "dashboard", "metadata": {},
-                   "outputs": [], "source": code}],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                     "language_info": {"name": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "dashboard",
+                "metadata": {},
+                "outputs": [],
+                "source": code,
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
 
 
@@ -102,8 +119,13 @@ class VoilaServer:
 
     def start(self, timeout: float = 60.0) -> "VoilaServer":
         cmd = [
-            sys.executable, "-m", "voila", str(self.path), "--no-browser",
-            f"--port={self.port}", "--Voila.ip=127.0.0.1",
+            sys.executable,
+            "-m",
+            "voila",
+            str(self.path),
+            "--no-browser",
+            f"--port={self.port}",
+            "--Voila.ip=127.0.0.1",
             "--VoilaConfiguration.show_tracebacks=True",
             # Notebook 7's JupyterLab extension, where installed, fails to load in Voila's page
             # (a console error, "getter for the shared module is not a function") and adds
@@ -114,11 +136,14 @@ class VoilaServer:
             f"--template={VOILA_TEMPLATE}",
         ]
         # kernels' connection files go to the private folder, so a leftover kernel is findable
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_RUNTIME_DIR=str(self.runtime_dir),
-                   JUPYTER_PATH=os.pathsep.join(filter(None, [str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH")])))
+        env = dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="3",
+            JUPYTER_RUNTIME_DIR=str(self.runtime_dir),
+            JUPYTER_PATH=os.pathsep.join(filter(None, [str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH")])),
+        )
         self._log_fh = open(self.log, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self._log_fh, stderr=subprocess.STDOUT,
-                                     cwd=self._dir.name, env=env)
+        self.proc = subprocess.Popen(cmd, stdout=self._log_fh, stderr=subprocess.STDOUT, cwd=self._dir.name, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -167,9 +192,17 @@ def _by_name(paths: Sequence[str]) -> dict:
     return out
 
 
-def serve(models: Sequence[str], datasets: Sequence[str], *, demo: bool, port: int | None,
-          trust_code: bool, dataset_options: dict | None = None, predictions: dict | None = None,
-          scheduler: str | None = None) -> int:
+def serve(
+    models: Sequence[str],
+    datasets: Sequence[str],
+    *,
+    demo: bool,
+    port: int | None,
+    trust_code: bool,
+    dataset_options: dict | None = None,
+    predictions: dict | None = None,
+    scheduler: str | None = None,
+) -> int:
     """Run the server in the foreground until interrupted (the ``h5eval dashboard`` command;
     ``predictions`` and ``scheduler`` as in :func:`dashboard_notebook`)."""
     if predictions is not None:
@@ -177,8 +210,14 @@ def serve(models: Sequence[str], datasets: Sequence[str], *, demo: bool, port: i
     elif demo:
         nb = dashboard_notebook(None, None, demo=True)
     else:
-        nb = dashboard_notebook(_by_name(models), _by_name(datasets), trust_code=trust_code,
-                                dataset_options=dataset_options, scheduler=scheduler)
+        nb = dashboard_notebook(
+            _by_name(models),
+            _by_name(datasets),
+            trust_code=trust_code,
+            dataset_options=dataset_options,
+            scheduler=scheduler,
+        )
+
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 

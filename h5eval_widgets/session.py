@@ -68,27 +68,33 @@ class Session(Activity):
     dataset = T.Instance(Dataset, allow_none=True, help="The current dataset (for showing samples).")
     comparison = T.Instance(Comparison, allow_none=True, help="The current model against another one.")
 
-    ranking_ready = T.Bool(True, help="False while the ranking metrics (ROC AUC, AP) of a large "
-                                      "evaluation are computed in the background.")
-    slice_name = T.Unicode(None, allow_none=True, help="The slice the results are filtered to "
-                                                        "(None: every sample).")
+    ranking_ready = T.Bool(
+        True, help="False while the ranking metrics (ROC AUC, AP) of a large evaluation are computed in the background."
+    )
+    slice_name = T.Unicode(None, allow_none=True, help="The slice the results are filtered to (None: every sample).")
     tags_changed = T.Int(0, help="Counts tag changes (views showing tags redraw on it).")
     #: True while a new evaluation shows the same samples as the last (keep the chosen cell).
     keeps_selection = False
 
-    def __init__(self, models: Mapping[str, Any], datasets: Mapping[str, Any], *,
-                 progress: bool = True, trust_code: bool = False,
-                 evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
-                 histories: Mapping[str, Any] | None = None,
-                 dataset_options: Mapping[str, Any] | None = None,
-                 tags_dir: str | os.PathLike | None = None, client=None, **kwargs):
+    def __init__(
+        self,
+        models: Mapping[str, Any],
+        datasets: Mapping[str, Any],
+        *,
+        progress: bool = True,
+        trust_code: bool = False,
+        evaluations: Mapping[tuple[str, str], Evaluation] | None = None,
+        histories: Mapping[str, Any] | None = None,
+        dataset_options: Mapping[str, Any] | None = None,
+        tags_dir: str | os.PathLike | None = None,
+        client=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         #: The Dask client inference runs on (None: in this process).
         self.client = client
-        self.models = dict(models)
-        self.datasets = dict(datasets)
-        self.progress = progress
-        self.trust_code = trust_code
+        self.models, self.datasets = dict(models), dict(datasets)
+        self.progress, self.trust_code = progress, trust_code
         self.histories = dict(histories or {})
         self.dataset_options = dict(dataset_options or {})
         self._eval_cache: dict[tuple[str, str], Evaluation] = dict(evaluations or {})
@@ -110,8 +116,9 @@ class Session(Activity):
         return cls(models, datasets, **kwargs)
 
     @classmethod
-    def from_evaluations(cls, evaluations: Mapping[str, Evaluation],
-                         datasets: Mapping[str, Any] | None = None, **kwargs) -> "Session":
+    def from_evaluations(
+        cls, evaluations: Mapping[str, Evaluation], datasets: Mapping[str, Any] | None = None, **kwargs
+    ) -> "Session":
         """A session over evaluations already computed (no model files needed).
 
         Parameters
@@ -133,7 +140,7 @@ class Session(Activity):
     def default_dataset(self, model_name: str) -> str:
         """The dataset to show a model on: one it was evaluated on, else one whose name starts
         like the model's (``digits_cnn`` -> ``digits_test``), else the first."""
-        for (m, d) in self._eval_cache:
+        for m, d in self._eval_cache:
             if m == model_name:
                 return d
         for d in self.dataset_names:
@@ -151,11 +158,14 @@ class Session(Activity):
             if self.client is not None and self._workers_read(src):
                 self._data_cache[name] = data = read_here(src, name, self.dataset_options)
                 if data is None:
-                    self.set_status(f"{name}: the images are read by the cluster's workers from {src}; "
-                                    "they are not shown here (only images on this machine's disk are).")
+                    self.set_status(
+                        f"{name}: the images are read by the cluster's workers from {src}; "
+                        "they are not shown here (only images on this machine's disk are)."
+                    )
             else:
-                self._data_cache[name] = (src if isinstance(src, Dataset)
-                                          else load_dataset(src, name=name, **self.dataset_options))
+                self._data_cache[name] = (
+                    src if isinstance(src, Dataset) else load_dataset(src, name=name, **self.dataset_options)
+                )
         return self._data_cache[name]
 
     def _workers_read(self, src) -> bool:
@@ -172,13 +182,23 @@ class Session(Activity):
                 )
             if self.client is not None:
                 src = self.datasets[dataset_name]
-                X, y = ((str(src), None) if self._workers_read(src)
-                        else arrays_to_send(self.get_dataset(dataset_name), dataset_name))
+                X, y = (
+                    (str(src), None)
+                    if self._workers_read(src)
+                    else arrays_to_send(self.get_dataset(dataset_name), dataset_name)
+                )
                 options = {k: v for k, v in self.dataset_options.items() if k != "name"}
                 with self.working("predicting on the Dask cluster"):
                     self._eval_cache[key] = Evaluation.from_model(
-                        self.models[model_name], X, y, client=self.client, progress=self.progress,
-                        trust_code=self.trust_code, dataset_name=dataset_name, **options)
+                        self.models[model_name],
+                        X,
+                        y,
+                        client=self.client,
+                        progress=self.progress,
+                        trust_code=self.trust_code,
+                        dataset_name=dataset_name,
+                        **options,
+                    )
                 return self._eval_cache[key]
             data = self.get_dataset(dataset_name)
             loaded = load_model(self.models[model_name], trust_code=self.trust_code, name=model_name)
@@ -259,8 +279,7 @@ class Session(Activity):
         ``busy`` and kept by the evaluation; errors propagate."""
         ev = self.evaluation
         if not hasattr(ev, "saliency"):
-            raise H5EvalError("Saliency explains one class per sample: it is for binary and "
-                              "multi-class image models.")
+            raise H5EvalError("Saliency explains one class per sample: it is for binary and multi-class image models.")
         with self.working("computing saliency"):
             return ev.saliency(indices, target=target, method=method, progress=self.progress)
 
@@ -295,8 +314,13 @@ class Session(Activity):
             raise ValueError("There is no evaluation yet; choose a model and a dataset first.")
         store = self.tags()
         idx = store.tagged() if tagged else indices
-        return samples_frame(self.evaluation, self.dataset,
-                             np.zeros(0, dtype=np.int64) if idx is None else idx, y_pred=y_pred, tags=store)
+        return samples_frame(
+            self.evaluation,
+            self.dataset,
+            np.zeros(0, dtype=np.int64) if idx is None else idx,
+            y_pred=y_pred,
+            tags=store,
+        )
 
     def sorted_samples(self, indices, by: str, *, descending: bool = False, y_pred=None):
         """``indices`` ordered by the column ``by`` of :meth:`samples` (see
@@ -305,9 +329,13 @@ class Session(Activity):
         # the selection and the results by identity (an id could be reused once one is freed);
         # decisions made again at one threshold are equal arrays
         last = self._last_order
-        if not (last and last[0] is indices and last[1] is self.evaluation and last[3] == (by, descending)
-                and (last[2] is y_pred or (last[2] is not None and y_pred is not None
-                                           and np.array_equal(last[2], y_pred)))):
+        if not (
+            last
+            and last[0] is indices
+            and last[1] is self.evaluation
+            and last[3] == (by, descending)
+            and (last[2] is y_pred or (last[2] is not None and y_pred is not None and np.array_equal(last[2], y_pred)))
+        ):
             order = sort_samples(self.evaluation, self.dataset, indices, by, descending=descending, y_pred=y_pred)
             self._last_order = last = (indices, self.evaluation, y_pred, (by, descending), order)
         return last[4]
@@ -366,8 +394,9 @@ class Session(Activity):
             A train - test gap above this is flagged.
         """
         if self.models.get(model_name) is None:
-            known = {d: self._eval_cache[(model_name, d)] for d in self.dataset_names
-                     if (model_name, d) in self._eval_cache}
+            known = {
+                d: self._eval_cache[(model_name, d)] for d in self.dataset_names if (model_name, d) in self._eval_cache
+            }
             errors = {d: "no model file to evaluate it" for d in self.dataset_names if d not in known}
             return SplitReport.from_evaluations(known, errors=errors, tolerance=tolerance)
         splits, errors = {}, {}

@@ -14,14 +14,12 @@ import numpy as np
 import traitlets as T
 
 from .core import DecisionResult
+from .checks import NORMALIZE, SelectionChecks
 from .core.insight.explain import METHODS
-from .core.metrics.queries import sort_keys
 from .session import DATA_SUFFIXES, MODEL_SUFFIXES, Session
 
-__all__ = ["EvalState", "Session", "MODEL_SUFFIXES", "DATA_SUFFIXES"]
+__all__ = ["EvalState", "Session", "MODEL_SUFFIXES", "DATA_SUFFIXES", "NORMALIZE"]
 
-#: How the confusion matrix may be normalized: counts, by true class, by predicted class.
-NORMALIZE = (None, "true", "pred")
 #: Keyword arguments of EvalState that configure the session it builds.
 _SESSION_OPTIONS = ("trust_code", "evaluations", "histories", "dataset_options", "tags_dir", "client")
 
@@ -42,7 +40,7 @@ def _from_session(name: str) -> property:
     return property(lambda self: getattr(self.session, name), doc=f"The session's ``{name}``.")
 
 
-class EvalState(T.HasTraits):
+class EvalState(SelectionChecks):
     """What the user chose and what is selected, over a :class:`Session`.
 
     Views observe these traits (and the session's ``evaluation``, ``dataset``, ``comparison``,
@@ -65,23 +63,34 @@ class EvalState(T.HasTraits):
     dataset_name = T.Unicode(None, allow_none=True, help="The chosen dataset.")
     focus_class = T.Int(None, allow_none=True, help="Class in focus (curves, highlights).")
     threshold = T.Float(0.5, help="Decision threshold of the focus class (binary: of the positive class).")
-    normalize = T.Unicode(None, allow_none=True,
-                          help="Confusion matrix display: None (counts), 'true' or 'pred' (normalized by).")
+    normalize = T.Unicode(
+        None, allow_none=True, help="Confusion matrix display: None (counts), 'true' or 'pred' (normalized by)."
+    )
     selected_cell = T.Tuple(None, allow_none=True, help="(true, predicted) of the clicked cell.")
     selected_indices = T.Any(None, help="Sample indices shown in the samples view (None: nothing chosen).")
     selection_label = T.Unicode("", help="What the selected samples are, in words (one line).")
     selected_sample = T.Int(None, allow_none=True, help="One sample chosen for its full distribution.")
-    sort_by = T.Unicode(None, allow_none=True,
-                        help="Column the selected samples are shown in order of (None: as selected).")
+    sort_by = T.Unicode(
+        None, allow_none=True, help="Column the selected samples are shown in order of (None: as selected)."
+    )
     sort_descending = T.Bool(False, help="Show the selected samples in descending order of sort_by.")
     compare_model = T.Unicode(None, allow_none=True, help="Second model, for comparison mode.")
     brushed = T.Any(None, help="Samples chosen on the embedding map (the matrix counts them); None: none.")
     count_label_issues = T.Bool(False, help="The matrix counts each cell's likely label errors.")
     show_saliency = T.Bool(False, help="Draw what the model looked at over image samples.")
-    saliency_method = T.Enum(METHODS, default_value="gradcam", help="Saliency method: Grad-CAM or integrated gradients.")
+    saliency_method = T.Enum(
+        METHODS, default_value="gradcam", help="Saliency method: Grad-CAM or integrated gradients."
+    )
 
-    def __init__(self, models: Mapping[str, Any] | None = None, datasets: Mapping[str, Any] | None = None,
-                 *, session: Session | None = None, progress: bool = True, **kwargs):
+    def __init__(
+        self,
+        models: Mapping[str, Any] | None = None,
+        datasets: Mapping[str, Any] | None = None,
+        *,
+        session: Session | None = None,
+        progress: bool = True,
+        **kwargs,
+    ):
         options = {k: kwargs.pop(k) for k in list(kwargs) if k in _SESSION_OPTIONS}
         if session is None:
             session = Session(models or {}, datasets or {}, progress=progress, **options)
@@ -157,8 +166,7 @@ class EvalState(T.HasTraits):
         """The selected samples in the order shown (``tagged=True``: every tagged sample) as a
         DataFrame, predicted as shown (see :meth:`Session.samples`)."""
         dec = self.decisions
-        return self.session.samples(self.ordered_indices, y_pred=None if dec is None else dec.y_pred,
-                                    tagged=tagged)
+        return self.session.samples(self.ordered_indices, y_pred=None if dec is None else dec.y_pred, tagged=tagged)
 
     def brush_samples(self, indices, label: str) -> None:
         """Show ``indices`` chosen on the embedding map in the samples view, and count them in
@@ -178,8 +186,9 @@ class EvalState(T.HasTraits):
         idx, dec = self.selected_indices, self.decisions
         if idx is None or self.sort_by is None:
             return idx
-        return self.session.sorted_samples(idx, self.sort_by, descending=self.sort_descending,
-                                           y_pred=None if dec is None else dec.y_pred)
+        return self.session.sorted_samples(
+            idx, self.sort_by, descending=self.sort_descending, y_pred=None if dec is None else dec.y_pred
+        )
 
     def step_sample(self, step: int) -> None:
         """Choose the sample ``step`` places after the chosen one among the selected samples,
@@ -224,96 +233,8 @@ class EvalState(T.HasTraits):
         else:
             self.show_default_samples()
 
-    # ------------------------------------------------------------------ validation
-    @T.validate("model_name", "compare_model", "dataset_name")
-    def _valid_name(self, proposal):
-        value, trait = proposal["value"], proposal["trait"].name
-        names = self.session.dataset_names if trait == "dataset_name" else self.session.model_names
-        if value is not None and value not in names:
-            raise T.TraitError(f"{trait} must be one of the session's names {names[:20]}; got {value!r}. "
-                               "Add it to the session (models=/datasets=) or choose one of those.")
-        return value
-
-    @T.validate("focus_class")
-    def _valid_focus_class(self, proposal):
-        c, ev = proposal["value"], self.evaluation
-        if c is None or ev is None:
-            return c
-        if not ev.is_classification:
-            raise T.TraitError(f"focus_class must be None for a {ev.task} evaluation; got {c}.")
-        if not 0 <= c < ev.n_classes:
-            raise T.TraitError(f"focus_class must be a class index in [0, {ev.n_classes - 1}]; got {c}. "
-                               "Use ev.class_index(name) to find a class by name.")
-        return c
-
-    @T.validate("threshold")
-    def _valid_threshold(self, proposal):
-        t = float(proposal["value"])
-        if not np.isfinite(t):
-            raise T.TraitError(f"threshold must be a finite number; got {t}.")
-        return min(max(t, 0.0), 1.0)
-
-    @T.validate("normalize")
-    def _valid_normalize(self, proposal):
-        value = proposal["value"]
-        if value not in NORMALIZE:
-            raise T.TraitError(f"normalize must be one of {list(NORMALIZE)}; got {value!r} "
-                               "(None shows counts, 'true' rates per true class, 'pred' per predicted class).")
-        return value
-
-    @T.validate("selected_cell")
-    def _valid_cell(self, proposal):
-        cell, ev = proposal["value"], self.evaluation
-        if cell is None or ev is None:
-            return cell
-        if len(cell) != 2:
-            raise T.TraitError(f"selected_cell must be a (true, predicted) pair of class indices; got {cell}.")
-        i, j = int(cell[0]), int(cell[1])
-        k = ev.n_classes if ev.is_classification else 0
-        if not (0 <= i < k and 0 <= j < k):
-            raise T.TraitError(f"Cell {cell} is outside the {k}x{k} matrix; both indices must be in "
-                               f"[0, {k - 1}].")
-        return (i, j)
-
-    @T.validate("selected_indices")
-    def _valid_indices(self, proposal):
-        idx = proposal["value"]
-        if idx is None:
-            return None
-        idx = np.asarray(idx)
-        if idx.size == 0:
-            return idx.astype(np.int64, copy=False)
-        if idx.ndim != 1 or idx.dtype.kind not in "iu":
-            raise T.TraitError("selected_indices must be a 1-D array of sample indices (or None); got "
-                               f"shape {idx.shape}, dtype {idx.dtype}. Turn a mask into indices with np.flatnonzero.")
-        n = None if self.evaluation is None else self.evaluation.n_samples
-        if n is not None and (idx.min() < 0 or idx.max() >= n):
-            raise T.TraitError(f"selected_indices must lie in [0, {n - 1}]; got {idx.min()}..{idx.max()}.")
-        return idx
-
-    @T.validate("selection_label")
-    def _valid_label(self, proposal):  # one line: it heads the samples view
-        return " ".join(proposal["value"].splitlines())
-
-    @T.validate("sort_by")
-    def _valid_sort_by(self, proposal):
-        by, ev = proposal["value"], self.evaluation
-        if by is None or ev is None:
-            return by
-        keys = sort_keys(ev, self.dataset)
-        if by not in keys:
-            raise T.TraitError(f"sort_by must be None (as selected) or one of {keys}; got {by!r}.")
-        return by
-
-    @T.validate("selected_sample")
-    def _valid_sample(self, proposal):
-        i, ev = proposal["value"], self.evaluation
-        if i is not None and ev is not None and not 0 <= i < ev.n_samples:
-            raise T.TraitError(f"selected_sample must be a sample index in [0, {ev.n_samples - 1}]; got {i}.")
-        return i
-
 
 # the session's results and lists, read here too (``state.evaluation`` is ``state.session.evaluation``)
-for _name in ("evaluation", "dataset", "comparison", "status", "status_level", "busy", "model_names",
-              "dataset_names", "models", "datasets", "histories", "dataset_options", "progress", "trust_code"):
+_SESSION_NAMES = "evaluation dataset comparison status status_level busy model_names dataset_names models"
+for _name in (*_SESSION_NAMES.split(), "datasets", "histories", "dataset_options", "progress", "trust_code"):
     setattr(EvalState, _name, _from_session(_name))

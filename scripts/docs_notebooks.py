@@ -24,8 +24,7 @@ def main(names: list[str]) -> None:
             continue
         nb = nbformat.read(path, as_version=4)
         with tempfile.TemporaryDirectory() as work:  # files a notebook writes land here
-            NotebookClient(nb, timeout=900, kernel_name="python3",
-                           resources={"metadata": {"path": work}}).execute()
+            NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": work}}).execute()
         nbformat.write(nb, out / path.name)
         print(f"wrote {out / path.name}", flush=True)
 

@@ -35,7 +35,9 @@ from h5eval_widgets import Dashboard, load_demo
 demo = load_demo()
 Dashboard(models=demo.models, datasets=demo.datasets)
 """),
-    md("Your own model and test set work the same way: `Dashboard(models={'mine': 'model.h5'}, datasets={'test': 'test.npz'})`."),
+    md(
+        "Your own model and test set work the same way: `Dashboard(models={'mine': 'model.h5'}, datasets={'test': 'test.npz'})`."
+    ),
 ]
 
 ERRORS = [
@@ -156,7 +158,9 @@ for name, value in by_hand.items():
 assert (ev.confusion_matrix() == skm.confusion_matrix(y_test, pred)).all()
 pd.DataFrame({"h5eval": {k: ev.scores[k] for k in by_hand}, "scikit-learn": by_hand})
 """),
-    md("## The precision / recall trade-off\nMoving the threshold changes the matrix; the engine answers each threshold from one sorted index."),
+    md(
+        "## The precision / recall trade-off\nMoving the threshold changes the matrix; the engine answers each threshold from one sorted index."
+    ),
     code("""
 rows = [ev.at_threshold(t) for t in (0.1, 0.3, 0.5, 0.7, 0.9)]
 pd.DataFrame([{"threshold": r.threshold, "precision": r.precision, "recall": r.recall, "f1": r.f1,
@@ -253,14 +257,14 @@ pd.DataFrame({"sample": only_a[:10], "true": [a.classes[i] for i in a.y_true[onl
               "weak model said": [b.classes[i] for i in b.y_pred[only_a[:10]]],
               "its confidence": b.confidence[only_a[:10]].round(3)})
 """),
-    code("cmp_.per_class()[[\"f1 digits_cnn\", \"f1 digits_weak_mlp\", \"f1 difference\"]]"),
+    code('cmp_.per_class()[["f1 digits_cnn", "f1 digits_weak_mlp", "f1 difference"]]'),
     md("## Does a model overfit? The same model on its training and test splits"),
     code("""
 splits = {"digits_train": demo.datasets["digits_train"], "digits_test": demo.datasets["digits_test"]}
 for name in ("digits_cnn", "digits_weak_mlp"):
     print(name, "·", compare_splits(demo.models[name], splits, progress=False).summary())
 """),
-    code("demo.history(\"digits_cnn\").tail()"),
+    code('demo.history("digits_cnn").tail()'),
     md("In the dashboard: *Compare models* (click a cell of the agreement table), *Splits*, and the history plots."),
     code("""
 dash = Dashboard(models={k: demo.models[k] for k in ("digits_cnn", "digits_weak_mlp")},
@@ -282,10 +286,13 @@ NOTEBOOKS = {
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     for name, cells in NOTEBOOKS.items():
-        nb = new_notebook(cells=cells, metadata={
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        })
+        nb = new_notebook(
+            cells=cells,
+            metadata={
+                "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                "language_info": {"name": "python"},
+            },
+        )
         nbformat.write(nb, OUT / name)
         print("wrote", OUT / name)
 

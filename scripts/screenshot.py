@@ -52,8 +52,9 @@ def shoot_insight(browser, url: str) -> None:
     page.wait_for_selector("text=true 8 · predicted 1", timeout=30_000)
     page.get_by_role("button", name="show saliency").click()
     page.wait_for_selector("img.h5eval-saliency", timeout=60_000)
-    page.locator(".widget-vbox:has(> .widget-button:text-is('details'))").nth(0) \
-        .locator("> .widget-button:text-is('details')").click()
+    page.locator(".widget-vbox:has(> .widget-button:text-is('details'))").nth(0).locator(
+        "> .widget-button:text-is('details')"
+    ).click()
     page.wait_for_selector(".h5eval-saliency-detail", timeout=30_000)
     page.wait_for_timeout(1500)
     samples = page.locator(".widget-vbox", has=page.locator("b", has_text="Samples")).last
@@ -62,14 +63,17 @@ def shoot_insight(browser, url: str) -> None:
     page.locator(".lm-TabBar-tab", has_text="Embedding map").click()
     # the jupyter-scatter widget: the element holding regl-scatterplot's API, once drawn
     find = "() => [...document.querySelectorAll('div')].find(e => e.api && e.api.get)"
-    page.wait_for_function(f"() => {{ const c = ({find})(); return c && c.api.get('isPointsDrawn'); }}",
-                           timeout=60_000)
+    page.wait_for_function(f"() => {{ const c = ({find})(); return c && c.api.get('isPointsDrawn'); }}", timeout=60_000)
     page.evaluate(f"() => ({find})().scrollIntoView({{block: 'center'}})")
     page.wait_for_timeout(3000)  # the cell's samples (the selection) highlighted, the rest dimmed
-    b = page.evaluate(f"() => {{ const r = ({find})().getBoundingClientRect(); "
-                      "return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
-    page.screenshot(path=str(DOCS / "embedding-map.png"),
-                    clip={"x": b["x"] - 10, "y": b["y"] - 90, "width": b["width"] + 20, "height": b["height"] + 150})
+    b = page.evaluate(
+        f"() => {{ const r = ({find})().getBoundingClientRect(); "
+        "return {x: r.x, y: r.y, width: r.width, height: r.height}; }"
+    )
+    page.screenshot(
+        path=str(DOCS / "embedding-map.png"),
+        clip={"x": b["x"] - 10, "y": b["y"] - 90, "width": b["width"] + 20, "height": b["height"] + 150},
+    )
     print("wrote", DOCS / "embedding-map.png")
     page.close()
 

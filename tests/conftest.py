@@ -52,16 +52,18 @@ def blobs():
     return X[:300], y[:300], X[300:], y[300:]
 
 
-def _trained_mlp(path: Path, X, y, *, seed: int, hidden: int, outputs: int, activation, loss: str,
-                 epochs: int) -> Path:
+def _trained_mlp(path: Path, X, y, *, seed: int, hidden: int, outputs: int, activation, loss: str, epochs: int) -> Path:
     """A 4-feature MLP (one hidden layer) trained briefly with a fixed seed, saved by Keras 3 at ``path``."""
     import keras
 
     keras.utils.set_random_seed(seed)
-    m = keras.Sequential([
-        keras.Input((4,)), keras.layers.Dense(hidden, activation="relu"),
-        keras.layers.Dense(outputs, activation=activation),
-    ])
+    m = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(hidden, activation="relu"),
+            keras.layers.Dense(outputs, activation=activation),
+        ]
+    )
     m.compile("adam", loss)
     m.fit(X, y, epochs=epochs, verbose=0)
     m.save(path)
@@ -72,8 +74,17 @@ def _trained_mlp(path: Path, X, y, *, seed: int, hidden: int, outputs: int, acti
 def multiclass_h5(models_dir, blobs) -> Path:
     """A softmax MLP saved by Keras 3 as legacy .h5."""
     Xtr, ytr, _, _ = blobs
-    return _trained_mlp(models_dir / "multiclass.h5", Xtr, ytr, seed=1, hidden=8, outputs=3,
-                        activation="softmax", loss="sparse_categorical_crossentropy", epochs=5)
+    return _trained_mlp(
+        models_dir / "multiclass.h5",
+        Xtr,
+        ytr,
+        seed=1,
+        hidden=8,
+        outputs=3,
+        activation="softmax",
+        loss="sparse_categorical_crossentropy",
+        epochs=5,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -104,10 +115,12 @@ def keras2_h5(models_dir, blobs) -> Path:
     tf_keras = require("tf_keras")
     Xtr, ytr, _, _ = blobs
     tf_keras.utils.set_random_seed(2)
-    m = tf_keras.Sequential([
-        tf_keras.layers.Dense(8, activation="relu", input_shape=(4,)),
-        tf_keras.layers.Dense(3, activation="softmax"),
-    ])
+    m = tf_keras.Sequential(
+        [
+            tf_keras.layers.Dense(8, activation="relu", input_shape=(4,)),
+            tf_keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     m.fit(Xtr, ytr, epochs=3, verbose=0)
     path = models_dir / "keras2.h5"
@@ -129,15 +142,33 @@ def keras2_savedmodel(models_dir, keras2_h5) -> Path:
 def binary_h5(models_dir, blobs) -> Path:
     """One sigmoid unit: class 2 of the blobs against the rest."""
     Xtr, ytr, _, _ = blobs
-    return _trained_mlp(models_dir / "binary.h5", Xtr, (ytr == 2).astype("float32"), seed=3, hidden=8,
-                        outputs=1, activation="sigmoid", loss="binary_crossentropy", epochs=5)
+    return _trained_mlp(
+        models_dir / "binary.h5",
+        Xtr,
+        (ytr == 2).astype("float32"),
+        seed=3,
+        hidden=8,
+        outputs=1,
+        activation="sigmoid",
+        loss="binary_crossentropy",
+        epochs=5,
+    )
 
 
 @pytest.fixture(scope="session")
 def regression_h5(models_dir, blobs) -> Path:
     Xtr, _, _, _ = blobs
-    return _trained_mlp(models_dir / "regression.h5", Xtr, Xtr.sum(1), seed=4, hidden=4, outputs=1,
-                        activation=None, loss="mse", epochs=3)
+    return _trained_mlp(
+        models_dir / "regression.h5",
+        Xtr,
+        Xtr.sum(1),
+        seed=4,
+        hidden=4,
+        outputs=1,
+        activation=None,
+        loss="mse",
+        epochs=3,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -220,9 +251,23 @@ def demo():
 
 
 # What a test may choose on the shared demo dashboard; put back as it opened before every test.
-DASHBOARD_CHOICES = ("model_name", "dataset_name", "compare_model", "focus_class", "threshold", "normalize",
-                     "selected_cell", "selected_sample", "sort_by", "sort_descending", "show_saliency", "saliency_method",
-                    "count_label_issues", "status", "status_level")
+DASHBOARD_CHOICES = (
+    "model_name",
+    "dataset_name",
+    "compare_model",
+    "focus_class",
+    "threshold",
+    "normalize",
+    "selected_cell",
+    "selected_sample",
+    "sort_by",
+    "sort_descending",
+    "show_saliency",
+    "saliency_method",
+    "count_label_issues",
+    "status",
+    "status_level",
+)
 
 
 @pytest.fixture(scope="session")
@@ -236,8 +281,12 @@ def _demo_dashboard_as_opened(tmp_path_factory):
 def _view_choices(d) -> dict:
     """What a test may choose on the dashboard's views that is no selection trait: the tab shown,
     the map's colours and method, the many-class matrix's number of classes."""
-    return {"tab": d.tabs.selected_index, "color_by": d.embedding.color_by.value,
-            "map_method": d.embedding.method.value, "top_n": d.confusion.top_n.value}
+    return {
+        "tab": d.tabs.selected_index,
+        "color_by": d.embedding.color_by.value,
+        "map_method": d.embedding.method.value,
+        "top_n": d.confusion.top_n.value,
+    }
 
 
 @pytest.fixture
@@ -256,8 +305,18 @@ def dash(_demo_dashboard_as_opened):
     d.pairs.pairs.value = None
     st.compare_model = None
     st.model_name, st.dataset_name = opened["model_name"], opened["dataset_name"]
-    for name in ("focus_class", "threshold", "normalize", "selected_cell", "selected_sample", "sort_by",
-                 "sort_descending", "show_saliency", "saliency_method", "count_label_issues"):
+    for name in (
+        "focus_class",
+        "threshold",
+        "normalize",
+        "selected_cell",
+        "selected_sample",
+        "sort_by",
+        "sort_descending",
+        "show_saliency",
+        "saliency_method",
+        "count_label_issues",
+    ):
         setattr(st, name, opened[name])
     if st.session.slice_name is not None:  # a slice shown: every sample again
         st.session.filter(None)

@@ -12,8 +12,15 @@ import numpy as np
 CLASSES = ("cat", "dog", "car", "person")
 
 
-def make_coco(n_images: int = 60, *, seed: int = 0, crowd: bool = True, classes=CLASSES,
-              boxes_per_image: float = 4.0, fp_per_image: float = 1.5) -> tuple[dict, list[dict]]:
+def make_coco(
+    n_images: int = 60,
+    *,
+    seed: int = 0,
+    crowd: bool = True,
+    classes=CLASSES,
+    boxes_per_image: float = 4.0,
+    fp_per_image: float = 1.5,
+) -> tuple[dict, list[dict]]:
     """A COCO ground-truth dict and a COCO results list over ``n_images`` images."""
     rng = np.random.default_rng(seed)
     images, anns, dets = [], [], []
@@ -29,20 +36,34 @@ def make_coco(n_images: int = 60, *, seed: int = 0, crowd: bool = True, classes=
             box = [round(x, 2), round(y, 2), round(w, 2), round(h, 2)]
             cid = int(rng.choice(cat_ids))
             is_crowd = int(crowd and rng.random() < 0.06)
-            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": cid, "bbox": box,
-                         "area": box[2] * box[3], "iscrowd": is_crowd})
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i,
+                    "category_id": cid,
+                    "bbox": box,
+                    "area": box[2] * box[3],
+                    "iscrowd": is_crowd,
+                }
+            )
             for _copy in range(int(rng.random() < 0.8) + int(rng.random() < 0.2)):  # miss / duplicate
                 j = rng.normal(0, 0.12, 4) * [w, h, w, h]
                 dx, dy = max(0.0, box[0] + j[0]), max(0.0, box[1] + j[1])
                 dw, dh = min(max(1.0, box[2] + j[2]), W - dx), min(max(1.0, box[3] + j[3]), H - dy)
                 dc = cid if rng.random() < 0.8 else int(rng.choice(cat_ids))  # wrong classes
-                dets.append({"image_id": i, "category_id": dc, "bbox": [dx, dy, dw, dh],
-                             "score": float(rng.uniform(0.05, 1.0))})
+                dets.append(
+                    {"image_id": i, "category_id": dc, "bbox": [dx, dy, dw, dh], "score": float(rng.uniform(0.05, 1.0))}
+                )
         for _ in range(rng.poisson(fp_per_image)):  # false boxes
             w, h = rng.uniform(5, W / 2), rng.uniform(5, H / 2)
-            dets.append({"image_id": i, "category_id": int(rng.choice(cat_ids)),
-                         "bbox": [float(rng.uniform(0, W - w)), float(rng.uniform(0, H - h)), w, h],
-                         "score": float(rng.uniform(0.01, 0.7))})
+            dets.append(
+                {
+                    "image_id": i,
+                    "category_id": int(rng.choice(cat_ids)),
+                    "bbox": [float(rng.uniform(0, W - w)), float(rng.uniform(0, H - h)), w, h],
+                    "score": float(rng.uniform(0.01, 0.7)),
+                }
+            )
     return {"images": images, "annotations": anns, "categories": cats}, dets
 
 
@@ -63,10 +84,13 @@ def write_voc(folder: Path, gt: dict) -> Path:
             f"<object><name>{names[a['category_id']]}</name><difficult>0</difficult><bndbox>"
             f"<xmin>{a['bbox'][0]!r}</xmin><ymin>{a['bbox'][1]!r}</ymin>"
             f"<xmax>{a['bbox'][0] + a['bbox'][2]!r}</xmax><ymax>{a['bbox'][1] + a['bbox'][3]!r}</ymax>"
-            "</bndbox></object>" for a in by_image[im["id"]])
+            "</bndbox></object>"
+            for a in by_image[im["id"]]
+        )
         (folder / (Path(im["file_name"]).stem + ".xml")).write_text(
             f"<annotation><filename>{im['file_name']}</filename><size><width>{im['width']}</width>"
-            f"<height>{im['height']}</height><depth>3</depth></size>{objs}</annotation>")
+            f"<height>{im['height']}</height><depth>3</depth></size>{objs}</annotation>"
+        )
     return folder
 
 
@@ -81,9 +105,11 @@ def write_yolo(folder: Path, gt: dict) -> tuple[Path, dict]:
         by_image[a["image_id"]].append(a)
     for im in gt["images"]:
         W, H = im["width"], im["height"]
-        lines = [f"{order.index(a['category_id'])} {(a['bbox'][0] + a['bbox'][2] / 2) / W!r} "
-                 f"{(a['bbox'][1] + a['bbox'][3] / 2) / H!r} {a['bbox'][2] / W!r} {a['bbox'][3] / H!r}"
-                 for a in by_image[im["id"]]]
+        lines = [
+            f"{order.index(a['category_id'])} {(a['bbox'][0] + a['bbox'][2] / 2) / W!r} "
+            f"{(a['bbox'][1] + a['bbox'][3] / 2) / H!r} {a['bbox'][2] / W!r} {a['bbox'][3] / H!r}"
+            for a in by_image[im["id"]]
+        ]
         (folder / (Path(im["file_name"]).stem + ".txt")).write_text("\n".join(lines) + "\n")
     return folder, {im["file_name"]: (im["width"], im["height"]) for im in gt["images"]}
 

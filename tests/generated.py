@@ -27,9 +27,10 @@ def generated_evaluation(n: int, k: int = 10, d: int = 8, seed: int = 0, name: s
     emb = centres[y] + rng.normal(size=(n, d)).astype(np.float32)
     proba = np.empty((n, k), np.float32)
     for a in range(0, n, 100_000):  # in chunks: n x k x d floats at once would be large
-        logits = -((emb[a:a + 100_000, None, :] - centres[None]) ** 2).sum(-1) / 4
+        logits = -((emb[a : a + 100_000, None, :] - centres[None]) ** 2).sum(-1) / 4
         p = np.exp(logits - logits.max(1, keepdims=True))
-        proba[a:a + 100_000] = p / p.sum(1, keepdims=True)
-    ev = Evaluation.from_predictions(y, proba, classes=[f"c{i}" for i in range(k)], model_name=name,
-                                     dataset_name=f"{name}{n}")
+        proba[a : a + 100_000] = p / p.sum(1, keepdims=True)
+    ev = Evaluation.from_predictions(
+        y, proba, classes=[f"c{i}" for i in range(k)], model_name=name, dataset_name=f"{name}{n}"
+    )
     return dataclasses.replace(ev, embeddings=Embedding(emb, "penultimate", "dense", d))

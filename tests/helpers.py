@@ -37,8 +37,13 @@ def require(module: str):
 
 
 # ------------------------------------------------------------------ waiting
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.1, *,
-             what: str | Callable[[], str] | None = None):
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float = 10.0,
+    interval: float = 0.1,
+    *,
+    what: str | Callable[[], str] | None = None,
+):
     """Call ``predicate`` every ``interval`` seconds until it returns something true, and return
     that; after ``timeout`` seconds fail, naming what was awaited (``what``: a text, or a function
     giving one at that moment, for example with what is still left)."""
@@ -84,8 +89,12 @@ def processes_mentioning(text: str) -> list[str]:
 
 def wait_until_no_process_mentions(text: str, timeout: float = 15.0, *, owner: str = "process") -> None:
     """Wait until no running process has ``text`` in its command line; fail listing those left."""
-    wait_for(lambda: not processes_mentioning(text), timeout, 0.1,
-             what=lambda: f"every {owner} mentioning {text!r} to exit; still running: {processes_mentioning(text)}")
+    wait_for(
+        lambda: not processes_mentioning(text),
+        timeout,
+        0.1,
+        what=lambda: f"every {owner} mentioning {text!r} to exit; still running: {processes_mentioning(text)}",
+    )
 
 
 # ------------------------------------------------------------------ calls
@@ -110,9 +119,18 @@ def digests(paths: Iterable) -> dict:
     return {p: file_digest(p) for p in paths}
 
 
-def write_image_folder(root: Path, classes: Iterable[str] = ("a", "b"), per_class: int = 3, *,
-                       size=(8, 8), mode: str = "L", suffix: str = "png", name: str = "{i}", seed: int = 0,
-                       **save) -> Path:
+def write_image_folder(
+    root: Path,
+    classes: Iterable[str] = ("a", "b"),
+    per_class: int = 3,
+    *,
+    size=(8, 8),
+    mode: str = "L",
+    suffix: str = "png",
+    name: str = "{i}",
+    seed: int = 0,
+    **save,
+) -> Path:
     """Images of random pixels, one sub-folder of ``root`` per class (made when missing), each
     with ``per_class`` files ``name.format(i=..., c=...)`` + ``.suffix``, of ``size`` (width,
     height) and Pillow ``mode`` ("L", "RGB" or "RGBA"); ``save`` goes to ``Image.save`` (JPEG

@@ -51,9 +51,27 @@ class RandomActions:
     """
 
     WEIGHTS = {
-        "cell": 30, "threshold": 8, "focus": 8, "details": 14, "page": 6, "arrow": 4, "model": 3,
-        "dataset": 2, "tab": 4, "tag": 4, "compare": 2, "agreement": 2, "slice": 2, "pair": 3,
-        "normalize": 2, "issues": 1, "sort": 2, "brush": 2, "mistakes": 2, "weak": 1, "saliency": 1,
+        "cell": 30,
+        "threshold": 8,
+        "focus": 8,
+        "details": 14,
+        "page": 6,
+        "arrow": 4,
+        "model": 3,
+        "dataset": 2,
+        "tab": 4,
+        "tag": 4,
+        "compare": 2,
+        "agreement": 2,
+        "slice": 2,
+        "pair": 3,
+        "normalize": 2,
+        "issues": 1,
+        "sort": 2,
+        "brush": 2,
+        "mistakes": 2,
+        "weak": 1,
+        "saliency": 1,
     }
 
     def __init__(self, dash, seed: int = 0):

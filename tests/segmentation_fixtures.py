@@ -77,8 +77,9 @@ def seg_models(tmp_path_factory, seg_data) -> dict[str, Path]:
     }
 
 
-def write_folders(root: Path, X: np.ndarray, y: np.ndarray, *, mask_suffix: str = ".png",
-                  image_suffix: str = ".png") -> tuple[Path, Path]:
+def write_folders(
+    root: Path, X: np.ndarray, y: np.ndarray, *, mask_suffix: str = ".png", image_suffix: str = ".png"
+) -> tuple[Path, Path]:
     """Images and masks written as files of the same stems under ``root``: (images/, masks/)."""
     from PIL import Image
 

@@ -58,16 +58,29 @@ def audio_models(tmp_path_factory):
     import keras
 
     root = make_folder(tmp_path_factory.mktemp("audio") / "sounds")
-    ds = keras.utils.audio_dataset_from_directory(root, output_sequence_length=LENGTH, batch_size=8,
-                                                  shuffle=False, verbose=False)
+    ds = keras.utils.audio_dataset_from_directory(
+        root, output_sequence_length=LENGTH, batch_size=8, shuffle=False, verbose=False
+    )
     keras.utils.set_random_seed(0)
-    wave_model = keras.Sequential([keras.Input((LENGTH, 1)), keras.layers.Conv1D(4, 16, strides=8, activation="relu"),
-                                   keras.layers.GlobalMaxPooling1D(), keras.layers.Dense(3, activation="softmax")])
+    wave_model = keras.Sequential(
+        [
+            keras.Input((LENGTH, 1)),
+            keras.layers.Conv1D(4, 16, strides=8, activation="relu"),
+            keras.layers.GlobalMaxPooling1D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     wave_model.compile("adam", "sparse_categorical_crossentropy")
     wave_model.fit(ds, epochs=2, verbose=0)
     spec_shape = tuple(spectrogram(np.zeros((1, LENGTH, 1), np.float32)).shape[1:])
-    spec_model = keras.Sequential([keras.Input(spec_shape), keras.layers.Conv2D(4, 3, activation="relu"),
-                                   keras.layers.GlobalMaxPooling2D(), keras.layers.Dense(3, activation="softmax")])
+    spec_model = keras.Sequential(
+        [
+            keras.Input(spec_shape),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.GlobalMaxPooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     spec_model.compile("adam", "sparse_categorical_crossentropy")
     spec_model.fit(ds.map(lambda x, y: (spectrogram(x), y)), epochs=2, verbose=0)
     folder = tmp_path_factory.mktemp("audio_models")
@@ -97,8 +110,7 @@ def test_a_spectrogram_preprocess_function_gets_the_waveform_batches(audio_model
     import keras
 
     root, _, spec_path, ds = audio_models
-    ev = Evaluation.from_model(spec_path, root, preprocess=spectrogram, sequence_length=LENGTH,
-                               progress=False)
+    ev = Evaluation.from_model(spec_path, root, preprocess=spectrogram, sequence_length=LENGTH, progress=False)
     expected = keras.models.load_model(spec_path).predict(ds.map(lambda x, y: (spectrogram(x), y)), verbose=0)
     np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
 
@@ -121,8 +133,11 @@ def test_a_file_at_another_sampling_rate_is_named_with_both_rates(tmp_path):
     before = digests(sorted(root.rglob("*.wav")))
     from h5eval_widgets.core import load_dataset
 
-    with pytest.raises(DatasetError, match=r"low_01.wav is sampled at 16000 Hz but high_00.wav and "
-                                           r"the others at 8000 Hz"):
+    with pytest.raises(
+        DatasetError,
+        match=r"low_01.wav is sampled at 16000 Hz but high_00.wav and "
+        r"the others at 8000 Hz",
+    ):
         load_dataset(root)
     assert digests(sorted(root.rglob("*.wav"))) == before
 
@@ -143,10 +158,14 @@ def test_a_wav_folder_for_an_image_model_says_what_to_do(tmp_path, seg_models):
     root = make_folder(tmp_path / "sounds", n_per_class=2)
     import keras
 
-    image_model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
-                                    keras.layers.Dense(3, activation="softmax")])
-    with pytest.raises(ShapeMismatchError, match=r"is a folder of .wav files but the model takes inputs "
-                                                 r"of shape \(32, 32, 3\).*preprocess="):
+    image_model = keras.Sequential(
+        [keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")]
+    )
+    with pytest.raises(
+        ShapeMismatchError,
+        match=r"is a folder of .wav files but the model takes inputs "
+        r"of shape \(32, 32, 3\).*preprocess=",
+    ):
         Evaluation.from_model(image_model, root, progress=False)
 
 

@@ -264,8 +264,9 @@ def empty_dataset(t, f):
 
 def regression_model_string_labels(t, f):
     _, _, X, y = f["blobs"]
-    return Case(_evaluate(f["regression_h5"], X, np.array(["low", "mid", "high"])[y], task="regression"),
-                [f["regression_h5"]])
+    return Case(
+        _evaluate(f["regression_h5"], X, np.array(["low", "mid", "high"])[y], task="regression"), [f["regression_h5"]]
+    )
 
 
 def classifier_given_continuous_targets(t, f):

@@ -31,8 +31,15 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)"),
 ]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +60,7 @@ def wait_until_settled(page, quiet_ms: int = 500, timeout: int = 30_000) -> None
         new MutationObserver(() => { window.__h5evalChanged = performance.now(); })
             .observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
     }""")
-    page.wait_for_function(f"performance.now() - window.__h5evalChanged > {quiet_ms}",
-                           timeout=timeout, polling=100)
+    page.wait_for_function(f"performance.now() - window.__h5evalChanged > {quiet_ms}", timeout=timeout, polling=100)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +96,8 @@ def assert_matrix_redrawn(page, expected: np.ndarray, changed: tuple[int, int]) 
     i, j = changed
     page.wait_for_function(
         "([n, text]) => document.querySelectorAll('text.heatmapcell_label')[n]?.textContent == text",
-        arg=[i * k + j, str(expected[i, j])], timeout=30_000,
+        arg=[i * k + j, str(expected[i, j])],
+        timeout=30_000,
     )
     np.testing.assert_array_equal(matrix_labels(page, k), expected)
 
@@ -108,8 +115,7 @@ def show_cell(page, ev, i: int, j: int):
     expected = ev.cell_indices(i, j)
     assert len(expected) > 0
     click_cell(page, 10, i, j)
-    page.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({len(expected)})",
-                           timeout=30_000)
+    page.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({len(expected)})", timeout=30_000)
     cards = sample_cards(page)
     expect(cards).to_have_count(len(expected), timeout=30_000)
     return cards, expected
@@ -163,14 +169,16 @@ def test_three_hundred_cell_clicks_add_no_widget_models_to_the_page(page, demo):
     cm = np.asarray(ev.confusion_matrix())
     cells = np.argwhere(cm > 0)
     picks = cells[np.random.default_rng(0).integers(len(cells), size=300)]
+
     def shown(i, j):
         """Wait until the samples' title names cell (i, j): it is sent after the cards."""
-        page.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({cm[i, j]})",
-                               timeout=60_000)
+        page.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({cm[i, j]})", timeout=60_000)
 
     # where each cell is, asked once: a click moves the highlight only, not the cells
-    boxes = page.evaluate("() => [...document.querySelectorAll('rect.heatmapcell')].slice(0, 100)"
-                          ".map(r => { const b = r.getBoundingClientRect(); return [b.x, b.y, b.width, b.height]; })")
+    boxes = page.evaluate(
+        "() => [...document.querySelectorAll('rect.heatmapcell')].slice(0, 100)"
+        ".map(r => { const b = r.getBoundingClientRect(); return [b.x, b.y, b.width, b.height]; })"
+    )
     for n, (i, j) in enumerate(picks):
         x, y, w, h = boxes[i * 10 + j]
         page.mouse.click(x + w * 0.3, y + h * 0.3)
@@ -188,7 +196,9 @@ def test_three_hundred_cell_clicks_add_no_widget_models_to_the_page(page, demo):
 
 def test_switching_the_model_redraws_the_matrix_with_the_engines_numbers(page, demo):
     """Check that choosing another model in the dropdown redraws the matrix with its counts."""
-    np.testing.assert_array_equal(matrix_labels(page, 10), demo.evaluate("digits_cnn", progress=False).confusion_matrix())
+    np.testing.assert_array_equal(
+        matrix_labels(page, 10), demo.evaluate("digits_cnn", progress=False).confusion_matrix()
+    )
     choose(page, "model", "digits_weak_mlp")
     assert_matrix_redrawn(page, demo.evaluate("digits_weak_mlp", progress=False).confusion_matrix(), (0, 0))
 
@@ -198,8 +208,7 @@ def isolated_pick_point(ev, not_near: float) -> tuple[int, float]:
     from h5eval_widgets.views.curves import pick_points
 
     pr = ev.pr_curve()
-    x, y, thr = pick_points(pr["recall"].to_numpy(), pr["precision"].to_numpy(),
-                            pr["threshold"].to_numpy())
+    x, y, thr = pick_points(pr["recall"].to_numpy(), pr["precision"].to_numpy(), pr["threshold"].to_numpy())
     gap = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) + np.eye(len(x)) * 9
     room = gap.min(axis=1)
     room[np.abs(x - not_near) < 0.1] = 0
@@ -318,8 +327,10 @@ def test_saliency_and_the_likely_mislabelled_in_the_browser(page, demo):
     page.get_by_role("button", name="show saliency").click()
     maps = page.locator("img.h5eval-saliency")
     expect(maps).to_have_count(len(expected), timeout=60_000)
-    page.wait_for_function("() => [...document.querySelectorAll('img.h5eval-saliency')]"
-                           ".every(im => im.complete && im.naturalWidth > 0)", timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.h5eval-saliency')].every(im => im.complete && im.naturalWidth > 0)",
+        timeout=30_000,
+    )
     first = card_number(cards, 0)
     cards.nth(0).locator("> .widget-button:text-is('details')").click()
     pair = page.locator(".h5eval-saliency-detail")
@@ -347,8 +358,7 @@ def assert_buttons_on_one_line(page) -> None:
     assert buttons.bounding_box()["height"] < 1.8 * one_button
 
 
-TAB_TITLES = ("Per class", "Curves & threshold", "Calibration", "Embedding map", "Slices", "Compare models",
-              "Splits")
+TAB_TITLES = ("Per class", "Curves & threshold", "Calibration", "Embedding map", "Slices", "Compare models", "Splits")
 
 
 @pytest.mark.parametrize("width", [1280, 1920])
@@ -359,8 +369,14 @@ def test_no_console_errors_and_no_wrapped_buttons_at_common_widths(server, brows
     errors: list[str] = []
     # Voila's page also asks a CDN for Font Awesome; this machine has no internet, and that
     # request's failure is Voila's, not the dashboard's: errors from other hosts are left out
-    pg.on("console", lambda msg: errors.append(msg.text)
-          if msg.type == "error" and msg.location.get("url", "").startswith(server.url) else None)
+    pg.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and msg.location.get("url", "").startswith(server.url)
+            else None
+        ),
+    )
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         pg.goto(server.url, timeout=120_000)
@@ -390,7 +406,7 @@ def thousand_classes(tmp_path_factory):
     y = rng.integers(0, k, n)
     X = (emb[y] + rng.normal(scale=0.5, size=(n, d))).astype(np.float32)
     model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(k, activation="softmax")])
-    model.layers[-1].set_weights([emb.T * 4, -2 * (emb ** 2).sum(1)])  # softmax of -2|x - e|^2
+    model.layers[-1].set_weights([emb.T * 4, -2 * (emb**2).sum(1)])  # softmax of -2|x - e|^2
     model.save(folder / "big.h5")
     np.savez(folder / "big_test.npz", x=X, y=y)
     return folder / "big.h5", folder / "big_test.npz"
@@ -423,8 +439,9 @@ def test_a_mouse_click_on_a_confused_cell_of_a_thousand_classes_shows_its_sample
             pg.wait_for_function("document.querySelectorAll('rect.heatmapcell').length == 225", timeout=60_000)
             wait_until_settled(pg)
             click_cell(pg, 15, pi, pj)
-            pg.wait_for_selector(f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({len(expected)})",
-                                 timeout=30_000)
+            pg.wait_for_selector(
+                f"text=true {ev.classes[i]} · predicted {ev.classes[j]} ({len(expected)})", timeout=30_000
+            )
             rows = pg.locator(".h5eval-table-row")  # the samples are feature vectors: a table
             expect(rows).to_have_count(min(12, len(expected)), timeout=30_000)
             shown = {int(rows.nth(m).get_attribute("data-index")) for m in range(rows.count())}
@@ -434,8 +451,10 @@ def test_a_mouse_click_on_a_confused_cell_of_a_thousand_classes_shows_its_sample
 
 
 #: The Jupyter front ends the quickstart is run in: server module and the notebook's URL path.
-FRONT_ENDS = {"jupyterlab": ("jupyterlab", "lab/tree/quickstart.ipynb"),
-              "notebook7": ("notebook", "notebooks/quickstart.ipynb")}
+FRONT_ENDS = {
+    "jupyterlab": ("jupyterlab", "lab/tree/quickstart.ipynb"),
+    "notebook7": ("notebook", "notebooks/quickstart.ipynb"),
+}
 
 
 @pytest.fixture(params=list(FRONT_ENDS))
@@ -451,9 +470,23 @@ def jupyterlab(tmp_path, request):
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), TF_CPP_MIN_LOG_LEVEL="3")
     log = open(tmp_path / "lab.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-         "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}", "--allow-root"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+        [
+            sys.executable,
+            "-m",
+            module,
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            f"--ServerApp.root_dir={root}",
+            "--allow-root",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=root,
+    )
     url = f"http://127.0.0.1:{port}/"
 
     def answers() -> bool:
@@ -487,8 +520,14 @@ def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, bro
     n = len(demo.evaluate("digits_cnn", progress=False).cell_indices(8, 1))
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     figure_errors: list[str] = []
-    page.on("console", lambda msg: figure_errors.append(msg.text)
-            if msg.type == "error" and "attribute" in msg.text and "negative value" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            figure_errors.append(msg.text)
+            if msg.type == "error" and "attribute" in msg.text and "negative value" in msg.text
+            else None
+        ),
+    )
     try:
         page.goto(jupyterlab, timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
@@ -536,15 +575,21 @@ def map_facts(page) -> dict:
 def open_map(page, n: int) -> None:
     """Open the map's tab and wait until the WebGL widget has drawn its ``n`` points."""
     page.locator(".lm-TabBar-tab", has_text="Embedding map").click()
-    page.wait_for_function(f"() => {{ const c = ({MAP_API_JS})(); return c && c.api.get('isPointsDrawn') "
-                           f"&& c.api.get('points').length == {n}; }}", timeout=120_000, polling=100)
+    page.wait_for_function(
+        f"() => {{ const c = ({MAP_API_JS})(); return c && c.api.get('isPointsDrawn') "
+        f"&& c.api.get('points').length == {n}; }}",
+        timeout=120_000,
+        polling=100,
+    )
 
 
 def draw_lasso(page) -> None:
     """Choose the toolbar's lasso and draw a loop over the middle of the map with the mouse."""
     page.get_by_title("Activate lasso selection").click()
-    box = page.evaluate(f"() => {{ const r = ({MAP_API_JS})().getBoundingClientRect(); "
-                        "return {x: r.x, y: r.y, width: r.width, height: r.height}; }")
+    box = page.evaluate(
+        f"() => {{ const r = ({MAP_API_JS})().getBoundingClientRect(); "
+        "return {x: r.x, y: r.y, width: r.width, height: r.height}; }"
+    )
     cx, cy, r = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5, box["height"] * 0.2
     page.mouse.move(cx + r, cy)
     page.mouse.down()
@@ -559,9 +604,11 @@ def draw_lasso(page) -> None:
 def map_server():
     """Voila serving a dashboard over a generated 100,000-sample evaluation with an embedding."""
     root = str(Path(__file__).resolve().parent.parent)
-    code = (f"import sys\nsys.path.insert(0, {root!r})\nfrom h5eval_widgets import Dashboard\n"
-            "from tests.generated import generated_evaluation\n"
-            "dashboard = Dashboard.from_evaluations({'gen': generated_evaluation(100_000)}, progress=False)\ndashboard")
+    code = (
+        f"import sys\nsys.path.insert(0, {root!r})\nfrom h5eval_widgets import Dashboard\n"
+        "from tests.generated import generated_evaluation\n"
+        "dashboard = Dashboard.from_evaluations({'gen': generated_evaluation(100_000)}, progress=False)\ndashboard"
+    )
     nb = dashboard_notebook(None, None, demo=True)
     nb["cells"][0]["source"] = code
     with VoilaServer(nb) as srv:
@@ -582,8 +629,14 @@ def test_the_webgl_map_of_100000_samples_draws_every_point_and_a_lasso_selects_s
     ev = generated_evaluation(100_000)
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text)
-            if msg.type == "error" and msg.location.get("url", "").startswith(map_server.url) else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and msg.location.get("url", "").startswith(map_server.url)
+            else None
+        ),
+    )
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         page.goto(map_server.url, timeout=180_000)
@@ -591,8 +644,7 @@ def test_the_webgl_map_of_100000_samples_draws_every_point_and_a_lasso_selects_s
         wait_until_settled(page)
         open_map(page, 100_000)
         mistakes = int((ev.y_true != ev.y_pred).sum())
-        page.wait_for_function(f"() => ({MAP_API_JS})().api.get('selectedPoints').length == {mistakes}",
-                               timeout=30_000)
+        page.wait_for_function(f"() => ({MAP_API_JS})().api.get('selectedPoints').length == {mistakes}", timeout=30_000)
         facts = map_facts(page)
         assert facts["points"] == 100_000 and facts["isDrawn"]
         assert facts["drawn"] > 0.05 * facts["pixels"], facts  # points on the canvas, not a blank one
@@ -628,8 +680,12 @@ def test_the_demo_map_and_showing_a_slice(page, demo):
     expect(row).to_have_count(1, timeout=30_000)
     row.locator(".widget-button:text-is('show')").click()
     page.wait_for_selector(f"text=slice: {worst}", timeout=30_000)
-    page.wait_for_function("n => [...document.querySelectorAll('text.heatmapcell_label')].slice(0, 100)"
-                           ".reduce((s, t) => s + Number(t.textContent), 0) == n", arg=size, timeout=30_000)
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('text.heatmapcell_label')].slice(0, 100)"
+        ".reduce((s, t) => s + Number(t.textContent), 0) == n",
+        arg=size,
+        timeout=30_000,
+    )
     sub = ev.subset(table.at[worst, "rows"])
     np.testing.assert_array_equal(matrix_labels(page, 10), sub.confusion_matrix())
     open_map(page, size)

@@ -52,7 +52,9 @@ def test_cli_json_and_html_outputs(tmp_path, demo):
     model, data = demo.models["digits_cnn"], demo.datasets["digits_test"]
     out = subprocess.run(
         [sys.executable, "-m", "h5eval_widgets.cli", "report", str(model), str(data), "--format", "json", "-q"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     d = json.loads(out.stdout)
     assert d["task"] == "multiclass" and len(d["confusion_matrix"]) == 10
@@ -114,8 +116,12 @@ def test_dashboard_command_refuses_missing_paths(tmp_path, capsys):
 
 def test_dashboard_command_stopped_by_sigterm_leaves_no_server_or_kernel():
     """Check that `kill` on `h5eval dashboard --demo` stops Voila and its kernel, as Ctrl-C does."""
-    proc = subprocess.Popen([sys.executable, "-m", "h5eval_widgets.cli", "dashboard", "--demo"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "h5eval_widgets.cli", "dashboard", "--demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = readline_within(proc.stdout, 120, what="the 'serving on' line of h5eval dashboard --demo")
         port = re.search(r"127\.0\.0\.1:(\d+)", line).group(1)

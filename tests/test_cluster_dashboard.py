@@ -20,8 +20,9 @@ from h5eval_widgets.core.scale import distributed as dist  # noqa: E402
 @pytest.fixture(scope="module")
 def client():
     """One worker thread in this process: no TensorFlow import in other processes."""
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                       dashboard_address=":0", silence_logs=40)
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0", silence_logs=40
+    )
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -53,8 +54,13 @@ def test_a_cluster_dashboard_predicts_on_the_workers_and_shows_the_samples(clien
     folder, df, _ = table
     ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
     start = _partitions(client)
-    d = Dashboard(models={"mlp": str(multiclass_h5)}, datasets={"table": str(folder)}, client=client,
-                  dataset_options={"label_column": "label"}, progress=False)
+    d = Dashboard(
+        models={"mlp": str(multiclass_h5)},
+        datasets={"table": str(folder)},
+        client=client,
+        dataset_options={"label_column": "label"},
+        progress=False,
+    )
     ev = d.state.evaluation
     assert _partitions(client) == start + 3
     assert any("Predicted on a Dask cluster (3 table files" in n for n in ev.notes), ev.notes
@@ -77,8 +83,13 @@ def test_the_same_files_behind_an_fsspec_url_and_an_npz_sent_as_arrays(client, t
     ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
     start = _partitions(client)
     url = f"simplecache::file://{folder}/part-*.parquet"
-    d = Dashboard(models={"mlp": str(multiclass_h5)}, datasets={"remote": url, "npz": str(npz)},
-                  client=client, dataset_options={"label_column": "label"}, progress=False)
+    d = Dashboard(
+        models={"mlp": str(multiclass_h5)},
+        datasets={"remote": url, "npz": str(npz)},
+        client=client,
+        dataset_options={"label_column": "label"},
+        progress=False,
+    )
     assert d.state.dataset_name == "remote"
     np.testing.assert_array_equal(d.state.evaluation.y_proba, ref.y_proba)
     assert _partitions(client) == start + 3
@@ -102,11 +113,13 @@ def test_the_scheduler_flag_serves_a_dashboard_on_that_cluster(client, table, mu
     folder, df, _ = table
     url = f"simplecache::file://{folder}/part-*.parquet"
     address = client.scheduler.address
-    args = cli.build_parser().parse_args(["dashboard", str(multiclass_h5), "--data", url,
-                                          "--label-column", "label", "--scheduler", address])
+    args = cli.build_parser().parse_args(
+        ["dashboard", str(multiclass_h5), "--data", url, "--label-column", "label", "--scheduler", address]
+    )
     assert args.scheduler == address and args.data == [url]
-    nb = dashboard_notebook(_by_name(args.models), _by_name(args.data), dataset_options=cli._dataset_options(args),
-                            scheduler=args.scheduler)
+    nb = dashboard_notebook(
+        _by_name(args.models), _by_name(args.data), dataset_options=cli._dataset_options(args), scheduler=args.scheduler
+    )
     code = nb["cells"][0]["source"]
     assert f"Client({address!r})" in code and "client=client" in code
     start = _partitions(client)

@@ -15,8 +15,9 @@ from h5eval_widgets.core import LabelError
 
 @pytest.fixture(scope="module")
 def pair(demo):
-    return demo, Comparison(demo.evaluate("digits_cnn", progress=False),
-                            demo.evaluate("digits_weak_mlp", progress=False), n_boot=400)
+    return demo, Comparison(
+        demo.evaluate("digits_cnn", progress=False), demo.evaluate("digits_weak_mlp", progress=False), n_boot=400
+    )
 
 
 def test_side_by_side_metrics_equal_sklearn(pair):
@@ -25,8 +26,11 @@ def test_side_by_side_metrics_equal_sklearn(pair):
     y = demo.dataset("digits_test").y
     df = cmp_.metrics()
     na, nb = cmp_.names
-    for name, fn in (("accuracy", skm.accuracy_score), ("cohen_kappa", skm.cohen_kappa_score),
-                     ("mcc", skm.matthews_corrcoef)):
+    for name, fn in (
+        ("accuracy", skm.accuracy_score),
+        ("cohen_kappa", skm.cohen_kappa_score),
+        ("mcc", skm.matthews_corrcoef),
+    ):
         a, b = fn(y, cmp_.a.y_pred), fn(y, cmp_.b.y_pred)
         assert df.loc[name, na] == pytest.approx(a)
         assert df.loc[name, nb] == pytest.approx(b)
@@ -84,15 +88,20 @@ def test_comparison_refuses_different_samples(pair):
 
 def test_splits_side_by_side_and_overfitting_flag(demo):
     """Check one model on train and test splits, and the gap flag on both sides of the tolerance."""
-    splits = {"digits_train": demo.datasets["digits_train"], "digits_test": demo.datasets["digits_test"],
-              "breast_cancer_test": demo.datasets["breast_cancer_test"]}
+    splits = {
+        "digits_train": demo.datasets["digits_train"],
+        "digits_test": demo.datasets["digits_test"],
+        "breast_cancer_test": demo.datasets["breast_cancer_test"],
+    }
     rep = compare_splits(demo.models["digits_weak_mlp"], splits, progress=False)
     y_tr = demo.dataset("digits_train").y
     assert rep.metrics().loc["accuracy", "digits_train"] == pytest.approx(
-        skm.accuracy_score(y_tr, rep.evaluations["digits_train"].y_pred))
+        skm.accuracy_score(y_tr, rep.evaluations["digits_train"].y_pred)
+    )
     assert "breast_cancer_test" in rep.errors
-    assert rep.gap == pytest.approx(rep.evaluations["digits_train"].scores["accuracy"]
-                                    - rep.evaluations["digits_test"].scores["accuracy"])
+    assert rep.gap == pytest.approx(
+        rep.evaluations["digits_train"].scores["accuracy"] - rep.evaluations["digits_test"].scores["accuracy"]
+    )
     strict = compare_splits(demo.models["digits_cnn"], splits, tolerance=-1.0, progress=False)
     lax = compare_splits(demo.models["digits_cnn"], splits, tolerance=1.0, progress=False)
     assert strict.overfitting and not lax.overfitting

@@ -271,8 +271,7 @@ def test_a_thousand_classes_draw_the_confused_pairs_and_the_list_selects_their_c
     assert f"hold {covered:,.0f} of {len(y) - np.trace(cm):,.0f} errors" in d.confusion.figure.title
     # a pair far down the list, whose classes are not drawn yet
     options = d.pairs.pairs.options
-    label, cell = next((lab, c) for lab, c in options
-                       if not (c[0] in d.confusion.shown and c[1] in d.confusion.shown))
+    label, cell = next((lab, c) for lab, c in options if not (c[0] in d.confusion.shown and c[1] in d.confusion.shown))
     d.pairs.pairs.value = cell  # what choosing the entry in the browser sets
     assert d.state.selected_cell == cell
     np.testing.assert_array_equal(d.state.selected_indices, ev.cell_indices(*cell))

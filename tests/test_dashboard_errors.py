@@ -24,20 +24,27 @@ def bad_files(tmp_path, multiclass_h5, lambda_model_files, weights_only_h5, blob
     np.savez(wide, x=np.zeros((4, 9), "float32"), y=np.zeros(4, int))
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(multiclass_h5.read_bytes()[:5000])
-    models = {"good": multiclass_h5, "lambda": lambda_model_files["h5"], "weights": weights_only_h5,
-              "truncated": truncated}
+    models = {
+        "good": multiclass_h5,
+        "lambda": lambda_model_files["h5"],
+        "weights": weights_only_h5,
+        "truncated": truncated,
+    }
     datasets = {"good_test": good, "pickled": pickled, "nan_test": nan, "wide_test": wide}
     return models, datasets
 
 
-@pytest.mark.parametrize("trait,value,pattern", [
-    ("model_name", "lambda", "Lambda.*trust_code=True"),
-    ("model_name", "weights", "weights only"),
-    ("model_name", "truncated", "truncated or corrupt"),
-    ("dataset_name", "pickled", "unpickl"),
-    ("dataset_name", "nan_test", "NaN or infinite.*row 5"),
-    ("dataset_name", "wide_test", r"expects \(4,\)"),
-])
+@pytest.mark.parametrize(
+    "trait,value,pattern",
+    [
+        ("model_name", "lambda", "Lambda.*trust_code=True"),
+        ("model_name", "weights", "weights only"),
+        ("model_name", "truncated", "truncated or corrupt"),
+        ("dataset_name", "pickled", "unpickl"),
+        ("dataset_name", "nan_test", "NaN or infinite.*row 5"),
+        ("dataset_name", "wide_test", r"expects \(4,\)"),
+    ],
+)
 def test_bad_choice_shows_the_error_and_keeps_the_views(bad_files, trait, value, pattern):
     """Check that choosing a bad model or dataset reports it and leaves the last good views working."""
     models, datasets = bad_files

@@ -41,9 +41,14 @@ def _by_name(gt, dets):
     """Detections as a DataFrame naming images by file and classes by name (for VOC and YOLO)."""
     files = {im["id"]: im["file_name"] for im in gt["images"]}
     names = {c["id"]: c["name"] for c in gt["categories"]}
-    return pd.DataFrame({"file_name": [files[d["image_id"]] for d in dets],
-                         "label": [names[d["category_id"]] for d in dets],
-                         "bbox": [d["bbox"] for d in dets], "score": [d["score"] for d in dets]})
+    return pd.DataFrame(
+        {
+            "file_name": [files[d["image_id"]] for d in dets],
+            "label": [names[d["category_id"]] for d in dets],
+            "bbox": [d["bbox"] for d in dets],
+            "score": [d["score"] for d in dets],
+        }
+    )
 
 
 def test_generated_data_has_crowds_every_area_range_duplicates_and_wrong_classes(data, ev):
@@ -66,11 +71,24 @@ def test_twelve_numbers_equal_pycocotools_from_coco_json_files(tmp_path, data, b
     require(backend)
     gt, dets = data
     ref, _ = pycocotools_stats(gt, dets)
-    ev = Evaluation.from_detections(write_json(tmp_path / "instances_val.json", gt),
-                                    write_json(tmp_path / "results.json", dets), backend=backend)
+    ev = Evaluation.from_detections(
+        write_json(tmp_path / "instances_val.json", gt), write_json(tmp_path / "results.json", dets), backend=backend
+    )
     assert isinstance(ev, DetectionEvaluation) and ev.coco.backend == backend
-    assert list(ev.scores) == ["map", "map_50", "map_75", "map_small", "map_medium", "map_large",
-                               "mar_1", "mar_10", "mar_100", "mar_small", "mar_medium", "mar_large"]
+    assert list(ev.scores) == [
+        "map",
+        "map_50",
+        "map_75",
+        "map_small",
+        "map_medium",
+        "map_large",
+        "mar_1",
+        "mar_10",
+        "mar_100",
+        "mar_small",
+        "mar_medium",
+        "mar_large",
+    ]
     np.testing.assert_allclose(_stats(ev), ref, atol=1e-6, rtol=0)
     assert 0.05 < ev.scores["map"] < 0.9
 
@@ -131,8 +149,10 @@ def direct_matches(gt, dets, iou, confidence):
     out = []
     for im in gt["images"]:
         g = sorted([a for a in gt["annotations"] if a["image_id"] == im["id"]], key=lambda a: a["iscrowd"])
-        d = sorted([(r, x) for r, x in enumerate(dets) if x["image_id"] == im["id"] and x["score"] >= confidence],
-                   key=lambda t: -t[1]["score"])
+        d = sorted(
+            [(r, x) for r, x in enumerate(dets) if x["image_id"] == im["id"] and x["score"] >= confidence],
+            key=lambda t: -t[1]["score"],
+        )
         taken = set()
         for r, p in d:
             best, best_iou = None, min(iou, 1 - 1e-10)
@@ -187,12 +207,17 @@ def test_cell_indices_give_exactly_the_boxes_of_each_cell(data, ev):
                 continue
             cell = ev.cell_indices(names[t], names[p], confidence=conf)
             assert len(cell) == cm[t, p]
-            want = {(g, d) for g, d in direct
-                    if (cls_of[gt["annotations"][g]["category_id"]] if g >= 0 else k) == t
-                    and (cls_of[dets[d]["category_id"]] if d >= 0 else k) == p}
+            want = {
+                (g, d)
+                for g, d in direct
+                if (cls_of[gt["annotations"][g]["category_id"]] if g >= 0 else k) == t
+                and (cls_of[dets[d]["category_id"]] if d >= 0 else k) == p
+            }
             assert set(zip(cell["true_box"], cell["detection"])) == want
-            imgs = [gt["annotations"][g]["image_id"] if g >= 0 else dets[d]["image_id"] for g, d in
-                    zip(cell["true_box"], cell["detection"])]
+            imgs = [
+                gt["annotations"][g]["image_id"] if g >= 0 else dets[d]["image_id"]
+                for g, d in zip(cell["true_box"], cell["detection"])
+            ]
             assert cell["image_id"].tolist() == imgs
             assert (cell["score"].dropna() >= conf).all()
 
@@ -223,14 +248,17 @@ def _unchanged(paths):
     return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda g, d: g["annotations"][0].update(image_id=9999), r"annotation\(s\) for images that are not there"),
-    (lambda g, d: g["annotations"][1].update(bbox=[150.0, 150.0, 600.0, 20.0]), r"outside their image"),
-    (lambda g, d: g["annotations"][2].update(bbox=[10.0, 10.0, -4.0, 5.0]), r"negative size"),
-    (lambda g, d: g["annotations"][3].update(category_id=77), r"unknown category id\(s\) \[77\]"),
-    (lambda g, d: [x.update(image_id=x["image_id"] + 100000) for x in d], r"no detection's image id matches"),
-    (lambda g, d: [x.pop("bbox") for x in d], r"has no boxes"),
-])
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda g, d: g["annotations"][0].update(image_id=9999), r"annotation\(s\) for images that are not there"),
+        (lambda g, d: g["annotations"][1].update(bbox=[150.0, 150.0, 600.0, 20.0]), r"outside their image"),
+        (lambda g, d: g["annotations"][2].update(bbox=[10.0, 10.0, -4.0, 5.0]), r"negative size"),
+        (lambda g, d: g["annotations"][3].update(category_id=77), r"unknown category id\(s\) \[77\]"),
+        (lambda g, d: [x.update(image_id=x["image_id"] + 100000) for x in d], r"no detection's image id matches"),
+        (lambda g, d: [x.pop("bbox") for x in d], r"has no boxes"),
+    ],
+)
 def test_bad_input_is_refused_with_a_clear_error_and_no_file_changed(tmp_path, data, edit, match):
     """Check each bad annotation or results file raises a DatasetError naming the problem, files untouched."""
     gt, dets = copy.deepcopy(data)
@@ -255,10 +283,17 @@ def test_yolo_labels_for_a_missing_image_and_an_unknown_class_are_refused(tmp_pa
 
 def test_missing_coco_libraries_name_the_detection_extra():
     """Check in a fresh interpreter where neither library imports that the error names [detection]."""
-    code = ("import sys; sys.modules['faster_coco_eval'] = None; sys.modules['pycocotools'] = None\n"
-            "from h5eval_widgets.core import Evaluation\n"
-            "try:\n    Evaluation.from_detections({}, [])\nexcept ImportError as e:\n    print(e)")
+    code = (
+        "import sys; sys.modules['faster_coco_eval'] = None; sys.modules['pycocotools'] = None\n"
+        "from h5eval_widgets.core import Evaluation\n"
+        "try:\n    Evaluation.from_detections({}, [])\nexcept ImportError as e:\n    print(e)"
+    )
     root = str(Path(__file__).resolve().parent.parent)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
+    )
     assert "pip install 'h5eval-widgets[detection]'" in out.stdout

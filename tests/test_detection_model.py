@@ -30,8 +30,9 @@ def _detector(n_classes: int, box_key: str = "boxes", class_key: str = "classes"
     x = keras.layers.Flatten()(x)
     centre = keras.layers.Dense(SLOTS * 2, activation="sigmoid")(x)
     side = keras.layers.Dense(SLOTS * 2, activation="sigmoid")(x)
-    boxes = keras.layers.Concatenate()([keras.layers.Reshape((SLOTS, 2))(centre) * SIZE,
-                                        keras.layers.Reshape((SLOTS, 2))(side) * (SIZE / 2) + 1.0])
+    boxes = keras.layers.Concatenate()(
+        [keras.layers.Reshape((SLOTS, 2))(centre) * SIZE, keras.layers.Reshape((SLOTS, 2))(side) * (SIZE / 2) + 1.0]
+    )
     logits = keras.layers.Reshape((SLOTS, n_classes))(keras.layers.Dense(SLOTS * n_classes)(x))
     used = ops.arange(SLOTS) < USED
     classes = ops.where(used[None, :], ops.cast(ops.argmax(logits, axis=-1), "float32"), -1.0)
@@ -50,7 +51,8 @@ def folder(tmp_path_factory):
     images.mkdir()
     for im in gt["images"]:
         Image.fromarray(rng.integers(0, 255, (im["height"], im["width"], 3), dtype=np.uint8)).save(
-            images / im["file_name"].replace(".jpg", ".png"))
+            images / im["file_name"].replace(".jpg", ".png")
+        )
         im["file_name"] = im["file_name"].replace(".jpg", ".png")
     keras.utils.set_random_seed(0)
     model = _detector(len(gt["categories"]))
@@ -69,17 +71,23 @@ def _predict_to_coco_results(model, images, gt):
         sx, sy = im["width"] / SIZE, im["height"] / SIZE
         for j in range(int(p["num_detections"][0])):
             cx, cy, w, h = (float(v) for v in p["boxes"][0, j])
-            out.append({"image_id": im["id"], "category_id": cats[int(p["classes"][0, j])],
-                        "bbox": [(cx - w / 2) * sx, (cy - h / 2) * sy, w * sx, h * sy],
-                        "score": float(p["confidence"][0, j])})
+            out.append(
+                {
+                    "image_id": im["id"],
+                    "category_id": cats[int(p["classes"][0, j])],
+                    "bbox": [(cx - w / 2) * sx, (cy - h / 2) * sy, w * sx, h * sy],
+                    "score": float(p["confidence"][0, j]),
+                }
+            )
     return out
 
 
 def test_detector_on_an_image_folder_equals_its_predict_outputs_in_a_coco_results_file(folder, tmp_path):
     """Check from_model(detector.keras, folder, annotations=) against model.predict written as COCO results."""
     root, images, instances, gt = folder
-    ev = Evaluation.from_model(root / "detector.keras", images, annotations=instances,
-                               bounding_box_format="center_xywh", batch_size=5)
+    ev = Evaluation.from_model(
+        root / "detector.keras", images, annotations=instances, bounding_box_format="center_xywh", batch_size=5
+    )
     assert isinstance(ev, DetectionEvaluation) and len(ev.detections) == USED * len(gt["images"])
     model = keras.models.load_model(root / "detector.keras")
     results = write_json(tmp_path / "results.json", _predict_to_coco_results(model, images, gt))
@@ -87,8 +95,9 @@ def test_detector_on_an_image_folder_equals_its_predict_outputs_in_a_coco_result
     for k, v in ref.scores.items():
         assert abs(ev.scores[k] - v) < 1e-6, k
     np.testing.assert_array_equal(ev.confusion_matrix(0.5, 0.3), ref.confusion_matrix(0.5, 0.3))
-    np.testing.assert_allclose(ev.detections[["x", "y", "w", "h"]], ref.detections[["x", "y", "w", "h"]],
-                               rtol=1e-3, atol=1e-2)  # float32 outputs of a batch of 5 vs of 1
+    np.testing.assert_allclose(
+        ev.detections[["x", "y", "w", "h"]], ref.detections[["x", "y", "w", "h"]], rtol=1e-3, atol=1e-2
+    )  # float32 outputs of a batch of 5 vs of 1
     assert any("brought back to each image's own pixels" in n for n in ev.notes)
     assert ev.image_dir == str(images)
 
@@ -114,8 +123,13 @@ def test_detector_outputs_without_boxes_are_refused_and_no_file_changes(folder):
     with pytest.raises(ModelLoadError, match=r"no 'boxes'.*Give the \.keras file.*decode="):
         Evaluation.from_model(model, images, annotations=instances)
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
-    fixed = Evaluation.from_model(model, images, annotations=instances, bounding_box_format="center_xywh",
-                                  decode=lambda o: {**o, "boxes": o["box_deltas"]})
+    fixed = Evaluation.from_model(
+        model,
+        images,
+        annotations=instances,
+        bounding_box_format="center_xywh",
+        decode=lambda o: {**o, "boxes": o["box_deltas"]},
+    )
     assert len(fixed.detections) == USED * len(gt["images"])
 
 
@@ -127,8 +141,7 @@ def test_an_unknown_box_format_and_a_missing_image_are_refused(folder, tmp_path)
     other = json.loads(instances.read_text())
     other["images"][0]["file_name"] = "not_here.png"
     with pytest.raises(Exception, match=r"not in .*not_here\.png"):
-        Evaluation.from_model(root / "detector.keras", images,
-                              annotations=write_json(tmp_path / "i.json", other))
+        Evaluation.from_model(root / "detector.keras", images, annotations=write_json(tmp_path / "i.json", other))
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])

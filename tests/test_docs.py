@@ -20,10 +20,19 @@ def test_the_docs_site_builds_strictly_with_the_api_and_the_notebooks(tmp_path):
     """Check `mkdocs build --strict` succeeds (notebooks not executed), the API page documents
     Evaluation.from_model, Dashboard and the CLI's main, and every notebook page shows outputs."""
     site = tmp_path / "site"
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    out = subprocess.run([MKDOCS, "build", "--strict", "--site-dir", str(site)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        NO_MKDOCS_2_WARNING="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    out = subprocess.run(
+        [MKDOCS, "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     api = (site / "api" / "index.html").read_text()
     assert 'id="h5eval_widgets.core.results.evaluation.Evaluation.from_model"' in api
@@ -35,7 +44,21 @@ def test_the_docs_site_builds_strictly_with_the_api_and_the_notebooks(tmp_path):
     for nb in notebooks:
         page = (site / "notebooks" / nb.stem / "index.html").read_text()
         assert "jp-OutputArea-output" in page, nb.name
-    for page in ("getting-started", "dashboard", "report", "cli", "scale-out", "speed",
-                 "tasks/binary", "tasks/multiclass", "tasks/multilabel", "tasks/regression",
-                 "inputs/images", "inputs/tables", "inputs/text", "inputs/arrays", "inputs/predictions"):
+    for page in (
+        "getting-started",
+        "dashboard",
+        "report",
+        "cli",
+        "scale-out",
+        "speed",
+        "tasks/binary",
+        "tasks/multiclass",
+        "tasks/multilabel",
+        "tasks/regression",
+        "inputs/images",
+        "inputs/tables",
+        "inputs/text",
+        "inputs/arrays",
+        "inputs/predictions",
+    ):
         assert (site / page / "index.html").exists(), page

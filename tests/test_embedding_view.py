@@ -113,8 +113,9 @@ def test_colours_legend_and_a_slice_keep_the_maps_layout(dash, view):
     st, ev = dash.state, dash.state.evaluation
     pts = lambda: np.asarray(view.widget.points)  # noqa: E731
     np.testing.assert_array_equal(pts()[:, 2], (ev.y_true != ev.y_pred).astype(int))
-    assert view.scatter.color()["map"] == [tuple(int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)) + (1.0,)
-                                           for c in RIGHT_WRONG]
+    assert view.scatter.color()["map"] == [
+        tuple(int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)) + (1.0,) for c in RIGHT_WRONG
+    ]
     assert "right</span>" in view.key.value and "wrong</span>" in view.key.value
     view.color_by.value = "true class"
     np.testing.assert_array_equal(pts()[:, 2], ev.y_true)
@@ -126,7 +127,7 @@ def test_colours_legend_and_a_slice_keep_the_maps_layout(dash, view):
     assert "slice: true 3" in view.title.value and f"{len(rows)} points" in view.title.value
     # one class present: its code is 0 in the widget, and its colour is still class 3's
     np.testing.assert_array_equal(pts()[:, 2], 0)
-    assert view.scatter.color()["map"] == [tuple(int(CLASS_COLORS[3][i:i + 2], 16) / 255 for i in (1, 3, 5)) + (1.0,)]
+    assert view.scatter.color()["map"] == [tuple(int(CLASS_COLORS[3][i : i + 2], 16) / 255 for i in (1, 3, 5)) + (1.0,)]
     st.session.filter(None)
     view.color_by.value = "right / wrong"
 
@@ -212,10 +213,16 @@ def test_the_map_and_the_slices_are_computed_only_once_their_tab_is_opened(demo,
 
     calls = {"projection": 0, "slices": 0}
     projection, slices = linked.Linked.projection, subsets.Sliceable.slices
-    monkeypatch.setattr(linked.Linked, "projection",
-                        lambda self, *a, **k: calls.__setitem__("projection", calls["projection"] + 1) or projection(self, *a, **k))
-    monkeypatch.setattr(subsets.Sliceable, "slices",
-                        lambda self, *a, **k: calls.__setitem__("slices", calls["slices"] + 1) or slices(self, *a, **k))
+    monkeypatch.setattr(
+        linked.Linked,
+        "projection",
+        lambda self, *a, **k: calls.__setitem__("projection", calls["projection"] + 1) or projection(self, *a, **k),
+    )
+    monkeypatch.setattr(
+        subsets.Sliceable,
+        "slices",
+        lambda self, *a, **k: calls.__setitem__("slices", calls["slices"] + 1) or slices(self, *a, **k),
+    )
     d = Dashboard(models=demo.models, datasets=demo.datasets, progress=False)
     d.state.model_name = "digits_weak_mlp"
     assert calls == {"projection": 0, "slices": 0} and d.embedding.widget is None

@@ -11,8 +11,7 @@ from h5eval_widgets.core import Evaluation, load_model
 from h5eval_widgets.core.cache import PredictionCache
 from h5eval_widgets.core.inference.embeddings import MAX_DIMS, projection_matrix
 from h5eval_widgets.core.errors import EmbeddingError, MissingDependencyError
-from h5eval_widgets.core.inference.projection import (points_in_box, points_in_polygon, project,
-                                            project_in_background)
+from h5eval_widgets.core.inference.projection import points_in_box, points_in_polygon, project, project_in_background
 from tests.helpers import record_calls, require
 
 
@@ -31,12 +30,16 @@ def cnn_h5(models_dir, images):
 
     X, y = images
     keras.utils.set_random_seed(5)
-    m = keras.Sequential([
-        keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
-        keras.layers.MaxPooling2D(name="pool"), keras.layers.Flatten(name="flat"),
-        keras.layers.Dense(12, activation="relu", name="hidden"),
-        keras.layers.Dense(3, activation="softmax", name="out"),
-    ])
+    m = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+            keras.layers.MaxPooling2D(name="pool"),
+            keras.layers.Flatten(name="flat"),
+            keras.layers.Dense(12, activation="relu", name="hidden"),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ]
+    )
     m.compile("adam", "sparse_categorical_crossentropy")
     m.fit(X, y, epochs=1, verbose=0)
     path = models_dir / "embed_cnn.h5"
@@ -117,8 +120,7 @@ def test_keras2_h5_penultimate_equals_tf_keras_submodel(tmp_path, keras2_h5, blo
     np.testing.assert_allclose(pen.y_proba, ref_model.predict(Xte, verbose=0), rtol=1e-5, atol=1e-6)
 
 
-def test_tabular_model_embeds_its_input_features_without_caching_them(tmp_path, multiclass_h5, blobs,
-                                                                    inference_passes):
+def test_tabular_model_embeds_its_input_features_without_caching_them(tmp_path, multiclass_h5, blobs, inference_passes):
     """Check that a 4-feature MLP's default embedding is its input features; they add no cache
     entry, and reopening reads them again without inference."""
     _, _, Xte, yte = blobs
@@ -150,8 +152,7 @@ def test_wide_layer_is_randomly_projected_to_max_dims(tmp_path, wide_functional_
     np.testing.assert_allclose(ev.y_proba, m.predict(X, verbose=0), rtol=1e-5, atol=1e-6)
 
 
-def test_unknown_layer_and_layerless_model_are_refused_or_noted(tmp_path, cnn_h5, images,
-                                                              multiclass_savedmodel, blobs):
+def test_unknown_layer_and_layerless_model_are_refused_or_noted(tmp_path, cnn_h5, images, multiclass_savedmodel, blobs):
     """Check that a wrong layer name fails naming the layers; a SavedModel endpoint refuses
     'penultimate' (it has no layers) but a tabular one still embeds its input features."""
     X, y = images
@@ -172,16 +173,16 @@ def test_streamed_dataset_gets_its_embedding_uncached(tmp_path, cnn_h5, images):
 
     X, y = images
     arrays = _ev(cnn_h5, X, y, tmp_path, cache=False)
-    streamed = Evaluation.from_model(cnn_h5, tf.data.Dataset.from_tensor_slices((X, y)).batch(7),
-                                     progress=False)
+    streamed = Evaluation.from_model(cnn_h5, tf.data.Dataset.from_tensor_slices((X, y)).batch(7), progress=False)
     assert streamed.embeddings.key is None
     np.testing.assert_allclose(streamed.embedding, arrays.embedding, rtol=1e-6, atol=1e-7)
     assert streamed.projection().shape == (60, 2)
 
 
 # ------------------------------------------------------------------ the cache
-def test_reopening_reads_embedding_and_projection_from_the_cache(tmp_path, cnn_h5, images,
-                                                                 inference_passes, monkeypatch):
+def test_reopening_reads_embedding_and_projection_from_the_cache(
+    tmp_path, cnn_h5, images, inference_passes, monkeypatch
+):
     """Check that a second evaluation of the same (model, data) runs no inference and no
     projection: embedding and PCA map come from the cache; a second call is served from memory."""
     from h5eval_widgets.core.inference import projection
@@ -202,8 +203,7 @@ def test_reopening_reads_embedding_and_projection_from_the_cache(tmp_path, cnn_h
     assert b.embeddings.layer == "out" and b.embeddings.width == 12
 
 
-def test_outputs_cached_without_embedding_take_one_pass_and_stay_the_same(tmp_path, cnn_h5, images,
-                                                                         inference_passes):
+def test_outputs_cached_without_embedding_take_one_pass_and_stay_the_same(tmp_path, cnn_h5, images, inference_passes):
     """Check that outputs cached by a run without embeddings are kept when the embedding is asked
     for later (one more pass, for the embedding), and that a third run needs none."""
     X, y = images
@@ -268,8 +268,9 @@ def test_umap_and_background_projection(tmp_path, cnn_h5, images):
     X, y = images
     ev = _ev(cnn_h5, X, y, tmp_path)
     got, done = [], threading.Event()
-    future = project_in_background(ev, lambda xy: (got.append(xy), done.set()), method="umap",
-                                   n_epochs=20, n_neighbors=5)
+    future = project_in_background(
+        ev, lambda xy: (got.append(xy), done.set()), method="umap", n_epochs=20, n_neighbors=5
+    )
     xy = future.result(timeout=300)
     assert done.wait(10) and got[0] is xy
     assert xy.shape == (60, 2) and xy.dtype == np.float32 and np.isfinite(xy).all()

@@ -72,8 +72,7 @@ def test_each_cell_lists_its_most_confident_samples(demo_pages, demo):
         for j in range(10):
             expected = ev.cell_indices(i, j)[:PER_CELL].tolist()
             assert data["matrices"][0]["cells"].get(f"{i},{j}", []) == expected
-            assert (f"data-i='{i}' data-j='{j}' data-true='{ev.classes[i]}' "
-                    f"data-predicted='{ev.classes[j]}'") in page
+            assert (f"data-i='{i}' data-j='{j}' data-true='{ev.classes[i]}' data-predicted='{ev.classes[j]}'") in page
     listed = {int(k) for k in data["samples"]}
     assert listed == {int(x) for c in data["matrices"][0]["cells"].values() for x in c}
     rec = data["samples"][str(ev.cell_indices(8, 1)[0])]
@@ -161,8 +160,11 @@ def test_the_dashboards_export_carries_the_samples_pictures(demo, tmp_path):
     from h5eval_widgets import Dashboard, load_demo
 
     dm = load_demo()
-    dash = Dashboard(models={"digits_cnn": dm.models["digits_cnn"]},
-                     datasets={"digits_test": dm.datasets["digits_test"]}, export_dir=tmp_path)
+    dash = Dashboard(
+        models={"digits_cnn": dm.models["digits_cnn"]},
+        datasets={"digits_test": dm.datasets["digits_test"]},
+        export_dir=tmp_path,
+    )
     dash.summary.export.click()
     page = dash.summary.report_path().read_text()
     assert "data-true='8' data-predicted='1'" in page and page.count("data:image/png") >= 10 * PER_CELL

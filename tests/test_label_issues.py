@@ -32,8 +32,12 @@ def test_label_issues_equal_cleanlabs_and_recover_the_flipped_labels(flipped):
 
     ev, flip = flipped
     got = ev.label_issues()
-    want = find_label_issues(ev.y_true, np.asarray(ev.y_proba, dtype=np.float64), filter_by="prune_by_noise_rate",
-                             return_indices_ranked_by="self_confidence")
+    want = find_label_issues(
+        ev.y_true,
+        np.asarray(ev.y_proba, dtype=np.float64),
+        filter_by="prune_by_noise_rate",
+        return_indices_ranked_by="self_confidence",
+    )
     np.testing.assert_array_equal(got["index"], want)
     p = np.asarray(ev.y_proba, dtype=np.float64)
     np.testing.assert_allclose(got["self_confidence"], p[want, ev.y_true[want]])
@@ -58,7 +62,7 @@ def test_the_dashboard_lists_the_likely_mislabelled_and_says_to_use_held_out_dat
     assert "held-out data" in dash.pairs.issues_note.value
     captions = [next(w.value for w in c.children if "#" in getattr(w, "value", "")) for c in dash.samples.cards]
     shown = [int(t.split("#")[1].split()[0]) for t in captions]
-    assert shown == want[:dash.samples.page_size].tolist()
+    assert shown == want[: dash.samples.page_size].tolist()
     dash.pairs.mistakes_btn.click()
     assert st.selection_label.startswith("Most confident mistakes")
 

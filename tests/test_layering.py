@@ -28,7 +28,7 @@ STAGES = [
     ("core.demo", "core.training"),
     ("core",),  # the engine's public names, re-exported
     ("activity",),
-    ("session", "epochs"),
+    ("session", "epochs", "checks"),
     ("state",),
     ("views",),
     ("app", "cli", "serve", "recorder"),
@@ -77,13 +77,15 @@ def imports_of(module: str) -> set[str]:
                 target = ".".join([p for p in base + [node.module or ""] if p])
             else:
                 target = node.module or ""
-            targets = [f"{target}.{a.name}".strip(".") if f"{target}.{a.name}".strip(".") in MODULES
-                       else target for a in node.names]
+            targets = [
+                f"{target}.{a.name}".strip(".") if f"{target}.{a.name}".strip(".") in MODULES else target
+                for a in node.names
+            ]
         for t in targets:
             if node.__class__ is ast.Import or not getattr(node, "level", 0):
                 if not t.startswith("h5eval_widgets"):
                     continue
-                t = t[len("h5eval_widgets"):].lstrip(".")
+                t = t[len("h5eval_widgets") :].lstrip(".")
             while t not in MODULES and "." in t:
                 t = t.rsplit(".", 1)[0]
             if t in MODULES and t != module:
@@ -178,8 +180,13 @@ def test_imports_run_down_the_stages():
 def test_results_read_and_predict_only_through_the_pipeline():
     """Check that no results module imports data reading or inference: ``Evaluation.from_model``
     hands off to the pipeline, which loads, reads and predicts."""
-    reaching = [f"{m} -> {t}" for m in MODULES if m.startswith("core.results")
-                for t in imports_of(m) if t.startswith(("core.data", "core.inference"))]
+    reaching = [
+        f"{m} -> {t}"
+        for m in MODULES
+        if m.startswith("core.results")
+        for t in imports_of(m)
+        if t.startswith(("core.data", "core.inference"))
+    ]
     assert reaching == []
 
 
@@ -206,8 +213,11 @@ def test_task_code_lives_in_the_result_classes():
     """Check that at most 2 branches on the task's name (``task ==``, ``task in``...) stand outside
     the results classes: what differs per task is a method or attribute of its result class."""
     pattern = re.compile(r"\btask\s*(==|!=|\bin\b|\bnot in\b)")
-    branches = [f"{p.relative_to(PACKAGE)}:{i}" for p in PACKAGE.rglob("*.py")
-                if "results" not in p.relative_to(PACKAGE).parts
-                for i, line in enumerate(p.read_text().splitlines(), 1)
-                if pattern.search(line.split("#")[0])]
+    branches = [
+        f"{p.relative_to(PACKAGE)}:{i}"
+        for p in PACKAGE.rglob("*.py")
+        if "results" not in p.relative_to(PACKAGE).parts
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line.split("#")[0])
+    ]
     assert len(branches) <= 2, branches

@@ -50,8 +50,9 @@ def test_two_thousand_random_actions_leave_the_live_widgets_and_the_memory_flat(
     actions.run(ACTIONS - WARM_UP)
     grown, rss_grown = live_widgets() - widgets, rss_mb() - rss
     assert all(n > 0 for n in actions.counts.values()), actions.counts  # every kind of action ran
-    assert grown <= PAGE_OF_CARDS, (f"{grown} more live widgets after {ACTIONS - WARM_UP} actions; "
-                                    f"now live: {live_widget_types()}")
+    assert grown <= PAGE_OF_CARDS, (
+        f"{grown} more live widgets after {ACTIONS - WARM_UP} actions; now live: {live_widget_types()}"
+    )
     assert rss_grown <= RSS_MARGIN_MB, f"resident memory grew by {rss_grown:.0f} MB"
 
 
@@ -77,8 +78,7 @@ def test_closing_the_dashboard_leaves_none_of_its_widgets_alive_and_no_backgroun
     assert left == [], f"{len(left)} widgets left alive: {sorted({type(w).__name__ for w in left})}"
     assert waits.done() and sleeps.done() and session.background == []
     # (tqdm's monitor is tqdm's own, process-wide thread, started by its first progress bar)
-    running = [t.name for t in set(threading.enumerate()) - threads_before
-               if t.is_alive() and t.name != "tqdm_monitor"]
+    running = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive() and t.name != "tqdm_monitor"]
     assert running == []
     pair, status = session.pair, d.status.value
     other = next(m for m in st.model_names if m != pair[0])

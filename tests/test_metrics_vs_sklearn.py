@@ -22,20 +22,23 @@ def assert_classification_matches(ev: Evaluation, y, proba, sample_weight=None):
     approx(s["balanced_accuracy"], sk(skm.balanced_accuracy_score, y, yp, sample_weight=w))
     for name, fn in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
         for avg in ("macro", "micro", "weighted"):
-            approx(s[f"{name}_{avg}"], sk(fn, y, yp, labels=labels, average=avg,
-                                           sample_weight=w, zero_division=np.nan))
-        approx(ev.per_class()[name].to_numpy(),
-               sk(fn, y, yp, labels=labels, average=None, sample_weight=w, zero_division=np.nan))
+            approx(s[f"{name}_{avg}"], sk(fn, y, yp, labels=labels, average=avg, sample_weight=w, zero_division=np.nan))
+        approx(
+            ev.per_class()[name].to_numpy(),
+            sk(fn, y, yp, labels=labels, average=None, sample_weight=w, zero_division=np.nan),
+        )
     approx(s["cohen_kappa"], sk(skm.cohen_kappa_score, y, yp, sample_weight=w))
     approx(s["mcc"], sk(skm.matthews_corrcoef, y, yp, sample_weight=w))
     np.testing.assert_allclose(s["log_loss"], skm.log_loss(y, proba, labels=labels, sample_weight=w), rtol=1e-5)
     sk_proba = proba[:, 1] if k == 2 else proba
     np.testing.assert_allclose(
-        s["brier_score"], sk(skm.brier_score_loss, y, sk_proba, labels=labels, sample_weight=w), rtol=1e-5)
+        s["brier_score"], sk(skm.brier_score_loss, y, sk_proba, labels=labels, sample_weight=w), rtol=1e-5
+    )
     np.testing.assert_array_equal(ev.confusion_matrix(), skm.confusion_matrix(y, yp, labels=labels, sample_weight=w))
     for norm in ("true", "pred", "all"):
-        approx(ev.confusion_matrix(norm), sk(skm.confusion_matrix, y, yp, labels=labels,
-                                             sample_weight=w, normalize=norm))
+        approx(
+            ev.confusion_matrix(norm), sk(skm.confusion_matrix, y, yp, labels=labels, sample_weight=w, normalize=norm)
+        )
     if k == 2:
         approx(s["roc_auc"], skm.roc_auc_score(y, proba[:, 1], sample_weight=w))
         approx(s["average_precision"], skm.average_precision_score(y, proba[:, 1], sample_weight=w))
@@ -52,15 +55,18 @@ def assert_classification_matches(ev: Evaluation, y, proba, sample_weight=None):
         approx(pr["threshold"][:-1], t)
     else:
         approx(s["roc_auc_ovr_macro"], skm.roc_auc_score(y, proba, multi_class="ovr", sample_weight=w))
-        approx(s["roc_auc_ovr_weighted"],
-               skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted", sample_weight=w))
+        approx(
+            s["roc_auc_ovr_weighted"],
+            skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted", sample_weight=w),
+        )
         if w is None and "roc_auc_ovo_macro" in s:
             approx(s["roc_auc_ovo_macro"], skm.roc_auc_score(y, proba, multi_class="ovo"))
         approx(s["average_precision_macro"], skm.average_precision_score(y, proba, sample_weight=w))
         for kk in (2, 3, 5):
             if f"top_{kk}_accuracy" in s:
-                approx(s[f"top_{kk}_accuracy"],
-                       skm.top_k_accuracy_score(y, proba, k=kk, labels=labels, sample_weight=w))
+                approx(
+                    s[f"top_{kk}_accuracy"], skm.top_k_accuracy_score(y, proba, k=kk, labels=labels, sample_weight=w)
+                )
         for c in range(k):
             approx(ev.per_class()["roc_auc"].iloc[c], skm.roc_auc_score(y == c, proba[:, c], sample_weight=w))
 

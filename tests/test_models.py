@@ -14,9 +14,14 @@ from h5eval_widgets.core import (
 from h5eval_widgets.core.cache import file_digest
 
 
-@pytest.mark.parametrize("fixture,fmt", [
-    ("multiclass_h5", "h5"), ("multiclass_keras", "keras"), ("keras2_h5", "h5"),
-])
+@pytest.mark.parametrize(
+    "fixture,fmt",
+    [
+        ("multiclass_h5", "h5"),
+        ("multiclass_keras", "keras"),
+        ("keras2_h5", "h5"),
+    ],
+)
 def test_model_files_load_and_report_their_facts(request, fixture, fmt):
     """Check that .h5 (Keras 3 and Keras 2) and .keras files load with input/output facts."""
     path = request.getfixturevalue(fixture)
@@ -33,11 +38,16 @@ def test_model_files_load_and_report_their_facts(request, fixture, fmt):
         assert any("Keras 2" in n for n in loaded.notes)
 
 
-@pytest.mark.parametrize("fixture,source", [
-    ("multiclass_h5", "multiclass_h5"), ("multiclass_keras", "multiclass_h5"),
-    ("multiclass_savedmodel", "multiclass_h5"), ("keras2_h5", "keras2_h5"),
-    ("keras2_savedmodel", "keras2_h5"),
-])
+@pytest.mark.parametrize(
+    "fixture,source",
+    [
+        ("multiclass_h5", "multiclass_h5"),
+        ("multiclass_keras", "multiclass_h5"),
+        ("multiclass_savedmodel", "multiclass_h5"),
+        ("keras2_h5", "keras2_h5"),
+        ("keras2_savedmodel", "keras2_h5"),
+    ],
+)
 def test_evaluation_from_each_format_equals_plain_predict(request, blobs, plain_predict, fixture, source):
     """Check that predictions from every format equal model.predict on the same inputs."""
     _, _, Xte, yte = blobs
@@ -78,8 +88,12 @@ def test_lambda_model_loads_and_runs_with_trust_code(lambda_model_files):
     marker = lambda_model_files["marker"]
     marker.unlink(missing_ok=True)
     ev = Evaluation.from_model(
-        lambda_model_files["keras"], np.zeros((3, 4), "float32"), [0, 1, 2],
-        trust_code=True, progress=False, cache=False,
+        lambda_model_files["keras"],
+        np.zeros((3, 4), "float32"),
+        [0, 1, 2],
+        trust_code=True,
+        progress=False,
+        cache=False,
     )
     assert ev.n_samples == 3
     assert marker.exists()
@@ -97,7 +111,8 @@ def test_multi_output_model_asks_which_output(multi_output_keras, blobs):
 
 @pytest.mark.parametrize("fixture", ["multiclass_h5", "multiclass_keras", "keras2_h5"])
 def test_reopening_a_file_takes_its_facts_from_the_cache_and_runs_keras_only_when_needed(
-        request, fixture, blobs, tmp_path, inference_passes):
+    request, fixture, blobs, tmp_path, inference_passes
+):
     """Check that a second load of the same file returns the same facts without rebuilding the
     model; that a warm prediction cache then answers without Keras ever running; and that a pair
     the cache has not seen rebuilds the model and predicts as the first load did."""

@@ -14,8 +14,13 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 def test_there_are_notebooks():
     """Check that the notebooks named in the README are there."""
     names = {p.name for p in NOTEBOOKS}
-    assert {"quickstart.ipynb", "error_inspection.ipynb", "teaching_metrics.ipynb",
-            "regression.ipynb", "comparing_models.ipynb"} <= names
+    assert {
+        "quickstart.ipynb",
+        "error_inspection.ipynb",
+        "teaching_metrics.ipynb",
+        "regression.ipynb",
+        "comparing_models.ipynb",
+    } <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -23,6 +28,7 @@ def test_notebook_runs_without_error(path, tmp_path):
     """Check that the notebook executes every cell without an error (its own asserts included)."""
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert errors == []

@@ -48,26 +48,53 @@ def test_the_wheel_installs_in_a_fresh_venv_and_reports_the_demo(tmp_path):
     dist = tmp_path / "dist"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # nothing from the source tree
     env.update(H5EVAL_CACHE_DIR=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="3")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = dist.glob("h5eval_widgets-*.whl")
     assert wheel.name.startswith(f"h5eval_widgets-{h5eval_widgets.__version__}-")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     py = venv / "bin" / "python"
-    venv_site = Path(subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                    capture_output=True, text=True, check=True).stdout.strip())
-    subprocess.run([py, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
-                   check=True, capture_output=True, cwd=tmp_path, env=env)
+    venv_site = Path(
+        subprocess.run(
+            [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    subprocess.run(
+        [py, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+    )
     assert list(venv_site.glob("h5eval_widgets-*.dist-info"))
     # then the dependencies from this environment's site-packages, after the venv's own (added
     # after installing, or pip would find the test environment's copy and install nothing)
     (venv_site / "zz_test_env.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    where = subprocess.run([py, "-c", "import h5eval_widgets as h; print(h.__file__)"], cwd=tmp_path,
-                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    where = subprocess.run(
+        [py, "-c", "import h5eval_widgets as h; print(h.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert Path(where).is_relative_to(venv), where
-    out = subprocess.run([venv / "bin" / "h5eval", "report", "--demo", "-q"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [venv / "bin" / "h5eval", "report", "--demo", "-q"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     for name in ("digits_cnn", "digits_weak_mlp", "breast_cancer_mlp", "diabetes_mlp"):
         assert f"h5eval report: {name} on " in out.stdout

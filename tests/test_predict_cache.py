@@ -111,8 +111,7 @@ def test_nan_inputs_are_refused_with_the_row(multiclass_h5, blobs):
     assert file_digest(multiclass_h5) == before
 
 
-def test_cache_folder_from_the_environment_and_the_cache_command(tmp_path, monkeypatch, capsys, blobs,
-                                                                 multiclass_h5):
+def test_cache_folder_from_the_environment_and_the_cache_command(tmp_path, monkeypatch, capsys, blobs, multiclass_h5):
     """Check that $H5EVAL_CACHE_DIR chooses the folder and `h5eval cache --clear` empties it."""
     from h5eval_widgets.cli import main
 
@@ -128,8 +127,7 @@ def test_cache_folder_from_the_environment_and_the_cache_command(tmp_path, monke
     assert list((tmp_path / "mine" / "models").iterdir()) == []  # the model's facts went too
 
 
-def test_a_model_traces_once_across_datasets_and_many_models_raise_no_retracing_warning(
-        blobs, multiclass_h5):
+def test_a_model_traces_once_across_datasets_and_many_models_raise_no_retracing_warning(blobs, multiclass_h5):
     """Check that a second dataset of the same row shape reuses the model's compiled pass, and
     that evaluating seven models in one session logs no 'excessive retracing' warning (each model
     gets its own pass on purpose; TensorFlow would count them as retraces of one function)."""
@@ -151,8 +149,13 @@ def test_a_model_traces_once_across_datasets_and_many_models_raise_no_retracing_
     tf_logger.addHandler(handler)
     try:
         for units in range(7):
-            model = keras.Sequential([keras.Input((Xte.shape[1],)), keras.layers.Dense(units + 2),
-                                      keras.layers.Dense(3, activation="softmax")])
+            model = keras.Sequential(
+                [
+                    keras.Input((Xte.shape[1],)),
+                    keras.layers.Dense(units + 2),
+                    keras.layers.Dense(3, activation="softmax"),
+                ]
+            )
             Evaluation.from_model(model, Xte, yte, cache=False, progress=False)
     finally:
         tf_logger.removeHandler(handler)
@@ -177,8 +180,13 @@ def test_reopening_from_the_cache_imports_no_tensorflow(tmp_path, blobs, multicl
     data = tmp_path / "test.npz"
     np.savez(data, x=Xte, y=yte)
     first = Evaluation.from_model(multiclass_h5, data, progress=False)  # into $H5EVAL_CACHE_DIR
-    out = subprocess.run([sys.executable, "-c", REOPEN, str(multiclass_h5), str(data)], capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    out = subprocess.run(
+        [sys.executable, "-c", REOPEN, str(multiclass_h5), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["imported"] == []
@@ -187,8 +195,13 @@ def test_reopening_from_the_cache_imports_no_tensorflow(tmp_path, blobs, multicl
     assert any("cache" in n for n in got["notes"])
     other = tmp_path / "other.npz"  # data not seen: the model has to run, so TensorFlow comes in
     np.savez(other, x=Xte[:10], y=yte[:10])
-    out = subprocess.run([sys.executable, "-c", REOPEN, str(multiclass_h5), str(other)], capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    out = subprocess.run(
+        [sys.executable, "-c", REOPEN, str(multiclass_h5), str(other)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "tensorflow" in json.loads(out.stdout.strip().splitlines()[-1])["imported"]
 
@@ -216,6 +229,7 @@ def test_tags_are_kept_under_the_cache_folder_and_survive_cache_clear(capsys, bl
     assert "removed 1" in capsys.readouterr().out
     assert list(cache_dir.glob("*.npz")) == []
     assert sorted((cache_dir / "tags").iterdir()) == tag_files and tag_files[0].read_bytes() == before
-    again = Dashboard.from_evaluations({"mlp": Evaluation.from_model(multiclass_h5, Xte, yte, progress=False)},
-                                       progress=False)
+    again = Dashboard.from_evaluations(
+        {"mlp": Evaluation.from_model(multiclass_h5, Xte, yte, progress=False)}, progress=False
+    )
     assert again.session.tags().tags(5) == ["blurry"]

@@ -57,16 +57,22 @@ def test_pyarrow_dataset_of_several_files_in_any_order_is_sorted_by_id(tmp_path,
     150 rows): sorted by id it equals from_predictions on the arrays in id order, ids kept."""
     labels, proba, ids = arrays
     folder = tmp_path / "job_output"
-    pads.write_dataset(pa.Table.from_pandas(frame(labels, proba, ids), preserve_index=False), folder,
-                       format="parquet", max_rows_per_file=150, max_rows_per_group=150)
+    pads.write_dataset(
+        pa.Table.from_pandas(frame(labels, proba, ids), preserve_index=False),
+        folder,
+        format="parquet",
+        max_rows_per_file=150,
+        max_rows_per_group=150,
+    )
     (folder / "_SUCCESS").write_text("")  # as Spark leaves it: skipped
     table = read_predictions(folder, label_column="label", id_column="id", chunk_rows=100)
     assert len(table.files) == 4 and table.n_chunks == 8
     order = np.argsort(ids)
     ref = Evaluation.from_predictions(labels[order], proba[order], classes=CLASSES)
     for source in (folder, str(folder / "part-*.parquet"), sorted(folder.glob("part-*"))[::-1]):
-        ev = Evaluation.from_predictions_file(source, label_column="label", proba_prefix="p_",
-                                              id_column="id", chunk_rows=100)
+        ev = Evaluation.from_predictions_file(
+            source, label_column="label", proba_prefix="p_", id_column="id", chunk_rows=100
+        )
         assert_same_evaluation(ev, ref)
         np.testing.assert_array_equal(ev.sample_ids, ids[order])
     assert ev.model_name == "job_output" and "sorted by 'id'" in ev.notes[0]
@@ -82,8 +88,9 @@ def test_csv_read_in_chunks_equals_from_predictions(tmp_path, arrays):
     frame(y, p64, ids).to_csv(path, index=False)
     table = read_predictions(path, label_column="label", chunk_rows=50)
     assert table.n_chunks == 12
-    ev = Evaluation.from_predictions_file(path, label_column="label", chunk_rows=50,
-                                          proba_columns=["p_cat", "p_dog", "p_bird"])
+    ev = Evaluation.from_predictions_file(
+        path, label_column="label", chunk_rows=50, proba_columns=["p_cat", "p_dog", "p_bird"]
+    )
     assert_same_evaluation(ev, Evaluation.from_predictions(y, p64, classes=CLASSES))
     assert ev.classes == CLASSES  # from the named columns, "p_" stripped
     np.testing.assert_array_equal(np.array(ev.classes)[ev.y_true], labels)  # integer labels are class indices
@@ -133,7 +140,9 @@ def scored(tmp_path, arrays):
 
 def test_missing_label_column_names_it_and_lists_the_columns(scored):
     """Check a misnamed label column: the message names it, suggests the close one, lists columns."""
-    with pytest.raises(DatasetError, match=r"no label column 'labels'\. Did you mean 'label'\?.*'p_dog'.*label_column="):
+    with pytest.raises(
+        DatasetError, match=r"no label column 'labels'\. Did you mean 'label'\?.*'p_dog'.*label_column="
+    ):
         Evaluation.from_predictions_file(scored, label_column="labels")
 
 
@@ -146,8 +155,7 @@ def test_no_probability_column_with_the_prefix(scored):
 def test_misnamed_probability_column(scored):
     """Check a typo in proba_columns: the message names the column and suggests the right one."""
     with pytest.raises(DatasetError, match=r"no probability column 'p_dgo'\. Did you mean 'p_dog'\?"):
-        Evaluation.from_predictions_file(scored, label_column="label",
-                                         proba_columns=["p_cat", "p_dgo", "p_bird"])
+        Evaluation.from_predictions_file(scored, label_column="label", proba_columns=["p_cat", "p_dgo", "p_bird"])
 
 
 def test_files_with_different_columns_are_refused(tmp_path, arrays):
@@ -156,7 +164,9 @@ def test_files_with_different_columns_are_refused(tmp_path, arrays):
     (tmp_path / "out").mkdir()
     frame(labels, proba, ids).iloc[:300].to_parquet(tmp_path / "out" / "part-0.parquet")
     frame(labels, proba, ids).iloc[300:].drop(columns="p_bird").to_parquet(tmp_path / "out" / "part-1.parquet")
-    with pytest.raises(DatasetError, match=r"part-1\.parquet does not have the columns of part-0\.parquet: missing \['p_bird'\]"):
+    with pytest.raises(
+        DatasetError, match=r"part-1\.parquet does not have the columns of part-0\.parquet: missing \['p_bird'\]"
+    ):
         Evaluation.from_predictions_file(tmp_path / "out", label_column="label")
 
 
@@ -204,9 +214,13 @@ def test_test_set_table_joined_by_id(tmp_path, arrays):
     test = pd.DataFrame({"row_id": ids, "label": labels, **{f"f{j}": feats[:, j] for j in range(4)}})
     test.iloc[rng.permutation(N)].to_parquet(tmp_path / "test.parquet", index=False)
     frame(labels, proba, ids).to_parquet(tmp_path / "scored.parquet")
-    ev, ds = Evaluation.from_predictions_file(tmp_path / "scored.parquet", label_column="label",
-                                              id_column="id", data=tmp_path / "test.parquet",
-                                              data_id_column="row_id")
+    ev, ds = Evaluation.from_predictions_file(
+        tmp_path / "scored.parquet",
+        label_column="label",
+        id_column="id",
+        data=tmp_path / "test.parquet",
+        data_id_column="row_id",
+    )
     by_id = dict(zip(ids, feats))
     assert len(ds) == ev.n_samples and ds.feature_names == ("f0", "f1", "f2", "f3")
     for i in (0, 1, 250, N - 1):
@@ -215,8 +229,13 @@ def test_test_set_table_joined_by_id(tmp_path, arrays):
     assert ds.name == ev.dataset_name == "test"
     test.iloc[:500].to_parquet(tmp_path / "short.parquet")
     with pytest.raises(DatasetError, match=r"100 prediction id\(s\) are not in the test set's ids \(column 'row_id'\)"):
-        Evaluation.from_predictions_file(tmp_path / "scored.parquet", label_column="label", id_column="id",
-                                         data=tmp_path / "short.parquet", data_id_column="row_id")
+        Evaluation.from_predictions_file(
+            tmp_path / "scored.parquet",
+            label_column="label",
+            id_column="id",
+            data=tmp_path / "short.parquet",
+            data_id_column="row_id",
+        )
 
 
 def test_array_dataset_joined_by_row_number_shows_in_the_dashboard(tmp_path, arrays):
@@ -228,8 +247,9 @@ def test_array_dataset_joined_by_row_number_shows_in_the_dashboard(tmp_path, arr
     images = np.random.default_rng(5).uniform(0, 1, (N, 8, 8, 1)).astype(np.float32)
     np.savez(tmp_path / "test.npz", x=images, y=labels)
     frame(labels[rows], proba[:400], rows).to_parquet(tmp_path / "scored.parquet")
-    ev, ds = Evaluation.from_predictions_file(tmp_path / "scored.parquet", label_column="label",
-                                              id_column="id", data=tmp_path / "test.npz")
+    ev, ds = Evaluation.from_predictions_file(
+        tmp_path / "scored.parquet", label_column="label", id_column="id", data=tmp_path / "test.npz"
+    )
     assert ds.kind == "image" and len(ds) == ev.n_samples == 400
     np.testing.assert_array_equal(ev.sample_ids, np.sort(rows))
     np.testing.assert_array_equal(np.asarray(ds.X), images[np.sort(rows)])
@@ -248,16 +268,49 @@ def test_cli_report_on_a_parquet_predictions_file(tmp_path, capsys, arrays):
     path = tmp_path / "scored.parquet"
     frame(labels, proba, ids).to_parquet(path)
     ref = Evaluation.from_predictions(labels, proba, classes=CLASSES)
-    assert main(["report", "--predictions", str(path), "--label-column", "label",
-                 "--id-column", "id", "--proba-prefix", "p_"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--predictions",
+                str(path),
+                "--label-column",
+                "label",
+                "--id-column",
+                "id",
+                "--proba-prefix",
+                "p_",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert re.search(r"accuracy\s+(\S+)", out).group(1) == f"{ref.scores['accuracy']:.4f}"
-    pads.write_dataset(pa.Table.from_pandas(frame(labels, proba, ids)), tmp_path / "job",
-                       format="parquet", max_rows_per_file=200, max_rows_per_group=200)
+    pads.write_dataset(
+        pa.Table.from_pandas(frame(labels, proba, ids)),
+        tmp_path / "job",
+        format="parquet",
+        max_rows_per_file=200,
+        max_rows_per_group=200,
+    )
     files = [str(p) for p in sorted((tmp_path / "job").glob("*.parquet"))]
     assert len(files) == 3
-    assert main(["report", "--predictions", *files, "--label-column", "label",
-                 "--proba-columns", "p_cat,p_dog,p_bird", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--predictions",
+                *files,
+                "--label-column",
+                "label",
+                "--proba-columns",
+                "p_cat,p_dog,p_bird",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["metrics"]["accuracy"] == pytest.approx(ref.scores["accuracy"], abs=0)
     assert report["classes"] == list(CLASSES)
@@ -268,8 +321,10 @@ def test_cli_errors_on_predictions_are_one_clear_line(scored, capsys):
     assert main(["report", "--predictions", str(scored), "--label-column", "lable"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no label column 'lable'. Did you mean 'label'?" in err
-    assert main(["dashboard", "--predictions", str(scored), "--label-column", "label",
-                 "--proba-columns", "p_cat,p_dgo"]) == 1
+    assert (
+        main(["dashboard", "--predictions", str(scored), "--label-column", "label", "--proba-columns", "p_cat,p_dgo"])
+        == 1
+    )
     assert "'p_dgo'" in capsys.readouterr().err
     assert main(["report", "--predictions", str(scored)]) == 2
     assert "--label-column" in capsys.readouterr().err
@@ -286,9 +341,16 @@ def test_dashboard_command_page_reads_the_predictions_and_joins_the_test_set(tmp
     frame(labels, proba, ids).to_parquet(tmp_path / "scored.parquet")
     test = pd.DataFrame({"id": ids[::-1], "x0": ids[::-1] * 2.0})
     test.to_csv(tmp_path / "test.csv", index=False)
-    nb = dashboard_notebook(None, None, predictions={
-        "path_or_glob": [str(tmp_path / "scored.parquet")], "label_column": "label",
-        "id_column": "id", "data": str(tmp_path / "test.csv")})
+    nb = dashboard_notebook(
+        None,
+        None,
+        predictions={
+            "path_or_glob": [str(tmp_path / "scored.parquet")],
+            "label_column": "label",
+            "id_column": "id",
+            "data": str(tmp_path / "test.csv"),
+        },
+    )
     dash = run_dashboard_cell(nb)
     ev, ds = dash.session.evaluation, dash.session.dataset
     assert ev.n_samples == N and ev.classes == CLASSES and ev.model_name == "scored"
@@ -307,10 +369,12 @@ def test_image_folder_joined_by_file_name_and_ids_in_the_samples_table(tmp_path)
     keys = [f"{p.stem}-{p.parent.name}" for p in test.X.files]  # sorted: 000-cat, 000-dog, ...
     shuffled = rng.permutation(keys)
     p_dog = rng.uniform(0, 1, len(keys))
-    pd.DataFrame({"path": shuffled, "label": [k.split("-")[1] for k in shuffled],
-                  "p_cat": 1 - p_dog, "p_dog": p_dog}).to_csv(tmp_path / "scored.csv", index=False)
-    ev, ds = Evaluation.from_predictions_file(tmp_path / "scored.csv", label_column="label",
-                                              id_column="path", data=test, data_ids=keys)
+    pd.DataFrame(
+        {"path": shuffled, "label": [k.split("-")[1] for k in shuffled], "p_cat": 1 - p_dog, "p_dog": p_dog}
+    ).to_csv(tmp_path / "scored.csv", index=False)
+    ev, ds = Evaluation.from_predictions_file(
+        tmp_path / "scored.csv", label_column="label", id_column="path", data=test, data_ids=keys
+    )
     assert list(ev.sample_ids) == sorted(keys) != keys
     assert [f"{ds.file_path(i).stem}-{ds.file_path(i).parent.name}" for i in range(len(ds))] == sorted(keys)
     assert [ev.classes[c] for c in ev.y_true] == [k.split("-")[1] for k in sorted(keys)]
@@ -323,8 +387,9 @@ def test_image_folder_joined_by_file_name_and_ids_in_the_samples_table(tmp_path)
 def test_string_labels_that_are_not_the_columns_classes(tmp_path):
     """Check labels that name no probability column: the message says where the class names
     came from and how to give them."""
-    pd.DataFrame({"label": ["a", "b", "c"], "p_x": [0.2, 0.3, 0.1], "p_y": [0.3, 0.3, 0.8],
-                  "p_z": [0.5, 0.4, 0.1]}).to_parquet(tmp_path / "s.parquet")
+    pd.DataFrame(
+        {"label": ["a", "b", "c"], "p_x": [0.2, 0.3, 0.1], "p_y": [0.3, 0.3, 0.8], "p_z": [0.5, 0.4, 0.1]}
+    ).to_parquet(tmp_path / "s.parquet")
     with pytest.raises(LabelError, match=r"Labels \['a', 'b', 'c'\] are not among.*\['p_x', 'p_y', 'p_z'\].*classes="):
         Evaluation.from_predictions_file(tmp_path / "s.parquet", label_column="label")
 
@@ -332,11 +397,26 @@ def test_string_labels_that_are_not_the_columns_classes(tmp_path):
 def test_cli_class_names_file_and_conflicting_arguments(tmp_path, capsys):
     """Check --class-names FILE names the classes of numbered columns, and a model given with
     --predictions is refused rather than ignored."""
-    pd.DataFrame({"y": [0, 1, 2, 1], "p_0": [0.8, 0.1, 0.1, 0.2], "p_1": [0.1, 0.8, 0.1, 0.7],
-                  "p_2": [0.1, 0.1, 0.8, 0.1]}).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame(
+        {"y": [0, 1, 2, 1], "p_0": [0.8, 0.1, 0.1, 0.2], "p_1": [0.1, 0.8, 0.1, 0.7], "p_2": [0.1, 0.1, 0.8, 0.1]}
+    ).to_csv(tmp_path / "s.csv", index=False)
     (tmp_path / "names.txt").write_text("ant\nbee\ncow\n")
-    assert main(["report", "--predictions", str(tmp_path / "s.csv"), "--label-column", "y",
-                 "--class-names", str(tmp_path / "names.txt"), "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--predictions",
+                str(tmp_path / "s.csv"),
+                "--label-column",
+                "y",
+                "--class-names",
+                str(tmp_path / "names.txt"),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["classes"] == ["ant", "bee", "cow"] and report["metrics"]["accuracy"] == 1.0
     assert main(["report", "model.h5", "--predictions", str(tmp_path / "s.csv"), "--label-column", "y"]) == 2

@@ -54,8 +54,11 @@ def test_confusion_metrics_equal_sklearn(problem):
     same(s["balanced_accuracy"], sk(skm.balanced_accuracy_score, y, yp, sample_weight=w), "balanced")
     for name, fn in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
         for avg in ("macro", "micro", "weighted"):
-            same(s[f"{name}_{avg}"], sk(fn, y, yp, labels=labels, average=avg, sample_weight=w,
-                                        zero_division=np.nan), f"{name}_{avg}")
+            same(
+                s[f"{name}_{avg}"],
+                sk(fn, y, yp, labels=labels, average=avg, sample_weight=w, zero_division=np.nan),
+                f"{name}_{avg}",
+            )
     same(s["cohen_kappa"], sk(skm.cohen_kappa_score, y, yp, sample_weight=w), "kappa")
     same(s["mcc"], sk(skm.matthews_corrcoef, y, yp, sample_weight=w), "mcc")
 
@@ -67,28 +70,36 @@ def test_probability_metrics_equal_sklearn(problem):
     y, p, w, k, labels, ev = evaluated(problem)
     s = ev.scores
     same(s["log_loss"], sk(skm.log_loss, y, p, labels=labels, sample_weight=w), "log_loss")
-    same(s["brier_score"], sk(skm.brier_score_loss, y, p[:, 1] if k == 2 else p, labels=labels,
-                              sample_weight=w), "brier")
+    same(
+        s["brier_score"], sk(skm.brier_score_loss, y, p[:, 1] if k == 2 else p, labels=labels, sample_weight=w), "brier"
+    )
     if k == 2:
         same(s["roc_auc"], sk(skm.roc_auc_score, y, p[:, 1], sample_weight=w), "roc_auc")
         same(s["average_precision"], sk(skm.average_precision_score, y, p[:, 1], sample_weight=w), "ap")
     else:
-        same(s["roc_auc_ovr_macro"], sk(skm.roc_auc_score, y, p, multi_class="ovr", labels=labels,
-                                        sample_weight=w), "ovr")
+        same(
+            s["roc_auc_ovr_macro"],
+            sk(skm.roc_auc_score, y, p, multi_class="ovr", labels=labels, sample_weight=w),
+            "ovr",
+        )
         if w is None:
-            same(s["roc_auc_ovo_macro"], sk(skm.roc_auc_score, y, p, multi_class="ovo", labels=labels),
-                 "ovo")
+            same(s["roc_auc_ovo_macro"], sk(skm.roc_auc_score, y, p, multi_class="ovo", labels=labels), "ovo")
         for kk in (2, 3, 5):
             if f"top_{kk}_accuracy" in s:
-                same(s[f"top_{kk}_accuracy"], sk(skm.top_k_accuracy_score, y, p, k=kk, labels=labels,
-                                                 sample_weight=w), f"top_{kk}")
+                same(
+                    s[f"top_{kk}_accuracy"],
+                    sk(skm.top_k_accuracy_score, y, p, k=kk, labels=labels, sample_weight=w),
+                    f"top_{kk}",
+                )
     per_class = ev.per_class()
     for c in range(k):  # binary too: class 0's curve may come from class 1's sort
-        same(per_class["roc_auc"].iloc[c], sk(skm.roc_auc_score, y == c, p[:, c], sample_weight=w),
-             f"auc[{c}]")
+        same(per_class["roc_auc"].iloc[c], sk(skm.roc_auc_score, y == c, p[:, c], sample_weight=w), f"auc[{c}]")
         if (y == c).any():
-            same(per_class["average_precision"].iloc[c],
-                 sk(skm.average_precision_score, y == c, p[:, c], sample_weight=w), f"ap[{c}]")
+            same(
+                per_class["average_precision"].iloc[c],
+                sk(skm.average_precision_score, y == c, p[:, c], sample_weight=w),
+                f"ap[{c}]",
+            )
 
 
 @SETTINGS

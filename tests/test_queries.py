@@ -105,8 +105,10 @@ def _greedy_pairs(cm, most):
     """The slow way: walk the off-diagonal cells from the largest (ties by row, then column),
     taking both classes of a pair while they fit."""
     k = len(cm)
-    cells = sorted(((cm[i][j], i, j) for i in range(k) for j in range(k) if i != j and cm[i][j] > 0),
-                   key=lambda t: (-t[0], t[1], t[2]))
+    cells = sorted(
+        ((cm[i][j], i, j) for i in range(k) for j in range(k) if i != j and cm[i][j] > 0),
+        key=lambda t: (-t[0], t[1], t[2]),
+    )
     chosen = []
     for _, i, j in cells:
         new = [c for c in (i, j) if c not in chosen]
@@ -164,10 +166,7 @@ def test_a_thousand_classes_draw_the_top_pairs_and_their_largest_cell():
 def test_classes_to_draw_keep_the_focus_class():
     """Check that a focus class outside the most confused is drawn, with the pairs that still fit."""
     # rows = true, cols = predicted: classes 0 and 1 confuse each other, 2 a little, 3 never
-    cm = np.array([[5, 9, 1, 0],
-                   [8, 5, 0, 0],
-                   [1, 0, 5, 0],
-                   [0, 0, 0, 5]])
+    cm = np.array([[5, 9, 1, 0], [8, 5, 0, 0], [1, 0, 5, 0], [0, 0, 0, 5]])
     np.testing.assert_array_equal(Q.classes_to_draw(cm, 2), [0, 1])
     np.testing.assert_array_equal(Q.classes_to_draw(cm, 2, focus=3), [0, 3])
     np.testing.assert_array_equal(Q.classes_to_draw(cm, 3, focus=1), [0, 1, 2])

@@ -50,7 +50,8 @@ def keras_pixels(folder: Path, size: tuple[int, int], color_mode: str) -> np.nda
     import keras
 
     ds = keras.utils.image_dataset_from_directory(
-        folder, image_size=size[::-1], color_mode=color_mode, shuffle=False, batch_size=64)
+        folder, image_size=size[::-1], color_mode=color_mode, shuffle=False, batch_size=64
+    )
     return np.concatenate([x.numpy() for x, _ in ds])
 
 
@@ -71,12 +72,14 @@ def gray_cnn_keras2(tmp_path_factory) -> Path:
     """An old Keras 2 grayscale CNN (32x32x1) saved as .h5, as users have them."""
     tf_keras = require("tf_keras")
     tf_keras.utils.set_random_seed(3)
-    m = tf_keras.Sequential([
-        tf_keras.layers.Conv2D(4, 3, activation="relu", input_shape=(32, 32, 1)),
-        tf_keras.layers.MaxPooling2D(),
-        tf_keras.layers.Flatten(),
-        tf_keras.layers.Dense(3, activation="softmax"),
-    ])
+    m = tf_keras.Sequential(
+        [
+            tf_keras.layers.Conv2D(4, 3, activation="relu", input_shape=(32, 32, 1)),
+            tf_keras.layers.MaxPooling2D(),
+            tf_keras.layers.Flatten(),
+            tf_keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     return saved(m, tmp_path_factory, "gray_cnn.h5")
 
 
@@ -95,11 +98,16 @@ def rescaling_cnn(tmp_path_factory) -> Path:
     import keras
 
     keras.utils.set_random_seed(5)
-    m = keras.Sequential([
-        keras.Input((24, 24, 3)), keras.layers.RandomFlip(), keras.layers.Rescaling(1 / 255),
-        keras.layers.Conv2D(4, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(3, activation="softmax"),
-    ])
+    m = keras.Sequential(
+        [
+            keras.Input((24, 24, 3)),
+            keras.layers.RandomFlip(),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     return saved(m, tmp_path_factory, "rescaling_cnn.keras")
 
 
@@ -153,8 +161,14 @@ def rgb_cnn(tmp_path_factory) -> Path:
     import keras
 
     keras.utils.set_random_seed(9)
-    m = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
-                          keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    m = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     return saved(m, tmp_path_factory, "rgb_cnn.keras")
 
 
@@ -201,8 +215,14 @@ def test_color_mode_rgba_reads_four_channels(photos, tmp_path):
     assert x.shape == (13, 24, 24, 4) and (x[..., 3] == 255).all()
     np.testing.assert_array_equal(x[..., :3], keras_pixels(photos, (24, 24), "rgb"))
     keras.utils.set_random_seed(10)
-    model = keras.Sequential([keras.Input((24, 24, 4)), keras.layers.Conv2D(2, 3), keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((24, 24, 4)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     ev = Evaluation.from_model(model, photos, progress=False, cache=False)
     np.testing.assert_allclose(ev.y_proba, model.predict(x / 255, verbose=0), rtol=1e-5, atol=1e-6)
 
@@ -259,7 +279,8 @@ def test_image_dataset_from_directory_is_streamed_not_stacked(photos, gray_cnn_k
     from h5eval_widgets.core.data.sources import TFDataStream
 
     ds = keras.utils.image_dataset_from_directory(
-        photos, image_size=(32, 32), color_mode="grayscale", shuffle=False, batch_size=4)
+        photos, image_size=(32, 32), color_mode="grayscale", shuffle=False, batch_size=4
+    )
     monkeypatch.setattr(TFDataStream, "__array__", lambda *a, **k: pytest.fail("stacked"))
     data = load_dataset(ds)
     ev = Evaluation.from_model(gray_cnn_keras2, data, progress=False, cache=False, batch_size=5)
@@ -280,8 +301,17 @@ def text_model(tmp_path_factory):
     import keras
 
     keras.utils.set_random_seed(6)
-    texts = np.array(["great film, loved it", "awful plot and bad acting", "loved the music",
-                      "bad, boring, awful", "a great cast", "boring and bad"] * 3)
+    texts = np.array(
+        [
+            "great film, loved it",
+            "awful plot and bad acting",
+            "loved the music",
+            "bad, boring, awful",
+            "a great cast",
+            "boring and bad",
+        ]
+        * 3
+    )
     labels = np.array([1, 0, 1, 0, 1, 0] * 3)
     vec = keras.layers.TextVectorization(max_tokens=40, output_sequence_length=6)
     vec.adapt(texts)
@@ -331,8 +361,14 @@ def two_input_model(age_income_model):
     """The two-input (age, income) model and a table of 50 people with a city and a label."""
     path = age_income_model
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"income": rng.normal(4e4, 1e4, 50).round(), "age": rng.integers(18, 90, 50),
-                       "city": rng.choice(["north", "south"], 50), "label": rng.integers(0, 3, 50)})
+    df = pd.DataFrame(
+        {
+            "income": rng.normal(4e4, 1e4, 50).round(),
+            "age": rng.integers(18, 90, 50),
+            "city": rng.choice(["north", "south"], 50),
+            "label": rng.integers(0, 3, 50),
+        }
+    )
     return path, df
 
 
@@ -342,8 +378,9 @@ def test_two_input_model_from_a_dataframe_a_csv_a_dict_and_a_list(two_input_mode
 
     path, df = two_input_model
     model = keras.saving.load_model(path, compile=False)
-    expected = model.predict({"age": df[["age"]].to_numpy("float32"),
-                              "income": df[["income"]].to_numpy("float32")}, verbose=0)
+    expected = model.predict(
+        {"age": df[["age"]].to_numpy("float32"), "income": df[["income"]].to_numpy("float32")}, verbose=0
+    )
     csv = tmp_path / "people.csv"
     df.to_csv(csv, index=False)
     y = df["label"].to_numpy()
@@ -376,8 +413,15 @@ def test_batches_are_sized_for_the_model():
     import keras
 
     cnn = load_model(keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3), classes=5))
-    mlp = load_model(keras.Sequential([keras.Input((32,)), keras.layers.Dense(64, activation="relu"),
-                                       keras.layers.Dense(10, activation="softmax")]))
+    mlp = load_model(
+        keras.Sequential(
+            [
+                keras.Input((32,)),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
+    )
     assert cnn.info.activation_bytes >= 224 * 224 * 4 * 16 // 4  # the first block's feature maps
     cnn_rows = rows_per_call(224 * 224 * 3 * 4, cnn.info.activation_bytes)
     assert 1 <= cnn_rows <= 128
@@ -411,8 +455,14 @@ def test_a_model_of_any_image_size(photos, tmp_path):
 
     from PIL import Image
 
-    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(2, 3),
-                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((None, None, 3)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     with pytest.raises(ShapeMismatchError, match=r"any size.*image_size="):
         Evaluation.from_model(model, photos, progress=False, cache=False)
     same = tmp_path / "same"
@@ -446,17 +496,28 @@ def test_a_folder_twice_as_large_does_not_raise_peak_memory(tmp_path, rescaling_
     import keras
 
     keras.utils.set_random_seed(8)
-    model = keras.Sequential([keras.Input((128, 128, 3)), keras.layers.Rescaling(1 / 255),
-                              keras.layers.Conv2D(4, 3, strides=4), keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((128, 128, 3)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Conv2D(4, 3, strides=4),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.save(tmp_path / "m.keras")
     for n in (300, 600):
-        write_image_folder(tmp_path / f"f{n}", CLASSES, n // 3, size=(170, 150), mode="RGB", suffix="jpg",
-                           seed=n, quality=60)
+        write_image_folder(
+            tmp_path / f"f{n}", CLASSES, n // 3, size=(170, 150), mode="RGB", suffix="jpg", seed=n, quality=60
+        )
     peaks = {}
     for n in (300, 600):
-        out = subprocess.run([sys.executable, "-c", PEAK, str(tmp_path / "m.keras"), str(tmp_path / f"f{n}")],
-                             capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK, str(tmp_path / "m.keras"), str(tmp_path / f"f{n}")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         assert int(out[-2]) == n
         peaks[n] = int(out[-1])
     outputs = 300 * 3 * 4 * 2  # the extra samples' outputs (and their copy in the evaluation)
@@ -471,15 +532,19 @@ def test_dashboard_on_a_photo_folder_shows_the_original_files(photos, gray_cnn_k
 
     from h5eval_widgets import Dashboard
 
-    dash = Dashboard(models={"gray": gray_cnn_keras2}, datasets={"faces": photos}, progress=False,
-                     dataset_options={"color_mode": "grayscale"})
+    dash = Dashboard(
+        models={"gray": gray_cnn_keras2},
+        datasets={"faces": photos},
+        progress=False,
+        dataset_options={"color_mode": "grayscale"},
+    )
     st = dash.state
     ev = st.evaluation
     assert ev is not None and "Images read as 32x32 grayscale" in st.status, st.status
     true, pred = map(int, np.argwhere(np.asarray(ev.confusion_matrix()) > 0)[0])
     dash.confusion.click_cell(true, pred)
     shown = dash.samples.shown_indices
-    np.testing.assert_array_equal(shown, ev.cell_indices(true, pred)[:len(shown)])
+    np.testing.assert_array_equal(shown, ev.cell_indices(true, pred)[: len(shown)])
     files = st.dataset.X.files
     for i, card in zip(shown, dash.samples.cards):
         image = next(w for w in card.children if type(w).__name__ == "Image")
@@ -496,8 +561,26 @@ def test_cli_takes_image_size_color_mode_and_preprocess(photos, gray_cnn_keras2,
     """Check `h5eval report MODEL FOLDER --image-size W H --color-mode --preprocess`."""
     from h5eval_widgets.cli import main
 
-    assert main(["report", str(gray_cnn_keras2), str(photos), "--image-size", "32", "32",
-                 "--color-mode", "grayscale", "--preprocess", "0.5", "--format", "json", "-q"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(gray_cnn_keras2),
+                str(photos),
+                "--image-size",
+                "32",
+                "32",
+                "--color-mode",
+                "grayscale",
+                "--preprocess",
+                "0.5",
+                "--format",
+                "json",
+                "-q",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     ev = Evaluation.from_model(gray_cnn_keras2, photos, progress=False, cache=False, preprocess=0.5)
     assert report["metrics"]["accuracy"] == pytest.approx(ev.scores["accuracy"])
@@ -508,8 +591,13 @@ def test_served_dashboard_passes_the_dataset_options(photos, gray_cnn_keras2):
     """Check the page `h5eval dashboard ... --preprocess 0.5` serves reads data with that option."""
     from h5eval_widgets.serve import _by_name, dashboard_notebook
 
-    dash = run_dashboard_cell(dashboard_notebook(_by_name([str(gray_cnn_keras2)]), _by_name([str(photos)]),
-                                                 dataset_options={"preprocess": 0.5, "image_size": [32, 32]}))
+    dash = run_dashboard_cell(
+        dashboard_notebook(
+            _by_name([str(gray_cnn_keras2)]),
+            _by_name([str(photos)]),
+            dataset_options={"preprocess": 0.5, "image_size": [32, 32]},
+        )
+    )
     assert any("multiplied by 0.5" in n for n in dash.state.evaluation.notes)
 
 

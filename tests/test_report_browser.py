@@ -58,8 +58,9 @@ def offline(browser):
 
 
 def card_ids(page) -> list[int]:
-    return [int(x) for x in page.locator("#samples-panel .card").evaluate_all(
-        "cards => cards.map(c => c.dataset.sample)")]
+    return [
+        int(x) for x in page.locator("#samples-panel .card").evaluate_all("cards => cards.map(c => c.dataset.sample)")
+    ]
 
 
 def test_a_click_on_a_cell_shows_its_samples_pictures_offline(pages, offline):
@@ -75,7 +76,8 @@ def test_a_click_on_a_cell_shows_its_samples_pictures_offline(pages, offline):
     pg.wait_for_selector("#samples-panel .card img")
     assert card_ids(pg) == ev.cell_indices(8, 1).tolist()
     decoded = pg.locator("#samples-panel .card img").evaluate_all(
-        "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
+        "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)"
+    )
     assert decoded == [True] * 4
     assert "true 8 · predicted 1" in pg.locator("#samples-panel").inner_text()
     pg.locator("td.cell[data-true='3'][data-predicted='3']").click()

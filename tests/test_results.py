@@ -35,12 +35,17 @@ def test_from_predictions_returns_the_class_of_each_task():
     yr, pr = rng.normal(size=40), rng.normal(size=40)
     cases = {
         BinaryEvaluation: (Evaluation.from_predictions(y, p), "accuracy", skm.accuracy_score(y, p >= 0.5)),
-        MulticlassEvaluation: (Evaluation.from_predictions(yk, pk), "accuracy",
-                               skm.accuracy_score(yk, pk.argmax(1))),
-        MultilabelEvaluation: (Evaluation.from_predictions(ym, pm, task="multilabel"), "subset_accuracy",
-                               skm.accuracy_score(ym, pm >= 0.5)),
-        RegressionEvaluation: (Evaluation.from_predictions(yr, pr, task="regression"), "mse",
-                               skm.mean_squared_error(yr, pr)),
+        MulticlassEvaluation: (Evaluation.from_predictions(yk, pk), "accuracy", skm.accuracy_score(yk, pk.argmax(1))),
+        MultilabelEvaluation: (
+            Evaluation.from_predictions(ym, pm, task="multilabel"),
+            "subset_accuracy",
+            skm.accuracy_score(ym, pm >= 0.5),
+        ),
+        RegressionEvaluation: (
+            Evaluation.from_predictions(yr, pr, task="regression"),
+            "mse",
+            skm.mean_squared_error(yr, pr),
+        ),
     }
     for cls, (ev, key, expected) in cases.items():
         assert type(ev) is cls and isinstance(ev, Evaluation)
@@ -56,7 +61,9 @@ def test_a_method_of_another_task_names_the_tasks_that_have_it():
     with pytest.raises(AttributeError, match="residuals is defined for regression evaluations; this one is multiclass"):
         ev.residuals
     reg = Evaluation.from_predictions(np.arange(5.0), np.arange(5.0) + 1, task="regression")
-    with pytest.raises(AttributeError, match="confusion_matrix is defined for binary and detection and multiclass and multilabel"):
+    with pytest.raises(
+        AttributeError, match="confusion_matrix is defined for binary and detection and multiclass and multilabel"
+    ):
         reg.confusion_matrix()
     assert not hasattr(reg, "cell_indices") and hasattr(ev, "cell_indices")
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
@@ -77,8 +84,10 @@ def test_decisions_at_a_threshold_match_a_fresh_evaluation_and_sklearn(t):
         assert dec.scores[k] == pytest.approx(v, nan_ok=True), k
     assert dec.scores["f1"] == pytest.approx(skm.f1_score(y, pred))
     assert dec.scores["mcc"] == pytest.approx(skm.matthews_corrcoef(y, pred))
-    np.testing.assert_allclose(dec.per_class()[["precision", "recall", "f1"]].to_numpy(),
-                               fresh.per_class()[["precision", "recall", "f1"]].to_numpy())
+    np.testing.assert_allclose(
+        dec.per_class()[["precision", "recall", "f1"]].to_numpy(),
+        fresh.per_class()[["precision", "recall", "f1"]].to_numpy(),
+    )
     for i in (0, 1):
         for j in (0, 1):
             assert set(dec.cell(i, j)) == set(np.flatnonzero((y == i) & (pred == j)))
@@ -116,7 +125,8 @@ def test_ranking_statistics_wait_until_asked_for():
     assert first["accuracy"] == pytest.approx(skm.accuracy_score(y, p.argmax(1)))
     assert cm.sum() == len(y)
     assert ev.scores["roc_auc_ovo_macro"] == pytest.approx(
-        skm.roc_auc_score(y, p / p.sum(1, keepdims=True), multi_class="ovo"), abs=1e-6)
+        skm.roc_auc_score(y, p / p.sum(1, keepdims=True), multi_class="ovo"), abs=1e-6
+    )
     assert "rank_stats" in ev.__dict__
     # the one-vs-one AUC reads the same sorts, whichever is asked first
     ev2 = Evaluation.from_predictions(y, p)
@@ -137,16 +147,17 @@ def test_bootstrap_blocks_do_not_change_the_replicates(monkeypatch):
 def test_resample_groups_is_the_sample_bootstrap_in_distribution():
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 5, 400)
-    reps = resampling.resample_groups(
-        codes, 4000, lambda g, c: {"share0": c[:, list(g).index(0)] / c.sum(1)}, seed=1)["share0"]
+    reps = resampling.resample_groups(codes, 4000, lambda g, c: {"share0": c[:, list(g).index(0)] / c.sum(1)}, seed=1)[
+        "share0"
+    ]
     p0 = np.mean(codes == 0)
     assert reps.mean() == pytest.approx(p0, abs=0.003)
     assert reps.std() == pytest.approx(np.sqrt(p0 * (1 - p0) / 400), rel=0.08)
     # weighted: counts become sums of the drawn samples' weights
     w = np.where(codes == 0, 2.0, 1.0)
     wreps = resampling.resample_groups(
-        codes, 2000, lambda g, c: {"share0": c[:, list(g).index(0)] / c.sum(1)}, seed=1,
-        sample_weight=w)["share0"]
+        codes, 2000, lambda g, c: {"share0": c[:, list(g).index(0)] / c.sum(1)}, seed=1, sample_weight=w
+    )["share0"]
     assert wreps.mean() == pytest.approx(np.sum(w * (codes == 0)) / w.sum(), abs=0.005)
 
 

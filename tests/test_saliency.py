@@ -21,8 +21,8 @@ def patch_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     for i, c in enumerate(y):
         r0 = (c // 2) * 16 + rng.integers(0, 16 - PATCH + 1)
         c0 = (c % 2) * 16 + rng.integers(0, 16 - PATCH + 1)
-        X[i, r0:r0 + PATCH, c0:c0 + PATCH, 0] = 1.0
-        masks[i, r0:r0 + PATCH, c0:c0 + PATCH] = True
+        X[i, r0 : r0 + PATCH, c0 : c0 + PATCH, 0] = 1.0
+        masks[i, r0 : r0 + PATCH, c0 : c0 + PATCH] = True
     return X, y, masks
 
 
@@ -33,16 +33,17 @@ def patch_cnn(tmp_path_factory):
 
     keras.utils.set_random_seed(0)
     X, y, _ = patch_images(2000, seed=0)
-    model = keras.Sequential([
-        keras.Input((SIDE, SIDE, 1)),
-        keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
-        keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="last_conv"),
-        keras.layers.MaxPooling2D(4),
-        keras.layers.Flatten(),
-        keras.layers.Dense(4, activation="softmax"),
-    ])
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input((SIDE, SIDE, 1)),
+            keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="last_conv"),
+            keras.layers.MaxPooling2D(4),
+            keras.layers.Flatten(),
+            keras.layers.Dense(4, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(X, y, epochs=4, batch_size=64, verbose=0)
     path = tmp_path_factory.mktemp("saliency") / "patch_cnn.h5"
     model.save(path)
@@ -132,13 +133,16 @@ def test_grad_cam_reaches_into_a_nested_base_model():
     x = np.random.default_rng(0).uniform(0, 1, (3, 32, 32, 3)).astype(np.float32)
     classes = np.array([0, 1, 2])
     conv = base.get_layer("Conv_1")
-    hand = _hand_grad_cam(keras.Model(base.inputs, [conv.output, base.output]),
-                          lambda f: dense(pool(f)), x, classes)
+    hand = _hand_grad_cam(keras.Model(base.inputs, [conv.output, base.output]), lambda f: dense(pool(f)), x, classes)
     np.testing.assert_allclose(grad_cam(seq, x, classes), hand, atol=1e-5)
     np.testing.assert_allclose(grad_cam(chain, x * 255, classes), hand, atol=1e-4)
     a = base(inp)
-    branching = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Concatenate()(
-        [keras.layers.GlobalAveragePooling2D()(a), keras.layers.GlobalMaxPooling2D()(a)])))
+    branching = keras.Model(
+        inp,
+        keras.layers.Dense(3)(
+            keras.layers.Concatenate()([keras.layers.GlobalAveragePooling2D()(a), keras.layers.GlobalMaxPooling2D()(a)])
+        ),
+    )
     with pytest.raises(H5EvalError, match="not a plain chain.*layer="):
         grad_cam(branching, x, classes)
 
@@ -160,8 +164,7 @@ def test_evaluation_saliency_is_computed_once_per_sample_class_and_method(patch_
     pred = ev.saliency(idx)
     np.testing.assert_allclose(pred, grad_cam(patch_cnn, X[idx], ev.y_pred[idx]), atol=1e-6)
     true = ev.saliency(idx, target="true", method="integrated_gradients")
-    np.testing.assert_allclose(true, saliency_map(patch_cnn, X[idx], y[idx], method="integrated_gradients"),
-                               atol=1e-6)
+    np.testing.assert_allclose(true, saliency_map(patch_cnn, X[idx], y[idx], method="integrated_gradients"), atol=1e-6)
     predicted_ig = saliency_map(patch_cnn, X[idx[-2:]], ev.y_pred[idx[-2:]], method="integrated_gradients")
     assert not np.allclose(true[-2:], predicted_ig, atol=1e-3)  # the mistakes' true class is another map
     computed = ev.explainer.computed

@@ -34,7 +34,9 @@ def test_overlay_colours_where_the_map_is_high_and_keeps_the_picture_grey_elsewh
     rgb[..., 0] = 200  # a red picture: grey is 0.299 * 200 = 60 in every channel
     heat = np.zeros((4, 4), np.float32)
     heat[:2, :2] = 1
-    out = np.asarray(Image.open(io.BytesIO(overlay_png(Image.fromarray(rgb), heat, size=90))).convert("RGB")).astype(int)
+    out = np.asarray(Image.open(io.BytesIO(overlay_png(Image.fromarray(rgb), heat, size=90))).convert("RGB")).astype(
+        int
+    )
     assert out.shape == (60, 90, 3)
     grey = out[50, 80]
     assert grey[0] == grey[1] == grey[2] and abs(grey[0] - 60) <= 1
@@ -85,8 +87,12 @@ def test_show_saliency_draws_the_page_and_details_shows_predicted_and_true(dash)
     assert hot.max() - hot.min() > 40
     i = int(shown[0])
     view.cards[0].children[-1].click()  # "details"
-    boxes = [w for b in view.details.children for w in getattr(b, "children", ())
-             if "h5eval-saliency-detail" in getattr(w, "_dom_classes", ())]
+    boxes = [
+        w
+        for b in view.details.children
+        for w in getattr(b, "children", ())
+        if "h5eval-saliency-detail" in getattr(w, "_dom_classes", ())
+    ]
     assert len(boxes) == 2
     captions = [b.children[1].value for b in boxes]
     assert f"predicted <b>{ev.classes[p]}</b>" in captions[0] and f"true <b>{ev.classes[t]}</b>" in captions[1]
@@ -102,8 +108,12 @@ def test_show_saliency_draws_the_page_and_details_shows_predicted_and_true(dash)
     assert _saliency_images(view.gallery)[0].value == overlay_png(picture(st.dataset, i), ig[0])
     view.saliency_toggle.value = False
     assert _saliency_images(view.gallery) == []
-    assert not [w for b in view.details.children for w in getattr(b, "children", ())
-                if "h5eval-saliency-detail" in getattr(w, "_dom_classes", ())]
+    assert not [
+        w
+        for b in view.details.children
+        for w in getattr(b, "children", ())
+        if "h5eval-saliency-detail" in getattr(w, "_dom_classes", ())
+    ]
 
 
 def test_saliency_is_offered_only_for_image_models_with_their_model(dash):
@@ -118,8 +128,9 @@ def test_saliency_is_offered_only_for_image_models_with_their_model(dash):
 
     ev = dash.state.session.evaluate("digits_cnn", "digits_test")
     bare = Evaluation.from_predictions(ev.y_true, ev.y_proba, classes=ev.classes, dataset_name="digits_test")
-    d = Dashboard.from_evaluations({"cnn": bare}, {"digits_test": dash.state.session.get_dataset("digits_test")},
-                                   progress=False)
+    d = Dashboard.from_evaluations(
+        {"cnn": bare}, {"digits_test": dash.state.session.get_dataset("digits_test")}, progress=False
+    )
     d.state.selected_cell = (int(ev.y_true[0]), int(ev.y_pred[0]))
     assert d.samples.saliency_controls.layout.display == "none"
     d.state.show_saliency = True  # set from Python all the same: no maps, and no error

@@ -39,7 +39,7 @@ def test_tabular_samples_are_a_table_with_one_row_per_sample(tabular):
     header = view.table.children[0].value
     assert all(f">{name}<" in header for name in data.feature_names)
     shown = _row_indices(view)
-    assert shown == st.selected_indices[:view.page_size].tolist() == view.shown_indices.tolist()
+    assert shown == st.selected_indices[: view.page_size].tolist() == view.shown_indices.tolist()
     frame = Q.samples_frame(st.evaluation, data, shown, y_pred=st.decisions.y_pred)
     first = view.table.children[1].children[1].value
     assert f"{frame['confidence'][0]:.1%}" in first
@@ -58,10 +58,10 @@ def test_sorting_the_table_by_a_feature_orders_the_whole_selection(tabular):
     assert st.sort_by == "mean radius" and st.sort_descending
     want = selected[np.argsort(-X[selected, 0].astype(np.float64), kind="stable")]
     np.testing.assert_array_equal(st.ordered_indices, want)
-    assert _row_indices(view) == want[:view.page_size].tolist()
+    assert _row_indices(view) == want[: view.page_size].tolist()
     np.testing.assert_array_equal(st.selected_indices, selected)  # the selection itself is unchanged
     view.sort_by.value = "as listed"
-    assert st.sort_by is None and _row_indices(view) == selected[:view.page_size].tolist()
+    assert st.sort_by is None and _row_indices(view) == selected[: view.page_size].tolist()
 
 
 def test_a_row_click_shows_details_highlights_the_row_and_arrows_follow_the_table(tabular):
@@ -106,18 +106,26 @@ def test_samples_frame_and_sort_samples_against_numpy():
     assert df["top_classes"][0].startswith(f"{'abc'[p[5].argmax()]} {p[5].max():.0%}")
     np.testing.assert_array_equal(df[["x0", "x1", "x2"]].to_numpy(), X[idx])
     np.testing.assert_array_equal(Q.sort_samples(ev, data, idx, "x1"), idx[np.argsort(X[idx, 1], kind="stable")])
-    np.testing.assert_array_equal(Q.sort_samples(ev, data, idx, "confidence", descending=True),
-                                  idx[np.argsort(-p[idx].max(1), kind="stable")])
+    np.testing.assert_array_equal(
+        Q.sort_samples(ev, data, idx, "confidence", descending=True), idx[np.argsort(-p[idx].max(1), kind="stable")]
+    )
     with pytest.raises(ValueError, match="cannot be sorted by 'x9'"):
         Q.sort_samples(ev, data, idx, "x9")
     reg = Evaluation.from_predictions(X[:, 0].astype(np.float64), X[:, 1], task="regression")
     df = Q.samples_frame(reg, None, [2, 4])
     np.testing.assert_allclose(df["residual"], X[[2, 4], 1] - X[[2, 4], 0], rtol=1e-6)
     assert "confidence" not in Q.sort_keys(reg, None)
-    multi = Evaluation.from_predictions(np.array([[1, 0, 1], [0, 1, 0]]), np.array([[0.9, 0.2, 0.4], [0.1, 0.8, 0.7]]),
-                                        task="multilabel", classes=["x", "y", "z"])
+    multi = Evaluation.from_predictions(
+        np.array([[1, 0, 1], [0, 1, 0]]),
+        np.array([[0.9, 0.2, 0.4], [0.1, 0.8, 0.7]]),
+        task="multilabel",
+        classes=["x", "y", "z"],
+    )
     assert Q.samples_frame(multi, None).to_dict("list") == {
-        "index": [0, 1], "true": ["x, z", "y"], "predicted": ["x", "y, z"]}
+        "index": [0, 1],
+        "true": ["x, z", "y"],
+        "predicted": ["x", "y, z"],
+    }
 
 
 def test_tag_store_writes_every_change_and_refuses_an_empty_tag(tmp_path):
@@ -156,8 +164,9 @@ def test_tags_survive_a_new_kernel_and_the_exported_csv_is_the_selection(demo, t
     """Check that tags given in the dashboard are read back by a dashboard in a new Python process,
     and that "export CSV" writes exactly the rows of selection(), for the selection and the tags."""
     tags_dir = tmp_path / "tags"
-    d = Dashboard(models=demo.models, datasets=demo.datasets, progress=False, tags_dir=tags_dir,
-                  export_dir=tmp_path / "out")
+    d = Dashboard(
+        models=demo.models, datasets=demo.datasets, progress=False, tags_dir=tags_dir, export_dir=tmp_path / "out"
+    )
     st = d.state
     st.model_name = "breast_cancer_mlp"
     first, second = (int(i) for i in st.selected_indices[:2])
@@ -167,8 +176,7 @@ def test_tags_survive_a_new_kernel_and_the_exported_csv_is_the_selection(demo, t
         d.tags.add_btn.click()
     assert f"sample #{second}: <span class='h5eval-tags'>ambiguous; label wrong</span>" in d.tags.heading.value
     assert "label wrong" in d.samples.table.children[1].children[1].value  # the tags column
-    out = subprocess.run([sys.executable, "-c", NEW_KERNEL, str(tags_dir)], capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, "-c", NEW_KERNEL, str(tags_dir)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     read_back = json.loads(out.stdout.strip().splitlines()[-1])
     assert read_back == {str(first): ["label wrong"], str(second): ["ambiguous", "label wrong"]}
@@ -181,8 +189,9 @@ def test_tags_survive_a_new_kernel_and_the_exported_csv_is_the_selection(demo, t
         assert written["true"].astype(str).tolist() == want["true"].astype(str).tolist()
         assert written["tags"].tolist() == want["tags"].tolist()
         np.testing.assert_allclose(written["confidence"], want["confidence"])
-        np.testing.assert_allclose(written[list(d.session.dataset.feature_names)],
-                                   want[list(d.session.dataset.feature_names)], rtol=1e-6)
+        np.testing.assert_allclose(
+            written[list(d.session.dataset.feature_names)], want[list(d.session.dataset.feature_names)], rtol=1e-6
+        )
     assert written["index"].tolist() == sorted([first, second])
     path = d.export_csv(tmp_path / "mine.csv", tagged=True)  # the same from code
     assert pd.read_csv(path, keep_default_na=False)["index"].tolist() == sorted([first, second])
@@ -204,8 +213,9 @@ def test_gallery_thumbnails_fit_the_cell_are_encoded_once_and_details_show_more(
     y = rng.integers(0, 2, 30)
     p = rng.random(30)
     ev = Evaluation.from_predictions(y, p, dataset_name="photos")
-    d = Dashboard.from_evaluations({"m": ev}, {"photos": load_dataset(big, y, name="photos")}, progress=False,
-                                   tags_dir=tmp_path)
+    d = Dashboard.from_evaluations(
+        {"m": ev}, {"photos": load_dataset(big, y, name="photos")}, progress=False, tags_dir=tmp_path
+    )
     view = d.samples
     thumbs = [c.children[0].value for c in view.cards]
     sizes = {Image.open(io.BytesIO(t)).size for t in thumbs}
@@ -241,8 +251,7 @@ def test_an_unreadable_tags_file_is_named_left_alone_and_the_samples_still_show(
     path = TagStore.for_evaluation(ev, tmp_path).path
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"\x00 not json")
-    d = Dashboard.from_evaluations({"m": ev}, {"t": load_dataset(X, y, name="t")}, progress=False,
-                                   tags_dir=tmp_path)
+    d = Dashboard.from_evaluations({"m": ev}, {"t": load_dataset(X, y, name="t")}, progress=False, tags_dir=tmp_path)
     st = d.state
     assert st.status_level == "error" and f"The tags file {path} cannot be read" in st.status
     assert len(d.samples.table.children) - 1 == min(12, len(st.selected_indices))

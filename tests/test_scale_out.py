@@ -24,8 +24,9 @@ from h5eval_widgets.core.cache import PredictionCache  # noqa: E402
 @pytest.fixture(scope="module")
 def client():
     """One LocalCluster for the module: its workers import TensorFlow once, which is slow."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0", silence_logs=40)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+    )
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -46,13 +47,20 @@ def test_a_dask_array_without_a_client_says_how_to_start_one(multiclass_h5):
     import subprocess
     import sys
 
-    code = ("import dask.array as da; from h5eval_widgets.core import Evaluation, ClusterError\n"
-            "try:\n"
-            f"    Evaluation.from_model({str(multiclass_h5)!r}, da.zeros((4, 4), chunks=2), [0, 1, 2, 0])\n"
-            "except ClusterError as e:\n"
-            "    print('ClusterError:', e)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=os.path.dirname(os.path.dirname(__file__)))
+    code = (
+        "import dask.array as da; from h5eval_widgets.core import Evaluation, ClusterError\n"
+        "try:\n"
+        f"    Evaluation.from_model({str(multiclass_h5)!r}, da.zeros((4, 4), chunks=2), [0, 1, 2, 0])\n"
+        "except ClusterError as e:\n"
+        "    print('ClusterError:', e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     assert "ClusterError: The data is a Dask collection but there is no Dask client" in out.stdout, out.stderr
     assert "Client('tcp://scheduler:8786')" in out.stdout
 
@@ -82,8 +90,9 @@ def test_mlp_on_a_dask_array_equals_in_process(client, blobs, multiclass_h5, cap
     ran = {a: after[a].get("partitions", 0) - before.get(a, {}).get("partitions", 0) for a in after}
     assert sum(ran.values()) == 5
     assert all(s.get("models_loaded", 0) <= 1 for s in after.values()), after
-    again = Evaluation.from_model(multiclass_h5, X, da.from_array(yte, chunks=100), cache=False,
-                                  progress=True)  # get_client(), dask labels
+    again = Evaluation.from_model(
+        multiclass_h5, X, da.from_array(yte, chunks=100), cache=False, progress=True
+    )  # get_client(), dask labels
     assert_same_evaluation(again, ref)
     bar = capsys.readouterr().err
     assert "Predicting dask array on the cluster" in bar and "/5 [" in bar and "partition/s" in bar, bar
@@ -101,8 +110,7 @@ def test_an_array_and_a_model_in_memory_go_to_the_cluster(client, blobs, multicl
     assert_same_evaluation(ev, ref)
     assert any("8 array partitions" in n for n in ev.notes), ev.notes
     model = keras.saving.load_model(multiclass_h5, compile=False)
-    ev = Evaluation.from_model(model, da.from_array(Xte, chunks=150), yte, client=client, cache=False,
-                               progress=False)
+    ev = Evaluation.from_model(model, da.from_array(Xte, chunks=150), yte, client=client, cache=False, progress=False)
     assert_same_evaluation(ev, ref)
     assert ev.model_name == model.name
 
@@ -116,8 +124,9 @@ def test_outputs_computed_on_the_cluster_are_cached(client, tmp_path, blobs, mul
     start = _partitions_run(client)
     a = Evaluation.from_model(multiclass_h5, X, yte, client=client, cache=cache, progress=False)
     assert _partitions_run(client) == start + 3
-    b = Evaluation.from_model(multiclass_h5, da.from_array(Xte.copy(), chunks=100), yte,
-                              client=client, cache=cache, progress=False)
+    b = Evaluation.from_model(
+        multiclass_h5, da.from_array(Xte.copy(), chunks=100), yte, client=client, cache=cache, progress=False
+    )
     assert _partitions_run(client) == start + 3, "a cached pair ran tasks again"
     assert any("prediction cache" in n for n in b.notes)
     np.testing.assert_array_equal(a.y_proba, b.y_proba)
@@ -155,8 +164,9 @@ def test_parquet_folder_equals_in_process_and_reopens_from_the_cache(client, par
     assert _partitions_run(client) == start + 4
     assert any("prediction cache" in n for n in again.notes)
     assert_same_evaluation(again, ref)
-    glob = Evaluation.from_model(multiclass_h5, str(folder / "part-*.parquet"), client=client,
-                                 label_column="label", cache=False, progress=False)
+    glob = Evaluation.from_model(
+        multiclass_h5, str(folder / "part-*.parquet"), client=client, label_column="label", cache=False, progress=False
+    )
     assert_same_evaluation(glob, ref)
     df.iloc[150:260].assign(f0=0.0).to_parquet(folder / "part-2.parquet")  # one file changes
     changed = Evaluation.from_model(multiclass_h5, folder, client=client, label_column="label", progress=False)
@@ -171,14 +181,16 @@ def test_dask_dataframe_and_csv_files_equal_in_process(client, tmp_path, parquet
     dd = require("dask.dataframe")
     _, df = parquet_folder
     ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
-    ev = Evaluation.from_model(multiclass_h5, dd.from_pandas(df, npartitions=3), label_column="label",
-                               cache=False, progress=False)
+    ev = Evaluation.from_model(
+        multiclass_h5, dd.from_pandas(df, npartitions=3), label_column="label", cache=False, progress=False
+    )
     assert_same_evaluation(ev, ref)
     assert any("3 frame partitions" in n for n in ev.notes), ev.notes
     for i, (a, b) in enumerate([(0, 100), (100, 200), (200, 300)]):
         df.iloc[a:b].to_csv(tmp_path / f"t{i}.csv", index=False)
-    csv = Evaluation.from_model(multiclass_h5, str(tmp_path / "t*.csv"), client=client, cache=False,
-                                progress=False)  # the 'label' column is found by its name
+    csv = Evaluation.from_model(
+        multiclass_h5, str(tmp_path / "t*.csv"), client=client, cache=False, progress=False
+    )  # the 'label' column is found by its name
     np.testing.assert_allclose(csv.y_proba, ref.y_proba, rtol=0, atol=1e-6)  # CSV rounds the floats
     np.testing.assert_array_equal(csv.y_true, ref.y_true)
 
@@ -202,8 +214,15 @@ def image_case(tmp_path_factory):
         im.save(d / f"img_{i:03d}.{'png' if i % 5 == 0 else 'jpg'}")
     keras.utils.set_random_seed(0)
     L = keras.layers
-    model = keras.Sequential([keras.Input((32, 32, 3)), L.Conv2D(4, 3, activation="relu"),
-                              L.MaxPooling2D(), L.Flatten(), L.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            L.Conv2D(4, 3, activation="relu"),
+            L.MaxPooling2D(),
+            L.Flatten(),
+            L.Dense(3, activation="softmax"),
+        ]
+    )
     path = root / "cnn.keras"
     model.save(path)
     return path, folder
@@ -215,8 +234,7 @@ def test_image_folder_equals_in_process(client, image_case):
     model, folder = image_case
     ref = Evaluation.from_model(model, folder, cache=False, progress=False)
     start = _partitions_run(client)
-    ev = Evaluation.from_model(model, folder, client=client, files_per_partition=7, cache=False,
-                               progress=False)
+    ev = Evaluation.from_model(model, folder, client=client, files_per_partition=7, cache=False, progress=False)
     assert_same_evaluation(ev, ref)
     assert ev.classes == ("class_0", "class_1", "class_2")
     assert _partitions_run(client) == start + 11  # ceil(75 / 7)
@@ -224,21 +242,27 @@ def test_image_folder_equals_in_process(client, image_case):
     assert resized and resized[0] in ev.notes
 
 
-def test_files_behind_an_fsspec_url_are_fetched_by_the_workers(client, image_case, parquet_folder,
-                                                               multiclass_h5):
+def test_files_behind_an_fsspec_url_are_fetched_by_the_workers(client, image_case, parquet_folder, multiclass_h5):
     """Check the path for remote files (an fsspec URL that is not the local filesystem, here
     ``simplecache::file://``): listed through fsspec, each partition's images copied to the worker
     and decoded there, tables read by URL; outputs equal to in-process."""
     model, folder = image_case
     ref = Evaluation.from_model(model, folder, cache=False, progress=False)
-    ev = Evaluation.from_model(model, f"simplecache::file://{folder}", client=client, files_per_partition=20,
-                               cache=False, progress=False)
+    ev = Evaluation.from_model(
+        model, f"simplecache::file://{folder}", client=client, files_per_partition=20, cache=False, progress=False
+    )
     assert_same_evaluation(ev, ref)
     assert ev.dataset_name == "photos"
     table, df = parquet_folder
     ref = Evaluation.from_model(multiclass_h5, df, label_column="label", cache=False, progress=False)
-    ev = Evaluation.from_model(multiclass_h5, f"simplecache::file://{table}/part-*.parquet", client=client,
-                               label_column="label", cache=False, progress=False)
+    ev = Evaluation.from_model(
+        multiclass_h5,
+        f"simplecache::file://{table}/part-*.parquet",
+        client=client,
+        label_column="label",
+        cache=False,
+        progress=False,
+    )
     assert_same_evaluation(ev, ref)
 
 
@@ -260,8 +284,9 @@ def test_lambda_model_is_refused_on_the_workers_without_trust_code(client, lambd
         fut.result()
     assert str(remote.value) == str(local.value)
     assert not marker.exists(), "the Lambda's code ran"
-    ev = Evaluation.from_model(path, da.from_array(Xte, chunks=100), yte, client=client, trust_code=True,
-                               cache=False, progress=False)
+    ev = Evaluation.from_model(
+        path, da.from_array(Xte, chunks=100), yte, client=client, trust_code=True, cache=False, progress=False
+    )
     assert marker.exists(), "the workers did not run the model"
     ref = Evaluation.from_model(path, Xte, yte, trust_code=True, cache=False, progress=False)
     assert_same_evaluation(ev, ref)
@@ -286,9 +311,15 @@ def test_storage_options_reach_the_filesystem_on_the_client_and_the_workers(clie
     (fsspec's DirFileSystem), so neither side could find them without it; outputs equal in-process."""
     model, folder = image_case
     ref = Evaluation.from_model(model, folder, cache=False, progress=False)
-    ev = Evaluation.from_model(model, f"dir://{folder.name}", client=client, files_per_partition=40,
-                               cache=False, progress=False,
-                               storage_options={"path": str(folder.parent), "target_protocol": "file"})
+    ev = Evaluation.from_model(
+        model,
+        f"dir://{folder.name}",
+        client=client,
+        files_per_partition=40,
+        cache=False,
+        progress=False,
+        storage_options={"path": str(folder.parent), "target_protocol": "file"},
+    )
     assert_same_evaluation(ev, ref)
     assert ev.dataset_name == folder.name
 
@@ -297,8 +328,11 @@ def _started_twice(dask_scheduler) -> list[str]:
     """Prediction tasks the scheduler sent to a worker more than once (a worker was lost)."""
     from collections import Counter
 
-    starts = Counter(str(rec[0]) for rec in dask_scheduler.transition_log
-                     if str(rec[0]).startswith("h5eval-predict-") and rec[2] == "processing")
+    starts = Counter(
+        str(rec[0])
+        for rec in dask_scheduler.transition_log
+        if str(rec[0]).startswith("h5eval-predict-") and rec[2] == "processing"
+    )
     return [k for k, n in starts.items() if n > 1]
 
 
@@ -321,14 +355,23 @@ def test_a_worker_killed_mid_run_costs_only_its_partitions(client, blobs, multic
     started = tmp_path / "victim_started"
     # on the victim's process: mark the file, then wait to be killed; elsewhere: pass x through
     # (eval: pickled by value; the pid and path are constants in its code)
-    hold = eval(f"lambda x: x if __import__('os').getpid() != {pids[victim]} else "
-                f"(__import__('pathlib').Path({str(started)!r}).touch(), __import__('time').sleep(3600), x)[2]")
+    hold = eval(
+        f"lambda x: x if __import__('os').getpid() != {pids[victim]} else "
+        f"(__import__('pathlib').Path({str(started)!r}).touch(), __import__('time').sleep(3600), x)[2]"
+    )
     out: dict = {}
 
     def run():
         try:
-            out["ev"] = Evaluation.from_model(multiclass_h5, da.from_array(X, chunks=20), y, client=client,
-                                              preprocess=hold, cache=False, progress=False)
+            out["ev"] = Evaluation.from_model(
+                multiclass_h5,
+                da.from_array(X, chunks=20),
+                y,
+                client=client,
+                preprocess=hold,
+                cache=False,
+                progress=False,
+            )
         except BaseException as exc:  # noqa: BLE001 - reported below
             out["error"] = exc
 

@@ -68,8 +68,7 @@ def test_image_and_mask_folders_give_the_same_numbers_as_the_arrays(seg_models, 
     matrix and mean IoU of model.predict on the same pixels, and keeps the file names."""
     _, _, X, y = seg_data
     images, masks = write_folders(tmp_path, X, y)
-    ev = Evaluation.from_model(seg_models["softmax"], images, masks=masks, classes=CLASSES,
-                               progress=False)
+    ev = Evaluation.from_model(seg_models["softmax"], images, masks=masks, classes=CLASSES, progress=False)
     pred = _predict(seg_models["softmax"], scaled(X)).argmax(-1)
     _check_against_sklearn(ev, y, pred)
     assert ev.scores["mean_iou"] == pytest.approx(_keras_mean_iou(y, pred), abs=1e-6)
@@ -205,9 +204,8 @@ def test_slices_and_subsets_count_only_their_own_images_pixels():
         assert row["mean_iou_low"] < row["mean_iou_high"]
     sub = ev.subset(group == "c", "c")
     rows = np.flatnonzero(group == "c")
-    np.testing.assert_array_equal(sub.confusion_matrix(),
-                                  skm.confusion_matrix(y[rows].ravel(), pred[rows].ravel()))
-    (_, true, predicted), = sub.masks([1])
+    np.testing.assert_array_equal(sub.confusion_matrix(), skm.confusion_matrix(y[rows].ravel(), pred[rows].ravel()))
+    ((_, true, predicted),) = sub.masks([1])
     np.testing.assert_array_equal(true, y[rows[1]])
     np.testing.assert_array_equal(predicted, pred[rows[1]])
 

@@ -33,8 +33,11 @@ def test_a_missing_mask_is_named_with_the_first_few(seg_models, folders):
     for i in (3, 7, 8, 9, 10, 11, 12):
         (masks / f"img_{i:03d}.png").unlink()
     before = digests(_all_files(images, masks))
-    with pytest.raises(DatasetError, match=r"No mask in .*masks for 7 of 24 images: img_003.png, "
-                                           r"img_007.png, img_008.png, img_009.png, img_010.png and 2 more"):
+    with pytest.raises(
+        DatasetError,
+        match=r"No mask in .*masks for 7 of 24 images: img_003.png, "
+        r"img_007.png, img_008.png, img_009.png, img_010.png and 2 more",
+    ):
         _evaluate(seg_models["softmax"], images, masks)
     assert digests(_all_files(images, masks)) == before
 
@@ -56,8 +59,11 @@ def test_a_mask_value_neither_a_class_nor_ignored_names_the_file_and_values(seg_
     m[0, :3] = [7, 9, 255]
     Image.fromarray(m, mode="L").save(masks / "img_005.png")
     before = digests(_all_files(images, masks))
-    with pytest.raises(LabelError, match=r"Mask .*img_005.png holds values \[7, 9\] that are neither "
-                                         r"a class index \(0..2\) nor ignore_index=255"):
+    with pytest.raises(
+        LabelError,
+        match=r"Mask .*img_005.png holds values \[7, 9\] that are neither "
+        r"a class index \(0..2\) nor ignore_index=255",
+    ):
         _evaluate(seg_models["softmax"], images, masks)
     assert digests(_all_files(images, masks)) == before
 
@@ -74,8 +80,11 @@ def test_colour_masks_need_a_palette_and_work_with_one(seg_models, seg_data, tmp
     for i, m in enumerate(y):
         Image.fromarray(lut[m], mode="RGB").save(rgb / f"img_{i:03d}.png")
     before = digests(_all_files(images, rgb))
-    with pytest.raises(DatasetError, match=r"img_000.png is a colour image, not class indices; "
-                                           r"pass palette=\{\(r, g, b\): class_index"):
+    with pytest.raises(
+        DatasetError,
+        match=r"img_000.png is a colour image, not class indices; "
+        r"pass palette=\{\(r, g, b\): class_index",
+    ):
         _evaluate(seg_models["softmax"], images, rgb)
     with pytest.raises(LabelError, match=r"colours \[\(0, 128, 0\)\] that palette= does not name"):
         _evaluate(seg_models["softmax"], images, rgb, palette={(0, 0, 0): 0, (128, 0, 0): 1})

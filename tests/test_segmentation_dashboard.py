@@ -85,7 +85,7 @@ def test_details_show_image_true_predicted_and_confusion_side_by_side(seg_dashbo
     assert dash.state.selected_sample == first
     picture, true, predicted, confusion = (_pixels(w.value)[::8, ::8] for w in gallery.detail_images)
     np.testing.assert_array_equal(true, class_colors(3)[y[first]])
-    (_, _, pred_mask), = ev.masks([first])
+    ((_, _, pred_mask),) = ev.masks([first])
     np.testing.assert_array_equal(predicted, class_colors(3)[pred_mask])
     cell = (y[first] == 2) & (pred_mask == 0)
     np.testing.assert_array_equal(np.all(confusion == MARK, axis=-1), cell)
@@ -96,7 +96,7 @@ def test_no_cell_shows_the_worst_images_first(seg_dashboard):
     """Check that with no cell chosen the gallery lists the images of lowest mean IoU first."""
     dash, ev, _ = seg_dashboard
     dash.state.selected_cell = None
-    worst = np.argsort(ev.image_iou, kind="stable")[:dash.mask_gallery.page_size]
+    worst = np.argsort(ev.image_iou, kind="stable")[: dash.mask_gallery.page_size]
     np.testing.assert_array_equal(dash.mask_gallery.shown_indices, worst)
     assert "Worst mean IoU first" in dash.mask_gallery.title.value
 
@@ -134,13 +134,11 @@ def test_the_dashboard_evaluates_a_segmentation_model_on_arrays_from_its_dropdow
     from tests.segmentation_fixtures import scaled
 
     _, _, X, y = seg_data
-    dash = Dashboard(models={"unet": seg_models["softmax"]}, datasets={"shapes": (scaled(X), y)},
-                     progress=False)
+    dash = Dashboard(models={"unet": seg_models["softmax"]}, datasets={"shapes": (scaled(X), y)}, progress=False)
     try:
         assert dash.session.status_level == "info", dash.session.status
         pred = keras.models.load_model(seg_models["softmax"]).predict(scaled(X), verbose=0).argmax(-1)
-        np.testing.assert_array_equal(dash.pixel_matrix.heatmap.color,
-                                      confusion_matrix(y.ravel(), pred.ravel()))
+        np.testing.assert_array_equal(dash.pixel_matrix.heatmap.color, confusion_matrix(y.ravel(), pred.ravel()))
         dash.pixel_matrix.click_cell(0, 1)
         assert len(dash.mask_gallery.shown_indices) > 0 and dash.session.status_level == "info"
     finally:

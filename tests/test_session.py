@@ -60,21 +60,24 @@ def test_comparison_lives_in_the_session(state):
     assert state.comparison is None
 
 
-@pytest.mark.parametrize("trait,value,pattern", [
-    ("model_name", "nope", r"one of the session's names \['a', 'b'\]; got 'nope'"),
-    ("compare_model", "nope", "one of the session's names"),
-    ("dataset_name", "test", r"\['data'\]; got 'test'"),
-    ("focus_class", 4, r"\[0, 3\]; got 4"),
-    ("focus_class", -1, r"\[0, 3\]"),
-    ("normalize", "all", r"\[None, 'true', 'pred'\]; got 'all'"),
-    ("selected_cell", (0, 4), r"outside the 4x4 matrix"),
-    ("selected_cell", (0, 1, 2), r"\(true, predicted\) pair"),
-    ("selected_indices", np.array([0, 300]), r"\[0, 299\]"),
-    ("selected_indices", np.array([True, False]), "np.flatnonzero"),
-    ("selected_indices", np.zeros((2, 2), int), "1-D"),
-    ("selected_sample", 300, r"\[0, 299\]; got 300"),
-    ("threshold", float("nan"), "finite"),
-])
+@pytest.mark.parametrize(
+    "trait,value,pattern",
+    [
+        ("model_name", "nope", r"one of the session's names \['a', 'b'\]; got 'nope'"),
+        ("compare_model", "nope", "one of the session's names"),
+        ("dataset_name", "test", r"\['data'\]; got 'test'"),
+        ("focus_class", 4, r"\[0, 3\]; got 4"),
+        ("focus_class", -1, r"\[0, 3\]"),
+        ("normalize", "all", r"\[None, 'true', 'pred'\]; got 'all'"),
+        ("selected_cell", (0, 4), r"outside the 4x4 matrix"),
+        ("selected_cell", (0, 1, 2), r"\(true, predicted\) pair"),
+        ("selected_indices", np.array([0, 300]), r"\[0, 299\]"),
+        ("selected_indices", np.array([True, False]), "np.flatnonzero"),
+        ("selected_indices", np.zeros((2, 2), int), "1-D"),
+        ("selected_sample", 300, r"\[0, 299\]; got 300"),
+        ("threshold", float("nan"), "finite"),
+    ],
+)
 def test_every_selection_trait_rejects_bad_values(state, trait, value, pattern):
     """Check that each selection trait rejects a value outside what the session's results allow,
     naming the value, and keeps its last value."""
@@ -164,12 +167,16 @@ def test_views_redraw_on_what_they_declare():
 
 def test_html_table_cells_rows_and_header():
     """Check the shared table helper: header, cell attributes, row attributes, no header."""
-    t = html_table(["a", "b"], [["1", ("2", "class='x'")], ["3", "4"]], css_class="t",
-                   row_attrs=["style='color:red'", ""])
-    assert t == ("<table class='t' style='font-size:12px'><tr><th>a</th><th>b</th></tr>"
-                 "<tr style='color:red'><td>1</td><td class='x'>2</td></tr><tr><td>3</td><td>4</td></tr></table>")
-    assert html_table(None, [[("x", "colspan=2")]], style="s") == \
-        "<table style='s'><tr><td colspan=2>x</td></tr></table>"
+    t = html_table(
+        ["a", "b"], [["1", ("2", "class='x'")], ["3", "4"]], css_class="t", row_attrs=["style='color:red'", ""]
+    )
+    assert t == (
+        "<table class='t' style='font-size:12px'><tr><th>a</th><th>b</th></tr>"
+        "<tr style='color:red'><td>1</td><td class='x'>2</td></tr><tr><td>3</td><td>4</td></tr></table>"
+    )
+    assert (
+        html_table(None, [[("x", "colspan=2")]], style="s") == "<table style='s'><tr><td colspan=2>x</td></tr></table>"
+    )
 
 
 def test_a_large_evaluation_shows_its_matrix_before_the_ranking_metrics(monkeypatch):

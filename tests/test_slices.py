@@ -7,8 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import (accuracy_score, f1_score, mean_absolute_error, mean_squared_error,
-                             roc_auc_score)
+from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, mean_squared_error, roc_auc_score
 
 from h5eval_widgets.core import DatasetError, Evaluation, load_dataset
 
@@ -33,8 +32,9 @@ def blobs_frame(blobs):
 @pytest.fixture(scope="module")
 def model_eval(multiclass_h5, blobs_frame):
     """The blobs softmax MLP evaluated on the table, the metadata coming from the table."""
-    return Evaluation.from_model(multiclass_h5, blobs_frame, label_column="label",
-                                 feature_columns=FEATURES, progress=False)
+    return Evaluation.from_model(
+        multiclass_h5, blobs_frame, label_column="label", feature_columns=FEATURES, progress=False
+    )
 
 
 # ------------------------------------------------------------------ metadata
@@ -97,11 +97,18 @@ def test_columns_a_multi_input_model_does_not_take_become_metadata(age_income_mo
     path = age_income_model
     model = keras.saving.load_model(path, compile=False)
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"income": rng.normal(4e4, 1e4, 60).round(), "age": rng.integers(18, 90, 60),
-                       "city": rng.choice(["north", "south"], 60), "shop": rng.integers(0, 3, 60),
-                       "label": rng.integers(0, 3, 60)})
-    expected = model.predict({"age": df[["age"]].to_numpy("float32"),
-                              "income": df[["income"]].to_numpy("float32")}, verbose=0)
+    df = pd.DataFrame(
+        {
+            "income": rng.normal(4e4, 1e4, 60).round(),
+            "age": rng.integers(18, 90, 60),
+            "city": rng.choice(["north", "south"], 60),
+            "shop": rng.integers(0, 3, 60),
+            "label": rng.integers(0, 3, 60),
+        }
+    )
+    expected = model.predict(
+        {"age": df[["age"]].to_numpy("float32"), "income": df[["income"]].to_numpy("float32")}, verbose=0
+    )
     for table in (df, df.drop(columns="city")):
         ev = Evaluation.from_model(path, table, progress=False, cache=False)
         np.testing.assert_allclose(ev.y_proba, expected, rtol=1e-5, atol=1e-6)
@@ -115,26 +122,28 @@ def test_metadata_of_an_image_folder(tmp_path):
     columns (missing for a file directly in its class folder)."""
     from PIL import Image
 
-    layout = {"cat/indoor/a.png": 0, "cat/indoor/b.png": 1, "cat/outdoor/c.png": 2,
-              "dog/indoor/day/d.png": 3, "dog/e.png": 4}
+    layout = {
+        "cat/indoor/a.png": 0,
+        "cat/indoor/b.png": 1,
+        "cat/outdoor/c.png": 2,
+        "dog/indoor/day/d.png": 3,
+        "dog/e.png": 4,
+    }
     for rel, v in layout.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.full((4, 4), 40 * v, np.uint8)).save(tmp_path / rel)
     ds = load_dataset(tmp_path)
     files = [ds.file_path(i).relative_to(tmp_path).as_posix() for i in range(len(ds))]
-    assert files == ["cat/indoor/a.png", "cat/indoor/b.png", "cat/outdoor/c.png", "dog/e.png",
-                     "dog/indoor/day/d.png"]
+    assert files == ["cat/indoor/a.png", "cat/indoor/b.png", "cat/outdoor/c.png", "dog/e.png", "dog/indoor/day/d.png"]
     meta = ds.metadata
     assert list(meta.columns) == ["folder", "folder_2"]
     assert meta["folder"].tolist()[:3] == ["indoor", "indoor", "outdoor"]
     assert pd.isna(meta["folder"][3]) and meta["folder"][4] == "indoor"
     assert meta["folder_2"].isna().tolist() == [True, True, True, True, False]
     assert meta["folder_2"][4] == "day"
-    ev = Evaluation.from_predictions(ds.y, np.eye(2)[[0, 1, 0, 1, 1]], classes=ds.class_names,
-                                     metadata=ds.metadata)
+    ev = Evaluation.from_predictions(ds.y, np.eye(2)[[0, 1, 0, 1, 1]], classes=ds.class_names, metadata=ds.metadata)
     table = ev.slices("folder", n_boot=0)
-    assert dict(zip(table.index, table["size"])) == {"folder = indoor": 3, "folder = outdoor": 1,
-                                                    "folder missing": 1}
+    assert dict(zip(table.index, table["size"])) == {"folder = indoor": 3, "folder = outdoor": 1, "folder missing": 1}
     assert table.at["folder = indoor", "rows"].tolist() == [0, 1, 4]
     flat = write_image_folder(tmp_path / "flat", ("a", "b"), 1, size=(4, 4), name="x")
     assert load_dataset(flat).metadata is None
@@ -175,12 +184,16 @@ def test_subset_of_binary_multilabel_regression_keeps_threshold_and_weights():
     ym, sm = binary_scores(rng, (300, 4))
     ml = Evaluation.from_predictions(ym.astype(bool), sm, task="multilabel", threshold=0.4)
     kept = rows[rows < 300]
-    assert_same_evaluation(ml.subset(kept), Evaluation.from_predictions(
-        ym[kept].astype(bool), sm[kept], task="multilabel", threshold=0.4), exact=False)
+    assert_same_evaluation(
+        ml.subset(kept),
+        Evaluation.from_predictions(ym[kept].astype(bool), sm[kept], task="multilabel", threshold=0.4),
+        exact=False,
+    )
     t = rng.normal(size=500)
     reg = Evaluation.from_predictions(t, t + rng.normal(size=500), task="regression")
-    assert_same_evaluation(reg.subset(rows), Evaluation.from_predictions(
-        t[rows], reg.y_pred[rows], task="regression"), exact=False)
+    assert_same_evaluation(
+        reg.subset(rows), Evaluation.from_predictions(t[rows], reg.y_pred[rows], task="regression"), exact=False
+    )
 
 
 def test_subset_refuses_bad_rows(model_eval):
@@ -233,7 +246,16 @@ def test_binary_slices_with_explicit_groups_equal_scikit_learn():
     ev = Evaluation.from_predictions(y, s, threshold=0.4)
     table = ev.slices(groups=pd.Series(groups, name="shop"), metrics=["f1", "roc_auc", "mcc"])
     assert [c for c in table.columns if not c.endswith(("_low", "_high"))] == [
-        "size", "share", "errors", "error_share", "accuracy", "f1", "roc_auc", "mcc", "rows"]
+        "size",
+        "share",
+        "errors",
+        "error_share",
+        "accuracy",
+        "f1",
+        "roc_auc",
+        "mcc",
+        "rows",
+    ]
     for name, row in table.iterrows():
         rows = np.flatnonzero(groups == name.removeprefix("shop = "))
         np.testing.assert_array_equal(row["rows"], rows)
@@ -260,9 +282,12 @@ def test_numeric_columns_are_binned_by_quantiles():
     for bins in (4, 3):
         table = ev.slices("age", bins=bins, n_boot=0, metrics=["accuracy"])
         codes, edges = pd.qcut(age, bins, labels=False, retbins=True)
-        expected = {(f"age in [{edges[0]:g}, {edges[1]:g}]" if i == 0
-                     else f"age in ({edges[i]:g}, {edges[i + 1]:g}]"): np.flatnonzero(codes == i)
-                    for i in range(bins)}
+        expected = {
+            (
+                f"age in [{edges[0]:g}, {edges[1]:g}]" if i == 0 else f"age in ({edges[i]:g}, {edges[i + 1]:g}]"
+            ): np.flatnonzero(codes == i)
+            for i in range(bins)
+        }
         expected["age missing"] = np.arange(30)
         assert set(table.index) == set(expected) and len(table) == bins + 1
         for name, rows in expected.items():
@@ -313,8 +338,7 @@ def test_slice_errors_say_how_to_fix():
         bare.slices("city")
     with pytest.raises(DatasetError, match=r"no metadata.*features="):
         bare.weak_slices()
-    ev = Evaluation.from_predictions(y, proba, metadata=pd.DataFrame({"city": ["a"] * 50,
-                                                                      "age": range(50)}))
+    ev = Evaluation.from_predictions(y, proba, metadata=pd.DataFrame({"city": ["a"] * 50, "age": range(50)}))
     with pytest.raises(DatasetError, match=r"no column 'town'.*\['city', 'age'\]"):
         ev.slices("town")
     with pytest.raises(DatasetError, match=r"one of \['city', 'age'\]"):
@@ -338,9 +362,15 @@ def _planted(n=4000, seed=1):
     pred = np.where(flip, (y + rng.integers(1, k, n)) % k, y)
     proba = rng.dirichlet(np.ones(k), n) * 0.3
     proba[np.arange(n), pred] += 0.7
-    meta = pd.DataFrame({"city": city, "age": rng.integers(18, 90, n), "noise": rng.normal(size=n),
-                         "shift": rng.choice(["day", "night"], n),
-                         "score": np.where(rng.random(n) < 0.1, np.nan, rng.random(n))})
+    meta = pd.DataFrame(
+        {
+            "city": city,
+            "age": rng.integers(18, 90, n),
+            "noise": rng.normal(size=n),
+            "shift": rng.choice(["day", "night"], n),
+            "score": np.where(rng.random(n) < 0.1, np.nan, rng.random(n)),
+        }
+    )
     return Evaluation.from_predictions(y, proba, metadata=meta), meta
 
 
@@ -374,8 +404,14 @@ def test_weak_slices_over_input_features_of_a_tabular_dataset():
     feature (x1 > 0.8) is found there, and two-valued columns read 'shift = night'."""
     rng = np.random.default_rng(4)
     n = 3000
-    df = pd.DataFrame({"x0": rng.random(n), "x1": rng.random(n), "label": rng.integers(0, 2, n),
-                       "shift": rng.choice(["day", "night"], n)})
+    df = pd.DataFrame(
+        {
+            "x0": rng.random(n),
+            "x1": rng.random(n),
+            "label": rng.integers(0, 2, n),
+            "shift": rng.choice(["day", "night"], n),
+        }
+    )
     ds = load_dataset(df, feature_columns=["x0", "x1"])
     bad = (df["x1"] > 0.8) & (df["shift"] == "night")
     flip = rng.random(n) < np.where(bad, 0.5, 0.03)
@@ -404,8 +440,7 @@ def test_weighted_slices_and_the_kept_table():
         pred = proba[rows].argmax(1)
         same(row["accuracy"], accuracy_score(y[rows], pred, sample_weight=w[rows]), "accuracy")
         same(row["f1_macro"], sk(f1_score, y[rows], pred, average="macro", sample_weight=w[rows]), "f1")
-        same(row["roc_auc"], roc_auc_score(y[rows], proba[rows], multi_class="ovr",
-                                           sample_weight=w[rows]), "roc_auc")
+        same(row["roc_auc"], roc_auc_score(y[rows], proba[rows], multi_class="ovr", sample_weight=w[rows]), "roc_auc")
         assert row["errors"] == pytest.approx(w[rows][pred != y[rows]].sum())
         assert row["accuracy_low"] <= row["accuracy"] <= row["accuracy_high"]
     assert table["roc_auc_low"].isna().all()  # no DeLong interval with weights
@@ -428,7 +463,7 @@ def test_weak_slices_of_regression_and_multilabel():
     assert weak.iloc[0]["mae"] == pytest.approx(np.abs(pred - t)[rows].mean())
     assert "error_rate" not in weak.columns
     ym = rng.random((n, 3)) < 0.5
-    flip = (rng.random((n, 3)) < np.where(meta["site"] == "s3", 0.3, 0.02)[:, None])
+    flip = rng.random((n, 3)) < np.where(meta["site"] == "s3", 0.3, 0.02)[:, None]
     scores = np.where(ym ^ flip, 0.9, 0.1)
     ml = Evaluation.from_predictions(ym, scores, task="multilabel", metadata=meta)
     top = ml.weak_slices(max_depth=2).iloc[0]

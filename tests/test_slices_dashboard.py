@@ -45,9 +45,13 @@ def model_file(frame, tmp_path_factory):
 
 @pytest.fixture
 def dash(model_file, frame, tmp_path):
-    d = Dashboard(models={"mlp": model_file}, datasets={"blobs": frame.drop(columns="clean")}, progress=False,
-                  dataset_options={"label_column": "label", "feature_columns": FEATURES},
-                  tags_dir=tmp_path / "tags")
+    d = Dashboard(
+        models={"mlp": model_file},
+        datasets={"blobs": frame.drop(columns="clean")},
+        progress=False,
+        dataset_options={"label_column": "label", "feature_columns": FEATURES},
+        tags_dir=tmp_path / "tags",
+    )
     d.tabs.selected_index = d.tab_views.index(d.slices)  # the tab opened, as a click does
     return d
 
@@ -74,8 +78,13 @@ def test_a_slice_click_filters_every_view_to_the_same_results_as_that_slice_alon
     assert ev is not full and ev.slice_name == "city = north" and st.session.slice_name == "city = north"
     north = np.flatnonzero(frame["city"].to_numpy() == "north")
     np.testing.assert_array_equal(ev.source_rows, north)
-    alone = Evaluation.from_model(model_file, frame.drop(columns="clean").iloc[north], label_column="label",
-                                  feature_columns=FEATURES, progress=False)
+    alone = Evaluation.from_model(
+        model_file,
+        frame.drop(columns="clean").iloc[north],
+        label_column="label",
+        feature_columns=FEATURES,
+        progress=False,
+    )
     np.testing.assert_array_equal(ev.confusion_matrix(), alone.confusion_matrix())
     np.testing.assert_array_equal(dash.confusion.heatmap.color, alone.confusion_matrix())
     assert "slice: city = north" in dash.confusion.figure.title

@@ -48,6 +48,7 @@ def _quiet_tf() -> None:
         saved = os.dup(2)
     except OSError:  # no real stderr (some embedded interpreters): import as is
         import tensorflow  # noqa: F401
+
         return
     try:
         with open(os.devnull, "wb") as devnull:

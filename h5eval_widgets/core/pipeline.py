@@ -69,23 +69,51 @@ def evaluate_model(
     if client is not None or is_dask_collection(X):
         from .scale.distributed import predict_on_cluster
 
-        run = predict_on_cluster(model, X, y, client=client, batch_size=batch_size, cache=cache,
-                                 progress=progress, trust_code=trust_code, output=output,
-                                 **dataset_options)
-        return build(
-            run.y, run.outputs, classes=classes or run.class_names or run.info.class_names,
-            task=task or run.info.task_hint(run.y), threshold=threshold, sample_weight=sample_weight,
-            notes=run.notes, activation=run.info.output_activation, model_info=run.info,
-            model_name=run.model_name, dataset_name=dataset_name or run.dataset_name,
+        run = predict_on_cluster(
+            model,
+            X,
+            y,
+            client=client,
+            batch_size=batch_size,
+            cache=cache,
+            progress=progress,
+            trust_code=trust_code,
+            output=output,
+            **dataset_options,
         )
-    loaded = model if isinstance(model, LoadedModel) else load_model(
-        model, trust_code=trust_code, output=output, cache=cache
+        return build(
+            run.y,
+            run.outputs,
+            classes=classes or run.class_names or run.info.class_names,
+            task=task or run.info.task_hint(run.y),
+            threshold=threshold,
+            sample_weight=sample_weight,
+            notes=run.notes,
+            activation=run.info.output_activation,
+            model_info=run.info,
+            model_name=run.model_name,
+            dataset_name=dataset_name or run.dataset_name,
+        )
+    loaded = (
+        model
+        if isinstance(model, LoadedModel)
+        else load_model(model, trust_code=trust_code, output=output, cache=cache)
     )
     seg = {k: dataset_options.pop(k) for k in ("masks", "palette", "ignore_index") if k in dataset_options}
     if seg or len(tuple(loaded.info.output_shape)) == 4:  # per-pixel outputs: segmentation
-        return _evaluate_segmentation(loaded, X, y, seg, dataset_options, build=build, classes=classes,
-                                      threshold=threshold, batch_size=batch_size, progress=progress,
-                                      dataset_name=dataset_name)
+        return _evaluate_segmentation(
+            loaded,
+            X,
+            y,
+            seg,
+            dataset_options,
+            build=build,
+            classes=classes,
+            threshold=threshold,
+            batch_size=batch_size,
+            progress=progress,
+            dataset_name=dataset_name,
+        )
     if isinstance(X, Dataset):
         if dataset_options:
             raise TypeError(
@@ -122,8 +150,20 @@ def evaluate_model(
     return ev
 
 
-def _evaluate_segmentation(loaded: LoadedModel, X, y, seg: dict, options: dict, *, build, classes,
-                           threshold: float, batch_size, progress: bool, dataset_name):
+def _evaluate_segmentation(
+    loaded: LoadedModel,
+    X,
+    y,
+    seg: dict,
+    options: dict,
+    *,
+    build,
+    classes,
+    threshold: float,
+    batch_size,
+    progress: bool,
+    dataset_name,
+):
     """A segmentation model on images and masks (arrays, or two folders of files): one pass
     leaving per-image pixel counts (:mod:`h5eval_widgets.core.inference.segment`)."""
     from .data.masks import open_segmentation
@@ -139,15 +179,27 @@ def _evaluate_segmentation(loaded: LoadedModel, X, y, seg: dict, options: dict, 
         )
     preprocess = options.pop("preprocess", "auto")
     if options:
-        raise TypeError(f"{sorted(options)} do not apply to segmentation; it takes masks=, "
-                        "palette=, ignore_index=, classes= and preprocess=.")
-    data = open_segmentation(X, masks, palette=seg.get("palette"),
-                             ignore_index=seg.get("ignore_index", 255), name=dataset_name)
-    counts = count_pixels(loaded, data, threshold=threshold, preprocess=preprocess,
-                                     batch_size=batch_size, progress=progress)
-    return build(None, counts, classes=classes, task="segmentation", threshold=threshold,
-                 notes=tuple(loaded.notes), model_info=loaded.info, model_name=loaded.name,
-                 dataset_name=dataset_name or data.name)
+        raise TypeError(
+            f"{sorted(options)} do not apply to segmentation; it takes masks=, "
+            "palette=, ignore_index=, classes= and preprocess=."
+        )
+    data = open_segmentation(
+        X, masks, palette=seg.get("palette"), ignore_index=seg.get("ignore_index", 255), name=dataset_name
+    )
+    counts = count_pixels(
+        loaded, data, threshold=threshold, preprocess=preprocess, batch_size=batch_size, progress=progress
+    )
+    return build(
+        None,
+        counts,
+        classes=classes,
+        task="segmentation",
+        threshold=threshold,
+        notes=tuple(loaded.notes),
+        model_info=loaded.info,
+        model_name=loaded.name,
+        dataset_name=dataset_name or data.name,
+    )
 
 
 def _metadata(data: Dataset, info):
@@ -173,8 +225,7 @@ def _metadata(data: Dataset, info):
     import pandas as pd
 
     extra = pd.DataFrame({c: np.asarray(v) for c, v in columns.items()})
-    return extra if meta is None else pd.concat([meta, extra.drop(columns=list(meta.columns),
-                                                                   errors="ignore")], axis=1)
+    return extra if meta is None else pd.concat([meta, extra.drop(columns=list(meta.columns), errors="ignore")], axis=1)
 
 
 def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, Path], dict[str, Path]]:
@@ -195,8 +246,7 @@ def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, Path], dict[str, P
         if p.is_dir() and (p / "saved_model.pb").exists():
             models[p.name] = p
         elif p.is_dir() and any(
-            f.suffix.lower() in IMAGE_SUFFIXES + AUDIO_SUFFIXES
-            for d in p.iterdir() if d.is_dir() for f in d.iterdir()
+            f.suffix.lower() in IMAGE_SUFFIXES + AUDIO_SUFFIXES for d in p.iterdir() if d.is_dir() for f in d.iterdir()
         ):
             datasets[p.name] = p
         elif p.suffix.lower() in MODEL_SUFFIXES and _holds_model(p):

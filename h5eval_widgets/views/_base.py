@@ -37,8 +37,11 @@ def owned_widgets(*roots) -> list[W.Widget]:
         elif isinstance(obj, dict):
             visited.add(id(obj))
             stack.extend(obj.values())
-        elif (type(obj).__module__.startswith("h5eval_widgets.") and hasattr(obj, "__dict__")
-              and not isinstance(obj, T.HasTraits)):
+        elif (
+            type(obj).__module__.startswith("h5eval_widgets.")
+            and hasattr(obj, "__dict__")
+            and not isinstance(obj, T.HasTraits)
+        ):
             visited.add(id(obj))
             stack.extend(vars(obj).values())
     return list(seen.values())
@@ -124,8 +127,9 @@ class View(W.VBox):
     def _watch(self, name: str, method: Callable[[], None]) -> None:
         owner = self.state if self.state.has_trait(name) else self.session
         if not owner.has_trait(name):
-            raise AttributeError(f"{type(self).__name__} redraws on {name!r}, which is a trait of "
-                                 "neither the state nor the session.")
+            raise AttributeError(
+                f"{type(self).__name__} redraws on {name!r}, which is a trait of neither the state nor the session."
+            )
         handler = lambda change: self._draw(method)  # noqa: E731
         owner.observe(handler, names=name)
         self._observers.append((owner, handler, name))

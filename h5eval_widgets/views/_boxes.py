@@ -17,18 +17,24 @@ HIGHLIGHT = (255, 127, 14)
 
 def _dashed(draw, xy, color, width: int, dash: int = 6) -> None:
     x0, y0, x1, y1 = xy
-    for a, b, fixed, horizontal in ((x0, x1, y0, True), (x0, x1, y1, True), (y0, y1, x0, False),
-                                    (y0, y1, x1, False)):
+    for a, b, fixed, horizontal in ((x0, x1, y0, True), (x0, x1, y1, True), (y0, y1, x0, False), (y0, y1, x1, False)):
         t = a
         while t < b:
             e = min(t + dash, b)
-            draw.line([(t, fixed), (e, fixed)] if horizontal else [(fixed, t), (fixed, e)],
-                      fill=color, width=width)
+            draw.line([(t, fixed), (e, fixed)] if horizontal else [(fixed, t), (fixed, e)], fill=color, width=width)
             t += 2 * dash
 
 
-def draw_boxes(path: str | Path | None, size: tuple[float, float], true_boxes, detections, *,
-               highlight_true=(), highlight_pred=(), max_side: int = 240) -> bytes:
+def draw_boxes(
+    path: str | Path | None,
+    size: tuple[float, float],
+    true_boxes,
+    detections,
+    *,
+    highlight_true=(),
+    highlight_pred=(),
+    max_side: int = 240,
+) -> bytes:
     """A PNG of the image at ``path`` (a grey canvas of ``size`` = (width, height) when there is
     none) with its boxes drawn, scaled to at most ``max_side`` pixels.
 
@@ -50,8 +56,11 @@ def draw_boxes(path: str | Path | None, size: tuple[float, float], true_boxes, d
     hi_t, hi_p = set(np.asarray(highlight_true).tolist()), set(np.asarray(highlight_pred).tolist())
     for row, b in true_boxes.iterrows():
         hit = row in hi_t
-        draw.rectangle([b.x * s, b.y * s, (b.x + b.w) * s, (b.y + b.h) * s],
-                       outline=HIGHLIGHT if hit else TRUE_COLOR, width=3 if hit else 1)
+        draw.rectangle(
+            [b.x * s, b.y * s, (b.x + b.w) * s, (b.y + b.h) * s],
+            outline=HIGHLIGHT if hit else TRUE_COLOR,
+            width=3 if hit else 1,
+        )
     for row, b in detections.iterrows():
         hit = row in hi_p
         color = HIGHLIGHT if hit else PRED_COLOR

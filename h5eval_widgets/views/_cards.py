@@ -66,9 +66,19 @@ class Row:
 
     def __init__(self, choose):
         self.index = -1
-        self.button = W.Button(tooltip="details of this sample",
-                               layout=W.Layout(width=f"{INDEX_PX}px", min_width=f"{INDEX_PX}px", flex="0 0 auto",
-                                               height="24px", padding="0 2px"))
+        self.button = W.Button(
+            tooltip="details of this sample",
+            layout=W.Layout(
+                width=f"{INDEX_PX}px", min_width=f"{INDEX_PX}px", flex="0 0 auto", height="24px", padding="0 2px"
+            ),
+        )
         self.button.on_click(lambda b: choose(self.index))
         self.cells = W.HTML()
         self.box = W.HBox([self.button, self.cells], layout=W.Layout(align_items="center"))
+
+
+def learned_line(epoch) -> str:
+    """A card's line saying when a recorded training learned the sample ('' outside training)."""
+    if epoch is None:
+        return ""
+    return "<br>not learned yet" if epoch != epoch else f"<br>learned at epoch {int(epoch)}"

@@ -17,8 +17,15 @@ MARGIN = {"top": 40, "bottom": 45, "left": 50, "right": 10}
 Cell = str | tuple[str, str]
 
 
-def axes(x_scale: bq.Scale, y_scale: bq.Scale, xlabel: str = "", ylabel: str = "", *,
-         x_format: str | None = None, y_format: str | None = None) -> list[bq.Axis]:
+def axes(
+    x_scale: bq.Scale,
+    y_scale: bq.Scale,
+    xlabel: str = "",
+    ylabel: str = "",
+    *,
+    x_format: str | None = None,
+    y_format: str | None = None,
+) -> list[bq.Axis]:
     """A horizontal axis on ``x_scale`` and a vertical one on ``y_scale``.
 
     Parameters
@@ -30,19 +37,34 @@ def axes(x_scale: bq.Scale, y_scale: bq.Scale, xlabel: str = "", ylabel: str = "
     """
     x = {"tick_format": x_format} if x_format else {}
     y = {"tick_format": y_format} if y_format else {}
-    return [bq.Axis(scale=x_scale, label=xlabel, **x),
-            bq.Axis(scale=y_scale, label=ylabel, orientation="vertical", **y)]
+    return [
+        bq.Axis(scale=x_scale, label=xlabel, **x),
+        bq.Axis(scale=y_scale, label=ylabel, orientation="vertical", **y),
+    ]
 
 
-def figure(marks: Sequence[bq.Mark], axes: Sequence[bq.Axis], *, title: str = "", width: int = 330,
-           height: int = 320, margin: Mapping[str, int] | None = None, **kwargs) -> bq.Figure:
+def figure(
+    marks: Sequence[bq.Mark],
+    axes: Sequence[bq.Axis],
+    *,
+    title: str = "",
+    width: int = 330,
+    height: int = 320,
+    margin: Mapping[str, int] | None = None,
+    **kwargs,
+) -> bq.Figure:
     """A bqplot figure of a fixed size in pixels, with :data:`MARGIN` updated by ``margin``.
 
     Other keyword arguments go to :class:`bqplot.Figure` (``interaction``, ``legend_location``...).
     """
-    return bq.Figure(marks=list(marks), axes=list(axes), title=title,
-                     layout=W.Layout(width=f"{width}px", height=f"{height}px"),
-                     fig_margin={**MARGIN, **(margin or {})}, **kwargs)
+    return bq.Figure(
+        marks=list(marks),
+        axes=list(axes),
+        title=title,
+        layout=W.Layout(width=f"{width}px", height=f"{height}px"),
+        fig_margin={**MARGIN, **(margin or {})},
+        **kwargs,
+    )
 
 
 def number(value: float, spec: str = ".4f", *, nan: str = "—") -> str:
@@ -55,8 +77,14 @@ def _cell(cell: Cell) -> str:
     return f"<td {attrs}>{html}</td>" if attrs else f"<td>{html}</td>"
 
 
-def html_table(header: Sequence[str] | None, rows: Iterable[Sequence[Cell]], *, css_class: str = "",
-               style: str = "font-size:12px", row_attrs: Iterable[str] | None = None) -> str:
+def html_table(
+    header: Sequence[str] | None,
+    rows: Iterable[Sequence[Cell]],
+    *,
+    css_class: str = "",
+    style: str = "font-size:12px",
+    row_attrs: Iterable[str] | None = None,
+) -> str:
     """An HTML table from cells that are already HTML (escape text with ``html.escape``).
 
     Parameters
@@ -78,7 +106,8 @@ def html_table(header: Sequence[str] | None, rows: Iterable[Sequence[Cell]], *, 
     rows = list(rows)
     attrs = list(row_attrs) if row_attrs is not None else [""] * len(rows)
     head = "" if header is None else "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"
-    body = "".join(f"<tr{' ' + a if a else ''}>" + "".join(_cell(c) for c in row) + "</tr>"
-                   for row, a in zip(rows, attrs))
+    body = "".join(
+        f"<tr{' ' + a if a else ''}>" + "".join(_cell(c) for c in row) + "</tr>" for row, a in zip(rows, attrs)
+    )
     cls = f"class='{css_class}' " if css_class else ""
     return f"<table {cls}style='{style}'>{head}{body}</table>"

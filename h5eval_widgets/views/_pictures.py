@@ -8,8 +8,7 @@ import io
 
 import numpy as np
 
-__all__ = ["THUMBNAIL_PX", "DETAIL_PX", "image_png", "file_thumbnail_png", "picture", "overlay_png",
-           "heat_colors"]
+__all__ = ["THUMBNAIL_PX", "DETAIL_PX", "image_png", "file_thumbnail_png", "picture", "overlay_png", "heat_colors"]
 
 #: Side in pixels of a gallery thumbnail, and of the picture shown in "details".
 THUMBNAIL_PX = 72

@@ -21,18 +21,30 @@ class CalibrationView(View):
 
     def build(self) -> list[W.Widget]:
         xs, ys = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
-        self.diagonal = bq.Lines(x=[0, 1], y=[0, 1], scales={"x": xs, "y": ys}, colors=["#aaa"],
-                                 line_style="dashed")
+        self.diagonal = bq.Lines(x=[0, 1], y=[0, 1], scales={"x": xs, "y": ys}, colors=["#aaa"], line_style="dashed")
         self.curve = bq.Lines(x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, marker="circle", colors=["#1f77b4"])
         self.reliability = figure(
             [self.diagonal, self.curve],
             axes(xs, ys, "mean predicted probability", "observed frequency", x_format=".1f", y_format=".1f"),
-            title="Reliability")
+            title="Reliability",
+        )
         hx, hy = bq.OrdinalScale(), bq.LinearScale(min=0.0)
-        self.hist = bq.Bars(x=[], y=[], type="grouped", scales={"x": hx, "y": hy},
-                            colors=["#74c476", "#d62728"], labels=["right", "wrong"], display_legend=True)
-        self.histogram = figure([self.hist], axes(hx, hy, "confidence"), title="Confidence: right vs wrong",
-                                legend_location="top-left", width=380)
+        self.hist = bq.Bars(
+            x=[],
+            y=[],
+            type="grouped",
+            scales={"x": hx, "y": hy},
+            colors=["#74c476", "#d62728"],
+            labels=["right", "wrong"],
+            display_legend=True,
+        )
+        self.histogram = figure(
+            [self.hist],
+            axes(hx, hy, "confidence"),
+            title="Confidence: right vs wrong",
+            legend_location="top-left",
+            width=380,
+        )
         return [W.HBox([self.reliability, self.histogram])]
 
     def refresh(self) -> None:

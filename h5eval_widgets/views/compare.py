@@ -30,9 +30,16 @@ class ComparisonView(View):
         self.table = W.HTML()
         self.test = W.HTML()
         grid = W.GridBox(
-            [W.HTML(""), *self.col_heads,
-             self.row_heads[0], self.cells[(True, True)], self.cells[(True, False)],
-             self.row_heads[1], self.cells[(False, True)], self.cells[(False, False)]],
+            [
+                W.HTML(""),
+                *self.col_heads,
+                self.row_heads[0],
+                self.cells[(True, True)],
+                self.cells[(True, False)],
+                self.row_heads[1],
+                self.cells[(False, True)],
+                self.cells[(False, False)],
+            ],
             layout=W.Layout(grid_template_columns="140px 150px 150px"),
         )
         self.body = W.VBox([grid, self.test, self.table])
@@ -51,8 +58,9 @@ class ComparisonView(View):
         cmp_ = self.session.comparison
         idx = cmp_.agreement_indices(a_right, b_right)
         na, nb = cmp_.names
-        self.state.show_samples(idx, f"{na} {'right' if a_right else 'wrong'}, "
-                                     f"{nb} {'right' if b_right else 'wrong'} ({len(idx)})")
+        self.state.show_samples(
+            idx, f"{na} {'right' if a_right else 'wrong'}, {nb} {'right' if b_right else 'wrong'} ({len(idx)})"
+        )
 
     def refresh(self) -> None:
         cmp_ = self.session.comparison
@@ -73,8 +81,19 @@ class ComparisonView(View):
             f"McNemar's test: {m['only_a']} samples only {ea} gets right, {m['only_b']} only "
             f"{eb}; exact p = {m['p_value_exact']:.3g} (χ² = {m['statistic']:.2f}, p = {m['p_value']:.3g})"
         )
-        rows = [[html.escape(name), f"{r[na]:.4f}", f"{r[nb]:.4f}", f"{r['difference']:+.4f}",
-                 ("" if np.isnan(r["low"]) else f"[{r['low']:+.3f}, {r['high']:+.3f}]", "style='color:var(--jp-ui-font-color2, #666)'")]
-                for name, r in cmp_.metrics().iterrows()]
-        self.table.value = html_table(["metric", ea, eb, "difference", "95% paired interval"], rows,
-                                      css_class="h5eval-comparison")
+        rows = [
+            [
+                html.escape(name),
+                f"{r[na]:.4f}",
+                f"{r[nb]:.4f}",
+                f"{r['difference']:+.4f}",
+                (
+                    "" if np.isnan(r["low"]) else f"[{r['low']:+.3f}, {r['high']:+.3f}]",
+                    "style='color:var(--jp-ui-font-color2, #666)'",
+                ),
+            ]
+            for name, r in cmp_.metrics().iterrows()
+        ]
+        self.table.value = html_table(
+            ["metric", ea, eb, "difference", "95% paired interval"], rows, css_class="h5eval-comparison"
+        )

@@ -46,25 +46,41 @@ class ConfusionMatrixView(View):
         self.heatmap = bq.GridHeatMap(
             color=np.zeros((2, 2)),
             scales={"row": self.row_scale, "column": self.col_scale, "color": self.color_scale},
-            display_format=".0f", font_style={"fill": "#111", "font-size": "13px"},
+            display_format=".0f",
+            font_style={"fill": "#111", "font-size": "13px"},
             selected_style={"stroke": "#ff7f0e", "stroke-width": "3"},
             stroke="white",
         )
         self.on_click(self.heatmap, self._on_cell_click)
-        axes = [bq.Axis(scale=self.col_scale, label="predicted"),
-                bq.Axis(scale=self.row_scale, orientation="vertical", label="true")]
-        self.figure = figure([self.heatmap], axes, title="Confusion matrix", width=440, height=440,
-                             margin={"bottom": 50, "left": 70}, padding_y=0.0)
+        axes = [
+            bq.Axis(scale=self.col_scale, label="predicted"),
+            bq.Axis(scale=self.row_scale, orientation="vertical", label="true"),
+        ]
+        self.figure = figure(
+            [self.heatmap],
+            axes,
+            title="Confusion matrix",
+            width=440,
+            height=440,
+            margin={"bottom": 50, "left": 70},
+            padding_y=0.0,
+        )
         self.mode = W.ToggleButtons(
             options=[("counts", None), ("by true", "true"), ("by predicted", "pred")],
-            value=self.state.normalize, style={"button_width": "100px"},
+            value=self.state.normalize,
+            style={"button_width": "100px"},
         )
         self.link((self.mode, "value"), (self.state, "normalize"))
-        self.issues_toggle = W.ToggleButton(description="label errors", icon="flag", layout=W.Layout(width="120px"),
-                                            tooltip="count each cell's likely label errors (cleanlab)")
+        self.issues_toggle = W.ToggleButton(
+            description="label errors",
+            icon="flag",
+            layout=W.Layout(width="120px"),
+            tooltip="count each cell's likely label errors (cleanlab)",
+        )
         self.link((self.issues_toggle, "value"), (self.state, "count_label_issues"))
-        self.top_n = W.BoundedIntText(value=15, min=2, max=200, description="top classes",
-                                      layout=W.Layout(width="170px", display="none"))
+        self.top_n = W.BoundedIntText(
+            value=15, min=2, max=200, description="top classes", layout=W.Layout(width="170px", display="none")
+        )
         self.top_n.observe(lambda c: self._draw(self.refresh), names="value")
         self.caption = W.HTML()
         return [W.HBox([self.mode, self.issues_toggle, self.top_n]), self.figure, self.caption]
@@ -81,8 +97,9 @@ class ConfusionMatrixView(View):
         many = ev.n_classes > self.max_classes
         self.top_n.layout.display = None if many else "none"
         sel = self.state.selected_cell
-        self.shown = classes_to_draw(cm, self.top_n.value if many else ev.n_classes, self.state.focus_class,
-                                     keep=() if sel is None else sel)
+        self.shown = classes_to_draw(
+            cm, self.top_n.value if many else ev.n_classes, self.state.focus_class, keep=() if sel is None else sel
+        )
         issues = self.state.count_label_issues
         if issues:  # each cell's likely label errors, counted (not normalized)
             counts = ev.label_issue_counts(self.state.decisions.y_pred)
@@ -101,15 +118,19 @@ class ConfusionMatrixView(View):
         if many:
             covered, errors = errors_covered(cm, self.shown)
             share = f" ({covered / errors:.0%})" if errors else ""
-            self.figure.title = (f"{len(self.shown)} of {ev.n_classes} classes · the drawn cells hold "
-                                 f"{covered:,.0f} of {errors:,.0f} errors{share}")
+            self.figure.title = (
+                f"{len(self.shown)} of {ev.n_classes} classes · the drawn cells hold "
+                f"{covered:,.0f} of {errors:,.0f} errors{share}"
+            )
         else:
             self.figure.title = "Confusion matrix"
         if brushed is not None:
             self.figure.title = f"Confusion matrix of the {len(brushed)} samples chosen on the map"
         if issues:
-            self.figure.title = (f"Likely label errors per cell: {int(counts.sum())} of "
-                                 f"{ev.n_samples} samples (cleanlab; held-out data only)")
+            self.figure.title = (
+                f"Likely label errors per cell: {int(counts.sum())} of "
+                f"{ev.n_samples} samples (cleanlab; held-out data only)"
+            )
         self.figure.title = self.sliced(self.figure.title)
         self._highlight()
 

@@ -17,11 +17,11 @@ def _line_figure(title: str, xlabel: str, ylabel: str):
     xs, ys = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
     line = bq.Lines(x=[0.0, 1.0], y=[0.0, 1.0], scales={"x": xs, "y": ys}, colors=["#1f77b4"])
     # faint dots along the curve: clicking one moves the threshold there
-    pick = bq.Scatter(x=[], y=[], scales={"x": xs, "y": ys}, colors=["#1f77b4"], default_size=30,
-                      default_opacities=[0.3])
+    pick = bq.Scatter(
+        x=[], y=[], scales={"x": xs, "y": ys}, colors=["#1f77b4"], default_size=30, default_opacities=[0.3]
+    )
     point = bq.Scatter(x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, colors=["#d62728"], default_size=80)
-    fig = figure([line, pick, point], axes(xs, ys, xlabel, ylabel, x_format=".1f", y_format=".1f"),
-                 title=title)
+    fig = figure([line, pick, point], axes(xs, ys, xlabel, ylabel, x_format=".1f", y_format=".1f"), title=title)
     return fig, line, pick, point
 
 
@@ -37,15 +37,22 @@ class CurvesView(View):
 
     def build(self) -> list[W.Widget]:
         self.roc_fig, self.roc_line, self.roc_pick, self.roc_point = _line_figure(
-            "ROC", "false positive rate", "true positive rate")
-        self.pr_fig, self.pr_line, self.pr_pick, self.pr_point = _line_figure(
-            "Precision-recall", "recall", "precision")
+            "ROC", "false positive rate", "true positive rate"
+        )
+        self.pr_fig, self.pr_line, self.pr_pick, self.pr_point = _line_figure("Precision-recall", "recall", "precision")
         self.pick_thresholds = {"roc": np.zeros(0), "pr": np.zeros(0)}
         self.on_click(self.roc_pick, lambda data: self._on_pick("roc", data))
         self.on_click(self.pr_pick, lambda data: self._on_pick("pr", data))
-        self.slider = W.FloatSlider(value=self.state.threshold, min=0.0, max=1.0, step=0.001,
-                                    description="threshold", readout_format=".3f",
-                                    continuous_update=True, layout=W.Layout(width="420px"))
+        self.slider = W.FloatSlider(
+            value=self.state.threshold,
+            min=0.0,
+            max=1.0,
+            step=0.001,
+            description="threshold",
+            readout_format=".3f",
+            continuous_update=True,
+            layout=W.Layout(width="420px"),
+        )
         self.link((self.slider, "value"), (self.state, "threshold"))
         self.best_f1 = W.Button(description="best F1")
         self.best_j = W.Button(description="best Youden's J")
@@ -53,8 +60,12 @@ class CurvesView(View):
         self.best_j.on_click(lambda b: self._jump("youden"))
         self.readout = W.HTML()
         hint = W.HTML("<small>Click a dot on a curve to move the threshold there.</small>")
-        return [W.HBox([self.roc_fig, self.pr_fig]), hint,
-                W.HBox([self.slider, self.best_f1, self.best_j]), self.readout]
+        return [
+            W.HBox([self.roc_fig, self.pr_fig]),
+            hint,
+            W.HBox([self.slider, self.best_f1, self.best_j]),
+            self.readout,
+        ]
 
     def _pos(self) -> int | None:
         ev = self.session.evaluation
@@ -80,7 +91,9 @@ class CurvesView(View):
             with pick.hold_sync():
                 pick.x, pick.y = px, py
         auc = ev.roc_auc_of(pos)
-        self.roc_fig.title = f"ROC · {name} vs rest · AUC {auc:.3f}" if ev.positive_class is None else f"ROC · AUC {auc:.3f}"
+        self.roc_fig.title = (
+            f"ROC · {name} vs rest · AUC {auc:.3f}" if ev.positive_class is None else f"ROC · AUC {auc:.3f}"
+        )
         self.pr_fig.title = self.sliced(f"Precision-recall · {name}")
         self.roc_fig.title = self.sliced(self.roc_fig.title)
         self._operating_point()

@@ -24,8 +24,18 @@ from ..core.inference.projection import points_in_box, points_in_polygon
 from ._base import View, guarded
 
 #: Colours of the classes (cycled), and of right / wrong (the other views' colours).
-CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                "#7f7f7f", "#bcbd22", "#17becf"]
+CLASS_COLORS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 RIGHT_WRONG = ["#9ecae1", "#d62728"]
 #: The colourings offered, by the column of the map's frame that holds them.
 COLOR_BY = {"right / wrong": "correct", "true class": "true", "predicted class": "predicted"}
@@ -83,11 +93,13 @@ class EmbeddingView(View):
         self._shown = np.zeros(0, np.uint32)  # the selection set from here (the samples shown)
         self.figure = W.Box(layout=W.Layout(width=f"{WIDTH}px", min_height=f"{HEIGHT}px"))
         self.title = W.HTML()
-        self.color_by = W.Dropdown(options=list(COLOR_BY), value="right / wrong", description="colour",
-                                   layout=W.Layout(width="240px"))
+        self.color_by = W.Dropdown(
+            options=list(COLOR_BY), value="right / wrong", description="colour", layout=W.Layout(width="240px")
+        )
         self.color_by.observe(lambda c: self._draw(self._colour), names="value")
-        self.method = W.ToggleButtons(options=[("PCA", "pca"), ("UMAP", "umap")], value="pca",
-                                      style={"button_width": "70px"})
+        self.method = W.ToggleButtons(
+            options=[("PCA", "pca"), ("UMAP", "umap")], value="pca", style={"button_width": "70px"}
+        )
         self.method.observe(lambda c: self._draw(self.refresh), names="value")
         self.note = W.HTML()
         self.about = W.HTML()
@@ -102,7 +114,9 @@ class EmbeddingView(View):
             return
         self.set_visible(True)
         if self.method.value == "umap" and not self._umap_ready(ev):
-            self.note.value = "<i>UMAP is computed in the background (see the status line); the PCA map is shown meanwhile.</i>"
+            self.note.value = (
+                "<i>UMAP is computed in the background (see the status line); the PCA map is shown meanwhile.</i>"
+            )
             self._start_umap(ev)
             self._plot(ev, "pca")
             return
@@ -122,8 +136,10 @@ class EmbeddingView(View):
         def tick():  # the status line says UMAP is running, and for how long
             while not finished.wait(1.0) and not closing.is_set():
                 if self.session.evaluation is ev:
-                    self.session.set_status(f"UMAP map of {n:,} points: computing in the background, "
-                                            f"{time.perf_counter() - start:.0f} s so far (PCA shown meanwhile).")
+                    self.session.set_status(
+                        f"UMAP map of {n:,} points: computing in the background, "
+                        f"{time.perf_counter() - start:.0f} s so far (PCA shown meanwhile)."
+                    )
 
         def work():  # in the session's background work: closing the dashboard waits for it
             try:
@@ -151,12 +167,15 @@ class EmbeddingView(View):
         """x, y and the three colourings (categories numbered as the colours), one row per sample."""
         dec = self.state.decisions
         k = len(ev.classes)
-        return pd.DataFrame({
-            "x": xy[:, 0], "y": xy[:, 1],
-            "correct": _categories(ev.y_true != dec.y_pred, 2),
-            "true": _categories(ev.y_true, k),
-            "predicted": _categories(dec.y_pred, k),
-        })
+        return pd.DataFrame(
+            {
+                "x": xy[:, 0],
+                "y": xy[:, 1],
+                "correct": _categories(ev.y_true != dec.y_pred, 2),
+                "true": _categories(ev.y_true, k),
+                "predicted": _categories(dec.y_pred, k),
+            }
+        )
 
     def _plot(self, ev, method: str) -> None:
         xy = ev.projection(method)
@@ -167,9 +186,19 @@ class EmbeddingView(View):
             import jscatter
 
             self.scatter = jscatter.Scatter(
-                data=frame, x="x", y="y", color_by=column, color_map=colours, width=WIDTH, height=HEIGHT,
-                size=3 if len(frame) < 100_000 else 2, opacity_by="density", axes=False,
-                lasso_initiator=False, tooltip=False)
+                data=frame,
+                x="x",
+                y="y",
+                color_by=column,
+                color_map=colours,
+                width=WIDTH,
+                height=HEIGHT,
+                size=3 if len(frame) < 100_000 else 2,
+                opacity_by="density",
+                axes=False,
+                lasso_initiator=False,
+                tooltip=False,
+            )
             # the selection in the widget's first state: set just after it, the browser's
             # first drawing of the points can miss it
             self._shown = self._to_show()
@@ -184,11 +213,13 @@ class EmbeddingView(View):
                 self.scatter.color(by=column, map=colours)
                 self.scatter.selection(None)
         n = len(xy)
-        self.title.value = (f"<b class='h5eval-map-title'>{html.escape(self.sliced(f'Embedding map · {method.upper()} · {n:,} points'))}</b>")
-        self.about.value = (f"<small style='color:var(--jp-ui-font-color2, #666)'>"
-                            f"{html.escape(ev.embeddings.description)} Every point is drawn. Draw a lasso "
-                            f"(the toolbar's lasso, or press and hold, then drag) or click a point to "
-                            f"choose samples; the samples shown are highlighted.</small>")
+        self.title.value = f"<b class='h5eval-map-title'>{html.escape(self.sliced(f'Embedding map · {method.upper()} · {n:,} points'))}</b>"
+        self.about.value = (
+            f"<small style='color:var(--jp-ui-font-color2, #666)'>"
+            f"{html.escape(ev.embeddings.description)} Every point is drawn. Draw a lasso "
+            f"(the toolbar's lasso, or press and hold, then drag) or click a point to "
+            f"choose samples; the samples shown are highlighted.</small>"
+        )
         self._legend()
         self._highlight()
 
@@ -213,10 +244,16 @@ class EmbeddingView(View):
             colors, names = RIGHT_WRONG, ["right", "wrong"]
         else:
             colors, names = CLASS_COLORS, list(ev.classes)
-        self.key.value = "<div class='h5eval-map-legend' style='font-size:12px'>" + " ".join(
-            f"<span style='white-space:nowrap;margin-right:8px'><span style='display:inline-block;"
-            f"width:10px;height:10px;background:{colors[i % len(colors)]};margin-right:3px'></span>"
-            f"{html.escape(str(name))}</span>" for i, name in enumerate(names)) + "</div>"
+        self.key.value = (
+            "<div class='h5eval-map-legend' style='font-size:12px'>"
+            + " ".join(
+                f"<span style='white-space:nowrap;margin-right:8px'><span style='display:inline-block;"
+                f"width:10px;height:10px;background:{colors[i % len(colors)]};margin-right:3px'></span>"
+                f"{html.escape(str(name))}</span>"
+                for i, name in enumerate(names)
+            )
+            + "</div>"
+        )
 
     # ------------------------------------------------------------------ selection, both ways
     @property

@@ -32,10 +32,19 @@ class HistoryView(View):
     def _figure(self, n: int):
         while len(self._pool) <= n:
             xs, ys = bq.LinearScale(), bq.LinearScale()
-            line = bq.Lines(x=np.zeros(1), y=np.zeros(1), scales={"x": xs, "y": ys}, display_legend=True,
-                            colors=["#1f77b4", "#ff7f0e"])
-            self._pool.append((figure([line], axes(xs, ys, "epoch"), height=280, margin={"left": 55},
-                                      legend_location="top-right"), line))
+            line = bq.Lines(
+                x=np.zeros(1),
+                y=np.zeros(1),
+                scales={"x": xs, "y": ys},
+                display_legend=True,
+                colors=["#1f77b4", "#ff7f0e"],
+            )
+            self._pool.append(
+                (
+                    figure([line], axes(xs, ys, "epoch"), height=280, margin={"left": 55}, legend_location="top-right"),
+                    line,
+                )
+            )
         return self._pool[n]
 
     def refresh(self) -> None:

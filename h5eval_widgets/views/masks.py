@@ -17,14 +17,40 @@ import numpy as np
 from ._base import View, guarded
 from ._draw import figure
 
-__all__ = ["PixelMatrixView", "IoUBarsView", "MaskGalleryView", "class_colors", "overlay",
-           "mask_image", "confusion_image"]
+__all__ = [
+    "PixelMatrixView",
+    "IoUBarsView",
+    "MaskGalleryView",
+    "class_colors",
+    "overlay",
+    "mask_image",
+    "confusion_image",
+]
 
 #: Class colours (tab10, then tab20's lighter ones); class k gets COLORS[k % 20].
-_HEX = ["1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f", "bcbd22",
-        "17becf", "aec7e8", "ffbb78", "98df8a", "ff9896", "c5b0d5", "c49c94", "f7b6d2", "c7c7c7",
-        "dbdb8d", "9edae5"]
-COLORS = np.array([[int(h[i:i + 2], 16) for i in (0, 2, 4)] for h in _HEX], np.uint8)
+_HEX = [
+    "1f77b4",
+    "ff7f0e",
+    "2ca02c",
+    "d62728",
+    "9467bd",
+    "8c564b",
+    "e377c2",
+    "7f7f7f",
+    "bcbd22",
+    "17becf",
+    "aec7e8",
+    "ffbb78",
+    "98df8a",
+    "ff9896",
+    "c5b0d5",
+    "c49c94",
+    "f7b6d2",
+    "c7c7c7",
+    "dbdb8d",
+    "9edae5",
+]
+COLORS = np.array([[int(h[i : i + 2], 16) for i in (0, 2, 4)] for h in _HEX], np.uint8)
 #: The pixels of the selected (true, predicted) cell, drawn opaque over everything.
 MARK = np.array([255, 0, 255], np.uint8)
 IGNORED = np.array([255, 255, 255], np.uint8)
@@ -48,8 +74,9 @@ def mask_image(mask: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def overlay(picture: np.ndarray | None, mask: np.ndarray, k: int, *, alpha: float = 0.45,
-            mark: np.ndarray | None = None) -> np.ndarray:
+def overlay(
+    picture: np.ndarray | None, mask: np.ndarray, k: int, *, alpha: float = 0.45, mark: np.ndarray | None = None
+) -> np.ndarray:
     """``mask``'s class colours blended over ``picture`` (gray when None); ``mark`` pixels in
     magenta."""
     base = np.full((*mask.shape, 3), 128, np.uint8) if picture is None else picture[..., :3]
@@ -88,8 +115,10 @@ def png(a: np.ndarray, size: int) -> bytes:
 def legend_html(classes) -> str:
     """Class colour swatches, and the magenta of the selected cell's pixels."""
     sw = "display:inline-block;width:10px;height:10px;margin:0 3px 0 8px;border:1px solid #999"
-    items = [f"<span style='{sw};background:rgb{tuple(int(v) for v in c)}'></span>{html.escape(n)}"
-             for n, c in zip(classes, class_colors(len(classes)))]
+    items = [
+        f"<span style='{sw};background:rgb{tuple(int(v) for v in c)}'></span>{html.escape(n)}"
+        for n, c in zip(classes, class_colors(len(classes)))
+    ]
     items.append(f"<span style='{sw};background:rgb{tuple(int(v) for v in MARK)}'></span>the cell's pixels")
     return f"<div class='h5eval-mask-legend' style='font-size:11px'>{''.join(items)}</div>"
 
@@ -113,21 +142,36 @@ class PixelMatrixView(_PixelView):
     def build(self) -> list[W.Widget]:
         self.row_scale, self.col_scale = bq.OrdinalScale(reverse=True), bq.OrdinalScale()
         self.heatmap = bq.GridHeatMap(
-            color=np.zeros((2, 2)), stroke="white", display_format=".0f",
-            scales={"row": self.row_scale, "column": self.col_scale,
-                    "color": bq.ColorScale(colors=CELL_COLORS)},
+            color=np.zeros((2, 2)),
+            stroke="white",
+            display_format=".0f",
+            scales={"row": self.row_scale, "column": self.col_scale, "color": bq.ColorScale(colors=CELL_COLORS)},
             font_style={"fill": "#111", "font-size": "12px"},
-            selected_style={"stroke": "#ff00ff", "stroke-width": "3"})
+            selected_style={"stroke": "#ff00ff", "stroke-width": "3"},
+        )
         self.on_click(self.heatmap, self._on_cell_click)
-        axes = [bq.Axis(scale=self.col_scale, label="predicted"),
-                bq.Axis(scale=self.row_scale, orientation="vertical", label="true")]
-        self.figure = figure([self.heatmap], axes, title="Pixel confusion matrix", width=440,
-                             height=440, margin={"bottom": 50, "left": 80}, padding_y=0.0)
-        self.mode = W.ToggleButtons(options=[("pixels", None), ("by true", "true"), ("by predicted", "pred")],
-                                    value=self.state.normalize, style={"button_width": "100px"})
+        axes = [
+            bq.Axis(scale=self.col_scale, label="predicted"),
+            bq.Axis(scale=self.row_scale, orientation="vertical", label="true"),
+        ]
+        self.figure = figure(
+            [self.heatmap],
+            axes,
+            title="Pixel confusion matrix",
+            width=440,
+            height=440,
+            margin={"bottom": 50, "left": 80},
+            padding_y=0.0,
+        )
+        self.mode = W.ToggleButtons(
+            options=[("pixels", None), ("by true", "true"), ("by predicted", "pred")],
+            value=self.state.normalize,
+            style={"button_width": "100px"},
+        )
         W.link((self.state, "normalize"), (self.mode, "value"))
-        self.slider = W.FloatSlider(min=0, max=1, step=0.001, readout_format=".3f",
-                                    description="threshold", layout=W.Layout(display="none"))
+        self.slider = W.FloatSlider(
+            min=0, max=1, step=0.001, readout_format=".3f", description="threshold", layout=W.Layout(display="none")
+        )
         # the state first: linking copies the source's value into the target
         W.link((self.state, "threshold"), (self.slider, "value"))
         self.caption = W.HTML()
@@ -157,8 +201,10 @@ class PixelMatrixView(_PixelView):
             self.caption.value = "Click a cell to see the images with the most such pixels."
         else:
             n = int(self.shown().confusion_matrix()[sel])
-            self.caption.value = (f"<b>selected</b>: true <b>{html.escape(ev.classes[sel[0]])}</b> → "
-                                  f"predicted <b>{html.escape(ev.classes[sel[1]])}</b>, {n:,} pixels")
+            self.caption.value = (
+                f"<b>selected</b>: true <b>{html.escape(ev.classes[sel[0]])}</b> → "
+                f"predicted <b>{html.escape(ev.classes[sel[1]])}</b>, {n:,} pixels"
+            )
 
     @guarded
     def _on_cell_click(self, data: dict):
@@ -177,10 +223,17 @@ class IoUBarsView(_PixelView):
 
     def build(self) -> list[W.Widget]:
         self.x_scale, self.y_scale = bq.OrdinalScale(), bq.LinearScale(min=0, max=1)
-        self.bars = bq.Bars(x=["0"], y=[0.0], scales={"x": self.x_scale, "y": self.y_scale},
-                            colors=["#1f77b4"], tooltip=bq.Tooltip(fields=["x", "y"], formats=["", ".3f"]))
-        axes = [bq.Axis(scale=self.x_scale, label="class"),
-                bq.Axis(scale=self.y_scale, orientation="vertical", label="IoU", tick_format=".1f")]
+        self.bars = bq.Bars(
+            x=["0"],
+            y=[0.0],
+            scales={"x": self.x_scale, "y": self.y_scale},
+            colors=["#1f77b4"],
+            tooltip=bq.Tooltip(fields=["x", "y"], formats=["", ".3f"]),
+        )
+        axes = [
+            bq.Axis(scale=self.x_scale, label="class"),
+            bq.Axis(scale=self.y_scale, orientation="vertical", label="IoU", tick_format=".1f"),
+        ]
         self.figure = figure([self.bars], axes, title="IoU per class", width=440, height=260)
         return [self.figure]
 
@@ -226,10 +279,8 @@ class MaskGalleryView(_PixelView):
             self.card_captions.append(cap)
         self.gallery = W.Box(self.cards, layout=W.Layout(flex_flow="row wrap"))
         self.detail_title = W.HTML()
-        self.detail_images = [W.Image(format="png", layout=W.Layout(width=f"{self.detail_px}px"))
-                              for _ in range(4)]
-        self.details = W.VBox([self.detail_title, W.HBox(self.detail_images)],
-                              layout=W.Layout(display="none"))
+        self.detail_images = [W.Image(format="png", layout=W.Layout(width=f"{self.detail_px}px")) for _ in range(4)]
+        self.details = W.VBox([self.detail_title, W.HBox(self.detail_images)], layout=W.Layout(display="none"))
         self.shown_indices = np.zeros(0, np.int64)
         return [self.title, self.legend, self.gallery, self.details]
 
@@ -245,7 +296,7 @@ class MaskGalleryView(_PixelView):
         if ev is None:
             return
         idx, label = self._indices(ev)
-        self.shown_indices = idx[:self.page_size]
+        self.shown_indices = idx[: self.page_size]
         self.title.value = self.sliced(f"<b>Images</b> · {html.escape(label)}")
         self.legend.value = legend_html(ev.classes)
         cell = self.state.selected_cell
@@ -265,7 +316,8 @@ class MaskGalleryView(_PixelView):
             extra = "" if cell is None else f" · {int(counts[i, cell[0], cell[1]]):,} px of the cell"
             self.card_captions[n].value = (
                 f"<div style='font-size:11px' data-index='{i}'>#{i} {html.escape(name)} · "
-                f"IoU {ev.image_iou[i]:.3f}{extra}<br>true · predicted</div>")
+                f"IoU {ev.image_iou[i]:.3f}{extra}<br>true · predicted</div>"
+            )
             card.layout.display = None
         self._render_details()
 
@@ -279,15 +331,21 @@ class MaskGalleryView(_PixelView):
         if ev is None or i is None:
             self.details.layout.display = "none"
             return
-        (picture, true, pred), = ev.masks([i])
+        ((picture, true, pred),) = ev.masks([i])
         cell = self.state.selected_cell
         mark = None if cell is None else (true == cell[0]) & (pred == cell[1])
         k = ev.n_classes
-        shown = [picture if picture is not None else overlay(None, true, k, alpha=0.0),
-                 mask_image(true, k), mask_image(pred, k), confusion_image(true, pred, k, mark)]
+        shown = [
+            picture if picture is not None else overlay(None, true, k, alpha=0.0),
+            mask_image(true, k),
+            mask_image(pred, k),
+            confusion_image(true, pred, k, mark),
+        ]
         for widget, a in zip(self.detail_images, shown):
             widget.value = png(a, self.detail_px)
         name = ev.pixel_counts.names[i] if ev.pixel_counts.names else str(i)
-        self.detail_title.value = (f"<b>#{i} {html.escape(name)}</b> · IoU {ev.image_iou[i]:.3f} · "
-                                   "image · true mask · predicted mask · confusion (red: wrong)")
+        self.detail_title.value = (
+            f"<b>#{i} {html.escape(name)}</b> · IoU {ev.image_iou[i]:.3f} · "
+            "image · true mask · predicted mask · confusion (red: wrong)"
+        )
         self.details.layout.display = None

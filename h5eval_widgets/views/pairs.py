@@ -24,16 +24,23 @@ class ConfusedPairsView(View):
     def build(self) -> list[W.Widget]:
         self.pairs = W.Select(options=[], rows=8, description="confused", layout=W.Layout(width="330px"))
         self.pairs.observe(self._on_pair, names="value")
-        self.search = W.Combobox(placeholder="type a class name", description="find class",
-                                 ensure_option=True, layout=W.Layout(width="330px"))
+        self.search = W.Combobox(
+            placeholder="type a class name",
+            description="find class",
+            ensure_option=True,
+            layout=W.Layout(width="330px"),
+        )
         self.search.observe(self._on_search, names="value")
         self.mistakes_btn = W.Button(description="most confident mistakes", layout=W.Layout(width="190px"))
-        self.issues_btn = W.Button(description="likely mislabelled", tooltip=HELD_OUT_WARNING,
-                                   layout=W.Layout(width="140px"))
+        self.issues_btn = W.Button(
+            description="likely mislabelled", tooltip=HELD_OUT_WARNING, layout=W.Layout(width="140px")
+        )
         self.mistakes_btn.on_click(lambda b: self._show(self._mistakes))
         self.issues_btn.on_click(lambda b: self._show(self._label_issues))
-        self.issues_note = W.HTML(f"<small style='color:var(--jp-ui-font-color2, #666)'>"
-                                  f"{HELD_OUT_WARNING}</small>", layout=W.Layout(width="330px"))
+        self.issues_note = W.HTML(
+            f"<small style='color:var(--jp-ui-font-color2, #666)'>{HELD_OUT_WARNING}</small>",
+            layout=W.Layout(width="330px"),
+        )
         return [self.search, self.pairs, W.HBox([self.mistakes_btn, self.issues_btn]), self.issues_note]
 
     def _label_issues(self) -> None:

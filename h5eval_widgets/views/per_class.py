@@ -36,14 +36,28 @@ class PerClassView(View):
         self.x_scale = bq.OrdinalScale()
         self.y_scale = bq.LinearScale(min=0.0, max=1.0)
         self.bars = bq.Bars(
-            x=[], y=[], type="grouped", scales={"x": self.x_scale, "y": self.y_scale},
-            colors=["#6baed6", "#fd8d3c", "#74c476"], labels=list(METRICS),
+            x=[],
+            y=[],
+            type="grouped",
+            scales={"x": self.x_scale, "y": self.y_scale},
+            colors=["#6baed6", "#fd8d3c", "#74c476"],
+            labels=list(METRICS),
         )
         self.on_click(self.bars, self._on_bar_click)
-        self.figure = figure([self.bars], axes(self.x_scale, self.y_scale, "class", y_format=".1f"),
-                             title="Per class", width=520, height=300, margin={"bottom": 40, "left": 45})
-        self.sort_by = W.Dropdown(options=["class", "f1", "precision", "recall", "support"],
-                                  value="class", description="sort by", layout=W.Layout(width="200px"))
+        self.figure = figure(
+            [self.bars],
+            axes(self.x_scale, self.y_scale, "class", y_format=".1f"),
+            title="Per class",
+            width=520,
+            height=300,
+            margin={"bottom": 40, "left": 45},
+        )
+        self.sort_by = W.Dropdown(
+            options=["class", "f1", "precision", "recall", "support"],
+            value="class",
+            description="sort by",
+            layout=W.Layout(width="200px"),
+        )
         self.sort_by.observe(lambda c: self._draw(self._render_table), names="value")
         self.table = W.HTML()
         return [self.figure, self.sort_by, self.table]
@@ -89,12 +103,17 @@ class PerClassView(View):
         if key != "class":
             df = df.sort_values(key, ascending=key != "support", kind="stable")
         focus = None if self.state.focus_class is None else ev.classes[self.state.focus_class]
-        rows = [[html.escape(str(name)), *(number(row[m], ".3f") for m in METRICS), str(int(row["support"]))]
-                for name, row in df.iterrows()]
+        rows = [
+            [html.escape(str(name)), *(number(row[m], ".3f") for m in METRICS), str(int(row["support"]))]
+            for name, row in df.iterrows()
+        ]
         self.table.value = html_table(
-            ["class", "precision", "recall", "F1", "support"], rows, css_class="h5eval-per-class",
+            ["class", "precision", "recall", "F1", "support"],
+            rows,
+            css_class="h5eval-per-class",
             style="font-size:12px;border-collapse:collapse",
-            row_attrs=[FOCUS_ROW if name == focus else "" for name in df.index])
+            row_attrs=[FOCUS_ROW if name == focus else "" for name in df.index],
+        )
 
     @guarded
     def _on_bar_click(self, data: dict):

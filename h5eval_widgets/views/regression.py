@@ -15,19 +15,33 @@ class RegressionView(View):
 
     def build(self) -> list[W.Widget]:
         self.xs, self.ys = bq.LinearScale(), bq.LinearScale()
-        self.ideal = bq.Lines(x=[0, 1], y=[0, 1], scales={"x": self.xs, "y": self.ys}, colors=["#aaa"],
-                              line_style="dashed")
-        self.points = bq.Scatter(x=[0.0], y=[0.0], scales={"x": self.xs, "y": self.ys},
-                                 colors=["#1f77b4"], default_size=16, default_opacities=[0.6])
+        self.ideal = bq.Lines(
+            x=[0, 1], y=[0, 1], scales={"x": self.xs, "y": self.ys}, colors=["#aaa"], line_style="dashed"
+        )
+        self.points = bq.Scatter(
+            x=[0.0],
+            y=[0.0],
+            scales={"x": self.xs, "y": self.ys},
+            colors=["#1f77b4"],
+            default_size=16,
+            default_opacities=[0.6],
+        )
         self.brush = bq.interacts.BrushSelector(x_scale=self.xs, y_scale=self.ys, color="orange")
         self.brush.observe(self._on_brush, names=["selected_x", "selected_y", "brushing"])
-        self.scatter = figure([self.ideal, self.points], axes(self.xs, self.ys, "actual", "predicted"),
-                              title="Predicted vs actual (drag to select)", interaction=self.brush,
-                              width=380, height=360, margin={"left": 55})
+        self.scatter = figure(
+            [self.ideal, self.points],
+            axes(self.xs, self.ys, "actual", "predicted"),
+            title="Predicted vs actual (drag to select)",
+            interaction=self.brush,
+            width=380,
+            height=360,
+            margin={"left": 55},
+        )
         hx, hy = bq.LinearScale(), bq.LinearScale(min=0.0)
         self.hist = bq.Bars(x=[0.0], y=[0.0], scales={"x": hx, "y": hy}, colors=["#6baed6"])
-        self.residuals = figure([self.hist], axes(hx, hy, "residual (predicted - actual)"),
-                                title="Residuals", width=360, height=360)
+        self.residuals = figure(
+            [self.hist], axes(hx, hy, "residual (predicted - actual)"), title="Residuals", width=360, height=360
+        )
         return [W.HBox([self.scatter, self.residuals])]
 
     def refresh(self) -> None:

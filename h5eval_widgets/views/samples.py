@@ -11,10 +11,10 @@ import numpy as np
 from ..core.metrics.queries import samples_frame, sort_keys
 from ..state import EvalState
 from ._base import View, guarded
-from ._cards import INDEX_PX, Card, Row
+from ._cards import INDEX_PX, Card, Row, learned_line
+from ._details import SampleDetails
 from ._draw import axes, figure
-from ._pictures import (DETAIL_PX, THUMBNAIL_CACHE, THUMBNAIL_PX, file_thumbnail_png,  # noqa: F401
-                        image_png, overlay_png, picture)
+from ._pictures import THUMBNAIL_CACHE, file_thumbnail_png, image_png, overlay_png, picture
 
 #: Shown in the "sort by" box for the order the selection came in.
 AS_LISTED = "as listed"
@@ -31,7 +31,7 @@ def _short(v) -> str:
     return html.escape(str(v)[:40])
 
 
-class SamplesView(View):
+class SamplesView(SampleDetails, View):
     """A page of the samples in ``state.selected_indices`` with true and predicted labels.
 
     Images and text are cards: the label, the prediction, its confidence, the top-3
@@ -47,8 +47,12 @@ class SamplesView(View):
     """
 
     redraw_on = ("selected_indices", "sort_by", "sort_descending")
-    update_on = {"selected_sample": "_on_sample", "tags_changed": "_render",
-                 "show_saliency": "_on_saliency", "saliency_method": "_on_saliency"}
+    update_on = {
+        "selected_sample": "_on_sample",
+        "tags_changed": "_render",
+        "show_saliency": "_on_saliency",
+        "saliency_method": "_on_saliency",
+    }
 
     def __init__(self, state: EvalState, *, page_size: int = 12, **kwargs):
         self.page_size = page_size
@@ -69,17 +73,25 @@ class SamplesView(View):
         self.prev_btn.on_click(lambda b: self._turn(-1))
         self.next_btn.on_click(lambda b: self._turn(+1))
         self.gallery = W.Box(layout=W.Layout(display="flex", flex_flow="row wrap"))
-        self.sort_by = W.Dropdown(options=[AS_LISTED], value=AS_LISTED, description="sort by",
-                                  layout=W.Layout(width="230px"))
-        self.descending = W.ToggleButton(value=False, description="descending", icon="sort-amount-desc",
-                                         layout=W.Layout(width="120px"))
+        self.sort_by = W.Dropdown(
+            options=[AS_LISTED], value=AS_LISTED, description="sort by", layout=W.Layout(width="230px")
+        )
+        self.descending = W.ToggleButton(
+            value=False, description="descending", icon="sort-amount-desc", layout=W.Layout(width="120px")
+        )
         self.sort_by.observe(self._on_sort_by, names="value")
         self.link((self.descending, "value"), (self.state, "sort_descending"))
         self.table_controls = W.HBox([self.sort_by, self.descending], layout=W.Layout(display="none"))
-        self.saliency_toggle = W.ToggleButton(description="show saliency", icon="eye", layout=W.Layout(width="140px"),
-                                              tooltip="draw what the model looked at for its prediction")
-        self.saliency_method = W.Dropdown(options=[("Grad-CAM", "gradcam"), ("integrated gradients", "integrated_gradients")],
-                                          layout=W.Layout(width="190px"))
+        self.saliency_toggle = W.ToggleButton(
+            description="show saliency",
+            icon="eye",
+            layout=W.Layout(width="140px"),
+            tooltip="draw what the model looked at for its prediction",
+        )
+        self.saliency_method = W.Dropdown(
+            options=[("Grad-CAM", "gradcam"), ("integrated gradients", "integrated_gradients")],
+            layout=W.Layout(width="190px"),
+        )
         # the state follows the buttons, and the buttons the state in _on_saliency (not a
         # W.link: turning the toggle off after an error happens inside the toggle's own change)
         self.saliency_toggle.observe(lambda c: setattr(self.state, "show_saliency", c["new"]), names="value")
@@ -97,17 +109,28 @@ class SamplesView(View):
         self.key_events.on_dom_event(self._on_key)
         self.dist_scale_x = bq.OrdinalScale()
         self.dist_scale_y = bq.LinearScale(min=0.0, max=1.0)
-        self.dist_bars = bq.Bars(x=[], y=[], scales={"x": self.dist_scale_x, "y": self.dist_scale_y},
-                                 colors=["#6baed6"])
-        self.dist = figure([self.dist_bars], axes(self.dist_scale_x, self.dist_scale_y, y_format=".0%"),
-                           width=420, height=220, margin={"top": 30, "bottom": 30, "left": 45})
+        self.dist_bars = bq.Bars(
+            x=[], y=[], scales={"x": self.dist_scale_x, "y": self.dist_scale_y}, colors=["#6baed6"]
+        )
+        self.dist = figure(
+            [self.dist_bars],
+            axes(self.dist_scale_x, self.dist_scale_y, y_format=".0%"),
+            width=420,
+            height=220,
+            margin={"top": 30, "bottom": 30, "left": 45},
+        )
         self.detail_image = W.Image(format="png", layout=W.Layout(display="none", margin="0 8px 0 0"))
         # holds only what is shown: a bqplot figure in a hidden element logs console errors
         self.details = W.HBox([], layout=W.Layout(align_items="center", flex_flow="row wrap"))
         self._thumbs: dict[tuple, bytes] = {}
         self.dist.layout.display = "none"
-        return [self.title, W.HBox([self.prev_btn, self.page_label, self.next_btn, self.saliency_controls]),
-                self.table_controls, self.browse, self.details]
+        return [
+            self.title,
+            W.HBox([self.prev_btn, self.page_label, self.next_btn, self.saliency_controls]),
+            self.table_controls,
+            self.browse,
+            self.details,
+        ]
 
     @property
     def as_table(self) -> bool:
@@ -119,8 +142,7 @@ class SamplesView(View):
     def can_explain(self) -> bool:
         """Image samples of an evaluation that has its model (see ``Evaluation.explainer``)."""
         data, ev = self.session.dataset, self.session.evaluation
-        return (data is not None and data.kind == "image" and hasattr(ev, "saliency")
-                and ev.explainer is not None)
+        return data is not None and data.kind == "image" and hasattr(ev, "saliency") and ev.explainer is not None
 
     @property
     def saliency_on(self) -> bool:
@@ -182,7 +204,7 @@ class SamplesView(View):
             return
         n = len(idx)
         pages = max(1, -(-n // self.page_size))
-        self.shown_indices = np.asarray(idx[self.page * self.page_size:(self.page + 1) * self.page_size])
+        self.shown_indices = np.asarray(idx[self.page * self.page_size : (self.page + 1) * self.page_size])
         self.page_label.value = f"page {self.page + 1} of {pages}"
         self.prev_btn.disabled = self.page == 0
         self.next_btn.disabled = self.page >= pages - 1
@@ -197,10 +219,11 @@ class SamplesView(View):
             if self.saliency_on and len(self.shown_indices):
                 with self.session.report_errors():  # the samples are drawn all the same
                     heat = self._saliency(self.shown_indices, st.decisions.y_pred[self.shown_indices])
-            self.cards = [self._card(self._slot(self._card_pool, Card, n), int(i),
-                                     None if rows is None else rows[n], heat[n])
-                          for n, i in enumerate(self.shown_indices)]
-            for card in self._card_pool[len(self.cards):]:
+            self.cards = [
+                self._card(self._slot(self._card_pool, Card, n), int(i), None if rows is None else rows[n], heat[n])
+                for n, i in enumerate(self.shown_indices)
+            ]
+            for card in self._card_pool[len(self.cards) :]:
                 card.hide()
             # every card made stays in the gallery (the unused ones hidden): the page draws a
             # card once, not on every selection of another size
@@ -222,9 +245,14 @@ class SamplesView(View):
         """The shown page as a DataFrame (see :func:`~h5eval_widgets.core.metrics.queries.samples_frame`):
         the table's rows, and the cards' labels, prediction, confidence and top classes."""
         dec = self.state.decisions
-        return samples_frame(self.session.evaluation, self.session.dataset, self.shown_indices,
-                             y_pred=None if dec is None else dec.y_pred, tags=self.session.tags(),
-                             features=features)
+        return samples_frame(
+            self.session.evaluation,
+            self.session.dataset,
+            self.shown_indices,
+            y_pred=None if dec is None else dec.y_pred,
+            tags=self.session.tags(),
+            features=features,
+        )
 
     def _table_rows(self) -> list[W.Widget]:
         """A header and one row per shown sample: the index as a button (details), then cells."""
@@ -233,12 +261,16 @@ class SamplesView(View):
         width = f"width:{TABLE_COLUMN_PX}px;min-width:{TABLE_COLUMN_PX}px"
 
         def cells(values, style=""):
-            return "".join(f"<span style='display:inline-block;{width};overflow:hidden;"
-                           f"text-overflow:ellipsis;white-space:nowrap;{style}'>{v}</span>" for v in values)
+            return "".join(
+                f"<span style='display:inline-block;{width};overflow:hidden;"
+                f"text-overflow:ellipsis;white-space:nowrap;{style}'>{v}</span>"
+                for v in values
+            )
 
         self.table_header.value = (
             f"<div class='h5eval-table-header' style='font-size:12px;font-weight:bold;"
-            f"white-space:nowrap;margin-left:{INDEX_PX + 4}px'>{cells(html.escape(str(c)) for c in columns)}</div>")
+            f"white-space:nowrap;margin-left:{INDEX_PX + 4}px'>{cells(html.escape(str(c)) for c in columns)}</div>"
+        )
         rows = [self.table_header]
         chosen = self.state.selected_sample
         for n, rec in enumerate(df.to_dict("records")):
@@ -252,8 +284,10 @@ class SamplesView(View):
                 shown[columns.index("confidence")] = f"{rec['confidence']:.1%}"
             # translucent: readable under light and dark themes alike
             bg = "background:rgba(255, 127, 14, 0.22);" if i == chosen else ""
-            slot.cells.value = (f"<div class='h5eval-table-row' data-index='{i}' style='font-size:12px;"
-                                f"white-space:nowrap;line-height:24px;{bg}'>{cells(shown)}</div>")
+            slot.cells.value = (
+                f"<div class='h5eval-table-row' data-index='{i}' style='font-size:12px;"
+                f"white-space:nowrap;line-height:24px;{bg}'>{cells(shown)}</div>"
+            )
             rows.append(slot.box)
         return rows
 
@@ -272,13 +306,12 @@ class SamplesView(View):
                 f"<div style='font-size:12px;line-height:1.3'>#{i} {ok}<br>true <b>{html.escape(row['true'])}</b>"
                 f"<br>pred <b>{html.escape(row['predicted'])}</b> ({row['confidence']:.1%})<br>"
                 f"<span style='color:var(--jp-ui-font-color2, #666)'>{html.escape(row['top_classes'])}</span>"
-                f"{_learned(row.get('learned_epoch'))}</div>"
+                f"{learned_line(row.get('learned_epoch'))}</div>"
             )
         else:
             t = ev.y_true[i]
             p = ev.y_pred[i]
-            caption = (f"<div style='font-size:12px'>#{i}<br>true {np.round(t, 4)}<br>"
-                       f"pred {np.round(p, 4)}</div>")
+            caption = f"<div style='font-size:12px'>#{i}<br>true {np.round(t, 4)}<br>pred {np.round(p, 4)}</div>"
 
         def put(name: str, value) -> None:
             w = card.part(name)
@@ -292,8 +325,11 @@ class SamplesView(View):
                 put("audio", path.read_bytes())
             elif heat is None:
                 put("thumb", file_thumbnail_png(str(path)))
-            put("name", f"<div style='font-size:11px;color:var(--jp-ui-font-color2, #666);overflow-wrap:anywhere'>"
-                        f"{html.escape(path.name)}</div>")
+            put(
+                "name",
+                f"<div style='font-size:11px;color:var(--jp-ui-font-color2, #666);overflow-wrap:anywhere'>"
+                f"{html.escape(path.name)}</div>",
+            )
         elif x is not None and data.kind == "image" and heat is None:
             put("thumb", self._thumbnail(data, i, x))
         elif x is not None and data.kind != "image":
@@ -302,8 +338,11 @@ class SamplesView(View):
         parts.append(card.caption)
         tags = self.session.tags().tags(i)
         if tags:
-            put("tags", "<div class='h5eval-tags' style='font-size:11px;color:var(--jp-warn-color0, #a15c00)'>🏷 "
-                        f"{html.escape('; '.join(tags))}</div>")
+            put(
+                "tags",
+                "<div class='h5eval-tags' style='font-size:11px;color:var(--jp-warn-color0, #a15c00)'>🏷 "
+                f"{html.escape('; '.join(tags))}</div>",
+            )
         parts.append(card.button)
         return card.show(parts)
 
@@ -352,66 +391,3 @@ class SamplesView(View):
             elif self.as_table:
                 self._render()
         self._show_distribution()
-
-    def _show_picture(self, i: int | None) -> None:
-        """The chosen image larger in "details" (the gallery only has thumbnails)."""
-        data = self.session.dataset
-        if i is None or data is None or data.kind != "image":
-            self.detail_image.layout.display = "none"
-            return
-        path = data.file_path(i)
-        self.detail_image.value = (file_thumbnail_png(str(path), DETAIL_PX) if path is not None
-                                   else image_png(data.sample(i), size=DETAIL_PX))
-        self.detail_image.layout.display = None
-
-    def _saliency_pair(self, i: int | None) -> W.Widget | None:
-        """The chosen image's maps for the predicted and for the true class, side by side."""
-        if i is None or not self.saliency_on:
-            return None
-        ev, data = self.session.evaluation, self.session.dataset
-        pred, true = int(self.state.decisions.y_pred[i]), int(ev.y_true[i])
-        with self.session.report_errors():
-            maps = self._saliency([i, i], [pred, true])
-            img = picture(data, i)
-            side = DETAIL_PX * 2 // 3
-            box = self._saliency_box()
-            for part, m, what, c in zip(box.children, maps, ("predicted", "true"), (pred, true)):
-                image, label = part.children
-                image.value = overlay_png(img, m, size=side)
-                label.value = f"<div style='font-size:12px'>{what} <b>{html.escape(ev.classes[c])}</b></div>"
-            return box
-        return None
-
-    def _saliency_box(self) -> W.HBox:
-        """The two maps of "details" side by side (made once, filled sample after sample)."""
-        if self._pair_box is None:
-            self._pair_box = W.HBox([W.VBox([W.Image(format="png"), W.HTML()], layout=W.Layout(margin="0 8px 0 0"))
-                                     .add_class("h5eval-saliency-detail") for _ in range(2)])
-        return self._pair_box
-
-    def _show_distribution(self) -> None:
-        self._draw_distribution()
-        pair = self._saliency_pair(self.state.selected_sample)
-        self.details.children = [w for w in (self.detail_image, pair, self.dist)
-                                 if w is not None and w.layout.display is None]
-
-    def _draw_distribution(self) -> None:
-        i, ev = self.state.selected_sample, self.session.evaluation
-        self._show_picture(i)
-        if i is None or not ev.single_label:
-            self.dist.layout.display = "none"
-            return
-        p = ev.y_proba[i]
-        order = np.argsort(-p, kind="stable")[:20] if len(p) > 20 else np.arange(len(p))
-        with self.dist_bars.hold_sync():
-            self.dist_bars.x = [ev.classes[j] for j in order]
-            self.dist_bars.y = p[order].astype(np.float64)
-        self.dist.title = f"Sample #{i}: probability of each class (true {ev.classes[int(ev.y_true[i])]})"
-        self.dist.layout.display = None
-
-
-def _learned(epoch) -> str:
-    """A card's line saying when a recorded training learned the sample ('' outside training)."""
-    if epoch is None:
-        return ""
-    return "<br>not learned yet" if epoch != epoch else f"<br>learned at epoch {int(epoch)}"

@@ -55,8 +55,12 @@ class SlicesView(View):
         self.bins = W.BoundedIntText(value=4, min=2, max=20, description="bins", layout=W.Layout(width="140px"))
         self.column.observe(lambda c: self._draw(self._render_slices), names="value")
         self.bins.observe(lambda c: self._draw(self._render_slices), names="value")
-        self.weak_btn = W.Button(description="find weak slices", icon="search", layout=W.Layout(width="160px"),
-                                 tooltip="a shallow decision tree over the metadata (and a table's features)")
+        self.weak_btn = W.Button(
+            description="find weak slices",
+            icon="search",
+            layout=W.Layout(width="160px"),
+            tooltip="a shallow decision tree over the metadata (and a table's features)",
+        )
         self.weak_btn.on_click(lambda b: self._draw(self._render_weak))
         self.all_btn = W.Button(description="all samples", layout=W.Layout(width="120px"))
         self.all_btn.on_click(lambda b: self.show(None))
@@ -68,12 +72,12 @@ class SlicesView(View):
         self.no_metadata = W.HTML(
             "<i>No metadata to slice by: give a table with feature_columns=[...] (its other "
             "columns become metadata), an image folder with sub-folders, or "
-            "Evaluation.from_predictions(..., metadata=...).</i>")
+            "Evaluation.from_predictions(..., metadata=...).</i>"
+        )
         self.table_header, self.weak_header, self.weak_title = W.HTML(), W.HTML(), W.HTML()
         self.table_rows: list[_SliceRow] = []  # made as the tables first need them
         self.weak_rows: list[_SliceRow] = []
-        return [W.HBox([self.column, self.bins, self.weak_btn, self.all_btn]), self.current,
-                self.table, self.weak]
+        return [W.HBox([self.column, self.bins, self.weak_btn, self.all_btn]), self.current, self.table, self.weak]
 
     @property
     def full(self):
@@ -82,8 +86,11 @@ class SlicesView(View):
     def refresh(self) -> None:
         ev = self.full
         name = self.session.slice_name
-        self.current.value = ("<i>Showing every sample.</i>" if name is None
-                              else f"Showing the slice <b>{html.escape(name)}</b> in every view.")
+        self.current.value = (
+            "<i>Showing every sample.</i>"
+            if name is None
+            else f"Showing the slice <b>{html.escape(name)}</b> in every view."
+        )
         self.all_btn.disabled = name is None
         columns = [] if ev.metadata is None else list(ev.metadata.columns)
         if list(self.column.options) != columns:
@@ -104,8 +111,10 @@ class SlicesView(View):
         extra = [m for m in ("f1_macro", "roc_auc", "rmse") if m in frame.columns]
         header = ["slice", "size", main, *extra]
         slots = self._slots(self.table_rows, len(frame))
-        rows = [self._row(slot, str(name), rec, [str(rec["size"]), _metric(rec, main), *(_metric(rec, m) for m in extra)])
-                for slot, name, rec in zip(slots, frame.index[:MAX_ROWS], frame.to_dict("records")[:MAX_ROWS])]
+        rows = [
+            self._row(slot, str(name), rec, [str(rec["size"]), _metric(rec, main), *(_metric(rec, m) for m in extra)])
+            for slot, name, rec in zip(slots, frame.index[:MAX_ROWS], frame.to_dict("records")[:MAX_ROWS])
+        ]
         self.table.children = [self._header(self.table_header, header), *rows]
 
     def _render_weak(self) -> None:
@@ -114,15 +123,27 @@ class SlicesView(View):
         frame = ev.weak_slices(features)
         rate = "mae" if "mae" in frame.columns else "error_rate"
         slots = self._slots(self.weak_rows, len(frame))
-        rows = [self._row(slot, str(rule), rec, [str(rec["size"]), f"{rec[rate]:.1%}" if rate == "error_rate" else f"{rec[rate]:.3g}",
-                                                 f"{rec.get('error_share', np.nan):.0%}"])
-                for slot, rule, rec in zip(slots, frame.index[:MAX_ROWS], frame.to_dict("records")[:MAX_ROWS])]
+        rows = [
+            self._row(
+                slot,
+                str(rule),
+                rec,
+                [
+                    str(rec["size"]),
+                    f"{rec[rate]:.1%}" if rate == "error_rate" else f"{rec[rate]:.3g}",
+                    f"{rec.get('error_share', np.nan):.0%}",
+                ],
+            )
+            for slot, rule, rec in zip(slots, frame.index[:MAX_ROWS], frame.to_dict("records")[:MAX_ROWS])
+        ]
         base = frame.attrs.get("baseline")
         note = "" if base is None else f" (all samples: {base:.1%} wrong)" if rate == "error_rate" else ""
         self.weak_title.value = f"<b>Weak slices</b>{note}"
-        self.weak.children = [self.weak_title,
-                              self._header(self.weak_header, ["rule", "size", "wrong" if rate == "error_rate" else "MAE", "of errors"]),
-                              *rows]
+        self.weak.children = [
+            self.weak_title,
+            self._header(self.weak_header, ["rule", "size", "wrong" if rate == "error_rate" else "MAE", "of errors"]),
+            *rows,
+        ]
 
     def _slots(self, pool: list[_SliceRow], n: int) -> list[_SliceRow]:
         """The first ``min(n, MAX_ROWS)`` rows of a table's pool, made when first needed."""
@@ -132,8 +153,10 @@ class SlicesView(View):
 
     @staticmethod
     def _header(header: W.HTML, names) -> W.HTML:
-        cells = "".join(f"<span style='display:inline-block;width:{_width(i)}px'>{html.escape(n)}</span>"
-                        for i, n in enumerate(names))
+        cells = "".join(
+            f"<span style='display:inline-block;width:{_width(i)}px'>{html.escape(n)}</span>"
+            for i, n in enumerate(names)
+        )
         header.value = f"<div style='font-size:12px;font-weight:bold;margin-left:64px;white-space:nowrap'>{cells}</div>"
         return header
 
@@ -141,11 +164,14 @@ class SlicesView(View):
     def _row(slot: _SliceRow, name: str, rec: dict, values: list[str]) -> W.Widget:
         slot.rows, slot.name = rec["rows"], name
         slot.button.tooltip = f"filter every view to {name}"
-        cells = "".join(f"<span style='display:inline-block;width:{_width(i)}px;overflow:hidden;"
-                        f"text-overflow:ellipsis;white-space:nowrap;vertical-align:top'>{v}</span>"
-                        for i, v in enumerate([html.escape(name), *values]))
-        slot.cells.value = (f"<div class='h5eval-slice-row' style='font-size:12px;line-height:24px;"
-                            f"white-space:nowrap'>{cells}</div>")
+        cells = "".join(
+            f"<span style='display:inline-block;width:{_width(i)}px;overflow:hidden;"
+            f"text-overflow:ellipsis;white-space:nowrap;vertical-align:top'>{v}</span>"
+            for i, v in enumerate([html.escape(name), *values])
+        )
+        slot.cells.value = (
+            f"<div class='h5eval-slice-row' style='font-size:12px;line-height:24px;white-space:nowrap'>{cells}</div>"
+        )
         return slot.box
 
     @guarded

@@ -11,8 +11,18 @@ from ..state import EvalState
 from ._base import View, guarded
 from ._draw import html_table, number
 
-SHOWN = ("accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "log_loss", "roc_auc", "roc_auc_ovr_macro",
-         "rmse", "mae", "r2")
+SHOWN = (
+    "accuracy",
+    "balanced_accuracy",
+    "f1_macro",
+    "cohen_kappa",
+    "log_loss",
+    "roc_auc",
+    "roc_auc_ovr_macro",
+    "rmse",
+    "mae",
+    "r2",
+)
 
 
 class SplitsView(View):
@@ -46,10 +56,14 @@ class SplitsView(View):
         self.report = rep = self.session.split_report(self.state.model_name, tolerance=self.tolerance)
         df = rep.metrics()
         rows = [[name] + [number(v) for v in df.loc[name]] for name in SHOWN if name in df.index]
-        skipped = "".join(f"<div style='color:var(--jp-ui-font-color2, #666);font-size:11px'>{html.escape(d)}: not evaluated "
-                          f"({html.escape(e[:120])})</div>" for d, e in rep.errors.items())
-        self.table.value = html_table(["metric", *map(html.escape, df.columns)], rows,
-                                      css_class="h5eval-splits") + skipped
+        skipped = "".join(
+            f"<div style='color:var(--jp-ui-font-color2, #666);font-size:11px'>{html.escape(d)}: not evaluated "
+            f"({html.escape(e[:120])})</div>"
+            for d, e in rep.errors.items()
+        )
+        self.table.value = (
+            html_table(["metric", *map(html.escape, df.columns)], rows, css_class="h5eval-splits") + skipped
+        )
         color = "#b00020" if rep.overfitting else "#333"
         self.verdict.value = f"<div style='color:{color}'>{html.escape(rep.summary())}</div>"
         return rep

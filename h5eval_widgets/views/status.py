@@ -34,8 +34,7 @@ class StatusView(W.HTML):
     def _render(self, change=None):
         s = self.session
         # the theme's colours (dark themes too), with the light theme's as fallbacks
-        color = ("var(--jp-error-color1, #b00020)" if s.status_level == "error"
-                 else "var(--jp-ui-font-color1, #333)")
+        color = "var(--jp-error-color1, #b00020)" if s.status_level == "error" else "var(--jp-ui-font-color1, #333)"
         busy = f"⏳ {html.escape(s.activity)}… " if s.busy else ""
         icon = "⚠ " if s.status_level == "error" else ""
         self.value = (

@@ -13,6 +13,7 @@ from ..state import EvalState
 from ._base import View, guarded
 from ._draw import html_table, number
 
+
 class SummaryView(View):
     """Headline numbers (with 95% bootstrap intervals) and an "export report" button.
 
@@ -35,8 +36,7 @@ class SummaryView(View):
 
     def build(self) -> list[W.Widget]:
         self.table = W.HTML()
-        self.export = W.Button(description="export HTML report", icon="download",
-                               layout=W.Layout(width="200px"))
+        self.export = W.Button(description="export HTML report", icon="download", layout=W.Layout(width="200px"))
         self.export.on_click(self._on_export)
         self.exported = W.HTML()
         return [self.table, W.HBox([self.export, self.exported])]
@@ -58,17 +58,26 @@ class SummaryView(View):
             interval = ""
             if ci is not None and name in ci.index and not np.isnan(ci.loc[name, "low"]):
                 interval = f"[{ci.loc[name, 'low']:.3f}, {ci.loc[name, 'high']:.3f}]"
-            rows.append([html.escape(name),
-                         (number(scores[name], nan="undefined"), f"class='h5eval-value' data-metric='{name}'"),
-                         (interval, "style='color:var(--jp-ui-font-color2, #666)'")])
-        note = "" if at_default else (
-            f"<div style='color:var(--jp-ui-font-color2, #666);font-size:11px'>at threshold {st.threshold:.3f}; "
-            "intervals are shown at the model's default threshold</div>")
+            rows.append(
+                [
+                    html.escape(name),
+                    (number(scores[name], nan="undefined"), f"class='h5eval-value' data-metric='{name}'"),
+                    (interval, "style='color:var(--jp-ui-font-color2, #666)'"),
+                ]
+            )
+        note = (
+            ""
+            if at_default
+            else (
+                f"<div style='color:var(--jp-ui-font-color2, #666);font-size:11px'>at threshold {st.threshold:.3f}; "
+                "intervals are shown at the model's default threshold</div>"
+            )
+        )
         self.table.value = (
             f"<b>{html.escape(str(st.model_name))}</b> on <b>{html.escape(str(st.dataset_name))}</b> · "
             f"{ev.n_samples} samples · {ev.task}"
-            + html_table(["metric", "value", "95% interval"], rows, css_class="h5eval-summary",
-                         style="font-size:13px") + note
+            + html_table(["metric", "value", "95% interval"], rows, css_class="h5eval-summary", style="font-size:13px")
+            + note
         )
 
     def _on_threshold(self) -> None:

@@ -40,23 +40,27 @@ class TagView(View):
         self.next_btn = W.Button(description="sample ▶", layout=W.Layout(width="90px"))
         self.prev_btn.on_click(lambda b: self._step(-1))
         self.next_btn.on_click(lambda b: self._step(+1))
-        self.text = W.Combobox(placeholder="tag, e.g. label wrong", options=list(SUGGESTED_TAGS),
-                               layout=W.Layout(width="200px"))
+        self.text = W.Combobox(
+            placeholder="tag, e.g. label wrong", options=list(SUGGESTED_TAGS), layout=W.Layout(width="200px")
+        )
         self.add_btn = W.Button(description="add tag", layout=W.Layout(width="80px"))
         self.clear_btn = W.Button(description="clear tags", layout=W.Layout(width="90px"))
         self.add_btn.on_click(lambda b: self._add())
         self.clear_btn.on_click(lambda b: self._clear())
         self.show_btn = W.Button(description="show tagged", layout=W.Layout(width="120px"))
         self.show_btn.on_click(lambda b: self._show_tagged())
-        self.which = W.ToggleButtons(options=[("selection", False), ("tagged", True)], value=False,
-                                     style={"button_width": "80px"})
+        self.which = W.ToggleButtons(
+            options=[("selection", False), ("tagged", True)], value=False, style={"button_width": "80px"}
+        )
         self.export_btn = W.Button(description="export CSV", icon="download", layout=W.Layout(width="110px"))
         self.export_btn.on_click(lambda b: self._export())
         self.saved = W.HTML()
         row = W.Layout(flex_flow="row wrap", align_items="center")
-        return [self.heading,
-                W.HBox([self.prev_btn, self.next_btn, self.text, self.add_btn, self.clear_btn], layout=row),
-                W.HBox([self.show_btn, self.which, self.export_btn, self.saved], layout=row)]
+        return [
+            self.heading,
+            W.HBox([self.prev_btn, self.next_btn, self.text, self.add_btn, self.clear_btn], layout=row),
+            W.HBox([self.show_btn, self.which, self.export_btn, self.saved], layout=row),
+        ]
 
     def refresh(self) -> None:
         self.saved.value = ""

@@ -55,8 +55,14 @@ class AudioFiles:
     dtype = np.dtype(np.float32)
     ndim = 3
 
-    def __init__(self, files: Sequence[str | os.PathLike], length: int | None = None,
-                 channels: int | None = None, *, headers: list | None = None):
+    def __init__(
+        self,
+        files: Sequence[str | os.PathLike],
+        length: int | None = None,
+        channels: int | None = None,
+        *,
+        headers: list | None = None,
+    ):
         self.files = [Path(f) for f in files]
         self.headers = headers if headers is not None else [_header(f) for f in self.files]
         rates = np.array([h[0] for h in self.headers])
@@ -79,19 +85,20 @@ class AudioFiles:
 
     def conformed(self, length: int | None, channels: int | None) -> "AudioFiles":
         """The same files at another length and channel count (nothing is decoded)."""
-        return AudioFiles(self.files, length or self.length, channels or self.channels,
-                          headers=self.headers)
+        return AudioFiles(self.files, length or self.length, channels or self.channels, headers=self.headers)
 
     def _decode(self, i: int) -> np.ndarray:
         import tensorflow as tf
 
         f = self.files[i]
         try:
-            audio, _ = tf.audio.decode_wav(tf.io.read_file(str(f)), desired_channels=self.channels,
-                                           desired_samples=self.length)
+            audio, _ = tf.audio.decode_wav(
+                tf.io.read_file(str(f)), desired_channels=self.channels, desired_samples=self.length
+            )
         except tf.errors.OpError as exc:
-            raise DatasetError(f"Audio file {f} could not be decoded "
-                               f"({exc.message.splitlines()[0][:200]}); remove or replace it.") from None
+            raise DatasetError(
+                f"Audio file {f} could not be decoded ({exc.message.splitlines()[0][:200]}); remove or replace it."
+            ) from None
         return audio.numpy()
 
     def __getitem__(self, item) -> np.ndarray:
@@ -106,7 +113,7 @@ class AudioFiles:
     def batches(self, step: int) -> Iterator[np.ndarray]:
         """Every file in order, ``step`` at a time."""
         for start in range(0, len(self), step):
-            yield self[start:start + step]
+            yield self[start : start + step]
 
     def __array__(self, dtype=None, copy=None):
         a = self[:]
@@ -141,9 +148,11 @@ def conform_audio(X: AudioFiles, want: tuple, name: str, *, preprocessed: bool) 
         length = want[0] or length
         channels = (want[1] if len(want) == 2 else 1) or channels
     out = X.conformed(length, channels)
-    return out, [f"Audio read as {out.length} samples x {out.channels} channel(s) at {out.rate} Hz, "
-                 "decoded with tf.audio.decode_wav, padded with zeros or cut, as "
-                 "keras.utils.audio_dataset_from_directory does."]
+    return out, [
+        f"Audio read as {out.length} samples x {out.channels} channel(s) at {out.rate} Hz, "
+        "decoded with tf.audio.decode_wav, padded with zeros or cut, as "
+        "keras.utils.audio_dataset_from_directory does."
+    ]
 
 
 def audio_files_in(path: Path, classes: Sequence[str]) -> tuple[list[Path], list[int]]:
@@ -160,5 +169,6 @@ def audio_files_in(path: Path, classes: Sequence[str]) -> tuple[list[Path], list
 def is_audio_folder(path: Any) -> bool:
     """True for a folder whose class sub-folders hold .wav files."""
     p = Path(path)
-    return p.is_dir() and any(f.suffix.lower() in AUDIO_SUFFIXES
-                              for d in p.iterdir() if d.is_dir() for f in d.iterdir())
+    return p.is_dir() and any(
+        f.suffix.lower() in AUDIO_SUFFIXES for d in p.iterdir() if d.is_dir() for f in d.iterdir()
+    )

@@ -102,21 +102,31 @@ def read_ground_truth(source, *, images=None, classes: Sequence[str] | None = No
 def _from_coco(data: dict, where: str) -> GroundTruth:
     for key in ("images", "annotations", "categories"):
         if key not in data:
-            raise DatasetError(f"{where} has no {key!r} list; a COCO instances file has images, "
-                               "annotations and categories.")
+            raise DatasetError(
+                f"{where} has no {key!r} list; a COCO instances file has images, annotations and categories."
+            )
     imgs = pd.DataFrame(
-        [(int(i["id"]), str(i.get("file_name", i["id"])), float(i["width"]), float(i["height"]))
-         for i in data["images"]], columns=["image_id", "file_name", "width", "height"])
+        [
+            (int(i["id"]), str(i.get("file_name", i["id"])), float(i["width"]), float(i["height"]))
+            for i in data["images"]
+        ],
+        columns=["image_id", "file_name", "width", "height"],
+    )
     cats = {int(c["id"]): str(c["name"]) for c in data["categories"]}
     anns = data["annotations"]
     bb = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(-1, 4)
-    boxes = pd.DataFrame({
-        "image_id": np.array([a["image_id"] for a in anns], dtype=np.int64),
-        "category_id": np.array([a["category_id"] for a in anns], dtype=np.int64),
-        "x": bb[:, 0], "y": bb[:, 1], "w": bb[:, 2], "h": bb[:, 3],
-        "area": np.array([a.get("area", b[2] * b[3]) for a, b in zip(anns, bb)], dtype=np.float64),
-        "iscrowd": np.array([int(a.get("iscrowd", 0)) for a in anns], dtype=np.int64),
-    })
+    boxes = pd.DataFrame(
+        {
+            "image_id": np.array([a["image_id"] for a in anns], dtype=np.int64),
+            "category_id": np.array([a["category_id"] for a in anns], dtype=np.int64),
+            "x": bb[:, 0],
+            "y": bb[:, 1],
+            "w": bb[:, 2],
+            "h": bb[:, 3],
+            "area": np.array([a.get("area", b[2] * b[3]) for a, b in zip(anns, bb)], dtype=np.float64),
+            "iscrowd": np.array([int(a.get("iscrowd", 0)) for a in anns], dtype=np.int64),
+        }
+    )
     return _checked(GroundTruth(imgs, boxes, dict(sorted(cats.items())), where))
 
 
@@ -138,8 +148,7 @@ def _from_voc(folder: Path, classes) -> GroundTruth:
         if size is None:
             raise DatasetError(f"{f} has no <size>; the image's width and height are needed.")
         name = root.findtext("filename") or f.stem
-        imgs.append((image_id, name, float(_text(size, "width", str(f))),
-                     float(_text(size, "height", str(f)))))
+        imgs.append((image_id, name, float(_text(size, "width", str(f))), float(_text(size, "height", str(f)))))
         for obj in root.iter("object"):
             bb = obj.find("bndbox")
             if bb is None:
@@ -154,15 +163,19 @@ def _from_yolo(folder: Path, images, classes) -> GroundTruth:
     if classes is None and (folder / "classes.txt").is_file():
         classes = [c.strip() for c in (folder / "classes.txt").read_text().splitlines() if c.strip()]
     if classes is None:
-        raise DatasetError(f"YOLO labels in {folder} number their classes: pass classes=[...] "
-                           "or put a classes.txt (one name a line) in the folder.")
+        raise DatasetError(
+            f"YOLO labels in {folder} number their classes: pass classes=[...] "
+            "or put a classes.txt (one name a line) in the folder."
+        )
     sizes = _sizes(images, folder)
     by_stem = {Path(k).stem: k for k in sizes}
     rows, imgs = [], []
     for image_id, f in enumerate(sorted(p for p in folder.glob("*.txt") if p.name != "classes.txt"), 1):
         if f.stem not in by_stem:
-            raise DatasetError(f"{f} labels an image that is not there: no image named "
-                               f"{f.stem}.* among the {len(sizes)} given in images=.")
+            raise DatasetError(
+                f"{f} labels an image that is not there: no image named "
+                f"{f.stem}.* among the {len(sizes)} given in images=."
+            )
         name = by_stem[f.stem]
         W, H = sizes[name]
         imgs.append((image_id, name, float(W), float(H)))
@@ -174,8 +187,9 @@ def _from_yolo(folder: Path, images, classes) -> GroundTruth:
                 raise DatasetError(f"{f} line {n}: expected 'class cx cy w h', got {line!r}.")
             c = int(parts[0])
             if not 0 <= c < len(classes):
-                raise DatasetError(f"{f} line {n}: class {c} is unknown; there are "
-                                   f"{len(classes)} classes (0..{len(classes) - 1}).")
+                raise DatasetError(
+                    f"{f} line {n}: class {c} is unknown; there are {len(classes)} classes (0..{len(classes) - 1})."
+                )
             cx, cy, w, h = (float(v) for v in parts[1:5])
             rows.append((image_id, classes[c], (cx - w / 2) * W, (cy - h / 2) * H, w * W, h * H))
     return _named_boxes(rows, imgs, list(classes), str(folder))
@@ -183,8 +197,10 @@ def _from_yolo(folder: Path, images, classes) -> GroundTruth:
 
 def _sizes(images, where) -> dict[str, tuple[float, float]]:
     if images is None:
-        raise DatasetError(f"The boxes of {where} are relative or carry no image sizes: pass "
-                           "images= (the image folder, or {file_name: (width, height)}).")
+        raise DatasetError(
+            f"The boxes of {where} are relative or carry no image sizes: pass "
+            "images= (the image folder, or {file_name: (width, height)})."
+        )
     if isinstance(images, dict):
         return {str(k): (float(v[0]), float(v[1])) for k, v in images.items()}
     if isinstance(images, pd.DataFrame):
@@ -217,8 +233,10 @@ def _corners_to_xywh(df, where: str):
         bb = np.array(df["bbox"].tolist(), dtype=np.float64).reshape(-1, 4)
         df["x"], df["y"], df["w"], df["h"] = bb.T
         return df
-    raise DatasetError(f"{where} has no boxes: give columns x, y, w, h (pixels, top-left corner), "
-                       f"xmin, ymin, xmax, ymax, or bbox; it has {list(df.columns)[:12]}.")
+    raise DatasetError(
+        f"{where} has no boxes: give columns x, y, w, h (pixels, top-left corner), "
+        f"xmin, ymin, xmax, ymax, or bbox; it has {list(df.columns)[:12]}."
+    )
 
 
 def _from_frame(df, images, classes, where: str) -> GroundTruth:
@@ -233,8 +251,10 @@ def _from_frame(df, images, classes, where: str) -> GroundTruth:
     if missing:
         raise DatasetError(f"{where}: boxes for images that are not there: {missing[:5]}.")
     label = "label" if "label" in df.columns else "category_id"
-    rows = [(ids[str(f)], str(c), x, y, w, h) for f, c, x, y, w, h in
-            zip(df[key], df[label], df["x"], df["y"], df["w"], df["h"])]
+    rows = [
+        (ids[str(f)], str(c), x, y, w, h)
+        for f, c, x, y, w, h in zip(df[key], df[label], df["x"], df["y"], df["w"], df["h"])
+    ]
     imgs = [(ids[n], n, *sizes[n]) for n in names]
     cls = list(classes) if classes is not None else sorted({r[1] for r in rows})
     return _named_boxes(rows, imgs, cls, where)
@@ -243,17 +263,20 @@ def _from_frame(df, images, classes, where: str) -> GroundTruth:
 def _checked(gt: GroundTruth) -> GroundTruth:
     imgs, b, where = gt.images, gt.boxes, gt.source
     if imgs["image_id"].duplicated().any():
-        raise DatasetError(f"{where}: image ids repeat: {imgs['image_id'][imgs['image_id'].duplicated()].tolist()[:5]}.")
+        raise DatasetError(
+            f"{where}: image ids repeat: {imgs['image_id'][imgs['image_id'].duplicated()].tolist()[:5]}."
+        )
     known = b["image_id"].isin(imgs["image_id"]).to_numpy()
     if not known.all():
         bad = b["image_id"][~known].unique()[:5].tolist()
-        raise DatasetError(f"{where}: {int((~known).sum())} annotation(s) for images that are not "
-                           f"there (image ids {bad}); every annotation's image_id must be an image's id.")
+        raise DatasetError(
+            f"{where}: {int((~known).sum())} annotation(s) for images that are not "
+            f"there (image ids {bad}); every annotation's image_id must be an image's id."
+        )
     cat_ok = b["category_id"].isin(list(gt.categories)).to_numpy()
     if not cat_ok.all():
         bad = b["category_id"][~cat_ok].unique()[:5].tolist()
-        raise DatasetError(f"{where}: unknown category id(s) {bad}; the categories are "
-                           f"{list(gt.categories)[:20]}.")
+        raise DatasetError(f"{where}: unknown category id(s) {bad}; the categories are {list(gt.categories)[:20]}.")
     _check_inside(b, imgs, where, "annotation")
     return gt
 
@@ -262,9 +285,11 @@ def _check_inside(b, imgs, where: str, what: str) -> None:
     neg = ((b["w"] < 0) | (b["h"] < 0)).to_numpy()
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
-        raise DatasetError(f"{where}: {int(neg.sum())} {what}(s) with negative size, the first "
-                           f"box {b.iloc[i][['x', 'y', 'w', 'h']].tolist()} on image "
-                           f"{int(b['image_id'].iloc[i])}; boxes are [x, y, width, height].")
+        raise DatasetError(
+            f"{where}: {int(neg.sum())} {what}(s) with negative size, the first "
+            f"box {b.iloc[i][['x', 'y', 'w', 'h']].tolist()} on image "
+            f"{int(b['image_id'].iloc[i])}; boxes are [x, y, width, height]."
+        )
     size = imgs.set_index("image_id")[["width", "height"]]
     W = size["width"].reindex(b["image_id"]).to_numpy()
     H = size["height"].reindex(b["image_id"]).to_numpy()
@@ -272,10 +297,12 @@ def _check_inside(b, imgs, where: str, what: str) -> None:
     out = ((b["x"] < -t) | (b["y"] < -t) | (b["x"] + b["w"] > W + t) | (b["y"] + b["h"] > H + t)).to_numpy()
     if out.any():
         i = int(np.flatnonzero(out)[0])
-        raise DatasetError(f"{where}: {int(out.sum())} {what}(s) outside their image, the first "
-                           f"box {b.iloc[i][['x', 'y', 'w', 'h']].tolist()} on image "
-                           f"{int(b['image_id'].iloc[i])} of size {W[i]:g}x{H[i]:g}; boxes are "
-                           "pixel [x, y, width, height] from the top-left corner.")
+        raise DatasetError(
+            f"{where}: {int(out.sum())} {what}(s) outside their image, the first "
+            f"box {b.iloc[i][['x', 'y', 'w', 'h']].tolist()} on image "
+            f"{int(b['image_id'].iloc[i])} of size {W[i]:g}x{H[i]:g}; boxes are "
+            "pixel [x, y, width, height] from the top-left corner."
+        )
 
 
 # ---------------------------------------------------------------------------- detections
@@ -309,51 +336,70 @@ def read_detections(source, gt: GroundTruth):
         elif path.suffix.lower() == ".csv":
             source = pd.read_csv(path)
         else:
-            raise DatasetError(f"Cannot read detections from {path}: give a COCO results .json, "
-                               "a .parquet or .csv file, or a DataFrame.")
+            raise DatasetError(
+                f"Cannot read detections from {path}: give a COCO results .json, "
+                "a .parquet or .csv file, or a DataFrame."
+            )
     if isinstance(source, dict) and "annotations" in source:
         source = source["annotations"]
     df = pd.DataFrame(list(source)) if isinstance(source, list) else source
     if not isinstance(df, pd.DataFrame):
-        raise DatasetError(f"Detections must be a COCO results list, a file or a DataFrame; got "
-                           f"{type(source).__name__}.")
+        raise DatasetError(
+            f"Detections must be a COCO results list, a file or a DataFrame; got {type(source).__name__}."
+        )
     df = _corners_to_xywh(df, where) if len(df) else pd.DataFrame(columns=[*BOX_COLUMNS, "score"])
     if "image_id" not in df.columns and "file_name" in df.columns:
         ids = dict(zip(gt.images["file_name"], gt.images["image_id"]))
         missing = sorted(set(df["file_name"].astype(str)) - set(ids))
         if missing:
-            raise DatasetError(f"{where}: detections on images the ground truth does not have: "
-                               f"{missing[:5]}.")
+            raise DatasetError(f"{where}: detections on images the ground truth does not have: {missing[:5]}.")
         df["image_id"] = df["file_name"].astype(str).map(ids)
     if "category_id" not in df.columns and "label" in df.columns:
         ids = {n: i for i, n in gt.categories.items()}
         unknown = sorted(set(df["label"].astype(str)) - set(ids))
         if unknown:
-            raise DatasetError(f"{where}: unknown classes {unknown[:5]}; the classes are "
-                               f"{list(ids)[:20]}.")
+            raise DatasetError(f"{where}: unknown classes {unknown[:5]}; the classes are {list(ids)[:20]}.")
         df["category_id"] = df["label"].astype(str).map(ids)
     if "score" not in df.columns and "confidence" in df.columns:
         df["score"] = df["confidence"]
     need = [c for c in (*BOX_COLUMNS, "score") if c not in df.columns]
     if need:
         raise DatasetError(f"{where} lacks {need}: each detection needs its image, class, box and score.")
-    out = df[[*BOX_COLUMNS, "score"]].astype(
-        {"image_id": np.int64, "category_id": np.int64, "x": np.float64, "y": np.float64,
-         "w": np.float64, "h": np.float64, "score": np.float64}).reset_index(drop=True)
+    out = (
+        df[[*BOX_COLUMNS, "score"]]
+        .astype(
+            {
+                "image_id": np.int64,
+                "category_id": np.int64,
+                "x": np.float64,
+                "y": np.float64,
+                "w": np.float64,
+                "h": np.float64,
+                "score": np.float64,
+            }
+        )
+        .reset_index(drop=True)
+    )
     known = out["image_id"].isin(gt.images["image_id"]).to_numpy()
     if len(out) and not known.any():
-        raise DatasetError(f"{where}: no detection's image id matches the ground truth's images "
-                           f"(detections name {out['image_id'].unique()[:5].tolist()}, the ground "
-                           f"truth has {gt.images['image_id'].head(5).tolist()}...); were they made "
-                           "on another annotation file?")
+        raise DatasetError(
+            f"{where}: no detection's image id matches the ground truth's images "
+            f"(detections name {out['image_id'].unique()[:5].tolist()}, the ground "
+            f"truth has {gt.images['image_id'].head(5).tolist()}...); were they made "
+            "on another annotation file?"
+        )
     if not known.all():
-        raise DatasetError(f"{where}: {int((~known).sum())} detection(s) on images the ground truth "
-                           f"does not have (ids {out['image_id'][~known].unique()[:5].tolist()}).")
+        raise DatasetError(
+            f"{where}: {int((~known).sum())} detection(s) on images the ground truth "
+            f"does not have (ids {out['image_id'][~known].unique()[:5].tolist()})."
+        )
     cat_ok = out["category_id"].isin(list(gt.categories)).to_numpy()
     if not cat_ok.all():
-        raise DatasetError(f"{where}: unknown category id(s) "
-                           f"{out['category_id'][~cat_ok].unique()[:5].tolist()}; the categories "
-                           f"are {list(gt.categories)[:20]}.")
+        raise DatasetError(
+            f"{where}: unknown category id(s) "
+            f"{out['category_id'][~cat_ok].unique()[:5].tolist()}; the categories "
+            f"are {list(gt.categories)[:20]}."
+        )
     if (out["w"] < 0).any() or (out["h"] < 0).any():
         _check_inside(out, gt.images, where, "detection")
     return out

@@ -114,8 +114,14 @@ class Dataset:
         else:
             X = RowsOf(self.X, rows)
         meta = None if self.metadata is None else self.metadata.iloc[rows].reset_index(drop=True)
-        return dataclasses.replace(self, X=X, y=None if self.y is None else np.asarray(self.y)[rows],
-                                   metadata=meta, _fingerprint=None, notes=list(self.notes))
+        return dataclasses.replace(
+            self,
+            X=X,
+            y=None if self.y is None else np.asarray(self.y)[rows],
+            metadata=meta,
+            _fingerprint=None,
+            notes=list(self.notes),
+        )
 
     def sample(self, i: int):
         """One input row as a numpy array (a dict of them for named inputs)."""
@@ -259,9 +265,16 @@ def load_dataset(
         if not path.exists():
             raise DatasetError(f"Dataset path {str(path)!r} does not exist; check the path.")
         X, y_arr, file_names, feats, kind, meta = read_file(
-            path, labels_given=y is not None, x_key=x_key, y_key=y_key, label_column=label_column,
-            feature_columns=feature_columns, image_size=image_size, color_mode=mode,
-            sequence_length=sequence_length)
+            path,
+            labels_given=y is not None,
+            x_key=x_key,
+            y_key=y_key,
+            label_column=label_column,
+            feature_columns=feature_columns,
+            image_size=image_size,
+            color_mode=mode,
+            sequence_length=sequence_length,
+        )
         names = names or file_names
         if y is not None:
             y_arr = read_labels(y)
@@ -277,14 +290,12 @@ def load_dataset(
             X, _, feats, meta = split_frame(source, None, feature_columns, name or "DataFrame")
             y_arr = np.asarray(y)
         else:
-            X, y_arr, feats, meta = split_frame(source, label_column, feature_columns,
-                                                name or "DataFrame")
+            X, y_arr, feats, meta = split_frame(source, label_column, feature_columns, name or "DataFrame")
         kind = "tabular"
         name = name or "DataFrame"
     elif isinstance(source, dict) or _is_input_list(source, y):
         positional = isinstance(source, list)
-        X = NamedInputs(source if isinstance(source, dict)
-                        else {f"input_{i}": a for i, a in enumerate(source)})
+        X = NamedInputs(source if isinstance(source, dict) else {f"input_{i}": a for i, a in enumerate(source)})
         feats = tuple(X.keys())
         y_arr = None if y is None else np.asarray(y)
         kind = "tabular"
@@ -314,15 +325,27 @@ def load_dataset(
     elif isinstance(X, H5Array) and X.ndim in (3, 4):
         kind = "image"
     return Dataset(
-        X=X, y=y_arr, class_names=names, name=name or "data", kind=kind,
-        feature_names=feats, source=src_path, preprocess=preprocess, color_mode=mode,
-        positional=positional, metadata=meta,
+        X=X,
+        y=y_arr,
+        class_names=names,
+        name=name or "data",
+        kind=kind,
+        feature_names=feats,
+        source=src_path,
+        preprocess=preprocess,
+        color_mode=mode,
+        positional=positional,
+        metadata=meta,
     )
 
 
 def _is_input_list(source, y) -> bool:
     """A list of arrays, one per model input (not a list of rows)."""
-    return (isinstance(source, list) and 1 < len(source) < 64 and y is not None
-            and all(isinstance(a, np.ndarray) and a.ndim >= 1 for a in source)
-            and all(len(a) == len(y) for a in source) and len(source) != len(y))
-
+    return (
+        isinstance(source, list)
+        and 1 < len(source) < 64
+        and y is not None
+        and all(isinstance(a, np.ndarray) and a.ndim >= 1 for a in source)
+        and all(len(a) == len(y) for a in source)
+        and len(source) != len(y)
+    )

@@ -29,9 +29,7 @@ def color_mode_of(value: str | None) -> str | None:
         return None
     mode = COLOR_MODES.get(str(value).lower(), str(value).upper())
     if mode not in MODE_CHANNELS:
-        raise DatasetError(
-            f"color_mode={value!r} is not known; use 'grayscale', 'rgb' or 'rgba'."
-        )
+        raise DatasetError(f"color_mode={value!r} is not known; use 'grayscale', 'rgb' or 'rgba'.")
     return mode
 
 
@@ -68,8 +66,14 @@ class ImageFiles:
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, files: Sequence[str | os.PathLike], size: tuple[int, int] | None = None,
-                 mode: str | None = None, *, headers: list | None = None):
+    def __init__(
+        self,
+        files: Sequence[str | os.PathLike],
+        size: tuple[int, int] | None = None,
+        mode: str | None = None,
+        *,
+        headers: list | None = None,
+    ):
         self.files = [Path(f) for f in files]
         self._headers = headers
         first_size, first_mode = headers[0] if headers else _read_header(self.files[0])
@@ -125,13 +129,16 @@ class ImageFiles:
         def decode(raw):
             if c != 4:
                 return tf.image.decode_image(raw, channels=c, expand_animations=False)
+
             # JPEG has no alpha (TensorFlow refuses 4 channels): its colours and an opaque alpha,
             # as Pillow's convert("RGBA") gives
             def opaque():
                 rgb = tf.image.decode_jpeg(raw, channels=3)
                 return tf.concat([rgb, tf.fill(tf.concat([tf.shape(rgb)[:2], [1]], 0), tf.constant(255, tf.uint8))], -1)
-            return tf.cond(tf.io.is_jpeg(raw), opaque,
-                           lambda: tf.image.decode_image(raw, channels=4, expand_animations=False))
+
+            return tf.cond(
+                tf.io.is_jpeg(raw), opaque, lambda: tf.image.decode_image(raw, channels=4, expand_animations=False)
+            )
 
         def load(path):
             img = decode(tf.io.read_file(path))
@@ -141,9 +148,12 @@ class ImageFiles:
             return img, resized
 
         paths = tf.constant([str(self.files[i]) for i in idx])
-        return (tf.data.Dataset.from_tensor_slices(paths)
-                .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-                .batch(batch).prefetch(1))
+        return (
+            tf.data.Dataset.from_tensor_slices(paths)
+            .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .batch(batch)
+            .prefetch(1)
+        )
 
     def batches(self, step: int) -> Iterator[Any]:
         """Every image in order, ``step`` at a time, decoding ahead of the caller (as
@@ -151,7 +161,7 @@ class ImageFiles:
         self._check_sizes()
         if not self._tf_readable:
             for start in range(0, len(self), step):
-                yield self[start:start + step]
+                yield self[start : start + step]
             return
         resized = 0
         for batch, was_resized in self._tf_batches(np.arange(len(self)), step):
@@ -171,7 +181,7 @@ class ImageFiles:
             except StopIteration:
                 return
             except tf.errors.OpError as exc:
-                raise self._decode_error(idx[start:start + step], exc) from None
+                raise self._decode_error(idx[start : start + step], exc) from None
             yield batch, resized.numpy()
             start += len(batch)
 

@@ -134,8 +134,9 @@ def _image_files(folder: Path) -> list[Path]:
     return files
 
 
-def open_segmentation(X, masks, *, palette: Mapping | None = None, ignore_index: int | None = 255,
-                      name: str | None = None) -> SegmentationSet:
+def open_segmentation(
+    X, masks, *, palette: Mapping | None = None, ignore_index: int | None = 255, name: str | None = None
+) -> SegmentationSet:
     """Open a segmentation test set: images and masks as arrays, or two folders.
 
     Parameters
@@ -177,9 +178,14 @@ def open_segmentation(X, masks, *, palette: Mapping | None = None, ignore_index:
                 )
             if mmode not in INDEX_MODES and not palette:
                 raise DatasetError(_palette_message(m))
-        return SegmentationSet(ImageFiles(files, headers=heads), mask_files,
-                               tuple(f.name for f in files), palette, ignore_index,
-                               name or folder.name)
+        return SegmentationSet(
+            ImageFiles(files, headers=heads),
+            mask_files,
+            tuple(f.name for f in files),
+            palette,
+            ignore_index,
+            name or folder.name,
+        )
     images, labels = np.asarray(X), np.asarray(masks)
     if labels.ndim == 4 and labels.shape[-1] == 1:
         labels = labels[..., 0]
@@ -195,5 +201,4 @@ def open_segmentation(X, masks, *, palette: Mapping | None = None, ignore_index:
         )
     if labels.dtype.kind not in "iub":
         raise LabelError(f"Masks must hold integer class indices; got dtype {labels.dtype}.")
-    return SegmentationSet(images, labels, tuple(str(i) for i in range(len(labels))), palette,
-                           ignore_index, name)
+    return SegmentationSet(images, labels, tuple(str(i) for i in range(len(labels))), palette, ignore_index, name)

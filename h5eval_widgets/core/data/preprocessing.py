@@ -15,9 +15,22 @@ __all__ = ["resolve_preprocess", "APPLICATION_FAMILIES"]
 
 #: ``keras.applications`` modules that have a ``preprocess_input``.
 APPLICATION_FAMILIES = (
-    "convnext", "densenet", "efficientnet", "efficientnet_v2", "inception_resnet_v2",
-    "inception_v3", "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "resnet",
-    "resnet50", "resnet_v2", "vgg16", "vgg19", "xception",
+    "convnext",
+    "densenet",
+    "efficientnet",
+    "efficientnet_v2",
+    "inception_resnet_v2",
+    "inception_v3",
+    "mobilenet",
+    "mobilenet_v2",
+    "mobilenet_v3",
+    "nasnet",
+    "resnet",
+    "resnet50",
+    "resnet_v2",
+    "vgg16",
+    "vgg19",
+    "xception",
 )
 
 
@@ -41,8 +54,9 @@ def _code_id(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}:{body}"
 
 
-def resolve_preprocess(spec, *, images: bool, model_rescales: bool
-                       ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, str | None, str]:
+def resolve_preprocess(
+    spec, *, images: bool, model_rescales: bool
+) -> tuple[Callable[[np.ndarray], np.ndarray] | None, str | None, str]:
     """``(function or None, note or None, cache id)`` for a ``preprocess=`` value.
 
     None: as given. ``'auto'``: images are scaled to [0, 1] unless the model begins with a
@@ -75,5 +89,3 @@ def resolve_preprocess(spec, *, images: bool, model_rescales: bool
         f"preprocess={spec!r} is not understood; use 'auto', a number, a keras.applications "
         "family name such as 'mobilenet_v2', or a function of a batch."
     )
-
-

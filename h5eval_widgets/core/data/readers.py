@@ -25,8 +25,18 @@ Y_KEYS = ("y_test", "Y_test", "y", "Y", "labels", "label", "targets", "target")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-def read_file(path: Path, *, labels_given: bool, x_key, y_key, label_column, feature_columns,
-              image_size, color_mode, sequence_length: int | None = None):
+def read_file(
+    path: Path,
+    *,
+    labels_given: bool,
+    x_key,
+    y_key,
+    label_column,
+    feature_columns,
+    image_size,
+    color_mode,
+    sequence_length: int | None = None,
+):
     """The inputs of a data file or image folder.
 
     Returns
@@ -85,8 +95,9 @@ def read_labels(y) -> np.ndarray:
     return _load_npy(yp) if yp.suffix.lower() == ".npy" else np.loadtxt(yp, dtype=str)
 
 
-def _pick_key(keys: Sequence[str], wanted: str | None, candidates: Sequence[str], what: str,
-              path: Path, arg: str) -> str | None:
+def _pick_key(
+    keys: Sequence[str], wanted: str | None, candidates: Sequence[str], what: str, path: Path, arg: str
+) -> str | None:
     if wanted is not None:
         if wanted not in keys:
             raise DatasetError(
@@ -133,8 +144,11 @@ def _load_npz(path: Path, x_key, y_key):
             feats = None
             if "feature_names" in keys and X.ndim == 2 and z["feature_names"].size == X.shape[1]:
                 feats = tuple(str(s) for s in z["feature_names"].tolist())
-            columns = {k[len(NPZ_META_PREFIX):]: z[k] for k in keys
-                       if k.startswith(NPZ_META_PREFIX) and z[k].ndim == 1 and len(z[k]) == len(X)}
+            columns = {
+                k[len(NPZ_META_PREFIX) :]: z[k]
+                for k in keys
+                if k.startswith(NPZ_META_PREFIX) and z[k].ndim == 1 and len(z[k]) == len(X)
+            }
             meta = None
             if columns:
                 import pandas as pd
@@ -194,8 +208,7 @@ def split_frame(df, label_column, feature_columns, name: str):
         if missing:
             raise DatasetError(f"{name} has no column(s) {missing}; its columns are {cols[:30]}.")
     feats = df[list(feature_columns)]
-    numeric = [pd.api.types.is_numeric_dtype(feats[c]) or pd.api.types.is_bool_dtype(feats[c])
-               for c in feats.columns]
+    numeric = [pd.api.types.is_numeric_dtype(feats[c]) or pd.api.types.is_bool_dtype(feats[c]) for c in feats.columns]
     if all(numeric):
         X = feats.to_numpy(dtype=np.float32)
     elif len(feats.columns) == 1:
@@ -265,9 +278,7 @@ def _load_image_folder(path: Path, image_size, color_mode) -> tuple[ImageFiles, 
         raise DatasetError("Reading a folder of images needs Pillow: pip install pillow.") from None
     classes = sorted(d.name for d in path.iterdir() if d.is_dir())
     if not classes:
-        raise DatasetError(
-            f"{path} has no sub-folders; an image dataset needs one sub-folder per class."
-        )
+        raise DatasetError(f"{path} has no sub-folders; an image dataset needs one sub-folder per class.")
     files, labels = [], []
     for i, c in enumerate(classes):
         for f in sorted((path / c).rglob("*")):
@@ -276,8 +287,7 @@ def _load_image_folder(path: Path, image_size, color_mode) -> tuple[ImageFiles, 
                 labels.append(i)
     if not files:
         raise DatasetError(
-            f"{path} has class folders {classes[:10]} but no images in them "
-            f"(looked for {', '.join(IMAGE_SUFFIXES)})."
+            f"{path} has class folders {classes[:10]} but no images in them (looked for {', '.join(IMAGE_SUFFIXES)})."
         )
     X = ImageFiles(files, image_size, color_mode)
     return X, np.asarray(labels), tuple(classes)
@@ -308,11 +318,9 @@ def folder_metadata(root: Path, classes: Sequence[str], files: Sequence[Path]):
     if depth == 0:
         return None
     names = ["folder"] + [f"folder_{i}" for i in range(2, depth + 1)]
-    return pd.DataFrame({
-        name: pd.Series([p[i] if len(p) > i else None for p in levels], dtype=object)
-        for i, name in enumerate(names)
-    })
-
+    return pd.DataFrame(
+        {name: pd.Series([p[i] if len(p) > i else None for p in levels], dtype=object) for i, name in enumerate(names)}
+    )
 
 
 def _load_hdf5(path: Path, x_key, y_key) -> tuple[H5Array, np.ndarray | None]:

@@ -37,8 +37,11 @@ class RowsOf:
         if isinstance(item, (int, np.integer)):
             return self.source[int(self.rows[int(item)])]
         picked = self.rows[item]
-        return np.stack([np.asarray(self.source[int(r)]) for r in picked]) if len(picked) else \
-            np.zeros((0, *self.shape[1:]))
+        return (
+            np.stack([np.asarray(self.source[int(r)]) for r in picked])
+            if len(picked)
+            else np.zeros((0, *self.shape[1:]))
+        )
 
     def row_values(self, i: int) -> list[tuple[str, Any]]:
         return self.source.row_values(int(self.rows[int(i)]))
@@ -71,8 +74,9 @@ class TagsOfRows:
 
     def tagged(self, tag: str | None = None) -> np.ndarray:
         """This slice's samples with any tag (or with ``tag``), ascending."""
-        return np.array(sorted(self._local[int(r)] for r in self.store.tagged(tag) if int(r) in self._local),
-                        dtype=np.int64)
+        return np.array(
+            sorted(self._local[int(r)] for r in self.store.tagged(tag) if int(r) in self._local), dtype=np.int64
+        )
 
     def names(self) -> list[str]:
         return self.store.names()

@@ -87,8 +87,7 @@ class NamedInputs:
     """
 
     def __init__(self, columns: Mapping[str, Any]):
-        self.columns = {str(k): v if isinstance(v, NamedInputs) else _as_column(k, v)
-                        for k, v in columns.items()}
+        self.columns = {str(k): v if isinstance(v, NamedInputs) else _as_column(k, v) for k, v in columns.items()}
         lengths = {k: len(v) for k, v in self.columns.items()}
         if len(set(lengths.values())) > 1:
             raise DatasetError(f"The named inputs have different numbers of samples: {lengths}.")
@@ -158,8 +157,10 @@ class ParquetRows:
         import pyarrow as pa
 
         self.numeric = all(
-            pa.types.is_integer(schema.field(c).type) or pa.types.is_floating(schema.field(c).type)
-            or pa.types.is_boolean(schema.field(c).type) for c in self.columns
+            pa.types.is_integer(schema.field(c).type)
+            or pa.types.is_floating(schema.field(c).type)
+            or pa.types.is_boolean(schema.field(c).type)
+            for c in self.columns
         )
         self.shape = (int(meta.num_rows), len(self.columns))
         self.ndim = 2

@@ -56,8 +56,13 @@ def _gpu_free() -> int | None:
     if shutil.which("nvidia-smi") is None:
         return 4 << 30  # a GPU without the tool to ask: assume a small one
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
         return int(out.split()[0]) << 20
     except (OSError, ValueError, IndexError, subprocess.SubprocessError):
         return 4 << 30
@@ -75,8 +80,9 @@ def memory_budget() -> tuple[int, str]:
     return min(_host_available() // 8, HOST_BUDGET_CAP), "host"
 
 
-def rows_per_call(row_bytes: int, activation_bytes: int | None, batch_size: int | None = None,
-                  max_rows: int = MAX_ROWS) -> int:
+def rows_per_call(
+    row_bytes: int, activation_bytes: int | None, batch_size: int | None = None, max_rows: int = MAX_ROWS
+) -> int:
     """Rows per forward call: at most 16 MiB of input and ``max_rows``, and the call's
     activations (``ACTIVATION_FACTOR`` times the largest layer output) plus two copies of its
     input within :func:`memory_budget`.
@@ -99,5 +105,3 @@ def rows_per_call(row_bytes: int, activation_bytes: int | None, batch_size: int 
     per_row = ACTIVATION_FACTOR * (activation_bytes or 0) + 2 * row_bytes
     rows = min(DEFAULT_CHUNK_BYTES // row_bytes, budget // per_row, max_rows)
     return int(max(1, rows))
-
-

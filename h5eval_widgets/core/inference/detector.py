@@ -20,8 +20,17 @@ from ..models.files import _refuse_code, read_config
 
 __all__ = ["BOX_FORMATS", "load_detector", "run_detector", "to_xywh"]
 
-BOX_FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw",
-               "rel_xyxy", "rel_yxyx", "rel_xywh", "rel_center_xywh")
+BOX_FORMATS = (
+    "xyxy",
+    "yxyx",
+    "xywh",
+    "center_xywh",
+    "center_yxhw",
+    "rel_xyxy",
+    "rel_yxyx",
+    "rel_xywh",
+    "rel_center_xywh",
+)
 _CLASS_KEYS = ("classes", "labels")
 _SCORE_KEYS = ("confidence", "scores")
 
@@ -68,8 +77,9 @@ def load_detector(path, *, trust_code: bool = False):
         return keras.saving.load_model(str(path), compile=False, safe_mode=not trust_code)
     except ValueError as e:
         if "safe_mode" in str(e) or "Lambda" in str(e):
-            raise ModelLoadError(f"{path} carries code (a Lambda layer); pass trust_code=True "
-                                 "if you trust its source.") from None
+            raise ModelLoadError(
+                f"{path} carries code (a Lambda layer); pass trust_code=True if you trust its source."
+            ) from None
         raise
 
 
@@ -108,16 +118,29 @@ def _decoded(out, decode: Callable | None) -> dict:
     cls_key = next((k for k in _CLASS_KEYS if k in out), None)
     score_key = next((k for k in _SCORE_KEYS if k in out), None)
     if cls_key is None or score_key is None:
-        raise ModelLoadError(f"The detector's outputs {sorted(out)} need classes (or labels) and "
-                             "confidence (or scores) next to boxes.")
-    return {"boxes": np.asarray(out["boxes"]), "classes": np.asarray(out[cls_key]),
-            "scores": np.asarray(out[score_key]),
-            "num": None if "num_detections" not in out else np.asarray(out["num_detections"]).reshape(-1)}
+        raise ModelLoadError(
+            f"The detector's outputs {sorted(out)} need classes (or labels) and confidence (or scores) next to boxes."
+        )
+    return {
+        "boxes": np.asarray(out["boxes"]),
+        "classes": np.asarray(out[cls_key]),
+        "scores": np.asarray(out[score_key]),
+        "num": None if "num_detections" not in out else np.asarray(out["num_detections"]).reshape(-1),
+    }
 
 
-def run_detector(model, folder, gt, *, bounding_box_format: str = "xyxy", batch_size: int = 8,
-                 image_size: tuple[int, int] | None = None, preprocess: Callable | None = None,
-                 decode: Callable | None = None, progress: bool = False):
+def run_detector(
+    model,
+    folder,
+    gt,
+    *,
+    bounding_box_format: str = "xyxy",
+    batch_size: int = 8,
+    image_size: tuple[int, int] | None = None,
+    preprocess: Callable | None = None,
+    decode: Callable | None = None,
+    progress: bool = False,
+):
     """Run ``model.predict`` on the annotated images of ``folder`` and return pixel boxes.
 
     Parameters
@@ -154,12 +177,14 @@ def run_detector(model, folder, gt, *, bounding_box_format: str = "xyxy", batch_
     imgs = gt.images
     missing = [f for f in imgs["file_name"] if not (folder / f).is_file()]
     if missing:
-        raise DatasetError(f"{len(missing)} annotated image(s) are not in {folder}: {missing[:5]}; "
-                           "every image of the annotations must be in the folder.")
+        raise DatasetError(
+            f"{len(missing)} annotated image(s) are not in {folder}: {missing[:5]}; "
+            "every image of the annotations must be in the folder."
+        )
     step = batch_size if size is not None else 1
     parts = []
     for s in range(0, len(imgs), step):
-        rows = imgs.iloc[s: s + step]
+        rows = imgs.iloc[s : s + step]
         batch = np.stack([_read(folder / f, size) for f in rows["file_name"]])
         if preprocess is not None:
             batch = preprocess(batch)
@@ -170,26 +195,39 @@ def run_detector(model, folder, gt, *, bounding_box_format: str = "xyxy", batch_
             cls = np.rint(out["classes"][i][:n]).astype(np.int64)
             keep = cls >= 0
             if (cls[keep] >= len(cats)).any():
-                raise ModelLoadError(f"The detector predicts class {int(cls[keep].max())} but the "
-                                     f"annotations have {len(cats)} categories.")
+                raise ModelLoadError(
+                    f"The detector predicts class {int(cls[keep].max())} but the "
+                    f"annotations have {len(cats)} categories."
+                )
             boxes = out["boxes"][i][:n][keep]
             if bounding_box_format.startswith("rel_"):  # fractions: of the image itself
                 xywh = to_xywh(boxes, bounding_box_format, W, H)
             else:  # the model's input pixels, scaled back to the image's
                 xywh = to_xywh(boxes, bounding_box_format, in_w, in_h) * ([W / in_w, H / in_h] * 2)
-            parts.append(pd.DataFrame({
-                "image_id": np.full(int(keep.sum()), int(image_id), dtype=np.int64),
-                "category_id": np.asarray(cats, dtype=np.int64)[cls[keep]],
-                "x": xywh[:, 0], "y": xywh[:, 1], "w": xywh[:, 2], "h": xywh[:, 3],
-                "score": np.asarray(out["scores"][i][:n], dtype=np.float64)[keep]}))
-    dt = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["image_id", "category_id", "x", "y", "w", "h", "score"])
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "image_id": np.full(int(keep.sum()), int(image_id), dtype=np.int64),
+                        "category_id": np.asarray(cats, dtype=np.int64)[cls[keep]],
+                        "x": xywh[:, 0],
+                        "y": xywh[:, 1],
+                        "w": xywh[:, 2],
+                        "h": xywh[:, 3],
+                        "score": np.asarray(out["scores"][i][:n], dtype=np.float64)[keep],
+                    }
+                )
+            )
+    dt = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["image_id", "category_id", "x", "y", "w", "h", "score"])
+    )
     where = f"the model's {size[1]}x{size[0]} input" if size else "each image's own size"
     notes = [
         f"Detector boxes read as {bounding_box_format} in {where} and brought back to each "
         "image's own pixels (x and w scaled by image width / input width, y and h by height)"
-        if not bounding_box_format.startswith("rel_") and size else
-        f"Detector boxes read as {bounding_box_format} and brought to each image's own pixels.",
+        if not bounding_box_format.startswith("rel_") and size
+        else f"Detector boxes read as {bounding_box_format} and brought to each image's own pixels.",
         f"Class k of the detector is the k-th annotation category by id ({', '.join(f'{k}: {gt.categories[c]}' for k, c in enumerate(cats[:5]))}{', ...' if len(cats) > 5 else ''}); "
         "unused slots (class -1, past num_detections) dropped.",
     ]

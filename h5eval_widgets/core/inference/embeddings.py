@@ -44,8 +44,20 @@ MAX_DIMS = 256
 #: A single 1-D input of at most this many values is "tabular": its features are the embedding.
 MAX_INPUT_FEATURES = 256
 #: Trailing layers skipped when looking for the penultimate activations of a model with no Dense.
-_SKIPPED = ("Activation", "Softmax", "ReLU", "LeakyReLU", "ELU", "PReLU", "Dropout", "SpatialDropout1D",
-            "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "AlphaDropout")
+_SKIPPED = (
+    "Activation",
+    "Softmax",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "PReLU",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "GaussianDropout",
+    "GaussianNoise",
+    "AlphaDropout",
+)
 
 
 def embedding_source(info, embeddings: bool | str | None) -> str | None:
@@ -70,14 +82,18 @@ def embedding_source(info, embeddings: bool | str | None) -> str | None:
         shapes = tuple(info.input_shapes) or (tuple(info.input_shape),)
         dtypes = tuple(info.input_dtypes) or ("float32",)
         shape = tuple(shapes[0])
-        if (len(shapes) == 1 and len(shape) == 2 and shape[1] is not None
-                and int(shape[1]) <= MAX_INPUT_FEATURES and dtypes[0] != "string"):
+        if (
+            len(shapes) == 1
+            and len(shape) == 2
+            and shape[1] is not None
+            and int(shape[1]) <= MAX_INPUT_FEATURES
+            and dtypes[0] != "string"
+        ):
             return "input"
         return "penultimate"
     if not isinstance(embeddings, str) or not embeddings:
         raise EmbeddingError(
-            f"embeddings must be True, False, 'auto', 'input', 'penultimate' or a layer's name; "
-            f"got {embeddings!r}."
+            f"embeddings must be True, False, 'auto', 'input', 'penultimate' or a layer's name; got {embeddings!r}."
         )
     if embeddings in ("input", "penultimate"):
         return embeddings
@@ -160,8 +176,9 @@ class EmbeddingPlan:
             return run
         tensor = self.target.input if self.capture == "input" else self.target.output
         if isinstance(tensor, (list, tuple)):
-            raise EmbeddingError(f"Layer {self.layer!r} has several inputs; name another layer with "
-                                 "embeddings='layer_name'.")
+            raise EmbeddingError(
+                f"Layer {self.layer!r} has several inputs; name another layer with embeddings='layer_name'."
+            )
         sub = keras.Model(model.inputs, [model.outputs[0], tensor])
 
         def run(x):
@@ -203,7 +220,7 @@ def _new_plan(loaded, source: str) -> EmbeddingPlan:
             "load the .keras or .h5 file instead, or use embeddings='input' for a tabular model."
         )
     if source.startswith("layer:"):
-        name = source[len("layer:"):]
+        name = source[len("layer:") :]
         names = [lay.name for lay in layers]
         if name not in names:
             raise EmbeddingError(
@@ -213,8 +230,11 @@ def _new_plan(loaded, source: str) -> EmbeddingPlan:
         plan = EmbeddingPlan(source, name, "output", layers[names.index(name)], loaded.fingerprint)
     else:
         dense = [lay for lay in layers if isinstance(lay, keras.layers.Dense)]
-        target = dense[-1] if dense else next(
-            (lay for lay in reversed(layers) if type(lay).__name__ not in _SKIPPED), layers[-1])
+        target = (
+            dense[-1]
+            if dense
+            else next((lay for lay in reversed(layers) if type(lay).__name__ not in _SKIPPED), layers[-1])
+        )
         plan = EmbeddingPlan(source, target.name, "input", target, loaded.fingerprint)
     try:
         plan.run = plan.runner(keras, model)
@@ -234,8 +254,7 @@ def _meta_key(key: str) -> str:
     return cache_key(key, "meta")
 
 
-def _read(store: PredictionCache | None, key: str | None, n: int | None = None
-          ) -> tuple[np.ndarray, dict] | None:
+def _read(store: PredictionCache | None, key: str | None, n: int | None = None) -> tuple[np.ndarray, dict] | None:
     """A cached embedding of ``n`` rows and its record, or None."""
     if store is None or key is None:
         return None
@@ -310,8 +329,7 @@ class Embedding:
         root = self.parent if self.parent is not None else self
         if self.parent is not None:
             rows = self.indices[rows]
-        return Embedding(root.vectors[rows], root.source, root.layer, root.width, parent=root,
-                         indices=rows)
+        return Embedding(root.vectors[rows], root.source, root.layer, root.width, parent=root, indices=rows)
 
     @property
     def randomly_projected(self) -> bool:
@@ -321,11 +339,18 @@ class Embedding:
     @property
     def description(self) -> str:
         """One line for titles and notes (which activations, how wide)."""
-        what = ("input features" if self.source == "input" else
-                f"input of layer {self.layer!r}" if self.source == "penultimate" else
-                f"output of layer {self.layer!r}")
-        dims = (f"{self.width} values, randomly projected to {self.vectors.shape[1]}"
-                if self.randomly_projected else f"{self.width} values")
+        what = (
+            "input features"
+            if self.source == "input"
+            else f"input of layer {self.layer!r}"
+            if self.source == "penultimate"
+            else f"output of layer {self.layer!r}"
+        )
+        dims = (
+            f"{self.width} values, randomly projected to {self.vectors.shape[1]}"
+            if self.randomly_projected
+            else f"{self.width} values"
+        )
         return f"Embedding: {what} ({dims})."
 
     def projection_key(self, method: str, seed: int, options: dict) -> str | None:
@@ -333,8 +358,7 @@ class Embedding:
             return None
         return cache_key(self.key, "projection", method, str(seed), repr(sorted(options.items())))
 
-    def projection(self, method: str = "pca", *, seed: int = 0, progress: bool = False,
-                   **options) -> np.ndarray:
+    def projection(self, method: str = "pca", *, seed: int = 0, progress: bool = False, **options) -> np.ndarray:
         """The embedding projected to 2-D, computed once: kept in memory and in the cache.
 
         Input features are standardized first (columns on different scales); activations are
@@ -369,8 +393,9 @@ class Embedding:
             key = self.projection_key(method, seed, options)
             xy = self.store.get(key) if self.store is not None and key is not None else None
             if xy is None or xy.shape != (len(self.vectors), 2):
-                xy = _projection.project(self.vectors, method, seed=seed, progress=progress,
-                                         standardize=self.source == "input", **options)
+                xy = _projection.project(
+                    self.vectors, method, seed=seed, progress=progress, standardize=self.source == "input", **options
+                )
                 if self.store is not None and key is not None:
                     try:
                         self.store.put(key, xy)

@@ -23,10 +23,18 @@ from .batching import DEFAULT_CHUNK_BYTES, FILE_ROWS, MAX_ROWS, memory_budget, r
 from ..data.preprocessing import APPLICATION_FAMILIES, resolve_preprocess
 from ..data.sources import NamedInputs, TFDataStream, digest_rows
 
-__all__ = ["Feed", "prepare", "adapt_inputs",
-           # re-exported: sizing and preprocessing, chosen here for each feed
-           "rows_per_call", "memory_budget", "resolve_preprocess", "APPLICATION_FAMILIES",
-           "DEFAULT_CHUNK_BYTES", "MAX_ROWS"]
+__all__ = [
+    "Feed",
+    "prepare",
+    "adapt_inputs",
+    # re-exported: sizing and preprocessing, chosen here for each feed
+    "rows_per_call",
+    "memory_budget",
+    "resolve_preprocess",
+    "APPLICATION_FAMILIES",
+    "DEFAULT_CHUNK_BYTES",
+    "MAX_ROWS",
+]
 
 
 # ---------------------------------------------------------------------------- shapes
@@ -46,8 +54,7 @@ def adapt_inputs(shape: tuple, expected: tuple, name: str) -> tuple[tuple | None
             "reshape the inputs to the model's input shape."
         )
     if int(np.prod(got)) == int(np.prod(want)):
-        return want, (f"Input rows reshaped from {got} to the model's {want}."
-                      if int(np.prod(want)) > 1 else None)
+        return want, (f"Input rows reshaped from {got} to the model's {want}." if int(np.prod(want)) > 1 else None)
     raise ShapeMismatchError(
         f"{name}: inputs have rows of shape {got} ({int(np.prod(got))} values) but the model "
         f"expects {want} ({int(np.prod(want))} values). Check that this dataset belongs to this "
@@ -166,8 +173,7 @@ def _one_input(row_shape, dtype, pre, name, *, owned: bool):
     """
 
     def run(chunk, start):
-        if owned and pre is None and row_shape is None and hasattr(chunk, "numpy") \
-                and chunk.dtype == dtype:
+        if owned and pre is None and row_shape is None and hasattr(chunk, "numpy") and chunk.dtype == dtype:
             # decoded by tf.data at the model's size, nothing left to do: handed to the model
             # as the tensor it is (a copy into numpy and back cost 2.5 MB of peak memory)
             return chunk
@@ -208,8 +214,10 @@ def _conform_images(X: ImageFiles, want: tuple, name: str, explicit_mode: bool) 
                 )
     out = X.conformed(size, mode)
     w, h = out.size or out.native_size
-    notes.append(f"Images read as {w}x{h} {_MODE_NAMES[out.mode]}, decoded and resized (bilinear) as "
-                 "keras.utils.image_dataset_from_directory does.")
+    notes.append(
+        f"Images read as {w}x{h} {_MODE_NAMES[out.mode]}, decoded and resized (bilinear) as "
+        "keras.utils.image_dataset_from_directory does."
+    )
     return out, notes
 
 
@@ -247,8 +255,7 @@ def prepare(info, data) -> Feed:
         pre_spec = data.preprocess
     else:
         pre_spec = data.preprocess if data.preprocess is not None else ("auto" if isinstance(X, ImageFiles) else None)
-    pre, pre_note, pre_id = resolve_preprocess(pre_spec, images=images,
-                                               model_rescales=bool(info.rescales_inputs))
+    pre, pre_note, pre_id = resolve_preprocess(pre_spec, images=images, model_rescales=bool(info.rescales_inputs))
     fed = X.shape[1:] if not (isinstance(X, AudioFiles) and pre is not None) else np.shape(pre(X[:1]))[1:]
     try:
         row_shape, note = adapt_inputs((-1, *fed), want, data.name)
@@ -267,17 +274,33 @@ def prepare(info, data) -> Feed:
     run = _one_input(row_shape, dtype, pre, data.name, owned=not isinstance(X, np.ndarray))
     row_bytes = int(np.prod(shape)) * (dtype.itemsize if dtype.kind != "U" else 64)
     if isinstance(X, TFDataStream):
-        notes.append("Streamed from the tf.data.Dataset; outputs not cached (a pipeline has no "
-                     "content fingerprint).")
-        return Feed(n=None, signature=(shape, dtype), key=None, notes=notes, row_bytes=row_bytes,
-                    max_rows=FILE_ROWS, stream=X, prepare_chunk=run)
+        notes.append("Streamed from the tf.data.Dataset; outputs not cached (a pipeline has no content fingerprint).")
+        return Feed(
+            n=None,
+            signature=(shape, dtype),
+            key=None,
+            notes=notes,
+            row_bytes=row_bytes,
+            max_rows=FILE_ROWS,
+            stream=X,
+            prepare_chunk=run,
+        )
+
     def key():
         return "|".join([_fingerprint(X), str(shape), dtype.str, pre_id])
 
-    return Feed(n=len(X), signature=(shape, dtype), key=key, notes=notes, row_bytes=row_bytes,
-                max_rows=MAX_ROWS if isinstance(X, np.ndarray) else FILE_ROWS,
-                read=lambda a, b: X[a:b], batches=getattr(X, "batches", None), source=X,
-                prepare_chunk=run)
+    return Feed(
+        n=len(X),
+        signature=(shape, dtype),
+        key=key,
+        notes=notes,
+        row_bytes=row_bytes,
+        max_rows=MAX_ROWS if isinstance(X, np.ndarray) else FILE_ROWS,
+        read=lambda a, b: X[a:b],
+        batches=getattr(X, "batches", None),
+        source=X,
+        prepare_chunk=run,
+    )
 
 
 def _fingerprint(X) -> str:
@@ -357,8 +380,7 @@ def _prepare_named(info, data, names, shapes, dtypes) -> Feed:
     def key():
         return "|".join(("" if col is None else _fingerprint(col)) + ":" + k for col, k in keys)
 
-    return Feed(n=n, signature=sig, key=key, notes=notes, row_bytes=row_bytes,
-                read=read, prepare_chunk=run)
+    return Feed(n=n, signature=sig, key=key, notes=notes, row_bytes=row_bytes, read=read, prepare_chunk=run)
 
 
 class _ColumnOf:
@@ -373,10 +395,12 @@ class _ColumnOf:
         return len(self.X)
 
     def __getitem__(self, item):
-        return np.asarray(self.X[item])[:, self.j] if not isinstance(item, (int, np.integer)) \
+        return (
+            np.asarray(self.X[item])[:, self.j]
+            if not isinstance(item, (int, np.integer))
             else np.asarray(self.X[item])[self.j]
+        )
 
     @property
     def digest(self) -> str:
         return f"{_fingerprint(self.X)}[:, {self.j}]"
-

@@ -67,10 +67,12 @@ def _forward_fn(loaded: LoadedModel, signature, plan: EmbeddingPlan | None = Non
         return out
 
     if plan is None:
+
         @tf.function(input_signature=[specs])
         def forward(x):
             return first(model(x, training=False) if hasattr(model, "layers") else model(x))
     else:
+
         @tf.function(input_signature=[specs])
         def forward(x):
             out, kept = plan.run(x)
@@ -80,8 +82,9 @@ def _forward_fn(loaded: LoadedModel, signature, plan: EmbeddingPlan | None = Non
     return forward
 
 
-def run_feed(loaded: LoadedModel, feed, *, batch_size: int | None = None,
-             on_chunk=None) -> tuple[np.ndarray, list[np.ndarray]]:
+def run_feed(
+    loaded: LoadedModel, feed, *, batch_size: int | None = None, on_chunk=None
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Run the model over a prepared feed, in batches sized for the model (no cache).
 
     This is the pass itself, shared by :func:`predict` and the workers of a Dask cluster
@@ -150,8 +153,9 @@ def predict(
     outputs : ndarray of shape (n_samples, n_outputs)
     notes : list of str
     """
-    outputs, _, notes = predict_with_embedding(loaded, data, embeddings=False, batch_size=batch_size,
-                                               cache=cache, progress=progress)
+    outputs, _, notes = predict_with_embedding(
+        loaded, data, embeddings=False, batch_size=batch_size, cache=cache, progress=progress
+    )
     return outputs, notes
 
 
@@ -198,16 +202,17 @@ def predict_with_embedding(
     notes: list[str] = list(feed.notes)
     store = key = emb_key = outputs = embedding = None
     if cache is not False and cache is not None and feed.key is not None:
-        store = cache if isinstance(cache, PredictionCache) else PredictionCache(
-            None if cache is True else cache
-        )
+        store = cache if isinstance(cache, PredictionCache) else PredictionCache(None if cache is True else cache)
         data_key = feed.key()
         key = cache_key(loaded.fingerprint, data_key)
         outputs = store.get(key)
         if source is not None:
             emb_key = cache_key(loaded.fingerprint, data_key, "embedding", source)
-            hit = (_read_embedding(store, emb_key, None if outputs is None else len(outputs))
-                   if source != "input" else None)
+            hit = (
+                _read_embedding(store, emb_key, None if outputs is None else len(outputs))
+                if source != "input"
+                else None
+            )
             if hit is not None:
                 embedding = Embedding(hit[0], source, hit[1]["layer"], hit[1]["width"], emb_key, store)
     plan = None
@@ -219,9 +224,11 @@ def predict_with_embedding(
                 raise
             notes.append(f"No embedding kept: {exc}")
     if outputs is not None and plan is None:
-        notes.append("Outputs read from the prediction cache (no inference)."
-                     if embedding is None else
-                     "Outputs and embedding read from the prediction cache (no inference).")
+        notes.append(
+            "Outputs read from the prediction cache (no inference)."
+            if embedding is None
+            else "Outputs and embedding read from the prediction cache (no inference)."
+        )
         return outputs, embedding, notes
 
     model_plan = plan if plan is not None and plan.source != "input" else None
@@ -234,8 +241,7 @@ def predict_with_embedding(
     forward = _forward_fn(loaded, feed.signature, model_plan) if run_model else None
     parts, kept, labels, done = [], [], [], 0
     what = "Predicting" if forward is not None else "Reading the input features of"
-    with tqdm(total=feed.n, desc=f"{what} {data.name}", unit="samples", disable=not progress,
-              leave=False) as bar:
+    with tqdm(total=feed.n, desc=f"{what} {data.name}", unit="samples", disable=not progress, leave=False) as bar:
         for chunk, y in feed.chunks(step):
             if forward is not None:
                 out = forward(chunk)
@@ -253,9 +259,14 @@ def predict_with_embedding(
             bar.update(rows)
     notes += feed.late_notes()
     if cached_outputs:
-        notes.append("Outputs read from the prediction cache; "
-                     + ("the input features read again (no inference)." if model_plan is None
-                        else "one inference pass for the embedding."))
+        notes.append(
+            "Outputs read from the prediction cache; "
+            + (
+                "the input features read again (no inference)."
+                if model_plan is None
+                else "one inference pass for the embedding."
+            )
+        )
     else:
         outputs = np.concatenate(parts) if len(parts) != 1 else parts[0]
     if data.streamed:
@@ -266,16 +277,16 @@ def predict_with_embedding(
             data.y = np.concatenate(labels)
     if plan is not None and kept:
         vectors = np.concatenate(kept) if len(kept) != 1 else kept[0]
-        embedding = Embedding(vectors, source, plan.layer, int(plan.width or vectors.shape[1]),
-                              emb_key, store)
+        embedding = Embedding(vectors, source, plan.layer, int(plan.width or vectors.shape[1]), emb_key, store)
         notes.append(embedding.description)
     if store is not None:
         try:
             if not cached_outputs:
                 store.put(key, outputs)
             if model_plan is not None and embedding is not None:
-                _write_embedding(store, emb_key, embedding.vectors,
-                                 {"layer": plan.layer, "width": embedding.width, "source": source})
+                _write_embedding(
+                    store, emb_key, embedding.vectors, {"layer": plan.layer, "width": embedding.width, "source": source}
+                )
         except OSError as exc:  # a read-only or full disk must not stop the evaluation
             notes.append(f"Prediction cache not written ({exc}).")
     return outputs, embedding, notes

@@ -46,15 +46,23 @@ def _umap(x: np.ndarray, seed: int, progress: bool, **options) -> np.ndarray:
             "pip install umap-learn), or use method='pca'."
         ) from None
     options.setdefault("n_neighbors", min(15, len(x) - 1))
-    reducer = umap.UMAP(n_components=2, random_state=seed, verbose=progress,
-                        tqdm_kwds={"disable": not progress}, **options)
+    reducer = umap.UMAP(
+        n_components=2, random_state=seed, verbose=progress, tqdm_kwds={"disable": not progress}, **options
+    )
     with warnings.catch_warnings():  # a seed makes umap-learn single-threaded, and it says so
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
         return reducer.fit_transform(x)
 
 
-def project(embedding: np.ndarray, method: str = "pca", *, seed: int = 0, standardize: bool = False,
-            progress: bool = False, **options) -> np.ndarray:
+def project(
+    embedding: np.ndarray,
+    method: str = "pca",
+    *,
+    seed: int = 0,
+    standardize: bool = False,
+    progress: bool = False,
+    **options,
+) -> np.ndarray:
     """Project an embedding to 2-D.
 
     Parameters
@@ -90,8 +98,10 @@ def project(embedding: np.ndarray, method: str = "pca", *, seed: int = 0, standa
     if x.ndim != 2:
         raise EmbeddingError(f"An embedding has shape (n_samples, d); got {x.shape}.")
     if not np.isfinite(x).all():
-        raise EmbeddingError("The embedding holds NaN or infinite values (the layer overflowed); "
-                             "name another layer with embeddings='layer_name'.")
+        raise EmbeddingError(
+            "The embedding holds NaN or infinite values (the layer overflowed); "
+            "name another layer with embeddings='layer_name'."
+        )
     n, d = x.shape
     if method == "pca" and options:
         raise EmbeddingError(f"PCA takes no options; got {sorted(options)}.")
@@ -100,7 +110,7 @@ def project(embedding: np.ndarray, method: str = "pca", *, seed: int = 0, standa
     if n < 2 or d < 2:  # nothing to reduce: the values themselves, centred, in two columns
         out = np.zeros((n, 2), np.float32)
         if n:
-            out[:, :min(d, 2)] = (x - x.mean(axis=0))[:, :2]
+            out[:, : min(d, 2)] = (x - x.mean(axis=0))[:, :2]
         return out
     # UMAP needs a few neighbours per point; a handful of points get PCA's map
     xy = _umap(x, seed, progress, **options) if method == "umap" and n > 4 else _pca(x, seed)
@@ -110,8 +120,9 @@ def project(embedding: np.ndarray, method: str = "pca", *, seed: int = 0, standa
 def _embedding_of(source) -> Any:
     emb = getattr(source, "embeddings", source)
     if emb is None or not hasattr(emb, "projection"):
-        raise EmbeddingError("This evaluation has no embedding: build it with "
-                             "Evaluation.from_model(..., embeddings=True).")
+        raise EmbeddingError(
+            "This evaluation has no embedding: build it with Evaluation.from_model(..., embeddings=True)."
+        )
     return emb
 
 
@@ -224,8 +235,9 @@ def points_in_polygon(xy, polygon) -> np.ndarray:
     x, y = xy[:, 0], xy[:, 1]
     inside = np.zeros(len(xy), dtype=bool)
     # bounding box first: most points of a map are far from a lasso
-    near = np.flatnonzero((x >= poly[:, 0].min()) & (x <= poly[:, 0].max())
-                          & (y >= poly[:, 1].min()) & (y <= poly[:, 1].max()))
+    near = np.flatnonzero(
+        (x >= poly[:, 0].min()) & (x <= poly[:, 0].max()) & (y >= poly[:, 1].min()) & (y <= poly[:, 1].max())
+    )
     px, py = x[near], y[near]
     hit = np.zeros(len(near), dtype=bool)
     for (ax, ay), (bx, by) in zip(poly, np.roll(poly, -1, axis=0)):

@@ -39,8 +39,7 @@ class MaskPredictor:
         scaled to [0, 1] unless the model rescales; arrays fed as given with ``'auto'``).
     """
 
-    def __init__(self, loaded: LoadedModel, data: SegmentationSet, *, threshold: float = 0.5,
-                 preprocess: Any = "auto"):
+    def __init__(self, loaded: LoadedModel, data: SegmentationSet, *, threshold: float = 0.5, preprocess: Any = "auto"):
         info = loaded.info
         out = tuple(info.output_shape)
         if len(out) != 4:
@@ -65,8 +64,9 @@ class MaskPredictor:
             self.images = arr[..., None] if arr.ndim == 3 else arr
             spec = None if isinstance(preprocess, str) and preprocess == "auto" else preprocess
         self.size = (h, w) if h and w else None
-        self.pre, pre_note, _ = resolve_preprocess(spec, images=data.from_files,
-                                                   model_rescales=bool(info.rescales_inputs))
+        self.pre, pre_note, _ = resolve_preprocess(
+            spec, images=data.from_files, model_rescales=bool(info.rescales_inputs)
+        )
         if pre_note:
             self.notes.append(pre_note)
         row = (*(self.size or self.images.shape[1:3]), self.images.shape[-1])
@@ -94,7 +94,7 @@ class MaskPredictor:
                 start += len(batch)
         else:
             for start in range(0, len(self.images), step):
-                yield np.arange(start, min(start + step, len(self.images))), self.images[start:start + step]
+                yield np.arange(start, min(start + step, len(self.images))), self.images[start : start + step]
 
     def _scores(self, x):
         """The model's scores for a prepared batch (sigmoid applied to logits, noted once)."""
@@ -106,8 +106,9 @@ class MaskPredictor:
                 lo, hi = float(tf.reduce_min(out)), float(tf.reduce_max(out))
                 self.logits = lo < 0 or hi > 1
                 if self.logits:
-                    self.notes.append("The single output holds values outside [0, 1]: read as "
-                                      "logits, a sigmoid applied.")
+                    self.notes.append(
+                        "The single output holds values outside [0, 1]: read as logits, a sigmoid applied."
+                    )
             if self.logits:
                 out = tf.sigmoid(out)
         return out
@@ -172,8 +173,9 @@ class MaskPredictor:
         k, ign = self.n_classes, self.data.ignore_index
         n = len(self.data)
         row_bytes = int(np.prod(self.row_shape)) * 4
-        step = rows_per_call(row_bytes, self.loaded.info.activation_bytes, batch_size,
-                             FILE_ROWS if self.data.from_files else 1 << 12)
+        step = rows_per_call(
+            row_bytes, self.loaded.info.activation_bytes, batch_size, FILE_ROWS if self.data.from_files else 1 << 12
+        )
         counts = np.zeros((n, k, k), np.int64)
         hist = np.zeros((n, 2, SCORE_BINS), np.int64) if self.sigmoid else None
         bar = None
@@ -212,13 +214,29 @@ class MaskPredictor:
                 f"ignore_index={ign} and count nowhere: if the masks store a class as {ign} (0/255 "
                 "masks), give them as class indices (0/1), or another ignore_index."
             )
-        return PixelCounts(counts, k, ign, hist, self.threshold, self.data.names, self.data.paths,
-                           self.data.mask_paths, tuple(self.notes), source=self)
+        return PixelCounts(
+            counts,
+            k,
+            ign,
+            hist,
+            self.threshold,
+            self.data.names,
+            self.data.paths,
+            self.data.mask_paths,
+            tuple(self.notes),
+            source=self,
+        )
 
 
-def count_pixels(loaded: LoadedModel, data: SegmentationSet, *, threshold: float = 0.5,
-                 preprocess: Any = "auto", batch_size: int | None = None,
-                 progress: bool = True) -> PixelCounts:
+def count_pixels(
+    loaded: LoadedModel,
+    data: SegmentationSet,
+    *,
+    threshold: float = 0.5,
+    preprocess: Any = "auto",
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> PixelCounts:
     """Predict a segmentation set once: its pixel counts, with the predictor of the masks shown
     as their ``source``."""
     predictor = MaskPredictor(loaded, data, threshold=threshold, preprocess=preprocess)

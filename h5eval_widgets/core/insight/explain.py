@@ -62,23 +62,31 @@ class Explainer:
             from ..inference.feed import prepare
 
             if self.data.streamed:
-                raise H5EvalError(f"{self.data.name} is a streamed tf.data.Dataset, so its samples "
-                                  "cannot be read again one by one for saliency; pass arrays or files.")
+                raise H5EvalError(
+                    f"{self.data.name} is a streamed tf.data.Dataset, so its samples "
+                    "cannot be read again one by one for saliency; pass arrays or files."
+                )
             feed = prepare(self.loaded.info, self.data)
             sig = feed.signature
             if isinstance(sig, dict):
-                raise H5EvalError("Saliency is for models with one image input; this model takes "
-                                  f"{len(sig)} named inputs ({', '.join(sig)}).")
+                raise H5EvalError(
+                    "Saliency is for models with one image input; this model takes "
+                    f"{len(sig)} named inputs ({', '.join(sig)})."
+                )
             shape, dtype = sig
             if np.dtype(dtype).kind not in "f":
-                raise H5EvalError(f"The model's input is {np.dtype(dtype)} (text or token ids), which "
-                                  "has no gradient, so saliency does not apply; it is for image models.")
+                raise H5EvalError(
+                    f"The model's input is {np.dtype(dtype)} (text or token ids), which "
+                    "has no gradient, so saliency does not apply; it is for image models."
+                )
             self.picture_shape = tuple(shape[:2])
             if len(shape) != 3:
                 picture = np.shape(np.squeeze(self.data.sample(0))) if self.data.kind == "image" else ()
                 if len(picture) not in (2, 3) or int(np.prod(picture)) != int(np.prod(shape)):
-                    raise H5EvalError(f"Saliency is drawn over images; this model's input rows have shape "
-                                      f"{tuple(shape)}, not (height, width, channels).")
+                    raise H5EvalError(
+                        f"Saliency is drawn over images; this model's input rows have shape "
+                        f"{tuple(shape)}, not (height, width, channels)."
+                    )
                 self.picture_shape = picture  # images fed flat (an MLP on pixels)
             self._feed = feed
         return self._feed
@@ -86,12 +94,18 @@ class Explainer:
     def inputs(self, indices: Sequence[int]) -> np.ndarray:
         """The rows ``indices`` as the model takes them, shape ``(n, height, width, channels)``."""
         feed = self.feed
-        rows = [np.asarray(feed.prepare_chunk(feed.read(int(i), int(i) + 1), int(i)))
-                for i in indices]
+        rows = [np.asarray(feed.prepare_chunk(feed.read(int(i), int(i) + 1), int(i))) for i in indices]
         return np.concatenate(rows) if rows else np.zeros((0, *feed.signature[0]), np.float32)
 
-    def saliency(self, indices: Sequence[int], classes: Sequence[int], *, method: str = "gradcam",
-                 layer: str | None = None, progress: bool = True) -> np.ndarray:
+    def saliency(
+        self,
+        indices: Sequence[int],
+        classes: Sequence[int],
+        *,
+        method: str = "gradcam",
+        layer: str | None = None,
+        progress: bool = True,
+    ) -> np.ndarray:
         """One map per sample for the class given with it, scaled to a maximum of 1.
 
         Maps already computed are read from memory; the others are computed together, in
@@ -125,10 +139,15 @@ class Explainer:
             from tqdm.auto import tqdm
 
             options = {"layer": layer} if method == "gradcam" else {}
-            with tqdm(total=len(todo), desc="Saliency", unit="images", leave=False,
-                      disable=not progress or len(todo) <= PROGRESS_STEP) as bar:
+            with tqdm(
+                total=len(todo),
+                desc="Saliency",
+                unit="images",
+                leave=False,
+                disable=not progress or len(todo) <= PROGRESS_STEP,
+            ) as bar:
                 for s in range(0, len(todo), PROGRESS_STEP):
-                    part = todo[s:s + PROGRESS_STEP]
+                    part = todo[s : s + PROGRESS_STEP]
                     maps = self._compute([k[0] for k in part], [k[1] for k in part], method, options)
                     for k, m in zip(part, maps):
                         got[k] = m.astype(np.float32)
@@ -137,8 +156,7 @@ class Explainer:
                         self._maps[k] = got[k]
                     self.computed += len(part)
                     bar.update(len(part))
-        return (np.stack([got[k] for k in keys]) if keys
-                else np.zeros((0, *self.picture_shape[:2]), np.float32))
+        return np.stack([got[k] for k in keys]) if keys else np.zeros((0, *self.picture_shape[:2]), np.float32)
 
     def _compute(self, indices, classes, method, options) -> np.ndarray:
         from .saliency import attribution_maps, integrated_gradients, saliency_map
@@ -147,8 +165,10 @@ class Explainer:
         if x.ndim == 4:
             return saliency_map(self.loaded, x, classes, method=method, **options)
         if method != "integrated_gradients":  # images fed flat: no feature maps
-            raise H5EvalError(f"Grad-CAM needs convolutional feature maps, and this model takes the "
-                              f"images as flat rows of {x.shape[1]} values; use integrated gradients "
-                              "(method='integrated_gradients').")
+            raise H5EvalError(
+                f"Grad-CAM needs convolutional feature maps, and this model takes the "
+                f"images as flat rows of {x.shape[1]} values; use integrated gradients "
+                "(method='integrated_gradients')."
+            )
         attr = integrated_gradients(self.loaded, x, classes).reshape(len(x), *self.picture_shape)
         return attribution_maps(attr)

@@ -11,8 +11,10 @@ from ..errors import H5EvalError
 __all__ = ["find_label_issues", "HELD_OUT_WARNING"]
 
 #: Said wherever the scores are shown: on training data a model has learnt the given labels.
-HELD_OUT_WARNING = ("Label-issue scores are only trustworthy on held-out data the model was not "
-                    "trained on (on its training data a model agrees with the given labels).")
+HELD_OUT_WARNING = (
+    "Label-issue scores are only trustworthy on held-out data the model was not "
+    "trained on (on its training data a model agrees with the given labels)."
+)
 
 
 def _cleanlab():
@@ -27,8 +29,9 @@ def _cleanlab():
     return cleanlab
 
 
-def find_label_issues(y_true: np.ndarray, y_proba: np.ndarray, classes, *,
-                      filter_by: str = "prune_by_noise_rate") -> pd.DataFrame:
+def find_label_issues(
+    y_true: np.ndarray, y_proba: np.ndarray, classes, *, filter_by: str = "prune_by_noise_rate"
+) -> pd.DataFrame:
     """The samples whose given label is probably wrong, most likely first.
 
     ``cleanlab.filter.find_label_issues`` decides which samples are issues (confident learning:
@@ -57,16 +60,19 @@ def find_label_issues(y_true: np.ndarray, y_proba: np.ndarray, classes, *,
     proba = np.asarray(y_proba, dtype=np.float64)
     if len(np.unique(labels)) < 2:
         raise H5EvalError("Label issues need at least two classes among the given labels.")
-    idx = cl.filter.find_label_issues(labels, proba, filter_by=filter_by,
-                                      return_indices_ranked_by="self_confidence", n_jobs=1)
+    idx = cl.filter.find_label_issues(
+        labels, proba, filter_by=filter_by, return_indices_ranked_by="self_confidence", n_jobs=1
+    )
     idx = np.asarray(idx, dtype=np.int64)
     quality = cl.rank.get_label_quality_scores(labels, proba, method="self_confidence")
     names = np.asarray(classes, dtype=object)
     suggested = proba[idx].argmax(axis=1)
-    return pd.DataFrame({
-        "index": idx,
-        "given": names[labels[idx]],
-        "suggested": names[suggested],
-        "self_confidence": quality[idx],
-        "suggested_confidence": proba[idx, suggested],
-    })
+    return pd.DataFrame(
+        {
+            "index": idx,
+            "given": names[labels[idx]],
+            "suggested": names[suggested],
+            "self_confidence": quality[idx],
+            "suggested_confidence": proba[idx, suggested],
+        }
+    )

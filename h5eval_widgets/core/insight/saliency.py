@@ -55,10 +55,11 @@ def _find_conv(model, name: str | None) -> tuple[Any, Any]:
             except H5EvalError:
                 continue
     if name is not None:
-        raise H5EvalError(f"The model has no layer named {name!r}; leave layer=None for its last "
-                          "convolutional layer.")
-    raise H5EvalError("The model has no convolutional layer with 2-D feature maps, so Grad-CAM does "
-                      "not apply (it is for image models); use method='integrated_gradients'.")
+        raise H5EvalError(f"The model has no layer named {name!r}; leave layer=None for its last convolutional layer.")
+    raise H5EvalError(
+        "The model has no convolutional layer with 2-D feature maps, so Grad-CAM does "
+        "not apply (it is for image models); use method='integrated_gradients'."
+    )
 
 
 def last_conv_layer(model) -> Any:
@@ -96,8 +97,9 @@ def _class_score(tf, out, classes):
     return tf.gather(out, classes, axis=1, batch_dims=1)
 
 
-def grad_cam(model, images: np.ndarray, classes, *, layer: str | None = None,
-             batch_size: int | None = None) -> np.ndarray:
+def grad_cam(
+    model, images: np.ndarray, classes, *, layer: str | None = None, batch_size: int | None = None
+) -> np.ndarray:
     """Grad-CAM maps of ``classes`` (one per image), at the images' height and width.
 
     Parameters
@@ -129,10 +131,10 @@ def grad_cam(model, images: np.ndarray, classes, *, layer: str | None = None,
     batch_size = _rows_per_pass(model, images, batch_size)
     maps = []
     for s in range(0, len(images), batch_size):
-        x = tf.convert_to_tensor(images[s:s + batch_size])
+        x = tf.convert_to_tensor(images[s : s + batch_size])
         with tf.GradientTape() as tape:
             fmap, out = explainer(x, training=False)
-            score = _class_score(tf, out, classes[s:s + batch_size])
+            score = _class_score(tf, out, classes[s : s + batch_size])
         grads = tape.gradient(score, fmap)
         weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
         cam = tf.nn.relu(tf.reduce_sum(fmap * weights, axis=-1, keepdims=True))
@@ -176,12 +178,20 @@ def _maps_and_outputs(keras, model, conv, nested=None, probe=None):
             raise H5EvalError(
                 f"The last feature maps are inside the nested model {nested.name!r}, and the outer "
                 "model is not a plain chain of layers, so Grad-CAM cannot reach them; name a top-level "
-                "convolutional layer with layer=..., or use method='integrated_gradients'.")
+                "convolutional layer with layer=..., or use method='integrated_gradients'."
+            )
     return run
 
 
-def integrated_gradients(model, images: np.ndarray, classes, *, baseline: np.ndarray | float = 0.0,
-                         steps: int = 64, batch_size: int | None = None) -> np.ndarray:
+def integrated_gradients(
+    model,
+    images: np.ndarray,
+    classes,
+    *,
+    baseline: np.ndarray | float = 0.0,
+    steps: int = 64,
+    batch_size: int | None = None,
+) -> np.ndarray:
     """Integrated-gradients attributions of ``classes`` to every input value.
 
     The gradient of the class's output is averaged over ``steps`` points from ``baseline`` to
@@ -220,17 +230,17 @@ def integrated_gradients(model, images: np.ndarray, classes, *, baseline: np.nda
     per_pass, piece = max(1, rows // (steps + 1)), min(steps + 1, max(1, rows))
     out = []
     for s in range(0, len(images), per_pass):
-        x = images[s:s + per_pass]
-        c = classes[s:s + per_pass]
+        x = images[s : s + per_pass]
+        c = classes[s : s + per_pass]
         avg = np.zeros_like(x)
         for a in range(0, steps + 1, piece):
-            al = alphas[a:a + piece].reshape((-1,) + (1,) * images.ndim)
+            al = alphas[a : a + piece].reshape((-1,) + (1,) * images.ndim)
             flat = tf.convert_to_tensor((base + al * (x[None] - base)).reshape(-1, *images.shape[1:]))
             with tf.GradientTape() as tape:
                 tape.watch(flat)
                 score = _class_score(tf, model(flat, training=False), np.tile(c, len(al)))
             grads = tape.gradient(score, flat).numpy().reshape(len(al), *x.shape)
-            avg += np.tensordot(weights[a:a + piece], grads, axes=1)
+            avg += np.tensordot(weights[a : a + piece], grads, axes=1)
         out.append(avg * (x - base))
     return np.concatenate(out) if out else np.zeros_like(images)
 

@@ -28,8 +28,15 @@ from ..metrics.resampling import percentile_interval, resample_groups, resample_
 if TYPE_CHECKING:  # pragma: no cover
     from ..results.evaluation import Evaluation
 
-__all__ = ["slice_table", "slice_groups", "single_label_scores", "multilabel_scores", "regression_scores",
-           "auc_with_interval"]
+__all__ = [
+    "slice_table",
+    "slice_groups",
+    "single_label_scores",
+    "multilabel_scores",
+    "regression_scores",
+    "auc_with_interval",
+]
+
 
 # ---------------------------------------------------------------------------------- groups
 def _no_column_error(ev: "Evaluation", column: Any) -> DatasetError:
@@ -66,8 +73,7 @@ def _codes_of(values: Any, label: str | None, bins: int) -> tuple[np.ndarray, li
         codes = pd.Series(codes).to_numpy(dtype=np.float64, na_value=np.nan)
         codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
         names = [
-            (f"{label} in " if label else "") + ("[" if i == 0 else "(")
-            + f"{_fmt(lo)}, {_fmt(hi)}]"
+            (f"{label} in " if label else "") + ("[" if i == 0 else "(") + f"{_fmt(lo)}, {_fmt(hi)}]"
             for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))
         ]
     else:
@@ -96,8 +102,9 @@ def _codes_of(values: Any, label: str | None, bins: int) -> tuple[np.ndarray, li
     return codes, names
 
 
-def slice_groups(ev: "Evaluation", column: str | None = None, *, groups=None,
-                 bins: int = 4) -> tuple[np.ndarray, list[str], str | None]:
+def slice_groups(
+    ev: "Evaluation", column: str | None = None, *, groups=None, bins: int = 4
+) -> tuple[np.ndarray, list[str], str | None]:
     """The slice of every sample: ``(codes, names, label)``.
 
     ``codes`` is an int64 array (n_samples,) with values 0..len(names)-1, every slice
@@ -111,10 +118,7 @@ def slice_groups(ev: "Evaluation", column: str | None = None, *, groups=None,
         label = getattr(groups, "name", None)
         label = None if label is None else str(label)
         if np.ndim(groups) != 1 or len(groups) != ev.n_samples:
-            raise DatasetError(
-                f"groups must hold one value per sample ({ev.n_samples}); got shape "
-                f"{np.shape(groups)}."
-            )
+            raise DatasetError(f"groups must hold one value per sample ({ev.n_samples}); got shape {np.shape(groups)}.")
         values = groups
     else:
         if ev.metadata is None or column not in ev.metadata.columns:
@@ -139,8 +143,9 @@ def _single_label(ev, codes: np.ndarray, n_slices: int, positive: int | None) ->
     """Matrix metrics of every slice from one bincount of per-slice confusion cells."""
     k = ev.n_classes
     cell = ev.y_true.astype(np.int64) * k + ev.y_pred
-    cm = np.bincount(codes * (k * k) + cell, weights=ev.sample_weight,
-                     minlength=n_slices * k * k).reshape(n_slices, k * k)
+    cm = np.bincount(codes * (k * k) + cell, weights=ev.sample_weight, minlength=n_slices * k * k).reshape(
+        n_slices, k * k
+    )
     used = np.flatnonzero(cm.any(axis=0))
     rows, cols = np.divmod(used, k)
     out = _matrix_scores(M.scores_from_cell_draws(cm[:, used], rows, cols, k), positive)
@@ -148,8 +153,7 @@ def _single_label(ev, codes: np.ndarray, n_slices: int, positive: int | None) ->
     return out
 
 
-def _single_label_boot(ev, rows: np.ndarray, n_boot: int, seed: int,
-                       positive: int | None) -> dict[str, np.ndarray]:
+def _single_label_boot(ev, rows: np.ndarray, n_boot: int, seed: int, positive: int | None) -> dict[str, np.ndarray]:
     k = ev.n_classes
 
     def score(groups, counts):
@@ -157,8 +161,9 @@ def _single_label_boot(ev, rows: np.ndarray, n_boot: int, seed: int,
         return _matrix_scores(M.scores_from_cell_draws(counts, t, p, k), positive)
 
     w = None if ev.sample_weight is None else ev.sample_weight[rows]
-    return resample_groups(ev.y_true[rows].astype(np.int64) * k + ev.y_pred[rows], n_boot, score,
-                           seed=seed, sample_weight=w)
+    return resample_groups(
+        ev.y_true[rows].astype(np.int64) * k + ev.y_pred[rows], n_boot, score, seed=seed, sample_weight=w
+    )
 
 
 def _multilabel_scores(tp, fp, fn, exact, mism, total) -> dict[str, np.ndarray]:
@@ -168,12 +173,19 @@ def _multilabel_scores(tp, fp, fn, exact, mism, total) -> dict[str, np.ndarray]:
         warnings.simplefilter("ignore", RuntimeWarning)  # a slice with no label at all
         denom = 2 * tp + fp + fn
         f1 = np.where(denom == 0, np.nan, 2 * tp / np.where(denom == 0, 1, denom))
-        return {"accuracy": exact / total, "hamming_loss": mism / total,
-                "f1_macro": np.nanmean(f1, axis=-1)}
+        return {"accuracy": exact / total, "hamming_loss": mism / total, "f1_macro": np.nanmean(f1, axis=-1)}
 
 
-def single_label_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: int, seed: int,
-                        confidence: float, *, positive: int | None = None):
+def single_label_scores(
+    ev,
+    codes: np.ndarray,
+    rows_of: list[np.ndarray],
+    n_boot: int,
+    seed: int,
+    confidence: float,
+    *,
+    positive: int | None = None,
+):
     """Point values and bootstrap intervals of the matrix metrics of every slice of a
     single-label evaluation (and the ``positive`` class's precision, recall and F1 when given)."""
     point = _single_label(ev, codes, len(rows_of), positive)
@@ -185,8 +197,7 @@ def single_label_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot
     return point, bounds
 
 
-def multilabel_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: int, seed: int,
-                      confidence: float):
+def multilabel_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: int, seed: int, confidence: float):
     """Point values and intervals of the multi-label metrics of every slice: the bootstrap
     draws counts of each slice's distinct (truth, prediction) rows."""
     point: dict[str, list] = {}
@@ -197,15 +208,22 @@ def multilabel_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: 
         bits = np.packbits(np.concatenate([t, p], axis=1), axis=1)
         _, first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)
         inverse = inverse.ravel()
-        tp_, fp_, fn_ = (np.asarray(m, dtype=np.float64) for m in
-                         (t[first] & p[first], ~t[first] & p[first], t[first] & ~p[first]))
+        tp_, fp_, fn_ = (
+            np.asarray(m, dtype=np.float64) for m in (t[first] & p[first], ~t[first] & p[first], t[first] & ~p[first])
+        )
         exact_ = np.all(t[first] == p[first], axis=1).astype(np.float64)
         mism_ = np.mean(t[first] != p[first], axis=1)
         counts = np.bincount(inverse, weights=w, minlength=len(first)).astype(np.float64)
 
         def score(groups, draws, tp_=tp_, fp_=fp_, fn_=fn_, exact_=exact_, mism_=mism_):
-            return _multilabel_scores(draws @ tp_[groups], draws @ fp_[groups], draws @ fn_[groups],
-                                      draws @ exact_[groups], draws @ mism_[groups], draws.sum(1))
+            return _multilabel_scores(
+                draws @ tp_[groups],
+                draws @ fp_[groups],
+                draws @ fn_[groups],
+                draws @ exact_[groups],
+                draws @ mism_[groups],
+                draws.sum(1),
+            )
 
         one = score(np.arange(len(first)), counts[None, :])
         one["errors"] = np.array([counts.sum() - counts @ exact_])
@@ -218,8 +236,7 @@ def multilabel_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: 
     return {n: np.array(v) for n, v in point.items()}, bounds
 
 
-def regression_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: int, seed: int,
-                      confidence: float):
+def regression_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: int, seed: int, confidence: float):
     """Point values of every slice's MAE, RMSE and bias, and bootstrap intervals (none with
     sample weights)."""
     err = ev.residuals
@@ -230,8 +247,11 @@ def regression_scores(ev, codes: np.ndarray, rows_of: list[np.ndarray], n_boot: 
     for s, rows in enumerate(rows_of):
         e = err[rows]
         w = None if ev.sample_weight is None else ev.sample_weight[rows]
-        vals = {"mae": np.average(np.abs(e), weights=w), "rmse": np.sqrt(np.average(e**2, weights=w)),
-                "bias": np.average(e, weights=w)}
+        vals = {
+            "mae": np.average(np.abs(e), weights=w),
+            "rmse": np.sqrt(np.average(e**2, weights=w)),
+            "bias": np.average(e, weights=w),
+        }
         for name, v in vals.items():
             point.setdefault(name, []).append(float(v))
         if n_boot and w is None:
@@ -255,8 +275,7 @@ def auc_with_interval(ev, rows: np.ndarray, confidence: float) -> tuple[float, f
         order, s_sorted = M.sort_descending(proba[:, c])
         curve = M.sorted_curve(truth[order], s_sorted, None if w is None else w[order])
         aucs.append(M.roc_auc_binary(curve))
-        lo, hi = (M.roc_auc_delong_interval(curve, confidence) if w is None
-                  else (float("nan"), float("nan")))
+        lo, hi = M.roc_auc_delong_interval(curve, confidence) if w is None else (float("nan"), float("nan"))
         lows.append(lo)
         highs.append(hi)
     if np.isnan(aucs).any():
@@ -328,8 +347,7 @@ def slice_table(
     wanted = list(ev.DEFAULT_SLICE_METRICS if metrics is None else metrics)
     unknown = [m for m in wanted if m not in known]
     if unknown:
-        raise ValueError(f"Unknown metric(s) {unknown} for a {ev.task} evaluation; choose from "
-                         f"{list(known)}.")
+        raise ValueError(f"Unknown metric(s) {unknown} for a {ev.task} evaluation; choose from {list(known)}.")
     wanted = [first] + [m for m in dict.fromkeys(wanted) if m != first]
     codes, names, label = slice_groups(ev, column, groups=groups, bins=bins)
     n_slices = len(names)
@@ -367,13 +385,22 @@ def slice_table(
         data[f"{m}_high"] = np.array([hi for _, hi in b], dtype=np.float64)
     key = data[first] if ev.SLICE_WORST_IS_HIGH else -data[first]
     ranked = np.lexsort((-size, -key))  # worst first, then larger first
-    frame = pd.DataFrame({c: np.asarray(v)[ranked] for c, v in data.items()},
-                         index=pd.Index([names[i] for i in ranked], dtype=object, name="slice"))
+    frame = pd.DataFrame(
+        {c: np.asarray(v)[ranked] for c, v in data.items()},
+        index=pd.Index([names[i] for i in ranked], dtype=object, name="slice"),
+    )
     rows_col = np.empty(n_slices, dtype=object)
     for j, i in enumerate(ranked):
         rows_of[i].flags.writeable = False
         rows_col[j] = rows_of[i]
     frame["rows"] = rows_col
-    frame.attrs.update({"column": label, "n_boot": int(n_boot), "confidence": float(confidence),
-                        "sort_by": first, "interval": {m: interval.get(m, "none") for m in wanted}})
+    frame.attrs.update(
+        {
+            "column": label,
+            "n_boot": int(n_boot),
+            "confidence": float(confidence),
+            "sort_by": first,
+            "interval": {m: interval.get(m, "none") for m in wanted},
+        }
+    )
     return frame

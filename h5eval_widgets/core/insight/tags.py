@@ -132,8 +132,7 @@ class TagStore:
 
     def tagged(self, tag: str | None = None) -> np.ndarray:
         """Indices of the samples with any tag (or with ``tag``), ascending."""
-        return np.array(sorted(i for i, t in self._tags.items() if tag is None or tag in t),
-                        dtype=np.int64)
+        return np.array(sorted(i for i, t in self._tags.items() if tag is None or tag in t), dtype=np.int64)
 
     def names(self) -> list[str]:
         """Every tag in use, most used first."""

@@ -48,8 +48,7 @@ def _feature_frame(features: Any) -> "pd.DataFrame":
     X = getattr(features, "X", None)
     if X is None:
         raise TypeError(
-            f"features must be a DataFrame or a Dataset (load_dataset(...)); got "
-            f"{type(features).__name__}."
+            f"features must be a DataFrame or a Dataset (load_dataset(...)); got {type(features).__name__}."
         )
     if getattr(features, "kind", None) != "tabular":
         raise DatasetError(
@@ -80,8 +79,11 @@ def _columns(ev: "Evaluation", features: Any) -> "pd.DataFrame":
     if features is not None:
         feats = _feature_frame(features)
         if len(feats) != ev.n_samples:
-            hint = (f" This evaluation is a subset of {len(ev.source_rows)} rows: pass "
-                    "features.iloc[ev.source_rows]." if ev.source_rows is not None else "")
+            hint = (
+                f" This evaluation is a subset of {len(ev.source_rows)} rows: pass features.iloc[ev.source_rows]."
+                if ev.source_rows is not None
+                else ""
+            )
             raise DatasetError(
                 f"features has {len(feats)} rows but the evaluation has {ev.n_samples} samples; "
                 f"give the features of the evaluated samples, in order.{hint}"
@@ -147,8 +149,7 @@ def _rule(conditions: list[tuple[int, bool, float]], specs: list[_Column]) -> st
     by_source: dict[str, dict] = {}
     for j, right, thr in conditions:
         spec = specs[j]
-        d = by_source.setdefault(spec.source, {"lo": None, "hi": None, "eq": None, "ne": [],
-                                               "missing": None})
+        d = by_source.setdefault(spec.source, {"lo": None, "hi": None, "eq": None, "ne": [], "missing": None})
         if spec.kind == "num":
             if right:
                 d["lo"] = thr if d["lo"] is None else max(d["lo"], thr)
@@ -179,8 +180,7 @@ def _rule(conditions: list[tuple[int, bool, float]], specs: list[_Column]) -> st
             parts.append(f"{src} > {_fmt(d['lo'])}")
         elif d["hi"] is not None:
             parts.append(f"{src} <= {_fmt(d['hi'])}")
-        if d["missing"] is False and d["eq"] is None and d["lo"] is None and d["hi"] is None \
-                and not d["ne"]:
+        if d["missing"] is False and d["eq"] is None and d["lo"] is None and d["hi"] is None and not d["ne"]:
             parts.append(f"{src} is not missing")
     return " and ".join(parts) or "all samples"
 
@@ -301,9 +301,14 @@ def find_weak_slices(
         data["error_rate"] = rate[keep]
     data["error_share"] = bad[keep] / total_bad if total_bad else np.zeros(len(keep))
     data["lift"] = rate[keep] / baseline if baseline else np.full(len(keep), np.nan)
-    out = pd.DataFrame(data, index=pd.Index([rules[ids[i]] for i in keep], dtype=object,
-                                            name="slice"))
+    out = pd.DataFrame(data, index=pd.Index([rules[ids[i]] for i in keep], dtype=object, name="slice"))
     out["rows"] = rows_col
-    out.attrs.update({"baseline": float(baseline), "max_depth": int(max_depth),
-                      "min_samples": min_samples, "columns": [str(c) for c in frame.columns]})
+    out.attrs.update(
+        {
+            "baseline": float(baseline),
+            "max_depth": int(max_depth),
+            "min_samples": min_samples,
+            "columns": [str(c) for c in frame.columns],
+        }
+    )
     return out

@@ -85,7 +85,7 @@ class BoxMatches:
         k1 = self.n_classes + 1
         d = self.order[: self.n_kept(confidence)]
         cm = np.bincount(self.dt_true[d] * k1 + self.dt_pred[d], minlength=k1 * k1).reshape(k1, k1)
-        missed = self.gt_order[self.n_found(confidence):]
+        missed = self.gt_order[self.n_found(confidence) :]
         cm[:, -1] += np.bincount(self.gt_class[missed], minlength=k1)
         return cm
 
@@ -95,7 +95,7 @@ class BoxMatches:
         a false box has no true box, a missed object no detection."""
         k = self.n_classes
         if predicted == k:  # missed objects
-            g = self.gt_order[self.n_found(confidence):]
+            g = self.gt_order[self.n_found(confidence) :]
             g = np.sort(g[self.gt_class[g] == true])
             return np.full(len(g), -1, dtype=np.int64), g
         d = self.order[: self.n_kept(confidence)]
@@ -103,9 +103,19 @@ class BoxMatches:
         return d, self.dt_match[d]
 
 
-def match_boxes(gt_image: np.ndarray, gt_box: np.ndarray, gt_class: np.ndarray, crowd: np.ndarray,
-                dt_image: np.ndarray, dt_box: np.ndarray, dt_class: np.ndarray, score: np.ndarray,
-                *, n_classes: int, iou: float = 0.5) -> BoxMatches:
+def match_boxes(
+    gt_image: np.ndarray,
+    gt_box: np.ndarray,
+    gt_class: np.ndarray,
+    crowd: np.ndarray,
+    dt_image: np.ndarray,
+    dt_box: np.ndarray,
+    dt_class: np.ndarray,
+    score: np.ndarray,
+    *,
+    n_classes: int,
+    iou: float = 0.5,
+) -> BoxMatches:
     """Match detections to true boxes across classes (see the module's docstring).
 
     Parameters
@@ -139,8 +149,8 @@ def match_boxes(gt_image: np.ndarray, gt_box: np.ndarray, gt_class: np.ndarray, 
     d_sorted = np.lexsort((np.arange(n_dt), -score, dt_image))
     g_img, d_img = gt_image[g_sorted], dt_image[d_sorted]
     for img in np.intersect1d(g_img, d_img):
-        g = g_sorted[np.searchsorted(g_img, img, "left"): np.searchsorted(g_img, img, "right")]
-        d = d_sorted[np.searchsorted(d_img, img, "left"): np.searchsorted(d_img, img, "right")]
+        g = g_sorted[np.searchsorted(g_img, img, "left") : np.searchsorted(g_img, img, "right")]
+        d = d_sorted[np.searchsorted(d_img, img, "left") : np.searchsorted(d_img, img, "right")]
         ious = box_ious(dt_box[d], gt_box[g], crowd[g])
         g_crowd, g_cls = crowd[g], gt_class[g]
         taken = np.zeros(len(g), bool)
@@ -165,5 +175,17 @@ def match_boxes(gt_image: np.ndarray, gt_box: np.ndarray, gt_class: np.ndarray, 
     order = np.argsort(-score, kind="stable")
     gt_order = np.argsort(-gt_first, kind="stable")
     dt_true = np.where(dt_match >= 0, gt_class[np.maximum(dt_match, 0)] if n_gt else n_classes, n_classes)
-    return BoxMatches(float(iou), int(n_classes), dt_match, dt_iou, gt_first, dt_true.astype(np.int64),
-                      dt_class, gt_class, order, score[order], gt_order, gt_first[gt_order])
+    return BoxMatches(
+        float(iou),
+        int(n_classes),
+        dt_match,
+        dt_iou,
+        gt_first,
+        dt_true.astype(np.int64),
+        dt_class,
+        gt_class,
+        order,
+        score[order],
+        gt_order,
+        gt_first[gt_order],
+    )

@@ -19,8 +19,20 @@ from ..errors import MissingDependencyError
 __all__ = ["COCO_METRICS", "CocoNumbers", "coco_numbers", "coco_backend", "coco_dicts"]
 
 #: the 12 numbers of ``COCOeval.stats``, in order, named as torchmetrics names them
-COCO_METRICS = ("map", "map_50", "map_75", "map_small", "map_medium", "map_large",
-                "mar_1", "mar_10", "mar_100", "mar_small", "mar_medium", "mar_large")
+COCO_METRICS = (
+    "map",
+    "map_50",
+    "map_75",
+    "map_small",
+    "map_medium",
+    "map_large",
+    "mar_1",
+    "mar_10",
+    "mar_100",
+    "mar_small",
+    "mar_medium",
+    "mar_large",
+)
 #: IoU thresholds of COCO's sweep (0.50:0.05:0.95) and its 101 recall points
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)
@@ -39,15 +51,16 @@ def coco_backend(prefer: str | None = None) -> tuple[str, Any, Any]:
         try:
             if name == "faster_coco_eval":
                 from faster_coco_eval import COCO, COCOeval_faster
+
                 return name, COCO, COCOeval_faster
             from pycocotools.coco import COCO
             from pycocotools.cocoeval import COCOeval
+
             return name, COCO, COCOeval
         except ImportError:
             continue
     raise MissingDependencyError(
-        "Object-detection metrics need faster-coco-eval (or pycocotools): "
-        "pip install 'h5eval-widgets[detection]'."
+        "Object-detection metrics need faster-coco-eval (or pycocotools): pip install 'h5eval-widgets[detection]'."
     )
 
 
@@ -55,22 +68,47 @@ def coco_dicts(images, gt, dt, categories: dict[int, str]) -> tuple[dict, list[d
     """The COCO ground-truth dict and results list of frames of images, true and detected boxes
     (annotation ids start at 1: pycocotools reads id 0 as 'unmatched')."""
     gt_d = {
-        "images": [{"id": int(i), "file_name": str(f), "width": float(w), "height": float(h)}
-                   for i, f, w, h in zip(images["image_id"], images["file_name"],
-                                         images["width"], images["height"])],
+        "images": [
+            {"id": int(i), "file_name": str(f), "width": float(w), "height": float(h)}
+            for i, f, w, h in zip(images["image_id"], images["file_name"], images["width"], images["height"])
+        ],
         "annotations": [
-            {"id": k, "image_id": int(i), "category_id": int(c), "bbox": [x, y, w, h],
-             "area": float(a), "iscrowd": int(z)}
-            for k, (i, c, x, y, w, h, a, z) in enumerate(zip(
-                gt["image_id"].tolist(), gt["category_id"].tolist(), gt["x"].tolist(),
-                gt["y"].tolist(), gt["w"].tolist(), gt["h"].tolist(), gt["area"].tolist(),
-                gt["iscrowd"].tolist()), start=1)],
+            {
+                "id": k,
+                "image_id": int(i),
+                "category_id": int(c),
+                "bbox": [x, y, w, h],
+                "area": float(a),
+                "iscrowd": int(z),
+            }
+            for k, (i, c, x, y, w, h, a, z) in enumerate(
+                zip(
+                    gt["image_id"].tolist(),
+                    gt["category_id"].tolist(),
+                    gt["x"].tolist(),
+                    gt["y"].tolist(),
+                    gt["w"].tolist(),
+                    gt["h"].tolist(),
+                    gt["area"].tolist(),
+                    gt["iscrowd"].tolist(),
+                ),
+                start=1,
+            )
+        ],
         "categories": [{"id": int(k), "name": str(v)} for k, v in categories.items()],
     }
-    dt_l = [{"image_id": i, "category_id": c, "bbox": [x, y, w, h], "score": s}
-            for i, c, x, y, w, h, s in zip(dt["image_id"].tolist(), dt["category_id"].tolist(),
-                                           dt["x"].tolist(), dt["y"].tolist(), dt["w"].tolist(),
-                                           dt["h"].tolist(), dt["score"].tolist())]
+    dt_l = [
+        {"image_id": i, "category_id": c, "bbox": [x, y, w, h], "score": s}
+        for i, c, x, y, w, h, s in zip(
+            dt["image_id"].tolist(),
+            dt["category_id"].tolist(),
+            dt["x"].tolist(),
+            dt["y"].tolist(),
+            dt["w"].tolist(),
+            dt["h"].tolist(),
+            dt["score"].tolist(),
+        )
+    ]
     return gt_d, dt_l
 
 
@@ -147,14 +185,16 @@ def coco_numbers(images, gt, dt, categories: dict[int, str], *, backend: str | N
         ev.summarize()
     stats = [float(s) for s in list(ev.stats)[:12]]
     precision = np.asarray(ev.eval["precision"], dtype=np.float64)
-    return CocoNumbers(dict(zip(COCO_METRICS, stats)), precision,
-                       tuple(int(c) for c in ev.params.catIds), name)
+    return CocoNumbers(dict(zip(COCO_METRICS, stats)), precision, tuple(int(c) for c in ev.params.catIds), name)
 
 
 def _empty_results(coco_gt, COCO, name: str):
     """A results set with no detections (``loadRes`` refuses an empty list)."""
-    d = {"images": list(coco_gt.dataset["images"]), "annotations": [],
-         "categories": list(coco_gt.dataset["categories"])}
+    d = {
+        "images": list(coco_gt.dataset["images"]),
+        "annotations": [],
+        "categories": list(coco_gt.dataset["categories"]),
+    }
     if name == "pycocotools":
         c = COCO()
         c.dataset = d

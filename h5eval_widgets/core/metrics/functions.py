@@ -78,9 +78,7 @@ def normalize_confusion(cm: np.ndarray, normalize: str | None) -> np.ndarray:
         elif normalize == "all":
             out = cm / cm.sum()
         else:
-            raise ValueError(
-                f"normalize={normalize!r} is not one of 'true', 'pred', 'all' or None."
-            )
+            raise ValueError(f"normalize={normalize!r} is not one of 'true', 'pred', 'all' or None.")
     return np.nan_to_num(out)
 
 
@@ -157,9 +155,7 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
         expected = np.outer(predicted, support) / total
         off_diag_expected = expected.sum() - np.trace(expected)
         observed = total - tp.sum()
-        out["cohen_kappa"] = (
-            float(1 - observed / off_diag_expected) if off_diag_expected else float("nan")
-        )
+        out["cohen_kappa"] = float(1 - observed / off_diag_expected) if off_diag_expected else float("nan")
     # Matthews correlation, multi-class form (Gorodkin); scikit-learn returns 0 when undefined.
     # (the same order of operations as scikit-learn, so rounding agrees in degenerate cases)
     n = predicted.sum()
@@ -171,8 +167,7 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
     return out
 
 
-def scores_from_cell_draws(draws: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                           n_classes: int) -> dict:
+def scores_from_cell_draws(draws: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_classes: int) -> dict:
     """Confusion-matrix metrics for many matrices at once, given only their non-empty cells.
 
     Parameters
@@ -277,9 +272,7 @@ def true_class_rank(y_true_idx, y_proba, *, chunk: int = 8192) -> np.ndarray:
         above = np.count_nonzero(block > s_true, axis=1)
         tied = np.flatnonzero(np.count_nonzero(block == s_true, axis=1) > 1)
         if len(tied):
-            above[tied] += np.count_nonzero(
-                (block[tied] == s_true[tied]) & (cls[None, :] > idx[tied, None]), axis=1
-            )
+            above[tied] += np.count_nonzero((block[tied] == s_true[tied]) & (cls[None, :] > idx[tied, None]), axis=1)
         ahead[start : start + chunk] = above
     return ahead
 
@@ -294,9 +287,7 @@ def top_k_accuracy(y_true_idx, y_proba, k: int, *, sample_weight=None, rank=None
     return float(np.average(rank < k, weights=sample_weight))
 
 
-def calibration_curve(
-    y_correct, confidence, *, n_bins: int = 10
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def calibration_curve(y_correct, confidence, *, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reliability diagram over uniform bins of ``[0, 1]``.
 
     Parameters

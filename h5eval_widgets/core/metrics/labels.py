@@ -43,9 +43,7 @@ def infer_task(n_outputs: int, *, activation: str | None = None, y=None) -> str:
     {'binary', 'multiclass', 'multilabel', 'regression'}
     """
     y_arr = None if y is None else np.asarray(y)
-    labels_look_categorical = y_arr is not None and (
-        y_arr.dtype.kind in "OUSb" or _is_integral(y_arr)
-    )
+    labels_look_categorical = y_arr is not None and (y_arr.dtype.kind in "OUSb" or _is_integral(y_arr))
     if activation == "softmax":
         return "binary" if n_outputs == 2 else "multiclass"
     if activation == "sigmoid":
@@ -113,12 +111,16 @@ def _finite_outputs(raw: np.ndarray) -> bool:
 def _softmax_outputs(raw: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """One row of class scores per sample (softmax or its logits)."""
     if _finite_outputs(raw):
-        return (_softmax(raw.astype(raw.dtype, copy=True)),
-                ["The model outputs logits (values outside [0, 1]); applied softmax."])
+        return (
+            _softmax(raw.astype(raw.dtype, copy=True)),
+            ["The model outputs logits (values outside [0, 1]); applied softmax."],
+        )
     sums = raw.sum(axis=1)
     if not np.allclose(sums, 1.0, atol=1e-3):
-        return (raw / np.where(sums == 0, 1, sums)[:, None],
-                ["Output rows did not sum to 1; renormalized them to probabilities."])
+        return (
+            raw / np.where(sums == 0, 1, sums)[:, None],
+            ["Output rows did not sum to 1; renormalized them to probabilities."],
+        )
     return raw, []
 
 
@@ -208,9 +210,7 @@ def _encode_multilabel(y: np.ndarray, n_classes: int, classes) -> tuple[np.ndarr
     """Multi-label targets as a boolean matrix."""
     names = _checked_names(classes, n_classes)
     if y.ndim != 2 or y.shape[1] != n_classes:
-        raise LabelError(
-            f"Multi-label targets must have shape (n_samples, {n_classes}); got {y.shape}."
-        )
+        raise LabelError(f"Multi-label targets must have shape (n_samples, {n_classes}); got {y.shape}.")
     if not np.all(np.isin(y, (0, 1))):
         raise LabelError("Multi-label targets must be 0/1 (or booleans) in every column.")
     return y.astype(bool), names or default_class_names(n_classes)

@@ -140,13 +140,11 @@ def confidence_histograms(ev, n_bins: int = 10) -> pd.DataFrame:
     conf, ok = ev.confidence, ev.correct
     right = np.histogram(conf[ok], bins=edges)[0]
     wrong = np.histogram(conf[~ok], bins=edges)[0]
-    return pd.DataFrame({"right": right, "wrong": wrong},
-                        index=pd.Index(edges[:-1], name="bin_start"))
+    return pd.DataFrame({"right": right, "wrong": wrong}, index=pd.Index(edges[:-1], name="bin_start"))
 
 
 # ---------------------------------------------------------------------- which classes to draw
-def classes_to_draw(confusion: np.ndarray, most: int, focus: int | None = None,
-                    keep: Sequence[int] = ()) -> np.ndarray:
+def classes_to_draw(confusion: np.ndarray, most: int, focus: int | None = None, keep: Sequence[int] = ()) -> np.ndarray:
     """The ``most`` classes to draw so that the drawn cells hold the largest confusions.
 
     Classes are taken pair by pair from the most confused (true, predicted) pairs, both
@@ -220,8 +218,9 @@ def lowest_classes(values, most: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- curves
-def pick_points(x: np.ndarray, y: np.ndarray, thresholds: np.ndarray,
-                most: int = MAX_PICK_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pick_points(
+    x: np.ndarray, y: np.ndarray, thresholds: np.ndarray, most: int = MAX_PICK_POINTS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Up to ``most`` curve points with a finite threshold, spread evenly along the curve.
 
     Parameters
@@ -259,8 +258,9 @@ def _feature_block(data, idx: np.ndarray) -> dict[str, list]:
     return cols
 
 
-def samples_frame(ev, data=None, indices=None, *, y_pred: np.ndarray | None = None,
-                  tags=None, features: bool = True, top: int = 3) -> pd.DataFrame:
+def samples_frame(
+    ev, data=None, indices=None, *, y_pred: np.ndarray | None = None, tags=None, features: bool = True, top: int = 3
+) -> pd.DataFrame:
     """The samples as table rows: index, id (when the evaluation has ``sample_ids``), file,
     true, predicted, confidence, top classes, tags, then the input columns with their names
     (tabular data) or the text.
@@ -325,8 +325,9 @@ def sort_keys(ev, data) -> list[str]:
     return keys
 
 
-def sort_samples(ev, data, indices, by: str, *, descending: bool = False,
-                 y_pred: np.ndarray | None = None) -> np.ndarray:
+def sort_samples(
+    ev, data, indices, by: str, *, descending: bool = False, y_pred: np.ndarray | None = None
+) -> np.ndarray:
     """``indices`` ordered by one of :func:`sort_keys` (stable: ties keep their order).
 
     Only the key column is read (no table of every selected sample is built).

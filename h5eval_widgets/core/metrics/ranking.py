@@ -149,8 +149,9 @@ def sorted_curve(t_sorted, s_sorted, w_sorted=None, *, ends=None) -> BinaryCurve
     return BinaryCurve(thresholds=s_sorted[ends].astype(np.float64), tps=tps, fps=fps)
 
 
-def class_column_stats(y_idx, score, c: int, n_classes: int, *, sample_weight=None,
-                       pairwise: bool = True) -> tuple[BinaryCurve, np.ndarray | None]:
+def class_column_stats(
+    y_idx, score, c: int, n_classes: int, *, sample_weight=None, pairwise: bool = True
+) -> tuple[BinaryCurve, np.ndarray | None]:
     """One sort of class ``c``'s score column, shared by its curve and its one-vs-one sums.
 
     Parameters
@@ -187,8 +188,9 @@ def class_column_stats(y_idx, score, c: int, n_classes: int, *, sample_weight=No
     return curve, np.bincount(y_sorted, weights=above, minlength=n_classes)
 
 
-def _keyed_column_stats(key: np.ndarray, shift: np.uint64, c: int, counts: np.ndarray
-                        ) -> tuple[float, float, np.ndarray]:
+def _keyed_column_stats(
+    key: np.ndarray, shift: np.uint64, c: int, counts: np.ndarray
+) -> tuple[float, float, np.ndarray]:
     """AUC, AP and pair sums of class ``c`` from its column's sorted ``bits << shift | class`` keys.
 
     Equal scores sort by class, so each tie group holds its c-samples in one run. A b-sample
@@ -210,9 +212,13 @@ def _keyed_column_stats(key: np.ndarray, shift: np.uint64, c: int, counts: np.nd
     # a c-run with a tied neighbour of another class means c-vs-other ties
     left, right = pos[first] - 1, pos[np.r_[first[1:], True] if n_c else first] + 1
     mixed = (
-        np.any((key[np.maximum(left, 0)] >> shift == group_bits) & (left >= 0))
-        or np.any((key[np.minimum(right, n - 1)] >> shift == group_bits) & (right < n))
-    ) if n_c else False
+        (
+            np.any((key[np.maximum(left, 0)] >> shift == group_bits) & (left >= 0))
+            or np.any((key[np.minimum(right, n - 1)] >> shift == group_bits) & (right < n))
+        )
+        if n_c
+        else False
+    )
     if mixed:
         lo = np.searchsorted(key, group_bits << shift, "left")
         hi = np.searchsorted(key, (group_bits + np.uint64(1)) << shift, "left")
@@ -235,8 +241,9 @@ def _keyed_column_stats(key: np.ndarray, shift: np.uint64, c: int, counts: np.nd
     return auc, ap, pair_sums
 
 
-def multiclass_rank_stats(y_idx, y_proba, *, workers: int = 1,
-                          block_bytes: int = 32 << 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def multiclass_rank_stats(
+    y_idx, y_proba, *, workers: int = 1, block_bytes: int = 32 << 20
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One-vs-rest ROC AUC, average precision and one-vs-one pair sums of every class.
 
     Each score column is sorted once, with the true class packed below the score's bits in

@@ -96,7 +96,7 @@ def resample_means(values: np.ndarray, n_boot: int, *, seed: int = 0) -> np.ndar
         size = min(block, n_boot - start)
         idx = rng.integers(0, n, size=(size, n))
         for j in range(values.shape[1]):
-            out[start:start + size, j] = values[idx, j].mean(axis=1)
+            out[start : start + size, j] = values[idx, j].mean(axis=1)
     return out
 
 

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PixelCounts", "image_counts", "class_scores", "matrix_summary", "per_image_iou",
-           "SCORE_BINS"]
+__all__ = ["PixelCounts", "image_counts", "class_scores", "matrix_summary", "per_image_iou", "SCORE_BINS"]
 
 #: Bins of the per-image score histograms kept for one sigmoid output (threshold resolution
 #: 1 / SCORE_BINS = 0.001).
@@ -68,8 +67,7 @@ class PixelCounts:
         return len(self.counts)
 
 
-def image_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int,
-                 ignore_index: int | None = 255) -> np.ndarray:
+def image_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int, ignore_index: int | None = 255) -> np.ndarray:
     """Per-image confusion counts of class-index masks.
 
     Parameters
@@ -115,8 +113,13 @@ def class_scores(cm: np.ndarray) -> dict[str, np.ndarray]:
     seen = (support + predicted) > 0
     iou = np.where(seen, _div(tp, support + predicted - tp), np.nan)
     dice = np.where(seen, _div(2 * tp, support + predicted), np.nan)
-    return {"iou": iou, "dice": dice, "precision": _div(tp, predicted),
-            "recall": _div(tp, support), "support": support.astype(np.int64)}
+    return {
+        "iou": iou,
+        "dice": dice,
+        "precision": _div(tp, predicted),
+        "recall": _div(tp, support),
+        "support": support.astype(np.int64),
+    }
 
 
 def _nanmean(a: np.ndarray, axis=-1) -> np.ndarray:

@@ -23,8 +23,6 @@ CODE_LAYERS = frozenset({"Lambda", "TFOpLambda", "SlicingOpLambda"})
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-
-
 def _walk(config: Any) -> Iterator[dict]:
     if isinstance(config, dict):
         if "class_name" in config:
@@ -108,13 +106,9 @@ def _read_keras_config(path: Path) -> tuple[dict, str | None]:
             config = json.loads(zf.read("config.json"))
             meta = json.loads(zf.read("metadata.json")) if "metadata.json" in zf.namelist() else {}
     except KeyError:
-        raise ModelLoadError(
-            f"{path} is a zip file without config.json, so not a Keras model archive."
-        ) from None
+        raise ModelLoadError(f"{path} is a zip file without config.json, so not a Keras model archive.") from None
     except (json.JSONDecodeError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
-        raise ModelLoadError(
-            f"{path}: the model's config.json is broken ({exc}); save the model again."
-        ) from None
+        raise ModelLoadError(f"{path}: the model's config.json is broken ({exc}); save the model again.") from None
     return config, meta.get("keras_version")
 
 

@@ -13,8 +13,7 @@ import numpy as np
 
 from ..metrics.labels import infer_task
 
-__all__ = ["ModelInfo", "info_from_keras", "savedmodel_info", "facts_key", "facts_path",
-           "read_facts", "write_facts"]
+__all__ = ["ModelInfo", "info_from_keras", "savedmodel_info", "facts_key", "facts_path", "read_facts", "write_facts"]
 
 #: Bumped when ModelInfo gains facts, so older records are not read.
 FACTS_VERSION = "2"
@@ -74,13 +73,17 @@ class ModelInfo:
     def from_dict(cls, d: dict) -> "ModelInfo":
         """The inverse of ``dataclasses.asdict`` after a JSON round trip."""
         return cls(
-            input_shape=tuple(d["input_shape"]), output_shape=tuple(d["output_shape"]),
-            output_activation=d["output_activation"], format=d["format"],
-            keras_version=d["keras_version"], n_params=d["n_params"],
+            input_shape=tuple(d["input_shape"]),
+            output_shape=tuple(d["output_shape"]),
+            output_activation=d["output_activation"],
+            format=d["format"],
+            keras_version=d["keras_version"],
+            n_params=d["n_params"],
             class_names=tuple(d["class_names"]) if d["class_names"] else None,
             input_names=tuple(d["input_names"]),
             input_shapes=tuple(tuple(s) for s in d["input_shapes"]),
-            input_dtypes=tuple(d["input_dtypes"]), rescales_inputs=bool(d["rescales_inputs"]),
+            input_dtypes=tuple(d["input_dtypes"]),
+            rescales_inputs=bool(d["rescales_inputs"]),
             activation_bytes=d["activation_bytes"],
         )
 
@@ -212,8 +215,12 @@ def savedmodel_info(layer, endpoint: str) -> ModelInfo:
         if outs:
             out_shape = tuple(outs[0].shape.as_list())
     return ModelInfo(
-        input_shape=in_shape, output_shape=out_shape, output_activation=None, format="savedmodel",
-        input_shapes=(in_shape,) if in_shape else (), input_dtypes=in_dtypes,
+        input_shape=in_shape,
+        output_shape=out_shape,
+        output_activation=None,
+        format="savedmodel",
+        input_shapes=(in_shape,) if in_shape else (),
+        input_dtypes=in_dtypes,
         input_names=("input",) if in_shape else (),
     )
 
@@ -223,8 +230,7 @@ def facts_key(digest: str, trust_code: bool, output) -> str:
 
     from ..cache import cache_key
 
-    return cache_key("model-facts", FACTS_VERSION, digest, str(trust_code), repr(output),
-                     version("keras"))
+    return cache_key("model-facts", FACTS_VERSION, digest, str(trust_code), repr(output), version("keras"))
 
 
 def facts_path(cache, key: str) -> Path:
@@ -259,8 +265,12 @@ def write_facts(target: Path, loaded: Any) -> None:
     import tempfile
     from dataclasses import asdict
 
-    record = {"info": asdict(loaded.info), "fingerprint": loaded.fingerprint,
-              "notes": loaded.notes, "output_index": loaded.output_index}
+    record = {
+        "info": asdict(loaded.info),
+        "fingerprint": loaded.fingerprint,
+        "notes": loaded.notes,
+        "output_index": loaded.output_index,
+    }
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=target.parent)

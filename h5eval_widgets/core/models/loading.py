@@ -22,8 +22,6 @@ from .info import ModelInfo, facts_key, facts_path, info_from_keras, read_facts,
 __all__ = ["ModelInfo", "LoadedModel", "load_model", "file_digest", "CODE_LAYERS"]
 
 
-
-
 @dataclass(eq=False)
 class LoadedModel:
     """A model ready for prediction, with its facts and the fingerprint used by the cache.
@@ -109,7 +107,6 @@ def _load_savedmodel(path: Path):
     )
 
 
-
 def _digest_keras_model(model) -> str:
     h = hashlib.sha256()
     try:
@@ -175,9 +172,7 @@ def load_model(
         import keras
 
         if not isinstance(source, keras.Model):
-            raise ModelLoadError(
-                f"Expected a model path or a keras.Model; got {type(source).__name__}."
-            )
+            raise ModelLoadError(f"Expected a model path or a keras.Model; got {type(source).__name__}.")
         model, out_idx = _pick_output(source, output, name or source.name)
         return LoadedModel(
             _model=model,
@@ -199,8 +194,11 @@ def load_model(
             )
         layer, endpoint = _load_savedmodel(path)
         return LoadedModel(
-            _model=layer, info=savedmodel_info(layer, endpoint), name=display,
-            fingerprint=file_digest(path), path=path,
+            _model=layer,
+            info=savedmodel_info(layer, endpoint),
+            name=display,
+            fingerprint=file_digest(path),
+            path=path,
             notes=[f"Loaded SavedModel endpoint '{endpoint}'; output activation is inferred from the outputs."],
         )
     if path.stat().st_size == 0:
@@ -215,8 +213,13 @@ def load_model(
         known = read_facts(facts_file)
         if known is not None:  # seen before: Keras waits until the model is actually run
             return LoadedModel(
-                _model=None, info=known["info"], name=display, fingerprint=known["fingerprint"],
-                path=path, notes=known["notes"], output_index=known["output_index"],
+                _model=None,
+                info=known["info"],
+                name=display,
+                fingerprint=known["fingerprint"],
+                path=path,
+                notes=known["notes"],
+                output_index=known["output_index"],
                 loader=lambda: _keras_load(path, None, trust_code, config, output, display)[0],
             )
     model, out_idx = _keras_load(path, custom_objects, trust_code, config, output, display)
@@ -224,9 +227,13 @@ def load_model(
     if version and str(version).startswith("2."):
         notes.append(f"Written by Keras {version}; loaded with Keras 3 (compile=False).")
     loaded = LoadedModel(
-        _model=model, info=info_from_keras(model, fmt, version), name=display,
-        fingerprint=digest + (f":out{out_idx}" if out_idx is not None else ""), path=path,
-        notes=notes, output_index=out_idx,
+        _model=model,
+        info=info_from_keras(model, fmt, version),
+        name=display,
+        fingerprint=digest + (f":out{out_idx}" if out_idx is not None else ""),
+        path=path,
+        notes=notes,
+        output_index=out_idx,
     )
     if facts_file is not None:
         write_facts(facts_file, loaded)
@@ -246,9 +253,7 @@ def _keras_load(path: Path, custom_objects, trust_code: bool, config, output, di
         msg = str(exc)
         if "Could not locate" in msg or "Unknown layer" in msg or "Unrecognized" in msg:
             raise _unknown_layer_error(path, exc, config) from None
-        raise ModelLoadError(
-            f"Keras could not rebuild the model in {path.name}: {msg.splitlines()[0][:400]}"
-        ) from None
+        raise ModelLoadError(f"Keras could not rebuild the model in {path.name}: {msg.splitlines()[0][:400]}") from None
     except Exception as exc:  # noqa: BLE001 - anything else from deep in Keras, made readable
         raise ModelLoadError(
             f"Keras could not load {path.name} ({type(exc).__name__}: "
@@ -256,4 +261,3 @@ def _keras_load(path: Path, custom_objects, trust_code: bool, config, output, di
             "or from an incompatible Keras version; re-save it with model.save('model.keras')."
         ) from None
     return _pick_output(model, output, display)
-

@@ -23,10 +23,19 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
 
     _positive_class_metrics = ("precision", "recall", "f1")
     positive_class = 1
-    HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1", "cohen_kappa", "mcc", "roc_auc",
-                        "average_precision")
-    SLICE_METRICS = ("accuracy", "error_rate", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc",
-                     "precision", "recall", "f1", "roc_auc")
+    HEADLINE_METRICS = ("accuracy", "precision", "recall", "f1", "cohen_kappa", "mcc", "roc_auc", "average_precision")
+    SLICE_METRICS = (
+        "accuracy",
+        "error_rate",
+        "balanced_accuracy",
+        "f1_macro",
+        "cohen_kappa",
+        "mcc",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+    )
     SLICE_AUC_INTERVAL = "DeLong"
 
     @classmethod
@@ -63,8 +72,9 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
             conf = np.concatenate([p1[fp], self.y_proba[fn, 0]])
             return wrong[np.argsort(-conf, kind="stable")]
 
-        dec = DecisionResult(self, t, index.at(t).confusion, lambda i, j: cells[(i, j)],
-                        lambda: (p1 >= t).astype(np.int64), mistakes)
+        dec = DecisionResult(
+            self, t, index.at(t).confusion, lambda i, j: cells[(i, j)], lambda: (p1 >= t).astype(np.int64), mistakes
+        )
         self.__dict__["_last_decisions"] = dec
         return dec
 
@@ -75,8 +85,7 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
         already computed are shared, not rebuilt.
         """
         t = float(threshold)
-        new = dataclasses.replace(self, threshold=t,
-                                  y_pred=_frozen(self.decisions(t).y_pred))
+        new = dataclasses.replace(self, threshold=t, y_pred=_frozen(self.decisions(t).y_pred))
         for name in ("_threshold_indexes", "rank_stats"):
             if name in self.__dict__:
                 new.__dict__[name] = self.__dict__[name]
@@ -100,10 +109,14 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
         if len(s0) < 2 or np.all(s0[1:] <= s0[:-1]):
             w = None if self.sample_weight is None else self.sample_weight[order]
             curve0 = M.sorted_curve(~index.truth_sorted[::-1], s0, w)
-        auc0, ap0 = ((M.roc_auc_binary(curve0), M.average_precision_binary(curve0))
-                     if curve0 is not None else self._class_stats(0))
-        return RankStats(np.array([auc0, M.roc_auc_binary(curve1)]),
-                         np.array([ap0, M.average_precision_binary(curve1)]))
+        auc0, ap0 = (
+            (M.roc_auc_binary(curve0), M.average_precision_binary(curve0))
+            if curve0 is not None
+            else self._class_stats(0)
+        )
+        return RankStats(
+            np.array([auc0, M.roc_auc_binary(curve1)]), np.array([ap0, M.average_precision_binary(curve1)])
+        )
 
     def _ranking_scores(self) -> dict[str, float]:
         stats = self.rank_stats
@@ -141,8 +154,7 @@ class BinaryEvaluation(SingleLabelEvaluation, task="binary"):
     def to_dict(self) -> dict:
         out = super().to_dict()
         out["threshold"] = self.threshold
-        clean = [None if np.isnan(v) else v for v in
-                 (self.best_threshold("f1"), self.best_threshold("youden"))]
+        clean = [None if np.isnan(v) else v for v in (self.best_threshold("f1"), self.best_threshold("youden"))]
         out["best_threshold"] = {"f1": clean[0], "youden": clean[1]}
         return out
 

@@ -22,8 +22,11 @@ __all__ = ["ClassEvaluation", "RankStats", "averaged_scores"]
 
 def averaged_scores(scores: dict) -> dict[str, float]:
     """The macro, micro and weighted precision, recall and F1 out of a per-class score dict."""
-    return {f"{name}_{avg}": scores[f"{name}_{avg}"]
-            for name in ("precision", "recall", "f1") for avg in ("macro", "micro", "weighted")}
+    return {
+        f"{name}_{avg}": scores[f"{name}_{avg}"]
+        for name in ("precision", "recall", "f1")
+        for avg in ("macro", "micro", "weighted")
+    }
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,7 @@ class ClassEvaluation(Evaluation):
     def _threshold_index_for(self, pos: int) -> ThresholdIndex:
         built = self._threshold_indexes
         if pos not in built:
-            built[pos] = ThresholdIndex(
-                self._truth_of(pos), self.y_proba[:, pos], sample_weight=self.sample_weight
-            )
+            built[pos] = ThresholdIndex(self._truth_of(pos), self.y_proba[:, pos], sample_weight=self.sample_weight)
         return built[pos]
 
     def _positive(self, pos_class: int | str | None) -> int:
@@ -103,9 +104,7 @@ class ClassEvaluation(Evaluation):
     # ------------------------------------------------------------------ per-class ranking
     def _prevalence(self) -> np.ndarray:
         """(Weighted) number of samples of each class."""
-        return np.bincount(
-            self.y_true, weights=self.sample_weight, minlength=self.n_classes
-        ).astype(np.float64)
+        return np.bincount(self.y_true, weights=self.sample_weight, minlength=self.n_classes).astype(np.float64)
 
     def _class_stats(self, c: int) -> tuple[float, float]:
         """ROC AUC and AP of class ``c`` against the rest, from its sorted-score index when one
@@ -165,10 +164,8 @@ class ClassEvaluation(Evaluation):
 
         return {"curves": class_curves(self)}
 
-
     # ------------------------------------------------------------------ slices
-    SLICE_METRICS = ("accuracy", "error_rate", "balanced_accuracy", "f1_macro", "cohen_kappa",
-                     "mcc", "roc_auc")
+    SLICE_METRICS = ("accuracy", "error_rate", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc", "roc_auc")
     DEFAULT_SLICE_METRICS = ("accuracy", "f1_macro", "roc_auc", "error_rate")
 
     def slice_auc_columns(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -176,7 +173,6 @@ class ClassEvaluation(Evaluation):
         class against the rest."""
         yt = self.y_true[rows]
         return [(c, yt == c) for c in range(self.n_classes)]
-
 
     def per_class(self, ranking: bool = True) -> pd.DataFrame:
         """Precision, recall, F1, support (and ROC AUC, AP against the rest) for every class.
@@ -191,8 +187,11 @@ class ClassEvaluation(Evaluation):
         names = ("precision", "recall", "f1", "support", "predicted")
         # built from one block with labels held as Python strings: a dict of columns gives
         # pandas 3's Arrow-backed labels, whose first use costs 4.5 MB of memory (measured)
-        df = pd.DataFrame(np.column_stack([np.asarray(s[n], dtype=np.float64) for n in names]),
-                          index=class_index(self.classes, "class"), columns=pd.Index(names, dtype=object))
+        df = pd.DataFrame(
+            np.column_stack([np.asarray(s[n], dtype=np.float64) for n in names]),
+            index=class_index(self.classes, "class"),
+            columns=pd.Index(names, dtype=object),
+        )
         if self.sample_weight is None:
             df["support"] = df["support"].astype(np.int64)
             df["predicted"] = df["predicted"].astype(np.int64)
@@ -207,8 +206,7 @@ class ClassEvaluation(Evaluation):
         out = super().to_dict()
         pc = self.per_class()
         out["per_class"] = {
-            c: {k: (None if np.isnan(v) else float(v)) for k, v in row.items()}
-            for c, row in pc.iterrows()
+            c: {k: (None if np.isnan(v) else float(v)) for k, v in row.items()} for c, row in pc.iterrows()
         }
         out["confusion_matrix"] = np.asarray(self.confusion_matrix()).tolist()
         return out

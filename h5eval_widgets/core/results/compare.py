@@ -36,8 +36,13 @@ def mcnemar(only_a: int, only_b: int) -> dict:
         return {"only_a": 0, "only_b": 0, "statistic": 0.0, "p_value": 1.0, "p_value_exact": 1.0}
     stat = (abs(only_a - only_b) - 1) ** 2 / n
     exact = min(1.0, 2 * stats.binom.cdf(min(only_a, only_b), n, 0.5))
-    return {"only_a": int(only_a), "only_b": int(only_b), "statistic": float(stat),
-            "p_value": float(stats.chi2.sf(stat, 1)), "p_value_exact": float(exact)}
+    return {
+        "only_a": int(only_a),
+        "only_b": int(only_b),
+        "statistic": float(stat),
+        "p_value": float(stats.chi2.sf(stat, 1)),
+        "p_value_exact": float(exact),
+    }
 
 
 @dataclass(eq=False)
@@ -99,8 +104,7 @@ class Comparison:
 
     def mcnemar(self) -> dict:
         """McNemar's test of "A and B are equally often right" on these samples."""
-        return mcnemar(int(np.sum(self.a.correct & ~self.b.correct)),
-                       int(np.sum(~self.a.correct & self.b.correct)))
+        return mcnemar(int(np.sum(self.a.correct & ~self.b.correct)), int(np.sum(~self.a.correct & self.b.correct)))
 
     # ------------------------------------------------------------------ metrics
     def _paired_bootstrap(self) -> dict[str, np.ndarray]:
@@ -132,8 +136,9 @@ class Comparison:
         rows = []
         for k in keys:
             lo, hi = percentile_interval(boot[k], confidence) if k in boot else (np.nan, np.nan)
-            rows.append({"metric": k, na: sa[k], nb: sb[k], "difference": sa[k] - sb[k],
-                         "low": float(lo), "high": float(hi)})
+            rows.append(
+                {"metric": k, na: sa[k], nb: sb[k], "difference": sa[k] - sb[k], "low": float(lo), "high": float(hi)}
+            )
         return pd.DataFrame(rows).set_index("metric")
 
     def per_class(self) -> pd.DataFrame:
@@ -148,8 +153,11 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         m = self.mcnemar()
-        return (f"<b>{self.names[0]} vs {self.names[1]}</b> · McNemar p = {m['p_value_exact']:.3g}"
-                + self.agreement().to_html() + self.metrics().to_html(float_format=lambda x: f"{x:.4f}"))
+        return (
+            f"<b>{self.names[0]} vs {self.names[1]}</b> · McNemar p = {m['p_value_exact']:.3g}"
+            + self.agreement().to_html()
+            + self.metrics().to_html(float_format=lambda x: f"{x:.4f}")
+        )
 
 
 @dataclass(eq=False)
@@ -173,9 +181,16 @@ class SplitReport:
     errors: dict = field(default_factory=dict)
 
     @classmethod
-    def from_evaluations(cls, evaluations: dict, *, errors: dict | None = None, train: str | None = None,
-                         test: str | None = None, metric: str | None = None,
-                         tolerance: float = 0.05) -> "SplitReport":
+    def from_evaluations(
+        cls,
+        evaluations: dict,
+        *,
+        errors: dict | None = None,
+        train: str | None = None,
+        test: str | None = None,
+        metric: str | None = None,
+        tolerance: float = 0.05,
+    ) -> "SplitReport":
         """A report over evaluations already made; train/test guessed from the split names
         ("train" / "test") and the metric from the task (accuracy, or r2 for regression)."""
         train = train or _guess(evaluations, ("train",))
@@ -183,8 +198,7 @@ class SplitReport:
         if metric is None:
             first = next(iter(evaluations.values()), None)
             metric = "r2" if first is not None and not first.is_classification else "accuracy"
-        return cls(evaluations, train=train, test=test, metric=metric, tolerance=tolerance,
-                   errors=dict(errors or {}))
+        return cls(evaluations, train=train, test=test, metric=metric, tolerance=tolerance, errors=dict(errors or {}))
 
     def metrics(self) -> pd.DataFrame:
         """Metrics (rows) by split (columns)."""
@@ -194,8 +208,9 @@ class SplitReport:
     def gap(self) -> float:
         """``metric`` on the train split minus on the test split (nan without both)."""
         if self.train in self.evaluations and self.test in self.evaluations:
-            return float(self.evaluations[self.train].scores[self.metric]
-                         - self.evaluations[self.test].scores[self.metric])
+            return float(
+                self.evaluations[self.train].scores[self.metric] - self.evaluations[self.test].scores[self.metric]
+            )
         return float("nan")
 
     @property
@@ -207,9 +222,11 @@ class SplitReport:
         if math.isnan(self.gap):
             return "Name a train and a test split to check for overfitting."
         verdict = "possible overfitting" if self.overfitting else "no sign of overfitting"
-        return (f"{self.metric}: {self.train} {self.evaluations[self.train].scores[self.metric]:.4f}, "
-                f"{self.test} {self.evaluations[self.test].scores[self.metric]:.4f}, gap {self.gap:+.4f} "
-                f"(tolerance {self.tolerance:g}): {verdict}.")
+        return (
+            f"{self.metric}: {self.train} {self.evaluations[self.train].scores[self.metric]:.4f}, "
+            f"{self.test} {self.evaluations[self.test].scores[self.metric]:.4f}, gap {self.gap:+.4f} "
+            f"(tolerance {self.tolerance:g}): {verdict}."
+        )
 
 
 def _guess(names, words):
@@ -219,8 +236,16 @@ def _guess(names, words):
     return None
 
 
-def compare_splits(model, splits: Mapping[str, Any], *, train: str | None = None, test: str | None = None,
-                   metric: str | None = None, tolerance: float = 0.05, **kwargs) -> SplitReport:
+def compare_splits(
+    model,
+    splits: Mapping[str, Any],
+    *,
+    train: str | None = None,
+    test: str | None = None,
+    metric: str | None = None,
+    tolerance: float = 0.05,
+    **kwargs,
+) -> SplitReport:
     """Evaluate one model on several named datasets (for example train, validation, test).
 
     Parameters
@@ -245,8 +270,9 @@ def compare_splits(model, splits: Mapping[str, Any], *, train: str | None = None
             evals[name] = Evaluation.from_model(loaded, data, dataset_name=name, **kwargs)
         except H5EvalError as exc:
             errors[name] = str(exc)
-    return SplitReport.from_evaluations(evals, errors=errors, train=train, test=test, metric=metric,
-                                        tolerance=tolerance)
+    return SplitReport.from_evaluations(
+        evals, errors=errors, train=train, test=test, metric=metric, tolerance=tolerance
+    )
 
 
 def load_history(source) -> pd.DataFrame:

@@ -62,11 +62,20 @@ class DetectionEvaluation(Evaluation, task="detection"):
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_detections(cls, ground_truth, detections, *, images=None,
-                        classes: Sequence[str] | None = None, image_dir=None,
-                        confidence: float = 0.0, notes: Sequence[str] = (),
-                        model_name: str | None = None, dataset_name: str | None = None,
-                        backend: str | None = None) -> "DetectionEvaluation":
+    def from_detections(
+        cls,
+        ground_truth,
+        detections,
+        *,
+        images=None,
+        classes: Sequence[str] | None = None,
+        image_dir=None,
+        confidence: float = 0.0,
+        notes: Sequence[str] = (),
+        model_name: str | None = None,
+        dataset_name: str | None = None,
+        backend: str | None = None,
+    ) -> "DetectionEvaluation":
         """Evaluate a detector's boxes against annotations.
 
         Parameters
@@ -107,27 +116,57 @@ class DetectionEvaluation(Evaluation, task="detection"):
         gt, dt = read_boxes(ground_truth, detections, images=images, classes=classes)
         if image_dir is None and images is not None and not isinstance(images, (dict, pd.DataFrame)):
             image_dir = images
-        return cls.from_boxes(gt.images, gt.boxes, dt, gt.categories, image_dir=image_dir,
-                              confidence=confidence, notes=notes, model_name=model_name,
-                              dataset_name=dataset_name or gt.source, backend=backend)
+        return cls.from_boxes(
+            gt.images,
+            gt.boxes,
+            dt,
+            gt.categories,
+            image_dir=image_dir,
+            confidence=confidence,
+            notes=notes,
+            model_name=model_name,
+            dataset_name=dataset_name or gt.source,
+            backend=backend,
+        )
 
     @classmethod
-    def from_boxes(cls, images, true_boxes, detections, categories: dict[int, str], *,
-                   image_dir=None, confidence: float = 0.0, notes: Sequence[str] = (),
-                   model_name=None, dataset_name=None, backend=None) -> "DetectionEvaluation":
+    def from_boxes(
+        cls,
+        images,
+        true_boxes,
+        detections,
+        categories: dict[int, str],
+        *,
+        image_dir=None,
+        confidence: float = 0.0,
+        notes: Sequence[str] = (),
+        model_name=None,
+        dataset_name=None,
+        backend=None,
+    ) -> "DetectionEvaluation":
         """Build the result from frames already read and checked (see :meth:`from_detections`)."""
         cat_ids = tuple(int(c) for c in categories)
         index = {c: k for k, c in enumerate(cat_ids)}
         to_k = np.vectorize(index.__getitem__, otypes=[np.int64])
         y_true = to_k(true_boxes["category_id"].to_numpy()) if len(true_boxes) else np.zeros(0, np.int64)
         y_pred = to_k(detections["category_id"].to_numpy()) if len(detections) else np.zeros(0, np.int64)
-        return cls(task="detection", y_true=_readonly(y_true), y_pred=_readonly(y_pred),
-                   y_proba=_readonly(detections["score"].to_numpy(np.float64)),
-                   classes=tuple(categories[c] for c in cat_ids), threshold=float(confidence),
-                   notes=tuple(notes), model_name=model_name, dataset_name=dataset_name,
-                   images=images.reset_index(drop=True), true_boxes=true_boxes.reset_index(drop=True),
-                   detections=detections.reset_index(drop=True), category_ids=cat_ids,
-                   image_dir=None if image_dir is None else str(image_dir), backend=backend)
+        return cls(
+            task="detection",
+            y_true=_readonly(y_true),
+            y_pred=_readonly(y_pred),
+            y_proba=_readonly(detections["score"].to_numpy(np.float64)),
+            classes=tuple(categories[c] for c in cat_ids),
+            threshold=float(confidence),
+            notes=tuple(notes),
+            model_name=model_name,
+            dataset_name=dataset_name,
+            images=images.reset_index(drop=True),
+            true_boxes=true_boxes.reset_index(drop=True),
+            detections=detections.reset_index(drop=True),
+            category_ids=cat_ids,
+            image_dir=None if image_dir is None else str(image_dir),
+            backend=backend,
+        )
 
     @classmethod
     def from_model(cls, model, X, y=None, **options) -> "DetectionEvaluation":
@@ -142,9 +181,18 @@ class DetectionEvaluation(Evaluation, task="detection"):
         confidence = options.pop("confidence", 0.0)
         coco_backend(backend)
         gt, dt, notes, name = detect_folder(model, X, annotations, classes=classes, **options)
-        return cls.from_boxes(gt.images, gt.boxes, dt, gt.categories, image_dir=X,
-                              confidence=confidence, notes=notes, model_name=name,
-                              dataset_name=str(X), backend=backend)
+        return cls.from_boxes(
+            gt.images,
+            gt.boxes,
+            dt,
+            gt.categories,
+            image_dir=X,
+            confidence=confidence,
+            notes=notes,
+            model_name=name,
+            dataset_name=str(X),
+            backend=backend,
+        )
 
     # ------------------------------------------------------------------ basics
     @property
@@ -155,8 +203,13 @@ class DetectionEvaluation(Evaluation, task="detection"):
     @cached_property
     def coco(self) -> CocoNumbers:
         """COCO's evaluation of these boxes (faster-coco-eval, else pycocotools)."""
-        return coco_numbers(self.images, self.true_boxes, self.detections,
-                            dict(zip(self.category_ids, self.classes)), backend=self.backend)
+        return coco_numbers(
+            self.images,
+            self.true_boxes,
+            self.detections,
+            dict(zip(self.category_ids, self.classes)),
+            backend=self.backend,
+        )
 
     @cached_property
     def scores(self) -> dict[str, float]:
@@ -187,10 +240,17 @@ class DetectionEvaluation(Evaluation, task="detection"):
         if iou not in self._matches:
             g, d = self.true_boxes, self.detections
             self._matches[iou] = match_boxes(
-                g["image_id"].to_numpy(), g[["x", "y", "w", "h"]].to_numpy(), self.y_true,
-                g["iscrowd"].to_numpy() != 0, d["image_id"].to_numpy(),
-                d[["x", "y", "w", "h"]].to_numpy(), self.y_pred, self.y_proba,
-                n_classes=self.n_classes, iou=iou)
+                g["image_id"].to_numpy(),
+                g[["x", "y", "w", "h"]].to_numpy(),
+                self.y_true,
+                g["iscrowd"].to_numpy() != 0,
+                d["image_id"].to_numpy(),
+                d[["x", "y", "w", "h"]].to_numpy(),
+                self.y_pred,
+                self.y_proba,
+                n_classes=self.n_classes,
+                iou=iou,
+            )
         return self._matches[iou]
 
     @property
@@ -226,8 +286,7 @@ class DetectionEvaluation(Evaluation, task="detection"):
             return self.n_classes
         return self.class_index(name)
 
-    def cell_indices(self, true, predicted, *, iou: float = 0.5,
-                     confidence: float | None = None) -> pd.DataFrame:
+    def cell_indices(self, true, predicted, *, iou: float = 0.5, confidence: float | None = None) -> pd.DataFrame:
         """The boxes of one cell of :meth:`confusion_matrix`, one row per count.
 
         ``true`` and ``predicted`` are class names or indices, or ``'background'`` (index k).
@@ -237,22 +296,29 @@ class DetectionEvaluation(Evaluation, task="detection"):
         """
         t, p = self._matrix_index(true), self._matrix_index(predicted)
         if t == p == self.n_classes:
-            raise ValueError("The background/background cell is empty by definition: pick a "
-                             "class on at least one side.")
+            raise ValueError(
+                "The background/background cell is empty by definition: pick a class on at least one side."
+            )
         c = self.threshold if confidence is None else float(confidence)
         m = self.matches(iou)
         d, g = m.cell(t, p, c)
         has_d = d >= 0
-        img = np.where(has_d, self.detections["image_id"].to_numpy()[np.maximum(d, 0)] if len(d) else 0,
-                       self.true_boxes["image_id"].to_numpy()[np.maximum(g, 0)] if len(g) and len(self.true_boxes) else 0)
+        img = np.where(
+            has_d,
+            self.detections["image_id"].to_numpy()[np.maximum(d, 0)] if len(d) else 0,
+            self.true_boxes["image_id"].to_numpy()[np.maximum(g, 0)] if len(g) and len(self.true_boxes) else 0,
+        )
         names = self.images.set_index("image_id")["file_name"]
-        return pd.DataFrame({
-            "image_id": img.astype(np.int64),
-            "file_name": names.reindex(img).to_numpy() if len(img) else np.array([], dtype=object),
-            "detection": d, "true_box": g,
-            "score": np.where(has_d, np.asarray(self.y_proba)[np.maximum(d, 0)] if len(d) else 0.0, np.nan),
-            "iou": np.where(has_d, m.dt_iou[np.maximum(d, 0)] if len(d) else 0.0, np.nan),
-        })
+        return pd.DataFrame(
+            {
+                "image_id": img.astype(np.int64),
+                "file_name": names.reindex(img).to_numpy() if len(img) else np.array([], dtype=object),
+                "detection": d,
+                "true_box": g,
+                "score": np.where(has_d, np.asarray(self.y_proba)[np.maximum(d, 0)] if len(d) else 0.0, np.nan),
+                "iou": np.where(has_d, m.dt_iou[np.maximum(d, 0)] if len(d) else 0.0, np.nan),
+            }
+        )
 
     def image_boxes(self, image_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(true boxes, detections)`` of one image, with a ``label`` column (for drawing)."""
@@ -267,23 +333,32 @@ class DetectionEvaluation(Evaluation, task="detection"):
     # ------------------------------------------------------------------ reports
     def report_parts(self, *, pairs: int = 15) -> list:
         """The per-class AP table and the detection confusion matrix at IoU 0.5."""
-        return [("table", "Per-class AP", self.per_class_ap()),
-                ("confusion", "Detection confusion matrix (IoU 0.5)", self.confusion_frame())]
+        return [
+            ("table", "Per-class AP", self.per_class_ap()),
+            ("confusion", "Detection confusion matrix (IoU 0.5)", self.confusion_frame()),
+        ]
 
     def to_dict(self) -> dict:
         """Plain-Python summary: COCO's numbers, per-class AP, the matrix at IoU 0.5."""
         out = super().to_dict()
         ap = self.per_class_ap()
-        out.update(classes=list(self.classes), n_true_boxes=len(self.true_boxes),
-                   n_detections=len(self.detections), threshold=self.threshold,
-                   per_class_ap={k: {c: (None if v != v else float(v)) for c, v in row.items()}
-                                 for k, row in ap.to_dict(orient="index").items()},
-                   confusion_matrix=self.confusion_matrix().tolist())
+        out.update(
+            classes=list(self.classes),
+            n_true_boxes=len(self.true_boxes),
+            n_detections=len(self.detections),
+            threshold=self.threshold,
+            per_class_ap={
+                k: {c: (None if v != v else float(v)) for c, v in row.items()}
+                for k, row in ap.to_dict(orient="index").items()
+            },
+            confusion_matrix=self.confusion_matrix().tolist(),
+        )
         return out
 
     def __repr__(self) -> str:
         head = ", ".join(f"{k}={self.scores[k]:.4g}" for k in self.HEADLINE_METRICS[:3])
-        return (f"<DetectionEvaluation model={self.model_name!r} images={self.n_samples} "
-                f"boxes={len(self.true_boxes)} detections={len(self.detections)} "
-                f"classes={self.n_classes} {head}>")
-
+        return (
+            f"<DetectionEvaluation model={self.model_name!r} images={self.n_samples} "
+            f"boxes={len(self.true_boxes)} detections={len(self.detections)} "
+            f"classes={self.n_classes} {head}>"
+        )

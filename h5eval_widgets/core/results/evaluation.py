@@ -187,9 +187,7 @@ class Evaluation(Sliceable, Linked, Reportable):
         if raw.ndim == 1:
             raw = raw[:, None]
         if raw.ndim != 2:
-            raise LabelError(
-                f"y_proba must have shape (n_samples,) or (n_samples, n_outputs); got {raw.shape}."
-            )
+            raise LabelError(f"y_proba must have shape (n_samples,) or (n_samples, n_outputs); got {raw.shape}.")
         y_arr = np.asarray(y_true)
         if len(y_arr) != len(raw):
             raise LabelError(
@@ -209,22 +207,26 @@ class Evaluation(Sliceable, Linked, Reportable):
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
             if sample_weight.shape != (len(y_enc),):
-                raise LabelError(
-                    f"sample_weight must have shape ({len(y_enc)},); got {sample_weight.shape}."
-                )
+                raise LabelError(f"sample_weight must have shape ({len(y_enc)},); got {sample_weight.shape}.")
         if sample_ids is not None:
             sample_ids = np.asarray(sample_ids)
             if sample_ids.shape != (len(y_enc),):
-                raise LabelError(
-                    f"sample_ids must have shape ({len(y_enc)},); got {sample_ids.shape}."
-                )
+                raise LabelError(f"sample_ids must have shape ({len(y_enc)},); got {sample_ids.shape}.")
         y_pred, kept = result_cls._decide(proba, float(threshold))
         metadata = as_metadata(metadata, len(y_enc))
         return result_cls(
-            task=task, y_true=_readonly(y_enc), y_pred=_readonly(y_pred), y_proba=_readonly(kept),
-            classes=names, threshold=float(threshold), sample_weight=_readonly(sample_weight),
-            notes=tuple(notes) + tuple(prob_notes), model_info=model_info,
-            model_name=model_name, dataset_name=dataset_name, sample_ids=_readonly(sample_ids),
+            task=task,
+            y_true=_readonly(y_enc),
+            y_pred=_readonly(y_pred),
+            y_proba=_readonly(kept),
+            classes=names,
+            threshold=float(threshold),
+            sample_weight=_readonly(sample_weight),
+            notes=tuple(notes) + tuple(prob_notes),
+            model_info=model_info,
+            model_name=model_name,
+            dataset_name=dataset_name,
+            sample_ids=_readonly(sample_ids),
             metadata=metadata,
         )
 
@@ -327,8 +329,7 @@ class Evaluation(Sliceable, Linked, Reportable):
             owners = [t for t, c in Evaluation._by_task.items() if hasattr(c, name)]
             if owners:
                 raise AttributeError(
-                    f"{name} is defined for {' and '.join(owners)} evaluations; this one is "
-                    f"{self.task}."
+                    f"{name} is defined for {' and '.join(owners)} evaluations; this one is {self.task}."
                 )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
@@ -354,9 +355,7 @@ class Evaluation(Sliceable, Linked, Reportable):
     def _bootstraps(self) -> dict:
         return {}
 
-    def bootstrap(
-        self, n_boot: int = 1000, *, confidence: float = 0.95, seed: int = 0
-    ) -> pd.DataFrame:
+    def bootstrap(self, n_boot: int = 1000, *, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
         """Bootstrap percentile intervals of the headline metrics (seeded, reproducible).
 
         Replicates come from :mod:`h5eval_widgets.core.metrics.resampling`: metrics of the confusion

@@ -37,9 +37,13 @@ def html_table(df, index_label: str = "") -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     rows = "".join(
         f"<tr><th class='l'>{html.escape(str(idx))}</th>{''.join(f'<td>{fmt_number(v)}</td>' for v in row)}</tr>"
-        for idx, row in zip(df.index, df.itertuples(index=False)))
-    return (f"<table><thead><tr><th class='l'>{html.escape(index_label)}</th>{head}</tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+        for idx, row in zip(df.index, df.itertuples(index=False))
+    )
+    return (
+        f"<table><thead><tr><th class='l'>{html.escape(index_label)}</th>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
 
 CSS = """
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--head:#f6f8fa;--accent:#0969da}
@@ -227,9 +231,7 @@ def confusion_table(frame) -> str:
         for j in range(len(names)):
             shade = int(255 - 180 * float(norm[i, j]))
             color = "#fff" if shade < 140 else "#222"
-            cells.append(
-                f"<td style='background:rgb({shade},{shade},255);color:{color}'>{fmt_number(cm[i, j])}</td>"
-            )
+            cells.append(f"<td style='background:rgb({shade},{shade},255);color:{color}'>{fmt_number(cm[i, j])}</td>")
         rows.append(f"<tr><th class='l'>{html.escape(name)}</th>{''.join(cells)}</tr>")
     return (
         "<table class='cm'><thead><tr><th class='l'>true \\ predicted</th>"

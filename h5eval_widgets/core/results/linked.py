@@ -21,10 +21,16 @@ class Linked:
     """The embedding, the explainer and prediction files of an evaluation."""
 
     @classmethod
-    def from_predictions_file(cls, path_or_glob, *, label_column: str,
-                              proba_columns: Sequence[str] | None = None,
-                              proba_prefix: str | None = None, id_column: str | None = None,
-                              **options):
+    def from_predictions_file(
+        cls,
+        path_or_glob,
+        *,
+        label_column: str,
+        proba_columns: Sequence[str] | None = None,
+        proba_prefix: str | None = None,
+        id_column: str | None = None,
+        **options,
+    ):
         """Evaluate predictions written by a batch job (Spark, Ray Data, a warehouse export):
         Parquet or CSV files (one, a glob, or a folder of part files, in sorted path order) read
         in chunks, never written; equal to :meth:`from_predictions` on the same arrays.
@@ -52,9 +58,15 @@ class Linked:
         """
         from ..scale.predictions_eval import evaluation_from_file
 
-        return evaluation_from_file(path_or_glob, label_column=label_column, proba_columns=proba_columns,
-                                    proba_prefix=proba_prefix, id_column=id_column,
-                                    build=cls.from_predictions, **options)
+        return evaluation_from_file(
+            path_or_glob,
+            label_column=label_column,
+            proba_columns=proba_columns,
+            proba_prefix=proba_prefix,
+            id_column=id_column,
+            build=cls.from_predictions,
+            **options,
+        )
 
     # ------------------------------------------------------------------ embedding map
     @property
@@ -68,8 +80,9 @@ class Linked:
         layer, method) and cached in memory and on disk (see
         :meth:`~h5eval_widgets.core.inference.embeddings.Embedding.projection`)."""
         if self.embeddings is None:
-            raise EmbeddingError("This evaluation has no embedding: build it with "
-                                 "Evaluation.from_model(..., embeddings=True).")
+            raise EmbeddingError(
+                "This evaluation has no embedding: build it with Evaluation.from_model(..., embeddings=True)."
+            )
         return self.embeddings.projection(method, seed=seed, **options)
 
     @property

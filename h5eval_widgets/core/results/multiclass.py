@@ -23,8 +23,16 @@ THREADED_SORT_SIZE = 4_000_000
 class MulticlassEvaluation(SingleLabelEvaluation, task="multiclass"):
     """One of k classes per sample: the class with the highest probability."""
 
-    HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc",
-                        "roc_auc_ovr_macro", "log_loss", "top_2_accuracy")
+    HEADLINE_METRICS = (
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "cohen_kappa",
+        "mcc",
+        "roc_auc_ovr_macro",
+        "log_loss",
+        "top_2_accuracy",
+    )
 
     @classmethod
     def _decide(cls, proba: np.ndarray, threshold: float):

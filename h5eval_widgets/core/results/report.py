@@ -14,7 +14,6 @@ import math
 from typing import TYPE_CHECKING
 
 
-
 from .html_assets import confusion_table, fmt_number, html_table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,8 +40,7 @@ def text_report(ev: "Evaluation") -> str:
     """Plain-text report: metrics, per-class table, confusion matrix, notes."""
     lines = [
         f"h5eval report: {_title(ev)}",
-        f"task: {ev.task}   samples: {ev.n_samples}"
-        + (f"   classes: {ev.n_classes}" if ev.is_classification else ""),
+        f"task: {ev.task}   samples: {ev.n_samples}" + (f"   classes: {ev.n_classes}" if ev.is_classification else ""),
     ]
     lines += ev.report_lines()
     lines += ["", "Metrics"]
@@ -82,15 +80,17 @@ def html_summary(ev: "Evaluation") -> str:
 
 def html_report(ev: "Evaluation", *, bootstrap: bool = True) -> str:
     """A complete static HTML page: no scripts, no external files."""
-    body = [f"<h1>{html.escape(_title(ev))}</h1>",
-            f"<p>task: {ev.task} · samples: {ev.n_samples}"
-            + (f" · classes: {ev.n_classes}" if ev.is_classification else "") + "</p>"]
+    body = [
+        f"<h1>{html.escape(_title(ev))}</h1>",
+        f"<p>task: {ev.task} · samples: {ev.n_samples}"
+        + (f" · classes: {ev.n_classes}" if ev.is_classification else "")
+        + "</p>",
+    ]
     body += ["<h2>Metrics</h2>", html_table(ev.metrics(), index_label="metric")]
     if bootstrap:
         ci = ev.bootstrap()
         if len(ci):
-            body += ["<h2>95% intervals (bootstrap; DeLong for ROC AUC)</h2>",
-                     html_table(ci, index_label="metric")]
+            body += ["<h2>95% intervals (bootstrap; DeLong for ROC AUC)</h2>", html_table(ci, index_label="metric")]
     for kind, title, frame in ev.report_parts(pairs=20):
         if kind == "confusion":
             body += [f"<h2>{html.escape(title)}</h2>", confusion_table(frame)]
@@ -157,8 +157,7 @@ class Reportable:
         of a grid). See :mod:`~h5eval_widgets.core.results.report_data`. None here."""
         return {}
 
-    def to_html(self, data=None, *, bootstrap: bool = True, per_cell: int = 48,
-                static: bool = False) -> str:
+    def to_html(self, data=None, *, bootstrap: bool = True, per_cell: int = 48, static: bool = False) -> str:
         """A self-contained, interactive HTML report: one file that works from ``file://``
         with no kernel and no network (style, script, pictures and curves inline).
 

@@ -19,9 +19,20 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluation import Evaluation
 
-__all__ = ["PER_CELL", "MAX_SAMPLES", "THUMB_PX", "GRID", "matrix_view", "threshold_view",
-           "label_matrices", "regression_view", "class_curves", "reliability_curve",
-           "sample_records", "thumbnail_uri"]
+__all__ = [
+    "PER_CELL",
+    "MAX_SAMPLES",
+    "THUMB_PX",
+    "GRID",
+    "matrix_view",
+    "threshold_view",
+    "label_matrices",
+    "regression_view",
+    "class_curves",
+    "reliability_curve",
+    "sample_records",
+    "thumbnail_uri",
+]
 
 #: Samples listed per matrix cell (the most confident), stated on the page.
 PER_CELL = 48
@@ -67,15 +78,16 @@ def matrix_view(ev: "Evaluation", per_cell: int = PER_CELL, *, max_classes: int 
                 break
             chosen += new
         keep = np.array(sorted(chosen or range(max_classes)))
-        title = (f"Confusion matrix of the {len(keep)} classes of the most confused pairs "
-                 f"(of {k}; rows: true, columns: predicted)")
+        title = (
+            f"Confusion matrix of the {len(keep)} classes of the most confused pairs "
+            f"(of {k}; rows: true, columns: predicted)"
+        )
     sub = cm[np.ix_(keep, keep)]
     nonzero = np.argwhere(sub > 0)
     cap = _cap(len(nonzero), per_cell)
     cells = {f"{i},{j}": ev.cell_indices(int(keep[i]), int(keep[j]))[:cap].tolist() for i, j in nonzero}
     names = [str(ev.classes[c]) for c in keep]
-    return {"title": title, "rows": names, "cols": names, "counts": sub.tolist(), "cells": cells,
-            "cap": cap}
+    return {"title": title, "rows": names, "cols": names, "counts": sub.tolist(), "cells": cells, "cap": cap}
 
 
 def threshold_view(ev: "Evaluation", per_cell: int = PER_CELL, *, grid: int = GRID) -> dict:
@@ -101,10 +113,17 @@ def threshold_view(ev: "Evaluation", per_cell: int = PER_CELL, *, grid: int = GR
         low.append(order[:per_cell].tolist())
         high.append(order[::-1][:per_cell].tolist())
     pool = sorted({i for ids in low + high for i in ids})
-    return {"thresholds": ts.tolist(), "counts": counts.tolist(), "low": low, "high": high,
-            "scores": {str(i): float(p1[i]) for i in pool},
-            "start": int(np.argmin(np.abs(ts - ev.threshold))), "grid": grid,
-            "names": [str(c) for c in ev.classes], "cap": per_cell}
+    return {
+        "thresholds": ts.tolist(),
+        "counts": counts.tolist(),
+        "low": low,
+        "high": high,
+        "scores": {str(i): float(p1[i]) for i in pool},
+        "start": int(np.argmin(np.abs(ts - ev.threshold))),
+        "grid": grid,
+        "names": [str(c) for c in ev.classes],
+        "cap": per_cell,
+    }
 
 
 def label_matrices(ev: "Evaluation", per_cell: int = PER_CELL, *, max_labels: int = 30) -> list[dict]:
@@ -126,8 +145,16 @@ def label_matrices(ev: "Evaluation", per_cell: int = PER_CELL, *, max_labels: in
                 if len(rows):
                     cells[f"{a},{b}"] = rows[np.argsort(-conf[rows], kind="stable")][:cap].tolist()
         labels = [f"not {name}", name]
-        out.append({"title": f"Label {name}", "rows": labels, "cols": labels,
-                    "counts": cms[j].tolist(), "cells": cells, "cap": cap})
+        out.append(
+            {
+                "title": f"Label {name}",
+                "rows": labels,
+                "cols": labels,
+                "counts": cms[j].tolist(),
+                "cells": cells,
+                "cap": cap,
+            }
+        )
     return out
 
 
@@ -142,11 +169,18 @@ def regression_view(ev: "Evaluation", per_cell: int = PER_CELL) -> dict:
     worst = np.argsort(-err, kind="stable")[:per_cell]
     best = np.argsort(err, kind="stable")[:per_cell]
     lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
-    scatter = {"title": f"Predicted against true ({len(rows)} of {ev.n_samples} points)",
-               "series": [("samples", true[rows].tolist(), pred[rows].tolist())],
-               "x": "true", "y": "predicted", "diagonal": [lo, hi], "dots": True}
-    lists = [{"title": f"The {len(worst)} largest errors", "ids": worst.tolist()},
-             {"title": f"The {len(best)} smallest errors", "ids": best.tolist()}]
+    scatter = {
+        "title": f"Predicted against true ({len(rows)} of {ev.n_samples} points)",
+        "series": [("samples", true[rows].tolist(), pred[rows].tolist())],
+        "x": "true",
+        "y": "predicted",
+        "diagonal": [lo, hi],
+        "dots": True,
+    }
+    lists = [
+        {"title": f"The {len(worst)} largest errors", "ids": worst.tolist()},
+        {"title": f"The {len(best)} smallest errors", "ids": best.tolist()},
+    ]
     return {"curves": [scatter], "lists": lists}
 
 
@@ -160,8 +194,7 @@ def _thin(x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
 def class_curves(ev: "Evaluation", *, max_classes: int = 10) -> list[dict]:
     """ROC and PR curves: of the positive class (binary), else of the first ``max_classes``
     classes, one against the rest."""
-    classes = ([ev.positive_class] if ev.positive_class is not None
-               else list(range(min(ev.n_classes, max_classes))))
+    classes = [ev.positive_class] if ev.positive_class is not None else list(range(min(ev.n_classes, max_classes)))
     roc, pr = [], []
     for c in classes:
         name = str(ev.classes[c])
@@ -169,21 +202,35 @@ def class_curves(ev: "Evaluation", *, max_classes: int = 10) -> list[dict]:
         roc.append((name, *_thin(r["fpr"].to_numpy(), r["tpr"].to_numpy())))
         p = ev.pr_curve(c)
         pr.append((name, *_thin(p["recall"].to_numpy(), p["precision"].to_numpy())))
-    more = "" if len(classes) == ev.n_classes or ev.positive_class is not None else \
-        f" (the first {len(classes)} of {ev.n_classes} classes)"
-    return [{"title": "ROC curve" + more, "series": roc, "x": "false positive rate",
-             "y": "true positive rate", "diagonal": [0, 1]},
-            {"title": "Precision-recall curve" + more, "series": pr, "x": "recall",
-             "y": "precision", "diagonal": None}]
+    more = (
+        ""
+        if len(classes) == ev.n_classes or ev.positive_class is not None
+        else f" (the first {len(classes)} of {ev.n_classes} classes)"
+    )
+    return [
+        {
+            "title": "ROC curve" + more,
+            "series": roc,
+            "x": "false positive rate",
+            "y": "true positive rate",
+            "diagonal": [0, 1],
+        },
+        {"title": "Precision-recall curve" + more, "series": pr, "x": "recall", "y": "precision", "diagonal": None},
+    ]
 
 
 def reliability_curve(ev: "Evaluation") -> dict:
     """The reliability diagram (10 equal-width bins) of :meth:`calibration`."""
     cal = ev.calibration()
     what = "positive class probability" if ev.positive_class is not None else "confidence"
-    return {"title": f"Reliability (ECE {ev.ece:.4f})", "x": what, "y": "observed frequency",
-            "series": [("bins", cal["prob_pred"].round(5).tolist(), cal["prob_true"].round(5).tolist())],
-            "diagonal": [0, 1], "dots": True}
+    return {
+        "title": f"Reliability (ECE {ev.ece:.4f})",
+        "x": what,
+        "y": "observed frequency",
+        "series": [("bins", cal["prob_pred"].round(5).tolist(), cal["prob_true"].round(5).tolist())],
+        "diagonal": [0, 1],
+        "dots": True,
+    }
 
 
 # ---------------------------------------------------------------------- samples
@@ -224,8 +271,9 @@ def _fmt(v: Any) -> Any:
     return str(v)
 
 
-def sample_records(ev: "Evaluation", ids, data=None, *, size: int = THUMB_PX,
-                   max_features: int = 12) -> dict[str, dict]:
+def sample_records(
+    ev: "Evaluation", ids, data=None, *, size: int = THUMB_PX, max_features: int = 12
+) -> dict[str, dict]:
     """What the page shows of samples ``ids``: the result's own columns (true, predicted,
     confidence, top-3... from ``ev.sample_columns``), and with ``data`` (the test set, a
     :class:`~h5eval_widgets.core.Dataset`) a thumbnail, the first ``max_features`` features
@@ -244,8 +292,9 @@ def sample_records(ev: "Evaluation", ids, data=None, *, size: int = THUMB_PX,
         rec: dict[str, Any] = {k: _fmt(np.asarray(v, dtype=object)[n]) for k, v in cols.items()}
         if data is not None:
             if kind == "image":
-                rec["img"] = thumbnail_uri(None if data.file_path(row) else data.sample(row),
-                                           path=data.file_path(row), size=size)
+                rec["img"] = thumbnail_uri(
+                    None if data.file_path(row) else data.sample(row), path=data.file_path(row), size=size
+                )
                 if data.file_path(row) is not None:
                     rec["file"] = data.file_path(row).name
             elif kind == "text":

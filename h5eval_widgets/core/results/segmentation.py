@@ -67,8 +67,14 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
     single_label: ClassVar[bool] = False
     per_pixel: ClassVar[bool] = True
     is_classification: ClassVar[bool] = True
-    HEADLINE_METRICS = ("mean_iou", "pixel_accuracy", "mean_class_accuracy",
-                        "frequency_weighted_iou", "mean_dice", "mean_iou_per_image")
+    HEADLINE_METRICS = (
+        "mean_iou",
+        "pixel_accuracy",
+        "mean_class_accuracy",
+        "frequency_weighted_iou",
+        "mean_dice",
+        "mean_iou_per_image",
+    )
     SLICE_METRICS = ("mean_iou", "pixel_accuracy", "mean_dice")
     DEFAULT_SLICE_METRICS = ("mean_iou", "pixel_accuracy")
 
@@ -79,31 +85,56 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         return task == "segmentation" or isinstance(y_proba, PixelCounts) or np.ndim(y_proba) == 4
 
     @classmethod
-    def _from_own(cls, y_true, y_proba, *, classes=None, threshold: float = 0.5,
-                  ignore_index: int | None = 255, notes: Sequence[str] = (), model_info=None,
-                  model_name=None, dataset_name=None, metadata=None,
-                  sample_weight=None, sample_ids=None, **_) -> "SegmentationEvaluation":
+    def _from_own(
+        cls,
+        y_true,
+        y_proba,
+        *,
+        classes=None,
+        threshold: float = 0.5,
+        ignore_index: int | None = 255,
+        notes: Sequence[str] = (),
+        model_info=None,
+        model_name=None,
+        dataset_name=None,
+        metadata=None,
+        sample_weight=None,
+        sample_ids=None,
+        **_,
+    ) -> "SegmentationEvaluation":
         """From pixel counts, or from masks (n, H, W) and per-pixel scores (n, H, W, k)."""
         if sample_weight is not None:
-            raise LabelError("sample_weight is not supported for segmentation (weigh pixels by "
-                             "leaving them out with ignore_index).")
-        pc = y_proba if isinstance(y_proba, PixelCounts) else cls._count_arrays(
-            y_true, y_proba, threshold, ignore_index)
+            raise LabelError(
+                "sample_weight is not supported for segmentation (weigh pixels by leaving them out with ignore_index)."
+            )
+        pc = (
+            y_proba if isinstance(y_proba, PixelCounts) else cls._count_arrays(y_true, y_proba, threshold, ignore_index)
+        )
         k = pc.n_classes
-        names = tuple(str(c) for c in classes) if classes is not None else (
-            ("background", "foreground") if pc.histograms is not None else tuple(map(str, range(k))))
+        names = (
+            tuple(str(c) for c in classes)
+            if classes is not None
+            else (("background", "foreground") if pc.histograms is not None else tuple(map(str, range(k))))
+        )
         if len(names) != k:
-            raise LabelError(f"classes= names {len(names)} classes but the model gives {k}: "
-                             f"{list(names)[:10]}.")
+            raise LabelError(f"classes= names {len(names)} classes but the model gives {k}: {list(names)[:10]}.")
         if metadata is None and pc.names:
             metadata = {"file": np.asarray(pc.names)}
         return cls(
-            task="segmentation", y_true=_readonly(pc.counts.sum(axis=2)),
-            y_pred=_readonly(pc.counts.sum(axis=1)), y_proba=None, classes=names,
-            threshold=float(pc.threshold), notes=tuple(notes) + tuple(pc.notes),
-            model_info=model_info, model_name=model_name, dataset_name=dataset_name,
+            task="segmentation",
+            y_true=_readonly(pc.counts.sum(axis=2)),
+            y_pred=_readonly(pc.counts.sum(axis=1)),
+            y_proba=None,
+            classes=names,
+            threshold=float(pc.threshold),
+            notes=tuple(notes) + tuple(pc.notes),
+            model_info=model_info,
+            model_name=model_name,
+            dataset_name=dataset_name,
             sample_ids=None if sample_ids is None else _readonly(np.asarray(sample_ids)),
-            metadata=as_metadata(metadata, len(pc)), pixel_counts=pc, predictor=pc.source,
+            metadata=as_metadata(metadata, len(pc)),
+            pixel_counts=pc,
+            predictor=pc.source,
         )
 
     @staticmethod
@@ -124,22 +155,31 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         if ignore_index is not None:
             bad &= t != ignore_index
         if bad.any():
-            raise LabelError(f"Masks hold values {np.unique(t[bad])[:10].tolist()} that are "
-                             f"neither a class (0..{k - 1}) nor ignore_index={ignore_index}.")
+            raise LabelError(
+                f"Masks hold values {np.unique(t[bad])[:10].tolist()} that are "
+                f"neither a class (0..{k - 1}) nor ignore_index={ignore_index}."
+            )
         counts = np.zeros((len(t), k, k), np.int64)
         preds = np.empty(t.shape, np.uint8 if k < 256 else np.int32)
         hist = np.zeros((len(t), 2, SCORE_BINS), np.int64) if sigmoid else None
         for s in range(0, len(t), _CHUNK):
-            sc = p[s:s + _CHUNK]
-            preds[s:s + _CHUNK] = (sc[..., 0] >= threshold) if sigmoid else np.argmax(sc, axis=-1)
-            counts[s:s + _CHUNK] = image_counts(t[s:s + _CHUNK], preds[s:s + _CHUNK], k, ignore_index)
+            sc = p[s : s + _CHUNK]
+            preds[s : s + _CHUNK] = (sc[..., 0] >= threshold) if sigmoid else np.argmax(sc, axis=-1)
+            counts[s : s + _CHUNK] = image_counts(t[s : s + _CHUNK], preds[s : s + _CHUNK], k, ignore_index)
             if sigmoid:
                 b = np.minimum((sc[..., 0] * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
                 for j in range(len(sc)):
                     for c in (0, 1):
                         hist[s + j, c] = np.bincount(b[j][t[s + j] == c], minlength=SCORE_BINS)
-        return PixelCounts(counts, k, ignore_index, hist, float(threshold),
-                           tuple(str(i) for i in range(len(t))), source=_KeptMasks(t, preds))
+        return PixelCounts(
+            counts,
+            k,
+            ignore_index,
+            hist,
+            float(threshold),
+            tuple(str(i) for i in range(len(t))),
+            source=_KeptMasks(t, preds),
+        )
 
     # ------------------------------------------------------------------ counts
     @property
@@ -169,8 +209,11 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
 
     def confusion_frame(self, normalize: str | None = None) -> pd.DataFrame:
         """The pixel confusion matrix as a DataFrame labelled with class names."""
-        return pd.DataFrame(self.confusion_matrix(normalize), index=class_index(self.classes, "true"),
-                            columns=class_index(self.classes, "predicted"))
+        return pd.DataFrame(
+            self.confusion_matrix(normalize),
+            index=class_index(self.classes, "true"),
+            columns=class_index(self.classes, "predicted"),
+        )
 
     def cell_indices(self, true: int | str, pred: int | str, *, with_counts: bool = False):
         """Images with pixels in cell ``(true, pred)``, the most such pixels first.
@@ -189,8 +232,7 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         """:meth:`cell_indices` as a table: image, file and pixel count."""
         idx, n = self.cell_indices(true, pred, with_counts=True)
         names = self.pixel_counts.names
-        return pd.DataFrame({"image": idx, "file": [names[i] if names else str(i) for i in idx],
-                             "pixels": n})
+        return pd.DataFrame({"image": idx, "file": [names[i] if names else str(i) for i in idx], "pixels": n})
 
     # ------------------------------------------------------------------ metrics
     @cached_property
@@ -206,15 +248,16 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
     @cached_property
     def undefined(self) -> dict[str, str]:
         absent = [c for c, s in zip(self.classes, class_scores(self._cm)["iou"]) if np.isnan(s)]
-        return {f"iou[{c}]": "absent from both truth and prediction; left out of the means"
-                for c in absent}
+        return {f"iou[{c}]": "absent from both truth and prediction; left out of the means" for c in absent}
 
     def per_class(self, ranking: bool = True) -> pd.DataFrame:
         """Per-class IoU, Dice, precision, recall and pixel support (NaN where undefined), the
         predicted pixels, and ``f1`` (equal to Dice on pixels)."""
         s = class_scores(self._cm)
-        df = pd.DataFrame({k: s[k] for k in ("iou", "dice", "precision", "recall", "support")},
-                          index=pd.Index(self.classes, name="class"))
+        df = pd.DataFrame(
+            {k: s[k] for k in ("iou", "dice", "precision", "recall", "support")},
+            index=pd.Index(self.classes, name="class"),
+        )
         df["predicted_pixels"] = self._cm.sum(axis=0)
         df["f1"] = df["dice"]  # on pixels, F1 is the Dice coefficient (for the per-class view)
         return df
@@ -228,9 +271,15 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         """One row per image, the worst mean IoU first: file, mean IoU, pixel accuracy, pixels."""
         summ = matrix_summary(self.counts)
         names = self.pixel_counts.names
-        df = pd.DataFrame({"file": list(names) if names else [str(i) for i in range(self.n_samples)],
-                           "mean_iou": summ["mean_iou"], "pixel_accuracy": summ["pixel_accuracy"],
-                           "mean_dice": summ["mean_dice"], "pixels": self.counts.sum(axis=(1, 2))})
+        df = pd.DataFrame(
+            {
+                "file": list(names) if names else [str(i) for i in range(self.n_samples)],
+                "mean_iou": summ["mean_iou"],
+                "pixel_accuracy": summ["pixel_accuracy"],
+                "mean_dice": summ["mean_dice"],
+                "pixels": self.counts.sum(axis=(1, 2)),
+            }
+        )
         df.index.name = "image"
         return df.sort_values("mean_iou", kind="stable", na_position="last")
 
@@ -244,16 +293,24 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         score histograms: resolution ``1 / SCORE_BINS`` (the threshold is rounded to a bin edge)."""
         h = self.pixel_counts.histograms
         if h is None:
-            raise ValueError("with_threshold needs one sigmoid output; this model gives "
-                             f"{self.n_classes} class scores (arg-max decides).")
+            raise ValueError(
+                "with_threshold needs one sigmoid output; this model gives "
+                f"{self.n_classes} class scores (arg-max decides)."
+            )
         j = int(np.clip(round(float(threshold) * SCORE_BINS), 0, SCORE_BINS))
         above = h[:, :, j:].sum(axis=2)
         below = h[:, :, :j].sum(axis=2)
-        counts = np.stack([np.stack([below[:, 0], above[:, 0]], 1),
-                           np.stack([below[:, 1], above[:, 1]], 1)], 1).astype(np.int64)
+        counts = np.stack([np.stack([below[:, 0], above[:, 0]], 1), np.stack([below[:, 1], above[:, 1]], 1)], 1).astype(
+            np.int64
+        )
         pc = dataclasses.replace(self.pixel_counts, counts=counts, threshold=j / SCORE_BINS)
-        return dataclasses.replace(self, pixel_counts=pc, threshold=j / SCORE_BINS,
-                                   y_true=_readonly(counts.sum(2)), y_pred=_readonly(counts.sum(1)))
+        return dataclasses.replace(
+            self,
+            pixel_counts=pc,
+            threshold=j / SCORE_BINS,
+            y_true=_readonly(counts.sum(2)),
+            y_pred=_readonly(counts.sum(1)),
+        )
 
     def subset(self, rows, name: str | None = None) -> "SegmentationEvaluation":
         """Some of the images (see :meth:`Evaluation.subset`), with their pixel counts, score
@@ -266,9 +323,13 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
             return tuple(t[i] for i in idx) if t else t
 
         pc = dataclasses.replace(
-            pc, counts=pc.counts[idx], names=take(pc.names), paths=take(pc.paths),
+            pc,
+            counts=pc.counts[idx],
+            names=take(pc.names),
+            paths=take(pc.paths),
             mask_paths=take(pc.mask_paths),
-            histograms=None if pc.histograms is None else pc.histograms[idx])
+            histograms=None if pc.histograms is None else pc.histograms[idx],
+        )
         return dataclasses.replace(sub, pixel_counts=pc)
 
     # ------------------------------------------------------------------ masks on demand
@@ -276,8 +337,10 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         """``(picture or None, true mask, predicted mask)`` of images ``indices``, predicted again
         (or read from the masks kept for outputs given as arrays)."""
         if self.predictor is None:
-            raise ValueError("No model or masks are attached to this evaluation; build it with "
-                             "Evaluation.from_model to see its masks.")
+            raise ValueError(
+                "No model or masks are attached to this evaluation; build it with "
+                "Evaluation.from_model to see its masks."
+            )
         idx = self.dataset_rows(np.asarray(indices, np.int64).reshape(-1))  # a subset's rows
         preds = self.predictor.predicted_masks(idx, threshold if threshold is not None else self.threshold)
         return [(self.predictor.picture(i), self.predictor.true_mask(i), p) for i, p in zip(idx, preds)]
@@ -292,8 +355,7 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         for s in range(0, n_boot, 256):
             w = rng.multinomial(n, np.full(n, 1 / n), size=min(256, n_boot - s)).astype(np.float64)
             summ = matrix_summary((w @ flat).reshape(-1, k, k))
-            for name in ("mean_iou", "pixel_accuracy", "mean_class_accuracy",
-                         "frequency_weighted_iou", "mean_dice"):
+            for name in ("mean_iou", "pixel_accuracy", "mean_class_accuracy", "frequency_weighted_iou", "mean_dice"):
                 out.setdefault(name, []).append(summ[name])
         return {k_: np.concatenate(v) for k_, v in out.items()}
 
@@ -325,21 +387,30 @@ class SegmentationEvaluation(Evaluation, task="segmentation"):
         idx = np.asarray(indices, np.int64)
         summ = matrix_summary(self.counts[idx])
         names = self.pixel_counts.names
-        return {"file": [names[i] for i in idx] if names else [str(i) for i in idx],
-                "mean_iou": summ["mean_iou"], "pixel_accuracy": summ["pixel_accuracy"]}
+        return {
+            "file": [names[i] for i in idx] if names else [str(i) for i in idx],
+            "mean_iou": summ["mean_iou"],
+            "pixel_accuracy": summ["pixel_accuracy"],
+        }
 
     def report_parts(self, *, pairs: int = 15) -> list:
         """The per-class table and the pixel confusion matrix."""
-        return [("table", "Per class", self.per_class().reset_index()),
-                ("confusion", "Pixel confusion matrix", self.confusion_frame())]
+        return [
+            ("table", "Per class", self.per_class().reset_index()),
+            ("confusion", "Pixel confusion matrix", self.confusion_frame()),
+        ]
 
     def report_lines(self) -> list[str]:
-        return [f"Pixels counted: {int(self._cm.sum()):,}"
-                + ("" if self.ignore_index is None else f" (value {self.ignore_index} ignored)")]
+        return [
+            f"Pixels counted: {int(self._cm.sum()):,}"
+            + ("" if self.ignore_index is None else f" (value {self.ignore_index} ignored)")
+        ]
 
     def to_dict(self) -> dict:
         d = super().to_dict()
-        d["per_class"] = {k: [None if isinstance(v, float) and np.isnan(v) else v for v in col]
-                          for k, col in self.per_class().astype(object).to_dict("list").items()}
+        d["per_class"] = {
+            k: [None if isinstance(v, float) and np.isnan(v) else v for v in col]
+            for k, col in self.per_class().astype(object).to_dict("list").items()
+        }
         d["confusion_matrix"] = self._cm.tolist()
         return d

@@ -39,9 +39,7 @@ class SingleLabelEvaluation(ClassEvaluation):
     # ------------------------------------------------------------------ confusion matrix
     @cached_property
     def _cm(self) -> np.ndarray:
-        cm = M.confusion_matrix(
-            self.y_true, self.y_pred, self.n_classes, sample_weight=self.sample_weight
-        )
+        cm = M.confusion_matrix(self.y_true, self.y_pred, self.n_classes, sample_weight=self.sample_weight)
         cm.flags.writeable = False
         return cm
 
@@ -112,21 +110,23 @@ class SingleLabelEvaluation(ClassEvaluation):
         from .report_data import matrix_view, reliability_curve
 
         views = super().report_views(per_cell)
-        return {**views, "matrices": [matrix_view(self, per_cell)],
-                "curves": views["curves"] + [reliability_curve(self)]}
-
+        return {
+            **views,
+            "matrices": [matrix_view(self, per_cell)],
+            "curves": views["curves"] + [reliability_curve(self)],
+        }
 
     def slice_scores(self, codes, rows_of, *, n_boot: int, seed: int, confidence: float):
         """Every slice's matrix metrics (and the positive class's precision, recall and F1 for a
         binary task) with bootstrap intervals, from per-slice confusion cells (see
         :func:`~h5eval_widgets.core.insight.slices.single_label_scores`)."""
-        return single_label_scores(self, codes, rows_of, n_boot, seed, confidence,
-                                   positive=1 if self._positive_class_metrics else None)
+        return single_label_scores(
+            self, codes, rows_of, n_boot, seed, confidence, positive=1 if self._positive_class_metrics else None
+        )
 
     def sample_errors(self) -> np.ndarray:
         """True where a sample is wrong (what :meth:`weak_slices` learns)."""
         return np.asarray(self.y_true != self.y_pred)
-
 
     def sample_columns(self, indices, *, y_pred: np.ndarray | None = None, top: int = 3) -> dict:
         """Table columns of some samples: true and predicted class, confidence, whether right,
@@ -179,8 +179,15 @@ class SingleLabelEvaluation(ClassEvaluation):
         pred = (self.y_pred if y_pred is None else np.asarray(y_pred))[idx]
         return M.confusion_matrix(self.y_true[idx], pred, self.n_classes)
 
-    def saliency(self, indices, *, method: str = "gradcam", target: str | int = "predicted",
-                 layer: str | None = None, progress: bool = True) -> np.ndarray:
+    def saliency(
+        self,
+        indices,
+        *,
+        method: str = "gradcam",
+        target: str | int = "predicted",
+        layer: str | None = None,
+        progress: bool = True,
+    ) -> np.ndarray:
         """What the model looked at in image samples: one map per sample, scaled to a maximum of 1.
 
         Computed in batches with TensorFlow's ``GradientTape`` and kept per (sample, class,
@@ -215,9 +222,11 @@ class SingleLabelEvaluation(ClassEvaluation):
 
         explainer = self.explainer
         if explainer is None:
-            raise H5EvalError("This evaluation was built from predictions, without its model, so "
-                              "there is nothing to compute saliency with; build it with "
-                              "Evaluation.from_model(model, data).")
+            raise H5EvalError(
+                "This evaluation was built from predictions, without its model, so "
+                "there is nothing to compute saliency with; build it with "
+                "Evaluation.from_model(model, data)."
+            )
         one = np.ndim(indices) == 0
         idx = np.atleast_1d(np.asarray(indices, dtype=np.int64))
         if len(idx) and (idx.min() < 0 or idx.max() >= self.n_samples):
@@ -228,20 +237,25 @@ class SingleLabelEvaluation(ClassEvaluation):
             classes = self.y_true[idx]
         elif np.ndim(target) == 0 and isinstance(target, (int, np.integer)) and 0 <= target < self.n_classes:
             classes = np.full(len(idx), int(target))
-        elif np.ndim(target) == 1 and len(target) == len(idx) and np.all((np.asarray(target) >= 0)
-                                                                         & (np.asarray(target) < self.n_classes)):
+        elif (
+            np.ndim(target) == 1
+            and len(target) == len(idx)
+            and np.all((np.asarray(target) >= 0) & (np.asarray(target) < self.n_classes))
+        ):
             classes = np.asarray(target, dtype=np.int64)
         else:
-            raise ValueError(f"target must be 'predicted', 'true', a class index in [0, "
-                             f"{self.n_classes - 1}] or one per sample; got {target!r}.")
-        maps = explainer.saliency(self.dataset_rows(idx), classes, method=method, layer=layer,
-                                  progress=progress)
+            raise ValueError(
+                f"target must be 'predicted', 'true', a class index in [0, "
+                f"{self.n_classes - 1}] or one per sample; got {target!r}."
+            )
+        maps = explainer.saliency(self.dataset_rows(idx), classes, method=method, layer=layer, progress=progress)
         return maps[0] if one else maps
 
     def decisions(self, threshold: float | None = None) -> DecisionResult:
         """The matrix, metrics, cells and mistakes of the evaluation's own decisions."""
-        return DecisionResult(self, None, self._cm, self._cells, lambda: self.y_pred,
-                         lambda: self.most_confident_mistakes(None))
+        return DecisionResult(
+            self, None, self._cm, self._cells, lambda: self.y_pred, lambda: self.most_confident_mistakes(None)
+        )
 
     # ------------------------------------------------------------------ scores
     @cached_property
@@ -310,9 +324,7 @@ class SingleLabelEvaluation(ClassEvaluation):
         ``sklearn.calibration.calibration_curve``. Multi-class: the confidence of the
         predicted class against how often it is right.
         """
-        prob_true, prob_pred, counts = M.calibration_curve(
-            self._calib_event(), self._calib_conf(), n_bins=n_bins
-        )
+        prob_true, prob_pred, counts = M.calibration_curve(self._calib_event(), self._calib_conf(), n_bins=n_bins)
         return pd.DataFrame({"prob_pred": prob_pred, "prob_true": prob_true, "count": counts})
 
     # ------------------------------------------------------------------ bootstrap
@@ -322,10 +334,10 @@ class SingleLabelEvaluation(ClassEvaluation):
         def score(groups, counts):
             t, p = np.divmod(groups, k)
             sc = M.scores_from_cell_draws(counts, t, p, k)
-            out = {name: sc[name] for name in
-                   ("accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc")}
+            out = {name: sc[name] for name in ("accuracy", "balanced_accuracy", "f1_macro", "cohen_kappa", "mcc")}
             out.update({name: sc[name][:, 1] for name in self._positive_class_metrics})
             return out
 
-        return resample_groups(self.y_true * k + self.y_pred, n_boot, score, seed=seed,
-                               sample_weight=self.sample_weight)
+        return resample_groups(
+            self.y_true * k + self.y_pred, n_boot, score, seed=seed, sample_weight=self.sample_weight
+        )

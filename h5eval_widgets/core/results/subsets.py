@@ -57,21 +57,15 @@ def as_rows(rows: Any, n: int) -> np.ndarray:
         raise ValueError(f"rows must be a 1-D boolean mask or indices; got shape {arr.shape}.")
     if arr.dtype == bool:
         if len(arr) != n:
-            raise ValueError(
-                f"A boolean mask of rows needs one value per sample ({n}); it has {len(arr)}."
-            )
+            raise ValueError(f"A boolean mask of rows needs one value per sample ({n}); it has {len(arr)}.")
         return np.flatnonzero(arr)
     if arr.size == 0:
         return np.empty(0, dtype=np.int64)
     if arr.dtype.kind not in "iu":
-        raise ValueError(
-            f"rows must be a boolean mask or integer indices; got dtype {arr.dtype}."
-        )
+        raise ValueError(f"rows must be a boolean mask or integer indices; got dtype {arr.dtype}.")
     idx = arr.astype(np.int64)
     if idx.min() < 0 or idx.max() >= n:
-        raise ValueError(
-            f"Row indices must be in [0, {n - 1}]; got values from {idx.min()} to {idx.max()}."
-        )
+        raise ValueError(f"Row indices must be in [0, {n - 1}]; got values from {idx.min()} to {idx.max()}.")
     return idx
 
 
@@ -120,17 +114,21 @@ class Sliceable:
                 f"The subset{'' if name is None else ' ' + repr(name)} has no samples; choose "
                 "rows that select at least one."
             )
-        source = np.array(idx if self.source_rows is None else np.asarray(self.source_rows)[idx],
-                          dtype=np.int64)
+        source = np.array(idx if self.source_rows is None else np.asarray(self.source_rows)[idx], dtype=np.int64)
         source.flags.writeable = False
         names = [n for n in (self.slice_name, name) if n]
         meta = None if self.metadata is None else self.metadata.iloc[idx].reset_index(drop=True)
         sub = dataclasses.replace(
-            self, y_true=_take(self.y_true, idx), y_pred=_take(self.y_pred, idx),
-            y_proba=_take(self.y_proba, idx), sample_weight=_take(self.sample_weight, idx),
-            sample_ids=_take(self.sample_ids, idx), metadata=meta,
+            self,
+            y_true=_take(self.y_true, idx),
+            y_pred=_take(self.y_pred, idx),
+            y_proba=_take(self.y_proba, idx),
+            sample_weight=_take(self.sample_weight, idx),
+            sample_ids=_take(self.sample_ids, idx),
+            metadata=meta,
             embeddings=None if self.embeddings is None else self.embeddings.take(idx),
-            slice_name=" and ".join(names) or None, source_rows=source,
+            slice_name=" and ".join(names) or None,
+            source_rows=source,
         )
         if self.explainer is not None:  # the same model and dataset: maps by dataset row
             sub.attach_explainer(self.explainer)
@@ -165,8 +163,9 @@ class Sliceable:
         key = (column, bins, n_boot, seed, confidence, None if metrics is None else tuple(metrics))
         cache = self.__dict__.setdefault("_slice_tables", {})  # a frozen dataclass: its dict
         if groups is not None or key not in cache:
-            table = slice_table(self, column, groups=groups, bins=bins, n_boot=n_boot, seed=seed,
-                                confidence=confidence, metrics=metrics)
+            table = slice_table(
+                self, column, groups=groups, bins=bins, n_boot=n_boot, seed=seed, confidence=confidence, metrics=metrics
+            )
             if groups is not None:
                 return table
             cache[key] = table
@@ -191,5 +190,6 @@ class Sliceable:
         """
         from ..insight.weak_slices import find_weak_slices
 
-        return find_weak_slices(self, features, max_depth=max_depth, min_samples=min_samples,
-                                top=top, max_levels=max_levels, seed=seed)
+        return find_weak_slices(
+            self, features, max_depth=max_depth, min_samples=min_samples, top=top, max_levels=max_levels, seed=seed
+        )

@@ -25,14 +25,32 @@ from ..errors import DatasetError, H5EvalError
 from ..data.images import ImageFiles, color_mode_of
 from ..data.readers import IMAGE_SUFFIXES, split_frame
 
-__all__ = ["Part", "FileListing", "list_files", "open_part", "TABLE_SUFFIXES", "LOCAL_PROTOCOLS", "workers_read",
-           "read_here", "arrays_to_send"]
+__all__ = [
+    "Part",
+    "FileListing",
+    "list_files",
+    "open_part",
+    "TABLE_SUFFIXES",
+    "LOCAL_PROTOCOLS",
+    "workers_read",
+    "read_here",
+    "arrays_to_send",
+]
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
 LOCAL_PROTOCOLS = ("file", "local")
 #: Metadata that changes when a file's content does, best first (S3/GCS/Azure/local).
-_VERSION_FIELDS = ("ETag", "etag", "md5Hash", "content_md5", "mtime", "LastModified",
-                   "last_modified", "updated", "created")
+_VERSION_FIELDS = (
+    "ETag",
+    "etag",
+    "md5Hash",
+    "content_md5",
+    "mtime",
+    "LastModified",
+    "last_modified",
+    "updated",
+    "created",
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +147,7 @@ def list_files(source, storage_options: dict | None = None) -> FileListing:
     magic = any(c in root for c in "*?[")
     if magic:
         infos = {p: i for p, i in fs.glob(root, detail=True).items() if i.get("type") != "directory"}
-        base = root[:min(root.index(c) for c in "*?[" if c in root)].rsplit("/", 1)[0]
+        base = root[: min(root.index(c) for c in "*?[" if c in root)].rsplit("/", 1)[0]
     elif fs.isdir(root):
         infos, base = fs.find(root, detail=True), root.rstrip("/")
     elif fs.exists(root):
@@ -138,14 +156,16 @@ def list_files(source, storage_options: dict | None = None) -> FileListing:
         raise DatasetError(f"Dataset path {text!r} does not exist; check the path.")
     name = posixpath.basename(root.rstrip("/")) or text
     # plain string operations: 3,000 PurePosixPath objects took half of the listing's time
-    rel = {p: tuple(p[len(base):].lstrip("/").split("/")) for p in infos}
+    rel = {p: tuple(p[len(base) :].lstrip("/").split("/")) for p in infos}
     suffix = {p: posixpath.splitext(p)[1].lower() for p in infos}
     tables = [p for p in infos if suffix[p] in TABLE_SUFFIXES]
     if tables:
         kinds = {suffix[p].replace(".pq", ".parquet") for p in tables}
         if len(kinds) > 1:
-            raise DatasetError(f"{text} holds tables of several formats ({sorted(kinds)}); "
-                               "give a glob that picks one, e.g. '*.parquet'.")
+            raise DatasetError(
+                f"{text} holds tables of several formats ({sorted(kinds)}); "
+                "give a glob that picks one, e.g. '*.parquet'."
+            )
         files = sorted(tables, key=rel.__getitem__)
         return FileListing("table", _urls(fs, files, local), _key(files, infos, rel), name, local)
     images = [p for p in infos if suffix[p] in IMAGE_SUFFIXES and len(rel[p]) >= 2]
@@ -156,14 +176,22 @@ def list_files(source, storage_options: dict | None = None) -> FileListing:
             "glob of table files (on a cluster, .npz/.h5 files are read by a single process: "
             "leave out client=)."
         )
-    classes = sorted(posixpath.basename(d["name"].rstrip("/")) for d in fs.ls(root, detail=True)
-                     if d.get("type") == "directory")
+    classes = sorted(
+        posixpath.basename(d["name"].rstrip("/")) for d in fs.ls(root, detail=True) if d.get("type") == "directory"
+    )
     number = {c: i for i, c in enumerate(classes)}
     images = [p for p in images if rel[p][0] in number]
     files = sorted(images, key=lambda p: (number[rel[p][0]], rel[p]))
     labels = np.asarray([number[rel[p][0]] for p in files])
-    return FileListing("image", _urls(fs, files, local), _key(files, infos, rel), name, local,
-                       labels=labels, class_names=tuple(classes))
+    return FileListing(
+        "image",
+        _urls(fs, files, local),
+        _key(files, infos, rel),
+        name,
+        local,
+        labels=labels,
+        class_names=tuple(classes),
+    )
 
 
 def _urls(fs, files: list[str], local: bool) -> list[str]:
@@ -181,9 +209,18 @@ def _key(files, infos, rel) -> str:
 def file_parts(listing: FileListing, files_per_partition: int, options: dict) -> list[Part]:
     """The listing cut into partitions of ``files_per_partition`` files, in order."""
     step = max(1, int(files_per_partition))
-    return [Part(listing.kind, i, f"{listing.name}[{i}]", tuple(listing.files[a:a + step]),
-                 labels_given=listing.kind == "image", local=listing.local, options=options)
-            for i, a in enumerate(range(0, len(listing.files), step))]
+    return [
+        Part(
+            listing.kind,
+            i,
+            f"{listing.name}[{i}]",
+            tuple(listing.files[a : a + step]),
+            labels_given=listing.kind == "image",
+            local=listing.local,
+            options=options,
+        )
+        for i, a in enumerate(range(0, len(listing.files), step))
+    ]
 
 
 # ---------------------------------------------------------------------------- on the worker
@@ -207,8 +244,7 @@ def _table(part: Part, df) -> Dataset:
     if part.labels_given:
         y = None
     kind = "text" if isinstance(X, np.ndarray) and X.dtype.kind in "US" else "tabular"
-    return Dataset(X=X, y=y, name=part.name, kind=kind, feature_names=feats,
-                   preprocess=opts.get("preprocess"))
+    return Dataset(X=X, y=y, name=part.name, kind=kind, feature_names=feats, preprocess=opts.get("preprocess"))
 
 
 @contextmanager
@@ -235,14 +271,12 @@ def open_part(part: Part, block: Any = None) -> Iterator[Dataset]:
                 folder = Path(tempfile.mkdtemp(prefix="h5eval-images-"))
                 local = [folder / f"{i:07d}{PurePosixPath(u).suffix}" for i, u in enumerate(files)]
                 for u, dst in zip(files, local):
-                    with fsspec.open(u, "rb", **(opts.get("storage_options") or {})) as src, \
-                            open(dst, "wb") as out:
+                    with fsspec.open(u, "rb", **(opts.get("storage_options") or {})) as src, open(dst, "wb") as out:
                         shutil.copyfileobj(src, out)
                 files = local
             mode = color_mode_of(opts.get("color_mode"))
             X = ImageFiles(files, opts.get("image_size"), mode)
-            yield Dataset(X=X, y=None, name=part.name, kind="image", preprocess=opts.get("preprocess"),
-                          color_mode=mode)
+            yield Dataset(X=X, y=None, name=part.name, kind="image", preprocess=opts.get("preprocess"), color_mode=mode)
         finally:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -275,9 +309,12 @@ def read_here(src, name: str, options: dict):
     options = {k: v for k, v in options.items() if k not in ("storage_options", "files_per_partition", "name")}
     if listing.kind == "table":
         extra = {} if listing.local else {"storage_options": so or None}
-        frames = [pd.read_parquet(u, **extra) if u.lower().endswith((".parquet", ".pq"))
-                  else pd.read_csv(u, sep="\t" if u.lower().endswith(".tsv") else ",", **extra)
-                  for u in listing.files]
+        frames = [
+            pd.read_parquet(u, **extra)
+            if u.lower().endswith((".parquet", ".pq"))
+            else pd.read_csv(u, sep="\t" if u.lower().endswith(".tsv") else ",", **extra)
+            for u in listing.files
+        ]
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         return load_dataset(frame, name=name, **options)
     if listing.local:
@@ -289,6 +326,8 @@ def read_here(src, name: str, options: dict):
 def arrays_to_send(data, name: str):
     """``(X, y)`` of a dataset read here, to send to the cluster in partitions."""
     if data is None or not hasattr(data.X, "shape") or data.y is None:
-        raise DatasetError(f"{name} cannot be sent to the Dask cluster: give it as Parquet/CSV files "
-                           "or an image folder (a path or URL), or as arrays.")
+        raise DatasetError(
+            f"{name} cannot be sent to the Dask cluster: give it as Parquet/CSV files "
+            "or an image folder (a path or URL), or as arrays."
+        )
     return np.asarray(data.X), np.asarray(data.y)

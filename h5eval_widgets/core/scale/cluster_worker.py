@@ -120,8 +120,9 @@ def _heap_for_inference():
         libc.malloc_trim(0)
 
 
-def predict_partition(ship: ShippedModel, payload: bytes, part: Part, block: Any = None,
-                      batch_size: int | None = None) -> dict:
+def predict_partition(
+    ship: ShippedModel, payload: bytes, part: Part, block: Any = None, batch_size: int | None = None
+) -> dict:
     """Predict one partition on a worker: outputs, labels read there (or None), notes."""
     from ..inference.feed import prepare
     from ..inference.predict import run_feed
@@ -132,9 +133,16 @@ def predict_partition(ship: ShippedModel, payload: bytes, part: Part, block: Any
         outputs, _ = run_feed(loaded, feed, batch_size=batch_size)
         resized = getattr(feed.source, "resized", None)
     _STATS["partitions"] += 1
-    return {"outputs": outputs, "y": data.y, "notes": list(feed.notes), "resized": resized,
-            "info": loaded.info, "model_notes": list(loaded.notes),
-            "fingerprint": loaded.fingerprint, "output_index": loaded.output_index}
+    return {
+        "outputs": outputs,
+        "y": data.y,
+        "notes": list(feed.notes),
+        "resized": resized,
+        "info": loaded.info,
+        "model_notes": list(loaded.notes),
+        "fingerprint": loaded.fingerprint,
+        "output_index": loaded.output_index,
+    }
 
 
 def package_model(model, trust_code: bool, output) -> tuple[ShippedModel, bytes, str]:
@@ -153,8 +161,11 @@ def package_model(model, trust_code: bool, output) -> tuple[ShippedModel, bytes,
             buf = io.BytesIO()
             with tarfile.open(fileobj=buf, mode="w") as tar:
                 tar.add(path, arcname=path.name)
-            return (ShippedModel(file_digest(path), path.name, True, trust_code, output, path.name),
-                    buf.getvalue(), file_digest(path))
+            return (
+                ShippedModel(file_digest(path), path.name, True, trust_code, output, path.name),
+                buf.getvalue(),
+                file_digest(path),
+            )
         if not path.is_file():
             from ..models.loading import load_model
 
@@ -163,8 +174,11 @@ def package_model(model, trust_code: bool, output) -> tuple[ShippedModel, bytes,
         _refuse_code(config, path, trust_code)  # at once, before any byte is sent
         payload = path.read_bytes()
         digest = hashlib.sha256(payload).hexdigest()
-        return ShippedModel(digest, f"model{path.suffix.lower()}", False, trust_code, output, path.name), \
-            payload, digest
+        return (
+            ShippedModel(digest, f"model{path.suffix.lower()}", False, trust_code, output, path.name),
+            payload,
+            digest,
+        )
     from ..models.loading import _digest_keras_model
 
     with tempfile.TemporaryDirectory() as tmp:  # an in-memory model travels as a .keras archive

@@ -32,12 +32,30 @@ from ..errors import ClusterError, LabelError
 from ..models.info import ModelInfo, facts_key, facts_path, read_facts, write_facts
 from ..data.preprocessing import _code_id
 
-__all__ = ["predict_on_cluster", "ClusterRun", "is_dask_collection", "worker_stats",
-           "predict_partition", "ShippedModel", "Part", "CLUSTER_OPTIONS", "IMAGES_PER_PARTITION"]
+__all__ = [
+    "predict_on_cluster",
+    "ClusterRun",
+    "is_dask_collection",
+    "worker_stats",
+    "predict_partition",
+    "ShippedModel",
+    "Part",
+    "CLUSTER_OPTIONS",
+    "IMAGES_PER_PARTITION",
+]
 
 #: Dataset options understood on a cluster (others need the data read by one process).
-CLUSTER_OPTIONS = ("label_column", "feature_columns", "image_size", "color_mode", "preprocess",
-                   "rescale", "storage_options", "files_per_partition", "name")
+CLUSTER_OPTIONS = (
+    "label_column",
+    "feature_columns",
+    "image_size",
+    "color_mode",
+    "preprocess",
+    "rescale",
+    "storage_options",
+    "files_per_partition",
+    "name",
+)
 #: Images per partition of an image folder at most, by default: 100 batches of ``FILE_ROWS``
 #: (24), so a partition's batches are those one process would run, and a lost worker costs a
 #: few thousand images at most.
@@ -124,9 +142,15 @@ def _plan(X, y, client, options: dict) -> SimpleNamespace:
             labels = listing.labels
         elif y is not None:
             parts = [Part(p.kind, p.index, p.name, p.files, True, p.local, p.options) for p in parts]
-        return SimpleNamespace(parts=parts, blocks=None, key=listing.key, labels=labels,
-                               class_names=listing.class_names, name=name or listing.name,
-                               what=f"{len(listing.files)} {listing.kind} files")
+        return SimpleNamespace(
+            parts=parts,
+            blocks=None,
+            key=listing.key,
+            labels=labels,
+            class_names=listing.class_names,
+            name=name or listing.name,
+            what=f"{len(listing.files)} {listing.kind} files",
+        )
     import dask.array as da
     from dask.base import tokenize
 
@@ -148,11 +172,19 @@ def _plan(X, y, client, options: dict) -> SimpleNamespace:
         labels = client.compute(labels).result()
     if labels is None and not frame:
         raise LabelError("No labels were given: pass y=..., or a dask dataframe with a label column.")
-    parts = [Part(kind, i, f"{name or kind}[{i}]", labels_given=labels is not None, options=options)
-             for i in range(len(blocks))]
-    return SimpleNamespace(parts=parts, blocks=blocks, key=key, labels=labels, class_names=None,
-                           name=name or f"dask {'dataframe' if frame else 'array'}",
-                           what=f"{len(blocks)} {kind} partitions")
+    parts = [
+        Part(kind, i, f"{name or kind}[{i}]", labels_given=labels is not None, options=options)
+        for i in range(len(blocks))
+    ]
+    return SimpleNamespace(
+        parts=parts,
+        blocks=blocks,
+        key=key,
+        labels=labels,
+        class_names=None,
+        name=name or f"dask {'dataframe' if frame else 'array'}",
+        what=f"{len(blocks)} {kind} partitions",
+    )
 
 
 def _labels_store(store, key: str, labels: np.ndarray | None) -> None:
@@ -160,10 +192,19 @@ def _labels_store(store, key: str, labels: np.ndarray | None) -> None:
         store.put(cache_key(key, "labels"), np.asarray(labels))
 
 
-def predict_on_cluster(model, X, y=None, *, client=None, batch_size: int | None = None,
-                       cache: bool | str | os.PathLike | PredictionCache = True, progress: bool = True,
-                       trust_code: bool = False, output: int | str | None = None,
-                       **options) -> ClusterRun:
+def predict_on_cluster(
+    model,
+    X,
+    y=None,
+    *,
+    client=None,
+    batch_size: int | None = None,
+    cache: bool | str | os.PathLike | PredictionCache = True,
+    progress: bool = True,
+    trust_code: bool = False,
+    output: int | str | None = None,
+    **options,
+) -> ClusterRun:
     """Predict on the workers of a Dask cluster, partition by partition, outputs back in order.
 
     Parameters
@@ -198,8 +239,9 @@ def predict_on_cluster(model, X, y=None, *, client=None, batch_size: int | None 
     """
     unknown = sorted(set(options) - set(CLUSTER_OPTIONS))
     if unknown:
-        raise TypeError(f"{unknown} cannot be used with a Dask cluster; the options there are "
-                        f"{', '.join(CLUSTER_OPTIONS)}.")
+        raise TypeError(
+            f"{unknown} cannot be used with a Dask cluster; the options there are {', '.join(CLUSTER_OPTIONS)}."
+        )
     client = _client(client)
     ship, payload, model_key = package_model(model, trust_code, output)
     plan = _plan(X, y, client, dict(options))
@@ -211,26 +253,36 @@ def predict_on_cluster(model, X, y=None, *, client=None, batch_size: int | None 
         hit, facts = store.get(key), read_facts(fkey)
         labels = plan.labels if plan.labels is not None else store.get(cache_key(key, "labels"))
         if hit is not None and facts is not None and labels is not None:
-            return ClusterRun(hit, np.asarray(labels), plan.class_names, facts["info"],
-                              facts["notes"] + ["Outputs read from the prediction cache (no inference)."],
-                              plan.name, ship.name, from_cache=True)
+            return ClusterRun(
+                hit,
+                np.asarray(labels),
+                plan.class_names,
+                facts["info"],
+                facts["notes"] + ["Outputs read from the prediction cache (no inference)."],
+                plan.name,
+                ship.name,
+                from_cache=True,
+            )
     results = _run(client, ship, payload, plan, batch_size, progress)
     first = results[0]
     outputs = np.concatenate([r["outputs"] for r in results]) if len(results) > 1 else first["outputs"]
     labels = plan.labels
     if labels is None:
         if any(r["y"] is None for r in results):
-            raise LabelError(f"{plan.name}: no label column was found; name it with label_column=... "
-                             "or pass y=...")
+            raise LabelError(f"{plan.name}: no label column was found; name it with label_column=... or pass y=...")
         labels = np.concatenate([r["y"] for r in results])
     labels = np.asarray(labels)
     if len(labels) != len(outputs):
-        raise LabelError(f"{plan.name}: the inputs have {len(outputs)} samples but the labels have "
-                         f"{len(labels)}; they must be the same samples in the same order.")
+        raise LabelError(
+            f"{plan.name}: the inputs have {len(outputs)} samples but the labels have "
+            f"{len(labels)}; they must be the same samples in the same order."
+        )
     n_workers = len(client.scheduler_info().get("workers", {}))
     notes = list(first["model_notes"]) + list(first["notes"])
-    notes.append(f"Predicted on a Dask cluster ({plan.what}, {len(results)} tasks, {n_workers} "
-                 f"worker(s) at {client.scheduler.address}).")
+    notes.append(
+        f"Predicted on a Dask cluster ({plan.what}, {len(results)} tasks, {n_workers} "
+        f"worker(s) at {client.scheduler.address})."
+    )
     resized = [r["resized"] for r in results if r["resized"] is not None]
     if resized:
         notes.append(f"{sum(resized)} of {len(outputs)} images had another size and were resized.")
@@ -239,8 +291,15 @@ def predict_on_cluster(model, X, y=None, *, client=None, batch_size: int | None 
             store.put(key, outputs)
             if plan.labels is None:
                 _labels_store(store, key, labels)
-            write_facts(fkey, SimpleNamespace(info=first["info"], fingerprint=first["fingerprint"],
-                                              notes=first["model_notes"], output_index=first["output_index"]))
+            write_facts(
+                fkey,
+                SimpleNamespace(
+                    info=first["info"],
+                    fingerprint=first["fingerprint"],
+                    notes=first["model_notes"],
+                    output_index=first["output_index"],
+                ),
+            )
         except OSError as exc:  # a read-only or full disk must not stop the evaluation
             notes.append(f"Prediction cache not written ({exc}).")
     return ClusterRun(outputs, labels, plan.class_names, first["info"], notes, plan.name, ship.name)
@@ -257,15 +316,30 @@ def _run(client, ship: ShippedModel, payload: bytes, plan, batch_size, progress:
     # the workers keep the loaded model by its digest, so they do not load it again
     model_future = client.scatter(payload, broadcast=True, hash=False)
     blocks = client.compute(plan.blocks) if plan.blocks is not None else [None] * len(plan.parts)
-    futures = [client.submit(predict_partition, ship, model_future, part, block, batch_size,
-                             key=f"h5eval-predict-{ship.digest[:10]}-{run}-{part.index}", pure=False)
-               for part, block in zip(plan.parts, blocks)]
+    futures = [
+        client.submit(
+            predict_partition,
+            ship,
+            model_future,
+            part,
+            block,
+            batch_size,
+            key=f"h5eval-predict-{ship.digest[:10]}-{run}-{part.index}",
+            pure=False,
+        )
+        for part, block in zip(plan.parts, blocks)
+    ]
     del blocks  # the tasks hold them; lost ones are recomputed from the graph
     index = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * len(futures)
     try:
-        with tqdm(total=len(futures), desc=f"Predicting {plan.name} on the cluster", unit="partition",
-                  disable=not progress, leave=False) as bar:
+        with tqdm(
+            total=len(futures),
+            desc=f"Predicting {plan.name} on the cluster",
+            unit="partition",
+            disable=not progress,
+            leave=False,
+        ) as bar:
             for fut in as_completed(futures):
                 try:
                     results[index[fut.key]] = fut.result()

@@ -25,7 +25,7 @@ def _strip(columns: Sequence[str], prefix: str | None) -> tuple[str, ...]:
     """Class names: the columns without their shared prefix (``'p_'`` by default)."""
     prefix = DEFAULT_PREFIX if prefix is None else prefix
     if prefix and all(c.startswith(prefix) and len(c) > len(prefix) for c in columns):
-        return tuple(c[len(prefix):] for c in columns)
+        return tuple(c[len(prefix) :] for c in columns)
     return tuple(columns)
 
 
@@ -41,25 +41,41 @@ def _binary_classes(labels: np.ndarray, positive: str, column: str) -> tuple[str
     raise LabelError(
         f"The single probability column {column!r} means a binary task, but its class "
         f"{positive!r} and the labels {uniq[:10]} do not name the two classes; pass "
-        "classes=[negative, positive] (--class-names NEG POS).")
+        "classes=[negative, positive] (--class-names NEG POS)."
+    )
 
 
 def _labels_by_name(labels: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     """Integer labels given as class numbers when every class name is a number (``p_0``..):
     matched by name, so that columns in any order read right."""
-    if (labels.dtype.kind in "iu" and all(n.lstrip("-").isdigit() for n in names)
-            and tuple(names) != tuple(str(i) for i in range(len(names)))):
+    if (
+        labels.dtype.kind in "iu"
+        and all(n.lstrip("-").isdigit() for n in names)
+        and tuple(names) != tuple(str(i) for i in range(len(names)))
+    ):
         return labels.astype(np.int64).astype(str)
     return labels
 
 
 def evaluation_from_file(
-    source, *, label_column: str, proba_columns: Sequence[str] | None = None,
-    proba_prefix: str | None = None, pred_column: str | None = None, id_column: str | None = None,
-    classes: Sequence[str] | None = None, task: str | None = None, threshold: float = 0.5,
-    chunk_rows: int = CHUNK_ROWS, model_name: str | None = None, dataset_name: str | None = None,
-    data: Any = None, data_id_column: str | None = None, data_ids=None,
-    dataset_options: dict | None = None, build: Callable[..., Any],
+    source,
+    *,
+    label_column: str,
+    proba_columns: Sequence[str] | None = None,
+    proba_prefix: str | None = None,
+    pred_column: str | None = None,
+    id_column: str | None = None,
+    classes: Sequence[str] | None = None,
+    task: str | None = None,
+    threshold: float = 0.5,
+    chunk_rows: int = CHUNK_ROWS,
+    model_name: str | None = None,
+    dataset_name: str | None = None,
+    data: Any = None,
+    data_id_column: str | None = None,
+    data_ids=None,
+    dataset_options: dict | None = None,
+    build: Callable[..., Any],
 ):
     """Evaluate predictions written by a batch job (:meth:`Evaluation.from_predictions_file
     <h5eval_widgets.core.Evaluation.from_predictions_file>`).
@@ -116,16 +132,24 @@ def evaluation_from_file(
         A missing or misnamed column (the message lists the file's columns and the fix),
         files with different columns, NaN probabilities, missing labels or ids, duplicated ids.
     """
-    table = read_predictions(source, label_column=label_column, proba_columns=proba_columns,
-                             proba_prefix=proba_prefix, pred_column=pred_column,
-                             id_column=id_column, chunk_rows=chunk_rows)
+    table = read_predictions(
+        source,
+        label_column=label_column,
+        proba_columns=proba_columns,
+        proba_prefix=proba_prefix,
+        pred_column=pred_column,
+        id_column=id_column,
+        chunk_rows=chunk_rows,
+    )
     labels, n_out = table.labels, len(table.output_columns)
     if pred_column is not None:
         task, names = task or "regression", classes
     else:
         if task in ("multilabel", "regression"):
-            raise ValueError(f"task={task!r} cannot be read from probability columns here; give "
-                             "pred_column=... for a regression (multi-label files are not supported yet).")
+            raise ValueError(
+                f"task={task!r} cannot be read from probability columns here; give "
+                "pred_column=... for a regression (multi-label files are not supported yet)."
+            )
         task = task or ("binary" if n_out <= 2 else "multiclass")
         names = tuple(str(c) for c in classes) if classes is not None else _strip(table.output_columns, proba_prefix)
         if n_out == 1 and classes is None:
@@ -133,20 +157,35 @@ def evaluation_from_file(
         elif names is not None:
             labels = _labels_by_name(labels, names)
     where = table.files[0].name if len(table.files) == 1 else f"{len(table.files)} files"
-    notes = [f"Predictions read from {where} ({len(labels)} rows, {table.n_chunks} chunk(s))"
-             + (f", sorted by {id_column!r}." if id_column else ".")]
+    notes = [
+        f"Predictions read from {where} ({len(labels)} rows, {table.n_chunks} chunk(s))"
+        + (f", sorted by {id_column!r}." if id_column else ".")
+    ]
     dataset = None
     if data is not None:
         from .predictions_join import align_dataset
 
-        dataset = align_dataset(data, table.ids, labels=table.labels, id_column=data_id_column or id_column,
-                                data_ids=data_ids, drop=(label_column,),
-                                name=dataset_name, options=dataset_options)
+        dataset = align_dataset(
+            data,
+            table.ids,
+            labels=table.labels,
+            id_column=data_id_column or id_column,
+            data_ids=data_ids,
+            drop=(label_column,),
+            name=dataset_name,
+            options=dataset_options,
+        )
         dataset_name = dataset.name
     try:
         ev = build(
-            labels, table.outputs, classes=names, task=task, threshold=threshold, notes=notes,
-            model_name=model_name or _name_of(source, table.files), dataset_name=dataset_name,
+            labels,
+            table.outputs,
+            classes=names,
+            task=task,
+            threshold=threshold,
+            notes=notes,
+            model_name=model_name or _name_of(source, table.files),
+            dataset_name=dataset_name,
             sample_ids=table.ids,
         )
     except LabelError as exc:
@@ -155,7 +194,8 @@ def evaluation_from_file(
         raise LabelError(
             f"{exc} Here the class names come from the probability columns "
             f"{list(table.output_columns)[:20]} without their prefix; pass classes=[...] "
-            "(--class-names) to name them, in column order.") from None
+            "(--class-names) to name them, in column order."
+        ) from None
     return ev if dataset is None else (ev, dataset)
 
 

@@ -12,7 +12,6 @@ glob or a folder of such files chunk by chunk (``ParquetFile.iter_batches`` or
 from __future__ import annotations
 
 import difflib
-import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,18 +21,18 @@ import numpy as np
 
 from .._lazy import pd
 from ..errors import DatasetError, LabelError
+from .prediction_sources import _format_of, prediction_files
 
-__all__ = ["PredictionsTable", "read_predictions", "prediction_files", "check_columns",
-           "DEFAULT_PREFIX", "CHUNK_ROWS"]
+__all__ = ["PredictionsTable", "read_predictions", "prediction_files", "check_columns", "DEFAULT_PREFIX", "CHUNK_ROWS"]
 
 #: Probability columns are the columns starting with this, when neither is given.
 DEFAULT_PREFIX = "p_"
 #: Rows per chunk read.
 CHUNK_ROWS = 65_536
-_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv",
-            ".csv.gz": "csv", ".tsv.gz": "tsv"}
-_FIX = ("pass label_column=... (--label-column), proba_columns=[...] (--proba-columns) or "
-        "proba_prefix=... (--proba-prefix), and id_column=... (--id-column)")
+_FIX = (
+    "pass label_column=... (--label-column), proba_columns=[...] (--proba-columns) or "
+    "proba_prefix=... (--proba-prefix), and id_column=... (--id-column)"
+)
 
 
 @dataclass(frozen=True)
@@ -63,73 +62,6 @@ class PredictionsTable:
     n_chunks: int
 
 
-# ------------------------------------------------------------------ files
-def _format_of(path: Path) -> str | None:
-    name = path.name.lower()
-    for suffix in sorted(_FORMATS, key=len, reverse=True):
-        if name.endswith(suffix):
-            return _FORMATS[suffix]
-    return None
-
-
-def _folder_files(folder: Path) -> list[Path]:
-    """Data files under a folder, skipping what Spark and Arrow skip (``_SUCCESS``, ``.crc``,
-    names starting with ``_`` or ``.``)."""
-    return sorted(f for f in folder.rglob("*") if f.is_file() and _format_of(f)
-                  and not any(part.startswith(("_", ".")) for part in f.relative_to(folder).parts))
-
-
-def prediction_files(source: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
-    """The prediction files named by a path, a glob, a folder, or a list of them, sorted.
-
-    Raises
-    ------
-    DatasetError
-        Nothing matches, a folder holds no Parquet or CSV file, or the formats are mixed.
-    """
-    sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)
-    if not sources:
-        raise DatasetError("No prediction file was given; pass a file, a glob or a folder.")
-    files: set[Path] = set()
-    for src in sources:
-        text = os.path.expanduser(os.fspath(src))
-        if any(ch in text for ch in "*?[") and not Path(text).exists():
-            # a glob: its directories are searched; other files not of a job's output skipped
-            matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
-            found = [f for m in matches for f in (_folder_files(m) if m.is_dir() else [m])
-                     if _format_of(f) and not f.name.startswith(("_", "."))]
-            if not found:
-                raise DatasetError(
-                    f"No .parquet or .csv file matches {text!r} (matched: "
-                    f"{[m.name for m in matches[:10]]}); check the pattern and the folder.")
-            files.update(found)
-            continue
-        p = Path(text)
-        if p.is_dir():
-            found = _folder_files(p)
-            if not found:
-                have = sorted(f.name for f in p.iterdir())[:20]
-                raise DatasetError(
-                    f"The folder {str(p)!r} holds no .parquet or .csv file (it has {have}); "
-                    "pass the folder the batch job wrote its part files to.")
-            files.update(found)
-        elif p.is_file():
-            if _format_of(p) is None:
-                raise DatasetError(
-                    f"{p.name}: predictions must be .parquet/.pq or .csv/.tsv (optionally .gz) "
-                    "files; convert it, or pass the folder of part files.")
-            files.add(p)
-        else:
-            raise DatasetError(f"Predictions path {text!r} does not exist; check the path.")
-    out = sorted(files)
-    kinds = {_format_of(f) for f in out}
-    if len(kinds) > 1:
-        raise DatasetError(
-            f"The predictions mix file formats ({sorted(kinds)}: {[f.name for f in out[:6]]}); "
-            "pass the files of one job only, for example a glob such as 'out/*.parquet'.")
-    return out
-
-
 def _columns_of(path: Path, fmt: str) -> list[str]:
     try:
         if fmt == "parquet":
@@ -138,8 +70,7 @@ def _columns_of(path: Path, fmt: str) -> list[str]:
             return [str(c) for c in pq.read_schema(path).names]
         return [str(c) for c in pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", nrows=0).columns]
     except ImportError:
-        raise DatasetError(f"Reading {path.name} needs pyarrow: pip install "
-                           "'h5eval-widgets[parquet]'.") from None
+        raise DatasetError(f"Reading {path.name} needs pyarrow: pip install 'h5eval-widgets[parquet]'.") from None
     except Exception as exc:  # noqa: BLE001 - pyarrow and pandas raise many kinds
         raise DatasetError(f"{path.name} could not be read as a {fmt} table ({exc}).") from None
 
@@ -148,26 +79,36 @@ def _columns_of(path: Path, fmt: str) -> list[str]:
 def _no_column(column: str, what: str, cols: Sequence[str], path: Path, fix: str) -> DatasetError:
     close = difflib.get_close_matches(column, cols, n=3, cutoff=0.6)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return DatasetError(
-        f"{path.name} has no {what} column {column!r}.{hint} Its columns are {list(cols)[:40]}; "
-        f"{fix}.")
+    return DatasetError(f"{path.name} has no {what} column {column!r}.{hint} Its columns are {list(cols)[:40]}; {fix}.")
 
 
-def _output_columns(cols: list[str], path: Path, *, label_column: str, proba_columns, proba_prefix,
-                    pred_column, id_column) -> list[str]:
+def _output_columns(
+    cols: list[str], path: Path, *, label_column: str, proba_columns, proba_prefix, pred_column, id_column
+) -> list[str]:
     """The probability (or predicted value) columns, checked against the first file's columns."""
     if label_column not in cols:
-        raise _no_column(label_column, "label", cols, path, "pass the label column's name with "
-                         "label_column=... (--label-column)")
+        raise _no_column(
+            label_column, "label", cols, path, "pass the label column's name with label_column=... (--label-column)"
+        )
     if id_column is not None and id_column not in cols:
-        raise _no_column(id_column, "id", cols, path, "pass the id column's name with "
-                         "id_column=... (--id-column), or leave it out to keep the files' order")
+        raise _no_column(
+            id_column,
+            "id",
+            cols,
+            path,
+            "pass the id column's name with id_column=... (--id-column), or leave it out to keep the files' order",
+        )
     if pred_column is not None:
         if proba_columns is not None:
             raise ValueError("Pass proba_columns (classification) or pred_column (regression), not both.")
         if pred_column not in cols:
-            raise _no_column(pred_column, "prediction", cols, path,
-                             "pass the predicted values' column with pred_column=... (--pred-column)")
+            raise _no_column(
+                pred_column,
+                "prediction",
+                cols,
+                path,
+                "pass the predicted values' column with pred_column=... (--pred-column)",
+            )
         return [pred_column]
     if proba_columns is not None:
         wanted = [str(c) for c in proba_columns]
@@ -175,8 +116,7 @@ def _output_columns(cols: list[str], path: Path, *, label_column: str, proba_col
             raise ValueError("proba_columns is empty; name one probability column per class.")
         for c in wanted:
             if c not in cols:
-                raise _no_column(c, "probability", cols, path,
-                                 "fix the name in proba_columns=[...] (--proba-columns)")
+                raise _no_column(c, "probability", cols, path, "fix the name in proba_columns=[...] (--proba-columns)")
         return wanted
     prefix = DEFAULT_PREFIX if proba_prefix is None else proba_prefix
     found = [c for c in cols if c.startswith(prefix) and c not in (label_column, id_column)]
@@ -184,12 +124,14 @@ def _output_columns(cols: list[str], path: Path, *, label_column: str, proba_col
         raise DatasetError(
             f"{path.name} has no probability column: no column name starts with {prefix!r}. Its "
             f"columns are {cols[:40]}; pass the prefix they share with proba_prefix=... "
-            "(--proba-prefix), or name them with proba_columns=[...] (--proba-columns).")
+            "(--proba-prefix), or name them with proba_columns=[...] (--proba-columns)."
+        )
     return found
 
 
-def _check_same_columns(cols: list[str], path: Path, first: Path, needed: list[str],
-                        first_outputs: list[str], prefix: str | None) -> None:
+def _check_same_columns(
+    cols: list[str], path: Path, first: Path, needed: list[str], first_outputs: list[str], prefix: str | None
+) -> None:
     """Every file holds the columns the first one gave (and, by prefix, no other ones)."""
     missing = [c for c in needed if c not in cols]
     extra = [] if prefix is None else [c for c in cols if c.startswith(prefix) and c not in needed]
@@ -198,12 +140,19 @@ def _check_same_columns(cols: list[str], path: Path, first: Path, needed: list[s
             f"{path.name} does not have the columns of {first.name}: missing {missing}, extra "
             f"{extra}; its columns are {cols[:40]}. Every file of the predictions must have the "
             "same columns: are the outputs of two different jobs (or models) in one folder? Pass "
-            f"the files of one job only. (Probability columns of {first.name}: {first_outputs}.)")
+            f"the files of one job only. (Probability columns of {first.name}: {first_outputs}.)"
+        )
 
 
-def check_columns(source, *, label_column: str, proba_columns: Sequence[str] | None = None,
-                  proba_prefix: str | None = None, pred_column: str | None = None,
-                  id_column: str | None = None) -> tuple[list[Path], list[str]]:
+def check_columns(
+    source,
+    *,
+    label_column: str,
+    proba_columns: Sequence[str] | None = None,
+    proba_prefix: str | None = None,
+    pred_column: str | None = None,
+    id_column: str | None = None,
+) -> tuple[list[Path], list[str]]:
     """The prediction files and their output columns, checked from the files' schemas (or
     header lines) only: no row is read. Parameters as in :func:`read_predictions`.
 
@@ -214,12 +163,23 @@ def check_columns(source, *, label_column: str, proba_columns: Sequence[str] | N
     """
     files = prediction_files(source)
     fmt = _format_of(files[0])
-    outputs = _output_columns(_columns_of(files[0], fmt), files[0], label_column=label_column,
-                              proba_columns=proba_columns, proba_prefix=proba_prefix,
-                              pred_column=pred_column, id_column=id_column)
+    outputs = _output_columns(
+        _columns_of(files[0], fmt),
+        files[0],
+        label_column=label_column,
+        proba_columns=proba_columns,
+        proba_prefix=proba_prefix,
+        pred_column=pred_column,
+        id_column=id_column,
+    )
     needed = list(dict.fromkeys([label_column, *outputs] + ([id_column] if id_column else [])))
-    prefix = (None if proba_columns is not None or pred_column is not None
-              else DEFAULT_PREFIX if proba_prefix is None else proba_prefix)
+    prefix = (
+        None
+        if proba_columns is not None or pred_column is not None
+        else DEFAULT_PREFIX
+        if proba_prefix is None
+        else proba_prefix
+    )
     for f in files[1:]:
         _check_same_columns(_columns_of(f, fmt), f, files[0], needed, outputs, prefix)
     return files, outputs
@@ -247,8 +207,9 @@ def _chunks(path: Path, fmt: str, columns: list[str], chunk_rows: int) -> Iterat
             # pandas >= 3 reads the floats a job wrote back exactly (tested); "round_trip",
             # which older pandas needed for that, is deprecated there
             exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-            reader = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", usecols=columns,
-                                 chunksize=chunk_rows, **exact)
+            reader = pd.read_csv(
+                path, sep="\t" if fmt == "tsv" else ",", usecols=columns, chunksize=chunk_rows, **exact
+            )
             with reader:
                 for df in reader:
                     yield {c: df[c].to_numpy() for c in columns}
@@ -264,7 +225,8 @@ def _outputs_block(chunk: dict, outputs: list[str], path: Path) -> np.ndarray:
             sample = next((v for v in chunk[c] if v is not None), None)
             raise DatasetError(
                 f"Column {c!r} of {path.name} holds non-numeric values (for example {sample!r}); "
-                "probability and prediction columns must be numbers.")
+                "probability and prediction columns must be numbers."
+            )
     return np.column_stack([chunk[c] for c in outputs])
 
 
@@ -312,9 +274,14 @@ def read_predictions(
         different columns, non-numeric or missing probabilities, missing labels or ids,
         duplicated ids.
     """
-    files, outputs = check_columns(source, label_column=label_column, proba_columns=proba_columns,
-                                   proba_prefix=proba_prefix, pred_column=pred_column,
-                                   id_column=id_column)
+    files, outputs = check_columns(
+        source,
+        label_column=label_column,
+        proba_columns=proba_columns,
+        proba_prefix=proba_prefix,
+        pred_column=pred_column,
+        id_column=id_column,
+    )
     fmt = _format_of(files[0])
     needed = list(dict.fromkeys([label_column, *outputs] + ([id_column] if id_column else [])))
     labels, blocks, ids, file_of, n_chunks = [], [], [], [], 0
@@ -332,7 +299,8 @@ def read_predictions(
                     raise DatasetError(
                         f"The id column {id_column!r} of {f.name} has missing values (near row "
                         f"{row + int(np.flatnonzero(pd.isna(chunk[id_column]))[0])}); every row "
-                        "needs an id: fix the job's output, or leave id_column out.")
+                        "needs an id: fix the job's output, or leave id_column out."
+                    )
                 ids.append(chunk[id_column])
                 file_of.append(np.full(len(block), k, np.int32))
             row += len(block)
@@ -342,11 +310,13 @@ def read_predictions(
                 f"{f.name} has NaN, missing or infinite values in its "
                 f"{'prediction' if pred_column else 'probability'} column(s) {cols} (count per "
                 "column); every sample needs all its outputs: drop those rows or re-run the job "
-                "on them.")
+                "on them."
+            )
         if missing_labels:
             raise LabelError(
                 f"The label column {label_column!r} of {f.name} has {missing_labels} missing "
-                "value(s); drop those rows, or fix the label column.")
+                "value(s); drop those rows, or fix the label column."
+            )
     label_arr = _concat(labels)
     out = np.concatenate(blocks) if blocks else np.empty((0, len(outputs)))
     id_arr = None
@@ -356,8 +326,9 @@ def read_predictions(
         label_arr, out, id_arr = label_arr[order], out[order], id_arr[order]
     if len(out) == 0:
         raise DatasetError(f"The prediction files ({[f.name for f in files[:6]]}) hold no rows.")
-    return PredictionsTable(labels=label_arr, outputs=out, ids=id_arr, output_columns=tuple(outputs),
-                            files=tuple(files), n_chunks=n_chunks)
+    return PredictionsTable(
+        labels=label_arr, outputs=out, ids=id_arr, output_columns=tuple(outputs), files=tuple(files), n_chunks=n_chunks
+    )
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
@@ -376,10 +347,12 @@ def _id_order(ids: np.ndarray, file_of: np.ndarray, files: Sequence[Path], id_co
         raise DatasetError(
             f"The id column {id_column!r} has {int(s[dup].nunique())} duplicated id(s), for "
             f"example {shown}, in {where}; each sample must appear once. Remove the duplicated "
-            "rows (a job run twice into one folder?) or pass the files of one run only.")
+            "rows (a job run twice into one folder?) or pass the files of one run only."
+        )
     try:
         return np.argsort(ids, kind="stable")
     except TypeError:
         raise DatasetError(
             f"The id column {id_column!r} mixes types (for example {ids[:3].tolist()}); write "
-            "ids of one type (all numbers or all strings).") from None
+            "ids of one type (all numbers or all strings)."
+        ) from None

@@ -33,7 +33,7 @@ class RowsInOrder:
         self.shape = (len(self.order),) + tuple(getattr(X, "shape", (len(X),))[1:])
         self.ndim = len(self.shape)
         self.dtype = getattr(X, "dtype", np.dtype(np.float32))
-        self.files = ([X.files[i] for i in self.order] if getattr(X, "files", None) else None)
+        self.files = [X.files[i] for i in self.order] if getattr(X, "files", None) else None
 
     def __len__(self) -> int:
         return len(self.order)
@@ -58,15 +58,18 @@ def _positions(keys, ids: np.ndarray, what: str) -> np.ndarray:
     index = pd.Index(np.asarray(keys))
     if not index.is_unique:
         dup = index[index.duplicated()].unique().tolist()[:5]
-        raise DatasetError(f"The test set's ids ({what}) are duplicated, for example {dup}; each "
-                           "sample must appear once to be matched to its prediction.")
+        raise DatasetError(
+            f"The test set's ids ({what}) are duplicated, for example {dup}; each "
+            "sample must appear once to be matched to its prediction."
+        )
     pos = index.get_indexer(pd.Index(ids))
     if (pos < 0).any():
         lost = ids[pos < 0]
         raise DatasetError(
             f"{len(lost)} prediction id(s) are not in the test set's ids ({what}), for example "
             f"{lost[:5].tolist()} (test set ids look like {index[:3].tolist()}); pass the test set "
-            "the predictions were made on, and the column holding the same ids (data_id_column=...).")
+            "the predictions were made on, and the column holding the same ids (data_id_column=...)."
+        )
     return pos
 
 
@@ -94,10 +97,17 @@ def _table(data) -> Any:
     return None
 
 
-def align_dataset(data, ids: np.ndarray | None, *, labels: np.ndarray | None = None,
-                  id_column: str | None = None, data_ids: Sequence | None = None,
-                  drop: Sequence[str] = (), name: str | None = None,
-                  options: dict | None = None) -> Dataset:
+def align_dataset(
+    data,
+    ids: np.ndarray | None,
+    *,
+    labels: np.ndarray | None = None,
+    id_column: str | None = None,
+    data_ids: Sequence | None = None,
+    drop: Sequence[str] = (),
+    name: str | None = None,
+    options: dict | None = None,
+) -> Dataset:
     """The test set in the order of the predictions, for the dashboard's samples.
 
     Parameters
@@ -136,11 +146,14 @@ def align_dataset(data, ids: np.ndarray | None, *, labels: np.ndarray | None = N
                 raise DatasetError(
                     f"The test set has no id column {id_column!r}; its columns are {cols[:40]}. "
                     "Pass the column holding the predictions' ids with data_id_column=... "
-                    "(--data-id-column).")
+                    "(--data-id-column)."
+                )
             frame = frame.iloc[_positions(frame[id_column].to_numpy(), ids, f"column {id_column!r}")]
         elif len(frame) != len(labels if labels is not None else frame):
-            raise DatasetError(f"The test set has {len(frame)} rows and the predictions "
-                               f"{len(labels)}; without id_column they must be the same rows in order.")
+            raise DatasetError(
+                f"The test set has {len(frame)} rows and the predictions "
+                f"{len(labels)}; without id_column they must be the same rows in order."
+            )
         frame = frame.drop(columns=[c for c in (id_column, *drop) if c is not None and c in cols])
         default = Path(data).stem if isinstance(data, (str, os.PathLike)) else "DataFrame"
         return load_dataset(frame.reset_index(drop=True), y=labels, name=name or default, **options)
@@ -148,14 +161,19 @@ def align_dataset(data, ids: np.ndarray | None, *, labels: np.ndarray | None = N
     ds = load_dataset(data, name=name, **options) if not isinstance(data, Dataset) else data
     if ids is None:
         if labels is not None and len(ds) != len(labels):
-            raise DatasetError(f"The test set has {len(ds)} samples and the predictions "
-                               f"{len(labels)}; without id_column they must be the same samples in order.")
+            raise DatasetError(
+                f"The test set has {len(ds)} samples and the predictions "
+                f"{len(labels)}; without id_column they must be the same samples in order."
+            )
         return dataclasses.replace(ds, name=name or ds.name)
     keys = np.arange(len(ds)) if data_ids is None else np.asarray(data_ids)
     if len(keys) != len(ds):
-        raise DatasetError(f"data_ids has {len(keys)} ids but the test set has {len(ds)} samples; "
-                           "give one id per sample, in the dataset's order.")
+        raise DatasetError(
+            f"data_ids has {len(keys)} ids but the test set has {len(ds)} samples; "
+            "give one id per sample, in the dataset's order."
+        )
     order = _positions(keys, ids, "row numbers" if data_ids is None else "data_ids")
     y = None if ds.y is None else np.asarray(ds.y)[order]
-    return dataclasses.replace(ds, X=_reordered_inputs(ds.X, order), y=y, name=name or ds.name,
-                               notes=list(ds.notes), _fingerprint=None)
+    return dataclasses.replace(
+        ds, X=_reordered_inputs(ds.X, order), y=y, name=name or ds.name, notes=list(ds.notes), _fingerprint=None
+    )
