@@ -130,7 +130,7 @@ def test_outputs_past_the_memory_bound_go_to_disk_and_are_read_not_predicted(tmp
     Xt, yt, Xv, yv = _digits()
     model = _cnn(1)
     one_epoch = len(Xv) * 10 * 4  # float32 outputs of one epoch
-    rec = TrainingRecorder(Xv, yv, memory_limit=2 * one_epoch, directory=tmp_path / "outputs")
+    rec = TrainingRecorder(Xv, yv, memory_limit=2 * one_epoch, directory=tmp_path / "outputs", embeddings=False)
     seen = []
     probe = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(rec.memory_bytes))
     model.fit(Xt, yt, epochs=6, batch_size=128, verbose=0, callbacks=[rec, probe])
@@ -283,3 +283,22 @@ def test_scrubbing_epochs_and_clicking_cells_leaves_no_widget_behind_and_close_l
     assert live_widgets() - warm <= 12  # a page of cards at most
     dash.close()
     assert set(_instances) <= before
+
+
+def test_each_epoch_has_its_embedding_and_the_map_follows_the_slider(trained):
+    """The penultimate layer's activations of each epoch equal those of its checkpoint's pass."""
+    rec, folder, Xv, yv = trained
+    for e in (1, EPOCHS):
+        ref = Evaluation.from_model(folder / f"epoch-{e:02d}.keras", Xv, yv, progress=False)
+        got = rec.evaluation(e).embeddings
+        assert got.layer == ref.embeddings.layer
+        np.testing.assert_allclose(got.vectors, ref.embeddings.vectors, atol=1e-4)
+    dash = rec.dashboard()
+    dash.tabs.selected_index = dash.tab_views.index(dash.embedding)
+    drawn = {}
+    for index in (0, EPOCHS - 1):
+        dash.epochs.slider.index = index
+        drawn[index] = np.asarray(dash.embedding.widget.points)[:, :2].copy()
+        np.testing.assert_array_equal(dash.embedding.xy, rec.evaluation(index + 1).projection("pca"))
+    assert drawn[0].shape == (len(yv), 2) and not np.allclose(drawn[0], drawn[EPOCHS - 1])  # the map moved
+    dash.close()

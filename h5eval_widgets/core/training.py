@@ -24,8 +24,10 @@ import numpy as np
 from ._lazy import pd
 from .cache import default_cache_dir
 from .data.datasets import Dataset, load_dataset
-from .errors import H5EvalError, LabelError
+from .errors import EmbeddingError, H5EvalError, LabelError
 from .inference.feed import prepare
+from .inference.batching import rows_per_call
+from .inference.embeddings import Embedding, embedding_source, plan_for
 from .inference.predict import run_feed
 from .metrics.cartography import cartography, first_learned
 from .models.loading import load_model
@@ -67,13 +69,15 @@ class _EpochOutputs:
     @property
     def on_disk(self) -> list[int]:
         """The epochs whose outputs live in files."""
-        return sorted(self._files)
+        return sorted(k for k in self._files if isinstance(k, int))
 
-    def put(self, epoch: int, outputs: np.ndarray) -> None:
-        self._arrays[epoch] = outputs
+    def put(self, key, array: np.ndarray) -> None:
+        """Keep ``array`` under ``key`` (an epoch: its outputs; ``(epoch, 'embedding')``: its embedding)."""
+        self._arrays[key] = array
         while self._arrays and self.in_memory > self.limit:
             old, arr = self._arrays.popitem(last=False)
-            path = self.folder / f"epoch-{old:05d}-{uuid.uuid4().hex[:8]}.npy"
+            name = f"epoch-{old:05d}" if isinstance(old, int) else f"epoch-{old[0]:05d}-{old[1]}"
+            path = self.folder / f"{name}-{uuid.uuid4().hex[:8]}.npy"
             np.save(path, arr)
             self._files[old] = path
 
@@ -145,6 +149,11 @@ class TrainingRecorder(keras.callbacks.Callback):
         :meth:`close` deletes them.
     keep_evaluations : int, default=4
         Epoch evaluations kept built in memory (the most recently asked).
+    embeddings : bool or str, default=True
+        Keep each epoch's embedding of the samples from the same pass, for the embedding map
+        (as in :meth:`Evaluation.from_model <h5eval_widgets.core.Evaluation.from_model>`: the
+        penultimate layer's activations, at most 64 values a sample; a tabular model's input
+        features once). False: none.
     name : str, default=None
         The model's name in titles (default: the Keras model's name).
     **dataset_options
@@ -180,6 +189,7 @@ class TrainingRecorder(keras.callbacks.Callback):
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
         directory=None,
         keep_evaluations: int = 4,
+        embeddings: bool | str = True,
         name: str | None = None,
         **dataset_options,
     ):
@@ -193,6 +203,10 @@ class TrainingRecorder(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.name = name
         self.keep_evaluations = max(int(keep_evaluations), 1)
+        self.embeddings = embeddings
+        #: What the recorder could not do (no embedding for this model...).
+        self.notes: list[str] = []
+        self._plan = self._input_embedding = None
         self.data: Dataset = (
             X_val if isinstance(X_val, Dataset) else load_dataset(X_val, y_val, class_names=classes, **dataset_options)
         )
@@ -223,6 +237,26 @@ class TrainingRecorder(keras.callbacks.Callback):
             uniform = np.full((len(self._y), width), 1.0 / max(width, 2), np.float32)
             Evaluation.from_predictions(self._y, uniform, **self._build_options(loaded))
         self._loaded, self._feed = loaded, feed
+        self._plan_embedding()
+
+    def _plan_embedding(self) -> None:
+        """How each epoch's embedding is kept: read in the pass (a layer), or once (inputs)."""
+        source = embedding_source(self._loaded.info, self.embeddings)
+        if source is None:
+            return
+        try:
+            plan = plan_for(self._loaded, source)
+        except EmbeddingError as exc:
+            if isinstance(self.embeddings, str) and self.embeddings != "auto":
+                raise
+            self.notes.append(f"No embedding kept: {exc}")
+            return
+        if plan.source != "input":
+            self._plan = plan
+        elif not self.data.streamed:  # the input features do not change while training
+            step = rows_per_call(self._feed.row_bytes, None, self.batch_size, self._feed.max_rows)
+            vectors = np.concatenate([plan.reduce_numpy(c) for c, _ in self._feed.chunks(step)])
+            self._input_embedding = Embedding(vectors, source, plan.layer, int(plan.width or vectors.shape[1]))
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         e = int(epoch) + 1
@@ -236,12 +270,15 @@ class TrainingRecorder(keras.callbacks.Callback):
         outputs as ``epoch``'s (what :meth:`on_epoch_end` does). Returns the outputs."""
         if self._loaded is None:
             self.on_train_begin()
-        outputs, labels = run_feed(self._loaded, self._feed, batch_size=self.batch_size)
+        kept: list[np.ndarray] = []
+        outputs, labels = run_feed(self._loaded, self._feed, batch_size=self.batch_size, plan=self._plan, kept=kept)
         if self._y is None:
             if not labels:
                 raise LabelError("No labels were given: pass y_val=..., or a dataset that holds labels.")
             self._y = np.concatenate(labels)
         self._outputs.put(epoch, outputs)
+        if kept:
+            self._outputs.put((epoch, "embedding"), np.concatenate(kept) if len(kept) > 1 else kept[0])
         if epoch not in self.epochs:
             self.epochs.append(epoch)
             self.epochs.sort()
@@ -307,10 +344,21 @@ class TrainingRecorder(keras.callbacks.Callback):
             learned = pd.DataFrame({"learned_epoch": first_learned(np.stack([self._correct[k] for k in upto]), upto)})
             meta = learned if ev.metadata is None else pd.concat([ev.metadata, learned], axis=1)
             ev = dataclasses.replace(ev, metadata=meta)
+        embedding = self._embedding(e)
+        if embedding is not None:
+            ev = dataclasses.replace(ev, embeddings=embedding)
         self._built[e] = ev
         while len(self._built) > self.keep_evaluations:
             self._built.popitem(last=False)
         return ev
+
+    def _embedding(self, e: int) -> Embedding | None:
+        if self._input_embedding is not None:
+            return self._input_embedding
+        if self._plan is None or (e, "embedding") not in self._outputs:
+            return None
+        vectors = np.asarray(self._outputs.get((e, "embedding")))
+        return Embedding(vectors, self._plan.source, self._plan.layer, int(self._plan.width or vectors.shape[1]))
 
     def history(self):
         """Every metric at every recorded epoch, beside Keras's own logs.

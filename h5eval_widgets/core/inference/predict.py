@@ -83,7 +83,7 @@ def _forward_fn(loaded: LoadedModel, signature, plan: EmbeddingPlan | None = Non
 
 
 def run_feed(
-    loaded: LoadedModel, feed, *, batch_size: int | None = None, on_chunk=None
+    loaded: LoadedModel, feed, *, batch_size: int | None = None, on_chunk=None, plan=None, kept=None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Run the model over a prepared feed, in batches sized for the model (no cache).
 
@@ -99,6 +99,11 @@ def run_feed(
         Rows per forward call (None: sized by :func:`~h5eval_widgets.core.inference.batching.rows_per_call`).
     on_chunk : callable, default=None
         Called with the number of rows after each forward call (a progress bar's ``update``).
+    plan : EmbeddingPlan, default=None
+        Also keep each row's embedding from the same pass (a plan that reads the model), one
+        array per chunk appended to the list ``kept``.
+    kept : list, default=None
+        Where the embeddings go (with ``plan``).
 
     Returns
     -------
@@ -107,10 +112,14 @@ def run_feed(
         Labels met on the way (a ``tf.data`` stream's), one array per chunk.
     """
     step = rows_per_call(feed.row_bytes, loaded.info.activation_bytes, batch_size, feed.max_rows)
-    forward = _forward_fn(loaded, feed.signature)
+    forward = _forward_fn(loaded, feed.signature, plan)
     parts, labels = [], []
     for chunk, y in feed.chunks(step):
-        out = np.asarray(forward(chunk))
+        out = forward(chunk)
+        if plan is not None:
+            out, emb = out
+            kept.append(np.asarray(emb))
+        out = np.asarray(out)
         parts.append(out[:, None] if out.ndim == 1 else out.reshape(len(out), -1))
         if y is not None:
             labels.append(y)
