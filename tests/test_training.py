@@ -302,3 +302,29 @@ def test_each_epoch_has_its_embedding_and_the_map_follows_the_slider(trained):
         np.testing.assert_array_equal(dash.embedding.xy, rec.evaluation(index + 1).projection("pca"))
     assert drawn[0].shape == (len(yv), 2) and not np.allclose(drawn[0], drawn[EPOCHS - 1])  # the map moved
     dash.close()
+
+
+def test_validation_data_from_a_folder_and_from_tf_data(tmp_path):
+    """Any form from_model takes: an image folder (read by the engine's reader each epoch) and a
+    tf.data.Dataset (labels met in the first pass); both equal model.predict on the same inputs."""
+    import tensorflow as tf
+    from PIL import Image
+
+    Xt, yt, Xv, yv = _digits()
+    Xv, yv = Xv[:60], yv[:60]
+    for i, (x, label) in enumerate(zip(Xv, yv)):
+        (tmp_path / str(label)).mkdir(exist_ok=True)
+        Image.fromarray((x[..., 0] * 255).round().astype("uint8")).save(tmp_path / str(label) / f"{i:03d}.png")
+    model = _cnn(7)
+    from_folder = TrainingRecorder(str(tmp_path), preprocess=1 / 255)
+    stream = tf.data.Dataset.from_tensor_slices((Xv, yv)).batch(16)
+    from_stream = TrainingRecorder(stream)
+    model.fit(Xt, yt, epochs=2, verbose=0, callbacks=[from_folder, from_stream])
+    folder_ev, stream_ev = from_folder.evaluation(2), from_stream.evaluation(2)
+    files = [from_folder.data.file_path(i) for i in range(folder_ev.n_samples)]
+    pixels = np.stack([np.asarray(Image.open(f), "float32")[..., None] / 255 for f in files])
+    np.testing.assert_allclose(folder_ev.y_proba, model.predict(pixels, verbose=0), atol=1e-5)
+    assert [int(folder_ev.classes[t]) for t in folder_ev.y_true] == [int(f.parent.name) for f in files]
+    np.testing.assert_allclose(stream_ev.y_proba, model.predict(Xv, verbose=0), atol=1e-5)
+    np.testing.assert_array_equal(stream_ev.y_true, yv)
+    assert from_stream.epochs == [1, 2] and len(from_stream.cartography()) == len(yv)
