@@ -8,5 +8,6 @@ on-disk cache so that the same pair is never predicted twice.
 Modules: :mod:`.batching` (rows per forward call from a memory budget), :mod:`.feed` (inputs
 matched to the model and prepared chunk by chunk), :mod:`.predict` (the pass itself),
 :mod:`.embeddings` (which activations are kept), :mod:`.projection` (embeddings to 2-D maps
-and the points a box or lasso takes in).
+and the points a box or lasso takes in), :mod:`.kept_outputs` (the training recorder's per-epoch
+outputs, spilled to disk past a memory bound).
 """
