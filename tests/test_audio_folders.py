@@ -189,3 +189,89 @@ def test_dashboard_cards_play_the_sound(audio_models):
         assert dash.session.status_level == "info"
     finally:
         dash.close()
+
+
+def test_spectrogram_equals_tensorflows_stft(audio_models):
+    """Check that the spectrogram drawn for a sound is |tf.signal.stft| (periodic Hann window, hop
+    half a frame) divided by the window's sum, in dB, with frequencies up to half the rate."""
+    import tensorflow as tf
+
+    from h5eval_widgets.core.data.audio import SPECTROGRAM_FRAME, spectrogram
+
+    x = np.random.default_rng(3).normal(0, 0.3, (LENGTH, 2)).astype(np.float32)
+    freqs, times, db = spectrogram(x, RATE)
+    n = SPECTROGRAM_FRAME
+    stft = (
+        tf.signal.stft(x.mean(axis=1), frame_length=n, frame_step=n // 2, fft_length=n, window_fn=tf.signal.hann_window)
+        .numpy()
+        .T
+    )
+    ref = 20 * np.log10(np.abs(stft) / tf.signal.hann_window(n).numpy().sum())
+    assert db.shape == ref.shape == (n // 2 + 1, 1 + (LENGTH - n) // (n // 2))
+    np.testing.assert_allclose(db, ref, atol=1e-3)
+    np.testing.assert_allclose(freqs, np.arange(n // 2 + 1) * RATE / n)
+    np.testing.assert_allclose(times, (np.arange(db.shape[1]) * (n // 2) + n / 2) / RATE)
+
+
+def _loudest_frequency(png: bytes, rate: int) -> float:
+    """The frequency (Hz) of the loudest row of a spectrogram picture drawn in the heat colours:
+    each pixel read back as the heat value of its nearest colour, rows from rate/2 (top) to 0."""
+    import io
+
+    from PIL import Image
+
+    from h5eval_widgets.views._pictures import heat_colors
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), np.float64)
+    table = np.linspace(0, 1, 501)
+    colors = heat_colors(table).astype(np.float64)
+    heat = table[np.argmin(((rgb[..., None, :] - colors) ** 2).sum(-1), axis=-1)]
+    row = int(np.argmax(heat.mean(axis=1)))
+    return (1 - (row + 0.5) / rgb.shape[0]) * rate / 2
+
+
+def _file_frequency(path: Path) -> float:
+    """The strongest frequency (Hz) of a WAV file's first LENGTH samples, read with the wave module."""
+    with wave.open(str(path), "rb") as w:
+        x = np.frombuffer(w.readframes(LENGTH), "<i2").astype(np.float64)
+    return float(np.argmax(np.abs(np.fft.rfft(x, LENGTH))) * RATE / LENGTH)
+
+
+def test_audio_cards_show_the_spectrogram_of_their_file_and_details_show_it_large(audio_models):
+    """Check that each audio card shows, under its player, a spectrogram picture whose loudest row
+    is its file's tone (found with numpy's FFT of the file), and that "details" draws the chosen
+    file's spectrogram 320 px wide with the same loudest row."""
+    import io
+
+    import ipywidgets as W
+    from PIL import Image
+
+    from h5eval_widgets import Dashboard
+
+    root, wave_path, _, _ = audio_models
+    dash = Dashboard(models={"wave": wave_path}, datasets={"sounds": root}, progress=False)
+    try:
+        data = dash.session.dataset
+        dash.state.selected_indices = np.arange(0, 24, 2)  # files of every class
+        row_hz = RATE / 2 / (72 // 2)  # one row of the 72 x 36 px thumbnail
+        tones = []
+        for card, i in zip(dash.samples.cards, dash.state.ordered_indices):
+            parts = card.children
+            players = [n for n, w in enumerate(parts) if isinstance(w, W.Audio)]
+            pictures = [w for w in parts if isinstance(w, W.Image)]
+            assert len(players) == 1 and len(pictures) == 1 and isinstance(parts[players[0] + 1], W.Image)
+            assert Image.open(io.BytesIO(pictures[0].value)).size == (72, 36)
+            tone = _file_frequency(data.file_path(int(i)))
+            assert abs(_loudest_frequency(pictures[0].value, RATE) - tone) <= 1.5 * row_hz, data.file_path(int(i))
+            tones.append(tone)
+        assert max(tones) > 1500 and min(tones) < 500  # high and low files among them
+        first = int(dash.state.ordered_indices[0])
+        dash.samples.cards[0].children[-1].click()  # "details"
+        big = dash.samples.detail_image
+        assert dash.state.selected_sample == first and big.layout.display is None
+        assert Image.open(io.BytesIO(big.value)).size == (320, 160)
+        tone = _file_frequency(data.file_path(first))
+        assert abs(_loudest_frequency(big.value, RATE) - tone) <= 1.5 * RATE / 2 / 160 + RATE / LENGTH
+        assert dash.session.status_level == "info"
+    finally:
+        dash.close()

@@ -8,7 +8,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
-from ._pictures import DETAIL_PX, file_thumbnail_png, image_png, overlay_png, picture
+from ._pictures import DETAIL_PX, file_thumbnail_png, image_png, overlay_png, picture, sound_png
 
 
 class SampleDetails:
@@ -18,13 +18,16 @@ class SampleDetails:
     def _show_picture(self, i: int | None) -> None:
         """The chosen image larger in "details" (the gallery only has thumbnails)."""
         data = self.session.dataset
-        if i is None or data is None or data.kind != "image":
+        if i is None or data is None or data.kind not in ("image", "audio"):
             self.detail_image.layout.display = "none"
             return
         path = data.file_path(i)
-        self.detail_image.value = (
-            file_thumbnail_png(str(path), DETAIL_PX) if path is not None else image_png(data.sample(i), size=DETAIL_PX)
-        )
+        if data.kind == "audio":  # the spectrogram, large
+            self.detail_image.value = sound_png(data, i, size=DETAIL_PX)
+        elif path is not None:
+            self.detail_image.value = file_thumbnail_png(str(path), DETAIL_PX)
+        else:
+            self.detail_image.value = image_png(data.sample(i), size=DETAIL_PX)
         self.detail_image.layout.display = None
 
     def _saliency_pair(self, i: int | None) -> W.Widget | None:

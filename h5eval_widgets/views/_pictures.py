@@ -8,7 +8,18 @@ import io
 
 import numpy as np
 
-__all__ = ["THUMBNAIL_PX", "DETAIL_PX", "image_png", "file_thumbnail_png", "picture", "overlay_png", "heat_colors"]
+__all__ = [
+    "THUMBNAIL_PX",
+    "DETAIL_PX",
+    "image_png",
+    "file_thumbnail_png",
+    "picture",
+    "overlay_png",
+    "heat_colors",
+    "spectrogram_png",
+    "sound_png",
+    "SPECTROGRAM_RANGE_DB",
+]
 
 #: Side in pixels of a gallery thumbnail, and of the picture shown in "details".
 THUMBNAIL_PX = 72
@@ -119,3 +130,39 @@ def overlay_png(img, heat: np.ndarray, *, size: int = THUMBNAIL_PX, alpha: float
     a = alpha * h[..., None]
     out = (1 - a) * grey + a * heat_colors(h)
     return _fitted_png(Image.fromarray(out.astype(np.uint8)), size)
+
+
+#: Decibels below its loudest point that a spectrogram picture shows (quieter is the darkest colour).
+SPECTROGRAM_RANGE_DB = 80.0
+
+
+def spectrogram_png(db: np.ndarray, *, size: int = THUMBNAIL_PX) -> bytes:
+    """PNG bytes of a spectrogram (see :func:`h5eval_widgets.core.data.audio.spectrogram`) in the
+    heat map's colours: time from left to right, frequency from 0 Hz at the bottom to half the
+    sampling rate at the top, the loudest point red and ``SPECTROGRAM_RANGE_DB`` below it dark
+    blue; drawn ``size`` pixels wide and half as high (bilinear).
+
+    Parameters
+    ----------
+    db : ndarray of shape (freqs, times)
+        Decibels.
+    size : int, default=THUMBNAIL_PX
+    """
+    from PIL import Image
+
+    db = np.asarray(db, np.float64)
+    top = float(db.max())
+    heat = (db - (top - SPECTROGRAM_RANGE_DB)) / SPECTROGRAM_RANGE_DB
+    img = Image.fromarray(heat_colors(heat[::-1]))  # row 0 (the top) is the highest frequency
+    img = img.resize((size, max(1, size // 2)), Image.BILINEAR)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def sound_png(data, i: int, *, size: int = THUMBNAIL_PX) -> bytes:
+    """PNG bytes of the spectrogram of sample ``i`` of an audio dataset: of its waveform as it is
+    read for the model (decoded, padded or cut), at its file's sampling rate."""
+    from ..core.data.audio import spectrogram, wav_rate
+
+    return spectrogram_png(spectrogram(data.sample(i), wav_rate(data.file_path(i)))[2], size=size)

@@ -274,7 +274,8 @@ class MaskGalleryView(_PixelView):
             imgs = [W.Image(format="png", layout=W.Layout(width=f"{self.thumb_px}px")) for _ in range(2)]
             btn = W.Button(description="details", layout=W.Layout(width="80px", height="24px"))
             btn.on_click(lambda b, n=n: self._choose(n))
-            self.cards.append(W.VBox([cap, W.HBox(imgs), btn], layout=W.Layout(margin="4px", display="none")))
+            card = W.VBox([cap, W.HBox(imgs), btn], layout=W.Layout(margin="4px", display="none"))
+            self.cards.append(card.add_class("h5eval-mask-card"))
             self.card_images.append(imgs)
             self.card_captions.append(cap)
         self.gallery = W.Box(self.cards, layout=W.Layout(flex_flow="row wrap"))

@@ -14,7 +14,7 @@ from ._base import View, guarded
 from ._cards import INDEX_PX, Card, Row, learned_line
 from ._details import SampleDetails
 from ._draw import axes, figure
-from ._pictures import THUMBNAIL_CACHE, file_thumbnail_png, image_png, overlay_png, picture
+from ._pictures import THUMBNAIL_CACHE, file_thumbnail_png, image_png, overlay_png, picture, sound_png
 
 #: Shown in the "sort by" box for the order the selection came in.
 AS_LISTED = "as listed"
@@ -321,8 +321,9 @@ class SamplesView(SampleDetails, View):
         if heat is not None:
             put("saliency", overlay_png(picture(data, i), heat))
         if path is not None:
-            if data.kind == "audio":  # a player instead of a picture
+            if data.kind == "audio":  # a player and a small spectrogram instead of a picture
                 put("audio", path.read_bytes())
+                put("thumb", sound_png(data, i))
             elif heat is None:
                 put("thumb", file_thumbnail_png(str(path)))
             put(

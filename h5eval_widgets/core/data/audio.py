@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import DatasetError, ShapeMismatchError
 
-__all__ = ["AudioFiles", "AUDIO_SUFFIXES", "conform_audio"]
+__all__ = ["AudioFiles", "AUDIO_SUFFIXES", "conform_audio", "spectrogram", "wav_rate"]
 
 AUDIO_SUFFIXES = (".wav",)
 
@@ -153,6 +153,54 @@ def conform_audio(X: AudioFiles, want: tuple, name: str, *, preprocessed: bool) 
         "decoded with tf.audio.decode_wav, padded with zeros or cut, as "
         "keras.utils.audio_dataset_from_directory does."
     ]
+
+
+#: Samples per frame of the spectrograms shown (hop: half of it).
+SPECTROGRAM_FRAME = 256
+
+
+def wav_rate(path: str | os.PathLike) -> int:
+    """The sampling rate in Hz from a WAV file's header (no samples decoded)."""
+    return _header(Path(path))[0]
+
+
+def spectrogram(
+    waveform: np.ndarray, rate: int, *, frame: int = SPECTROGRAM_FRAME
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The magnitude spectrogram of a waveform in decibels, for display.
+
+    ``scipy.signal.spectrogram`` with a periodic Hann window of ``frame`` samples (fewer for a
+    shorter sound), hop ``frame // 2``, no detrending, magnitude scaled by the window's sum (a
+    full-scale sine is about -6 dB at its frequency); the channels are averaged first.
+
+    Parameters
+    ----------
+    waveform : ndarray of shape (length,) or (length, channels)
+        Samples in [-1, 1], as :class:`AudioFiles` decodes them.
+    rate : int
+        Sampling rate in Hz.
+    frame : int, default=SPECTROGRAM_FRAME
+
+    Returns
+    -------
+    freqs : ndarray of shape (frame // 2 + 1,)
+        Hz, from 0 to ``rate / 2``.
+    times : ndarray of shape (frames,)
+        Seconds, the middle of each frame.
+    db : ndarray of shape (len(freqs), len(times))
+        ``20 * log10(magnitude)``, floored at -200 dB (silence).
+    """
+    from scipy.signal import spectrogram as scipy_spectrogram
+
+    x = np.asarray(waveform, np.float64)
+    x = x.mean(axis=-1) if x.ndim == 2 else x.reshape(-1)
+    if x.size < 2:
+        raise ValueError(f"A waveform of {x.size} sample(s) has no spectrogram.")
+    n = int(min(frame, x.size))
+    freqs, times, mag = scipy_spectrogram(
+        x, fs=rate, window="hann", nperseg=n, noverlap=n // 2, detrend=False, scaling="spectrum", mode="magnitude"
+    )
+    return freqs, times, 20 * np.log10(np.maximum(mag, 1e-10))
 
 
 def audio_files_in(path: Path, classes: Sequence[str]) -> tuple[list[Path], list[int]]:
