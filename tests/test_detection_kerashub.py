@@ -125,14 +125,14 @@ def evaluated(folder, tmp_path_factory):
     model = keras.saving.load_model(root / "retinanet.keras", compile=False)
     results, padded = _predict_to_coco_results(model, images, gt)
     path = write_json(tmp_path_factory.mktemp("results") / "results.json", results)
-    return ev, results, path, padded
+    return ev, results, path, padded, model
 
 
 def test_retinanet_on_an_image_folder_equals_its_predict_outputs_in_a_coco_results_file(folder, evaluated):
     """Check from_model(retinanet.keras, folder, annotations=) against model.predict written as COCO
     results: the 12 numbers equal from_detections' and COCOeval.stats to 1e-6, and are not all 0/-1."""
     root, images, instances, gt = folder
-    ev, results, path, padded = evaluated
+    ev, results, path, padded, _ = evaluated
     assert isinstance(ev, DetectionEvaluation)
     assert len(results) > 0 and padded > 0  # some boxes survive the decoder, some slots are -1 padding
     assert len(ev.detections) == len(results)
@@ -157,3 +157,13 @@ def test_the_model_states_its_box_format_and_input_size(folder, evaluated):
     assert any(f"resized to {SIZE}x{SIZE} here" in n for n in ev.notes)
     with pytest.raises(ValueError, match=r"bounding_box_format='xyxy', but the detector gives its boxes as 'yxyx'"):
         Evaluation.from_model(root / "retinanet.keras", images, annotations=instances, bounding_box_format="xyxy")
+
+
+def test_a_model_in_memory_last_traced_for_another_batch_size_gives_the_same_numbers(folder, evaluated):
+    """Check the loaded model object, whose last predict ran on a batch of 2, evaluated in batches of
+    4 (its predict function traced anew, every batch padded to 4) gives the .keras file's numbers."""
+    root, images, instances, gt = folder
+    ev, model = evaluated[0], evaluated[-1]
+    again = Evaluation.from_model(model, images, annotations=instances, batch_size=BATCH)
+    assert again.scores == pytest.approx(ev.scores, abs=1e-6)
+    assert len(again.detections) == len(ev.detections)
