@@ -50,6 +50,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
             if not args.model or not args.data:
                 print("h5eval report: give MODEL and DATA, --predictions FILE, or --demo", file=sys.stderr)
                 return 2
+            if args.masks:  # a segmentation model on a folder of images and one of masks
+                ev = Evaluation.from_model(
+                    args.model,
+                    args.data,
+                    masks=args.masks,
+                    ignore_index=args.ignore_index,
+                    classes=_class_names(args.class_names),
+                    threshold=args.threshold,
+                    trust_code=args.trust_code,
+                    progress=not args.quiet,
+                    **({"preprocess": _number_or_name(args.preprocess)} if args.preprocess else {}),
+                )
+                outputs.append(_report_one(ev, args.format))
+                return _write(args, outputs, names)
             data = load_dataset(
                 args.data,
                 args.labels,
@@ -72,6 +86,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except H5EvalError as exc:
         print(f"h5eval: error: {exc}", file=sys.stderr)
         return 1
+    return _write(args, outputs, names)
+
+
+def _class_names(given: list[str] | None) -> tuple[str, ...] | None:
+    """``--class-names``: the names, or one file of them (a name per line, or JSON)."""
+    from .core.data.datasets import _read_class_names
+
+    one_file = given is not None and len(given) == 1 and Path(given[0]).is_file()
+    return _read_class_names(given[0] if one_file else given)
+
+
+def _write(args: argparse.Namespace, outputs: list[str], names: list[str]) -> int:
+    """Print the reports, or write them to ``--output-file`` (one page per model for html)."""
     if args.format == "json" and len(outputs) > 1:
         text = "[\n" + ",\n".join(o.rstrip() for o in outputs) + "\n]\n"
     else:
@@ -284,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--x-key", help="name of the inputs array in .npz/.h5")
     rep.add_argument("--y-key", help="name of the labels array in .npz/.h5")
     rep.add_argument("--class-names", nargs="+", help="class names, or one file with a name per line")
+    rep.add_argument(
+        "--masks", metavar="FOLDER", help="segmentation: the masks' folder (PNG class indices, DATA's file names)"
+    )
+    rep.add_argument(
+        "--ignore-index", type=int, default=255, help="segmentation: mask value counted nowhere (default 255)"
+    )
     rep.add_argument("--task", choices=["binary", "multiclass", "multilabel", "regression"])
     rep.add_argument("--threshold", type=float, default=0.5, help="decision threshold (binary)")
     rep.add_argument("--output", help="which output of a multi-output model (index or name)")

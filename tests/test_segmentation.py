@@ -224,3 +224,32 @@ def test_reports_carry_the_pixel_matrix_and_per_class_table(seg_models, seg_data
     html, text = ev.to_html(bootstrap=False), ev.to_text()
     assert "Pixel confusion matrix" in html and "Per class" in html and "disc" in html
     assert "Pixel confusion matrix" in text and "Pixels counted: 24,576" in text
+
+
+def test_cli_reports_a_segmentation_model_on_image_and_mask_folders(seg_models, seg_data, tmp_path, capsys):
+    """Check that ``h5eval report MODEL images/ --masks masks/ --format json`` gives the pixel
+    matrix of model.predict on the same images (ignored pixels left out), with the class names
+    read from a file."""
+    import json
+
+    from h5eval_widgets.cli import main
+
+    _, _, X, y = seg_data
+    y = y.copy()
+    y[:, :4, :4] = 255  # ignored corners
+    images, masks = write_folders(tmp_path, X, y)
+    names = tmp_path / "classes.txt"
+    names.write_text("\n".join(CLASSES) + "\n")
+    code = main(
+        ["report", str(seg_models["softmax"]), str(images), "--masks", str(masks), "--class-names", str(names)]
+        + ["--format", "json", "-q", "--no-cache"]
+    )
+    assert code == 0
+    d = json.loads(capsys.readouterr().out)
+    pred = _predict(seg_models["softmax"], scaled(X)).argmax(-1)
+    keep = y != 255
+    expected = skm.confusion_matrix(y[keep], pred[keep], labels=range(len(CLASSES)))
+    assert d["task"] == "segmentation" and d["classes"] == list(CLASSES)
+    assert d["confusion_matrix"] == expected.tolist()
+    assert main(["report", str(seg_models["softmax"]), str(images), "--masks", str(tmp_path / "nope"), "-q"]) == 1
+    assert "nope" in capsys.readouterr().err
