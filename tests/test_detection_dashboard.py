@@ -76,3 +76,52 @@ def test_a_hit_cell_highlights_boxes_and_a_classifier_hides_the_view(dash):
     clf = Evaluation.from_predictions(rng.integers(0, 3, 50), rng.dirichlet(np.ones(3), 50))
     other = Dashboard.from_evaluations({"clf": clf})
     assert other.detection.layout.display == "none" and other.detection.children == ()
+
+
+def test_the_pr_curve_follows_the_class_the_iou_and_a_clicked_cell(dash):
+    """Check the precision-recall chart is ev.pr_curve of the class chosen at the IoU chosen (the
+    recall levels COCO never reaches left out), and a click on a cell chooses the cell's class."""
+    d, ev = dash
+    v = d.detection
+    k = ev.n_classes
+
+    def expected(cls_, iou):
+        r, p = ev.pr_curve(cls_, iou=iou)
+        return r[p >= 0], p[p >= 0]
+
+    v.pr_class.value = ev.classes[0]
+    r, p = expected(0, 0.5)
+    assert len(r) > 10 and "IoU 0.5" in v.pr_figure.title and ev.classes[0] in v.pr_figure.title
+    np.testing.assert_allclose(v.pr_line.x, r)
+    np.testing.assert_allclose(v.pr_line.y, p)
+    v.iou.value = 0.75
+    r75, p75 = expected(0, 0.75)
+    assert not np.array_equal(p75, p)  # a stricter IoU gives another curve
+    np.testing.assert_allclose(v.pr_line.y, p75)
+    v.iou.value = 0.5
+    v.click(v.heatmap, rowNum=k, columnNum=2)  # false boxes of class 2: the predicted class
+    assert v.pr_class.value == ev.classes[2]
+    np.testing.assert_allclose(v.pr_line.y, expected(2, 0.5)[1])
+
+
+def test_details_draws_a_chosen_image_of_the_cell_large_with_its_boxes(dash):
+    """Check "details" lists the drawn images of the open cell, draws the chosen one larger than
+    its thumbnail with the cell's boxes highlighted, follows the slider, and hides for another cell
+    that does not hold it."""
+    d, ev = dash
+    v = d.detection
+    k = ev.n_classes
+    v.click(v.heatmap, rowNum=1, columnNum=k)
+    images = list(dict.fromkeys(ev.cell_indices(1, k)["image_id"].tolist()))[: v.max_images]
+    assert [value for _, value in v.detail_choice.options] == images
+    assert v.detail_image.layout.display == "none"
+    v.detail_choice.value = images[0]
+    big = Image.open(io.BytesIO(v.detail_image.value))
+    small = Image.open(io.BytesIO(v.gallery.children[0].value))
+    row = ev.images.set_index("image_id").loc[images[0]]
+    assert v.detail_image.layout.display is None
+    assert big.size == (row["width"], row["height"]) and big.size[0] > small.size[0]
+    assert _orange_pixels(v.detail_image.value) > _orange_pixels(v.gallery.children[0].value) > 0
+    v.click(v.heatmap, rowNum=0, columnNum=0)
+    hits = list(dict.fromkeys(ev.cell_indices(0, 0)["image_id"].tolist()))[: v.max_images]
+    assert (v.detail_image.layout.display is None) == (images[0] in hits)

@@ -1,6 +1,6 @@
 """Object-detection view: the confusion matrix with a background row and column, moved live by a
-confidence slider and an IoU choice; a cell click shows its images with the boxes drawn; per-class
-AP bars."""
+confidence slider and an IoU choice; a cell click shows its images with the boxes drawn (and one
+of them large in "details"); per-class AP bars and a class's precision-recall curve."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from ._draw import axes, figure
 
 __all__ = ["DetectionView"]
 
+#: Longest side in pixels of the image drawn in "details" (the gallery's are at most 240).
+DETAIL_SIDE = 640
+
 CELL_COLORS = ["#f7fbff", "#6baed6", "#08306b"]
 
 
@@ -27,7 +30,10 @@ class DetectionView(View):
     confidence)``), so a slider move redraws counts without matching again. A click on a cell
     (``rowNum`` = true, ``columnNum`` = predicted) sets :attr:`selected_cell` and shows up to
     :attr:`max_images` images of the cell: true boxes solid, predicted boxes dashed with class and
-    score, the cell's own boxes thick and orange.
+    score, the cell's own boxes thick and orange. "details" draws one of those images
+    at most :data:`DETAIL_SIDE` pixels on its longer side (never enlarged). The precision-recall chart is
+    COCO's interpolated precision at its 101 recall points (``ev.pr_curve``) of the class chosen in
+    "PR of" at the IoU chosen; a cell click chooses the cell's class.
     """
 
     max_images = 6
@@ -75,13 +81,32 @@ class DetectionView(View):
         self.ap_figure = figure(
             [self.ap_bars], axes(xs, ys, "class", "AP@[.50:.95]"), title="Per-class AP", width=380, height=300
         )
+        rs, ps = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
+        self.pr_line = bq.Lines(x=[0.0], y=[0.0], scales={"x": rs, "y": ps}, colors=["#08306b"])
+        self.pr_figure = figure(
+            [self.pr_line], axes(rs, ps, "recall", "precision"), title="Precision-recall", width=380, height=300
+        )
+        self.pr_class = W.Dropdown(options=["-"], description="PR of", layout=W.Layout(width="260px"))
+        self.pr_class.observe(lambda c: self._draw(self.update_pr), names="value")
+        self.detail_choice = W.Dropdown(options=[], description="details", layout=W.Layout(width="320px"))
+        self.detail_choice.observe(lambda c: self._draw(self.show_detail), names="value")
+        self.detail_image = W.Image(format="png", layout=W.Layout(display="none", margin="4px 0"))
+        self._drawn_images: list = []
+        self._cell = None
         self.cell_title = W.HTML()
         self.pictures = [W.Image(format="png", layout=W.Layout(margin="2px")) for _ in range(self.max_images)]
         self.gallery = W.HBox([], layout=W.Layout(flex_flow="row wrap"))
         return [
-            W.HBox([W.VBox([W.HBox([self.iou]), self.confidence, self.matrix]), W.VBox([self.ap_figure])]),
+            W.HBox(
+                [
+                    W.VBox([W.HBox([self.iou]), self.confidence, self.matrix]),
+                    W.VBox([self.ap_figure, self.pr_class, self.pr_figure]),
+                ]
+            ),
             self.cell_title,
             self.gallery,
+            self.detail_choice,
+            self.detail_image,
         ]
 
     def _shown(self):
@@ -107,7 +132,26 @@ class DetectionView(View):
             self.ap_bars.y = np.nan_to_num(ap["ap"].to_numpy(), nan=0.0)
         self.ap_figure.title = self.sliced(f"Per-class AP · mAP {ev.scores['map']:.3f}")
         self.selected_cell = None
+        keep = self.pr_class.value if self.pr_class.value in ev.classes else ev.classes[0]
+        self.pr_class.options = list(ev.classes)
+        self.pr_class.value = keep
+        self._drawn_images = []
+        self.gallery.children = ()
+        self.detail_choice.options = []
+        self.detail_image.layout.display = "none"
         self.update_matrix()
+
+    def update_pr(self) -> None:
+        """Draw the chosen class's precision-recall curve at the chosen IoU."""
+        ev = self._shown()
+        if ev is None or self.pr_class.value not in ev.classes:
+            return
+        recall, precision = ev.pr_curve(self.pr_class.value, iou=self.iou.value)
+        keep = precision >= 0  # COCO marks recall levels never reached with -1
+        with self.pr_line.hold_sync():
+            self.pr_line.x = recall[keep].astype(float) if keep.any() else [0.0]
+            self.pr_line.y = precision[keep].astype(float) if keep.any() else [0.0]
+        self.pr_figure.title = f"Precision-recall of {self.pr_class.value} · IoU {self.iou.value:g}"
 
     def update_matrix(self) -> None:
         """Redraw the counts for the current IoU and confidence (a lookup), and the open cell."""
@@ -117,6 +161,7 @@ class DetectionView(View):
         cm = ev.confusion_matrix(iou=self.iou.value, confidence=self.confidence.value)
         self.heatmap.color = cm.astype(float)
         self.matrix.title = f"Detection matrix · IoU {self.iou.value:g} · confidence ≥ {self.confidence.value:.2f}"
+        self.update_pr()
         if self.selected_cell is not None:
             self.show_cell(*self.selected_cell)
 
@@ -132,6 +177,8 @@ class DetectionView(View):
             return
         self.selected_cell = (true, predicted)
         self.heatmap.selected = [[true, predicted]]
+        if min(true, predicted) < k:  # the cell's class: its true class, else the predicted one
+            self.pr_class.value = ev.classes[true if true < k else predicted]
         cell = ev.cell_indices(true, predicted, iou=self.iou.value, confidence=self.confidence.value)
         images = list(dict.fromkeys(cell["image_id"].tolist()))
         names = ev.matrix_labels
@@ -149,21 +196,42 @@ class DetectionView(View):
             f"{len(cell)} {kind} on {len(images)} image(s)"
             + (f", the first {self.max_images} drawn" if len(images) > self.max_images else "")
         )
-        sizes = ev.images.set_index("image_id")
+        self._cell = cell
+        self._drawn_images = images[: self.max_images]
         shown = []
-        for pic, image_id in zip(self.pictures, images[: self.max_images]):
-            t, d = ev.image_boxes(image_id)
-            d = d[d["score"] >= self.confidence.value]
-            mine = cell[cell["image_id"] == image_id]
-            row = sizes.loc[image_id]
-            path = Path(ev.image_dir) / row["file_name"] if ev.image_dir else None
-            pic.value = draw_boxes(
-                path,
-                (row["width"], row["height"]),
-                t,
-                d,
-                highlight_true=mine["true_box"][mine["true_box"] >= 0],
-                highlight_pred=mine["detection"][mine["detection"] >= 0],
-            )
+        for pic, image_id in zip(self.pictures, self._drawn_images):
+            pic.value = self._picture(image_id)
             shown.append(pic)
         self.gallery.children = tuple(shown)
+        names = ev.images.set_index("image_id")["file_name"]
+        chosen = self.detail_choice.value
+        self.detail_choice.options = [(str(names.loc[i]), i) for i in self._drawn_images]
+        self.detail_choice.value = chosen if chosen in self._drawn_images else None
+        self.show_detail()
+
+    def _picture(self, image_id, max_side: int = 240) -> bytes:
+        """The image with every true and predicted box drawn, the open cell's boxes highlighted."""
+        ev, cell = self.session.evaluation, self._cell
+        t, d = ev.image_boxes(image_id)
+        d = d[d["score"] >= self.confidence.value]
+        mine = cell[cell["image_id"] == image_id]
+        row = ev.images.set_index("image_id").loc[image_id]
+        path = Path(ev.image_dir) / row["file_name"] if ev.image_dir else None
+        return draw_boxes(
+            path,
+            (row["width"], row["height"]),
+            t,
+            d,
+            highlight_true=mine["true_box"][mine["true_box"] >= 0],
+            highlight_pred=mine["detection"][mine["detection"] >= 0],
+            max_side=max_side,
+        )
+
+    def show_detail(self) -> None:
+        """Draw the image chosen in "details" large (hidden when none is chosen)."""
+        image_id = self.detail_choice.value
+        if image_id is None or image_id not in self._drawn_images:
+            self.detail_image.layout.display = "none"
+            return
+        self.detail_image.value = self._picture(image_id, max_side=DETAIL_SIDE)
+        self.detail_image.layout.display = None
