@@ -297,3 +297,24 @@ def test_missing_coco_libraries_name_the_detection_extra():
         env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
     )
     assert "pip install 'h5eval-widgets[detection]'" in out.stdout
+
+
+def test_by_box_size_equals_pycocotools_per_area_numbers(data, ev):
+    """Check the box-size slices: each size's mAP and mAR@100 are COCOeval.stats' per-area numbers,
+    each class's AP per size is COCOeval's precision over that area range, and the true boxes are
+    counted in COCO's area ranges (crowd boxes left out); every size holds boxes in this data."""
+    stats, e = pycocotools_stats(*data)
+    table = ev.by_box_size()
+    assert list(table.index) == ["small", "medium", "large"]
+    np.testing.assert_allclose(table["map"], stats[3:6], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(table["mar_100"], stats[9:12], atol=1e-6, rtol=0)
+    p = e.eval["precision"]
+    for a, size in enumerate(table.index, start=1):
+        for k, name in enumerate(ev.classes):
+            v = p[:, :, k, a, -1]
+            v = v[v > -1]
+            got = table.loc[size, f"ap_{name}"]
+            assert (np.isnan(got) and v.size == 0) or abs(got - v.mean()) < 1e-9
+        lo, hi = e.params.areaRng[a]
+        want = sum(1 for g in data[0]["annotations"] if not g.get("iscrowd") and lo <= g["area"] <= hi)
+        assert table.loc[size, "n_true"] == want > 0

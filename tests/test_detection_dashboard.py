@@ -125,3 +125,11 @@ def test_details_draws_a_chosen_image_of_the_cell_large_with_its_boxes(dash):
     v.click(v.heatmap, rowNum=0, columnNum=0)
     hits = list(dict.fromkeys(ev.cell_indices(0, 0)["image_id"].tolist()))[: v.max_images]
     assert (v.detail_image.layout.display is None) == (images[0] in hits)
+
+
+def test_the_view_lists_the_box_size_slices(dash):
+    """Check the detection view's box-size table shows ev.by_box_size()'s counts and numbers."""
+    d, ev = dash
+    html = d.detection.sizes.value
+    for size, row in ev.by_box_size().iterrows():
+        assert f"<td>{size}</td><td>{int(row['n_true']):,}</td><td>{row['map']:.3f}</td>" in html

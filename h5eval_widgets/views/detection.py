@@ -93,6 +93,7 @@ class DetectionView(View):
         self.detail_image = W.Image(format="png", layout=W.Layout(display="none", margin="4px 0"))
         self._drawn_images: list = []
         self._cell = None
+        self.sizes = W.HTML()  # the evaluation by box size (small / medium / large)
         self.cell_title = W.HTML()
         self.pictures = [W.Image(format="png", layout=W.Layout(margin="2px")) for _ in range(self.max_images)]
         self.gallery = W.HBox([], layout=W.Layout(flex_flow="row wrap"))
@@ -100,7 +101,7 @@ class DetectionView(View):
             W.HBox(
                 [
                     W.VBox([W.HBox([self.iou]), self.confidence, self.matrix]),
-                    W.VBox([self.ap_figure, self.pr_class, self.pr_figure]),
+                    W.VBox([self.ap_figure, self.sizes, self.pr_class, self.pr_figure]),
                 ]
             ),
             self.cell_title,
@@ -131,6 +132,7 @@ class DetectionView(View):
             self.ap_bars.x = list(ap.index)
             self.ap_bars.y = np.nan_to_num(ap["ap"].to_numpy(), nan=0.0)
         self.ap_figure.title = self.sliced(f"Per-class AP · mAP {ev.scores['map']:.3f}")
+        self.sizes.value = _size_table(ev.by_box_size())
         self.selected_cell = None
         keep = self.pr_class.value if self.pr_class.value in ev.classes else ev.classes[0]
         self.pr_class.options = list(ev.classes)
@@ -235,3 +237,19 @@ class DetectionView(View):
             return
         self.detail_image.value = self._picture(image_id, max_side=DETAIL_SIDE)
         self.detail_image.layout.display = None
+
+
+def _size_table(df) -> str:
+    """The by-box-size slices as a small HTML table: true boxes, mAP and mAR@100 per size."""
+    rows = "".join(
+        f"<tr><td>{html.escape(str(size))}</td><td>{int(r['n_true']):,}</td>"
+        f"<td>{r['map']:.3f}</td><td>{r['mar_100']:.3f}</td></tr>"
+        for size, r in df.iterrows()
+    )
+    return (
+        "<table class='h5eval-box-sizes' style='font-size:12px;border-collapse:collapse'>"
+        "<tr><th>box size</th><th>true boxes</th><th>mAP</th><th>mAR@100</th></tr>"
+        f"{rows}</table>"
+        "<div style='font-size:11px;color:var(--jp-ui-font-color2, #666)'>COCO's areas: small &lt; 32², "
+        "medium to 96², large above (pixels²); -1: no box of that size</div>"
+    )

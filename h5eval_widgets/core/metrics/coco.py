@@ -19,6 +19,10 @@ from ..errors import MissingDependencyError
 __all__ = ["COCO_METRICS", "CocoNumbers", "coco_numbers", "coco_backend", "coco_dicts"]
 
 #: the 12 numbers of ``COCOeval.stats``, in order, named as torchmetrics names them
+#: COCO's area ranges after "all", in the precision array's order, and their bounds in pixels².
+AREA_NAMES = ("small", "medium", "large")
+AREA_RANGES = ((0.0, 32.0**2), (32.0**2, 96.0**2), (96.0**2, 1e10))
+
 COCO_METRICS = (
     "map",
     "map_50",
@@ -135,6 +139,20 @@ class CocoNumbers:
             row = {}
             for name, sel in (("ap", slice(None)), ("ap_50", [0]), ("ap_75", [5])):
                 v = p[sel]
+                v = v[v > -1]
+                row[name] = float(v.mean()) if v.size else float("nan")
+            out[cid] = row
+        return out
+
+    def ap_by_area(self) -> dict[int, dict[str, float]]:
+        """Each class's AP@[.50:.95] over the true boxes of each COCO area range (``small``,
+        ``medium``, ``large``: areas under 32², up to 96², above), 100 detections; nan where
+        a class has no true box of that size."""
+        out = {}
+        for k, cid in enumerate(self.category_ids):
+            row = {}
+            for a, name in enumerate(AREA_NAMES, start=1):
+                v = self.precision[:, :, k, a, -1]
                 v = v[v > -1]
                 row[name] = float(v.mean()) if v.size else float("nan")
             out[cid] = row
