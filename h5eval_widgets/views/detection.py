@@ -96,7 +96,7 @@ class DetectionView(View):
         self.sizes = W.HTML()  # the evaluation by box size (small / medium / large)
         self.cell_title = W.HTML()
         self.pictures = [W.Image(format="png", layout=W.Layout(margin="2px")) for _ in range(self.max_images)]
-        self.gallery = W.HBox([], layout=W.Layout(flex_flow="row wrap"))
+        self.gallery = W.HBox([], layout=W.Layout(flex_flow="row wrap")).add_class("h5eval-detection-gallery")
         return [
             W.HBox(
                 [
