@@ -318,3 +318,31 @@ def test_by_box_size_equals_pycocotools_per_area_numbers(data, ev):
         lo, hi = e.params.areaRng[a]
         want = sum(1 for g in data[0]["annotations"] if not g.get("iscrowd") and lo <= g["area"] <= hi)
         assert table.loc[size, "n_true"] == want > 0
+
+
+def test_by_image_group_equals_pycocotools_on_each_groups_images(data, ev):
+    """Check slices by image metadata: each group's numbers equal pycocotools' COCOeval on that
+    group's images alone (their boxes and detections), the worst mAP first; groups given by
+    file name; a numeric key is cut into quantile bins holding every image."""
+    gt, dets = data
+    rng = np.random.default_rng(5)
+    weather = {im["file_name"]: str(rng.choice(["sun", "rain", "fog"])) for im in gt["images"]}
+    table = ev.by_image_group(weather)
+    assert sorted(table.index) == ["fog", "rain", "sun"] and table["map"].is_monotonic_increasing
+    for value, row in table.iterrows():
+        ids = {im["id"] for im in gt["images"] if weather[im["file_name"]] == value}
+        sub = dict(
+            gt,
+            images=[im for im in gt["images"] if im["id"] in ids],
+            annotations=[a for a in gt["annotations"] if a["image_id"] in ids],
+        )
+        stats, _ = pycocotools_stats(sub, [d for d in dets if d["image_id"] in ids])
+        np.testing.assert_allclose(
+            row[["map", "map_50", "map_75", "mar_100"]].to_numpy(float), stats[[0, 1, 2, 8]], atol=1e-6
+        )
+        assert row["n_images"] == len(ids)
+        assert row["n_true"] == sum(1 for a in sub["annotations"] if not a.get("iscrowd"))
+    assert table["map"].nunique() == 3  # the groups differ
+    width = ev.images["width"].to_numpy()
+    binned = ev.by_image_group(width)
+    assert len(binned) == 4 and binned["n_images"].sum() == len(gt["images"])

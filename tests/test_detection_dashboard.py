@@ -133,3 +133,30 @@ def test_the_view_lists_the_box_size_slices(dash):
     html = d.detection.sizes.value
     for size, row in ev.by_box_size().iterrows():
         assert f"<td>{size}</td><td>{int(row['n_true']):,}</td><td>{row['map']:.3f}</td>" in html
+
+
+def test_slices_by_an_image_field_of_the_coco_file(tmp_path):
+    """Check that an extra field of the COCO images (here "weather") is kept as image metadata,
+    offered in "slice by", and choosing it lists ev.by_image_group's rows, worst mAP first."""
+    gt, dets = make_coco(30, seed=6)
+    rng = np.random.default_rng(2)
+    for im in gt["images"]:
+        im["weather"] = str(rng.choice(["sun", "rain"]))
+    ev = Evaluation.from_detections(gt, dets)
+    assert ev.images["weather"].tolist() == [im["weather"] for im in gt["images"]]
+    d = Dashboard.from_evaluations({"detector": ev})
+    try:
+        v = d.detection
+        assert [value for _, value in v.group_by.options] == [None, "width", "height", "weather"]
+        assert v.groups.value == ""
+        v.group_by.value = "weather"
+        table = ev.by_image_group(ev.images["weather"].to_numpy())
+        assert list(table.index) == sorted(table.index, key=lambda g: table.loc[g, "map"]) and len(table) == 2
+        cells = [
+            f"<td>{g}</td><td>{int(r['n_images']):,}</td><td>{int(r['n_true']):,}</td><td>{r['map']:.3f}</td>"
+            for g, r in table.iterrows()
+        ]
+        html = v.groups.value
+        assert all(c in html for c in cells) and html.index(cells[0]) < html.index(cells[1])
+    finally:
+        d.close()

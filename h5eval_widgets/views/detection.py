@@ -94,6 +94,9 @@ class DetectionView(View):
         self._drawn_images: list = []
         self._cell = None
         self.sizes = W.HTML()  # the evaluation by box size (small / medium / large)
+        self.group_by = W.Dropdown(options=[], description="slice by", layout=W.Layout(width="260px"))
+        self.group_by.observe(lambda c: self._draw(self.show_groups), names="value")
+        self.groups = W.HTML()  # the evaluation by a column of the images (metadata)
         self.cell_title = W.HTML()
         self.pictures = [W.Image(format="png", layout=W.Layout(margin="2px")) for _ in range(self.max_images)]
         self.gallery = W.HBox([], layout=W.Layout(flex_flow="row wrap")).add_class("h5eval-detection-gallery")
@@ -101,7 +104,7 @@ class DetectionView(View):
             W.HBox(
                 [
                     W.VBox([W.HBox([self.iou]), self.confidence, self.matrix]),
-                    W.VBox([self.ap_figure, self.sizes, self.pr_class, self.pr_figure]),
+                    W.VBox([self.ap_figure, self.sizes, self.group_by, self.groups, self.pr_class, self.pr_figure]),
                 ]
             ),
             self.cell_title,
@@ -133,6 +136,11 @@ class DetectionView(View):
             self.ap_bars.y = np.nan_to_num(ap["ap"].to_numpy(), nan=0.0)
         self.ap_figure.title = self.sliced(f"Per-class AP · mAP {ev.scores['map']:.3f}")
         self.sizes.value = _size_table(ev.by_box_size())
+        columns = [c for c in ev.images.columns if c not in ("image_id", "file_name")]
+        keep = self.group_by.value if self.group_by.value in columns else None
+        self.group_by.options = [("(none)", None)] + [(c, c) for c in columns]
+        self.group_by.value = keep
+        self.show_groups()
         self.selected_cell = None
         keep = self.pr_class.value if self.pr_class.value in ev.classes else ev.classes[0]
         self.pr_class.options = list(ev.classes)
@@ -142,6 +150,25 @@ class DetectionView(View):
         self.detail_choice.options = []
         self.detail_image.layout.display = "none"
         self.update_matrix()
+
+    def show_groups(self) -> None:
+        """COCO's numbers per group of images of the column chosen in "slice by" (worst first)."""
+        ev = self._shown()
+        column = self.group_by.value
+        if ev is None or column is None or column not in ev.images.columns:
+            self.groups.value = ""
+            return
+        table = ev.by_image_group(ev.images[column].to_numpy())
+        rows = "".join(
+            f"<tr><td>{html.escape(str(g))}</td><td>{int(r['n_images']):,}</td><td>{int(r['n_true']):,}</td>"
+            f"<td>{r['map']:.3f}</td><td>{r['mar_100']:.3f}</td></tr>"
+            for g, r in table.iterrows()
+        )
+        self.groups.value = (
+            "<table class='h5eval-image-groups' style='font-size:12px;border-collapse:collapse'>"
+            f"<tr><th>{html.escape(column)}</th><th>images</th><th>true boxes</th><th>mAP</th><th>mAR@100</th></tr>"
+            f"{rows}</table>"
+        )
 
     def update_pr(self) -> None:
         """Draw the chosen class's precision-recall curve at the chosen IoU."""

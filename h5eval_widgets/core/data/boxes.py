@@ -112,6 +112,13 @@ def _from_coco(data: dict, where: str) -> GroundTruth:
         ],
         columns=["image_id", "file_name", "width", "height"],
     )
+    # other scalar fields of the images (a location, a time of day...): metadata to slice by
+    skip = {"id", "file_name", "width", "height", "coco_url", "flickr_url", "license"}
+    extra = sorted(
+        {k for i in data["images"] for k, v in i.items() if k not in skip and isinstance(v, (str, int, float))}
+    )
+    for k in extra:
+        imgs[k] = [i.get(k) for i in data["images"]]
     cats = {int(c["id"]): str(c["name"]) for c in data["categories"]}
     anns = data["annotations"]
     bb = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(-1, 4)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._lazy import pd
 from ..errors import MissingDependencyError
 
 __all__ = ["COCO_METRICS", "CocoNumbers", "coco_numbers", "coco_backend", "coco_dicts"]
@@ -219,3 +220,41 @@ def _empty_results(coco_gt, COCO, name: str):
         c.createIndex()
         return c
     return COCO(d)
+
+
+def coco_by_group(images, gt, dt, categories: dict[int, str], groups, *, backend: str | None = None) -> pd.DataFrame:
+    """COCO's numbers on each group of images: one COCO evaluation per group, over that group's
+    images, their true boxes and their detections.
+
+    Parameters
+    ----------
+    images, gt, dt : DataFrame
+        As for :func:`coco_numbers`.
+    categories : dict of int to str
+    groups : array-like of shape (len(images),)
+        Each image's group; missing values (None, NaN) belong to no group.
+    backend : {'faster_coco_eval', 'pycocotools'}, default=None
+
+    Returns
+    -------
+    DataFrame
+        Indexed by group: ``n_images``, ``n_true`` (crowd boxes left out), ``n_detections``,
+        ``map``, ``map_50``, ``map_75``, ``mar_100``; the lowest ``map`` first.
+    """
+    groups = pd.Series(np.asarray(groups, dtype=object), index=images["image_id"].to_numpy())
+    if len(groups) != len(images):
+        raise ValueError(f"{len(groups)} groups for {len(images)} images: give one group per image.")
+    rows = {}
+    for value, ids in groups.dropna().groupby(groups.dropna(), sort=True).groups.items():
+        ids = np.asarray(ids)
+        g, d = gt[gt["image_id"].isin(ids)], dt[dt["image_id"].isin(ids)]
+        stats = coco_numbers(images[images["image_id"].isin(ids)], g, d, categories, backend=backend).stats
+        rows[value] = {
+            "n_images": len(ids),
+            "n_true": int((g["iscrowd"].to_numpy() == 0).sum()),
+            "n_detections": len(d),
+            **{k: stats[k] for k in ("map", "map_50", "map_75", "mar_100")},
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "group"
+    return out.sort_values("map", kind="stable")

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._lazy import pd
 from ..metrics.box_matching import BoxMatches, match_boxes
-from ..metrics.coco import AREA_NAMES, AREA_RANGES, CocoNumbers, coco_backend, coco_numbers
+from ..metrics.coco import AREA_NAMES, AREA_RANGES, CocoNumbers, coco_backend, coco_by_group, coco_numbers
 from .evaluation import Evaluation, _readonly
 
 __all__ = ["DetectionEvaluation", "BACKGROUND"]
@@ -244,6 +244,34 @@ class DetectionEvaluation(Evaluation, task="detection"):
             row.update({f"ap_{c}": by_class[cid][name] for c, cid in zip(self.classes, self.category_ids)})
             rows.append(row)
         return pd.DataFrame(rows, index=pd.Index(AREA_NAMES, name="box size"))
+
+    def by_image_group(self, groups, *, bins: int = 4) -> pd.DataFrame:
+        """The evaluation sliced by image metadata: COCO's numbers over each group's images.
+
+        Parameters
+        ----------
+        groups : array-like, Series or dict
+            One value per image, in the order of :attr:`images`; or keyed by ``image_id`` or
+            ``file_name`` (images without a value belong to no group). A numeric key with more
+            than ``bins`` values is cut into ``bins`` quantile bins.
+        bins : int, default=4
+
+        Returns
+        -------
+        DataFrame
+            Per group ``n_images``, ``n_true``, ``n_detections``, ``map``, ``map_50``,
+            ``map_75`` and ``mar_100``, the lowest ``map`` first.
+        """
+        if isinstance(groups, (dict, pd.Series)):
+            groups = pd.Series(groups)
+            key = "file_name" if groups.index.isin(self.images["file_name"]).any() else "image_id"
+            groups = self.images[key].map(groups)
+        values = pd.Series(np.asarray(groups, dtype=object))
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().all() and numeric.nunique() > bins:
+            values = pd.qcut(numeric, bins, duplicates="drop").astype(str)
+        cats = dict(zip(self.category_ids, self.classes))
+        return coco_by_group(self.images, self.true_boxes, self.detections, cats, values, backend=self.backend)
 
     def pr_curve(self, cls_: int | str, *, iou: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
         """``(recall, precision)`` of one class at IoU 0.5 or 0.75 (COCO's interpolated precision
