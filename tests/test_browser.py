@@ -84,6 +84,25 @@ def page(server, browser):
     pg.close()
 
 
+#: Counts the pixels of one colour in each decoded picture matched by a selector, read back from
+#: the page through a canvas.
+COLOUR_COUNT_JS = """([selector, [r, g, b]]) => [...document.querySelectorAll(selector)].map(im => {
+    const c = document.createElement('canvas');
+    c.width = im.naturalWidth; c.height = im.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(im, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let p = 0; p < d.length; p += 4) if (d[p] == r && d[p + 1] == g && d[p + 2] == b) n++;
+    return n;
+})"""
+
+
+def colour_counts(page, selector: str, rgb) -> list[int]:
+    """How many pixels of colour ``rgb`` each picture (``img``) matched by ``selector`` holds."""
+    return page.evaluate(COLOUR_COUNT_JS, [selector, [int(v) for v in rgb]])
+
+
 def matrix_labels(page, k: int) -> np.ndarray:
     """The numbers drawn in the heatmap's cells, row by row."""
     texts = page.locator("text.heatmapcell_label").all_text_contents()

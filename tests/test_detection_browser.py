@@ -15,24 +15,12 @@ from h5eval_widgets.serve import VoilaServer, dashboard_notebook
 from h5eval_widgets.views._boxes import HIGHLIGHT
 from tests.detection_data import make_coco
 from tests.helpers import require, wait_until_no_process_mentions
-from tests.test_browser import CHROMIUM, browser, wait_until_settled  # noqa: F401  (browser: a fixture)
+from tests.test_browser import CHROMIUM, browser, colour_counts, wait_until_settled  # noqa: F401  (browser: a fixture)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)"),
 ]
-
-#: Counts the highlight-coloured pixels of each decoded picture of the detection gallery.
-HIGHLIGHTED_JS = """([r, g, b]) => [...document.querySelectorAll('.h5eval-detection-gallery img')].map(im => {
-    const c = document.createElement('canvas');
-    c.width = im.naturalWidth; c.height = im.naturalHeight;
-    const ctx = c.getContext('2d');
-    ctx.drawImage(im, 0, 0);
-    const d = ctx.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let p = 0; p < d.length; p += 4) if (d[p] == r && d[p + 1] == g && d[p + 2] == b) n++;
-    return n;
-})"""
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +85,7 @@ def test_a_background_cell_click_draws_its_images_with_the_missed_boxes(served, 
         sizes = page.locator(".h5eval-detection-gallery img").evaluate_all(
             "ims => ims.map(im => [im.naturalWidth, im.naturalHeight])"
         )
-        highlighted = page.evaluate(HIGHLIGHTED_JS, list(HIGHLIGHT))
+        highlighted = colour_counts(page, ".h5eval-detection-gallery img", HIGHLIGHT)
         assert len(highlighted) == shown and all(n > 20 for n in highlighted), highlighted
         # the pictures are the ones the view draws for the cell's images, in the cell's order
         want = _view_pictures(ev, 1, k, images[:shown])

@@ -15,25 +15,12 @@ from h5eval_widgets.views.masks import MARK
 from tests.helpers import wait_until_no_process_mentions
 from tests.segmentation_fixtures import CLASSES, write_folders
 from tests.test_audio_folders import audio_models  # noqa: F401  (module fixture: a .wav folder and models)
-from tests.test_browser import CHROMIUM, browser, wait_until_settled  # noqa: F401  (browser: a fixture)
+from tests.test_browser import CHROMIUM, browser, colour_counts, wait_until_settled  # noqa: F401  (browser: a fixture)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)"),
 ]
-
-#: Counts the ``MARK`` pixels of each decoded card picture of the mask gallery (the cell's pixels),
-#: read back from the page through a canvas.
-MARKED_JS = """([r, g, b]) => [...document.querySelectorAll('.h5eval-mask-card img')].map(im => {
-    const c = document.createElement('canvas');
-    c.width = im.naturalWidth; c.height = im.naturalHeight;
-    const ctx = c.getContext('2d');
-    ctx.drawImage(im, 0, 0);
-    const d = ctx.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let p = 0; p < d.length; p += 4) if (d[p] == r && d[p + 1] == g && d[p + 2] == b) n++;
-    return n;
-})"""
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +93,7 @@ def test_a_pixel_cell_click_draws_its_images_with_overlays_and_audio_cards_play(
             arg=2 * shown,
             timeout=30_000,
         )
-        marked = page.evaluate(MARKED_JS, MARK.tolist())
+        marked = colour_counts(page, ".h5eval-mask-card img", MARK)
         scale = (128 // 32) ** 2  # the 32 px masks are drawn at 128 px, nearest
         assert marked[0::2] == [0] * shown  # the true overlays mark nothing
         assert marked[1::2] == (scale * counts[:shown]).tolist()
