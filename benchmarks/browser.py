@@ -24,7 +24,12 @@ from clicking its tab until the widget reports every point drawn (``isPointsDraw
 ``points.length == n`` in regl-scatterplot; the PCA map computed on the way, as when not
 cached), then, with the toolbar's lasso chosen, the time from releasing the mouse after a lasso
 loop until the samples view shows the points inside it (title and cards), the median over 5
-loops. Targets: map drawn < 5 s at 1M, lasso -> samples < 300 ms.
+loops, and the part of that time after the widget published its selection (the kernel's round
+trip and the samples drawn: what this project's code does; before it, the browser finishes the
+frames the lasso drawing asked for and regl-scatterplot finds the points inside the loop).
+Targets: map drawn < 5 s at 1M, lasso -> samples < 300 ms. (The dashboard imports
+jupyter-scatter and computes the PCA map in the background while the tab is unopened; the page
+is opened, then the tab clicked once the page is quiet, as soon as a user could.)
 """
 
 from __future__ import annotations
@@ -145,9 +150,12 @@ def map_notebook(n: int) -> dict:
     return nb
 
 
-def measure_map(browser, n: int, loops: int = 5) -> tuple[float, list[float], list[int]]:
+def measure_map(browser, n: int, loops: int = 5) -> tuple[float, list[float], list[float], list[int]]:
     """Open the embedding map's tab (time until the widget has drawn its n points), then draw
-    ``loops`` lassos (time from releasing each until the samples view shows its points)."""
+    ``loops`` lassos (time from releasing each until the samples view shows its points, and the
+    part of it after the widget published its selection: the kernel's round trip and the
+    samples drawn; the rest is the browser finishing the frames the lasso asked for and
+    regl-scatterplot finding the points inside it)."""
     from h5eval_widgets.serve import VoilaServer
 
     with VoilaServer(map_notebook(n)) as srv:
@@ -165,8 +173,11 @@ def measure_map(browser, n: int, loops: int = 5) -> tuple[float, list[float], li
             polling=20,
         )
         map_s = time.perf_counter() - t
+        page.evaluate(
+            f"() => ({MAP_API_JS})().api.subscribe('select', () => {{ window.__selected = performance.now(); }})"
+        )
         page.get_by_title("Activate lasso selection").click()
-        times, sizes = [], []
+        times, after, sizes = [], [], []
         for _k, (fx, fy, fr) in enumerate(
             [(0.5, 0.5, 0.2), (0.4, 0.45, 0.12), (0.6, 0.55, 0.15), (0.45, 0.6, 0.08), (0.55, 0.4, 0.25)][:loops]
         ):
@@ -181,14 +192,20 @@ def measure_map(browser, n: int, loops: int = 5) -> tuple[float, list[float], li
                 page.mouse.move(cx + r * np.cos(a), cy + r * np.sin(a), steps=2)
             t = time.perf_counter()
             page.mouse.up()
-            page.wait_for_function(SAMPLES_SHOWN_JS, arg=True, timeout=120_000, polling="raf")
+            page.wait_for_function(
+                f"(w) => {{ const ok = ({SAMPLES_SHOWN_JS})(w); if (ok) window.__shown = performance.now(); return ok; }}",
+                arg=True,
+                timeout=120_000,
+                polling="raf",
+            )
             times.append(time.perf_counter() - t)
+            after.append(page.evaluate("() => (window.__shown - window.__selected) / 1000"))
             sizes.append(page.evaluate(f"() => ({MAP_API_JS})().api.get('selectedPoints').length"))
             # another selection (not timed), so that the next lasso's title is new
             page.get_by_role("button", name="most confident mistakes").click()
             page.wait_for_selector("text=Most confident mistakes", timeout=120_000)
         page.close()
-    return map_s, times, sizes
+    return map_s, times, after, sizes
 
 
 def main() -> None:
@@ -246,16 +263,18 @@ def main() -> None:
             )
         if args.map_cases:
             print(
-                f"{'map':>6} {'map drawn s':>12} {'lasso -> samples ms (median, min-max)':>40} {'points chosen':>24}",
+                f"{'map':>6} {'map drawn s':>12} {'lasso -> samples ms (median, min-max)':>40} "
+                f"{'after the selection ms':>24} {'points chosen':>24}",
                 flush=True,
             )
         for case in args.map_cases:
             n = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}[case]
-            map_s, lassos, sizes = measure_map(browser, n)
-            ls = [t * 1000 for t in lassos]
+            map_s, lassos, after, sizes = measure_map(browser, n)
+            ls, af = [t * 1000 for t in lassos], [t * 1000 for t in after]
             print(
                 f"{case:>6} {map_s:>12.2f} {statistics.median(ls):>22.0f} "
-                f"({min(ls):.0f}-{max(ls):.0f}, {len(ls)} lassos) {min(sizes):>10,}-{max(sizes):,}",
+                f"({min(ls):.0f}-{max(ls):.0f}, {len(ls)} lassos) {statistics.median(af):>12.0f} "
+                f"({min(af):.0f}-{max(af):.0f}) {min(sizes):>10,}-{max(sizes):,}",
                 flush=True,
             )
         browser.close()

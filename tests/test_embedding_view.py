@@ -204,33 +204,49 @@ def test_a_dashboard_without_embeddings_hides_the_map_without_an_error(demo):
     assert d.embedding.layout.display == "none" and d.embedding.scatter is None
 
 
-def test_the_map_and_the_slices_are_computed_only_once_their_tab_is_opened(demo, monkeypatch):
-    """Check that a new dashboard projects no embedding, builds no WebGL widget and cuts no slice
-    until the map's or the slices' tab is opened, and that a model chosen meanwhile is what the
-    tab then shows."""
+def test_the_map_is_prepared_in_the_background_and_drawn_once_its_tab_is_opened(demo, monkeypatch):
+    """Check that a new dashboard builds no WebGL widget and cuts no slice until the map's or the
+    slices' tab is opened; that meanwhile each model shown gets its PCA map computed in the
+    background (and kept by its embedding), so that opening the tab only draws; and that the
+    tab then shows the model chosen meanwhile."""
+    import threading
+    from concurrent.futures import wait
+
     from h5eval_widgets import Dashboard
     from h5eval_widgets.core.results import linked, subsets
 
-    calls = {"projection": 0, "slices": 0}
+    calls = {"projection": [], "slices": 0}
     projection, slices = linked.Linked.projection, subsets.Sliceable.slices
-    monkeypatch.setattr(
-        linked.Linked,
-        "projection",
-        lambda self, *a, **k: calls.__setitem__("projection", calls["projection"] + 1) or projection(self, *a, **k),
-    )
+
+    def counted(self, *a, **k):
+        calls["projection"].append((threading.current_thread().name, self))
+        return projection(self, *a, **k)
+
+    monkeypatch.setattr(linked.Linked, "projection", counted)
     monkeypatch.setattr(
         subsets.Sliceable,
         "slices",
         lambda self, *a, **k: calls.__setitem__("slices", calls["slices"] + 1) or slices(self, *a, **k),
     )
     d = Dashboard(models=demo.models, datasets=demo.datasets, progress=False)
+    cnn = d.state.evaluation
     d.state.model_name = "digits_weak_mlp"
-    assert calls == {"projection": 0, "slices": 0} and d.embedding.widget is None
+    mlp = d.state.evaluation
+    wait(d.session.background, timeout=120)
+    assert calls["slices"] == 0 and d.embedding.widget is None
+    assert calls["projection"] == [("h5eval-map-prepare", cnn), ("h5eval-map-prepare", mlp)]
+    assert ("pca", 0, ()) in mlp.embeddings._projections  # kept: the tab draws it at once
+    prepared = d.embedding._ready
+    assert prepared[0] is mlp and prepared[1] == d.state.threshold  # the scatter, for the MLP
     d.tabs.selected_index = d.tab_views.index(d.embedding)
-    assert calls["projection"] == 1 and calls["slices"] == 0
-    assert_points_are(d.embedding, d.state.evaluation.projection("pca"))  # the MLP's map
+    assert d.embedding.scatter is prepared[4] and d.embedding._ready is None
+    assert [who for who, _ in calls["projection"][2:]] == ["MainThread"] and calls["slices"] == 0
+    assert_points_are(d.embedding, mlp.projection("pca"))  # the MLP's map (the 4th call)
     d.tabs.selected_index = d.tab_views.index(d.slices)
     assert calls["slices"] == 1 and list(d.slices.column.options) == ["ink"]
+    d.state.model_name = "digits_cnn"  # the map's tab was opened: drawn at once, nothing prepared
+    assert [who for who, _ in calls["projection"][4:]] == ["MainThread"]
+    d.close()
 
 
 def test_a_million_point_map_is_drawn_whole(tmp_path):

@@ -84,7 +84,40 @@ class EmbeddingView(View):
     redraw_on = ("threshold",)
     update_on = {"selected_indices": "_highlight"}
 
+    def __init__(self, state, **kwargs):
+        super().__init__(state, **kwargs)
+        self._prepare()
+        handler = lambda change: self._prepare()  # noqa: E731
+        self.session.observe(handler, names="evaluation")
+        self._observers.append((self.session, handler, "evaluation"))
+
+    def _prepare(self) -> None:
+        """While the tab waits to be opened: import jupyter-scatter, compute the PCA map and build
+        the (not yet shown) scatter of its points in the background, so that opening the tab
+        only sends and draws them. At 1,000,000 points the import, the projection and the
+        scatter's own preparation of its points took 2.2 s of the 5-6 s until drawn. A failure
+        here is left for the tab's own drawing to report."""
+        ev = self.session.evaluation
+        if self.active or ev is None or getattr(ev, "embeddings", None) is None or self.session.closing.is_set():
+            return
+        closing, colour = self.session.closing, self.color_by.value
+        threshold, dec = self.state.threshold, self.state.decisions
+
+        def work():
+            import jscatter  # noqa: F401 - imported once, before the tab needs it
+
+            if closing.is_set():
+                return
+            frame = self._frame(ev, ev.projection("pca"), dec)  # the projection is kept by the embedding
+            if closing.is_set() or self.session.evaluation is not ev:
+                return
+            column, colours = self._colouring(frame, colour)
+            self._ready = (ev, threshold, colour, frame, self._new_scatter(frame, column, colours))
+
+        self.session.run_in_background(work, name="h5eval-map-prepare")
+
     def build(self) -> list[W.Widget]:
+        self._ready = None  # (evaluation, threshold, colouring, frame, scatter) made by _prepare
         self.scatter = None
         self.widget = None
         self.frame = None
@@ -163,9 +196,9 @@ class EmbeddingView(View):
         self.session.run_in_background(tick, name="h5eval-umap-status")
         self.session.run_in_background(work, name="h5eval-umap")
 
-    def _frame(self, ev, xy: np.ndarray) -> pd.DataFrame:
-        """x, y and the three colourings (categories numbered as the colours), one row per sample."""
-        dec = self.state.decisions
+    def _frame(self, ev, xy: np.ndarray, dec) -> pd.DataFrame:
+        """x, y and the three colourings (categories numbered as the colours), one row per sample,
+        at the decisions ``dec`` (the state's, at its threshold)."""
         k = len(ev.classes)
         return pd.DataFrame(
             {
@@ -177,28 +210,43 @@ class EmbeddingView(View):
             }
         )
 
-    def _plot(self, ev, method: str) -> None:
-        xy = ev.projection(method)
-        self.xy = xy
-        self.frame = frame = self._frame(ev, xy)
-        column, colours = self._colouring(ev)
-        if self.scatter is None:
-            import jscatter
+    @staticmethod
+    def _new_scatter(frame: pd.DataFrame, column: str, colours: list[str]):
+        import jscatter
 
-            self.scatter = jscatter.Scatter(
-                data=frame,
-                x="x",
-                y="y",
-                color_by=column,
-                color_map=colours,
-                width=WIDTH,
-                height=HEIGHT,
-                size=3 if len(frame) < 100_000 else 2,
-                opacity_by="density",
-                axes=False,
-                lasso_initiator=False,
-                tooltip=False,
-            )
+        return jscatter.Scatter(
+            data=frame,
+            x="x",
+            y="y",
+            color_by=column,
+            color_map=colours,
+            width=WIDTH,
+            height=HEIGHT,
+            size=3 if len(frame) < 100_000 else 2,
+            opacity_by="density",
+            axes=False,
+            lasso_initiator=False,
+            tooltip=False,
+        )
+
+    def _plot(self, ev, method: str) -> None:
+        dec, colour = self.state.decisions, self.color_by.value
+        ready, self._ready = self._ready, None
+        self.xy = ev.projection(method)
+        if (
+            self.scatter is None
+            and method == "pca"
+            and ready
+            and ready[0] is ev
+            and ready[1:3] == (self.state.threshold, colour)
+        ):
+            frame, scatter = ready[3:]  # prepared in the background while the tab was unopened
+        else:
+            frame, scatter = self._frame(ev, self.xy, dec), None
+        self.frame = frame
+        column, colours = self._colouring(frame, colour)
+        if self.scatter is None:
+            self.scatter = scatter if scatter is not None else self._new_scatter(frame, column, colours)
             # the selection in the widget's first state: set just after it, the browser's
             # first drawing of the points can miss it
             self._shown = self._to_show()
@@ -212,7 +260,7 @@ class EmbeddingView(View):
                 self.scatter.data(frame, reset_scales=True, zoom_view=True)
                 self.scatter.color(by=column, map=colours)
                 self.scatter.selection(None)
-        n = len(xy)
+        n = len(self.xy)
         self.title.value = f"<b class='h5eval-map-title'>{html.escape(self.sliced(f'Embedding map · {method.upper()} · {n:,} points'))}</b>"
         self.about.value = (
             f"<small style='color:var(--jp-ui-font-color2, #666)'>"
@@ -223,18 +271,20 @@ class EmbeddingView(View):
         self._legend()
         self._highlight()
 
-    def _colouring(self, ev) -> tuple[str, list[str]]:
-        """The frame's column to colour by, and the colours of the categories present (in order)."""
-        column = COLOR_BY[self.color_by.value]
+    @staticmethod
+    def _colouring(frame: pd.DataFrame, colour: str) -> tuple[str, list[str]]:
+        """The frame's column to colour by (``colour``, a key of COLOR_BY), and the colours of the
+        categories present (in order)."""
+        column = COLOR_BY[colour]
         palette = RIGHT_WRONG if column == "correct" else CLASS_COLORS
-        present = self.frame[column].cat.remove_unused_categories().cat.categories
+        present = frame[column].cat.remove_unused_categories().cat.categories
         return column, [palette[int(c) % len(palette)] for c in present]
 
     def _colour(self) -> None:
         ev = self.session.evaluation
         if self.scatter is None or self.frame is None or len(self.frame) != ev.n_samples:
             return
-        column, colours = self._colouring(ev)
+        column, colours = self._colouring(self.frame, self.color_by.value)
         self.scatter.color(by=column, map=colours)  # re-sends the points (their colour codes)
         self._legend()
 
