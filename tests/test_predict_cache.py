@@ -210,6 +210,7 @@ def test_tags_are_kept_under_the_cache_folder_and_survive_cache_clear(capsys, bl
     """Check that without tags_dir the dashboard keeps tags in the cache folder's tags/, that
     `h5eval cache --clear` removes the predictions but not the tags, and that a new dashboard on
     the same evaluation reads them back."""
+    from concurrent.futures import wait
     from pathlib import Path
 
     from h5eval_widgets import Dashboard
@@ -217,8 +218,9 @@ def test_tags_are_kept_under_the_cache_folder_and_survive_cache_clear(capsys, bl
 
     cache_dir = Path(os.environ["H5EVAL_CACHE_DIR"])  # this test's own folder (conftest)
     _, _, Xte, yte = blobs
-    ev = Evaluation.from_model(multiclass_h5, Xte, yte, progress=False)  # one cached entry
+    ev = Evaluation.from_model(multiclass_h5, Xte, yte, progress=False)  # the outputs: one entry
     d = Dashboard.from_evaluations({"mlp": ev}, progress=False)
+    wait(d.session.background, timeout=60)  # the map's PCA, prepared in the background: another
     d.state.selected_sample = 5
     d.tags.text.value = "blurry"
     d.tags.add_btn.click()
@@ -226,10 +228,12 @@ def test_tags_are_kept_under_the_cache_folder_and_survive_cache_clear(capsys, bl
     assert len(tag_files) == 1 and "blurry" in tag_files[0].read_text()
     before = tag_files[0].read_bytes()
     assert main(["cache", "--clear"]) == 0
-    assert "removed 1" in capsys.readouterr().out
+    assert "removed 2" in capsys.readouterr().out
     assert list(cache_dir.glob("*.npz")) == []
     assert sorted((cache_dir / "tags").iterdir()) == tag_files and tag_files[0].read_bytes() == before
     again = Dashboard.from_evaluations(
         {"mlp": Evaluation.from_model(multiclass_h5, Xte, yte, progress=False)}, progress=False
     )
     assert again.session.tags().tags(5) == ["blurry"]
+    d.close()
+    again.close()
