@@ -553,6 +553,12 @@ def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, bro
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         for attempt in range(2):  # a kernel still starting can swallow the first "Run All"
+            dialog = page.locator(".jp-Dialog")
+            if dialog.count() and dialog.first.is_visible():  # say what JupyterLab asks, not a click timeout
+                text = " ".join(dialog.first.inner_text().split())
+                if "Select Kernel" not in text:
+                    raise AssertionError(f"JupyterLab shows a dialog: {text}")
+                dialog.first.get_by_role("button", name="Select").click()
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
             try:
