@@ -121,8 +121,16 @@ def assert_matrix_redrawn(page, expected: np.ndarray, changed: tuple[int, int]) 
     np.testing.assert_array_equal(matrix_labels(page, k), expected)
 
 
-def click_cell(page, k: int, i: int, j: int) -> None:
-    box = page.locator("rect.heatmapcell").nth(i * k + j).bounding_box()
+def figure_titled(page, title: str):
+    """The bqplot figure whose heading contains ``title``."""
+    return page.locator(".bqplot.figure", has=page.locator("text.mainheading", has_text=title))
+
+
+def click_cell(page, k: int, i: int, j: int, cells=None) -> None:
+    """A mouse click on cell (i, j) of a k-wide matrix: ``cells`` (a figure's ``rect.heatmapcell``
+    locator), else the first matrix of the page."""
+    cells = page.locator("rect.heatmapcell") if cells is None else cells
+    box = cells.nth(i * k + j).bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
 
 
@@ -250,7 +258,7 @@ def test_typing_a_threshold_and_clicking_the_pr_curve_move_the_binary_matrix(pag
     assert_matrix_redrawn(page, ev.at_threshold(0.2).confusion, (0, 1))
 
     i, t = isolated_pick_point(ev, not_near=ev.at_threshold(0.2).recall)
-    pr_fig = page.locator(".bqplot.figure", has=page.locator("text.mainheading", has_text="Precision-recall"))
+    pr_fig = figure_titled(page, "Precision-recall")
     dots = pr_fig.locator("path.dot")  # the curve's dots, then the operating point's
     # a real mouse click at the dot's centre, once it is in view, stable and not covered
     dots.nth(i).click(timeout=30_000)

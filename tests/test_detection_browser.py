@@ -15,7 +15,7 @@ from h5eval_widgets.serve import VoilaServer, dashboard_notebook
 from h5eval_widgets.views._boxes import HIGHLIGHT
 from tests.detection_data import make_coco
 from tests.helpers import require, wait_until_no_process_mentions
-from tests.test_browser import CHROMIUM, browser, colour_counts, wait_until_settled  # noqa: F401  (browser: a fixture)
+from tests.test_browser import CHROMIUM, browser, click_cell, colour_counts, figure_titled, wait_until_settled  # noqa: F401  (browser: a fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -68,12 +68,10 @@ def test_a_background_cell_click_draws_its_images_with_the_missed_boxes(served, 
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         page.goto(srv.url, timeout=120_000)
-        figure = page.locator(".bqplot.figure", has=page.locator("text.mainheading", has_text="Detection matrix"))
-        cells = figure.locator("rect.heatmapcell")
+        cells = figure_titled(page, "Detection matrix").locator("rect.heatmapcell")
         expect(cells).to_have_count((k + 1) ** 2, timeout=120_000)
         wait_until_settled(page)
-        box = cells.nth(1 * (k + 1) + k).bounding_box()
-        page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+        click_cell(page, k + 1, 1, k, cells)
         page.wait_for_selector(f"text={len(cell)} missed objects on {len(images)} image(s)", timeout=30_000)
         page.wait_for_function(
             "n => { const ims = [...document.querySelectorAll('.h5eval-detection-gallery img')];"

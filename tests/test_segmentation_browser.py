@@ -15,7 +15,7 @@ from h5eval_widgets.views.masks import MARK
 from tests.helpers import wait_until_no_process_mentions
 from tests.segmentation_fixtures import CLASSES, write_folders
 from tests.test_audio_folders import audio_models  # noqa: F401  (module fixture: a .wav folder and models)
-from tests.test_browser import CHROMIUM, browser, colour_counts, wait_until_settled  # noqa: F401  (browser: a fixture)
+from tests.test_browser import CHROMIUM, browser, click_cell, colour_counts, figure_titled, wait_until_settled  # noqa: F401  (browser: a fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -73,13 +73,11 @@ def test_a_pixel_cell_click_draws_its_images_with_overlays_and_audio_cards_play(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         page.goto(srv.url, timeout=120_000)
-        figure = page.locator(".bqplot.figure", has=page.locator("text.mainheading", has_text="Pixel confusion matrix"))
-        cells = figure.locator("rect.heatmapcell")
+        cells = figure_titled(page, "Pixel confusion matrix").locator("rect.heatmapcell")
         expect(cells).to_have_count(9, timeout=120_000)
         page.wait_for_selector("text=Worst mean IoU first", timeout=60_000)
         wait_until_settled(page)
-        box = cells.nth(1 * 3 + 2).bounding_box()
-        page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+        click_cell(page, 3, 1, 2, cells)
         page.wait_for_selector(
             f"text=selected: true square → predicted disc, {int(counts.sum()):,} pixels", timeout=30_000
         )
