@@ -162,9 +162,16 @@ class View(W.VBox):
             return
         if not self.active:  # a lazy view not activated yet: drawn in full when it is
             self._stale = True
+            if method == self.refresh:
+                self.prepare()
             return
         if self.session.evaluation is not None or not self.needs_evaluation:
             method()
+
+    def prepare(self) -> None:
+        """What a :attr:`lazy` view not activated yet may do ahead (in the session's background
+        work) so that opening its tab only draws; called where it would otherwise redraw. By
+        default nothing."""
 
     def activate(self) -> None:
         """Let a :attr:`lazy` view draw (the dashboard calls it when the view's tab is first

@@ -84,22 +84,18 @@ class EmbeddingView(View):
     redraw_on = ("threshold",)
     update_on = {"selected_indices": "_highlight"}
 
-    def __init__(self, state, **kwargs):
-        super().__init__(state, **kwargs)
-        self._prepare()
-        handler = lambda change: self._prepare()  # noqa: E731
-        self.session.observe(handler, names="evaluation")
-        self._observers.append((self.session, handler, "evaluation"))
-
-    def _prepare(self) -> None:
+    def prepare(self) -> None:
         """While the tab waits to be opened: import jupyter-scatter, compute the PCA map and build
-        the (not yet shown) scatter of its points in the background, so that opening the tab
-        only sends and draws them. At 1,000,000 points the import, the projection and the
-        scatter's own preparation of its points took 2.2 s of the 5-6 s until drawn. A failure
-        here is left for the tab's own drawing to report."""
+        the (not yet shown) scatter of its points in the background, once per evaluation, so
+        that opening the tab only sends and draws them. At 1,000,000 points the import, the
+        projection and the scatter's own preparation of its points took 2.2 s of the 5-6 s until
+        drawn. A failure here is left for the tab's own drawing to report."""
         ev = self.session.evaluation
-        if self.active or ev is None or getattr(ev, "embeddings", None) is None or self.session.closing.is_set():
+        if ev is None or getattr(ev, "embeddings", None) is None or self.session.closing.is_set():
             return
+        if self._prepared_for is ev:  # a threshold move: the tab rebuilds the colours if it must
+            return
+        self._prepared_for = ev
         closing, colour = self.session.closing, self.color_by.value
         threshold, dec = self.state.threshold, self.state.decisions
 
@@ -117,7 +113,8 @@ class EmbeddingView(View):
         self.session.run_in_background(work, name="h5eval-map-prepare")
 
     def build(self) -> list[W.Widget]:
-        self._ready = None  # (evaluation, threshold, colouring, frame, scatter) made by _prepare
+        self._ready = None  # (evaluation, threshold, colouring, frame, scatter) made by prepare
+        self._prepared_for = None
         self.scatter = None
         self.widget = None
         self.frame = None
