@@ -138,16 +138,20 @@ class EmbeddingPlan:
         """Part of the compiled pass's key (a pass with another plan is another pass)."""
         return f"{self.source}|{self.layer}|{self.capture}"
 
-    def reduce(self, tf, act):
-        """Pooled, flattened, float32, at most :data:`MAX_DIMS` wide (in the graph)."""
-        act = tf.cast(act, tf.float32)
-        if act.shape.rank is not None and act.shape.rank > 2:
-            act = tf.reduce_mean(act, axis=list(range(1, act.shape.rank - 1)))
-        elif act.shape.rank == 1:
-            act = act[:, None]
+    def reduce(self, act):
+        """Pooled, flattened, float32, at most :data:`MAX_DIMS` wide (inside the compiled pass,
+        in backend-neutral Keras ops)."""
+        from keras import ops
+
+        act = ops.cast(act, "float32")
+        rank = len(act.shape)
+        if rank > 2:
+            act = ops.mean(act, axis=tuple(range(1, rank - 1)))
+        elif rank == 1:
+            act = ops.expand_dims(act, 1)
         self.width = int(act.shape[-1])
         if self.width > MAX_DIMS:
-            act = tf.matmul(act, tf.constant(projection_matrix(self.fingerprint, self.width)))
+            act = ops.matmul(act, ops.convert_to_tensor(projection_matrix(self.fingerprint, self.width)))
         return act
 
     def reduce_numpy(self, chunk) -> np.ndarray:

@@ -3,11 +3,11 @@ forward pass, the next chunk read while the current one runs, outputs cached."""
 
 from __future__ import annotations
 
-import logging
 import os
 
 import numpy as np
 
+from . import backend
 from .batching import DEFAULT_CHUNK_BYTES, rows_per_call
 from ..cache import PredictionCache, cache_key
 from ..data.datasets import Dataset
@@ -20,26 +20,11 @@ from ..models.loading import LoadedModel
 __all__ = ["predict", "predict_with_embedding", "run_feed", "adapt_inputs", "DEFAULT_CHUNK_BYTES"]
 
 
-class _OwnRetracingFilter(logging.Filter):
-    """Drops TensorFlow's retracing warning about our forward pass, and only that one.
-
-    Each model gets its own compiled forward pass by design, but TensorFlow counts traces by
-    the Python function's code, so a sixth model in one session warns of "excessive
-    retracing" that is not happening.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not ("retracing" in message and "_forward_fn" in message)
-
-
-_RETRACING_FILTER = _OwnRetracingFilter()
-
-
 def _forward_fn(loaded: LoadedModel, signature, plan: EmbeddingPlan | None = None):
     """The model's compiled forward pass for inputs of ``signature``: ``(row_shape, dtype)``
-    or a dict of them by input name. With a ``plan`` it returns ``(outputs, embedding)``
-    (see :class:`~h5eval_widgets.core.inference.embeddings.EmbeddingPlan`), from the same pass."""
+    or a dict of them by input name, compiled by the backend seam (:mod:`.backend`) and
+    giving NumPy arrays. With a ``plan`` it returns ``(outputs, embedding)`` (see
+    :class:`~h5eval_widgets.core.inference.embeddings.EmbeddingPlan`), from the same pass."""
     named = isinstance(signature, dict)
     pairs = signature.items() if named else [("", signature)]
     key = tuple((n, tuple(s), np.dtype(d).str) for n, (s, d) in pairs)
@@ -47,17 +32,8 @@ def _forward_fn(loaded: LoadedModel, signature, plan: EmbeddingPlan | None = Non
         key += (("embedding", plan.key),)
     if key in loaded.forward_passes:
         return loaded.forward_passes[key]
-    import tensorflow as tf
-
-    tf_logger = logging.getLogger("tensorflow")
-    if _RETRACING_FILTER not in tf_logger.filters:
-        tf_logger.addFilter(_RETRACING_FILTER)
     model = loaded.model
-
-    def spec(shape, dtype):
-        return tf.TensorSpec((None, *shape), tf.string if np.dtype(dtype).kind == "U" else dtype)
-
-    specs = {n: spec(s, d) for n, (s, d) in signature.items()} if named else spec(*signature)
+    backend.check_runs_here(model, loaded.name)
 
     def first(out):
         if isinstance(out, dict):
@@ -68,18 +44,16 @@ def _forward_fn(loaded: LoadedModel, signature, plan: EmbeddingPlan | None = Non
 
     if plan is None:
 
-        @tf.function(input_signature=[specs])
         def forward(x):
             return first(model(x, training=False) if hasattr(model, "layers") else model(x))
     else:
 
-        @tf.function(input_signature=[specs])
         def forward(x):
             out, kept = plan.run(x)
-            return first(out), plan.reduce(tf, kept)
+            return first(out), plan.reduce(kept)
 
-    loaded.forward_passes[key] = forward
-    return forward
+    loaded.forward_passes[key] = compiled = backend.compiled(forward, model, signature)
+    return compiled
 
 
 def run_feed(
