@@ -77,11 +77,9 @@ class MaskPredictor:
 
     # ------------------------------------------------------------------ inputs
     def _prepare(self, batch) -> Any:
-        import tensorflow as tf
-
         x = np.array(batch, dtype=np.float32)
         if self.size is not None and tuple(x.shape[1:3]) != self.size:
-            x = tf.image.resize(x, self.size, "bilinear").numpy()
+            x = _resize(x, self.size)
         if self.pre is not None:
             x = np.asarray(self.pre(x), np.float32)
         return x
@@ -98,31 +96,27 @@ class MaskPredictor:
 
     def _scores(self, x):
         """The model's scores for a prepared batch (sigmoid applied to logits, noted once)."""
-        import tensorflow as tf
-
         out = self.forward(x)
         if self.sigmoid:
             if self.logits is None:
-                lo, hi = float(tf.reduce_min(out)), float(tf.reduce_max(out))
+                lo, hi = float(np.min(out)), float(np.max(out))
                 self.logits = lo < 0 or hi > 1
                 if self.logits:
                     self.notes.append(
                         "The single output holds values outside [0, 1]: read as logits, a sigmoid applied."
                     )
             if self.logits:
-                out = tf.sigmoid(out)
+                out = (1.0 / (1.0 + np.exp(-out.astype(np.float64)))).astype(np.float32)
         return out
 
     def _at_mask_sizes(self, out, shapes: Sequence[tuple[int, int]]) -> list[np.ndarray]:
         """Each image's scores (H_i, W_i, c) at its mask's size (bilinear when they differ)."""
-        import tensorflow as tf
-
         res, own = [None] * len(shapes), tuple(int(v) for v in out.shape[1:3])
         for shape in sorted(set(shapes)):
             sel = [j for j, s in enumerate(shapes) if s == shape]
-            part = tf.gather(out, sel)
+            part = out[sel]
             if shape != own:
-                part = tf.image.resize(part, shape, "bilinear")
+                part = _resize(part, shape)
                 if not self._resized:
                     self._resized = True
                     self.notes.append(
@@ -130,7 +124,6 @@ class MaskPredictor:
                         f"(e.g. {shape[1]}x{shape[0]}): bilinear on the scores, then "
                         + ("the threshold." if self.sigmoid else "arg-max.")
                     )
-            part = part.numpy()
             for j, a in zip(sel, part):
                 res[j] = a
         return res
@@ -241,3 +234,13 @@ def count_pixels(
     as their ``source``."""
     predictor = MaskPredictor(loaded, data, threshold=threshold, preprocess=preprocess)
     return predictor.count(batch_size=batch_size, progress=progress)
+
+
+def _resize(x: np.ndarray, size) -> np.ndarray:
+    """Images or score maps ``(n, h, w, c)`` at ``size`` (bilinear, half-pixel centres, no
+    antialiasing: ``tf.image.resize``'s default), in Keras ops on any backend, as NumPy."""
+    from keras import ops
+
+    from .backend import to_numpy
+
+    return to_numpy(ops.image.resize(x, tuple(int(v) for v in size), interpolation="bilinear", antialias=False))

@@ -1,5 +1,6 @@
-"""What an image model looked at: Grad-CAM and integrated gradients, in batches, with TensorFlow's
-``GradientTape`` (TensorFlow is imported when these run).
+"""What an image model looked at: Grad-CAM and integrated gradients, in batches, on whichever
+Keras backend runs (the gradients come from the backend seam, :mod:`~h5eval_widgets.core.inference.backend`:
+``tf.GradientTape``, ``jax.grad`` or ``torch.autograd``).
 
 Both explain one class per image (the predicted one, or the true one, side by side in the
 dashboard). :func:`grad_cam` weights the last convolutional layer's maps by the class score's
@@ -86,21 +87,37 @@ def _rows_per_pass(model, images: np.ndarray, batch_size: int | None) -> int:
     return rows_per_call(GRADIENT_FACTOR * row_bytes, GRADIENT_FACTOR * (_activation_bytes(model) or 0))
 
 
-def _class_score(tf, out, classes):
-    """Each row's output for its class; a single sigmoid unit (binary) is class 1's score, and
-    its negative class 0's."""
+def _class_score(out, classes):
+    """Each row's output for its class, summed over the rows (each row's gradient is its own);
+    a single sigmoid unit (binary) is class 1's score, and its negative class 0's."""
+    from keras import ops
+
     if isinstance(out, (list, tuple)):
         out = out[0]
+    classes = ops.convert_to_tensor(classes)
     if out.shape[-1] == 1:
-        sign = tf.constant(np.where(np.asarray(classes) == 1, 1.0, -1.0), dtype=out.dtype)
-        return out[:, 0] * sign
-    return tf.gather(out, classes, axis=1, batch_dims=1)
+        sign = ops.where(ops.equal(classes, 1), 1.0, -1.0)
+        return ops.sum(ops.cast(out[:, 0], "float32") * sign)
+    return ops.sum(ops.cast(ops.take_along_axis(out, ops.expand_dims(classes, 1), axis=1), "float32"))
+
+
+def _resize(maps: np.ndarray, size) -> np.ndarray:
+    """Maps ``(n, h', w', 1)`` brought to ``size`` (bilinear, as ``tf.image.resize``), as NumPy."""
+    from keras import ops
+
+    from ..inference.backend import to_numpy
+
+    return to_numpy(ops.image.resize(maps, tuple(size), interpolation="bilinear", antialias=False))
 
 
 def grad_cam(
     model, images: np.ndarray, classes, *, layer: str | None = None, batch_size: int | None = None
 ) -> np.ndarray:
     """Grad-CAM maps of ``classes`` (one per image), at the images' height and width.
+
+    The feature maps' gradient is read as the gradient of a zero added to them (so it is an
+    input of the differentiated function on every backend); the layer may sit inside a nested
+    base model and the model may branch after it.
 
     Parameters
     ----------
@@ -119,68 +136,107 @@ def grad_cam(
         Non-negative maps, each scaled to a maximum of 1 (all zeros when nothing pushes the
         class up).
     """
-    import tensorflow as tf
     import keras
 
+    from ..inference.backend import gradient_fn
+
     model = _keras_model(model)
-    conv, nested = _find_conv(model, layer)
+    conv, _ = _find_conv(model, layer)
     images = np.asarray(images, dtype=np.float32)
-    explainer = _maps_and_outputs(keras, model, conv, nested, images[:1])
     classes = np.asarray(classes, dtype=np.int64)
     h, w = images.shape[1:3]
+    if not len(images):
+        return np.zeros((0, h, w), np.float32)
+    run = _run_with_delta(keras, model, conv)
+    shape = _fmap_shape(run, images[:1])
     batch_size = _rows_per_pass(model, images, batch_size)
+
+    def score(x, delta, c):
+        fmap, out = run(x, delta)
+        return _class_score(out, c), fmap
+
+    grad = gradient_fn(score, model, wrt=1)  # one compiled gradient for every batch
     maps = []
     for s in range(0, len(images), batch_size):
-        x = tf.convert_to_tensor(images[s : s + batch_size])
-        with tf.GradientTape() as tape:
-            fmap, out = explainer(x, training=False)
-            score = _class_score(tf, out, classes[s : s + batch_size])
-        grads = tape.gradient(score, fmap)
-        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-        cam = tf.nn.relu(tf.reduce_sum(fmap * weights, axis=-1, keepdims=True))
-        cam = tf.image.resize(cam, (h, w), method="bilinear")[..., 0].numpy()
-        maps.append(unit_max(cam))
-    return np.concatenate(maps) if maps else np.zeros((0, h, w), np.float32)
+        x, c = images[s : s + batch_size], classes[s : s + batch_size]
+        grads, fmap = grad(x, np.zeros((len(x), *shape), np.float32), c)
+        weights = grads.mean(axis=(1, 2), keepdims=True)
+        cam = np.maximum((fmap * weights).sum(axis=-1, keepdims=True), 0)
+        maps.append(unit_max(_resize(cam.astype(np.float32), (h, w))[..., 0]))
+    return np.concatenate(maps)
 
 
-def _maps_and_outputs(keras, model, conv, nested=None, probe=None):
-    """A function of a batch giving ``(conv's feature maps, the model's outputs)`` in one pass.
+def _fmap_shape(run, probe) -> tuple[int, ...]:
+    """The feature maps' shape for one row (a pass with a zero added of shape ())."""
+    from ..inference.backend import to_numpy
+
+    fmap, _ = run(probe, np.zeros((), np.float32))
+    return tuple(to_numpy(fmap).shape[1:])
+
+
+def _run_with_delta(keras, model, conv):
+    """``run(x, delta) -> (conv's output + delta, the model's first output)`` in one pass.
 
     A Sequential model runs layer by layer: one read back from a Keras 2 ``.h5`` file has layer
-    outputs that are not connected to its outputs, so a model built from them has no gradient.
-    A conv layer inside a nested base model is reached through that model's own graph, and the
-    outer model is then run layer by layer, which is checked on ``probe`` to give the model's
-    own outputs (a functional model that is not a chain of layers is refused).
+    outputs that are not connected to its outputs. A functional model runs through its own
+    graph with the conv layer's call wrapped; a nested model holding the layer is entered the
+    same way.
     """
-    if nested is None and not isinstance(model, keras.Sequential):
-        return keras.Model(model.inputs, [conv.output, model.outputs[0]])
-    inner = None if nested is None else keras.Model(nested.inputs, [conv.output, nested.outputs[0]])
-    chain = [lay for lay in model.layers if not isinstance(lay, keras.layers.InputLayer)]
+    holder = _holder_of(model, conv)
 
-    def run(x, training=False):
-        fmap = None
-        for lay in chain:
-            if lay is nested:
-                fmap, x = inner(x, training=training)
-            else:
-                x = lay(x, training=training)
-                if lay is conv:
-                    fmap = x
-        return fmap, x
+    def call_op(op, args, kwargs, delta, kept):
+        if op is conv:
+            kept["fmap"] = op(*args, **_inference(op, kwargs)) + delta
+            return kept["fmap"]
+        if op is holder or (holder is not None and op is not model and _holds(op, conv)):
+            return through(op, args[0] if len(args) == 1 else args, delta, kept)
+        return op(*args, **_inference(op, kwargs))
 
-    if not isinstance(model, keras.Sequential) and probe is not None:
-        want = np.asarray(model(probe, training=False))
-        try:
-            got = np.asarray(run(probe)[1])
-        except (ValueError, TypeError):  # a layer given another layer's output
-            got = None
-        if got is None or want.shape != got.shape or not np.allclose(want, got, atol=1e-4):
-            raise H5EvalError(
-                f"The last feature maps are inside the nested model {nested.name!r}, and the outer "
-                "model is not a plain chain of layers, so Grad-CAM cannot reach them; name a top-level "
-                "convolutional layer with layer=..., or use method='integrated_gradients'."
-            )
+    def through(m, x, delta, kept):
+        if isinstance(m, keras.Sequential) or not hasattr(m, "_run_through_graph"):
+            for lay in m.layers:
+                if isinstance(lay, keras.layers.InputLayer):
+                    continue
+                x = call_op(lay, (x,), {}, delta, kept)
+            return x
+        inputs = m._standardize_inputs(x) if isinstance(x, dict) else x
+        out = m._run_through_graph(inputs, operation_fn=lambda op: lambda *a, **k: call_op(op, a, k, delta, kept))
+        while isinstance(out, (list, tuple)) and len(out) == 1:
+            out = out[0]
+        return out
+
+    def run(x, delta):
+        kept = {}
+        out = through(model, x, delta, kept)
+        if isinstance(out, dict):
+            out = list(out.values())[0]
+        if isinstance(out, (list, tuple)):
+            out = out[0]
+        return kept["fmap"], out
+
     return run
+
+
+def _inference(op, kwargs: dict) -> dict:
+    """``training=False`` for a layer whose call takes it (Keras's own functional call does this)."""
+    takes = getattr(op, "_call_context_args", None)
+    if takes is None:
+        takes = {"training"} if getattr(op, "_call_has_training_arg", False) else set()
+    return {**kwargs, "training": False} if "training" in takes else kwargs
+
+
+def _holds(m, conv) -> bool:
+    return any(lay is conv or (getattr(lay, "layers", None) and _holds(lay, conv)) for lay in getattr(m, "layers", ()))
+
+
+def _holder_of(model, conv):
+    """The top-level nested model holding ``conv``, or None when it is a top-level layer."""
+    for lay in model.layers:
+        if lay is conv:
+            return None
+        if getattr(lay, "layers", None) and _holds(lay, conv):
+            return lay
+    return None
 
 
 def integrated_gradients(
@@ -215,7 +271,7 @@ def integrated_gradients(
     ndarray of the images' shape
         Signed attributions.
     """
-    import tensorflow as tf
+    from ..inference.backend import gradient_fn
 
     model = _keras_model(model)
     images = np.asarray(images, dtype=np.float32)
@@ -228,6 +284,11 @@ def integrated_gradients(
     # of a large model's images is more than the memory budget allows
     rows = _rows_per_pass(model, images, batch_size and batch_size * (steps + 1))
     per_pass, piece = max(1, rows // (steps + 1)), min(steps + 1, max(1, rows))
+
+    def score(points, c):
+        return _class_score(model(points, training=False), c), ()
+
+    grad = gradient_fn(score, model)  # one compiled gradient for every piece
     out = []
     for s in range(0, len(images), per_pass):
         x = images[s : s + per_pass]
@@ -235,12 +296,9 @@ def integrated_gradients(
         avg = np.zeros_like(x)
         for a in range(0, steps + 1, piece):
             al = alphas[a : a + piece].reshape((-1,) + (1,) * images.ndim)
-            flat = tf.convert_to_tensor((base + al * (x[None] - base)).reshape(-1, *images.shape[1:]))
-            with tf.GradientTape() as tape:
-                tape.watch(flat)
-                score = _class_score(tf, model(flat, training=False), np.tile(c, len(al)))
-            grads = tape.gradient(score, flat).numpy().reshape(len(al), *x.shape)
-            avg += np.tensordot(weights[a : a + piece], grads, axes=1)
+            flat = (base + al * (x[None] - base)).reshape(-1, *images.shape[1:]).astype(np.float32)
+            grads, _ = grad(flat, np.tile(c, len(al)))
+            avg += np.tensordot(weights[a : a + piece], grads.reshape(len(al), *x.shape), axes=1)
         out.append(avg * (x - base))
     return np.concatenate(out) if out else np.zeros_like(images)
 
