@@ -24,8 +24,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 
-#: How each kind of number must agree with TensorFlow's: absolute tolerance, or for saliency
-#: maps the smallest Pearson correlation of each map.
+#: How each kind of number must agree with TensorFlow's: the tolerance (absolute, relative to
+#: the value for values above 1, such as a regression's MSE of 3,735 in float32), or for
+#: saliency maps the smallest Pearson correlation of each map.
 TOLERANCES = {"score": 1e-5, "out": 1e-4, "map": 0.999}
 
 CASES: dict[str, Callable[[Path], dict[str, np.ndarray]]] = {}
@@ -91,7 +92,7 @@ def compare(name: str, got: dict, want: dict) -> list[str]:
                     problems.append(f"{name} {key}[{i}]: correlation {r:.6f} with TensorFlow's map")
         else:
             tol = TOLERANCES[kind]
-            diff = np.nanmax(np.abs(a - b)) if a.size else 0.0
+            diff = np.nanmax(np.abs(a - b) / np.maximum(1.0, np.abs(b))) if a.size else 0.0
             if not (diff <= tol) or not np.array_equal(np.isnan(a), np.isnan(b)):
                 problems.append(f"{name} {key}: differs by {diff:.3g} (tolerance {tol})")
     return problems
