@@ -19,6 +19,9 @@ STAGES = [
     ("core._lazy", "core.errors", "core.cache"),
     ("core.metrics",),
     ("core.data",),
+    # the backend seam sits in inference/ but below the models: loading asks it what the
+    # backend can run (and it imports nothing of the package but the errors)
+    ("core.inference.backend",),
     ("core.models",),
     ("core.inference",),
     ("core.scale",),
@@ -221,3 +224,42 @@ def test_task_code_lives_in_the_result_classes():
         if pattern.search(line.split("#")[0])
     ]
     assert len(branches) <= 2, branches
+
+
+#: A backend's own API for running or differentiating a model: only the seam may call it.
+BACKEND_CALLS = {("tf", "function"), ("tf", "GradientTape"), ("tensorflow", "function"), ("jax", "jit")}
+BACKEND_CALLS |= {("jax", "grad"), ("jax", "vjp"), ("jax", "value_and_grad"), ("torch", "no_grad")}
+BACKEND_CALLS |= {("torch", "autograd"), ("torch", "inference_mode")}
+
+
+def backend_calls(source: str) -> list[str]:
+    """The backend-API uses in ``source``: ``tf.function``, ``tf.GradientTape``, ``jax.jit``,
+    ``jax.grad``/``vjp``, ``torch.no_grad``/``autograd``, and any import of jax or torch."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if (node.value.id, node.attr) in BACKEND_CALLS:
+                found.append(f"{node.value.id}.{node.attr} (line {node.lineno})")
+        elif isinstance(node, ast.Import):
+            found += [
+                f"import {a.name} (line {node.lineno})" for a in node.names if a.name.split(".")[0] in ("jax", "torch")
+            ]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("jax", "torch"):
+            found.append(f"from {node.module} import ... (line {node.lineno})")
+    return found
+
+
+def test_only_the_backend_seam_calls_a_backends_own_api():
+    """Check every module of the package: tf.function, GradientTape, jax.jit/grad, torch appear
+    only in core/inference/backend.py (and the walker finds them there, so the check can fail)."""
+    seam = CORE / "inference" / "backend.py"
+    offenders = {
+        str(path.relative_to(PACKAGE)): calls
+        for path in PACKAGE.rglob("*.py")
+        if path != seam and (calls := backend_calls(path.read_text()))
+    }
+    assert offenders == {}
+    in_seam = " ".join(backend_calls(seam.read_text()))
+    for call in ("tf.function", "tf.GradientTape", "jax.jit", "jax.grad", "import torch", "torch.no_grad"):
+        assert call in in_seam
+    assert backend_calls("import tensorflow as tf\n@tf.function\ndef f(x):\n    return x\n") == ["tf.function (line 2)"]

@@ -28,6 +28,8 @@ from ..errors import ModelLoadError
 
 __all__ = [
     "backend_name",
+    "describe",
+    "run_key",
     "compiled",
     "gradient_fn",
     "to_numpy",
@@ -44,24 +46,49 @@ TF_ONLY_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup")
 def backend_name() -> str:
     """The Keras backend of this process: ``'tensorflow'``, ``'jax'`` or ``'torch'``.
 
-    Read from Keras (which has read ``KERAS_BACKEND`` or ``~/.keras/keras.json``); importing
-    Keras here is what the model needs anyway.
+    Read from Keras once it is imported; before that, the Keras way (``KERAS_BACKEND``, else
+    ``backend`` in ``$KERAS_HOME/keras.json`` or ``~/.keras/keras.json``, else TensorFlow),
+    without importing it: a prediction read from the cache never imports Keras or TensorFlow.
     """
-    import keras
+    import sys
 
-    return keras.backend.backend()
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return keras.backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        import json
+
+        with open(os.path.join(home, "keras.json")) as f:
+            return str(json.load(f).get("backend") or "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
 
 
 def describe() -> str:
-    """One line for notes, the status line and the report: the backend and its version."""
-    name = backend_name()
+    """The backend and its version, and Keras's, for notes and reports:
+    ``'jax 0.10.2 (Keras 3.15.1)'`` (read from the installed packages, nothing imported)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        ver = version({"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(name, name))
-    except PackageNotFoundError:
-        ver = "?"
-    return f"Keras {version('keras')} on {name} {ver}"
+    name = backend_name()
+
+    def ver(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "?"
+
+    return f"{name} {ver(name)} (Keras {ver('keras')})"
+
+
+def run_key(fingerprint: str) -> str:
+    """A model's fingerprint for the prediction cache: outputs are kept per backend (they differ
+    in the last bits, and the notes name the backend that made them); TensorFlow's keep the
+    plain fingerprint, so caches written before backends were told apart stay valid."""
+    name = backend_name()
+    return fingerprint if name == "tensorflow" else f"{fingerprint}|{name}"
 
 
 def _is_tf_function(model: Any) -> bool:

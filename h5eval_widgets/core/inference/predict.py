@@ -182,15 +182,15 @@ def predict_with_embedding(
     strict = isinstance(embeddings, str) and embeddings != "auto"
     source = embedding_source(loaded.info, embeddings)
     feed = prepare(loaded.info, data)
-    notes: list[str] = list(feed.notes)
+    notes: list[str] = [f"Keras backend: {backend.describe()}.", *feed.notes]
     store = key = emb_key = outputs = embedding = None
     if cache is not False and cache is not None and feed.key is not None:
         store = cache if isinstance(cache, PredictionCache) else PredictionCache(None if cache is True else cache)
         data_key = feed.key()
-        key = cache_key(loaded.fingerprint, data_key)
+        key = cache_key(backend.run_key(loaded.fingerprint), data_key)
         outputs = store.get(key)
         if source is not None:
-            emb_key = cache_key(loaded.fingerprint, data_key, "embedding", source)
+            emb_key = cache_key(backend.run_key(loaded.fingerprint), data_key, "embedding", source)
             hit = (
                 _read_embedding(store, emb_key, None if outputs is None else len(outputs))
                 if source != "input"
