@@ -168,8 +168,14 @@ def choose(page, label: str, option: str) -> None:
     page.locator(f".widget-dropdown:has(label:text-is('{label}')) select").select_option(label=option)
 
 
+@pytest.mark.backends
 def test_a_mouse_click_on_a_cell_lists_exactly_that_cells_samples(page, demo):
-    """Check that clicking cell (8, 1) in Chromium shows the samples with true 8 predicted 1."""
+    """Check that clicking cell (8, 1) in Chromium shows the samples with true 8 predicted 1, and
+    that the status line names the Keras backend the page's kernel runs on (this process's: the
+    server inherits KERAS_BACKEND; this test also runs in make test's JAX pass)."""
+    from h5eval_widgets.core.inference.backend import backend_name
+
+    page.wait_for_selector(f"text=Keras backend: {backend_name()}", timeout=30_000)
     cards, expected = show_cell(page, demo.evaluate("digits_cnn", progress=False), 8, 1)
     for n in range(cards.count()):
         text = cards.nth(n).inner_text()
