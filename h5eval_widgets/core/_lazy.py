@@ -8,7 +8,7 @@ import importlib
 import os
 from typing import Any
 
-__all__ = ["pd", "class_index", "_quiet_tf"]
+__all__ = ["pd", "class_index", "_quiet_tf", "_quiet_keras", "keras_backend"]
 
 
 class _Lazy:
@@ -31,6 +31,37 @@ def class_index(names, name: str):
     than an evaluation of 2,000 photos otherwise adds over ``model.predict``.
     """
     return pd.Index(list(names), dtype=object, name=name)
+
+
+def keras_backend() -> str:
+    """The Keras backend of this process: ``'tensorflow'``, ``'jax'`` or ``'torch'``.
+
+    Read from Keras once it is imported; before that, the Keras way (``KERAS_BACKEND``, else
+    ``backend`` in ``$KERAS_HOME/keras.json`` or ``~/.keras/keras.json``, else TensorFlow),
+    without importing it: a prediction read from the cache never imports Keras.
+    """
+    import sys
+
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return keras.backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        import json
+
+        with open(os.path.join(home, "keras.json")) as f:
+            return str(json.load(f).get("backend") or "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+def _quiet_keras() -> None:
+    """Before Keras is imported: on the TensorFlow backend, import TensorFlow quietly (Keras
+    imports it); on JAX or PyTorch nothing, so TensorFlow is imported only if the data needs it."""
+    if keras_backend() == "tensorflow":
+        _quiet_tf()
 
 
 def _quiet_tf() -> None:

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._lazy import keras_backend
 from ..errors import ModelLoadError
 
 __all__ = [
@@ -44,27 +45,9 @@ TF_ONLY_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup")
 
 
 def backend_name() -> str:
-    """The Keras backend of this process: ``'tensorflow'``, ``'jax'`` or ``'torch'``.
-
-    Read from Keras once it is imported; before that, the Keras way (``KERAS_BACKEND``, else
-    ``backend`` in ``$KERAS_HOME/keras.json`` or ``~/.keras/keras.json``, else TensorFlow),
-    without importing it: a prediction read from the cache never imports Keras or TensorFlow.
-    """
-    import sys
-
-    keras = sys.modules.get("keras")
-    if keras is not None and hasattr(keras, "backend"):
-        return keras.backend.backend()
-    if os.environ.get("KERAS_BACKEND"):
-        return os.environ["KERAS_BACKEND"]
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    try:
-        import json
-
-        with open(os.path.join(home, "keras.json")) as f:
-            return str(json.load(f).get("backend") or "tensorflow")
-    except (OSError, ValueError, AttributeError):
-        return "tensorflow"
+    """The Keras backend of this process: ``'tensorflow'``, ``'jax'`` or ``'torch'`` (read the
+    Keras way without importing Keras; see :func:`~h5eval_widgets.core._lazy.keras_backend`)."""
+    return keras_backend()
 
 
 def describe() -> str:
