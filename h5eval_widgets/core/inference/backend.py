@@ -34,6 +34,7 @@ __all__ = [
     "compiled",
     "gradient_fn",
     "to_numpy",
+    "sees_gpu",
     "tf_only_layers",
     "check_runs_here",
     "TF_ONLY_LAYERS",
@@ -116,6 +117,23 @@ def check_runs_here(model: Any, name: str) -> None:
             f"imported), or apply the {cls} layer to the data in a tf.data pipeline and evaluate "
             "the rest of the model (from the layer after it) on its outputs."
         )
+
+
+def sees_gpu() -> bool:
+    """Whether the backend, once imported, runs on a GPU (nothing is imported to ask)."""
+    import sys
+
+    name = backend_name()
+    try:
+        if name == "tensorflow" and "tensorflow" in sys.modules:
+            return bool(sys.modules["tensorflow"].config.list_logical_devices("GPU"))
+        if name == "jax" and "jax" in sys.modules:
+            return sys.modules["jax"].default_backend() != "cpu"
+        if name == "torch" and "torch" in sys.modules:
+            return bool(sys.modules["torch"].cuda.is_available())
+    except Exception:  # noqa: BLE001 - a backend that cannot say: size for the host
+        return False
+    return False
 
 
 def to_numpy(x: Any) -> np.ndarray:

@@ -44,11 +44,10 @@ def _host_available() -> int:
 
 
 def _gpu_free() -> int | None:
-    """Free memory of the first GPU TensorFlow sees (None without one)."""
-    import sys
+    """Free memory of the first GPU the Keras backend sees (None without one)."""
+    from .backend import sees_gpu
 
-    tf = sys.modules.get("tensorflow")
-    if tf is None or not tf.config.list_logical_devices("GPU"):
+    if not sees_gpu():
         return None
     import shutil
     import subprocess
@@ -71,7 +70,7 @@ def _gpu_free() -> int | None:
 def memory_budget() -> tuple[int, str]:
     """Bytes the activations of one forward call may take, and where (``'GPU'``/``'host'``).
 
-    A quarter of the GPU's free memory when TensorFlow sees a GPU; else an eighth of the
+    A quarter of the GPU's free memory when the Keras backend sees a GPU; else an eighth of the
     host's available memory, at most 384 MiB.
     """
     gpu = _gpu_free()
