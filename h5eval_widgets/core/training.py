@@ -206,6 +206,7 @@ class TrainingRecorder(keras.callbacks.Callback):
         outputs as ``epoch``'s (what :meth:`on_epoch_end` does). Returns the outputs."""
         if self._loaded is None:
             self.on_train_begin()
+        _sync_training_state(self.model)
         kept: list[np.ndarray] = []
         outputs, labels = run_feed(self._loaded, self._feed, batch_size=self.batch_size, plan=self._plan, kept=kept)
         if self._y is None:
@@ -371,6 +372,22 @@ class TrainingRecorder(keras.callbacks.Callback):
     def __repr__(self) -> str:
         what = _epoch_list(self.epochs) if self.epochs else "none yet"
         return f"TrainingRecorder({self.data.name!r}, {len(self.data)} samples, epochs recorded: {what})"
+
+
+def _sync_training_state(model) -> None:
+    """Put the weights of the step just run back into ``model``'s variables, when its trainer
+    holds them elsewhere.
+
+    Keras's JAX trainer keeps the training state apart from the variables during ``fit`` and
+    empties the variables while an epoch runs; it writes the state back before
+    ``on_epoch_end`` and offers ``jax_state_sync()`` for a callback that reads the weights
+    earlier (``on_train_batch_end``), after which the next step reads the state from the
+    variables again. The TensorFlow and PyTorch trainers update the variables in place and have
+    no such method: nothing to do.
+    """
+    sync = getattr(model, "jax_state_sync", None)
+    if callable(sync):
+        sync()
 
 
 def _epoch_list(epochs: list[int]) -> str:

@@ -1,7 +1,11 @@
 """What runs on a Dask cluster's workers: the model shipped as bytes and loaded once per worker
 process with the safe loader, and one partition predicted as one machine would.
 
-Nothing here imports Dask at module level; :func:`predict_partition` is the task, and
+The client's Keras backend travels with the model (:attr:`ShippedModel.environment`): a worker
+sets it before anything there imports Keras, so a worker started without ``KERAS_BACKEND`` runs
+the client's backend, and one already running Keras on another backend says so (RuntimeError).
+
+Nothing here imports Dask or Keras at module level; :func:`predict_partition` is the task, and
 :func:`worker_stats` (``client.run(worker_stats)``) counts what each worker did.
 """
 
@@ -21,9 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from .cluster_inputs import Part, open_part
+from ..inference import backend
 from ..models.files import _refuse_code, read_config
 
-__all__ = ["ShippedModel", "package_model", "predict_partition", "worker_stats", "KEEP_MODELS"]
+__all__ = [
+    "ShippedModel",
+    "package_model",
+    "predict_partition",
+    "adopt_client_environment",
+    "worker_stats",
+    "KEEP_MODELS",
+]
 
 #: Models kept loaded per worker process (least recently used dropped first).
 KEEP_MODELS = 2
@@ -50,6 +62,16 @@ class ShippedModel:
     trust_code: bool
     output: int | str | None
     name: str
+    #: What the worker sets before importing Keras (the client's backend), as ``(name, value)``
+    #: pairs: :func:`~h5eval_widgets.core.inference.backend.worker_environment` on the client.
+    environment: tuple[tuple[str, str], ...] = ()
+
+
+def adopt_client_environment(environment) -> None:
+    """On a worker: run Keras on the client's backend (``environment`` as shipped), before
+    anything here imports Keras. Raises RuntimeError when this worker already runs Keras on
+    another backend."""
+    backend.adopt_environment(dict(environment))
 
 
 def _model_on_worker(ship: ShippedModel, payload: bytes):
@@ -124,6 +146,7 @@ def predict_partition(
     ship: ShippedModel, payload: bytes, part: Part, block: Any = None, batch_size: int | None = None
 ) -> dict:
     """Predict one partition on a worker: outputs, labels read there (or None), notes."""
+    adopt_client_environment(ship.environment)  # before the model or the data import Keras
     from ..inference.feed import prepare
     from ..inference.predict import run_feed
 
@@ -150,6 +173,8 @@ def package_model(model, trust_code: bool, output) -> tuple[ShippedModel, bytes,
     (a file is checked for embedded code first, as the loader does)."""
     from ..models.loading import LoadedModel
 
+    env = tuple(sorted(backend.worker_environment().items()))
+
     if isinstance(model, LoadedModel):
         output = model.output_index if output is None else output
         model = model.path if model.path is not None else model.model
@@ -162,7 +187,7 @@ def package_model(model, trust_code: bool, output) -> tuple[ShippedModel, bytes,
             with tarfile.open(fileobj=buf, mode="w") as tar:
                 tar.add(path, arcname=path.name)
             return (
-                ShippedModel(file_digest(path), path.name, True, trust_code, output, path.name),
+                ShippedModel(file_digest(path), path.name, True, trust_code, output, path.name, env),
                 buf.getvalue(),
                 file_digest(path),
             )
@@ -175,7 +200,7 @@ def package_model(model, trust_code: bool, output) -> tuple[ShippedModel, bytes,
         payload = path.read_bytes()
         digest = hashlib.sha256(payload).hexdigest()
         return (
-            ShippedModel(digest, f"model{path.suffix.lower()}", False, trust_code, output, path.name),
+            ShippedModel(digest, f"model{path.suffix.lower()}", False, trust_code, output, path.name, env),
             payload,
             digest,
         )
@@ -186,4 +211,5 @@ def package_model(model, trust_code: bool, output) -> tuple[ShippedModel, bytes,
         model.save(target)
         payload = target.read_bytes()
     digest = _digest_keras_model(model)
-    return ShippedModel(digest, f"{model.name}.keras", False, trust_code, output, model.name), payload, digest
+    ship = ShippedModel(digest, f"{model.name}.keras", False, trust_code, output, model.name, env)
+    return ship, payload, digest

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..cache import PredictionCache, cache_key
 from .cluster_inputs import FileListing, Part, file_parts, list_files
-from .cluster_worker import ShippedModel, package_model, predict_partition, worker_stats
+from .cluster_worker import ShippedModel, adopt_client_environment, package_model, predict_partition, worker_stats
 from ..errors import ClusterError, LabelError
 from ..models.info import ModelInfo, facts_key, facts_path, read_facts, write_facts
 from ..data.preprocessing import _code_id
@@ -311,6 +311,11 @@ def _run(client, ship: ShippedModel, payload: bytes, plan, batch_size, progress:
     from tqdm.auto import tqdm
 
     run = uuid.uuid4().hex[:8]
+    # every worker takes the client's Keras backend now, before it unpickles any task: a task's
+    # arguments (a Keras preprocessing function...) may import Keras; each task sets it again
+    # (a worker that joins later). A worker already running Keras on another backend raises
+    # its RuntimeError here, naming both backends.
+    client.run(adopt_client_environment, ship.environment)
     # a key of its own per run (hash=False): with content-hashed keys, a run started while the
     # previous run's release of the same bytes was under way lost them ("lost dependencies");
     # the workers keep the loaded model by its digest, so they do not load it again
