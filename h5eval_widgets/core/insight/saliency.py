@@ -186,7 +186,7 @@ def _run_with_delta(keras, model, conv):
 
     def call_op(op, args, kwargs, delta, kept):
         if op is conv:
-            kept["fmap"] = op(*args, **_inference(op, kwargs)) + delta
+            kept["fmap"] = keras.ops.add(op(*args, **_inference(op, kwargs)), delta)
             return kept["fmap"]
         if op is holder or (holder is not None and op is not model and _holds(op, conv)):
             return through(op, args[0] if len(args) == 1 else args, delta, kept)
