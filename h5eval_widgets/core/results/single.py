@@ -190,7 +190,7 @@ class SingleLabelEvaluation(ClassEvaluation):
     ) -> np.ndarray:
         """What the model looked at in image samples: one map per sample, scaled to a maximum of 1.
 
-        Computed in batches with TensorFlow's ``GradientTape`` and kept per (sample, class,
+        Computed in batches with the Keras backend's gradients and kept per (sample, class,
         method), so showing them again costs nothing.
 
         Parameters
