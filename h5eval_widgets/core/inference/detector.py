@@ -24,6 +24,7 @@ import numpy as np
 from .._lazy import pd
 from ..errors import DatasetError, ModelLoadError
 from ..models.files import _refuse_code, read_config
+from .backend import backend_name
 
 __all__ = ["BOX_FORMATS", "load_detector", "run_detector", "to_xywh"]
 
@@ -244,8 +245,14 @@ def run_detector(
             "every image of the annotations must be in the folder."
         )
     step = max(1, min(batch_size, len(imgs))) if size is not None else 1
-    if hasattr(model, "prediction_decoder") and hasattr(model, "make_predict_function"):
-        model.make_predict_function(force=True)  # a trace made for another batch size is dropped
+    if (
+        hasattr(model, "prediction_decoder")
+        and hasattr(model, "make_predict_function")
+        and backend_name() == "tensorflow"
+    ):
+        # a TensorFlow trace made for another batch size is dropped (JAX compiles per shape by
+        # itself: forcing would only compile again, some seconds; PyTorch does not trace)
+        model.make_predict_function(force=True)
     parts = []
     for s in range(0, len(imgs), step):
         rows = imgs.iloc[s : s + step]

@@ -11,12 +11,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from .._lazy import _quiet_tf
 from ..cache import file_digest
 from ..errors import ModelLoadError
-from .files import CODE_LAYERS, _refuse_code, _unknown_layer_error, read_config
+from .files import CODE_LAYERS, _refuse_code, _unknown_layer_error, _walk, read_config
 from .info import ModelInfo, facts_key, facts_path, info_from_keras, read_facts, savedmodel_info, write_facts
 
 __all__ = ["ModelInfo", "LoadedModel", "load_model", "file_digest", "CODE_LAYERS"]
@@ -90,21 +91,98 @@ def _pick_output(model, output: int | str | None, name: str):
     return sub, int(output)
 
 
-def _load_savedmodel(path: Path):
-    _quiet_tf()
-    import keras
+class SavedModelEndpoint:
+    """A SavedModel's endpoint loaded with ``tf.saved_model.load``, run by TensorFlow whatever the
+    Keras backend (Keras 3's ``TFSMLayer`` is for the TensorFlow backend only, keras#19240).
 
+    Called on one batch (a single input), it gives the endpoint's output (the first one of a
+    dict of outputs, as a Keras 2 ``serving_default`` signature returns them). The backend seam
+    compiles it with ``tf.function`` (``runs_on_tensorflow``).
+
+    Attributes
+    ----------
+    call_endpoint_fn : tf function
+        The endpoint, as ``TFSMLayer.call_endpoint_fn`` (read by
+        :func:`~h5eval_widgets.core.models.info.savedmodel_info`).
+    call_endpoint : str
+    filepath : str
+    """
+
+    runs_on_tensorflow = True
+
+    def __init__(self, reloaded, fn, path: Path, endpoint: str):
+        self._reloaded_obj = reloaded  # holds the variables the endpoint reads
+        self.call_endpoint_fn = fn
+        self.call_endpoint = endpoint
+        self.filepath = str(path)
+        self.name = path.name
+
+    def __call__(self, x):
+        out = self.call_endpoint_fn(x)
+        if isinstance(out, dict):
+            out = next(iter(out.values()))
+        return out
+
+    def __repr__(self) -> str:
+        return f"SavedModelEndpoint({self.filepath!r}, {self.call_endpoint!r})"
+
+
+def _endpoint(reloaded, endpoint: str):
+    """The endpoint as ``TFSMLayer`` finds it: an attribute, else a signature."""
+    if hasattr(reloaded, endpoint):
+        return getattr(reloaded, endpoint)
+    signatures = getattr(reloaded, "signatures", None) or {}
+    if endpoint in signatures:
+        return signatures[endpoint]
+    raise ValueError(f"no endpoint {endpoint!r} (signatures: {list(signatures)})")
+
+
+def _load_savedmodel(path: Path):
+    """``(callable, endpoint)``: a ``TFSMLayer`` on the TensorFlow backend, else a
+    :class:`SavedModelEndpoint` (TensorFlow runs it either way)."""
+    _quiet_tf()
+    from ..inference.backend import backend_name
+
+    on_tf = backend_name() == "tensorflow"
     errors = []
+    reloaded = None
     for endpoint in ("serve", "serving_default"):
         try:
-            layer = keras.layers.TFSMLayer(str(path), call_endpoint=endpoint)
-            return layer, endpoint
+            if on_tf:
+                import keras
+
+                return keras.layers.TFSMLayer(str(path), call_endpoint=endpoint), endpoint
+            import tensorflow as tf
+
+            if reloaded is None:
+                reloaded = tf.saved_model.load(str(path))
+            return SavedModelEndpoint(reloaded, _endpoint(reloaded, endpoint), path, endpoint), endpoint
         except Exception as exc:  # noqa: BLE001 - try the next endpoint
-            errors.append(f"{endpoint}: {str(exc).splitlines()[0][:200]}")
+            errors.append(f"{endpoint}: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}")
     raise ModelLoadError(
         f"{path} is a SavedModel directory but neither the 'serve' nor the 'serving_default' "
         f"endpoint could be loaded ({'; '.join(errors)}). Export it with model.export(path)."
     )
+
+
+def _refuse_tf_only_layers(config: Any, display: str) -> None:
+    """Refuse, before Keras reads the file, a model whose saved config has a layer that only
+    TensorFlow runs when the Keras backend is another (the same error as
+    :func:`~h5eval_widgets.core.inference.backend.check_runs_here` gives for a built model): such
+    a file may not even load on that backend, and facts cached by a TensorFlow run must not let
+    it through."""
+    from ..inference.backend import TF_ONLY_LAYERS, backend_name, check_runs_here
+
+    named = []
+    for c in _walk(config):
+        cls = c.get("class_name")
+        if cls in TF_ONLY_LAYERS:
+            inner = c.get("config")
+            named.append((str(inner.get("name", cls)) if isinstance(inner, dict) else cls, cls))
+    if not named or backend_name() == "tensorflow":
+        return
+    # stand-ins of the configured layers (their class's name, their name), as the check reads layers
+    check_runs_here(SimpleNamespace(layers=[type(cls, (), {"name": n})() for n, cls in named]), display)
 
 
 def _digest_keras_model(model) -> str:
@@ -173,6 +251,9 @@ def load_model(
 
         if not isinstance(source, keras.Model):
             raise ModelLoadError(f"Expected a model path or a keras.Model; got {type(source).__name__}.")
+        from ..inference.backend import check_runs_here
+
+        check_runs_here(source, name or source.name)
         model, out_idx = _pick_output(source, output, name or source.name)
         return LoadedModel(
             _model=model,
@@ -193,19 +274,25 @@ def load_model(
                 "pass a .h5 or .keras file, or a SavedModel directory."
             )
         layer, endpoint = _load_savedmodel(path)
+        notes = [f"Loaded SavedModel endpoint '{endpoint}'; output activation is inferred from the outputs."]
+        if isinstance(layer, SavedModelEndpoint):
+            from ..inference.backend import backend_name
+
+            notes.append(f"SavedModel run by TensorFlow (the Keras backend here is {backend_name()}).")
         return LoadedModel(
             _model=layer,
             info=savedmodel_info(layer, endpoint),
             name=display,
             fingerprint=file_digest(path),
             path=path,
-            notes=[f"Loaded SavedModel endpoint '{endpoint}'; output activation is inferred from the outputs."],
+            notes=notes,
         )
     if path.stat().st_size == 0:
         raise ModelLoadError(f"{path} is empty (0 bytes); the copy or download did not finish.")
 
     config, version, fmt = read_config(path)
     _refuse_code(config, path, trust_code)
+    _refuse_tf_only_layers(config, display)
     digest = file_digest(path)
     facts_file = None
     if cache is not False and cache is not None and custom_objects is None:
@@ -260,4 +347,7 @@ def _keras_load(path: Path, custom_objects, trust_code: bool, config, output, di
             f"{str(exc).splitlines()[0][:400] if str(exc) else ''}). The file may be corrupt "
             "or from an incompatible Keras version; re-save it with model.save('model.keras')."
         ) from None
+    from ..inference.backend import check_runs_here
+
+    check_runs_here(model, display)  # a layer this backend cannot run: one clear error, now
     return _pick_output(model, output, display)
