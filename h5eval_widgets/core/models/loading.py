@@ -14,7 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from .._lazy import _quiet_tf
+from .._lazy import _quiet_keras, _quiet_tf
 from ..cache import file_digest
 from ..errors import ModelLoadError
 from .files import CODE_LAYERS, _refuse_code, _unknown_layer_error, _walk, read_config
@@ -246,7 +246,7 @@ def load_model(
     if isinstance(source, LoadedModel):
         return source
     if not isinstance(source, (str, os.PathLike)):
-        _quiet_tf()
+        _quiet_keras()
         import keras
 
         if not isinstance(source, keras.Model):
@@ -329,7 +329,7 @@ def load_model(
 
 def _keras_load(path: Path, custom_objects, trust_code: bool, config, output, display: str):
     """Rebuild a .h5/.keras model with Keras; returns ``(model, output index)``."""
-    _quiet_tf()
+    _quiet_keras()
     import keras
 
     try:
