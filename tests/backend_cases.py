@@ -52,6 +52,32 @@ def load_all() -> dict[str, Callable]:
     return CASES
 
 
+def blobs(n: int = 400, seed: int = 0, std: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
+    """A 3-class problem with 4 float32 features (scikit-learn's ``make_blobs``)."""
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=n, centers=3, n_features=4, cluster_std=std, random_state=seed)
+    return X.astype(np.float32), y
+
+
+def small_mlp(seed: int, X=None, y=None, *, epochs: int = 3):
+    """A 4-8-3 softmax MLP made with seed ``seed``, fit briefly on ``(X, y)`` when given."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="relu", name="hidden"),
+            keras.layers.Dense(3, activation="softmax", name="probs"),
+        ]
+    )
+    if X is not None:
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.fit(X, y, epochs=epochs, verbose=0)
+    return model
+
+
 def scores(ev, prefix: str = "") -> dict[str, float]:
     """An evaluation's headline scores as ``score:`` entries (undefined ones left out)."""
     return {

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.backend_cases import builder, case, evaluated, scores
+from tests.backend_cases import blobs, builder, case, evaluated, scores
 
 SIDE = 16
-
-
-def _blobs():
-    from sklearn.datasets import make_blobs
-
-    X, y = make_blobs(n_samples=400, centers=3, n_features=4, cluster_std=2.5, random_state=0)
-    return X.astype(np.float32), y
 
 
 def _fit(model, X, y, loss, epochs=3):
@@ -31,7 +24,7 @@ def build_tables(d: Path) -> None:
     """Tabular models of every task, as Keras 3 .h5/.keras and as a Keras 2 (tf_keras) .h5."""
     import keras
 
-    X, y = _blobs()
+    X, y = blobs()
     np.savez(d / "blobs.npz", x=X[200:], y=y[200:])
     keras.utils.set_random_seed(1)
     mlp = keras.Sequential(
@@ -198,7 +191,7 @@ def binary_regression_multilabel(d: Path) -> dict:
 
 @case
 def multi_output_and_named_inputs(d: Path) -> dict:
-    X, y = _blobs()
+    X, y = blobs()
     return {
         **evaluated(d / "two_outputs.keras", X[200:], "kind.", y=y[200:], output="kind"),
         **evaluated(d / "two_outputs.keras", X[200:], "size.", y=X[200:].sum(1), output=1),

@@ -10,30 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.backend_cases import builder, case, evaluated
-
-
-def _data():
-    from sklearn.datasets import make_blobs
-
-    X, y = make_blobs(n_samples=300, centers=3, n_features=4, cluster_std=2.5, random_state=4)
-    return X.astype(np.float32), y
+from tests.backend_cases import blobs, builder, case, evaluated, small_mlp
 
 
 @builder
 def build_savedmodels(d: Path) -> None:
     """A Keras 3 MLP exported with ``model.export`` and a Keras 2 MLP saved as a SavedModel."""
-    import keras
     import tf_keras
 
-    X, y = _data()
+    X, y = blobs(300, seed=4, std=2.5)
     np.savez(d / "savedmodel_blobs.npz", x=X[150:], y=y[150:])
-    keras.utils.set_random_seed(11)
-    mlp = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3, activation="softmax")]
-    )
-    mlp.compile("adam", "sparse_categorical_crossentropy")
-    mlp.fit(X[:150], y[:150], epochs=3, verbose=0)
+    mlp = small_mlp(11, X[:150], y[:150])
     mlp.export(str(d / "keras3_savedmodel"), verbose=False)
     tf_keras.utils.set_random_seed(12)
     old = tf_keras.Sequential(

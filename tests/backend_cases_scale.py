@@ -7,30 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.backend_cases import builder, case, evaluated
-
-
-def _data():
-    from sklearn.datasets import make_blobs
-
-    X, y = make_blobs(n_samples=300, centers=3, n_features=4, cluster_std=2.5, random_state=3)
-    return X.astype(np.float32), y
+from tests.backend_cases import blobs, builder, case, evaluated, small_mlp
 
 
 @builder
 def build_scale(d: Path) -> None:
     """A briefly trained MLP (.keras) and its test rows."""
-    import keras
 
-    X, y = _data()
+    X, y = blobs(300, seed=3, std=2.5)
     np.savez(d / "scale.npz", x=X[150:], y=y[150:])
-    keras.utils.set_random_seed(21)
-    model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3, activation="softmax")]
-    )
-    model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(X[:150], y[:150], epochs=3, verbose=0)
-    model.save(d / "scale_mlp.keras")
+    small_mlp(21, X[:150], y[:150]).save(d / "scale_mlp.keras")
 
 
 @case

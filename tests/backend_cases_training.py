@@ -16,34 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.backend_cases import builder, case, scores
+from tests.backend_cases import blobs, builder, case, scores, small_mlp
 
 EPOCHS = 3
-
-
-def _data():
-    from sklearn.datasets import make_blobs
-
-    X, y = make_blobs(n_samples=320, centers=3, n_features=4, cluster_std=2.0, random_state=7)
-    return X.astype(np.float32), y
 
 
 @builder
 def build_training(d: Path) -> None:
     """An MLP's initial (untrained) weights, as a .keras file, and the data it is fit on."""
-    import keras
 
-    X, y = _data()
+    X, y = blobs(320, seed=7, std=2.0)
     np.savez(d / "training.npz", x_train=X[:240], y_train=y[:240], x_val=X[240:], y_val=y[240:])
-    keras.utils.set_random_seed(11)
-    model = keras.Sequential(
-        [
-            keras.Input((4,)),
-            keras.layers.Dense(8, activation="relu", name="hidden"),
-            keras.layers.Dense(3, activation="softmax", name="probs"),
-        ]
-    )
-    model.save(d / "training_initial.keras")
+    small_mlp(11).save(d / "training_initial.keras")
 
 
 def _predictions(recorder, x_val, steps_per_epoch: int):
