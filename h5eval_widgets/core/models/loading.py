@@ -329,7 +329,10 @@ def load_model(
 
 def _keras_load(path: Path, custom_objects, trust_code: bool, config, output, display: str):
     """Rebuild a .h5/.keras model with Keras; returns ``(model, output index)``."""
-    _quiet_keras()
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        _quiet_tf()  # Keras's legacy HDF5 reader imports TensorFlow on every backend
+    else:
+        _quiet_keras()
     import keras
 
     try:
