@@ -167,7 +167,8 @@ def main() -> None:
                         tail = [str(args.classes)] if case == "table" else ["224x224", "mobilenet_v2"]
                         result = run(pythons[backend], backend, code, [*argv[:2], str(out), *tail], tmp)
                         runs.setdefault((case, backend, side), []).append(result)
-                        print(f"  run {r + 1}: {case:6s} {backend:10s} {side:6s} {spread([result])}", flush=True)
+                        peak = "" if isinstance(result, str) else f", peak RSS {mem(result[1])}"
+                        print(f"  run {r + 1}: {case:6s} {backend:10s} {side:6s} {spread([result])}{peak}", flush=True)
 
         what = {
             "table": f"{args.rows:,} rows x {args.classes} classes (MLP)",
@@ -200,7 +201,7 @@ def main() -> None:
                     f"{en[1] / pl[1]:>6.2f}x{diff:>11s}  {tf_used}"
                 )
             print(
-                f"  every run: "
+                "  every run: "
                 + "; ".join(
                     f"{b} plain {spread(runs[(case, b, 'plain')])}, engine {spread(runs[(case, b, 'engine')])}"
                     for b in args.backends
