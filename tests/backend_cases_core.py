@@ -174,9 +174,12 @@ def legacy_keras2_h5(d: Path) -> dict:
 
 @case
 def multiclass_h5_and_keras(d: Path) -> dict:
+    """The same model as .h5 and .keras, and on 10,000 rows (more than one eager call on PyTorch)."""
+    X, y = blobs(10_000, seed=9)
     return {
         **evaluated(d / "multiclass.h5", d / "blobs.npz", "h5."),
         **evaluated(d / "multiclass.keras", d / "blobs.npz", "keras."),
+        **evaluated(d / "multiclass.keras", X, "rows10k.", y=y, embeddings="penultimate"),
     }
 
 
