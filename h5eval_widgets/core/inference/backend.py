@@ -264,13 +264,17 @@ def _compiled_torch(fn):
         n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
         if n <= TORCH_ROWS:
             return call(x)
-        parts = [
-            call({k: v[s : s + TORCH_ROWS] for k, v in x.items()} if isinstance(x, dict) else x[s : s + TORCH_ROWS])
-            for s in range(0, n, TORCH_ROWS)
-        ]
-        if isinstance(parts[0], tuple):
-            return tuple(np.concatenate(p) for p in zip(*parts))
-        return np.concatenate(parts)
+        out = None  # filled slice by slice: the parts and their concatenation are never both held
+        for s in range(0, n, TORCH_ROWS):
+            part = call(
+                {k: v[s : s + TORCH_ROWS] for k, v in x.items()} if isinstance(x, dict) else x[s : s + TORCH_ROWS]
+            )
+            parts = part if isinstance(part, tuple) else (part,)
+            if out is None:
+                out = tuple(np.empty((n, *p.shape[1:]), p.dtype) for p in parts)
+            for whole, p in zip(out, parts):
+                whole[s : s + len(p)] = p
+        return out if isinstance(part, tuple) else out[0]
 
     return run
 
