@@ -29,6 +29,7 @@ from ..cache import PredictionCache, cache_key
 from .cluster_inputs import FileListing, Part, file_parts, list_files
 from .cluster_worker import ShippedModel, adopt_client_environment, package_model, predict_partition, worker_stats
 from ..errors import ClusterError, LabelError
+from ..inference.backend import describe, run_key
 from ..models.info import ModelInfo, facts_key, facts_path, read_facts, write_facts
 from ..data.preprocessing import _code_id
 
@@ -245,7 +246,7 @@ def predict_on_cluster(
     client = _client(client)
     ship, payload, model_key = package_model(model, trust_code, output)
     plan = _plan(X, y, client, dict(options))
-    key = cache_key("dask", model_key, repr(output), plan.key, _options_id(plan.parts[0].options))
+    key = cache_key("dask", run_key(model_key), repr(output), plan.key, _options_id(plan.parts[0].options))
     store = None
     fkey = facts_path(cache, facts_key(model_key, trust_code, output))
     if cache is not False and cache is not None:
@@ -258,7 +259,9 @@ def predict_on_cluster(
                 np.asarray(labels),
                 plan.class_names,
                 facts["info"],
-                facts["notes"] + ["Outputs read from the prediction cache (no inference)."],
+                [f"Keras backend: {describe()}."]
+                + facts["notes"]
+                + ["Outputs read from the prediction cache (no inference)."],
                 plan.name,
                 ship.name,
                 from_cache=True,
@@ -278,7 +281,7 @@ def predict_on_cluster(
             f"{len(labels)}; they must be the same samples in the same order."
         )
     n_workers = len(client.scheduler_info().get("workers", {}))
-    notes = list(first["model_notes"]) + list(first["notes"])
+    notes = [f"Keras backend: {describe()}."] + list(first["model_notes"]) + list(first["notes"])
     notes.append(
         f"Predicted on a Dask cluster ({plan.what}, {len(results)} tasks, {n_workers} "
         f"worker(s) at {client.scheduler.address})."
