@@ -7,14 +7,13 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import require
+from tests.helpers import record_calls, require
 
 from tests.detection_data import make_coco, pycocotools_stats, write_json, write_voc, write_yolo
 from h5eval_widgets.core import DetectionEvaluation, Evaluation
@@ -222,15 +221,19 @@ def test_cell_indices_give_exactly_the_boxes_of_each_cell(data, ev):
             assert (cell["score"].dropna() >= conf).all()
 
 
-def test_a_slider_move_is_a_lookup_without_matching_again(ev):
-    """Check that a new confidence reuses the one matching per IoU and answers in well under 50 ms."""
+def test_a_slider_move_is_a_lookup_without_matching_again(ev, monkeypatch):
+    """Check that a new confidence reuses the one matching per IoU: 200 slider moves match no box
+    again (how fast a move is answered is measured in benchmarks/detection.py)."""
+    from h5eval_widgets.core.results import detection as detection_module
+
     ev.confusion_matrix(0.75, 0.1)
     m = ev.matches(0.75)
-    t0 = time.perf_counter()
+    matched = record_calls(monkeypatch, detection_module, "match_boxes")
     for c in np.linspace(0, 1, 200):
         ev.confusion_matrix(0.75, c)
-    per_move = (time.perf_counter() - t0) / 200
-    assert ev.matches(0.75) is m and per_move < 0.005
+    assert ev.matches(0.75) is m and matched == []
+    ev.confusion_matrix(0.6, 0.5)
+    assert len(matched) == 1  # another IoU does match again, so the recorder sees matching
     assert ev.confusion_matrix(0.75, 1.01)[:, -1].sum() == len(ev.true_boxes)  # all missed
 
 
