@@ -192,15 +192,16 @@ def test_dashboard_cards_play_the_sound(audio_models):
 
 
 def test_spectrogram_equals_tensorflows_stft(audio_models):
-    """Check that the spectrogram drawn for a sound is |tf.signal.stft| (periodic Hann window, hop
-    half a frame) divided by the window's sum, in dB, with frequencies up to half the rate."""
+    """Check that the spectrogram drawn for a sound is |tf.signal.stft| with the documented frames
+    (docs/inputs/audio.md: periodic Hann frames of 256 samples, hop 128) divided by the window's
+    sum, in dB, with frequencies up to half the rate."""
     import tensorflow as tf
 
-    from h5eval_widgets.core.data.audio import SPECTROGRAM_FRAME, spectrogram
+    from h5eval_widgets.core.data.audio import spectrogram
 
     x = np.random.default_rng(3).normal(0, 0.3, (LENGTH, 2)).astype(np.float32)
     freqs, times, db = spectrogram(x, RATE)
-    n = SPECTROGRAM_FRAME
+    n = 256  # the documented frame, not the code's own constant
     stft = (
         tf.signal.stft(x.mean(axis=1), frame_length=n, frame_step=n // 2, fft_length=n, window_fn=tf.signal.hann_window)
         .numpy()

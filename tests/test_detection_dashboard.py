@@ -71,6 +71,9 @@ def test_a_hit_cell_highlights_boxes_and_a_classifier_hides_the_view(dash):
     d, ev = dash
     v = d.detection
     v.click(v.heatmap, rowNum=0, columnNum=0)
+    cell = ev.cell_indices(0, 0)
+    assert len(cell) == ev.confusion_matrix()[0, 0] > 0
+    assert len(v.gallery.children) == min(cell["image_id"].nunique(), v.max_images) > 0
     assert "hits" in v.cell_title.value and all(_orange_pixels(p.value) > 0 for p in v.gallery.children)
     rng = np.random.default_rng(0)
     clf = Evaluation.from_predictions(rng.integers(0, 3, 50), rng.dirichlet(np.ones(3), 50))
