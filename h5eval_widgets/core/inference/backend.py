@@ -11,7 +11,8 @@ model's layers, and gets back a compiled function giving NumPy arrays.
   compiled function (Keras's ``StatelessScope``), not constants baked into it, so one
   compilation serves a model whose weights change while it trains (the training recorder)
   and the weights are not copied into the executable.
-- **PyTorch**: the call under ``torch.no_grad()`` (gradients with ``torch.autograd``).
+- **PyTorch**: the call under ``torch.no_grad()``, at most :data:`TORCH_ROWS` rows at a time
+  (PyTorch runs each op eagerly, each making a new array); gradients with ``torch.autograd``.
 
 A TensorFlow SavedModel endpoint is TensorFlow's own function, not Keras layers, and runs on
 TensorFlow whatever the Keras backend (TensorFlow is always installed).
