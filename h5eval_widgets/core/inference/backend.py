@@ -31,12 +31,15 @@ from ..errors import ModelLoadError
 __all__ = [
     "backend_name",
     "describe",
+    "note",
     "run_key",
     "compiled",
     "gradient_fn",
     "to_numpy",
     "sees_gpu",
+    "resize_bilinear",
     "tf_only_layers",
+    "refuse_tf_only",
     "check_runs_here",
     "TF_ONLY_LAYERS",
 ]
@@ -66,6 +69,11 @@ def describe() -> str:
             return "?"
 
     return f"{name} {ver(name)} (Keras {ver('keras')})"
+
+
+def note() -> str:
+    """The note every evaluation starts with: ``'Keras backend: jax 0.10.2 (Keras 3.15.1).'``."""
+    return f"Keras backend: {describe()}."
 
 
 def run_key(fingerprint: str) -> str:
@@ -99,7 +107,15 @@ def tf_only_layers(model: Any) -> list[tuple[str, str]]:
 
 
 def check_runs_here(model: Any, name: str) -> None:
-    """Raise one clear error when ``model`` holds a layer that this backend cannot run.
+    """Raise one clear error when ``model`` holds a layer that this backend cannot run (see
+    :func:`refuse_tf_only`)."""
+    if not _is_tf_function(model):
+        refuse_tf_only(tf_only_layers(model), name)
+
+
+def refuse_tf_only(layers: list[tuple[str, str]], name: str) -> None:
+    """Raise one clear error for the first of ``layers`` (``(layer name, class name)`` of
+    TensorFlow-only layers, from a built model or a saved config) off the TensorFlow backend.
 
     Raises
     ------
@@ -107,11 +123,8 @@ def check_runs_here(model: Any, name: str) -> None:
         Naming the layer, the backend in use and the one that runs it.
     """
     backend = backend_name()
-    if backend == "tensorflow" or _is_tf_function(model):
-        return
-    bad = tf_only_layers(model)
-    if bad:
-        layer, cls = bad[0]
+    if layers and backend != "tensorflow":
+        layer, cls = layers[0]
         raise ModelLoadError(
             f"{name} has a {cls} layer ({layer!r}), which Keras runs on TensorFlow only, and the Keras "
             f"backend here is {backend}. Run with KERAS_BACKEND=tensorflow (set before Keras is "
@@ -135,6 +148,14 @@ def sees_gpu() -> bool:
     except Exception:  # noqa: BLE001 - a backend that cannot say: size for the host
         return False
     return False
+
+
+def resize_bilinear(x: np.ndarray, size) -> np.ndarray:
+    """Images or maps ``(n, h, w, c)`` at ``size`` (bilinear, half-pixel centres, no
+    antialiasing: ``tf.image.resize``'s default), in Keras ops on any backend, as NumPy."""
+    from keras import ops
+
+    return to_numpy(ops.image.resize(x, tuple(int(v) for v in size), interpolation="bilinear", antialias=False))
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -167,7 +188,7 @@ def _tf_spec(tf, shape, dtype):
     return tf.TensorSpec((None, *shape), tf.string if np.dtype(dtype).kind == "U" else dtype)
 
 
-def compiled(fn: Callable[[Any], Any], model: Any, signature=None) -> Callable[[Any], Any]:
+def compiled(fn: Callable[[Any], Any], model: Any, signature) -> Callable[[Any], Any]:
     """``fn`` (a batch -> outputs, calling ``model``'s layers) compiled for this backend.
 
     Parameters
@@ -177,7 +198,7 @@ def compiled(fn: Callable[[Any], Any], model: Any, signature=None) -> Callable[[
         tuple of tensors. It must only read ``model``'s variables, never assign them.
     model : keras.Model, keras.layers.Layer or a SavedModel endpoint
         Whose variables ``fn`` reads.
-    signature : tuple or dict, default=None
+    signature : tuple or dict
         ``(row_shape, dtype)`` of the input, or such a pair per input name. TensorFlow traces
         once for it (any batch size); JAX compiles once per batch shape, as ``model.predict``.
 
@@ -207,36 +228,37 @@ def _compiled_tf(fn, signature):
     tf_logger = logging.getLogger("tensorflow")
     if _RETRACING_FILTER not in tf_logger.filters:
         tf_logger.addFilter(_RETRACING_FILTER)
-    if signature is None:
-        graph = tf.function(fn)
+    if isinstance(signature, dict):
+        specs = {n: _tf_spec(tf, s, d) for n, (s, d) in signature.items()}
     else:
-        if isinstance(signature, dict):
-            specs = {n: _tf_spec(tf, s, d) for n, (s, d) in signature.items()}
-        else:
-            specs = _tf_spec(tf, *signature)
-        graph = tf.function(fn, input_signature=[specs])
+        specs = _tf_spec(tf, *signature)
+    graph = tf.function(fn, input_signature=[specs])
 
     def run(x):
         return _tree_numpy(graph(x))
 
-    run.graph = graph
     return run
 
 
-def _variables(model) -> list:
-    return list(getattr(model, "variables", None) or [])
+def _stateless(fn, model):
+    """``(pure, variables)``: ``pure(values, *args)`` runs ``fn(*args)`` with ``model``'s
+    variables read from ``values`` (Keras's ``StatelessScope``), a function JAX can compile and
+    differentiate with the weights as arguments."""
+    import keras
+
+    variables = list(getattr(model, "variables", None) or [])
+
+    def pure(values, *args):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return fn(*args)
+
+    return pure, variables
 
 
 def _compiled_jax(fn, model):
     import jax
-    import keras
 
-    variables = _variables(model)
-
-    def pure(values, x):
-        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
-            return fn(x)
-
+    pure, variables = _stateless(fn, model)
     jitted = jax.jit(pure)
 
     def run(x):
@@ -311,14 +333,8 @@ def gradient_fn(fn: Callable[..., Any], model: Any, wrt: int = 0) -> Callable[..
         return tf_grad
     if backend == "jax":
         import jax
-        import keras
 
-        variables = _variables(model)
-
-        def pure(values, *args):
-            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
-                return fn(*args)
-
+        pure, variables = _stateless(fn, model)
         grad = jax.jit(jax.grad(pure, argnums=wrt + 1, has_aux=True))
 
         def jax_grad(*args):

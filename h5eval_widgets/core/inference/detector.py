@@ -24,7 +24,7 @@ import numpy as np
 from .._lazy import pd
 from ..errors import DatasetError, ModelLoadError
 from ..models.files import _refuse_code, read_config
-from .backend import backend_name, describe
+from .backend import backend_name, note
 
 __all__ = ["BOX_FORMATS", "load_detector", "run_detector", "to_xywh"]
 
@@ -297,7 +297,7 @@ def run_detector(
     if by_converter:
         where = f"the {size[1]}x{size[0]} pixels of the model's preprocessor (its image converter's image_size)"
     notes = [
-        f"Keras backend: {describe()}.",
+        note(),
         f"Detector boxes read as {bounding_box_format} ({fmt_source} format) in {where} and brought "
         "back to each image's own pixels (x and w scaled by image width / input width, y and h by height)"
         if not bounding_box_format.startswith("rel_") and size

@@ -32,8 +32,7 @@ def _forward_fn(loaded: LoadedModel, signature, plan: EmbeddingPlan | None = Non
         key += (("embedding", plan.key),)
     if key in loaded.forward_passes:
         return loaded.forward_passes[key]
-    model = loaded.model
-    backend.check_runs_here(model, loaded.name)
+    model = loaded.model  # a model this backend cannot run was refused when it was loaded
 
     def first(out):
         if isinstance(out, dict):
@@ -182,7 +181,7 @@ def predict_with_embedding(
     strict = isinstance(embeddings, str) and embeddings != "auto"
     source = embedding_source(loaded.info, embeddings)
     feed = prepare(loaded.info, data)
-    notes: list[str] = [f"Keras backend: {backend.describe()}.", *feed.notes]
+    notes: list[str] = [backend.note(), *feed.notes]
     store = key = emb_key = outputs = embedding = None
     if cache is not False and cache is not None and feed.key is not None:
         store = cache if isinstance(cache, PredictionCache) else PredictionCache(None if cache is True else cache)

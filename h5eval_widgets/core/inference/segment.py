@@ -19,6 +19,7 @@ from ..data.preprocessing import resolve_preprocess
 from ..errors import LabelError
 from ..metrics.segmentation import SCORE_BINS, PixelCounts, image_counts
 from ..models.loading import LoadedModel
+from .backend import resize_bilinear
 from .batching import FILE_ROWS, rows_per_call
 from .predict import _forward_fn
 
@@ -79,7 +80,7 @@ class MaskPredictor:
     def _prepare(self, batch) -> Any:
         x = np.array(batch, dtype=np.float32)
         if self.size is not None and tuple(x.shape[1:3]) != self.size:
-            x = _resize(x, self.size)
+            x = resize_bilinear(x, self.size)
         if self.pre is not None:
             x = np.asarray(self.pre(x), np.float32)
         return x
@@ -116,7 +117,7 @@ class MaskPredictor:
             sel = [j for j, s in enumerate(shapes) if s == shape]
             part = out[sel]
             if shape != own:
-                part = _resize(part, shape)
+                part = resize_bilinear(part, shape)
                 if not self._resized:
                     self._resized = True
                     self.notes.append(
@@ -234,13 +235,3 @@ def count_pixels(
     as their ``source``."""
     predictor = MaskPredictor(loaded, data, threshold=threshold, preprocess=preprocess)
     return predictor.count(batch_size=batch_size, progress=progress)
-
-
-def _resize(x: np.ndarray, size) -> np.ndarray:
-    """Images or score maps ``(n, h, w, c)`` at ``size`` (bilinear, half-pixel centres, no
-    antialiasing: ``tf.image.resize``'s default), in Keras ops on any backend, as NumPy."""
-    from keras import ops
-
-    from .backend import to_numpy
-
-    return to_numpy(ops.image.resize(x, tuple(int(v) for v in size), interpolation="bilinear", antialias=False))

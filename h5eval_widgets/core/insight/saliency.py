@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import H5EvalError
+from ..inference.backend import gradient_fn, resize_bilinear, to_numpy
 
 __all__ = ["grad_cam", "integrated_gradients", "saliency_map", "attribution_maps", "last_conv_layer"]
 
@@ -101,15 +102,6 @@ def _class_score(out, classes):
     return ops.sum(ops.cast(ops.take_along_axis(out, ops.expand_dims(classes, 1), axis=1), "float32"))
 
 
-def _resize(maps: np.ndarray, size) -> np.ndarray:
-    """Maps ``(n, h', w', 1)`` brought to ``size`` (bilinear, as ``tf.image.resize``), as NumPy."""
-    from keras import ops
-
-    from ..inference.backend import to_numpy
-
-    return to_numpy(ops.image.resize(maps, tuple(size), interpolation="bilinear", antialias=False))
-
-
 def grad_cam(
     model, images: np.ndarray, classes, *, layer: str | None = None, batch_size: int | None = None
 ) -> np.ndarray:
@@ -138,8 +130,6 @@ def grad_cam(
     """
     import keras
 
-    from ..inference.backend import gradient_fn
-
     model = _keras_model(model)
     conv, _ = _find_conv(model, layer)
     images = np.asarray(images, dtype=np.float32)
@@ -162,14 +152,12 @@ def grad_cam(
         grads, fmap = grad(x, np.zeros((len(x), *shape), np.float32), c)
         weights = grads.mean(axis=(1, 2), keepdims=True)
         cam = np.maximum((fmap * weights).sum(axis=-1, keepdims=True), 0)
-        maps.append(unit_max(_resize(cam.astype(np.float32), (h, w))[..., 0]))
+        maps.append(unit_max(resize_bilinear(cam.astype(np.float32), (h, w))[..., 0]))
     return np.concatenate(maps)
 
 
 def _fmap_shape(run, probe) -> tuple[int, ...]:
     """The feature maps' shape for one row (a pass with a zero added of shape ())."""
-    from ..inference.backend import to_numpy
-
     fmap, _ = run(probe, np.zeros((), np.float32))
     return tuple(to_numpy(fmap).shape[1:])
 
@@ -271,7 +259,6 @@ def integrated_gradients(
     ndarray of the images' shape
         Signed attributions.
     """
-    from ..inference.backend import gradient_fn
 
     model = _keras_model(model)
     images = np.asarray(images, dtype=np.float32)

@@ -11,7 +11,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Callable
 
 from .._lazy import _quiet_keras, _quiet_tf
@@ -171,7 +170,7 @@ def _refuse_tf_only_layers(config: Any, display: str) -> None:
     :func:`~h5eval_widgets.core.inference.backend.check_runs_here` gives for a built model): such
     a file may not even load on that backend, and facts cached by a TensorFlow run must not let
     it through."""
-    from ..inference.backend import TF_ONLY_LAYERS, backend_name, check_runs_here
+    from ..inference.backend import TF_ONLY_LAYERS, refuse_tf_only
 
     named = []
     for c in _walk(config):
@@ -179,10 +178,7 @@ def _refuse_tf_only_layers(config: Any, display: str) -> None:
         if cls in TF_ONLY_LAYERS:
             inner = c.get("config")
             named.append((str(inner.get("name", cls)) if isinstance(inner, dict) else cls, cls))
-    if not named or backend_name() == "tensorflow":
-        return
-    # stand-ins of the configured layers (their class's name, their name), as the check reads layers
-    check_runs_here(SimpleNamespace(layers=[type(cls, (), {"name": n})() for n, cls in named]), display)
+    refuse_tf_only(named, display)
 
 
 def _digest_keras_model(model) -> str:

@@ -29,7 +29,7 @@ from ..cache import PredictionCache, cache_key
 from .cluster_inputs import FileListing, Part, file_parts, list_files
 from .cluster_worker import ShippedModel, adopt_client_environment, package_model, predict_partition, worker_stats
 from ..errors import ClusterError, LabelError
-from ..inference.backend import describe, run_key
+from ..inference.backend import note, run_key
 from ..models.info import ModelInfo, facts_key, facts_path, read_facts, write_facts
 from ..data.preprocessing import _code_id
 
@@ -259,9 +259,7 @@ def predict_on_cluster(
                 np.asarray(labels),
                 plan.class_names,
                 facts["info"],
-                [f"Keras backend: {describe()}."]
-                + facts["notes"]
-                + ["Outputs read from the prediction cache (no inference)."],
+                [note()] + facts["notes"] + ["Outputs read from the prediction cache (no inference)."],
                 plan.name,
                 ship.name,
                 from_cache=True,
@@ -281,7 +279,7 @@ def predict_on_cluster(
             f"{len(labels)}; they must be the same samples in the same order."
         )
     n_workers = len(client.scheduler_info().get("workers", {}))
-    notes = [f"Keras backend: {describe()}."] + list(first["model_notes"]) + list(first["notes"])
+    notes = [note()] + list(first["model_notes"]) + list(first["notes"])
     notes.append(
         f"Predicted on a Dask cluster ({plan.what}, {len(results)} tasks, {n_workers} "
         f"worker(s) at {client.scheduler.address})."
