@@ -10,6 +10,7 @@ runs these on JAX (``make test-torch`` on PyTorch); on TensorFlow they skip."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,18 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from h5eval_widgets.core.inference.backend import backend_name as _backend
 from tests.helpers import digests
 
 pytestmark = pytest.mark.backends
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ["great film, loved it", "awful plot and bad acting", "loved the music", "bad, boring, awful"] * 3
-
-
-def _backend() -> str:
-    import keras
-
-    return keras.backend.backend()
 
 
 def make_files(d: Path) -> None:
@@ -137,10 +133,13 @@ def test_the_dashboard_shows_the_refusal_as_its_status_error(files):
     )
     st = dash.state
     assert st.model_name == "mlp" and st.evaluation is not None and st.status_level != "error"
+    last_good = st.evaluation
     st.model_name = "text"
     assert st.status_level == "error"
-    assert __import__("re").search(_refusal(), st.status), st.status
+    assert re.search(_refusal(), st.status), st.status
+    assert st.evaluation is last_good  # the last good view stays
     assert digests([files]) == before
+    dash.close()
 
 
 def test_a_savedmodel_runs_on_tensorflow_and_the_notes_say_so(files):

@@ -16,17 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from h5eval_widgets.core.inference.backend import backend_name as _backend
 from tests import backend_cases
 
 pytestmark = pytest.mark.backends
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _backend() -> str:
-    import keras
-
-    return keras.backend.backend()
 
 
 @pytest.fixture(scope="session")
