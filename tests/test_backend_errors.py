@@ -53,6 +53,9 @@ def make_files(d: Path) -> None:
     mlp.export(str(d / "mlp_savedmodel"), verbose=False)
     rng = np.random.default_rng(0)
     np.savez(d / "mlp_test.npz", x=rng.normal(size=(30, 4)).astype("float32"), y=np.arange(30) % 3)
+    from h5eval_widgets import Evaluation
+
+    Evaluation.from_model(d / "mlp.keras", d / "mlp_test.npz", cache=d / "tf_cache", progress=False)  # TF's outputs
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +143,25 @@ def test_the_dashboard_shows_the_refusal_as_its_status_error(files):
     assert st.evaluation is last_good  # the last good view stays
     assert digests([files]) == before
     dash.close()
+
+
+def test_outputs_cached_by_a_tensorflow_run_are_not_taken_for_this_backends(files, tmp_path):
+    """Check that the MLP on its test set, whose outputs a TensorFlow run cached, is predicted
+    again here (the cache keeps outputs per backend), then read from the cache on the next call,
+    and that the notes name this backend."""
+    import shutil
+
+    from h5eval_widgets import Evaluation
+    from h5eval_widgets.core.inference.backend import note
+
+    cache = tmp_path / "cache"
+    shutil.copytree(files / "tf_cache", cache)
+    first = Evaluation.from_model(files / "mlp.keras", files / "mlp_test.npz", cache=cache, progress=False)
+    assert not any("read from the prediction cache" in n for n in first.notes), first.notes
+    assert note() in first.notes and f"Keras backend: {_backend()} " in note()
+    again = Evaluation.from_model(files / "mlp.keras", files / "mlp_test.npz", cache=cache, progress=False)
+    assert any("read from the prediction cache" in n for n in again.notes), again.notes
+    np.testing.assert_array_equal(again.y_proba, first.y_proba)
 
 
 def test_a_savedmodel_runs_on_tensorflow_and_the_notes_say_so(files):

@@ -76,7 +76,7 @@ def test_a_worker_started_without_keras_backend_runs_the_clients(cluster_without
     np.testing.assert_allclose(ev.y_proba, ref.y_proba, atol=1e-6)
     states = client.run(_worker_state)
     assert [s["backend"] for s in states.values()] == [_client_backend()], states
-    assert any("Dask cluster" in n for n in ev.notes), ev.notes
+    assert any("Dask cluster" in n for n in ev.notes) and backend.note() in ev.notes, ev.notes
 
 
 def test_a_worker_on_another_backend_says_so(cluster_without_backend, blobs, multiclass_h5, monkeypatch):
