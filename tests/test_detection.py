@@ -237,13 +237,49 @@ def test_a_slider_move_is_a_lookup_without_matching_again(ev, monkeypatch):
     assert ev.confusion_matrix(0.75, 1.01)[:, -1].sum() == len(ev.true_boxes)  # all missed
 
 
-def test_report_and_dict_carry_the_numbers_and_the_matrix(ev):
-    """Check the text report and to_dict: the COCO numbers, per-class AP and the background matrix."""
+def test_report_and_dict_carry_the_numbers_and_the_matrix(data, ev):
+    """Check the text report and to_dict against references computed here: the 12 numbers and
+    each class's AP of pycocotools' COCOeval, the boxes counted from the files, and the
+    background matrix at IoU 0.5 counted by the direct matching above."""
+    gt, dets = data
+    ref, e = pycocotools_stats(gt, dets)
+    p = e.eval["precision"]
+    names = {c["id"]: c["name"] for c in gt["categories"]}
+    k = len(gt["categories"])
+    cls_of = {c["id"]: n for n, c in enumerate(gt["categories"])}
+    want = np.zeros((k + 1, k + 1), dtype=np.int64)
+    for g, d in direct_matches(gt, dets, 0.5, ev.threshold):
+        want[
+            cls_of[gt["annotations"][g]["category_id"]] if g >= 0 else k,
+            cls_of[dets[d]["category_id"]] if d >= 0 else k,
+        ] += 1
+    assert want[:k, :k].trace() > 100 and want[k].sum() > 50  # hits and false boxes to count
     d = ev.to_dict()
-    assert d["task"] == "detection" and d["n_samples"] == 120 and set(d["per_class_ap"]) == set(ev.classes)
-    assert np.array(d["confusion_matrix"]).shape == (ev.n_classes + 1,) * 2
+    assert d["task"] == "detection" and d["n_samples"] == len(gt["images"]) == 120
+    assert d["n_true_boxes"] == len(gt["annotations"]) and d["n_detections"] == len(dets)
+    np.testing.assert_allclose(list(d["metrics"].values()), ref, atol=1e-6, rtol=0)
+    assert d["metrics"]["map"] > 0.05
+    assert list(d["per_class_ap"]) == [names[c["id"]] for c in gt["categories"]]
+    for n, c in enumerate(gt["categories"]):
+        row = d["per_class_ap"][c["name"]]
+        for col, sel in (("ap", slice(None)), ("ap_50", [0]), ("ap_75", [5])):
+            v = p[sel, :, n, 0, -1]
+            assert row[col] == pytest.approx(v[v > -1].mean(), abs=1e-9), (c["name"], col)
+        assert row["n_true"] == sum(a["category_id"] == c["id"] for a in gt["annotations"])
+        assert row["n_detections"] == sum(x["category_id"] == c["id"] for x in dets)
+    np.testing.assert_array_equal(np.array(d["confusion_matrix"]), want)
     text = ev.to_text()
-    assert "map_50" in text and "(background)" in text
+    lines = text.splitlines()
+    for name, v in zip(d["metrics"], ref):
+        assert f"  {name:<11} {v:.4f}" in lines, name
+    at = lines.index("Detection confusion matrix (IoU 0.5) (rows = true, columns = predicted)")
+    rows = [line.split() for line in lines[at + 2 : at + 3 + k]]
+    assert [r[0] for r in rows] == [*names.values(), "(background)"]
+    np.testing.assert_array_equal(np.array([[int(x) for x in r[1:]] for r in rows]), want)
+    for n, c in enumerate(gt["categories"]):
+        v = p[:, :, n, 0, -1]
+        (row,) = [r.split() for r in lines[:at] if r.split()[:1] == [c["name"]]]
+        assert row[1] == f"{v[v > -1].mean():.4f}"
 
 
 # ------------------------------------------------------------------ bad input
@@ -255,7 +291,8 @@ def _unchanged(paths):
     "edit, match",
     [
         (lambda g, d: g["annotations"][0].update(image_id=9999), r"annotation\(s\) for images that are not there"),
-        (lambda g, d: g["annotations"][1].update(bbox=[150.0, 150.0, 600.0, 20.0]), r"outside their image"),
+        (lambda g, d: g["annotations"][1].update(bbox=[150.0, float("nan"), 60.0, 20.0]), r"1 true box with a missing"),
+        (lambda g, d: d[4].update(bbox=[float("inf"), 1.0, 60.0, 20.0]), r"1 detection with a missing \(NaN\) or inf"),
         (lambda g, d: g["annotations"][2].update(bbox=[10.0, 10.0, -4.0, 5.0]), r"negative size"),
         (lambda g, d: g["annotations"][3].update(category_id=77), r"unknown category id\(s\) \[77\]"),
         (lambda g, d: [x.update(image_id=x["image_id"] + 100000) for x in d], r"no detection's image id matches"),
