@@ -15,6 +15,7 @@ from .errors import (
     CacheError,
     ClusterError,
     DatasetError,
+    DataWarning,
     EmbeddingError,
     H5EvalError,
     LabelError,
@@ -72,6 +73,7 @@ __all__ = [
     "TagsError",
     "EmbeddingError",
     "MissingDependencyError",
+    "DataWarning",
     "TrainingRecorder",
 ]
 

@@ -15,6 +15,7 @@ __all__ = [
     "MissingDependencyError",
     "TagsError",
     "ClusterError",
+    "DataWarning",
 ]
 
 
@@ -65,3 +66,8 @@ class MissingDependencyError(H5EvalError, ImportError):
 
 class ClusterError(H5EvalError):
     """Inference on a Dask cluster could not start or finish (no client, workers lost)."""
+
+
+class DataWarning(UserWarning):
+    """Data that is accepted but looks like a mistake (boxes in another format than the one
+    read, masks that look like colours); the same text is kept in the evaluation's notes."""

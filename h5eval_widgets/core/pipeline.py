@@ -270,14 +270,16 @@ def _holds_model(path: Path) -> bool:
 
 
 # ---------------------------------------------------------------------------- object detection
-def read_boxes(ground_truth, detections, *, images=None, classes=None):
+def read_boxes(ground_truth, detections, *, images=None, classes=None, box_format=None, detection_format=None):
     """Read and check true boxes and a detector's boxes (see
     :func:`~h5eval_widgets.core.data.boxes.read_ground_truth` and
-    :func:`~h5eval_widgets.core.data.boxes.read_detections`); ``(GroundTruth, detections)``."""
-    from .data.boxes import read_detections, read_ground_truth
+    :func:`~h5eval_widgets.core.data.boxes.read_detections`); ``(GroundTruth, detections,
+    notes)``, the notes being what both readers noticed."""
+    from .data.boxes import read_detections_noted, read_ground_truth
 
-    gt = read_ground_truth(ground_truth, images=images, classes=classes)
-    return gt, read_detections(detections, gt)
+    gt = read_ground_truth(ground_truth, images=images, classes=classes, box_format=box_format)
+    dt, notes = read_detections_noted(detections, gt, box_format=detection_format)
+    return gt, dt, [*gt.notes, *notes]
 
 
 def detect_folder(model, folder, annotations, *, classes=None, **options):
@@ -295,4 +297,4 @@ def detect_folder(model, folder, annotations, *, classes=None, **options):
     else:
         keras_model, name = model, getattr(model, "name", None)
     dt, notes = run_detector(keras_model, folder, gt, **options)
-    return gt, dt, notes, name
+    return gt, dt, [*gt.notes, *notes], name

@@ -1,8 +1,10 @@
 """Object-detection ground truth and detections, read from COCO JSON, Pascal VOC XML, YOLO text
 files or tables, into one shape: frames of images and of boxes in pixel ``[x, y, w, h]``.
 
-Nothing here writes: every reader only opens its inputs, and every check raises a
-:class:`~h5eval_widgets.core.errors.DatasetError` naming the file, the box and the fix.
+Nothing here writes: every reader only opens its inputs. What cannot be meant raises a
+:class:`~h5eval_widgets.core.errors.DatasetError` naming the file, the box and the fix; what is
+accepted but worth knowing (boxes past their image, a likely format mistake) is said in notes
+(see :mod:`.box_checks`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ import numpy as np
 
 from .._lazy import pd
 from ..errors import DatasetError
+from .box_checks import BOX_FORMATS, EDGE_TOLERANCE, check_boxes, fitting_formats, format_hints, to_xywh
 
-__all__ = ["GroundTruth", "read_ground_truth", "read_detections", "image_sizes", "EDGE_TOLERANCE"]
-
-#: how far (pixels) a box may reach past its image's edge before it is refused (COCO's own
-#: annotations overshoot by fractions of a pixel)
-EDGE_TOLERANCE = 1.0
+__all__ = [
+    "GroundTruth",
+    "read_ground_truth",
+    "read_detections",
+    "image_sizes",
+    "EDGE_TOLERANCE",
+    "BOX_FORMATS",
+    "to_xywh",
+]
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 BOX_COLUMNS = ["image_id", "category_id", "x", "y", "w", "h"]
 
@@ -32,13 +39,15 @@ class GroundTruth(NamedTuple):
 
     ``images``: ``image_id``, ``file_name``, ``width``, ``height`` (one row per image);
     ``boxes``: ``image_id``, ``category_id``, ``x``, ``y``, ``w``, ``h`` (pixels, top-left
-    corner), ``area``, ``iscrowd``; ``categories``: ``category_id`` -> name, in id order.
+    corner), ``area``, ``iscrowd``; ``categories``: ``category_id`` -> name, in id order;
+    ``notes``: what was noticed while reading (boxes past their image, a likely format mistake).
     """
 
     images: Any
     boxes: Any
     categories: dict[int, str]
     source: str
+    notes: tuple[str, ...] = ()
 
 
 def image_sizes(folder: str | os.PathLike) -> dict[str, tuple[int, int]]:
@@ -54,7 +63,9 @@ def image_sizes(folder: str | os.PathLike) -> dict[str, tuple[int, int]]:
 
 
 # ---------------------------------------------------------------------------- ground truth
-def read_ground_truth(source, *, images=None, classes: Sequence[str] | None = None) -> GroundTruth:
+def read_ground_truth(
+    source, *, images=None, classes: Sequence[str] | None = None, box_format: str | None = None
+) -> GroundTruth:
     """Read true boxes from any of the supported layouts.
 
     Parameters
@@ -71,22 +82,45 @@ def read_ground_truth(source, *, images=None, classes: Sequence[str] | None = No
     classes : sequence of str, default=None
         Class names: YOLO's class numbers index them (else ``classes.txt`` in the folder);
         VOC's names are ordered by them (else sorted).
+    box_format : str, default=None
+        How the four numbers of a COCO ``bbox`` or of a DataFrame's box columns are given: one
+        of :data:`BOX_FORMATS` (KerasHub's names; ``rel_`` ones are fractions of the image).
+        None reads them as their source says: COCO's ``bbox`` and ``x, y, w, h`` columns as
+        ``xywh``, ``xmin, ymin, xmax, ymax`` columns as ``xyxy``. VOC and YOLO files fix
+        their own format.
 
     Returns
     -------
     GroundTruth
+        Boxes reaching past their image are kept as given (as pycocotools does) and counted
+        in ``notes``; boxes that look given in another format (mostly far outside their
+        images, or all within [0, 1]) are told in a
+        :class:`~h5eval_widgets.core.errors.DataWarning` and a note naming the fix.
+
+    Raises
+    ------
+    DatasetError
+        For what cannot be a box (a NaN coordinate, a negative size), an annotation of an
+        image that is not there, or an unknown class.
     """
+    if box_format is not None and box_format not in BOX_FORMATS:
+        raise ValueError(f"box_format={box_format!r} is not one of {BOX_FORMATS}.")
     if isinstance(source, dict):
-        return _from_coco(source, "a COCO dict")
+        return _from_coco(source, "a COCO dict", box_format)
     if isinstance(source, pd.DataFrame):
-        return _from_frame(source, images, classes, "a DataFrame of boxes")
+        return _from_frame(source, images, classes, "a DataFrame of boxes", box_format)
     path = Path(source)
     if path.is_file() and path.suffix.lower() == ".json":
         try:
             data = json.loads(path.read_text())
         except ValueError as e:
             raise DatasetError(f"{path} is not valid JSON ({e}).") from None
-        return _from_coco(data, str(path))
+        return _from_coco(data, str(path), box_format)
+    if path.is_dir() and box_format is not None:
+        raise ValueError(
+            f"box_format={box_format!r} applies to COCO files and DataFrames; the VOC or YOLO files "
+            f"in {path} fix their own format (VOC: pixel corners; YOLO: relative centres)."
+        )
     if path.is_dir():
         if any(path.glob("*.xml")):
             return _from_voc(path, classes)
@@ -99,7 +133,7 @@ def read_ground_truth(source, *, images=None, classes: Sequence[str] | None = No
     )
 
 
-def _from_coco(data: dict, where: str) -> GroundTruth:
+def _from_coco(data: dict, where: str, box_format: str | None) -> GroundTruth:
     for key in ("images", "annotations", "categories"):
         if key not in data:
             raise DatasetError(
@@ -121,10 +155,14 @@ def _from_coco(data: dict, where: str) -> GroundTruth:
         imgs[k] = [i.get(k) for i in data["images"]]
     cats = {int(c["id"]): str(c["name"]) for c in data["categories"]}
     anns = data["annotations"]
-    bb = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(-1, 4)
+    raw = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(-1, 4)
+    fmt = box_format or "xywh"
+    image_id = np.array([a["image_id"] for a in anns], dtype=np.int64)
+    size = imgs.drop_duplicates("image_id").set_index("image_id")
+    bb = to_xywh(raw, fmt, size["width"].reindex(image_id).to_numpy(), size["height"].reindex(image_id).to_numpy())
     boxes = pd.DataFrame(
         {
-            "image_id": np.array([a["image_id"] for a in anns], dtype=np.int64),
+            "image_id": image_id,
             "category_id": np.array([a["category_id"] for a in anns], dtype=np.int64),
             "x": bb[:, 0],
             "y": bb[:, 1],
@@ -134,7 +172,7 @@ def _from_coco(data: dict, where: str) -> GroundTruth:
             "iscrowd": np.array([int(a.get("iscrowd", 0)) for a in anns], dtype=np.int64),
         }
     )
-    return _checked(GroundTruth(imgs, boxes, dict(sorted(cats.items())), where))
+    return _checked(GroundTruth(imgs, boxes, dict(sorted(cats.items())), where), raw, fmt)
 
 
 def _text(node, tag: str, where: str) -> str:
@@ -215,7 +253,7 @@ def _sizes(images, where) -> dict[str, tuple[float, float]]:
     return image_sizes(images)
 
 
-def _named_boxes(rows, imgs, names: list[str], where: str) -> GroundTruth:
+def _named_boxes(rows, imgs, names: list[str], where: str, raw=None, fmt=None) -> GroundTruth:
     ids = {n: i for i, n in enumerate(names, start=1)}
     unknown = sorted({r[1] for r in rows} - set(ids))
     if unknown:
@@ -225,29 +263,25 @@ def _named_boxes(rows, imgs, names: list[str], where: str) -> GroundTruth:
     boxes["area"] = boxes["w"] * boxes["h"]
     boxes["iscrowd"] = np.zeros(len(boxes), dtype=np.int64)
     images = pd.DataFrame(imgs, columns=["image_id", "file_name", "width", "height"])
-    return _checked(GroundTruth(images, boxes, {i: n for n, i in ids.items()}, where))
+    return _checked(GroundTruth(images, boxes, {i: n for n, i in ids.items()}, where), raw, fmt)
 
 
-def _corners_to_xywh(df, where: str):
-    df = df.copy()
+def _raw_boxes(df, where: str, box_format: str | None) -> tuple[np.ndarray, str]:
+    """A frame's four numbers per box, as given, and the format they are read in."""
     if {"x", "y", "w", "h"} <= set(df.columns):
-        return df
+        return df[["x", "y", "w", "h"]].to_numpy(np.float64), box_format or "xywh"
     if {"xmin", "ymin", "xmax", "ymax"} <= set(df.columns):
-        df["x"], df["y"] = df["xmin"], df["ymin"]
-        df["w"], df["h"] = df["xmax"] - df["xmin"], df["ymax"] - df["ymin"]
-        return df
+        return df[["xmin", "ymin", "xmax", "ymax"]].to_numpy(np.float64), box_format or "xyxy"
     if "bbox" in df.columns:
-        bb = np.array(df["bbox"].tolist(), dtype=np.float64).reshape(-1, 4)
-        df["x"], df["y"], df["w"], df["h"] = bb.T
-        return df
+        return np.array(df["bbox"].tolist(), dtype=np.float64).reshape(-1, 4), box_format or "xywh"
     raise DatasetError(
         f"{where} has no boxes: give columns x, y, w, h (pixels, top-left corner), "
         f"xmin, ymin, xmax, ymax, or bbox; it has {list(df.columns)[:12]}."
     )
 
 
-def _from_frame(df, images, classes, where: str) -> GroundTruth:
-    df = _corners_to_xywh(df, where)
+def _from_frame(df, images, classes, where: str, box_format: str | None) -> GroundTruth:
+    raw, fmt = _raw_boxes(df, where, box_format)
     sizes = _sizes(images, where)
     names = list(sizes)
     key = "file_name" if "file_name" in df.columns else None
@@ -258,16 +292,28 @@ def _from_frame(df, images, classes, where: str) -> GroundTruth:
     if missing:
         raise DatasetError(f"{where}: boxes for images that are not there: {missing[:5]}.")
     label = "label" if "label" in df.columns else "category_id"
-    rows = [
-        (ids[str(f)], str(c), x, y, w, h)
-        for f, c, x, y, w, h in zip(df[key], df[label], df["x"], df["y"], df["w"], df["h"])
-    ]
+    wh = np.array([sizes[str(f)] for f in df[key]], dtype=np.float64).reshape(-1, 2)
+    xywh = to_xywh(raw, fmt, wh[:, 0], wh[:, 1])
+    rows = [(ids[str(f)], str(c), *b) for f, c, b in zip(df[key], df[label], xywh.tolist())]
     imgs = [(ids[n], n, *sizes[n]) for n in names]
     cls = list(classes) if classes is not None else sorted({r[1] for r in rows})
-    return _named_boxes(rows, imgs, cls, where)
+    return _named_boxes(rows, imgs, cls, where, raw, fmt)
 
 
-def _checked(gt: GroundTruth) -> GroundTruth:
+def _box_sizes(b, imgs) -> tuple[np.ndarray, np.ndarray]:
+    """Each box's image width and height."""
+    size = imgs.set_index("image_id")[["width", "height"]]
+    return (
+        size["width"].reindex(b["image_id"]).to_numpy(np.float64),
+        size["height"].reindex(b["image_id"]).to_numpy(np.float64),
+    )
+
+
+def _checked(gt: GroundTruth, raw=None, fmt: str | None = None) -> GroundTruth:
+    """Refuse what cannot be meant; note boxes past their image and a likely format mistake.
+
+    ``raw`` and ``fmt``: the boxes' numbers as given and the format they were read in, where
+    the source leaves the format to the user (COCO, a DataFrame); None for VOC and YOLO."""
     imgs, b, where = gt.images, gt.boxes, gt.source
     if imgs["image_id"].duplicated().any():
         raise DatasetError(
@@ -284,36 +330,32 @@ def _checked(gt: GroundTruth) -> GroundTruth:
     if not cat_ok.all():
         bad = b["category_id"][~cat_ok].unique()[:5].tolist()
         raise DatasetError(f"{where}: unknown category id(s) {bad}; the categories are {list(gt.categories)[:20]}.")
-    _check_inside(b, imgs, where, "annotation")
-    return gt
+    W, H = _box_sizes(b, imgs)
+    notes = _checked_boxes(b, raw, fmt, W, H, where=where, what="true box", arg="box_format")
+    return gt._replace(notes=tuple(notes))
 
 
-def _check_inside(b, imgs, where: str, what: str) -> None:
-    neg = ((b["w"] < 0) | (b["h"] < 0)).to_numpy()
-    if neg.any():
-        i = int(np.flatnonzero(neg)[0])
-        raise DatasetError(
-            f"{where}: {int(neg.sum())} {what}(s) with negative size, the first "
-            f"box {b.iloc[i][['x', 'y', 'w', 'h']].tolist()} on image "
-            f"{int(b['image_id'].iloc[i])}; boxes are [x, y, width, height]."
+def _checked_boxes(b, raw, fmt, W, H, *, where: str, what: str, arg: str, truth=None, scores=None) -> list[str]:
+    """:func:`check_boxes`, then :func:`format_hints` when the format was the user's to give."""
+    fix = "boxes are [x, y, width, height]."
+    if raw is not None and ((b["w"] < 0) | (b["h"] < 0)).any():
+        fits = fitting_formats(raw, fmt, W, H)
+        if fits:
+            fix = (
+                f"they were read as {fmt!r}; if they are {' or '.join(fits)}, pass "
+                + " or ".join(f"{arg}={f!r}" for f in fits)
+                + "."
+            )
+    notes = check_boxes(b, W, H, where=where, what=what, negative_fix=fix)
+    if raw is not None:
+        notes += format_hints(
+            raw, fmt, b["image_id"].to_numpy(), W, H, what=what, where=where, arg=arg, truth=truth, scores=scores
         )
-    size = imgs.set_index("image_id")[["width", "height"]]
-    W = size["width"].reindex(b["image_id"]).to_numpy()
-    H = size["height"].reindex(b["image_id"]).to_numpy()
-    t = EDGE_TOLERANCE
-    out = ((b["x"] < -t) | (b["y"] < -t) | (b["x"] + b["w"] > W + t) | (b["y"] + b["h"] > H + t)).to_numpy()
-    if out.any():
-        i = int(np.flatnonzero(out)[0])
-        raise DatasetError(
-            f"{where}: {int(out.sum())} {what}(s) outside their image, the first "
-            f"box {b.iloc[i][['x', 'y', 'w', 'h']].tolist()} on image "
-            f"{int(b['image_id'].iloc[i])} of size {W[i]:g}x{H[i]:g}; boxes are "
-            "pixel [x, y, width, height] from the top-left corner."
-        )
+    return notes
 
 
 # ---------------------------------------------------------------------------- detections
-def read_detections(source, gt: GroundTruth):
+def read_detections(source, gt: GroundTruth, *, box_format: str | None = None):
     """Read a detector's boxes and check them against the ground truth.
 
     Parameters
@@ -324,12 +366,24 @@ def read_detections(source, gt: GroundTruth):
         ``category_id`` (or ``label``), ``score`` (or ``confidence``) and ``x, y, w, h``,
         ``xmin, ymin, xmax, ymax`` or ``bbox`` columns (pixels).
     gt : GroundTruth
+    box_format : str, default=None
+        How the four numbers are given (one of :data:`BOX_FORMATS`); None reads them as their
+        source says (``bbox`` and ``x, y, w, h``: ``xywh``; ``xmin...``: ``xyxy``).
 
     Returns
     -------
     DataFrame
-        ``image_id``, ``category_id``, ``x``, ``y``, ``w``, ``h``, ``score``.
+        ``image_id``, ``category_id``, ``x``, ``y``, ``w``, ``h``, ``score``. Boxes past their
+        image are kept as given (unclipped detector boxes are common). Boxes that look given
+        in another format are told in a :class:`~h5eval_widgets.core.errors.DataWarning`.
     """
+    return read_detections_noted(source, gt, box_format=box_format)[0]
+
+
+def read_detections_noted(source, gt: GroundTruth, *, box_format: str | None = None):
+    """:func:`read_detections` and the notes it made: ``(DataFrame, list of str)``."""
+    if box_format is not None and box_format not in BOX_FORMATS:
+        raise ValueError(f"detection_format={box_format!r} is not one of {BOX_FORMATS}.")
     where = "the detections"
     if isinstance(source, (str, os.PathLike)):
         path, where = Path(source), str(source)
@@ -354,7 +408,11 @@ def read_detections(source, gt: GroundTruth):
         raise DatasetError(
             f"Detections must be a COCO results list, a file or a DataFrame; got {type(source).__name__}."
         )
-    df = _corners_to_xywh(df, where) if len(df) else pd.DataFrame(columns=[*BOX_COLUMNS, "score"])
+    if len(df):
+        raw, fmt = _raw_boxes(df, where, box_format)
+        df = df.assign(x=raw[:, 0], y=raw[:, 1], w=raw[:, 2], h=raw[:, 3])
+    else:
+        df, raw, fmt = pd.DataFrame(columns=[*BOX_COLUMNS, "score"]), None, "xywh"
     if "image_id" not in df.columns and "file_name" in df.columns:
         ids = dict(zip(gt.images["file_name"], gt.images["image_id"]))
         missing = sorted(set(df["file_name"].astype(str)) - set(ids))
@@ -407,6 +465,10 @@ def read_detections(source, gt: GroundTruth):
             f"{out['category_id'][~cat_ok].unique()[:5].tolist()}; the categories "
             f"are {list(gt.categories)[:20]}."
         )
-    if (out["w"] < 0).any() or (out["h"] < 0).any():
-        _check_inside(out, gt.images, where, "detection")
-    return out
+    W, H = _box_sizes(out, gt.images)
+    if raw is not None:
+        out[["x", "y", "w", "h"]] = to_xywh(raw, fmt, W, H)
+    notes = _checked_boxes(
+        out, raw, fmt, W, H, where=where, what="detection", arg="detection_format", truth=gt.boxes, scores=out["score"]
+    )
+    return out, notes

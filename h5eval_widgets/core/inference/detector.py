@@ -22,46 +22,15 @@ from typing import Callable
 import numpy as np
 
 from .._lazy import pd
+from ..data.box_checks import BOX_FORMATS, to_xywh
 from ..errors import DatasetError, ModelLoadError
 from ..models.files import _refuse_code, read_config
 from .backend import backend_name, note
 
 __all__ = ["BOX_FORMATS", "load_detector", "run_detector", "to_xywh"]
 
-BOX_FORMATS = (
-    "xyxy",
-    "yxyx",
-    "xywh",
-    "center_xywh",
-    "center_yxhw",
-    "rel_xyxy",
-    "rel_yxyx",
-    "rel_xywh",
-    "rel_center_xywh",
-)
 _CLASS_KEYS = ("classes", "labels")
 _SCORE_KEYS = ("confidence", "scores")
-
-
-def to_xywh(boxes: np.ndarray, fmt: str, width: float, height: float) -> np.ndarray:
-    """Boxes of shape (n, 4) in ``fmt`` as pixel ``[x, y, w, h]``; ``rel_`` formats are
-    fractions of ``width`` and ``height``, the others are already in those pixels."""
-    if fmt not in BOX_FORMATS:
-        raise ValueError(f"bounding_box_format={fmt!r} is not one of {BOX_FORMATS}.")
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    base = fmt[4:] if fmt.startswith("rel_") else fmt
-    if base == "yxyx":
-        b = b[:, [1, 0, 3, 2]]
-    elif base == "center_yxhw":
-        b = b[:, [1, 0, 3, 2]]
-        base = "center_xywh"
-    if base in ("xyxy", "yxyx"):
-        b = np.column_stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]])
-    elif base == "center_xywh":
-        b = np.column_stack([b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 2], b[:, 3]])
-    if fmt.startswith("rel_"):
-        b = b * [width, height, width, height]
-    return b
 
 
 def load_detector(path, *, trust_code: bool = False):
@@ -114,7 +83,8 @@ def _box_format(model, bounding_box_format: str | None) -> tuple[str, str]:
     own = getattr(model, "bounding_box_format", None)
     own = own if isinstance(own, str) else None
     fmt = bounding_box_format or own or "xyxy"
-    to_xywh(np.zeros((0, 4)), fmt, 1, 1)  # check the format before any work
+    if fmt not in BOX_FORMATS:
+        raise ValueError(f"bounding_box_format={fmt!r} is not one of {BOX_FORMATS}.")
     if own is not None and fmt != own:
         raise ValueError(
             f"bounding_box_format={fmt!r}, but the detector gives its boxes as {own!r} (its own "

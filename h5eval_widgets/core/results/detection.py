@@ -71,6 +71,8 @@ class DetectionEvaluation(Evaluation, task="detection"):
         classes: Sequence[str] | None = None,
         image_dir=None,
         confidence: float = 0.0,
+        box_format: str | None = None,
+        detection_format: str | None = None,
         notes: Sequence[str] = (),
         model_name: str | None = None,
         dataset_name: str | None = None,
@@ -95,25 +97,43 @@ class DetectionEvaluation(Evaluation, task="detection"):
             The images' folder, for drawing (default: ``images`` when it is a folder).
         confidence : float, default=0.0
             The default confidence threshold of :meth:`confusion_matrix`.
+        box_format, detection_format : str, default=None
+            How the four numbers of the true boxes and of the detections are given, one of
+            :data:`~h5eval_widgets.core.data.boxes.BOX_FORMATS` (KerasHub's names: ``xyxy``,
+            ``yxyx``, ``xywh``, ``center_xywh``, ``rel_xyxy``...). None reads them as their
+            source says: COCO's ``bbox`` and ``x, y, w, h`` columns as ``xywh``, ``xmin, ymin,
+            xmax, ymax`` columns as ``xyxy``.
         backend : {'faster_coco_eval', 'pycocotools'}, default=None
             Which library computes COCO's numbers (the first installed when None).
 
         Returns
         -------
         DetectionEvaluation
+            Boxes reaching past their image are evaluated as given, as pycocotools does, and
+            counted in ``notes``. Boxes that look given in another format (mostly far outside
+            their images, all within [0, 1], or detections matching no true box where another
+            reading would) raise a :class:`~h5eval_widgets.core.errors.DataWarning` and a note
+            naming the argument that fixes it.
 
         Raises
         ------
         MissingDependencyError
             When neither faster-coco-eval nor pycocotools is installed (``[detection]`` extra).
         DatasetError
-            For an annotation of a missing image, a box outside its image or of negative size,
-            an unknown category, or detections whose image ids match no annotated image.
+            For an annotation of a missing image, a box with a NaN coordinate or a negative
+            size, an unknown category, or detections whose image ids match no annotated image.
         """
         from ..pipeline import read_boxes
 
         coco_backend(backend)  # a missing extra is said before any file is read
-        gt, dt = read_boxes(ground_truth, detections, images=images, classes=classes)
+        gt, dt, read_notes = read_boxes(
+            ground_truth,
+            detections,
+            images=images,
+            classes=classes,
+            box_format=box_format,
+            detection_format=detection_format,
+        )
         if image_dir is None and images is not None and not isinstance(images, (dict, pd.DataFrame)):
             image_dir = images
         return cls.from_boxes(
@@ -123,7 +143,7 @@ class DetectionEvaluation(Evaluation, task="detection"):
             gt.categories,
             image_dir=image_dir,
             confidence=confidence,
-            notes=notes,
+            notes=(*read_notes, *notes),
             model_name=model_name,
             dataset_name=dataset_name or gt.source,
             backend=backend,
