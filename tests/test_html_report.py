@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,60 @@ from h5eval_widgets.core.data.datasets import Dataset
 from h5eval_widgets.core.results.report_data import PER_CELL
 
 DEMO_MODELS = ("digits_cnn", "digits_weak_mlp", "breast_cancer_mlp", "diabetes_mlp")
+
+
+class _Tables(HTMLParser):
+    """Every ``<table>`` of a page under its latest ``<h2>``/``<h3>`` heading: rows of cell texts."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[tuple[str, list[list[str]]]] = []
+        self.heading, self._in_heading, self._cell = "", False, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("h2", "h3"):
+            self.heading, self._in_heading = "", True
+        elif tag == "table":
+            self.tables.append((self.heading, []))
+        elif tag == "tr" and self.tables:
+            self.tables[-1][1].append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("h2", "h3"):
+            self._in_heading = False
+        elif tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][1][-1].append(self._cell.strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._in_heading:
+            self.heading += data
+        if self._cell is not None:
+            self._cell += data
+
+
+def html_tables(page: str) -> dict[str, list[list[str]]]:
+    """The page's tables by the heading they stand under (the first table of each heading)."""
+    parser = _Tables()
+    parser.feed(page)
+    out: dict[str, list[list[str]]] = {}
+    for heading, rows in parser.tables:
+        out.setdefault(heading, rows)
+    return out
+
+
+def svg_named(page: str, label: str) -> str:
+    """The inline ``<svg>`` whose aria-label is ``label``."""
+    start = page.index(f"aria-label='{label}'")
+    return page[page.rindex("<svg", 0, start) : page.index("</svg>", start)]
+
+
+def svg_frame(svg: str) -> tuple[float, float, float, float]:
+    """The plot frame (x, y, width, height) of a curve drawn by the report."""
+    x, y, w, h = re.search(r"<rect x='([\d.]+)' y='([\d.]+)' width='([\d.]+)' height='([\d.]+)'", svg).groups()
+    return float(x), float(y), float(w), float(h)
 
 
 def page_data(page: str) -> dict:
@@ -53,10 +108,70 @@ def test_the_demo_pages_are_self_contained_and_under_5_mb(demo_pages):
     assert digits.count("data:image/png;base64,") >= 10 * PER_CELL  # the listed samples of every cell
     assert "data-true='8' data-predicted='1'" in digits
     assert f"at most {PER_CELL} samples" in digits
-    assert "<svg" in digits and "ROC curve" in digits and "Reliability" in digits
-    assert "Slices" in digits and "ink in" in digits
     tabular = demo_pages["breast_cancer_mlp"].read_text()
     assert "mean radius" in tabular and "type='range'" in tabular
+
+
+def test_the_curves_and_slices_of_the_digits_page_are_scikit_learns(demo_pages):
+    """Check the values under the digits page's headings, computed here with scikit-learn: every
+    point of each class's ROC curve is a point of ``roc_curve`` (from (0, 0) to (1, 1), the area
+    under the drawn line that class's AUC), the reliability diagram's dots and ECE are
+    ``calibration_curve``'s 10 uniform bins, and each "ink" slice's size, errors and accuracy
+    are those of the samples whose ink lies in the slice's interval."""
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import accuracy_score, roc_auc_score, roc_curve
+
+    from h5eval_widgets import load_demo
+
+    ev = load_demo().evaluate("digits_cnn", progress=False)
+    y, proba = np.asarray(ev.y_true), np.asarray(ev.y_proba)
+    page = demo_pages["digits_cnn"].read_text()
+
+    roc = svg_named(page, "ROC curve")
+    x0, y0, w, h = svg_frame(roc)
+    lines = dict(
+        (title, pts) for pts, title in re.findall(r"<polyline points='([^']*)'[^>]*><title>([^<]*)</title>", roc)
+    )
+    assert list(lines) == list(ev.classes)
+    for k, name in enumerate(ev.classes):
+        pts = np.array([[float(v) for v in p.split(",")] for p in lines[name].split()])
+        drawn = np.c_[(pts[:, 0] - x0) / w, (y0 + h - pts[:, 1]) / h]
+        fpr, tpr, _ = roc_curve(y == k, proba[:, k], drop_intermediate=False)
+        near = np.abs(drawn[:, None, :] - np.c_[fpr, tpr][None]).max(-1).min(1)
+        assert near.max() < 1e-3, name  # the 0.1 px of the drawing
+        np.testing.assert_allclose(drawn[[0, -1]], [[0, 0], [1, 1]], atol=1e-3)
+        area = np.sum(np.diff(drawn[:, 0]) * (drawn[1:, 1] + drawn[:-1, 1]) / 2)
+        assert area == pytest.approx(roc_auc_score(y == k, proba[:, k]), abs=5e-3), name
+
+    correct = proba.argmax(1) == y
+    confidence = proba.max(1)
+    prob_true, prob_pred = calibration_curve(correct, confidence, n_bins=10, strategy="uniform")
+    counts = np.bincount(np.searchsorted(np.linspace(0, 1, 11)[1:-1], confidence), minlength=10)
+    counts = counts[counts > 0]
+    ece = np.sum(counts * np.abs(prob_true - prob_pred)) / counts.sum()
+    assert len(prob_true) >= 4 and ece > 0
+    rel = svg_named(page, f"Reliability (ECE {ece:.4f})")
+    x0, y0, w, h = svg_frame(rel)
+    dots = np.array([[float(a), float(b)] for a, b in re.findall(r"<circle cx='([\d.]+)' cy='([\d.]+)'", rel)])
+    np.testing.assert_allclose((dots[:, 0] - x0) / w, prob_pred, atol=1e-3)
+    np.testing.assert_allclose((y0 + h - dots[:, 1]) / h, prob_true, atol=1e-3)
+
+    (header, *rows) = html_tables(page)["ink"]
+    assert header[:6] == ["slice", "size", "share", "errors", "error_share", "accuracy"] and len(rows) == 4
+    ink = ev.metadata["ink"].to_numpy()
+    sizes = []
+    for row in rows:
+        lo_open, lo, hi = re.fullmatch(r"ink in ([\[(])([\d.]+), ([\d.]+)\]", row[0]).groups()
+        lo, hi = float(lo), float(hi)
+        inside = ((ink > lo) | ((lo_open == "[") & np.isclose(ink, lo, rtol=1e-5))) & (
+            (ink < hi) | np.isclose(ink, hi, rtol=1e-5)
+        )
+        inside &= ~((lo_open == "(") & np.isclose(ink, lo, rtol=1e-5))
+        sizes.append(int(inside.sum()))
+        assert row[1] == str(inside.sum()), row[0]
+        assert row[3] == str(int((~correct[inside]).sum())), row[0]
+        assert row[5] == f"{accuracy_score(y[inside], proba[inside].argmax(1)):.4f}", row[0]
+    assert sum(sizes) == ev.n_samples
 
 
 def test_each_cell_lists_its_most_confident_samples(demo_pages, demo):

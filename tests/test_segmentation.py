@@ -211,19 +211,52 @@ def test_slices_and_subsets_count_only_their_own_images_pixels():
 
 
 def test_reports_carry_the_pixel_matrix_and_per_class_table(seg_models, seg_data):
-    """Check that the JSON report holds the pixel matrix and per-class IoU (NaN as null) and the
-    HTML and text reports name the per-class table and the pixel confusion matrix."""
+    """Check the values under the reports' headings against scikit-learn on model.predict's
+    pixels: the JSON report's pixel matrix, per-class IoU and mean IoU/Dice; the HTML report's
+    "Per class" and "Pixel confusion matrix" tables; the text report's metrics, per-class rows
+    and matrix."""
     import json
+
+    from tests.test_html_report import html_tables
 
     _, _, X, y = seg_data
     ev = Evaluation.from_model(seg_models["softmax"], scaled(X), y, classes=CLASSES, progress=False)
+    t, p = y.reshape(-1), _predict(seg_models["softmax"], scaled(X)).argmax(-1).reshape(-1)
+    cm = skm.confusion_matrix(t, p, labels=LABELS)
+    assert (cm - np.diag(np.diag(cm))).sum() > 20  # mistakes to count, not a perfect diagonal
+    iou = skm.jaccard_score(t, p, labels=LABELS, average=None)
+    dice = skm.f1_score(t, p, labels=LABELS, average=None)
+    precision = skm.precision_score(t, p, labels=LABELS, average=None)
+    recall = skm.recall_score(t, p, labels=LABELS, average=None)
+    support = np.bincount(t, minlength=3)
+
     d = json.loads(ev.to_json())
-    assert d["task"] == "segmentation" and d["confusion_matrix"] == ev.confusion_matrix().tolist()
-    assert d["per_class"]["iou"] == pytest.approx(ev.per_class()["iou"].tolist())
-    assert d["metrics"]["mean_iou"] == pytest.approx(ev.scores["mean_iou"])
-    html, text = ev.to_html(bootstrap=False), ev.to_text()
-    assert "Pixel confusion matrix" in html and "Per class" in html and "disc" in html
-    assert "Pixel confusion matrix" in text and "Pixels counted: 24,576" in text
+    assert d["task"] == "segmentation" and d["confusion_matrix"] == cm.tolist()
+    assert d["per_class"]["iou"] == pytest.approx(iou.tolist())
+    assert d["metrics"]["mean_iou"] == pytest.approx(iou.mean())
+    assert d["metrics"]["mean_dice"] == pytest.approx(dice.mean())
+
+    tables = html_tables(ev.to_html(bootstrap=False))
+    header, *rows = tables["Per class"]
+    assert header[1:7] == ["class", "iou", "dice", "precision", "recall", "support"]
+    assert [r[1] for r in rows] == list(CLASSES)
+    for k, r in enumerate(rows):
+        want = [f"{v:.4f}" for v in (iou[k], dice[k], precision[k], recall[k])] + [str(support[k])]
+        assert r[2:7] == want, CLASSES[k]
+    header, *rows = tables["Pixel confusion matrix"]
+    assert header[1:] == list(CLASSES) and [r[0] for r in rows] == list(CLASSES)
+    np.testing.assert_array_equal([[int(v) for v in r[1:]] for r in rows], cm)
+
+    lines = ev.to_text().splitlines()
+    assert "Pixels counted: 24,576 (value 255 ignored)" in lines and cm.sum() == 24_576
+    assert f"  mean_iou                          {iou.mean():.4f}" in lines
+    assert f"  mean_dice                         {dice.mean():.4f}" in lines
+    at = lines.index("Pixel confusion matrix (rows = true, columns = predicted)")
+    for k, name in enumerate(CLASSES):
+        (row,) = [r.split() for r in lines[:at] if r.split()[1:2] == [name]]
+        assert row[2:7] == [f"{v:.4f}" for v in (iou[k], dice[k], precision[k], recall[k])] + [str(support[k])]
+        (row,) = [r.split() for r in lines[at:] if r.split()[:1] == [name]]
+        assert [int(v) for v in row[1:]] == cm[k].tolist(), name
 
 
 def test_cli_reports_a_segmentation_model_on_image_and_mask_folders(seg_models, seg_data, tmp_path, capsys):
