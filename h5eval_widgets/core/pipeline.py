@@ -178,16 +178,23 @@ def _evaluate_segmentation(
             "masks, as y=... (n, H, W) for arrays or masks='folder/' for a folder of images."
         )
     preprocess = options.pop("preprocess", "auto")
+    image_size = options.pop("image_size", None)
     if options:
         raise TypeError(
             f"{sorted(options)} do not apply to segmentation; it takes masks=, "
-            "palette=, ignore_index=, classes= and preprocess=."
+            "palette=, ignore_index=, classes=, preprocess= and image_size=."
         )
     data = open_segmentation(
         X, masks, palette=seg.get("palette"), ignore_index=seg.get("ignore_index", 255), name=dataset_name
     )
     counts = count_pixels(
-        loaded, data, threshold=threshold, preprocess=preprocess, batch_size=batch_size, progress=progress
+        loaded,
+        data,
+        threshold=threshold,
+        preprocess=preprocess,
+        image_size=image_size,
+        batch_size=batch_size,
+        progress=progress,
     )
     return build(
         None,

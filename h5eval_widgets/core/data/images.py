@@ -101,6 +101,18 @@ class ImageFiles:
     def sizes_agree(self) -> bool:
         return all(tuple(s) == self.native_size for s, _ in self.headers)
 
+    def by_size(self) -> dict[tuple[int, int], np.ndarray]:
+        """Rows by their image's own (width, height), read from the headers, smallest first."""
+        rows: dict[tuple[int, int], list[int]] = {}
+        for i, (s, _) in enumerate(self.headers):
+            rows.setdefault(tuple(s), []).append(i)
+        return {s: np.array(rows[s], np.int64) for s in sorted(rows)}
+
+    def take(self, idx) -> "ImageFiles":
+        """Rows ``idx`` as their own set, at this size and colour mode (nothing is decoded)."""
+        heads = self.headers
+        return ImageFiles([self.files[i] for i in idx], self.size, self.mode, headers=[heads[i] for i in idx])
+
     def conformed(self, size: tuple[int, int] | None, mode: str | None) -> "ImageFiles":
         """The same files at another size and colour mode (nothing is decoded)."""
         return ImageFiles(self.files, size, mode or self.mode, headers=self._headers)

@@ -3,15 +3,18 @@
 A folder of images goes with a folder of masks of the same file names (the stem decides, so
 ``a.jpg`` goes with ``a.png``, as Pascal VOC stores them). A mask's pixel values are class
 indices (grayscale or palette PNGs); a colour mask needs ``palette=`` to map its colours to
-classes. Everything that can be checked without decoding pixels (a missing mask, a mask whose size
-differs from its image, a colour mask without a palette) is checked when the set is opened;
-mask values are checked as each mask is read. Files are only read, never written.
+classes, except two that can only mean one thing: an RGB mask whose three channels are equal
+(class indices saved as RGB) and a Pascal VOC colour mask saved as RGB rather than as a palette
+PNG (only VOC's colours, its border colour among them), read with VOC's colour map and told in
+:attr:`SegmentationSet.found`. Everything that can be checked without decoding pixels (a missing
+mask, a mask whose size differs from its image) is checked when the set is opened; mask values
+are checked as each mask is read. Files are only read, never written.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -20,11 +23,38 @@ import numpy as np
 from ..errors import DatasetError, LabelError
 from .images import ImageFiles, _read_headers
 
-__all__ = ["SegmentationSet", "open_segmentation", "IMAGE_FILE_SUFFIXES"]
+__all__ = ["SegmentationSet", "open_segmentation", "voc_colours", "IMAGE_FILE_SUFFIXES"]
 
 IMAGE_FILE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 #: Pillow modes whose pixel values are class indices.
 INDEX_MODES = ("L", "P", "I", "I;16", "1")
+
+
+def voc_colours(n: int = 256) -> list[tuple[int, int, int]]:
+    """Pascal VOC's colour map: the colour of class index ``i`` (``i`` = 255, the border left out
+    of the evaluation, is (224, 224, 192)), as VOC's palette PNGs and its devkit make it."""
+    out = []
+    for i in range(n):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= (c & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        out.append((r, g, b))
+    return out
+
+
+#: VOC's border colour (index 255): only VOC's own masks are drawn with it.
+VOC_BORDER = (224, 224, 192)
+
+
+def _rgb_key(r, g, b):
+    return (int(r) << 16) | (int(g) << 8) | int(b)
+
+
+_VOC_TABLE = {_rgb_key(*c): i for i, c in enumerate(voc_colours())}
 
 
 def _listing(names: Sequence[str], n: int = 5) -> str:
@@ -42,8 +72,12 @@ class SegmentationSet:
     masks : ndarray of int, shape (n, H, W), or list of Path
     names : tuple of str
         Each image's file name (``'0'``, ``'1'``... for arrays).
-    palette : dict of (r, g, b) to int or None
+    palette : dict of (r, g, b) or int to int, or None
+        Colours (of colour masks) and mask values (of any mask) to class indices.
     ignore_index : int or None
+    found : list of str
+        What reading the masks found and how it read them (VOC colour masks saved as RGB),
+        each said once, for the notes and a warning.
     """
 
     images: Any
@@ -52,6 +86,15 @@ class SegmentationSet:
     palette: dict | None = None
     ignore_index: int | None = 255
     name: str | None = None
+    found: list = field(default_factory=list)
+
+    @property
+    def _colours(self) -> dict:
+        return {k: c for k, c in (self.palette or {}).items() if isinstance(k, tuple)}
+
+    @property
+    def _values(self) -> dict:
+        return {k: c for k, c in (self.palette or {}).items() if not isinstance(k, tuple)}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -76,16 +119,28 @@ class SegmentationSet:
         else:
             m = np.asarray(self.masks[i]).astype(np.int64)
             where = f"Mask {i} of the masks array"
+        values = self._values
+        if values:  # mask values named in palette= (e.g. {255: 1} for 0/255 masks)
+            mapped = m.copy()
+            for v, c in values.items():
+                mapped[m == v] = c
+            m = mapped
         if n_classes is not None:
             bad = (m < 0) | (m >= n_classes)
             if self.ignore_index is not None:
                 bad &= m != self.ignore_index
             if bad.any():
                 values = np.unique(m[bad])
+                hint = (
+                    " (0/255 masks? palette={255: 1} reads 255 as class 1)"
+                    if values.tolist() == [255] and not self._values
+                    else ""
+                )
                 raise LabelError(
                     f"{where} holds values {values[:10].tolist()} that are neither a class index "
-                    f"(0..{n_classes - 1}) nor ignore_index={self.ignore_index}; fix the mask, or "
-                    "pass the value that marks pixels to leave out as ignore_index=..."
+                    f"(0..{n_classes - 1}) nor ignore_index={self.ignore_index}{hint}; fix the mask, "
+                    "map its values with palette={value: class_index, ...}, or pass the value that "
+                    "marks pixels to leave out as ignore_index=..."
                 )
         return m
 
@@ -99,27 +154,65 @@ class SegmentationSet:
                 rgb = np.asarray(im.convert("RGB"))
         except (OSError, ValueError, SyntaxError) as exc:
             raise DatasetError(f"Mask {path} could not be read ({exc}); remove or replace it.") from None
-        if not self.palette:
-            raise DatasetError(_palette_message(path))
+        colours = self._colours
+        if not colours and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+            return rgb[..., 0].astype(np.int64)  # class indices saved as grey RGB: one meaning
         keys = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
-        table = {(int(r) << 16) | (int(g) << 8) | int(b): int(c) for (r, g, b), c in self.palette.items()}
         uniq, inv = np.unique(keys, return_inverse=True)
+        if colours:
+            table = {_rgb_key(*k): c for k, c in colours.items()}
+        elif all(u in _VOC_TABLE for u in uniq.tolist()) and _rgb_key(*VOC_BORDER) in uniq:
+            # VOC's own colours with its border colour: a VOC mask saved as RGB, not as palette PNG
+            table = _VOC_TABLE
+            self.palette = {**dict(zip(voc_colours(), range(256))), **self._values}
+            self.found.append(
+                f"Masks such as {path.name} are RGB colour images, not class indices: their colours are "
+                "Pascal VOC's colour map, border (224, 224, 192) included (a VOC mask saved as RGB "
+                "instead of as a palette PNG), so they were read with VOC's colour map: (0, 0, 0) -> 0, "
+                "(128, 0, 0) -> 1, (0, 128, 0) -> 2, ..., the border -> 255 (ignore_index). If the "
+                "colours mean other classes, pass palette={(r, g, b): class_index, ...}; "
+                "palette='voc' reads them so without this warning."
+            )
+        else:
+            voc = all(u in _VOC_TABLE for u in uniq.tolist())
+            raise DatasetError(_palette_message(path, voc))
         unknown = [u for u in uniq.tolist() if u not in table]
         if unknown:
-            colours = [((u >> 16) & 255, (u >> 8) & 255, u & 255) for u in unknown[:5]]
+            shown = [((u >> 16) & 255, (u >> 8) & 255, u & 255) for u in unknown[:5]]
             raise LabelError(
-                f"Mask {path} has colours {colours} that palette= does not name; add them to "
+                f"Mask {path} has colours {shown} that palette= does not name; add them to "
                 "palette={(r, g, b): class_index, ...} (or map them to ignore_index)."
             )
         return np.array([table[u] for u in uniq.tolist()], np.int64)[inv].reshape(keys.shape)
 
 
-def _palette_message(path) -> str:
+def _palette_message(path, voc: bool = False) -> str:
+    why = " Its colours are all in Pascal VOC's colour map: palette='voc' reads them as VOC's classes." if voc else ""
     return (
         f"Mask {path} is a colour image, not class indices; pass palette={{(r, g, b): "
-        "class_index, ...}} to map each colour to its class (e.g. palette={(0, 0, 0): 0, "
-        "(128, 0, 0): 1}), or save the masks as grayscale PNGs of class indices."
+        "class_index, ...} to map each colour to its class (e.g. palette={(0, 0, 0): 0, "
+        "(128, 0, 0): 1}), or save the masks as grayscale PNGs of class indices." + why
     )
+
+
+def _palette(palette) -> dict | None:
+    """``palette=`` as {(r, g, b) or value: class}; ``'voc'`` is Pascal VOC's colour map."""
+    if palette is None:
+        return None
+    if isinstance(palette, str):
+        if palette.lower() != "voc":
+            raise DatasetError(
+                f"palette={palette!r} is not known; give 'voc' (Pascal VOC's colour map) or a dict "
+                "{(r, g, b): class_index, ...} (or {mask_value: class_index, ...})."
+            )
+        return dict(zip(voc_colours(), range(256)))
+    out = {}
+    for k, c in dict(palette).items():
+        key = int(k) if np.ndim(k) == 0 else tuple(int(v) for v in k)
+        if isinstance(key, tuple) and len(key) != 3:
+            raise DatasetError(f"palette= key {k!r} is neither a colour (r, g, b) nor a mask value.")
+        out[key] = int(c)
+    return out or None
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -145,8 +238,9 @@ def open_segmentation(
         The images, or a folder of image files.
     masks : array-like of int, shape (n, H, W), or path-like
         The masks (class indices), or a folder of masks of the images' file names.
-    palette : dict of (r, g, b) to int, default=None
-        For colour masks: each colour's class index.
+    palette : dict of (r, g, b) or int to int, or 'voc', default=None
+        For colour masks: each colour's class index (``'voc'``: Pascal VOC's colour map); an
+        int key maps that mask value (``{255: 1}`` reads 0/255 masks as classes 0 and 1).
     ignore_index : int or None, default=255
         The mask value that counts nowhere.
 
@@ -154,9 +248,10 @@ def open_segmentation(
     ------
     DatasetError
         A mask missing for an image (the first names listed), a mask whose size differs from its
-        image, a colour mask without ``palette=``.
+        image, an unknown ``palette=``; a colour mask whose colours say nothing without
+        ``palette=`` is refused when it is read.
     """
-    palette = {tuple(int(v) for v in k): int(c) for k, c in dict(palette).items()} if palette else None
+    palette = _palette(palette)
     if isinstance(X, (str, os.PathLike)):
         folder, mask_folder = Path(X), Path(masks)
         files = _image_files(folder)
@@ -170,14 +265,12 @@ def open_segmentation(
             )
         mask_files = [by_stem[f.stem] for f in files]
         heads, mask_heads = _read_headers(files), _read_headers(mask_files)
-        for f, m, (size, _), (msize, mmode) in zip(files, mask_files, heads, mask_heads):
+        for f, m, (size, _), (msize, _) in zip(files, mask_files, heads, mask_heads):
             if tuple(size) != tuple(msize):
                 raise DatasetError(
                     f"Mask {m} is {msize[0]}x{msize[1]} but its image {f} is {size[0]}x{size[1]}; "
                     "a mask must have its image's size."
                 )
-            if mmode not in INDEX_MODES and not palette:
-                raise DatasetError(_palette_message(m))
         return SegmentationSet(
             ImageFiles(files, headers=heads),
             mask_files,

@@ -1,14 +1,18 @@
 """Segmentation inference: one pass that leaves per-image pixel counts, and masks predicted again
 for the few images a view shows.
 
-Each batch's scores are brought to each mask's own size (bilinear on the scores, then arg-max,
-or the threshold for one sigmoid output) and reduced at once to per-image confusion counts
+Images of different sizes (as Pascal VOC's are): a model with free spatial dimensions takes each
+image at its own size, the images grouped by size into batches sized for the model's memory; a
+fixed-size model takes them resized to its input (bilinear), and so does ``image_size=``. Each
+batch's scores are brought to each mask's own size (bilinear on the scores, then arg-max, or the
+threshold for one sigmoid output) and reduced at once to per-image confusion counts
 (:func:`~h5eval_widgets.core.metrics.segmentation.image_counts`): the per-pixel scores of the
-whole set never stay in memory.
+whole set never stay in memory. Masks that look like 0/255 binary masks are warned about.
 """
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
@@ -16,7 +20,7 @@ import numpy as np
 
 from ..data.masks import SegmentationSet
 from ..data.preprocessing import resolve_preprocess
-from ..errors import LabelError
+from ..errors import DataWarning, LabelError, ShapeMismatchError
 from ..metrics.segmentation import SCORE_BINS, PixelCounts, image_counts
 from ..models.loading import LoadedModel
 from .backend import resize_bilinear
@@ -38,9 +42,21 @@ class MaskPredictor:
     preprocess : default='auto'
         As in :func:`~h5eval_widgets.core.data.preprocessing.resolve_preprocess` (image files
         scaled to [0, 1] unless the model rescales; arrays fed as given with ``'auto'``).
+    image_size : (width, height), default=None
+        Every image resized to this size (bilinear). Otherwise a fixed-size model takes the
+        images resized to its input, and a model with free spatial dimensions each image at
+        its own size.
     """
 
-    def __init__(self, loaded: LoadedModel, data: SegmentationSet, *, threshold: float = 0.5, preprocess: Any = "auto"):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        data: SegmentationSet,
+        *,
+        threshold: float = 0.5,
+        preprocess: Any = "auto",
+        image_size: tuple[int, int] | None = None,
+    ):
         info = loaded.info
         out = tuple(info.output_shape)
         if len(out) != 4:
@@ -56,25 +72,64 @@ class MaskPredictor:
         in_shape = tuple(info.input_shape)
         h, w = in_shape[1:3] if len(in_shape) == 4 else (None, None)
         channels = in_shape[-1] if len(in_shape) == 4 and in_shape[-1] else 3
+        fixed = (int(h), int(w)) if h and w else None
+        given = (int(image_size[1]), int(image_size[0])) if image_size is not None else None
+        if given and fixed and given != fixed:
+            raise ShapeMismatchError(
+                f"image_size={tuple(image_size)} but {loaded.name} takes {fixed[1]}x{fixed[0]} images; "
+                "leave image_size out (images are resized to the model's input) or give its size."
+            )
+        #: (height, width) every image is fed at, or None: each at its own
+        self.size = given or fixed
+        self.free = fixed is None  # the model's spatial dimensions are free
+        #: rows by their image's own (width, height) when each is predicted at its own size
+        self.groups: dict | None = None
         if data.from_files:
             mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(int(channels), "RGB")
-            self.images = data.images.conformed((w, h) if h and w else None, mode)
+            self.images = data.images.conformed((self.size[1], self.size[0]) if self.size else None, mode)
             spec = "auto" if preprocess is None else preprocess
+            if self.size is None and not self.images.sizes_agree:
+                self.groups = self.images.by_size()
         else:
             arr = np.asarray(data.images, np.float32)
             self.images = arr[..., None] if arr.ndim == 3 else arr
             spec = None if isinstance(preprocess, str) and preprocess == "auto" else preprocess
-        self.size = (h, w) if h and w else None
         self.pre, pre_note, _ = resolve_preprocess(
             spec, images=data.from_files, model_rescales=bool(info.rescales_inputs)
         )
         if pre_note:
             self.notes.append(pre_note)
-        row = (*(self.size or self.images.shape[1:3]), self.images.shape[-1])
-        self.row_shape = tuple(int(v) for v in row)
-        self.forward = _forward_fn(loaded, (self.row_shape, np.float32))
         self._resized = False
+        self._size_note(given)
+        c = int(self.images.shape[-1])
+        row = (None, None, c) if self.groups else (*(self.size or self.images.shape[1:3]), c)
+        self.row_shape = tuple(None if v is None else int(v) for v in row)
+        self.forward = _forward_fn(loaded, (self.row_shape, np.float32))
         self._ignored = 0
+
+    def _size_note(self, given) -> None:
+        """Say how images of other sizes than the model's input were fed (files only: arrays
+        have one size, and an output of another size is told by :meth:`_at_mask_sizes`)."""
+        if not self.data.from_files:
+            return
+        sizes = list(self.images.by_size())
+        some = (
+            f"Images of {len(sizes)} sizes" if len(sizes) > 1 else f"Images of one size ({sizes[0][0]}x{sizes[0][1]})"
+        )
+        then = "the threshold." if self.sigmoid else "arg-max."
+        if self.groups:
+            self.notes.append(f"{some}, each predicted at its own size (grouped by size into batches).")
+        elif self.size is not None and any(s != (self.size[1], self.size[0]) for s in sizes):
+            to = (
+                f"image_size={self.size[1]}x{self.size[0]}"
+                if given
+                else f"the model's {self.size[1]}x{self.size[0]} input"
+            )
+            self.notes.append(
+                f"{some} resized to {to} (bilinear); the scores resized back to each mask's size "
+                f"(bilinear), then {then}"
+            )
+            self._resized = True  # said here: not again when the scores are brought back
 
     # ------------------------------------------------------------------ inputs
     def _prepare(self, batch) -> Any:
@@ -85,15 +140,43 @@ class MaskPredictor:
             x = np.asarray(self.pre(x), np.float32)
         return x
 
-    def _batches(self, step: int):
+    def _step(self, batch_size: int | None, hw: tuple[int, int]) -> int:
+        """Rows per call for images of ``hw`` (height, width): the model's activations grow with
+        the pixels when its spatial dimensions are free."""
+        pixels = int(hw[0]) * int(hw[1])
+        row_bytes = pixels * int(self.images.shape[-1]) * 4
+        act = self.loaded.info.activation_bytes
+        if act and self.free:
+            act *= pixels  # a free-size model's layer outputs are counted per pixel
+        return rows_per_call(row_bytes, act, batch_size, FILE_ROWS if self.data.from_files else 1 << 12)
+
+    def _parts(self, batch_size: int | None):
+        """``(rows, batches of those rows' images)``: the whole set, or one part per image size."""
+        if self.groups is None:
+            step = self._step(batch_size, self.size or self.images.shape[1:3])
+            yield np.arange(len(self.images)), self._batches(self.images, step)
+            return
+        for (w, h), idx in self.groups.items():
+            yield idx, self._batches(self.images.take(idx), self._step(batch_size, (h, w)))
+
+    def _batches(self, images, step: int):
         if self.data.from_files:
-            start = 0
-            for batch in self.images.batches(step):
-                yield np.arange(start, start + len(batch)), batch
-                start += len(batch)
+            yield from images.batches(step)
         else:
-            for start in range(0, len(self.images), step):
-                yield np.arange(start, min(start + step, len(self.images))), self.images[start : start + step]
+            for start in range(0, len(images), step):
+                yield images[start : start + step]
+
+    def _read(self, idx: np.ndarray) -> list[tuple[np.ndarray, Any]]:
+        """``(positions in idx, their images)`` per image size (one part unless each image is
+        predicted at its own size)."""
+        if self.groups is None:
+            return [(np.arange(len(idx)), self.images[idx])]
+        sizes = [tuple(self.images.headers[int(i)][0]) for i in idx]
+        parts = []
+        for size in sorted(set(sizes)):
+            pos = np.array([j for j, s in enumerate(sizes) if s == size], np.int64)
+            parts.append((pos, self.images.take(idx[pos])[:]))
+        return parts
 
     def _scores(self, x):
         """The model's scores for a prepared batch (sigmoid applied to logits, noted once)."""
@@ -140,9 +223,13 @@ class MaskPredictor:
         idx = np.asarray(indices, np.int64).reshape(-1)
         if len(idx) == 0:
             return []
-        x = self._prepare(self.images[idx])
         shapes = [tuple(self.data.mask(int(i)).shape) for i in idx]
-        return [self._decide(s, threshold) for s in self._at_mask_sizes(self._scores(x), shapes)]
+        res: list = [None] * len(idx)
+        for pos, images in self._read(idx):
+            scores = self._at_mask_sizes(self._scores(self._prepare(images)), [shapes[j] for j in pos])
+            for j, s in zip(pos, scores):
+                res[j] = self._decide(s, threshold)
+        return res
 
     def true_mask(self, i: int) -> np.ndarray:
         """Image ``i``'s true mask (class indices; ``ignore_index`` left as it is)."""
@@ -166,10 +253,6 @@ class MaskPredictor:
         per-image score histograms of the true background and foreground pixels)."""
         k, ign = self.n_classes, self.data.ignore_index
         n = len(self.data)
-        row_bytes = int(np.prod(self.row_shape)) * 4
-        step = rows_per_call(
-            row_bytes, self.loaded.info.activation_bytes, batch_size, FILE_ROWS if self.data.from_files else 1 << 12
-        )
         counts = np.zeros((n, k, k), np.int64)
         hist = np.zeros((n, 2, SCORE_BINS), np.int64) if self.sigmoid else None
         bar = None
@@ -182,32 +265,44 @@ class MaskPredictor:
             return [self.data.mask(int(i), k) for i in idx]
 
         with ThreadPoolExecutor(1) as pool:  # a batch's masks are read while the model runs
-            for idx, batch in self._batches(step):
-                pending = pool.submit(read, idx)
-                try:
-                    out = self._scores(self._prepare(batch))
-                finally:
-                    masks = pending.result()
-                if ign is not None:
-                    self._ignored += sum(int(np.count_nonzero(m == ign)) for m in masks)
-                scores = self._at_mask_sizes(out, [m.shape for m in masks])
-                for i, m, s in zip(idx, masks, scores):
-                    counts[i] = image_counts(m[None], self._decide(s)[None], k, ign)[0]
-                    if hist is not None:
-                        b = np.minimum((s[..., 0] * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
-                        for c in (0, 1):
-                            hist[i, c] = np.bincount(b[m == c], minlength=SCORE_BINS)
-                if bar is not None:
-                    bar.update(len(idx))
+            for rows, batches in self._parts(batch_size):
+                start = 0
+                for batch in batches:
+                    idx = rows[start : start + len(batch)]
+                    start += len(batch)
+                    pending = pool.submit(read, idx)
+                    try:
+                        out = self._scores(self._prepare(batch))
+                    finally:
+                        masks = pending.result()
+                    if ign is not None:
+                        self._ignored += sum(int(np.count_nonzero(m == ign)) for m in masks)
+                    scores = self._at_mask_sizes(out, [m.shape for m in masks])
+                    for i, m, s in zip(idx, masks, scores):  # each image's own counts: sizes differ
+                        counts[i] = image_counts(m[None], self._decide(s)[None], k, ign)[0]
+                        if hist is not None:
+                            b = np.minimum((s[..., 0] * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
+                            for c in (0, 1):
+                                hist[i, c] = np.bincount(b[m == c], minlength=SCORE_BINS)
+                    if bar is not None:
+                        bar.update(len(idx))
         if bar is not None:
             bar.close()
+        for found in self.data.found:  # what reading the masks found (VOC colours saved as RGB)
+            if found not in self.notes:
+                self.notes.append(found)
+                warnings.warn(found, DataWarning, stacklevel=3)
         ignored = self._ignored
         if ign is not None and ignored and counts[:, 1:, :].sum() == 0:
-            self.notes.append(
+            note = (
                 f"No pixel is of a class other than 0, but {ignored:,} pixels equal "
-                f"ignore_index={ign} and count nowhere: if the masks store a class as {ign} (0/255 "
-                "masks), give them as class indices (0/1), or another ignore_index."
+                f"ignore_index={ign} and count nowhere: the masks look like 0/{ign} binary masks. "
+                f"If {ign} marks the foreground, pass palette={{{ign}: 1}} to read it as class 1 "
+                "(or give the masks as class indices 0/1); if it marks pixels to leave out (as "
+                f"Pascal VOC's borders), keep ignore_index={ign}."
             )
+            self.notes.append(note)
+            warnings.warn(note, DataWarning, stacklevel=3)
         return PixelCounts(
             counts,
             k,
@@ -228,10 +323,11 @@ def count_pixels(
     *,
     threshold: float = 0.5,
     preprocess: Any = "auto",
+    image_size: tuple[int, int] | None = None,
     batch_size: int | None = None,
     progress: bool = True,
 ) -> PixelCounts:
     """Predict a segmentation set once: its pixel counts, with the predictor of the masks shown
-    as their ``source``."""
-    predictor = MaskPredictor(loaded, data, threshold=threshold, preprocess=preprocess)
+    as their ``source``. ``image_size=(width, height)`` resizes every image to that size."""
+    predictor = MaskPredictor(loaded, data, threshold=threshold, preprocess=preprocess, image_size=image_size)
     return predictor.count(batch_size=batch_size, progress=progress)
