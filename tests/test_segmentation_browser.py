@@ -82,19 +82,40 @@ def test_a_pixel_cell_click_draws_its_images_with_overlays_and_audio_cards_play(
             f"text=selected: true square → predicted disc, {int(counts.sum()):,} pixels", timeout=30_000
         )
         page.wait_for_selector("text=true square · predicted disc", timeout=30_000)
-        captions = page.locator(".h5eval-mask-card [data-index]")
-        expect(captions).to_have_count(shown, timeout=30_000)
-        assert [int(c) for c in captions.evaluate_all("cs => cs.map(c => c.dataset.index)")] == idx[:shown].tolist()
+        # the title comes before the cards, whose masks are drawn again for the cell: wait until
+        # the shown cards are the cell's (its images, each caption counting its cell pixels)
+        want = [f"#{i} " for i in idx[:shown]]
+        captions = page.locator(".h5eval-mask-card:visible [data-index]")
         page.wait_for_function(
-            "n => { const ims = [...document.querySelectorAll('.h5eval-mask-card img')];"
+            "want => { const cs = [...document.querySelectorAll('.h5eval-mask-card [data-index]')]"
+            ".filter(c => c.closest('.h5eval-mask-card').offsetParent !== null);"
+            " return cs.length == want.length && cs.every((c, n) => c.innerText.startsWith(want[n])"
+            " && c.innerText.includes('px of the cell')); }",
+            arg=want,
+            timeout=30_000,
+        )
+        expect(captions).to_have_count(shown)
+        assert [int(c) for c in captions.evaluate_all("cs => cs.map(c => c.dataset.index)")] == idx[:shown].tolist()
+        pixels = [int(c.split(" · ")[2].split(" px")[0].replace(",", "")) for c in captions.all_inner_texts()]
+        assert pixels == counts[:shown].tolist() and min(pixels) > 0
+        page.wait_for_function(
+            "n => { const ims = [...document.querySelectorAll('.h5eval-mask-card img')]"
+            ".filter(im => im.closest('.h5eval-mask-card').offsetParent !== null);"
             " return ims.length == n && ims.every(im => im.complete && im.naturalWidth > 0); }",
             arg=2 * shown,
             timeout=30_000,
         )
-        marked = colour_counts(page, ".h5eval-mask-card img", MARK)
         scale = (128 // 32) ** 2  # the 32 px masks are drawn at 128 px, nearest
-        assert marked[0::2] == [0] * shown  # the true overlays mark nothing
-        assert marked[1::2] == (scale * counts[:shown]).tolist()
+        # the true overlays mark nothing; the predicted ones the cell's pixels
+        expected = [v for c in counts[:shown] for v in (0, scale * int(c))]
+        selector = ".h5eval-mask-card:not([style*='display: none']) img"
+        marked = colour_counts(page, selector, MARK)
+        for _ in range(50):  # a picture's new data may still be decoding: read again until it settles
+            if marked == expected:
+                break
+            page.wait_for_timeout(200)
+            marked = colour_counts(page, selector, MARK)
+        assert marked == expected
 
         players = page.locator(".h5eval-dashboard audio")
         page.wait_for_function(
