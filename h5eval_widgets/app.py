@@ -14,6 +14,7 @@ from .state import EvalState
 from .views.cartography import CartographyView
 from .views.epochs import EpochView
 from .views.detection import DetectionView
+from .views.notes import DataNotesView
 from .views._base import close_widgets, owned_widgets, unobserve
 from .views import (
     CalibrationView,
@@ -146,6 +147,7 @@ class Dashboard(W.VBox):
         st.observe(self._sync_class_dd, names="focus_class")
 
         self.status = StatusView(st)
+        self.data_notes = DataNotesView(st, layout=W.Layout(flex="1 1 auto"))
         self.summary = SummaryView(st, export_dir=export_dir)
         self.confusion = ConfusionMatrixView(st)
         self.pairs = ConfusedPairsView(st)
@@ -186,7 +188,7 @@ class Dashboard(W.VBox):
         self._open_tab()
         self.children = [
             W.HBox([self.model_dd, self.dataset_dd, self.class_dd]),
-            self.status,
+            W.HBox([self.status, self.data_notes], layout=W.Layout(align_items="flex-start", flex_flow="row wrap")),
             W.HBox(
                 [
                     W.VBox(
@@ -248,6 +250,7 @@ class Dashboard(W.VBox):
         """Every view of the dashboard (shown or not)."""
         return self.extra_views + [
             self.status,
+            self.data_notes,
             self.summary,
             self.confusion,
             self.pairs,

@@ -20,6 +20,7 @@ from .core import Dataset, Evaluation, H5EvalError, load_dataset, load_model
 from .core.results.compare import Comparison, SplitReport, compare_splits, load_history
 from .core.results import ClassEvaluation
 from .core.insight.tags import TagStore
+from .core._lazy import BACKEND_NOTE
 from .core.metrics.queries import samples_frame, sort_samples
 from .core.pipeline import DATA_SUFFIXES, MODEL_SUFFIXES, scan_folder
 from .core.scale.cluster_inputs import arrays_to_send, read_here, workers_read
@@ -219,8 +220,8 @@ class Session(Activity):
         background = self._rank_in_background(ev)
         self.ranking_ready = not background
         self.evaluation = ev
-        notes = "".join(f" · {n}" for n in ev.notes)
-        self.set_status(f"{model_name} on {dataset_name}: {ev.n_samples} samples, {ev.task}.{notes}")
+        runtime = "".join(f" · {n}" for n in ev.notes if n.startswith(BACKEND_NOTE)) or "."
+        self.set_status(f"{model_name} on {dataset_name}: {ev.n_samples} samples, {ev.task}{runtime}")
         return ev
 
     @property

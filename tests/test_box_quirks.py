@@ -177,3 +177,33 @@ def test_what_cannot_be_a_box_is_refused_naming_the_format_that_fits(tmp_path, d
     with pytest.raises(ValueError, match=r"fix their own format"):
         Evaluation.from_detections(tmp_path / "voc", [], box_format="xyxy")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["instances.json", "voc"]
+
+
+def test_data_notes_are_shown_beside_the_status_line_and_in_the_report(data, sizes):
+    """Check the dashboard's "data notes (n)" disclosure lists the overflow note of the chosen
+    evaluation (and leaves the page for one with none), the status line does not repeat it, and
+    the HTML report opens with the same notes."""
+    from h5eval_widgets import Dashboard
+
+    gt, dets = copy.deepcopy(data)
+    a = gt["annotations"][0]
+    a["bbox"][2] = sizes[a["image_id"]][0] - a["bbox"][0] + 25
+    overflowing = _quiet(gt, dets, dataset_name="overflowing")
+    clean = _quiet(*copy.deepcopy(data), dataset_name="clean")
+    note = "1 true box reaches past its image, by up to 25 px; evaluated as given, as pycocotools does."
+    assert overflowing.notes == (note,) and clean.notes == ()
+    dash = Dashboard.from_evaluations({"overflowing": overflowing, "clean": clean})
+    try:
+        st, view = dash.state, dash.data_notes
+        st.model_name = "overflowing"
+        assert view.layout.display is None and view in dash.children[1].children
+        assert "data notes (1)</summary>" in view.html.value and f"<li>{note}</li>" in view.html.value
+        assert "past its image" not in st.session.status
+        st.model_name = "clean"
+        assert st.session.evaluation is clean and view.layout.display == "none" and view.children == ()
+    finally:
+        dash.close()
+    page = overflowing.to_html()
+    top = page.index("<h2>Metrics</h2>")
+    assert page.index("<summary>Data notes (1)</summary>") < top and f"<li>{note}</li>" in page[:top]
+    assert "Data notes" not in clean.to_html()

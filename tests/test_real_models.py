@@ -527,7 +527,7 @@ def test_a_folder_twice_as_large_does_not_raise_peak_memory(tmp_path, rescaling_
 
 def test_dashboard_on_a_photo_folder_shows_the_original_files(photos, gray_cnn_keras2):
     """Check the gallery: a cell click shows each sample's own file, shrunk, with its name,
-    and the status line says what was done to the images."""
+    and the data notes beside the status line say what was done to the images."""
     from PIL import Image
 
     from h5eval_widgets import Dashboard
@@ -540,7 +540,7 @@ def test_dashboard_on_a_photo_folder_shows_the_original_files(photos, gray_cnn_k
     )
     st = dash.state
     ev = st.evaluation
-    assert ev is not None and "Images read as 32x32 grayscale" in st.status, st.status
+    assert ev is not None and "Images read as 32x32 grayscale" in dash.data_notes.html.value, st.status
     true, pred = map(int, np.argwhere(np.asarray(ev.confusion_matrix()) > 0)[0])
     dash.confusion.click_cell(true, pred)
     shown = dash.samples.shown_indices

@@ -33,6 +33,11 @@ def class_index(names, name: str):
     return pd.Index(list(names), dtype=object, name=name)
 
 
+#: how the note naming the Keras backend starts (every model evaluation's first note; the
+#: dashboard shows it in the status line, apart from the notes on the data)
+BACKEND_NOTE = "Keras backend:"
+
+
 def keras_backend() -> str:
     """The Keras backend of this process: ``'tensorflow'``, ``'jax'`` or ``'torch'``.
 

@@ -136,7 +136,7 @@ def evaluate_model(
         task=task or info.task_hint(data.y),
         threshold=threshold,
         sample_weight=sample_weight,
-        notes=tuple(loaded.notes) + tuple(pred_notes),
+        notes=tuple(loaded.notes) + tuple(pred_notes) + tuple(data.notes),
         activation=info.output_activation,
         model_info=info,
         model_name=loaded.name,

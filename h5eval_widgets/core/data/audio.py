@@ -151,8 +151,23 @@ def conform_audio(X: AudioFiles, want: tuple, name: str, *, preprocessed: bool) 
     return out, [
         f"Audio read as {out.length} samples x {out.channels} channel(s) at {out.rate} Hz, "
         "decoded with tf.audio.decode_wav, padded with zeros or cut, as "
-        "keras.utils.audio_dataset_from_directory does."
+        "keras.utils.audio_dataset_from_directory does.",
+        *_fitted(out),
     ]
+
+
+def _fitted(X: AudioFiles) -> list[str]:
+    """Notes counting the files padded, cut or of another channel count (files at another
+    sampling rate are refused when the folder is read)."""
+    _, chans, frames = (np.array(col) for col in zip(*X.headers))
+    n, notes = len(X.headers), []
+    short, long_ = int((frames < X.length).sum()), int((frames > X.length).sum())
+    if short or long_:
+        notes.append(f"{short} of {n} files padded with zeros and {long_} cut to {X.length} samples.")
+    other = int((chans != X.channels).sum())
+    if other:
+        notes.append(f"{other} of {n} files have another channel count, fitted to {X.channels} by decode_wav.")
+    return notes
 
 
 #: Samples per frame of the spectrograms shown (hop: half of it).
@@ -204,11 +219,16 @@ def spectrogram(
 
 
 def audio_files_in(path: Path, classes: Sequence[str]) -> tuple[list[Path], list[int]]:
-    """The .wav files of each class folder, in class then file-name order (Keras's order)."""
+    """The .wav files of each class folder, in class then file-name order (Keras's order);
+    hidden ones (a name starting with '.' below ``path``) left out."""
     files, labels = [], []
     for i, c in enumerate(classes):
         for f in sorted((path / c).rglob("*")):
-            if f.suffix.lower() in AUDIO_SUFFIXES and f.is_file():
+            if (
+                f.suffix.lower() in AUDIO_SUFFIXES
+                and f.is_file()
+                and not any(p.startswith(".") for p in f.relative_to(path).parts)
+            ):
                 files.append(f)
                 labels.append(i)
     return files, labels

@@ -22,7 +22,17 @@ import numpy as np
 
 from ..errors import DataWarning, DatasetError
 
-__all__ = ["BOX_FORMATS", "EDGE_TOLERANCE", "to_xywh", "check_boxes", "fitting_formats", "format_hints"]
+__all__ = [
+    "BOX_FORMATS",
+    "EDGE_TOLERANCE",
+    "to_xywh",
+    "raw_boxes",
+    "box_sizes",
+    "check_boxes",
+    "checked_boxes",
+    "fitting_formats",
+    "format_hints",
+]
 
 #: the box formats KerasHub names (``bounding_box_format``); ``rel_`` ones are fractions of the image
 BOX_FORMATS = (
@@ -286,3 +296,45 @@ def format_hints(
         )
     warnings.warn(text, DataWarning, stacklevel=2)
     return [text]
+
+
+def raw_boxes(df, where: str, box_format: str | None) -> tuple[np.ndarray, str]:
+    """A frame's four numbers per box, as given, and the format they are read in."""
+    if {"x", "y", "w", "h"} <= set(df.columns):
+        return df[["x", "y", "w", "h"]].to_numpy(np.float64), box_format or "xywh"
+    if {"xmin", "ymin", "xmax", "ymax"} <= set(df.columns):
+        return df[["xmin", "ymin", "xmax", "ymax"]].to_numpy(np.float64), box_format or "xyxy"
+    if "bbox" in df.columns:
+        return np.array(df["bbox"].tolist(), dtype=np.float64).reshape(-1, 4), box_format or "xywh"
+    raise DatasetError(
+        f"{where} has no boxes: give columns x, y, w, h (pixels, top-left corner), "
+        f"xmin, ymin, xmax, ymax, or bbox; it has {list(df.columns)[:12]}."
+    )
+
+
+def box_sizes(b, imgs) -> tuple[np.ndarray, np.ndarray]:
+    """Each box's image width and height."""
+    size = imgs.set_index("image_id")[["width", "height"]]
+    return (
+        size["width"].reindex(b["image_id"]).to_numpy(np.float64),
+        size["height"].reindex(b["image_id"]).to_numpy(np.float64),
+    )
+
+
+def checked_boxes(b, raw, fmt, W, H, *, where: str, what: str, arg: str, truth=None, scores=None) -> list[str]:
+    """:func:`check_boxes`, then :func:`format_hints` when the format was the user's to give."""
+    fix = "boxes are [x, y, width, height]."
+    if raw is not None and ((b["w"] < 0) | (b["h"] < 0)).any():
+        fits = fitting_formats(raw, fmt, W, H)
+        if fits:
+            fix = (
+                f"they were read as {fmt!r}; if they are {' or '.join(fits)}, pass "
+                + " or ".join(f"{arg}={f!r}" for f in fits)
+                + "."
+            )
+    notes = check_boxes(b, W, H, where=where, what=what, negative_fix=fix)
+    if raw is not None:
+        notes += format_hints(
+            raw, fmt, b["image_id"].to_numpy(), W, H, what=what, where=where, arg=arg, truth=truth, scores=scores
+        )
+    return notes

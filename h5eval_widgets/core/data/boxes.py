@@ -19,17 +19,9 @@ import numpy as np
 
 from .._lazy import pd
 from ..errors import DatasetError
-from .box_checks import BOX_FORMATS, EDGE_TOLERANCE, check_boxes, fitting_formats, format_hints, to_xywh
+from .box_checks import BOX_FORMATS, EDGE_TOLERANCE, box_sizes, checked_boxes, raw_boxes, to_xywh
 
-__all__ = [
-    "GroundTruth",
-    "read_ground_truth",
-    "read_detections",
-    "image_sizes",
-    "EDGE_TOLERANCE",
-    "BOX_FORMATS",
-    "to_xywh",
-]
+__all__ = ["GroundTruth", "read_ground_truth", "read_detections", "image_sizes", "EDGE_TOLERANCE", "BOX_FORMATS"]
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 BOX_COLUMNS = ["image_id", "category_id", "x", "y", "w", "h"]
 
@@ -92,16 +84,13 @@ def read_ground_truth(
     Returns
     -------
     GroundTruth
-        Boxes reaching past their image are kept as given (as pycocotools does) and counted
-        in ``notes``; boxes that look given in another format (mostly far outside their
-        images, or all within [0, 1]) are told in a
-        :class:`~h5eval_widgets.core.errors.DataWarning` and a note naming the fix.
+        Boxes past their image are kept as given and counted in ``notes``; a likely format
+        mistake is told in a ``DataWarning`` and a note (see :mod:`.box_checks`).
 
     Raises
     ------
     DatasetError
-        For what cannot be a box (a NaN coordinate, a negative size), an annotation of an
-        image that is not there, or an unknown class.
+        For a NaN coordinate or a negative size, an image that is not there, an unknown class.
     """
     if box_format is not None and box_format not in BOX_FORMATS:
         raise ValueError(f"box_format={box_format!r} is not one of {BOX_FORMATS}.")
@@ -266,22 +255,8 @@ def _named_boxes(rows, imgs, names: list[str], where: str, raw=None, fmt=None) -
     return _checked(GroundTruth(images, boxes, {i: n for n, i in ids.items()}, where), raw, fmt)
 
 
-def _raw_boxes(df, where: str, box_format: str | None) -> tuple[np.ndarray, str]:
-    """A frame's four numbers per box, as given, and the format they are read in."""
-    if {"x", "y", "w", "h"} <= set(df.columns):
-        return df[["x", "y", "w", "h"]].to_numpy(np.float64), box_format or "xywh"
-    if {"xmin", "ymin", "xmax", "ymax"} <= set(df.columns):
-        return df[["xmin", "ymin", "xmax", "ymax"]].to_numpy(np.float64), box_format or "xyxy"
-    if "bbox" in df.columns:
-        return np.array(df["bbox"].tolist(), dtype=np.float64).reshape(-1, 4), box_format or "xywh"
-    raise DatasetError(
-        f"{where} has no boxes: give columns x, y, w, h (pixels, top-left corner), "
-        f"xmin, ymin, xmax, ymax, or bbox; it has {list(df.columns)[:12]}."
-    )
-
-
 def _from_frame(df, images, classes, where: str, box_format: str | None) -> GroundTruth:
-    raw, fmt = _raw_boxes(df, where, box_format)
+    raw, fmt = raw_boxes(df, where, box_format)
     sizes = _sizes(images, where)
     names = list(sizes)
     key = "file_name" if "file_name" in df.columns else None
@@ -298,15 +273,6 @@ def _from_frame(df, images, classes, where: str, box_format: str | None) -> Grou
     imgs = [(ids[n], n, *sizes[n]) for n in names]
     cls = list(classes) if classes is not None else sorted({r[1] for r in rows})
     return _named_boxes(rows, imgs, cls, where, raw, fmt)
-
-
-def _box_sizes(b, imgs) -> tuple[np.ndarray, np.ndarray]:
-    """Each box's image width and height."""
-    size = imgs.set_index("image_id")[["width", "height"]]
-    return (
-        size["width"].reindex(b["image_id"]).to_numpy(np.float64),
-        size["height"].reindex(b["image_id"]).to_numpy(np.float64),
-    )
 
 
 def _checked(gt: GroundTruth, raw=None, fmt: str | None = None) -> GroundTruth:
@@ -330,28 +296,9 @@ def _checked(gt: GroundTruth, raw=None, fmt: str | None = None) -> GroundTruth:
     if not cat_ok.all():
         bad = b["category_id"][~cat_ok].unique()[:5].tolist()
         raise DatasetError(f"{where}: unknown category id(s) {bad}; the categories are {list(gt.categories)[:20]}.")
-    W, H = _box_sizes(b, imgs)
-    notes = _checked_boxes(b, raw, fmt, W, H, where=where, what="true box", arg="box_format")
+    W, H = box_sizes(b, imgs)
+    notes = checked_boxes(b, raw, fmt, W, H, where=where, what="true box", arg="box_format")
     return gt._replace(notes=tuple(notes))
-
-
-def _checked_boxes(b, raw, fmt, W, H, *, where: str, what: str, arg: str, truth=None, scores=None) -> list[str]:
-    """:func:`check_boxes`, then :func:`format_hints` when the format was the user's to give."""
-    fix = "boxes are [x, y, width, height]."
-    if raw is not None and ((b["w"] < 0) | (b["h"] < 0)).any():
-        fits = fitting_formats(raw, fmt, W, H)
-        if fits:
-            fix = (
-                f"they were read as {fmt!r}; if they are {' or '.join(fits)}, pass "
-                + " or ".join(f"{arg}={f!r}" for f in fits)
-                + "."
-            )
-    notes = check_boxes(b, W, H, where=where, what=what, negative_fix=fix)
-    if raw is not None:
-        notes += format_hints(
-            raw, fmt, b["image_id"].to_numpy(), W, H, what=what, where=where, arg=arg, truth=truth, scores=scores
-        )
-    return notes
 
 
 # ---------------------------------------------------------------------------- detections
@@ -373,9 +320,8 @@ def read_detections(source, gt: GroundTruth, *, box_format: str | None = None):
     Returns
     -------
     DataFrame
-        ``image_id``, ``category_id``, ``x``, ``y``, ``w``, ``h``, ``score``. Boxes past their
-        image are kept as given (unclipped detector boxes are common). Boxes that look given
-        in another format are told in a :class:`~h5eval_widgets.core.errors.DataWarning`.
+        ``image_id``, ``category_id``, ``x``, ``y``, ``w``, ``h``, ``score``; boxes past their
+        image kept as given; a likely format mistake told in a ``DataWarning``.
     """
     return read_detections_noted(source, gt, box_format=box_format)[0]
 
@@ -409,7 +355,7 @@ def read_detections_noted(source, gt: GroundTruth, *, box_format: str | None = N
             f"Detections must be a COCO results list, a file or a DataFrame; got {type(source).__name__}."
         )
     if len(df):
-        raw, fmt = _raw_boxes(df, where, box_format)
+        raw, fmt = raw_boxes(df, where, box_format)
         df = df.assign(x=raw[:, 0], y=raw[:, 1], w=raw[:, 2], h=raw[:, 3])
     else:
         df, raw, fmt = pd.DataFrame(columns=[*BOX_COLUMNS, "score"]), None, "xywh"
@@ -465,10 +411,10 @@ def read_detections_noted(source, gt: GroundTruth, *, box_format: str | None = N
             f"{out['category_id'][~cat_ok].unique()[:5].tolist()}; the categories "
             f"are {list(gt.categories)[:20]}."
         )
-    W, H = _box_sizes(out, gt.images)
+    W, H = box_sizes(out, gt.images)
     if raw is not None:
         out[["x", "y", "w", "h"]] = to_xywh(raw, fmt, W, H)
-    notes = _checked_boxes(
+    notes = checked_boxes(
         out, raw, fmt, W, H, where=where, what="detection", arg="detection_format", truth=gt.boxes, scores=out["score"]
     )
     return out, notes

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from .images import color_mode_of
-from .readers import IMAGE_SUFFIXES, X_KEYS, Y_KEYS, read_file, read_labels, split_frame
+from .readers import IMAGE_SUFFIXES, X_KEYS, Y_KEYS, hidden_note, read_file, read_labels, split_frame
 from .sources import H5Array, NamedInputs, TFDataStream, digest_rows
 
 __all__ = ["Dataset", "H5Array", "load_dataset", "X_KEYS", "Y_KEYS", "IMAGE_SUFFIXES"]
@@ -51,6 +51,9 @@ class Dataset:
         ``feature_columns`` is given), or an image folder's sub-folders below the class level
         (``folder``, ``folder_2``, ...). The evaluation keeps them to slice its metrics
         (:meth:`~h5eval_widgets.core.Evaluation.slices`, ``weak_slices``).
+    notes : list of str
+        What reading noticed or left out (a folder's hidden files and folders); an
+        evaluation of the dataset carries them in its ``notes``.
     """
 
     X: Any
@@ -254,6 +257,7 @@ def load_dataset(
     src_path = None
     positional = False
     meta = None
+    read_notes: list[str] = []
 
     if isinstance(source, tuple) and len(source) == 2 and y is None:
         source, y = source
@@ -264,6 +268,7 @@ def load_dataset(
         name = name or path.name
         if not path.exists():
             raise DatasetError(f"Dataset path {str(path)!r} does not exist; check the path.")
+        read_notes = hidden_note(path) if path.is_dir() else []
         X, y_arr, file_names, feats, kind, meta = read_file(
             path,
             labels_given=y is not None,
@@ -336,6 +341,7 @@ def load_dataset(
         color_mode=mode,
         positional=positional,
         metadata=meta,
+        notes=list(read_notes),
     )
 
 

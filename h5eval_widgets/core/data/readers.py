@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DatasetError
-from .audio import AudioFiles, audio_files_in
+from .audio import AUDIO_SUFFIXES, AudioFiles, audio_files_in
 from .images import ImageFiles
 from .sources import H5Array, NamedInputs, ParquetRows
 
@@ -46,7 +46,8 @@ def read_file(
         ``'image'``, ``'tabular'`` or ``'array'`` (settled later from the array's shape);
         ``metadata`` is a DataFrame of the columns that are not model inputs (see
         :func:`split_frame`) or of an image folder's sub-folders (see
-        :func:`folder_metadata`), else None.
+        :func:`folder_metadata`), else None. A folder's hidden files are left out (see
+        :func:`hidden_note`).
     """
     if path.is_dir():
         audio = _load_audio_folder(path, sequence_length)
@@ -270,19 +271,50 @@ def _load_parquet(path: Path, label_column, feature_columns):
     return ParquetRows(path, feats), y, tuple(feats), meta
 
 
+def is_hidden(f: Path, root: Path) -> bool:
+    """Whether ``f`` or a folder between ``root`` and it is hidden (its name starts with '.', as
+    macOS's ``._photo.jpg`` copies and Jupyter's ``.ipynb_checkpoints`` folders do)."""
+    return any(part.startswith(".") for part in f.relative_to(root).parts)
+
+
+def class_folders(path: Path) -> list[str]:
+    """The class folders of ``path``: its sub-folders, hidden ones left out, in name order."""
+    return sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def hidden_note(path: Path) -> list[str]:
+    """A note naming the hidden folders and sample files of a folder of class folders that are
+    skipped ([] when there is none)."""
+    folders = sorted(d.name for d in path.iterdir() if d.is_dir() and d.name.startswith("."))
+    files = [
+        f
+        for c in class_folders(path)
+        for f in sorted((path / c).rglob("*"))
+        if f.suffix.lower() in (*IMAGE_SUFFIXES, *AUDIO_SUFFIXES) and is_hidden(f, path)
+    ]
+    if not folders and not files:
+        return []
+    parts = []
+    if folders:
+        parts.append(f"{len(folders)} hidden folder(s) not read as classes ({', '.join(folders[:3])})")
+    if files:
+        parts.append(f"{len(files)} hidden file(s) in the class folders (e.g. {files[0].relative_to(path)})")
+    return [f"{path.name}: skipped {' and '.join(parts)}; names starting with '.' are left out."]
+
+
 def _load_image_folder(path: Path, image_size, color_mode) -> tuple[ImageFiles, np.ndarray, tuple]:
     """The image files of a folder with one sub-folder per class (read on demand)."""
     try:
         import PIL  # noqa: F401 - only to say what is missing
     except ImportError:  # pragma: no cover - pillow is a dependency
         raise DatasetError("Reading a folder of images needs Pillow: pip install pillow.") from None
-    classes = sorted(d.name for d in path.iterdir() if d.is_dir())
+    classes = class_folders(path)
     if not classes:
         raise DatasetError(f"{path} has no sub-folders; an image dataset needs one sub-folder per class.")
     files, labels = [], []
     for i, c in enumerate(classes):
         for f in sorted((path / c).rglob("*")):
-            if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file():
+            if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() and not is_hidden(f, path):
                 files.append(f)
                 labels.append(i)
     if not files:
@@ -296,7 +328,7 @@ def _load_image_folder(path: Path, image_size, color_mode) -> tuple[ImageFiles, 
 def _load_audio_folder(path: Path, length: int | None):
     """``(AudioFiles, labels, class names)`` of a folder of class folders of .wav files (and no
     images), else None."""
-    classes = sorted(d.name for d in path.iterdir() if d.is_dir())
+    classes = class_folders(path)
     files, labels = audio_files_in(path, classes)
     if not files or any(f.suffix.lower() in IMAGE_SUFFIXES for c in classes for f in (path / c).rglob("*")):
         return None

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._lazy import keras_backend
+from .._lazy import BACKEND_NOTE, keras_backend
 from ..errors import ModelLoadError
 
 __all__ = [
@@ -73,7 +73,7 @@ def describe() -> str:
 
 def note() -> str:
     """The note every evaluation starts with: ``'Keras backend: jax 0.10.2 (Keras 3.15.1).'``."""
-    return f"Keras backend: {describe()}."
+    return f"{BACKEND_NOTE} {describe()}."
 
 
 def run_key(fingerprint: str) -> str:

@@ -98,22 +98,16 @@ class DetectionEvaluation(Evaluation, task="detection"):
         confidence : float, default=0.0
             The default confidence threshold of :meth:`confusion_matrix`.
         box_format, detection_format : str, default=None
-            How the four numbers of the true boxes and of the detections are given, one of
-            :data:`~h5eval_widgets.core.data.boxes.BOX_FORMATS` (KerasHub's names: ``xyxy``,
-            ``yxyx``, ``xywh``, ``center_xywh``, ``rel_xyxy``...). None reads them as their
-            source says: COCO's ``bbox`` and ``x, y, w, h`` columns as ``xywh``, ``xmin, ymin,
-            xmax, ymax`` columns as ``xyxy``.
+            The format of the true boxes' and the detections' numbers, in KerasHub's names
+            (``xyxy``, ``yxyx``, ``center_xywh``, ``rel_xyxy``...); None: as the source says.
         backend : {'faster_coco_eval', 'pycocotools'}, default=None
             Which library computes COCO's numbers (the first installed when None).
 
         Returns
         -------
         DetectionEvaluation
-            Boxes reaching past their image are evaluated as given, as pycocotools does, and
-            counted in ``notes``. Boxes that look given in another format (mostly far outside
-            their images, all within [0, 1], or detections matching no true box where another
-            reading would) raise a :class:`~h5eval_widgets.core.errors.DataWarning` and a note
-            naming the argument that fixes it.
+            Boxes past their image are evaluated as given (as pycocotools does) and counted in
+            ``notes``; a likely format mistake gives a ``DataWarning`` and a note.
 
         Raises
         ------
@@ -126,14 +120,8 @@ class DetectionEvaluation(Evaluation, task="detection"):
         from ..pipeline import read_boxes
 
         coco_backend(backend)  # a missing extra is said before any file is read
-        gt, dt, read_notes = read_boxes(
-            ground_truth,
-            detections,
-            images=images,
-            classes=classes,
-            box_format=box_format,
-            detection_format=detection_format,
-        )
+        formats = {"box_format": box_format, "detection_format": detection_format}
+        gt, dt, read_notes = read_boxes(ground_truth, detections, images=images, classes=classes, **formats)
         if image_dir is None and images is not None and not isinstance(images, (dict, pd.DataFrame)):
             image_dir = images
         return cls.from_boxes(

@@ -15,9 +15,19 @@ from typing import Any
 
 import numpy as np
 
+from .._lazy import BACKEND_NOTE
 from ..metrics.functions import normalize_confusion
 
-__all__ = ["CSS", "SCRIPT", "fmt_number", "html_table", "confusion_table"]
+__all__ = [
+    "CSS",
+    "SCRIPT",
+    "fmt_number",
+    "html_table",
+    "confusion_table",
+    "data_notes",
+    "backend_note",
+    "data_notes_html",
+]
 
 
 def fmt_number(v: Any) -> str:
@@ -45,6 +55,29 @@ def html_table(df, index_label: str = "") -> str:
     )
 
 
+def data_notes(notes) -> list[str]:
+    """The notes on the data and how it was read (images resized, boxes past their image, a
+    likely format mistake...): every note but the one naming the Keras backend."""
+    return [n for n in notes if not n.startswith(BACKEND_NOTE)]
+
+
+def backend_note(notes) -> str:
+    """The note naming the Keras backend ('' when the evaluation ran no model here)."""
+    return next((n for n in notes if n.startswith(BACKEND_NOTE)), "")
+
+
+def data_notes_html(notes, *, open_: bool = True) -> str:
+    """A "Data notes (n)" disclosure listing :func:`data_notes` ('' when there is none)."""
+    kept = data_notes(notes)
+    if not kept:
+        return ""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in kept)
+    return (
+        f"<details class='data-notes'{' open' if open_ else ''}><summary>Data notes ({len(kept)})</summary>"
+        f"<ul>{items}</ul></details>"
+    )
+
+
 CSS = """
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--head:#f6f8fa;--accent:#0969da}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5em auto;
@@ -54,6 +87,8 @@ table{border-collapse:collapse;margin:.5em 0 1.2em}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:right;font-variant-numeric:tabular-nums}
 th{background:var(--head)}td.l,th.l{text-align:left}
 .note{color:var(--muted);font-size:.9em}
+details.data-notes{margin:.4em 0 1em;font-size:.95em}details.data-notes summary{cursor:pointer;font-weight:600}
+details.data-notes ul{margin:.3em 0 0 1.2em;padding:0}
 table.cm td.cell{min-width:2.6em;cursor:pointer;text-align:center}
 table.cm td.cell:hover,table.cm td.cell:focus{outline:2px solid var(--accent)}
 table.cm td.cell.sel{outline:3px solid #d1242f}

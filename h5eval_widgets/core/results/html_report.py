@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .html_assets import CSS, SCRIPT, confusion_table, fmt_number, html_table
+from .html_assets import CSS, SCRIPT, backend_note, confusion_table, data_notes_html, fmt_number, html_table
 from .report_data import PER_CELL, THUMB_PX, sample_records
+
 
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluation import Evaluation
@@ -172,7 +173,9 @@ def interactive_report(
         f"<h1>{html.escape(title)}</h1>",
         f"<p>task: {html.escape(ev.task)} · samples: {ev.n_samples}"
         + (f" · classes: {ev.n_classes}" if ev.is_classification else "")
+        + (f" · {html.escape(backend_note(ev.notes))}" if backend_note(ev.notes) else "")
         + "</p>",
+        data_notes_html(ev.notes),
     ]
     body += [f"<p>{html.escape(line)}</p>" for line in ev.report_lines()]
     body += ["<h2>Metrics</h2>", _metrics_table(ev, bootstrap)]
@@ -248,7 +251,6 @@ def interactive_report(
     body += _slices(ev)
     for key, why in ev.undefined.items():
         body.append(f"<p class='note'>undefined {html.escape(key)}: {html.escape(why)}</p>")
-    body += [f"<p class='note'>note: {html.escape(n)}</p>" for n in ev.notes]
     body.append("<p class='note'>Written by h5eval-widgets: one self-contained file (no network, no kernel).</p>")
     payload = {
         "samples": records,

@@ -13,8 +13,7 @@ import json
 import math
 from typing import TYPE_CHECKING
 
-
-from .html_assets import confusion_table, fmt_number, html_table
+from .html_assets import backend_note, confusion_table, data_notes_html, fmt_number, html_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluation import Evaluation
@@ -101,7 +100,9 @@ def html_report(ev: "Evaluation", *, bootstrap: bool = True) -> str:
     body += [f"<p>{html.escape(line)}</p>" for line in ev.report_lines()]
     for k, why in ev.undefined.items():
         body.append(f"<p class='note'>undefined {html.escape(k)}: {html.escape(why)}</p>")
-    body += [f"<p class='note'>note: {html.escape(n)}</p>" for n in ev.notes]
+    body.append(data_notes_html(ev.notes))
+    if backend_note(ev.notes):
+        body.append(f"<p class='note'>{html.escape(backend_note(ev.notes))}</p>")
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>h5eval report: {html.escape(_title(ev))}</title><style>{_CSS}</style></head>"
