@@ -170,12 +170,25 @@ def choose(page, label: str, option: str) -> None:
 
 @pytest.mark.backends
 def test_a_mouse_click_on_a_cell_lists_exactly_that_cells_samples(page, demo):
-    """Check that clicking cell (8, 1) in Chromium shows the samples with true 8 predicted 1, and
-    that the status line names the Keras backend the page's kernel runs on (this process's: the
-    server inherits KERAS_BACKEND; this test also runs in make test's JAX pass)."""
+    """Check that clicking cell (8, 1) in Chromium shows the samples with true 8 predicted 1, that
+    the status line names the Keras backend the page's kernel runs on (this process's: the
+    server inherits KERAS_BACKEND; this test also runs in make test's JAX pass), and that the
+    "data notes" beside it open with Enter."""
+    from playwright.sync_api import expect
+
     from h5eval_widgets.core.inference.backend import backend_name
 
     page.wait_for_selector(f"text=Keras backend: {backend_name()}", timeout=30_000)
+    # beside the status line, the data notes: closed, opened from the keyboard
+    summary = page.locator("details.h5eval-notes > summary")
+    expect(summary).to_have_text(re.compile(r"data notes \(\d+\)"))
+    status, beside = page.locator(".h5eval-status").bounding_box(), summary.bounding_box()
+    assert abs(beside["y"] - status["y"]) < 12 and beside["x"] > status["x"] + status["width"] - 1
+    first = page.locator("details.h5eval-notes li").first
+    expect(first).to_be_hidden()
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(first).to_contain_text("Input rows reshaped from (8, 8) to the model's (8, 8, 1).")
     cards, expected = show_cell(page, demo.evaluate("digits_cnn", progress=False), 8, 1)
     for n in range(cards.count()):
         text = cards.nth(n).inner_text()
