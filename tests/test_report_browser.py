@@ -104,17 +104,26 @@ def test_the_binary_threshold_slider_moves_the_matrix_offline(pages, offline):
 
     np.testing.assert_array_equal(matrix(), ev.confusion_matrix())
     pg.locator("td.cell[data-true='malignant'][data-predicted='benign']").click()
+    pg.wait_for_selector("#samples-panel .card")
     before_cards = card_ids(pg)
+    missed = ev.cell_indices(1, 0).tolist()  # malignant predicted benign: 3 samples in the demo
+    assert before_cards == missed and len(missed) >= 2
+    scores = sorted(ev.y_proba[missed, 1])
     slider = pg.locator("#threshold")
     slider.focus()
-    for _ in range(150):
+    # down to a threshold between the two highest of those scores (the grid steps by 0.001):
+    # the sample scored above it leaves the cell, the others stay
+    target = (scores[-2] + scores[-1]) / 2
+    for _ in range(round((ev.threshold - target) * 1000)):
         pg.keyboard.press("ArrowLeft")
     t = float(pg.locator("#threshold-value").inner_text())
-    assert t < 0.4
+    assert scores[-2] < t <= scores[-1]
     after = matrix()
     want = ev.decisions(t).confusion
     np.testing.assert_array_equal(after, want)
     assert not np.array_equal(after, ev.confusion_matrix())
-    assert card_ids(pg) == [i for i in before_cards if ev.y_proba[i, 1] < t]
+    after_cards = card_ids(pg)
+    assert after_cards == [i for i in before_cards if ev.y_proba[i, 1] < t]
+    assert 0 < len(after_cards) < len(before_cards)
     recall = want[1, 1] / want[1].sum()
     assert pg.locator("[data-threshold-metric='recall']").inner_text() == f"{recall:.4f}"
