@@ -73,7 +73,7 @@ def test_threshold_moves_matrix_metrics_and_samples(dash):
         assert sorted(st.selected_indices.tolist()) == np.flatnonzero((ev.y_true == 0) & (pred == 1)).tolist()
         f1 = skm.f1_score(ev.y_true, pred)
         assert f"F1 {f1:.3f}" in dash.curves.readout.value
-        assert f"{f1:.4f}" in dash.summary.table.value
+        assert f"data-metric='f1'>{f1:.3f}</td>" in dash.summary.table.value
         assert dash.per_class.frame().loc["malignant", "f1"] == pytest.approx(f1)
 
 
@@ -123,7 +123,7 @@ def test_switching_model_and_dataset_updates_every_view(dash):
     assert not np.array_equal(before, dash.confusion.heatmap.color)
     np.testing.assert_allclose(np.array(dash.per_class.bars.y)[2], np.nan_to_num(ev.per_class()["f1"]))
     assert "digits_weak_mlp" in dash.summary.table.value
-    assert f"{ev.scores['accuracy']:.4f}" in dash.summary.table.value
+    assert f"data-metric='accuracy'>{ev.scores['accuracy']:.3f}</td>" in dash.summary.table.value
     roc = ev.roc_curve(st.focus_class)
     np.testing.assert_allclose(dash.curves.roc_line.x, roc["fpr"])
     dash.model_dd.value = "diabetes_mlp"

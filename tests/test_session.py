@@ -203,11 +203,11 @@ def test_a_large_evaluation_shows_its_matrix_before_the_ranking_metrics(monkeypa
         assert not dash.session.ranking_ready and not ev.ranking_ready
         np.testing.assert_array_equal(np.asarray(dash.confusion.heatmap.color), ev.confusion_matrix())
         summary = dash.summary.table.value
-        assert f"{ev.matrix_scores['accuracy']:.4f}" in summary and "computing…" in summary
+        assert f"data-metric='accuracy'>{ev.matrix_scores['accuracy']:.3f}</td>" in summary and "computing…" in summary
         assert len(dash.per_class.frame()) == 10 and "roc_auc" not in dash.per_class.frame()
     finally:
         gate.set()
     wait_for(lambda: dash.session.ranking_ready, timeout=30, what="the background sort")
     assert ev.ranking_ready
     wait_for(lambda: "computing…" not in dash.summary.table.value, timeout=10, what="the summary redraw")
-    assert f"{ev.scores['roc_auc_ovr_macro']:.4f}" in dash.summary.table.value
+    assert f"data-metric='roc_auc_ovr_macro'>{ev.scores['roc_auc_ovr_macro']:.3f}</td>" in dash.summary.table.value

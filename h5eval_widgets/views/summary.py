@@ -9,9 +9,10 @@ from pathlib import Path
 import ipywidgets as W
 import numpy as np
 
+from ..core.results.names import fmt, metric_name
 from ..state import EvalState
 from ._base import View, guarded
-from ._draw import html_table, number
+from ._draw import html_table
 
 
 class SummaryView(View):
@@ -53,15 +54,21 @@ class SummaryView(View):
         for name in ev.HEADLINE_METRICS:
             if name not in scores:
                 if not ready:
-                    rows.append([html.escape(name), ("computing…", "style='color:var(--jp-ui-font-color2, #666)'"), ""])
+                    rows.append(
+                        [
+                            html.escape(metric_name(name)),
+                            ("computing…", "style='color:var(--jp-ui-font-color2, #666)'"),
+                            "",
+                        ]
+                    )
                 continue
             interval = ""
             if ci is not None and name in ci.index and not np.isnan(ci.loc[name, "low"]):
-                interval = f"[{ci.loc[name, 'low']:.3f}, {ci.loc[name, 'high']:.3f}]"
+                interval = f"[{fmt(ci.loc[name, 'low'])}, {fmt(ci.loc[name, 'high'])}]"
             rows.append(
                 [
-                    html.escape(name),
-                    (number(scores[name], nan="undefined"), f"class='h5eval-value' data-metric='{name}'"),
+                    f"<span title='{html.escape(name)}'>{html.escape(metric_name(name))}</span>",
+                    (fmt(scores[name], missing="undefined"), f"class='h5eval-value' data-metric='{name}'"),
                     (interval, "style='color:var(--jp-ui-font-color2, #666)'"),
                 ]
             )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .names import fmt, metric_name
 from .html_assets import CSS, SCRIPT, backend_note, confusion_table, data_notes_html, fmt_number, html_table
 from .report_data import PER_CELL, THUMB_PX, sample_records
 
@@ -39,10 +40,11 @@ def _metrics_table(ev: "Evaluation", bootstrap: bool) -> str:
         interval = "—"
         if ci is not None and name in ci.index:
             lo, hi, how = ci.loc[name, "low"], ci.loc[name, "high"], ci.loc[name, "method"]
-            interval = f"[{fmt_number(lo)}, {fmt_number(hi)}] <span class='note'>{html.escape(how)}</span>"
+            interval = f"[{fmt(lo)}, {fmt(hi)}] <span class='note'>{html.escape(how)}</span>"
+        key = html.escape(str(name))
         rows.append(
-            f"<tr><th class='l'>{html.escape(str(name))}</th>"
-            f"<td data-metric='{html.escape(str(name))}'>{fmt_number(v)}</td><td class='l'>{interval}</td></tr>"
+            f"<tr><th class='l' title='{key}'>{html.escape(metric_name(str(name)))}</th>"
+            f"<td data-metric='{key}'>{fmt(v, missing='undefined')}</td><td class='l'>{interval}</td></tr>"
         )
     return (
         "<table class='metrics'><thead><tr><th class='l'>metric</th><th>value</th>"
