@@ -1,0 +1,188 @@
+"""Promises the docs make that no other test checked (issue 33): each test names the page and the
+sentence it holds the code to. Fast: generated evaluations, tiny models, no browser."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from h5eval_widgets import Evaluation
+from h5eval_widgets.core.data.datasets import Dataset
+from tests.generated import generated_evaluation
+from tests.test_html_report import page_data
+
+
+def test_pandas_and_tensorflow_are_imported_on_first_use():
+    """docs/layout.md: "_lazy.py  pandas and TensorFlow imported on first use": importing the
+    package (and its Evaluation) imports neither; the first evaluation imports pandas."""
+    code = (
+        "import sys, numpy as np\n"
+        "import h5eval_widgets\nfrom h5eval_widgets import Evaluation\n"
+        "before = sorted(m for m in ('pandas', 'tensorflow') if m in sys.modules)\n"
+        "ev = Evaluation.from_predictions([0, 1, 1], np.array([[.8, .2], [.3, .7], [.6, .4]]))\n"
+        "ev.per_class()\n"
+        "print(before, 'pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split("\n")[0] == "[] True"
+
+
+# ---------------------------------------------------------------------- the training recorder
+def _tiny_fit(rec, epochs: int = 3):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 3, 64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(X, y, epochs=epochs, verbose=0, callbacks=[rec])
+    return X, y
+
+
+def test_the_recorders_default_memory_bound_and_folder_and_close(tmp_path, monkeypatch):
+    """docs/training.md: outputs stay in memory "up to `memory_limit` bytes (256 MiB by
+    default); older ones are written ... (in `directory`, or a new folder under `training/` in
+    the cache folder)"; "`rec.close()` deletes the files it wrote (never a folder you gave)"."""
+    from h5eval_widgets import TrainingRecorder
+
+    rng = np.random.default_rng(1)
+    Xv, yv = rng.normal(size=(40, 4)).astype("float32"), rng.integers(0, 3, 40)
+    one_epoch = 40 * 3 * 4
+
+    rec = TrainingRecorder(Xv, yv, embeddings=False)
+    _tiny_fit(rec)
+    assert rec._outputs.limit == 256 * 2**20 and rec.files == []  # 3 small epochs: all in memory
+    rec.close()
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("H5EVAL_CACHE_DIR", str(cache))
+    rec = TrainingRecorder(Xv, yv, memory_limit=one_epoch, embeddings=False)
+    _tiny_fit(rec)
+    (run,) = (cache / "training").iterdir()
+    assert run.is_dir() and len(list(run.glob("*.npy"))) == len(rec.files) == 2
+    rec.close()
+    assert list((cache / "training").iterdir()) == []  # the folder it made, removed whole
+
+    given = tmp_path / "mine"
+    given.mkdir()
+    (given / "notes.txt").write_text("mine")
+    rec = TrainingRecorder(Xv, yv, memory_limit=one_epoch, directory=given, embeddings=False)
+    _tiny_fit(rec)
+    assert len(list(given.glob("*.npy"))) == 2
+    rec.close()
+    assert given.is_dir() and sorted(p.name for p in given.iterdir()) == ["notes.txt"]
+
+
+# ---------------------------------------------------------------------- the HTML report
+def _pngs(page: str) -> list:
+    from PIL import Image
+
+    out = []
+    for rec in page_data(page)["samples"].values():
+        if "img" in rec:
+            out.append(Image.open(io.BytesIO(base64.b64decode(rec["img"].split(",", 1)[1]))))
+    return out
+
+
+def test_static_html_is_the_page_of_tables_with_no_script():
+    """docs/report.md: "`ev.to_html(static=True)` gives the earlier page of tables, with no
+    script"; its metrics are the evaluation's."""
+    ev = generated_evaluation(300, k=3)
+    page = ev.to_html(static=True)
+    assert "<script" not in page.lower() and "<table" in page
+    for name in ("accuracy", "f1_macro"):
+        row = re.search(rf"<t[hd][^>]*>{name}</t[hd]>\s*<td[^>]*>([\d.]+)</td>", page)
+        assert row is not None, name
+        assert float(row.group(1)) == pytest.approx(ev.scores[name], abs=5e-5), name
+    assert "<script" in ev.to_html()  # the interactive page does have one
+
+
+def test_report_thumbnails_are_at_most_64_px_in_256_colours_and_40_px_past_1000_samples():
+    """docs/report.md: "thumbnails are at most 64 px (40 px past 1,000 samples), and colour ones
+    are cut to 256 colours"."""
+    from h5eval_widgets.core.results.report_data import sample_records
+
+    ev = generated_evaluation(1200, k=10)
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, (1200, 100, 90, 3), dtype=np.uint8)
+    data = Dataset(photos, np.asarray(ev.y_true), kind="image", name="noise")
+    pngs = _pngs(ev.to_html(data=data, bootstrap=False))
+    assert 0 < len(pngs) <= 1000
+    assert {im.size for im in pngs} == {(58, 64)}  # the longer side 64 (100 px tall, 90 wide), the shape kept
+    colours = [im.convert("RGB").getcolors(256) for im in pngs]  # None past 256 colours
+    assert all(c is not None for c in colours)
+    assert max(len(c) for c in colours) > 200  # noise pictures: the cut is reached
+    many = sample_records(ev, range(1001), data)
+    sizes = {_pngs_of(r["img"]).size for r in many.values()}
+    assert sizes == {(36, 40)}
+
+
+def _pngs_of(uri: str):
+    from PIL import Image
+
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+
+
+def test_report_text_samples_are_cut_to_400_characters():
+    """The report's sample records: a text sample is shown by its first 400 characters
+    (report_data.sample_records)."""
+    from h5eval_widgets.core.results.report_data import sample_records
+
+    ev = generated_evaluation(20, k=2)
+    texts = np.array([f"{i:03d} " + "word " * 200 for i in range(20)], dtype=object)
+    data = Dataset(texts, np.asarray(ev.y_true), kind="text", name="texts")
+    recs = sample_records(ev, [0, 7], data)
+    assert recs["7"]["text"] == texts[7][:400] and len(texts[7]) > 400
+
+
+def test_regression_report_lists_the_largest_and_smallest_errors():
+    """docs/report.md: "for a regression, predicted against true values and the largest and
+    smallest errors' samples"; the lists are those of |error| sorted, computed here."""
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=200)
+    pred = y + rng.normal(scale=np.linspace(0.01, 2, 200))
+    ev = Evaluation.from_predictions(y, pred, task="regression")
+    views = page_data(ev.to_html(bootstrap=False))
+    lists = {v["title"]: v["ids"] for v in views["lists"]}
+    err = np.abs(pred - y)
+    (largest,) = [ids for t, ids in lists.items() if "largest" in t]
+    (smallest,) = [ids for t, ids in lists.items() if "smallest" in t]
+    n = len(smallest)
+    assert n >= 10 and len(largest) == n
+    assert smallest == np.argsort(err, kind="stable")[:n].tolist()
+    assert largest == np.argsort(-err, kind="stable")[:n].tolist()
+
+
+def test_binary_report_offers_the_best_f1_and_youden_thresholds():
+    """docs/report.md: the slider's grid holds "the model's, best-F1 and best-Youden
+    thresholds", each a button: the thresholds computed here with scikit-learn."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 400)
+    p1 = np.clip(0.5 + (y - 0.5) * 0.3 + rng.normal(scale=0.25, size=400), 0.001, 0.999).round(3)
+    ev = Evaluation.from_predictions(y, np.c_[1 - p1, p1])
+    page = ev.to_html(bootstrap=False)
+    thresholds = page_data(page)["threshold"]["thresholds"]
+    buttons = {
+        label: (int(i), float(t))
+        for i, label, t in re.findall(r"<button data-threshold='(\d+)'>([^<(]+) \(([\d.]+)\)</button>", page)
+    }
+    fpr, tpr, roc_t = roc_curve(y, p1)
+    youden = roc_t[np.argmax(tpr - fpr)]
+    prec, rec, pr_t = precision_recall_curve(y, p1)
+    f1 = 2 * prec[:-1] * rec[:-1] / np.maximum(prec[:-1] + rec[:-1], 1e-12)
+    best_f1 = pr_t[np.argmax(f1)]
+    for label, want in (("best F1", best_f1), ("best Youden's J", youden)):
+        i, t = buttons[label]
+        assert t == pytest.approx(want, abs=5e-5), label
+        assert thresholds[i] == pytest.approx(want, abs=1e-9), label
+    assert json.dumps(sorted(buttons)) == json.dumps(sorted(["best F1", "best Youden's J", "model's threshold"]))
