@@ -186,3 +186,53 @@ def test_binary_report_offers_the_best_f1_and_youden_thresholds():
         assert t == pytest.approx(want, abs=5e-5), label
         assert thresholds[i] == pytest.approx(want, abs=1e-9), label
     assert json.dumps(sorted(buttons)) == json.dumps(sorted(["best F1", "best Youden's J", "model's threshold"]))
+
+
+def _summary_values(dash) -> dict:
+    """The metrics the dashboard's summary shows, by key (as drawn, formatted)."""
+    return dict(re.findall(r"data-metric='([^']+)'[^>]*>([^<]*)<", dash.summary.table.value))
+
+
+def test_the_play_button_moves_the_epochs_and_the_metrics_and_curves_follow():
+    """docs/training.md: "`rec.dashboard()` adds an epoch slider and a play button that every view
+    follows: the matrix, the metrics, the curves ...": each value the play button takes (as its
+    ticks in the browser set it) shows that epoch, whose metrics and ROC/PR curves are drawn."""
+    from h5eval_widgets import TrainingRecorder
+    from h5eval_widgets.core.results.names import fmt
+
+    rng = np.random.default_rng(1)
+    Xv, yv = rng.normal(size=(60, 4)).astype("float32"), rng.integers(0, 3, 60)
+    rec = TrainingRecorder(Xv, yv, embeddings=False)
+    import keras
+
+    keras.utils.set_random_seed(0)
+    X, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 3, 64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.Adam(0.3), "sparse_categorical_crossentropy")  # big steps: epochs differ
+    model.fit(X, y, epochs=3, verbose=0, callbacks=[rec])
+    dash = rec.dashboard()
+    try:
+        play = dash.epochs.play
+        assert (play.min, play.max) == (0, 2) and dash.epochs.layout.display != "none"
+        seen = {}
+        for value in (0, 1, 2, 0):
+            play.value = value
+            epoch = value + 1
+            ev = rec.evaluation(epoch)
+            assert dash.session.shown_epoch == epoch and dash.epochs.slider.value == str(epoch)
+            shown = _summary_values(dash)
+            assert {"accuracy", "f1_macro"} <= set(shown)
+            for name, text in shown.items():
+                assert text == fmt(ev.scores[name], missing="undefined"), (epoch, name)
+            pos = dash.curves._pos()
+            roc, pr = ev.roc_curve(pos), ev.pr_curve(pos)
+            np.testing.assert_array_equal(dash.curves.roc_line.x, roc["fpr"].to_numpy())
+            np.testing.assert_array_equal(dash.curves.roc_line.y, roc["tpr"].to_numpy())
+            np.testing.assert_array_equal(dash.curves.pr_line.y, pr["precision"].to_numpy())
+            seen[epoch] = (shown, np.asarray(dash.curves.roc_line.y).copy())
+        # the epochs differ, so following them is seen
+        assert seen[1][0] != seen[3][0]
+        assert len(seen[1][1]) != len(seen[3][1]) or not np.array_equal(seen[1][1], seen[3][1])
+    finally:
+        dash.close()
+        rec.close()
