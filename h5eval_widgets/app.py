@@ -221,7 +221,8 @@ class Dashboard(W.VBox):
     @classmethod
     def from_training(cls, recorders, **kwargs) -> "Dashboard":
         """A dashboard over training recorders: an epoch slider (and play button) that every view
-        follows, and a "Cartography" tab. Built before ``fit``, it shows each epoch as it ends.
+        follows, the loss and metrics per epoch (Keras's logs) marking the epoch shown, and the
+        dataset cartography under the matrix. Built before ``fit``, it shows each epoch as it ends.
 
         Parameters
         ----------
@@ -238,11 +239,13 @@ class Dashboard(W.VBox):
         dash.owns_state = True
         dash.epochs = EpochView(dash.state)
         dash.cartography = CartographyView(dash.state)
+        dash.cartography.activate()  # shown from the start, under the matrix
         dash.extra_views += [dash.epochs, dash.cartography]
-        dash.tab_views.append(dash.cartography)
-        dash.tabs.children = (*dash.tabs.children, W.VBox())
-        dash.tabs.set_title(len(dash.tab_views) - 1, "Cartography")
-        dash.children = (dash.children[0], dash.epochs, *dash.children[1:])
+        top, status, panels, *rest = dash.children
+        left, right = panels.children
+        left.children = (*left.children[:1], dash.cartography, *left.children[1:])
+        rest = [w for w in rest if w is not dash.history]
+        dash.children = (top, dash.epochs, status, dash.history, panels, *rest)
         return dash
 
     @property

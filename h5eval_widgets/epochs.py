@@ -65,7 +65,10 @@ class EpochSession(Session):
         rec = self.recorders.get(model_name)
         if rec is not None:
             self.epochs = list(rec.epochs)
-        return super().open(model_name, dataset_name)
+        ev = super().open(model_name, dataset_name)
+        if self.shown_epoch is not None:  # the status says which epoch the views show
+            self.set_status(f"{self.status} · epoch {self.shown_epoch} of {len(self.epochs)}")
+        return ev
 
     @property
     def shown_epoch(self) -> int | None:
@@ -74,6 +77,20 @@ class EpochSession(Session):
         if rec is None or not rec.epochs:
             return None
         return self.epoch if self.epoch in rec.epochs else rec.epochs[-1]
+
+    def history(self, model_name: str):
+        """A recorder's Keras logs per recorded epoch (``loss``, ``accuracy``, ``val_loss``...,
+        the layout of ``model.fit``'s History), else the given history; None when there is none."""
+        rec = self.recorders.get(model_name)
+        if rec is None:
+            return super().history(model_name)
+        logs = {e: rec.logs[e] for e in rec.epochs if rec.logs.get(e)}
+        if not logs:
+            return None
+        from .core._lazy import pd
+
+        df = pd.DataFrame.from_dict(logs, orient="index").rename_axis("epoch")
+        return df[sorted(df.columns, key=lambda c: c.removeprefix("val_") != "loss")]  # the loss first
 
     def cartography(self):
         """The shown recorder's :meth:`~h5eval_widgets.core.training.TrainingRecorder.cartography`

@@ -234,12 +234,13 @@ def test_dashboard_built_before_fit_follows_each_epoch_and_the_slider_scrubs(tmp
     assert rec._listeners == []
 
 
-def test_cartography_tab_is_linked_both_ways():
+def test_cartography_beside_the_matrix_is_linked_both_ways():
     Xt, yt, Xv, yv = _digits()
     rec = TrainingRecorder(Xv, yv)
     _cnn(5).fit(Xt, yt, epochs=3, verbose=0, callbacks=[rec])
     dash = Dashboard.from_training(rec)
-    dash.tabs.selected_index = dash.tab_views.index(dash.cartography)
+    left = dash.children[4].children[0]  # the matrix's column
+    assert list(left.children[:2]) == [dash.confusion, dash.cartography] and dash.cartography not in dash.tab_views
     carto = rec.cartography()
     view = dash.cartography
     np.testing.assert_allclose(view.scatter.x, carto["variability"])
@@ -272,7 +273,6 @@ def test_scrubbing_epochs_and_clicking_cells_leaves_no_widget_behind_and_close_l
     _cnn(6).fit(Xt, yt, epochs=4, verbose=0, callbacks=[rec])
     before = set(_instances)
     dash = rec.dashboard()
-    dash.tabs.selected_index = dash.tab_views.index(dash.cartography)
     rng = np.random.default_rng(0)
 
     def act(n):
@@ -288,6 +288,29 @@ def test_scrubbing_epochs_and_clicking_cells_leaves_no_widget_behind_and_close_l
     assert live_widgets() - warm <= 12  # a page of cards at most
     dash.close()
     assert set(_instances) <= before
+
+
+def test_the_loss_and_metrics_per_epoch_follow_the_training_and_the_slider():
+    """Check the training dashboard's per-epoch charts hold Keras's logs of each epoch (training
+    and validation), grow as epochs end, and mark the epoch the slider shows."""
+    Xt, yt, Xv, yv = _digits()
+    rec = TrainingRecorder(Xv, yv)
+    dash = Dashboard.from_training(rec)
+    try:
+        assert dash.history.layout.display == "none"  # nothing recorded yet
+        history = keras.callbacks.History()
+        _cnn(7).fit(Xt, yt, epochs=3, validation_data=(Xv, yv), verbose=0, callbacks=[rec, history])
+        assert dash.children[3] is dash.history and dash.history.layout.display is None
+        fig, line, rule = dash.history._pool[0]
+        assert fig.title.startswith("loss per epoch")
+        np.testing.assert_allclose(line.x, [1, 2, 3])
+        np.testing.assert_allclose(line.y[0], history.history["loss"], rtol=1e-6)
+        np.testing.assert_allclose(line.y[1], history.history["val_loss"], rtol=1e-6)
+        assert rule.visible and list(rule.x) == [3.0, 3.0] and "epoch 3 shown" in fig.title
+        dash.epochs.slider.index = 0
+        assert dash.session.shown_epoch == 1 and list(rule.x) == [1.0, 1.0] and "epoch 1 shown" in fig.title
+    finally:
+        dash.close()
 
 
 def test_each_epoch_has_its_embedding_and_the_map_follows_the_slider(trained):

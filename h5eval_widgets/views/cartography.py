@@ -11,8 +11,9 @@ from ..core.metrics.cartography import REGIONS
 from ._base import View, guarded
 from ._draw import axes, figure
 
-#: Region colours (easy, ambiguous, hard to learn), as in the paper's maps.
-REGION_COLORS = ("#1f77b4", "#2ca02c", "#d62728")
+#: Region colours (easy, ambiguous, hard to learn): Okabe and Ito's blue, orange and reddish
+#: purple, told apart with every common colour-vision deficiency (red and green were not)
+REGION_COLORS = ("#0072B2", "#E69F00", "#CC79A7")
 #: Samples listed by the "hard to learn" and "most forgotten" buttons, at most.
 LISTED = 200
 
@@ -77,8 +78,14 @@ class CartographyView(View):
             self._quiet = False
         n = frame["region"].value_counts()
         epochs = len(self.session.epochs)
-        self.counts.value = f"<b>Cartography</b> over {epochs} epochs · " + " · ".join(
-            f"<span style='color:{c}'>{r}</span> {int(n.get(r, 0))}" for r, c in zip(REGIONS, REGION_COLORS)
+        dot = "display:inline-block;width:10px;height:10px;border-radius:50%;margin:0 3px 0 8px;background:"
+        legend = "".join(
+            f"<span style='{dot}{c}'></span>{r} {int(n.get(r, 0))}" for r, c in zip(REGIONS, REGION_COLORS)
+        )
+        ring = dot.replace("background:", "border:2px solid #000;width:8px;height:8px;background:")
+        self.counts.value = (
+            f"<b>Cartography</b> over {epochs} epochs ·{legend}"
+            f"<span style='{ring}transparent'></span>shown in the samples view"
         )
         self.hard.description = f"hard to learn ({int(n.get('hard', 0))})"
         self.forgotten.description = f"most forgotten ({int((frame['forgetting_events'] > 0).sum())})"

@@ -14,7 +14,9 @@ MAX_FIGURES = 3
 
 
 class HistoryView(View):
-    """Per-epoch curves of the chosen model's training history, shown when one was given.
+    """Per-epoch curves of the chosen model's training history, shown when one was given: a
+    Keras History, or a training recorder's logs (then redrawn as each epoch ends, with a
+    dashed rule at the epoch the dashboard shows).
 
     Its figures (one per quantity, at most :data:`MAX_FIGURES`) are made once and drawn again
     for each model (new figures per model switch would each stay alive, with their marks, axes
@@ -22,6 +24,11 @@ class HistoryView(View):
 
     redraw_on = ("model_name",)
     needs_evaluation = False
+
+    def __init__(self, state, **kwargs):
+        super().__init__(state, **kwargs)
+        if self.session.has_trait("epochs"):  # a training dashboard: each epoch's logs as it ends
+            self._watch("epochs", self.refresh)
 
     def build(self) -> list[W.Widget]:
         self.figures = W.HBox()
@@ -39,10 +46,20 @@ class HistoryView(View):
                 display_legend=True,
                 colors=["#1f77b4", "#ff7f0e"],
             )
+            rule = bq.Lines(
+                x=np.zeros(2), y=np.zeros(2), scales={"x": xs, "y": ys}, colors=["#555555"], line_style="dashed"
+            )
             self._pool.append(
                 (
-                    figure([line], axes(xs, ys, "epoch"), height=280, margin={"left": 55}, legend_location="top-right"),
+                    figure(
+                        [line, rule],
+                        axes(xs, ys, "epoch"),
+                        height=280,
+                        margin={"left": 55},
+                        legend_location="top-right",
+                    ),
                     line,
+                    rule,
                 )
             )
         return self._pool[n]
@@ -55,9 +72,10 @@ class HistoryView(View):
             return
         self.set_visible(True)
         bases = [c for c in df.columns if not c.startswith("val_")]
+        shown = getattr(self.session, "shown_epoch", None)  # a training dashboard's chosen epoch
         figs = []
         for n, base in enumerate(bases[:MAX_FIGURES]):
-            fig, line = self._figure(n)
+            fig, line, rule = self._figure(n)
             series = [df[base].to_numpy(dtype=float)]
             labels = ["training"]
             if f"val_{base}" in df.columns:
@@ -67,7 +85,14 @@ class HistoryView(View):
                 line.x = np.asarray(df.index, dtype=float)
                 line.y = np.vstack(series)
                 line.labels = labels
-            fig.title = f"{base} per epoch"
+            values = np.concatenate(series)
+            values = values[np.isfinite(values)]
+            with rule.hold_sync():
+                marked = shown is not None and shown in df.index
+                rule.x = np.full(2, float(shown) if marked else 0.0)
+                rule.y = np.array([values.min(), values.max()]) if len(values) else np.zeros(2)
+                rule.visible = bool(marked)
+            fig.title = f"{base} per epoch" + (f" · epoch {shown} shown" if rule.visible else "")
             figs.append(fig)
         self.figures.children = figs
         last = df.iloc[-1]
