@@ -6,6 +6,7 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
+from ..core.results.palette import NEUTRAL, SERIES
 from ._base import View
 from ._draw import axes, figure
 
@@ -44,10 +45,10 @@ class HistoryView(View):
                 y=np.zeros(1),
                 scales={"x": xs, "y": ys},
                 display_legend=True,
-                colors=["#1f77b4", "#ff7f0e"],
+                colors=list(SERIES[:2]),
             )
             rule = bq.Lines(
-                x=np.zeros(2), y=np.zeros(2), scales={"x": xs, "y": ys}, colors=["#555555"], line_style="dashed"
+                x=np.zeros(2), y=np.zeros(2), scales={"x": xs, "y": ys}, colors=[NEUTRAL], line_style="dashed"
             )
             self._pool.append(
                 (
