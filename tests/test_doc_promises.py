@@ -236,3 +236,125 @@ def test_the_play_button_moves_the_epochs_and_the_metrics_and_curves_follow():
     finally:
         dash.close()
         rec.close()
+
+
+# ---------------------------------------------------------------------- segmentation
+def _seg_matrix(y: np.ndarray, pred: np.ndarray, k: int = 3, ignore: int = 255) -> np.ndarray:
+    from sklearn.metrics import confusion_matrix
+
+    keep = y != ignore
+    return confusion_matrix(y[keep], pred[keep], labels=range(k))
+
+
+def _seg_predict(path, X) -> np.ndarray:
+    import keras
+
+    return keras.models.load_model(path, compile=False).predict(X, verbose=0)
+
+
+def test_segmentation_reads_palette_png_masks_as_class_indices(seg_models, seg_data, tmp_path):
+    """docs/tasks/segmentation.md: masks are "grayscale or palette PNGs of class indices, as
+    Pascal VOC stores them": a palette PNG's pixel values are the classes whatever colours its
+    palette draws them in (here not VOC's, and 255 the ignored border), with no warning."""
+    import warnings
+
+    from PIL import Image
+
+    from tests.segmentation_fixtures import scaled, write_folders
+
+    _, _, X, y = seg_data
+    y = y.copy()
+    y[:, :3, :] = 255
+    images, _ = write_folders(tmp_path, X, y)
+    masks = tmp_path / "palette_masks"
+    masks.mkdir()
+    colours = [0] * 768
+    colours[:9] = [10, 200, 30, 250, 20, 90, 40, 60, 220]  # classes 0-2: no VOC colour, no grey
+    colours[765:] = [255, 0, 255]
+    for i, m in enumerate(y):
+        p = Image.fromarray(m, mode="P")
+        p.putpalette(colours)
+        p.save(masks / f"img_{i:03d}.png")
+    assert Image.open(masks / "img_000.png").mode == "P"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ev = Evaluation.from_model(seg_models["softmax"], images, masks=masks, progress=False, cache=False)
+    pred = _seg_predict(seg_models["softmax"], scaled(X)).argmax(-1)
+    np.testing.assert_array_equal(ev.confusion_matrix(), _seg_matrix(y, pred))
+    assert not any("palette" in n for n in ev.notes)
+
+
+def test_segmentation_takes_jpg_images_with_png_masks_of_the_same_stem(seg_models, seg_data, tmp_path):
+    """docs/tasks/segmentation.md: "a folder of masks of the same file names (`a.jpg` with
+    `a.png`...)": JPEG images go with the PNG masks of their stems, each image decoded as
+    TensorFlow decodes a JPEG (as Keras's image pipeline does)."""
+    import tensorflow as tf
+
+    from tests.segmentation_fixtures import write_folders
+
+    _, _, X, y = seg_data
+    images, masks = write_folders(tmp_path, X, y, image_suffix=".jpg")
+    ev = Evaluation.from_model(seg_models["softmax"], images, masks=masks, progress=False, cache=False)
+    assert ev.pixel_counts.names[0] == "img_000.jpg" and len(ev.pixel_counts.names) == len(X)
+    decoded = np.stack(
+        [
+            tf.io.decode_jpeg(tf.io.read_file(str(images / f"img_{i:03d}.jpg")), channels=3).numpy()
+            for i in range(len(X))
+        ]
+    )
+    assert not np.array_equal(decoded, X)  # JPEG is lossy: the pixels read are the file's
+    pred = _seg_predict(seg_models["softmax"], decoded.astype(np.float32) / np.float32(255)).argmax(-1)
+    np.testing.assert_array_equal(ev.confusion_matrix(), _seg_matrix(y, pred))
+
+
+def test_cli_ignore_index_leaves_that_mask_value_out(seg_models, seg_data, tmp_path, capsys):
+    """docs/tasks/segmentation.md: "`h5eval report unet.keras images/ --masks masks/ ...
+    [--ignore-index 255]`": pixels of the value given count nowhere (here 7, not a class)."""
+    from h5eval_widgets.cli import main
+    from tests.segmentation_fixtures import scaled, write_folders
+
+    _, _, X, y = seg_data
+    y = y.copy()
+    y[:, 20:, 20:] = 7
+    images, masks = write_folders(tmp_path, X, y)
+    common = ["report", str(seg_models["softmax"]), str(images), "--masks", str(masks), "-q", "--no-cache"]
+    assert main([*common, "--ignore-index", "7", "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    pred = _seg_predict(seg_models["softmax"], scaled(X)).argmax(-1)
+    assert d["confusion_matrix"] == _seg_matrix(y, pred, ignore=7).tolist()
+    assert main([*common, "--format", "json"]) == 1  # without it, 7 is neither a class nor 255
+    assert "ignore_index=255" in capsys.readouterr().err
+
+
+def test_segmentation_sigmoid_threshold_moves_without_predicting_again(seg_models, seg_data, monkeypatch):
+    """docs/tasks/segmentation.md: "for one sigmoid output, each image's score histograms in 1,000
+    bins, so the threshold moves in steps of 0.001 without predicting again": in the evaluation
+    and in the dashboard's pixel matrix, with no forward pass after the first."""
+    from sklearn.metrics import confusion_matrix
+
+    from h5eval_widgets import Dashboard
+    from h5eval_widgets.core.inference import segment
+    from tests.helpers import record_calls
+    from tests.segmentation_fixtures import scaled
+
+    _, _, X, y = seg_data
+    fg = (y > 0).astype(np.uint8)
+    score = _seg_predict(seg_models["sigmoid"], scaled(X))[..., 0]
+    passes = record_calls(monkeypatch, segment, "_forward_fn")  # one per pass over the images
+    ev = Evaluation.from_model(seg_models["sigmoid"], scaled(X), fg, progress=False, cache=False)
+    assert len(passes) == 1
+    moved = ev.with_threshold(0.3)
+    assert moved.threshold == 0.3
+    want = confusion_matrix(fg.ravel(), (score >= np.float32(0.3)).ravel(), labels=[0, 1])
+    np.testing.assert_array_equal(moved.confusion_matrix(), want)
+    assert not np.array_equal(want, ev.confusion_matrix())
+    dash = Dashboard.from_evaluations({"sigmoid": ev})
+    try:
+        dash.state.threshold = 0.3
+        np.testing.assert_array_equal(dash.pixel_matrix.heatmap.color, want)
+        dash.state.threshold = 0.712
+        want = confusion_matrix(fg.ravel(), (score >= np.float32(0.712)).ravel(), labels=[0, 1])
+        np.testing.assert_array_equal(dash.pixel_matrix.heatmap.color, want)
+    finally:
+        dash.close()
+    assert len(passes) == 1  # the model ran once, for the first evaluation
