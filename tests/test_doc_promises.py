@@ -358,3 +358,103 @@ def test_segmentation_sigmoid_threshold_moves_without_predicting_again(seg_model
     finally:
         dash.close()
     assert len(passes) == 1  # the model ran once, for the first evaluation
+
+
+# ---------------------------------------------------------------------- detection
+def _one_image_detection(root, size, true_box, det_box):
+    """An evaluation over one grey PNG image of ``size`` (width, height) with one true "cat" box
+    and one "dog" detection (score 0.9), and its dashboard."""
+    from PIL import Image
+
+    from h5eval_widgets import Dashboard
+
+    Image.new("RGB", size, (90, 90, 90)).save(root / "one.png")
+    gt = {
+        "images": [{"id": 7, "file_name": "one.png", "width": size[0], "height": size[1]}],
+        "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
+        "annotations": [
+            {"id": 1, "image_id": 7, "category_id": 1, "bbox": list(true_box), "area": true_box[2] * true_box[3]}
+        ],
+    }
+    dets = [{"image_id": 7, "category_id": 2, "bbox": list(det_box), "score": 0.9}]
+    ev = Evaluation.from_detections(gt, dets, image_dir=root)
+    return ev, Dashboard.from_evaluations({"detector": ev})
+
+
+def _png(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_detection_details_draw_the_image_at_most_640_px_on_its_longer_side(tmp_path):
+    """docs/tasks/detection.md: ""details" draws one of them large (at most 640 px on its longer
+    side)": a 1600x900 image is drawn 640x360, larger than its thumbnail."""
+    from tests.helpers import require
+
+    require("pycocotools")
+    ev, dash = _one_image_detection(tmp_path, (1600, 900), (100, 100, 400, 300), (900, 400, 300, 300))
+    try:
+        v = dash.detection
+        v.show_cell(0, ev.n_classes)  # the missed cat
+        assert [value for _, value in v.detail_choice.options] == [7]
+        v.detail_choice.value = 7
+        assert v.detail_image.layout.display is None
+        big, small = _png(v.detail_image.value), _png(v.gallery.children[0].value)
+        assert big.shape[:2] == (360, 640) and small.shape[0] < 360
+    finally:
+        dash.close()
+
+
+def test_detection_cells_draw_true_boxes_solid_and_predicted_boxes_dashed(tmp_path):
+    """docs/tasks/detection.md: a cell click draws its images "with true boxes solid, predicted
+    boxes dashed (class and score) and the cell's boxes in orange": along the bottom edge of each
+    box (its label is above), the true box's line has no gap and the detection's has several."""
+    from tests.helpers import require
+    from h5eval_widgets.views._boxes import HIGHLIGHT, PRED_COLOR, TRUE_COLOR
+
+    require("pycocotools")
+    ev, dash = _one_image_detection(tmp_path, (200, 200), (20, 20, 60, 60), (110, 100, 72, 60))
+    k = ev.n_classes
+
+    def runs(line: np.ndarray, colour) -> int:
+        on = np.all(line == colour, axis=-1).astype(int)
+        return int(np.sum(np.diff(np.r_[0, on]) == 1))  # how many separate strokes
+
+    try:
+        v = dash.detection
+        for cell, true_colour, pred_colour in (((0, k), HIGHLIGHT, PRED_COLOR), ((k, 1), TRUE_COLOR, HIGHLIGHT)):
+            v.show_cell(*cell)
+            a = _png(v.gallery.children[0].value)
+            assert a.shape[:2] == (200, 200)  # drawn at its own size: box pixels are annotation pixels
+            true_bottom, pred_bottom = a[80, 22:79], a[160, 112:181]
+            assert np.all(true_bottom == true_colour, axis=-1).all(), cell  # solid
+            assert runs(pred_bottom, pred_colour) >= 4, cell  # dashed: strokes with gaps
+            assert 0.3 < np.all(pred_bottom == pred_colour, axis=-1).mean() < 0.8, cell
+    finally:
+        dash.close()
+
+
+def test_detection_by_image_group_keyed_by_image_id(tmp_path):
+    """docs/tasks/detection.md: `ev.by_image_group(groups)` takes "a dict or Series keyed by
+    `image_id` or `file_name`": keyed by image_id (in another order than the images, some
+    images left out) it gives the groups keyed by their file names give, with those images in
+    no group."""
+    import pandas as pd
+
+    from tests.detection_data import make_coco
+    from tests.helpers import require
+
+    require("pycocotools")
+    gt, dets = make_coco(40, seed=3)
+    ev = Evaluation.from_detections(gt, dets)
+    rng = np.random.default_rng(2)
+    kept = [im for im in gt["images"] if im["id"] % 7 != 0]
+    by_id = {im["id"]: str(rng.choice(["sun", "rain", "fog"])) for im in kept}
+    by_id = dict(sorted(by_id.items(), key=lambda kv: -kv[0]))  # not the images' order
+    files = {im["file_name"]: by_id[im["id"]] for im in kept}
+    want = ev.by_image_group(files)
+    assert want["n_images"].sum() == len(kept) < len(gt["images"]) and want["map"].nunique() == 3
+    for groups in (by_id, pd.Series(by_id)):
+        got = ev.by_image_group(groups)
+        pd.testing.assert_frame_equal(got, want)
