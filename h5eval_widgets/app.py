@@ -15,6 +15,7 @@ from .views.cartography import CartographyView
 from .views.epochs import EpochView
 from .views.detection import DetectionView
 from .views.notes import DataNotesView
+from .views.theme import stylesheet
 from .views._base import close_widgets, owned_widgets, unobserve
 from .views import (
     CalibrationView,
@@ -147,6 +148,7 @@ class Dashboard(W.VBox):
         st.observe(self._sync_class_dd, names="focus_class")
 
         self.status = StatusView(st)
+        self.stylesheet = stylesheet()
         self.data_notes = DataNotesView(st, layout=W.Layout(flex="1 1 auto"))
         self.summary = SummaryView(st, export_dir=export_dir)
         self.confusion = ConfusionMatrixView(st)
@@ -187,7 +189,7 @@ class Dashboard(W.VBox):
         self.tabs.observe(self._open_tab, names="selected_index")
         self._open_tab()
         self.children = [
-            W.HBox([self.model_dd, self.dataset_dd, self.class_dd]),
+            W.HBox([self.model_dd, self.dataset_dd, self.class_dd, self.stylesheet]),
             W.HBox([self.status, self.data_notes], layout=W.Layout(align_items="flex-start", flex_flow="row wrap")),
             W.HBox(
                 [

@@ -139,7 +139,7 @@ def test_focus_class_from_bar_click_drives_curves_and_table(dash):
     assert dash.class_dd.value == 7
     assert "7 vs rest" in dash.curves.roc_fig.title
     np.testing.assert_allclose(dash.curves.roc_line.y, st.evaluation.roc_curve(7)["tpr"])
-    assert "background:#fff3e0;font-weight:bold'><td>7</td>" in dash.per_class.table.value
+    assert "<tr class='h5eval-focus'><td>7</td>" in dash.per_class.table.value
 
 
 def test_a_bad_pair_shows_an_error_and_keeps_the_last_views(dash):

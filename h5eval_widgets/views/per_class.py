@@ -15,8 +15,8 @@ from ._draw import axes, figure, html_table, number
 
 METRICS = ("precision", "recall", "f1")
 LEGEND = "precision (blue), recall (orange), F1 (green)"
-#: Background of the focus class's row in the table.
-FOCUS_ROW = "style='background:#fff3e0;font-weight:bold'"
+#: The focus class's row in the table (styled by the dashboard's stylesheet, in the theme's colours).
+FOCUS_ROW = "class='h5eval-focus'"
 
 
 class PerClassView(View):

@@ -1,0 +1,31 @@
+"""The dashboard's own stylesheet, scoped to ``.h5eval-dashboard``: text readable in the light
+and the dark theme (WCAG 2.1 AA, 4.5:1), titles in the theme's text colour.
+
+JupyterLab's themes draw unselected tab labels at 4.45:1 (light) and 4.22:1 (dark), and
+bqplot's dark theme fills chart titles orange, the colour this dashboard keeps for the
+selection. The rules below take the theme's own text colour instead.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+from ..core.results.palette import FOCUS
+
+CSS = f"""
+.h5eval-dashboard .lm-TabBar-tab:not(.lm-mod-current) > .lm-TabBar-tabLabel {{
+  color: var(--jp-ui-font-color1, #1f2328);
+}}
+.h5eval-dashboard .bqplot text.mainheading {{ fill: var(--jp-ui-font-color1, #1f2328) !important; }}
+.h5eval-dashboard tr.h5eval-focus > td {{
+  background: var(--jp-layout-color2, #eeeeee);
+  color: var(--jp-ui-font-color0, #000000);
+  font-weight: bold;
+}}
+.h5eval-dashboard tr.h5eval-focus > td:first-child {{ box-shadow: inset 4px 0 0 {FOCUS}; }}
+"""
+
+
+def stylesheet() -> W.HTML:
+    """A widget holding :data:`CSS` (it takes no room on the page)."""
+    return W.HTML(value=f"<style>{CSS}</style>", layout=W.Layout(display="none"))
