@@ -10,11 +10,11 @@ import numpy as np
 
 from ..core.metrics.queries import lowest_classes
 from ..state import EvalState
+from ..core.results.palette import SERIES
 from ._base import View, guarded
 from ._draw import axes, figure, html_table, number
 
 METRICS = ("precision", "recall", "f1")
-LEGEND = "precision (blue), recall (orange), F1 (green)"
 #: The focus class's row in the table (styled by the dashboard's stylesheet, in the theme's colours).
 FOCUS_ROW = "class='h5eval-focus'"
 
@@ -40,8 +40,9 @@ class PerClassView(View):
             y=[],
             type="grouped",
             scales={"x": self.x_scale, "y": self.y_scale},
-            colors=["#6baed6", "#fd8d3c", "#74c476"],
-            labels=list(METRICS),
+            colors=list(SERIES[:3]),
+            labels=["precision", "recall", "F1"],
+            display_legend=True,
         )
         self.on_click(self.bars, self._on_bar_click)
         self.figure = figure(
@@ -51,6 +52,7 @@ class PerClassView(View):
             width=520,
             height=300,
             margin={"bottom": 40, "left": 45},
+            legend_location="top-right",
         )
         self.sort_by = W.Dropdown(
             options=["class", "f1", "precision", "recall", "support"],
@@ -76,22 +78,23 @@ class PerClassView(View):
         f1 = df["f1"].to_numpy()
         if ev.n_classes > self.max_bars:
             self.shown = lowest_classes(f1, self.max_bars)
-            self.figure.title = f"The {self.max_bars} classes with the lowest F1 · {LEGEND}"
+            self.figure.title = f"The {self.max_bars} classes with the lowest F1"
         else:
             self.shown = np.arange(ev.n_classes)
-            self.figure.title = f"Per class · {LEGEND}"
+            self.figure.title = "Per class"
         cmp_ = self.session.comparison
         if cmp_ is not None:
             # comparison mode: F1 of both models per class
             other = cmp_.b.per_class(ranking=False)["f1"].to_numpy()
             values = np.nan_to_num(np.vstack([f1[self.shown], other[self.shown]]), nan=0.0)
-            self.figure.title = f"F1 per class · {cmp_.names[0]} (blue) vs {cmp_.names[1]} (orange)"
+            self.figure.title = "F1 per class, the two models compared"
         else:
             values = np.nan_to_num(df[list(METRICS)].to_numpy()[self.shown].T, nan=0.0)
         self.figure.title = self.sliced(self.figure.title)
         with self.bars.hold_sync():
             self.bars.x = [ev.classes[i] for i in self.shown]
             self.bars.y = values
+            self.bars.labels = list(cmp_.names[:2]) if cmp_ is not None else ["precision", "recall", "F1"]
         self._render_table()
 
     def _render_table(self) -> None:
