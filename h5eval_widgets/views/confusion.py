@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
@@ -10,10 +9,7 @@ from ..core.metrics.functions import confusion_matrix, normalize_confusion
 from ..core.metrics.queries import classes_to_draw, errors_covered
 from ..state import EvalState
 from ._base import View, guarded
-from ._draw import figure
-
-#: Light-to-mid blues: dark text stays readable on every cell.
-CELL_COLORS = ["#f7fbff", "#c6dbef", "#6baed6"]
+from ._matrix import MatrixPlot
 
 
 class ConfusionMatrixView(View):
@@ -40,31 +36,9 @@ class ConfusionMatrixView(View):
         super().__init__(state, **kwargs)
 
     def build(self) -> list[W.Widget]:
-        self.row_scale = bq.OrdinalScale(reverse=True)
-        self.col_scale = bq.OrdinalScale()
-        self.color_scale = bq.ColorScale(colors=CELL_COLORS)
-        self.heatmap = bq.GridHeatMap(
-            color=np.zeros((2, 2)),
-            scales={"row": self.row_scale, "column": self.col_scale, "color": self.color_scale},
-            display_format=".0f",
-            font_style={"fill": "#111", "font-size": "13px"},
-            selected_style={"stroke": "#ff7f0e", "stroke-width": "3"},
-            stroke="white",
-        )
+        self.plot = MatrixPlot("Confusion matrix", focus_name="focus class")
+        self.heatmap, self.figure = self.plot.heatmap, self.plot.figure
         self.on_click(self.heatmap, self._on_cell_click)
-        axes = [
-            bq.Axis(scale=self.col_scale, label="predicted"),
-            bq.Axis(scale=self.row_scale, orientation="vertical", label="true"),
-        ]
-        self.figure = figure(
-            [self.heatmap],
-            axes,
-            title="Confusion matrix",
-            width=440,
-            height=440,
-            margin={"bottom": 50, "left": 70},
-            padding_y=0.0,
-        )
         self.mode = W.ToggleButtons(
             options=[("counts", None), ("by true", "true"), ("by predicted", "pred")],
             value=self.state.normalize,
@@ -83,7 +57,7 @@ class ConfusionMatrixView(View):
         )
         self.top_n.observe(lambda c: self._draw(self.refresh), names="value")
         self.caption = W.HTML()
-        return [W.HBox([self.mode, self.issues_toggle, self.top_n]), self.figure, self.caption]
+        return [W.HBox([self.mode, self.issues_toggle, self.top_n]), self.figure, self.plot.legend, self.caption]
 
     # -------------------------------------------------------------- state -> view
     def refresh(self) -> None:
@@ -107,14 +81,7 @@ class ConfusionMatrixView(View):
         else:
             values = normalize_confusion(cm[np.ix_(self.shown, self.shown)], self.state.normalize)
         names = [ev.classes[i] for i in self.shown]
-        with self.heatmap.hold_sync():
-            # row/column are validated against color's shape: clear them first
-            self.heatmap.row = None
-            self.heatmap.column = None
-            self.heatmap.color = np.asarray(values, dtype=np.float64)
-            self.heatmap.row = names
-            self.heatmap.column = names
-            self.heatmap.display_format = ".0f" if self.state.normalize is None or issues else ".2f"
+        self.plot.draw(values, names, display_format=".0f" if self.state.normalize is None or issues else ".2f")
         if many:
             covered, errors = errors_covered(cm, self.shown)
             share = f" ({covered / errors:.0%})" if errors else ""
@@ -145,16 +112,13 @@ class ConfusionMatrixView(View):
 
     def _highlight(self) -> None:
         pos = {c: p for p, c in enumerate(self.shown)}
-        cells = []
         focus = self.state.focus_class
         ev = self.session.evaluation
-        if focus is not None and focus in pos and ev.positive_class is None:
-            f = pos[focus]
-            cells += [[f, j] for j in range(len(self.shown))] + [[i, f] for i in range(len(self.shown))]
+        shown = focus is not None and focus in pos and ev.positive_class is None
+        self.plot.focus_name = f"focus class {ev.classes[focus]}" if shown else "focus class"
+        self.plot.set_focus(pos[focus] if shown else None)
         sel = self.state.selected_cell
-        if sel is not None and sel[0] in pos and sel[1] in pos:
-            cells.append([pos[sel[0]], pos[sel[1]]])
-        self.heatmap.selected = np.array(cells) if cells else None
+        self.plot.select((pos[sel[0]], pos[sel[1]]) if sel is not None and sel[0] in pos and sel[1] in pos else None)
         if sel is not None:
             n = len(self.state.selected_indices) if self.state.selected_indices is not None else 0
             self.caption.value = (

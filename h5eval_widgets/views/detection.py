@@ -14,13 +14,12 @@ import numpy as np
 from ._base import View, guarded
 from ._boxes import draw_boxes
 from ._draw import axes, figure
+from ._matrix import MatrixPlot
 
 __all__ = ["DetectionView"]
 
 #: Longest side in pixels of the image drawn in "details" (the gallery's are at most 240).
 DETAIL_SIDE = 640
-
-CELL_COLORS = ["#f7fbff", "#6baed6", "#08306b"]
 
 
 class DetectionView(View):
@@ -40,28 +39,9 @@ class DetectionView(View):
 
     def build(self) -> list[W.Widget]:
         self.selected_cell: tuple[int, int] | None = None
-        self.row_scale, self.col_scale = bq.OrdinalScale(reverse=True), bq.OrdinalScale()
-        self.heatmap = bq.GridHeatMap(
-            color=np.zeros((2, 2)),
-            scales={"row": self.row_scale, "column": self.col_scale, "color": bq.ColorScale(colors=CELL_COLORS)},
-            display_format=".0f",
-            font_style={"fill": "#111", "font-size": "12px"},
-            selected_style={"stroke": "#ff7f0e", "stroke-width": "3"},
-            stroke="white",
-        )
+        self.plot = MatrixPlot("Detection confusion matrix", width=460)
+        self.heatmap, self.matrix = self.plot.heatmap, self.plot.figure
         self.on_click(self.heatmap, self._on_cell_click)
-        self.matrix = figure(
-            [self.heatmap],
-            [
-                bq.Axis(scale=self.col_scale, label="predicted"),
-                bq.Axis(scale=self.row_scale, orientation="vertical", label="true"),
-            ],
-            title="Detection confusion matrix",
-            width=460,
-            height=440,
-            margin={"bottom": 60, "left": 95},
-            padding_y=0.0,
-        )
         self.iou = W.ToggleButtons(
             options=[("IoU 0.5", 0.5), ("IoU 0.75", 0.75)], value=0.5, style={"button_width": "80px"}
         )
@@ -103,7 +83,7 @@ class DetectionView(View):
         return [
             W.HBox(
                 [
-                    W.VBox([W.HBox([self.iou]), self.confidence, self.matrix]),
+                    W.VBox([W.HBox([self.iou]), self.confidence, self.matrix, self.plot.legend]),
                     W.VBox([self.ap_figure, self.sizes, self.group_by, self.groups, self.pr_class, self.pr_figure]),
                 ]
             ),
@@ -123,13 +103,6 @@ class DetectionView(View):
         ev = self._shown()
         if ev is None:
             return
-        labels = list(ev.matrix_labels)
-        self.row_scale.domain, self.col_scale.domain = labels, labels
-        cm = ev.confusion_matrix(iou=self.iou.value, confidence=self.confidence.value)
-        with self.heatmap.hold_sync():
-            self.heatmap.row, self.heatmap.column = None, None  # the size may change
-            self.heatmap.color = cm.astype(float)
-            self.heatmap.row, self.heatmap.column = labels, labels
         ap = ev.per_class_ap()
         with self.ap_bars.hold_sync():
             self.ap_bars.x = list(ap.index)
@@ -142,6 +115,7 @@ class DetectionView(View):
         self.group_by.value = keep
         self.show_groups()
         self.selected_cell = None
+        self.plot.select(None)
         keep = self.pr_class.value if self.pr_class.value in ev.classes else ev.classes[0]
         self.pr_class.options = list(ev.classes)
         self.pr_class.value = keep
@@ -188,7 +162,7 @@ class DetectionView(View):
         if ev is None:
             return
         cm = ev.confusion_matrix(iou=self.iou.value, confidence=self.confidence.value)
-        self.heatmap.color = cm.astype(float)
+        self.plot.draw(cm, ev.matrix_labels, n_right=ev.n_classes)
         self.matrix.title = f"Detection matrix · IoU {self.iou.value:g} · confidence ≥ {self.confidence.value:.2f}"
         self.update_pr()
         if self.selected_cell is not None:
@@ -205,7 +179,7 @@ class DetectionView(View):
         if true == predicted == k:
             return
         self.selected_cell = (true, predicted)
-        self.heatmap.selected = [[true, predicted]]
+        self.plot.select((true, predicted))
         if min(true, predicted) < k:  # the cell's class: its true class, else the predicted one
             self.pr_class.value = ev.classes[true if true < k else predicted]
         cell = ev.cell_indices(true, predicted, iou=self.iou.value, confidence=self.confidence.value)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._base import View, guarded
 from ._draw import figure
+from ._matrix import MatrixPlot
 
 __all__ = [
     "PixelMatrixView",
@@ -54,7 +55,6 @@ COLORS = np.array([[int(h[i : i + 2], 16) for i in (0, 2, 4)] for h in _HEX], np
 #: The pixels of the selected (true, predicted) cell, drawn opaque over everything.
 MARK = np.array([255, 0, 255], np.uint8)
 IGNORED = np.array([255, 255, 255], np.uint8)
-CELL_COLORS = ["#f7fbff", "#c6dbef", "#6baed6"]
 
 
 def class_colors(k: int) -> np.ndarray:
@@ -140,29 +140,9 @@ class PixelMatrixView(_PixelView):
     update_on = {"selected_cell": "_highlight"}
 
     def build(self) -> list[W.Widget]:
-        self.row_scale, self.col_scale = bq.OrdinalScale(reverse=True), bq.OrdinalScale()
-        self.heatmap = bq.GridHeatMap(
-            color=np.zeros((2, 2)),
-            stroke="white",
-            display_format=".0f",
-            scales={"row": self.row_scale, "column": self.col_scale, "color": bq.ColorScale(colors=CELL_COLORS)},
-            font_style={"fill": "#111", "font-size": "12px"},
-            selected_style={"stroke": "#ff00ff", "stroke-width": "3"},
-        )
+        self.plot = MatrixPlot("Pixel confusion matrix")
+        self.heatmap, self.figure = self.plot.heatmap, self.plot.figure
         self.on_click(self.heatmap, self._on_cell_click)
-        axes = [
-            bq.Axis(scale=self.col_scale, label="predicted"),
-            bq.Axis(scale=self.row_scale, orientation="vertical", label="true"),
-        ]
-        self.figure = figure(
-            [self.heatmap],
-            axes,
-            title="Pixel confusion matrix",
-            width=440,
-            height=440,
-            margin={"bottom": 50, "left": 80},
-            padding_y=0.0,
-        )
         self.mode = W.ToggleButtons(
             options=[("pixels", None), ("by true", "true"), ("by predicted", "pred")],
             value=self.state.normalize,
@@ -175,20 +155,18 @@ class PixelMatrixView(_PixelView):
         # the state first: linking copies the source's value into the target
         W.link((self.state, "threshold"), (self.slider, "value"))
         self.caption = W.HTML()
-        return [W.HBox([self.mode, self.slider]), self.figure, self.caption]
+        return [W.HBox([self.mode, self.slider]), self.figure, self.plot.legend, self.caption]
 
     def refresh(self) -> None:
         ev = self.shown()
         if ev is None:
             return
         self.slider.layout.display = None if ev.positive_class is not None else "none"
-        with self.heatmap.hold_sync():
-            self.heatmap.row = None
-            self.heatmap.column = None
-            self.heatmap.color = np.asarray(ev.confusion_matrix(self.state.normalize), np.float64)
-            self.heatmap.row = list(ev.classes)
-            self.heatmap.column = list(ev.classes)
-            self.heatmap.display_format = ".0f" if self.state.normalize is None else ".3f"
+        self.plot.draw(
+            ev.confusion_matrix(self.state.normalize),
+            ev.classes,
+            display_format=".0f" if self.state.normalize is None else ".3f",
+        )
         self.figure.title = self.sliced(f"Pixel confusion matrix · {int(ev.confusion_matrix().sum()):,} pixels")
         self._highlight()
 
@@ -196,7 +174,7 @@ class PixelMatrixView(_PixelView):
         ev, sel = self.session.evaluation, self.state.selected_cell
         if ev is None or not ev.per_pixel:
             return
-        self.heatmap.selected = None if sel is None else np.array([list(sel)])
+        self.plot.select(sel)
         if sel is None:
             self.caption.value = "Click a cell to see the images with the most such pixels."
         else:
