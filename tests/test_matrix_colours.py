@@ -319,11 +319,6 @@ def test_the_pixel_matrix_draws_no_negative_rectangle_and_nothing_overlaps(segme
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Per class figure, kept in the segmentation dashboard's hidden tabs (app.py's "
-    "tabs_display hides the Tab but leaves its first child in the page), draws 6 negative rectangles",
-)
 def test_the_segmentation_dashboard_logs_no_console_error_after_a_cell_click(segmentation_page):
     """Check in Chromium that the segmentation dashboard logged no console error (load and click)."""
     _, _, errors, negative = segmentation_page

@@ -1,5 +1,11 @@
 """Boxes drawn on an image as a PNG: true boxes solid, predicted boxes dashed with class and score,
-the boxes of a selected confusion cell highlighted."""
+the boxes of a selected confusion cell highlighted.
+
+Labels are at least :data:`LABEL_PX` pixels high, on a background of their box's colour with
+black or white text (whichever contrasts more), and never overlap: each takes the first free
+place above, inside or below its box, the highlighted boxes' and the most confident first; a
+label with no free place is left out (its box is still drawn).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,64 @@ import numpy as np
 
 __all__ = ["draw_boxes", "TRUE_COLOR", "PRED_COLOR", "HIGHLIGHT"]
 
-TRUE_COLOR = (46, 160, 67)
-PRED_COLOR = (31, 119, 180)
-HIGHLIGHT = (255, 127, 14)
+#: Okabe-Ito bluish green, blue and vermillion (the palette's selection colour)
+TRUE_COLOR = (0, 158, 115)
+PRED_COLOR = (0, 114, 178)
+HIGHLIGHT = (213, 94, 0)
+#: the height of a label's text in drawn pixels
+LABEL_PX = 12
+
+
+def _luminance(rgb) -> float:
+    c = [v / 255 for v in rgb]
+    c = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+
+def text_color(background) -> tuple[int, int, int]:
+    """Black or white, whichever has the higher contrast on ``background`` (WCAG's ratio)."""
+    lum = _luminance(background)
+    return (0, 0, 0) if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else (255, 255, 255)
+
+
+def _font():
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=LABEL_PX)
+    except (TypeError, OSError):  # a Pillow without FreeType: its fixed bitmap font (11 px)
+        return ImageFont.load_default()
+
+
+def place_labels(draw, labels, font, bounds) -> list:
+    """Where each label goes: ``(rectangle, colour, text, text offset)`` for those that fit.
+
+    ``labels``: ``(not highlighted, -score, box corners, colour, text)``; they are placed
+    highlighted first, then the most confident first, each at the first free place."""
+    taken, out = [], []
+    for _, _, xy, color, text in sorted(labels, key=lambda t: t[:2]):
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        r = _place(xy, (right - left + 4, bottom - top + 4), taken, bounds)
+        if r is not None:
+            taken.append(r)
+            out.append((r, color, text, (left, top)))
+    return out
+
+
+def _place(xy, size, taken, bounds):
+    """The label's rectangle: the first of above, inside and below the box that lies within
+    ``bounds`` and overlaps no rectangle in ``taken``; None when every one does."""
+    x0, y0, _, y1 = xy
+    w, h = size
+    W, H = bounds
+    x = min(max(0.0, x0), max(0.0, W - w))
+    for y in (y0 - h, y0, y1):
+        r = (x, y, x + w, y + h)
+        if y < 0 or y + h > H:
+            continue
+        if all(r[2] <= t[0] or r[0] >= t[2] or r[3] <= t[1] or r[1] >= t[3] for t in taken):
+            return r
+    return None
 
 
 def _dashed(draw, xy, color, width: int, dash: int = 6) -> None:
@@ -61,12 +122,17 @@ def draw_boxes(
             outline=HIGHLIGHT if hit else TRUE_COLOR,
             width=3 if hit else 1,
         )
+    labels = []
     for row, b in detections.iterrows():
         hit = row in hi_p
         color = HIGHLIGHT if hit else PRED_COLOR
         xy = (b.x * s, b.y * s, (b.x + b.w) * s, (b.y + b.h) * s)
         _dashed(draw, xy, color, 3 if hit else 1)
-        draw.text((xy[0] + 2, max(0, xy[1] - 11)), f"{b.label} {b.score:.2f}", fill=color)
+        labels.append((not hit, -float(b.score), xy, color, f"{b.label} {b.score:.2f}"))
+    font = _font()
+    for r, color, text, (left, top) in place_labels(draw, labels, font, img.size):
+        draw.rectangle(r, fill=color)
+        draw.text((r[0] + 2 - left, r[1] + 2 - top), text, fill=text_color(color), font=font)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()

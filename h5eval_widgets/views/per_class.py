@@ -74,6 +74,9 @@ class PerClassView(View):
         ev = self.shown_for("is_classification")
         if ev is None:
             return
+        if getattr(ev, "per_pixel", False):  # segmentation has its IoU bars; its tabs are hidden, and a
+            self.set_visible(False)  # chart drawn in a hidden tab has no size (negative <rect>s)
+            return
         df = self.frame()
         f1 = df["f1"].to_numpy()
         if ev.n_classes > self.max_bars:
