@@ -14,6 +14,8 @@ import pytest
 from h5eval_widgets import Evaluation
 from h5eval_widgets.cli import main
 from h5eval_widgets.core.data.datasets import Dataset
+from h5eval_widgets.core.results.html_report import bin_label
+from h5eval_widgets.core.results.names import fmt
 from h5eval_widgets.core.results.report_data import PER_CELL
 
 DEMO_MODELS = ("digits_cnn", "digits_weak_mlp", "breast_cancer_mlp", "diabetes_mlp")
@@ -150,18 +152,19 @@ def test_the_curves_and_slices_of_the_digits_page_are_scikit_learns(demo_pages):
     counts = counts[counts > 0]
     ece = np.sum(counts * np.abs(prob_true - prob_pred)) / counts.sum()
     assert len(prob_true) >= 4 and ece > 0
-    rel = svg_named(page, f"Reliability (ECE {ece:.4f})")
+    rel = svg_named(page, f"Reliability (ECE {fmt(float(ece))})")
     x0, y0, w, h = svg_frame(rel)
     dots = np.array([[float(a), float(b)] for a, b in re.findall(r"<circle cx='([\d.]+)' cy='([\d.]+)'", rel)])
     np.testing.assert_allclose((dots[:, 0] - x0) / w, prob_pred, atol=1e-3)
     np.testing.assert_allclose((y0 + h - dots[:, 1]) / h, prob_true, atol=1e-3)
 
     (header, *rows) = html_tables(page)["ink"]
-    assert header[:6] == ["slice", "size", "share", "errors", "error_share", "accuracy"] and len(rows) == 4
+    assert header[:6] == ["slice", "Samples", "Share", "Errors", "Share of errors", "Accuracy"] and len(rows) == 4
     ink = ev.metadata["ink"].to_numpy()
     sizes = []
-    for row in rows:
-        lo_open, lo, hi = re.fullmatch(r"ink in ([\[(])([\d.]+), ([\d.]+)\]", row[0]).groups()
+    for row, label in zip(rows, ev.slices("ink").index):  # the engine's label: 6 digits, the page's 3
+        assert row[0] == bin_label(label)
+        lo_open, lo, hi = re.fullmatch(r"ink in ([\[(])([\d.]+), ([\d.]+)\]", label).groups()
         lo, hi = float(lo), float(hi)
         inside = ((ink > lo) | ((lo_open == "[") & np.isclose(ink, lo, rtol=1e-5))) & (
             (ink < hi) | np.isclose(ink, hi, rtol=1e-5)
@@ -170,7 +173,7 @@ def test_the_curves_and_slices_of_the_digits_page_are_scikit_learns(demo_pages):
         sizes.append(int(inside.sum()))
         assert row[1] == str(inside.sum()), row[0]
         assert row[3] == str(int((~correct[inside]).sum())), row[0]
-        assert row[5] == f"{accuracy_score(y[inside], proba[inside].argmax(1)):.4f}", row[0]
+        assert row[5].split(" [")[0] == fmt(accuracy_score(y[inside], proba[inside].argmax(1))), row[0]
     assert sum(sizes) == ev.n_samples
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from h5eval_widgets.cli import main
+from h5eval_widgets.core.results.names import fmt
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
@@ -126,4 +127,4 @@ def test_the_binary_threshold_slider_moves_the_matrix_offline(pages, offline):
     assert after_cards == [i for i in before_cards if ev.y_proba[i, 1] < t]
     assert 0 < len(after_cards) < len(before_cards)
     recall = want[1, 1] / want[1].sum()
-    assert pg.locator("[data-threshold-metric='recall']").inner_text() == f"{recall:.4f}"
+    assert pg.locator("[data-threshold-metric='recall']").inner_text() == fmt(recall)

@@ -5,6 +5,14 @@ The script reads the page's data from ``<script type="application/json" id="h5ev
 a click (or Enter) on a matrix cell lists that cell's samples, most confident first, a page at
 a time; the binary threshold slider redraws the matrix and its metrics from the counts stored
 for each threshold of the grid, and re-decides the samples listed.
+
+Colours are the dashboard's (:mod:`.palette`) and numbers are written by
+:func:`~.names.fmt` in the interactive page (:func:`fmt_cell`; the script has the same
+``fmt``). A matrix cell is shaded by :func:`cell_fill`: the diagonal (right answers) in
+:data:`~.palette.CORRECT`'s hue, the other cells (errors) in :data:`~.palette.ERROR`'s, each
+on its own log scale starting at :data:`FIRST_SHADE` (so a 1 stands out from a white 0), with
+black or white text, whichever contrasts more (:func:`text_on`, at least 4.5:1). Wide tables
+scroll inside their own box (:func:`scroll`) and pictures shrink to the page's width.
 """
 
 from __future__ import annotations
@@ -16,13 +24,18 @@ from typing import Any
 import numpy as np
 
 from .._lazy import BACKEND_NOTE
-from ..metrics.functions import normalize_confusion
+from .names import fmt
+from .palette import CORRECT, ERROR, FOCUS, NEUTRAL, SELECTION, WHITE, text_on, tint
 
 __all__ = [
     "CSS",
     "SCRIPT",
     "fmt_number",
+    "fmt_cell",
     "html_table",
+    "scroll",
+    "cell_fill",
+    "cell_fills",
     "confusion_table",
     "data_notes",
     "backend_note",
@@ -43,15 +56,73 @@ def fmt_number(v: Any) -> str:
     return str(int(v)) if v == round(v) and abs(v) >= 1 else f"{v:.4f}"
 
 
-def html_table(df, index_label: str = "") -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+def fmt_cell(v: Any) -> str:
+    """A table cell's text in the interactive report: :func:`~.names.fmt` (NaN "undefined"),
+    HTML-escaped."""
+    return html.escape(fmt(v, missing="undefined")) if v is not None else "—"
+
+
+def html_table(df, index_label: str = "", *, number=fmt_number, name=str) -> str:
+    """A frame as a ``<table>``; numbers written by ``number``, a column's header by ``name``
+    (the key in a tooltip when it differs)."""
+
+    def head_cell(c) -> str:
+        key = html.escape(str(c))
+        shown = html.escape(name(str(c)))
+        return f"<th title='{key}'>{shown}</th>" if shown != key else f"<th>{key}</th>"
+
+    head = "".join(head_cell(c) for c in df.columns)
     rows = "".join(
-        f"<tr><th class='l'>{html.escape(str(idx))}</th>{''.join(f'<td>{fmt_number(v)}</td>' for v in row)}</tr>"
+        f"<tr><th class='l'>{html.escape(str(idx))}</th>{''.join(f'<td>{number(v)}</td>' for v in row)}</tr>"
         for idx, row in zip(df.index, df.itertuples(index=False))
     )
     return (
         f"<table><thead><tr><th class='l'>{html.escape(index_label)}</th>{head}</tr></thead>"
         f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def scroll(inner: str) -> str:
+    """``inner`` (a table) in a box that scrolls sideways when it is wider than the page."""
+    return f"<div class='scroll'>{inner}</div>"
+
+
+# ---------------------------------------------------------------------- colours
+#: The shade of the smallest non-zero count of a matrix's scale (0 is white, the largest 1).
+FIRST_SHADE = 0.3
+
+
+def cell_fill(value: float, top: float, diagonal: bool) -> str:
+    """A matrix cell's colour: white for 0, else the diagonal's :data:`~.palette.CORRECT` or
+    an error's :data:`~.palette.ERROR` hue at :data:`FIRST_SHADE` plus the rest along
+    ``log(1 + value) / log(1 + top)`` (``top``: the largest value of the cell's group)."""
+    if not value > 0:
+        return WHITE
+    share = math.log1p(value) / math.log1p(top) if top > 0 else 1.0
+    return tint(CORRECT if diagonal else ERROR, FIRST_SHADE + (1 - FIRST_SHADE) * min(share, 1.0))
+
+
+def cell_fills(counts) -> np.ndarray:
+    """:func:`cell_fill` of every cell of a square matrix: the diagonal and the other cells each
+    on their own scale."""
+    c = np.asarray(counts, dtype=np.float64)
+    eye = np.eye(*c.shape, dtype=bool)
+    tops = {True: float(c[eye].max(initial=0)), False: float(c[~eye].max(initial=0))}
+    out = np.empty(c.shape, dtype=object)
+    for (i, j), v in np.ndenumerate(c):
+        out[i, j] = cell_fill(float(v), tops[i == j], i == j)
+    return out
+
+
+def matrix_legend() -> str:
+    """What a matrix's colours and outline mean."""
+    box = "<span class='swatch' style='background:{}'></span>"
+    return (
+        "<p class='note legend'>"
+        f"<span>{box.format(tint(CORRECT, 1))}right (diagonal, log scale)</span> "
+        f"<span>{box.format(tint(ERROR, 1))}errors (off the diagonal, their own log scale)</span> "
+        f"<span>{box.format(WHITE)}0</span> "
+        f"<span><span class='swatch sel-swatch'></span>selected cell</span></p>"
     )
 
 
@@ -79,32 +150,52 @@ def data_notes_html(notes, *, open_: bool = True) -> str:
 
 
 CSS = """
-:root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--head:#f6f8fa;--accent:#0969da}
+:root{--fg:#1f2328;--muted:NEUTRAL;--line:#d1d9e0;--head:#f6f8fa;--accent:FOCUS;--sel:SELECTION;
+ --right:CORRECT;--wrong:ERROR;--neutral:NEUTRAL}
+*,*::before,*::after{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5em auto;
  max-width:1200px;padding:0 1em;color:var(--fg)}
+img,svg{max-width:100%}
+.scroll{overflow-x:auto;max-width:100%}
+.scroll>table{margin-right:1px}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid var(--line)}
 table{border-collapse:collapse;margin:.5em 0 1.2em}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:right;font-variant-numeric:tabular-nums}
-th{background:var(--head)}td.l,th.l{text-align:left}
+th{background:var(--head)}td.l,th.l{text-align:left}td{white-space:nowrap}
 .note{color:var(--muted);font-size:.9em}
 details.data-notes{margin:.4em 0 1em;font-size:.95em}details.data-notes summary{cursor:pointer;font-weight:600}
 details.data-notes ul{margin:.3em 0 0 1.2em;padding:0}
 table.cm td.cell{min-width:2.6em;cursor:pointer;text-align:center}
-table.cm td.cell:hover,table.cm td.cell:focus{outline:2px solid var(--accent)}
-table.cm td.cell.sel{outline:3px solid #d1242f}
+table.cm td.cell:hover,table.cm td.cell:focus{outline:2px solid var(--accent);outline-offset:-2px}
+table.cm td.cell.sel{outline:4px solid var(--sel);outline-offset:-4px}
+.legend span{white-space:nowrap;margin-right:.8em}
+.swatch{display:inline-block;width:14px;height:11px;border:1px solid #999;margin-right:4px;vertical-align:middle}
+.swatch.sel-swatch{border:3px solid var(--sel)}
 .row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}
-.curve{border:1px solid var(--line);background:#fff}
+.row>*{min-width:0;max-width:100%}
+.curve{border:1px solid var(--line);background:#fff;height:auto}
 .curve text{font-size:11px;fill:var(--fg)}
 #samples-panel{border:1px solid var(--line);padding:.6em;min-height:3em}
 .cards{display:flex;flex-wrap:wrap;gap:8px}
-.card{border:1px solid var(--line);border-radius:4px;padding:4px;width:150px;font-size:12px;line-height:1.3}
-.card.wrong{border-color:#d1242f}.card.right{border-color:#1a7f37}
+.card{border:1px solid var(--line);border-radius:4px;padding:4px;width:150px;font-size:12px;line-height:1.3;
+ overflow-wrap:break-word}
+table.slices{font-size:.88em}table.slices th.l{white-space:nowrap}
+.legend{max-width:32em}
+.card.wrong{border:2px solid var(--wrong)}.card.right{border:2px solid var(--right)}
 .card img{width:96px;height:96px;object-fit:contain;image-rendering:pixelated;display:block;margin:0 auto 3px}
 .card .text{max-height:7em;overflow:auto;white-space:pre-wrap;background:var(--head);padding:2px}
 .card table{margin:2px 0;font-size:11px}.card td,.card th{padding:0 3px}
 .pager button,.lists button{margin-right:.4em}
-input[type=range]{width:420px;vertical-align:middle}
+input[type=range]{width:420px;max-width:100%;vertical-align:middle}
 """
+for _name, _colour in (
+    ("SELECTION", SELECTION),
+    ("FOCUS", FOCUS),
+    ("CORRECT", CORRECT),
+    ("ERROR", ERROR),
+    ("NEUTRAL", NEUTRAL),
+):
+    CSS = CSS.replace(_name, _colour)
 
 SCRIPT = r"""
 (function () {
@@ -120,6 +211,22 @@ SCRIPT = r"""
     });
   }
   function pct(v) { return (100 * v).toFixed(1) + "%"; }
+  // names.fmt of a count: whole, with thousands separators
+  function count(v) { return Math.round(v).toLocaleString("en-US"); }
+  // names.fmt of a float: 3 decimals below 10, 3 significant digits below 0.1, 4 up to 1,000
+  function fmt(v) {
+    if (v === null || v === undefined || isNaN(v)) return "undefined";
+    var a = Math.abs(v);
+    if (a === 0) return "0";
+    if (!isFinite(v)) return v > 0 ? "∞" : "-∞";
+    if (a < 0.001) {
+      return v.toExponential(2).replace(/e([+-])(\d)$/, function (_, sign, d) { return "e" + sign + "0" + d; });
+    }
+    if (a < 0.1) return v.toPrecision(3);
+    if (a < 10) return v.toFixed(3);
+    if (a < 1000) return v.toPrecision(4);
+    return Math.round(v).toLocaleString("en-US");
+  }
 
   // A binary sample is re-decided at the slider's threshold.
   function decided(id) {
@@ -140,7 +247,7 @@ SCRIPT = r"""
     h += "#" + id + (r.file ? " · " + esc(r.file) : "") + "<br>true <b>" + esc(r["true"]) + "</b>";
     h += "<br>pred <b>" + esc(r.predicted) + "</b>";
     if (r.confidence !== undefined) h += " (" + pct(r.confidence) + ")";
-    if (r.residual !== undefined) h += "<br>residual " + esc(r.residual);
+    if (r.residual !== undefined) h += "<br>residual " + esc(typeof r.residual === "number" ? fmt(r.residual) : r.residual);
     if (r.top_classes) h += "<br><span class='note'>" + esc(r.top_classes) + "</span>";
     if (r.text) h += "<div class='text'>" + esc(r.text) + "</div>";
     if (r.row) {
@@ -191,7 +298,7 @@ SCRIPT = r"""
     td.classList.add("sel");
     var m = Number(td.dataset.m), i = Number(td.dataset.i), j = Number(td.dataset.j);
     show((D.matrices[m].prefix || "") + "true " + td.dataset["true"] + " · predicted " +
-         td.dataset.predicted, cellIds(m, i, j), Number(td.textContent));
+         td.dataset.predicted, cellIds(m, i, j), Number(td.dataset.count));
   }
 
   document.querySelectorAll("td.cell").forEach(function (td) {
@@ -205,10 +312,32 @@ SCRIPT = r"""
     });
   });
 
-  function shade(td, share) {
-    var s = Math.round(255 - 180 * share);
-    td.style.background = "rgb(" + s + "," + s + ",255)";
-    td.style.color = s < 140 ? "#fff" : "#1f2328";
+  // html_assets.cell_fill and text_on: the diagonal in the right answers' hue, the errors in
+  // theirs, each on its own log scale; black or white text by contrast
+  var P = D.palette;
+  function rgb(h) { return [1, 3, 5].map(function (k) { return parseInt(h.substr(k, 2), 16); }); }
+  function hex(c) { return "#" + c.map(function (v) { return ("0" + v.toString(16)).slice(-2); }).join(""); }
+  function fill(v, top, diagonal) {
+    if (!(v > 0)) return "#ffffff";
+    var share = top > 0 ? Math.min(Math.log1p(v) / Math.log1p(top), 1) : 1;
+    var t = P.first + (1 - P.first) * share;
+    return hex(rgb(diagonal ? P.right : P.wrong).map(function (c) { return Math.round(255 + (c - 255) * t); }));
+  }
+  function lum(h) {
+    var l = rgb(h).map(function (c) {
+      c /= 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+  }
+  function textOn(bg) {
+    var l = lum(bg);
+    return (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? "#000000" : "#ffffff";
+  }
+  function shade(td, v, top, diagonal) {
+    var bg = fill(v, top, diagonal);
+    td.style.background = bg;
+    td.style.color = textOn(bg);
   }
 
   function thresholdMetrics(c) {
@@ -222,16 +351,19 @@ SCRIPT = r"""
   function setThreshold(k) {
     tIndex = k;
     var c = T.counts[k];
-    document.getElementById("threshold-value").textContent = T.thresholds[k].toFixed(4);
+    var shown = document.getElementById("threshold-value");
+    shown.textContent = fmt(T.thresholds[k]);
+    shown.title = String(T.thresholds[k]);
+    var topRight = Math.max(c[0][0], c[1][1]), topWrong = Math.max(c[0][1], c[1][0]);
     document.querySelectorAll("td.cell[data-m='0']").forEach(function (td) {
-      var i = Number(td.dataset.i), j = Number(td.dataset.j), row = c[i][0] + c[i][1];
-      td.textContent = c[i][j];
-      shade(td, row ? c[i][j] / row : 0);
+      var i = Number(td.dataset.i), j = Number(td.dataset.j);
+      td.textContent = count(c[i][j]);
+      td.dataset.count = c[i][j];
+      shade(td, c[i][j], i === j ? topRight : topWrong, i === j);
     });
     var m = thresholdMetrics(c);
     document.querySelectorAll("[data-threshold-metric]").forEach(function (el) {
-      var v = m[el.dataset.thresholdMetric];
-      el.textContent = isNaN(v) ? "undefined" : v.toFixed(4);
+      el.textContent = fmt(m[el.dataset.thresholdMetric]);
     });
     var sel = document.querySelector("td.cell.sel[data-m='0']");
     if (sel) openCell(sel);
@@ -254,19 +386,18 @@ SCRIPT = r"""
 """
 
 
-def confusion_table(frame) -> str:
-    """A confusion matrix (a frame of counts, rows = true) with each cell shaded by its row share."""
+def confusion_table(frame, *, number=fmt_number) -> str:
+    """A confusion matrix (a frame of counts, rows = true), shaded by :func:`cell_fills`."""
     cm = frame.to_numpy()
-    norm = normalize_confusion(cm, "true")
+    fills = cell_fills(cm)
     names = [str(c) for c in frame.index]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in names)
     rows = []
     for i, name in enumerate(names):
         cells = []
         for j in range(len(names)):
-            shade = int(255 - 180 * float(norm[i, j]))
-            color = "#fff" if shade < 140 else "#222"
-            cells.append(f"<td style='background:rgb({shade},{shade},255);color:{color}'>{fmt_number(cm[i, j])}</td>")
+            bg = fills[i, j]
+            cells.append(f"<td style='background:{bg};color:{text_on(bg)}'>{number(cm[i, j])}</td>")
         rows.append(f"<tr><th class='l'>{html.escape(name)}</th>{''.join(cells)}</tr>")
     return (
         "<table class='cm'><thead><tr><th class='l'>true \\ predicted</th>"

@@ -29,3 +29,36 @@ NEUTRAL = "#555555"
 def series_color(i: int) -> str:
     """The colour of series ``i`` (cycling through :data:`SERIES`)."""
     return SERIES[i % len(SERIES)]
+
+
+# ------------------------------------------------------- shades and contrast (the report's)
+__all__ += ["WHITE", "BLACK", "tint", "contrast", "text_on"]
+
+WHITE, BLACK = "#ffffff", "#000000"
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    h = colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a ``#rrggbb`` colour."""
+    lin = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in _rgb(colour)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)))
+    return (lb + 0.05) / (la + 0.05)
+
+
+def text_on(background: str) -> str:
+    """Black or white, whichever contrasts more with ``background`` (at least 4.58:1)."""
+    return BLACK if contrast(background, BLACK) >= contrast(background, WHITE) else WHITE
+
+
+def tint(hue: str, t: float) -> str:
+    """``hue`` mixed with white: 0 white, 1 the hue itself (linear in sRGB)."""
+    return "#" + "".join(f"{round(255 + (c - 255) * t):02x}" for c in _rgb(hue))

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .names import fmt
+
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluation import Evaluation
 
@@ -175,6 +177,7 @@ def regression_view(ev: "Evaluation", per_cell: int = PER_CELL) -> dict:
         "x": "true",
         "y": "predicted",
         "diagonal": [lo, hi],
+        "diagonal_name": "predicted = true",
         "dots": True,
     }
     lists = [
@@ -214,6 +217,7 @@ def class_curves(ev: "Evaluation", *, max_classes: int = 10) -> list[dict]:
             "x": "false positive rate",
             "y": "true positive rate",
             "diagonal": [0, 1],
+            "diagonal_name": "chance",
         },
         {"title": "Precision-recall curve" + more, "series": pr, "x": "recall", "y": "precision", "diagonal": None},
     ]
@@ -224,11 +228,12 @@ def reliability_curve(ev: "Evaluation") -> dict:
     cal = ev.calibration()
     what = "positive class probability" if ev.positive_class is not None else "confidence"
     return {
-        "title": f"Reliability (ECE {ev.ece:.4f})",
+        "title": f"Reliability (ECE {fmt(float(ev.ece))})",
         "x": what,
         "y": "observed frequency",
-        "series": [("bins", cal["prob_pred"].round(5).tolist(), cal["prob_true"].round(5).tolist())],
+        "series": [("10 bins", cal["prob_pred"].round(5).tolist(), cal["prob_true"].round(5).tolist())],
         "diagonal": [0, 1],
+        "diagonal_name": "perfectly calibrated",
         "dots": True,
     }
 
@@ -271,6 +276,13 @@ def _fmt(v: Any) -> Any:
     return str(v)
 
 
+def _shown(v: Any) -> Any:
+    """A feature's value as the page writes it: numbers by :func:`~.names.fmt`."""
+    if isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+        return fmt(v)
+    return _fmt(v)
+
+
 def sample_records(
     ev: "Evaluation", ids, data=None, *, size: int = THUMB_PX, max_features: int = 12
 ) -> dict[str, dict]:
@@ -300,6 +312,6 @@ def sample_records(
             elif kind == "text":
                 rec["text"] = str(np.asarray(data.sample(row)).ravel()[0])[:400]
             else:
-                rec["row"] = [[str(k), _fmt(v)] for k, v in data.features(row)[:max_features]]
+                rec["row"] = [[str(k), _shown(v)] for k, v in data.features(row)[:max_features]]
         out[str(i)] = rec
     return out
