@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..core.inference.projection import points_in_box, points_in_polygon
 from ._base import View, guarded
+from ._scatter_style import SCOPE, scoped_scatter_class
 
 #: Colours of the classes (cycled), and of right / wrong (the other views' colours).
 CLASS_COLORS = [
@@ -39,8 +40,9 @@ CLASS_COLORS = [
 RIGHT_WRONG = ["#9ecae1", "#d62728"]
 #: The colourings offered, by the column of the map's frame that holds them.
 COLOR_BY = {"right / wrong": "correct", "true class": "true", "predicted class": "predicted"}
-#: The map's size in pixels.
-WIDTH, HEIGHT = 560, 460
+#: The map's height, and its largest width, in pixels: it takes its tab's width up to that (the
+#: toolbar, 36 px, included).
+HEIGHT, MAX_WIDTH = 460, 900
 #: The toolbar of the map: pan/zoom, the lasso (and its kind), full screen, reset.
 BUTTONS = ["pan_zoom", "lasso", "lasso_type", "divider", "full_screen", "reset"]
 
@@ -100,7 +102,7 @@ class EmbeddingView(View):
         threshold, dec = self.state.threshold, self.state.decisions
 
         def work():
-            import jscatter  # noqa: F401 - imported once, before the tab needs it
+            scoped_scatter_class()  # jscatter imported once, before the tab needs it
 
             if closing.is_set():
                 return
@@ -121,7 +123,9 @@ class EmbeddingView(View):
         self.xy = None
         self.umap_seconds = None
         self._shown = np.zeros(0, np.uint32)  # the selection set from here (the samples shown)
-        self.figure = W.Box(layout=W.Layout(width=f"{WIDTH}px", min_height=f"{HEIGHT}px"))
+        # jupyter-scatter's stylesheet applies only inside this box (see _scatter_style)
+        self.figure = W.Box(layout=W.Layout(width="100%", max_width=f"{MAX_WIDTH}px", min_height=f"{HEIGHT}px"))
+        self.figure.add_class(SCOPE)
         self.title = W.HTML()
         self.color_by = W.Dropdown(
             options=list(COLOR_BY), value="right / wrong", description="colour", layout=W.Layout(width="240px")
@@ -209,15 +213,13 @@ class EmbeddingView(View):
 
     @staticmethod
     def _new_scatter(frame: pd.DataFrame, column: str, colours: list[str]):
-        import jscatter
-
-        return jscatter.Scatter(
+        return scoped_scatter_class()(
             data=frame,
             x="x",
             y="y",
             color_by=column,
             color_map=colours,
-            width=WIDTH,
+            width="auto",  # the figure's width: the map and its toolbar fit the tab
             height=HEIGHT,
             size=3 if len(frame) < 100_000 else 2,
             opacity_by="density",
@@ -249,6 +251,7 @@ class EmbeddingView(View):
             self._shown = self._to_show()
             self.scatter.selection(self._shown)
             self.widget = self.scatter.show(BUTTONS)
+            self.widget.layout.width = "100%"  # in the figure's row, not shrunk to its toolbar
             self.widget.observe(self._on_map_selection, names="selection")
             self.figure.children = [self.widget]
         else:
