@@ -71,7 +71,7 @@ def audio_models(tmp_path_factory):
         ]
     )
     wave_model.compile("adam", "sparse_categorical_crossentropy")
-    wave_model.fit(ds, epochs=2, verbose=0)
+    wave_model.fit(ds, epochs=2, verbose=0, shuffle=False)  # a tf.data set: Keras would not shuffle it
     spec_shape = tuple(spectrogram(np.zeros((1, LENGTH, 1), np.float32)).shape[1:])
     spec_model = keras.Sequential(
         [
@@ -82,7 +82,7 @@ def audio_models(tmp_path_factory):
         ]
     )
     spec_model.compile("adam", "sparse_categorical_crossentropy")
-    spec_model.fit(ds.map(lambda x, y: (spectrogram(x), y)), epochs=2, verbose=0)
+    spec_model.fit(ds.map(lambda x, y: (spectrogram(x), y)), epochs=2, verbose=0, shuffle=False)
     folder = tmp_path_factory.mktemp("audio_models")
     wave_model.save(folder / "wave.keras")
     spec_model.save(folder / "spec.keras")

@@ -322,7 +322,7 @@ def text_model(tmp_path_factory):
     model.compile("adam", "sparse_categorical_crossentropy")
     import tensorflow as tf
 
-    model.fit(tf.data.Dataset.from_tensor_slices((texts[:, None], labels)).batch(6), epochs=3, verbose=0)
+    model.fit(tf.data.Dataset.from_tensor_slices((texts[:, None], labels)).batch(6), epochs=3, verbose=0, shuffle=False)
     folder = tmp_path_factory.mktemp("text")
     path = folder / "text.keras"
     model.save(path)

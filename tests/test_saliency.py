@@ -133,7 +133,7 @@ def test_grad_cam_reaches_into_a_nested_base_model():
     x = np.random.default_rng(0).uniform(0, 1, (3, 32, 32, 3)).astype(np.float32)
     classes = np.array([0, 1, 2])
     conv = base.get_layer("Conv_1")
-    hand = _hand_grad_cam(keras.Model(base.inputs, [conv.output, base.output]), lambda f: dense(pool(f)), x, classes)
+    hand = _hand_grad_cam(keras.Model(base.input, [conv.output, base.output]), lambda f: dense(pool(f)), x, classes)
     np.testing.assert_allclose(grad_cam(seq, x, classes), hand, atol=1e-5)
     np.testing.assert_allclose(grad_cam(chain, x * 255, classes), hand, atol=1e-4)
     a = base(inp)

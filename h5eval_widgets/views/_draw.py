@@ -39,7 +39,7 @@ def axes(
     y = {"tick_format": y_format} if y_format else {}
     return [
         bq.Axis(scale=x_scale, label=xlabel, **x),
-        bq.Axis(scale=y_scale, label=ylabel, orientation="vertical", **y),
+        bq.Axis(scale=y_scale, label=ylabel, side="left", **y),
     ]
 
 

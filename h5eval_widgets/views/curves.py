@@ -17,9 +17,7 @@ def _line_figure(title: str, xlabel: str, ylabel: str):
     xs, ys = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
     line = bq.Lines(x=[0.0, 1.0], y=[0.0, 1.0], scales={"x": xs, "y": ys}, colors=["#1f77b4"])
     # faint dots along the curve: clicking one moves the threshold there
-    pick = bq.Scatter(
-        x=[], y=[], scales={"x": xs, "y": ys}, colors=["#1f77b4"], default_size=30, default_opacities=[0.3]
-    )
+    pick = bq.Scatter(x=[], y=[], scales={"x": xs, "y": ys}, colors=["#1f77b4"], default_size=30, opacities=[0.3])
     point = bq.Scatter(x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, colors=["#d62728"], default_size=80)
     fig = figure([line, pick, point], axes(xs, ys, xlabel, ylabel, x_format=".1f", y_format=".1f"), title=title)
     return fig, line, pick, point

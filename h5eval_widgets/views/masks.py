@@ -210,7 +210,7 @@ class IoUBarsView(_PixelView):
         )
         axes = [
             bq.Axis(scale=self.x_scale, label="class"),
-            bq.Axis(scale=self.y_scale, orientation="vertical", label="IoU", tick_format=".1f"),
+            bq.Axis(scale=self.y_scale, side="left", label="IoU", tick_format=".1f"),
         ]
         self.figure = figure([self.bars], axes, title="IoU per class", width=440, height=260)
         return [self.figure]

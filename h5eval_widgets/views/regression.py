@@ -24,7 +24,7 @@ class RegressionView(View):
             scales={"x": self.xs, "y": self.ys},
             colors=["#1f77b4"],
             default_size=16,
-            default_opacities=[0.6],
+            opacities=[0.6],
         )
         self.brush = bq.interacts.BrushSelector(x_scale=self.xs, y_scale=self.ys, color="orange")
         self.brush.observe(self._on_brush, names=["selected_x", "selected_y", "brushing"])

@@ -98,7 +98,7 @@ class SamplesView(SampleDetails, View):
         self.saliency_method.observe(lambda c: setattr(self.state, "saliency_method", c["new"]), names="value")
         self.saliency_controls = W.HBox([self.saliency_toggle, self.saliency_method], layout=W.Layout(display="none"))
         self.page_saliency: dict[int, np.ndarray] = {}
-        self.table = W.VBox(layout=W.Layout(overflow_x="auto", max_width="100%"))
+        self.table = W.VBox(layout=W.Layout(overflow="auto", max_width="100%"))
         self.table_header = W.HTML()
         # the arrow keys step through the samples while the pointer is over them (ipyevents
         # sends the browser's key events of this box; the page does not scroll meanwhile)

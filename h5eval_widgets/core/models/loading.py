@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -332,9 +333,14 @@ def _keras_load(path: Path, custom_objects, trust_code: bool, config, output, di
     import keras
 
     try:
-        model = keras.saving.load_model(
-            str(path), custom_objects=custom_objects, compile=False, safe_mode=not trust_code
-        )
+        with warnings.catch_warnings():
+            # Keras 3 rebuilds a Keras 2 file's first layer with the input_shape its config
+            # holds, then warns the reader not to pass input_shape: advice on writing model code,
+            # given on every load of such a file, that the user of the file cannot follow.
+            warnings.filterwarnings("ignore", message="Do not pass an `input_shape`", category=UserWarning)
+            model = keras.saving.load_model(
+                str(path), custom_objects=custom_objects, compile=False, safe_mode=not trust_code
+            )
     except (TypeError, ValueError) as exc:
         msg = str(exc)
         if "Could not locate" in msg or "Unknown layer" in msg or "Unrecognized" in msg:
