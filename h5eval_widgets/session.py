@@ -69,9 +69,7 @@ class Session(Activity):
     dataset = T.Instance(Dataset, allow_none=True, help="The current dataset (for showing samples).")
     comparison = T.Instance(Comparison, allow_none=True, help="The current model against another one.")
 
-    ranking_ready = T.Bool(
-        True, help="False while the ranking metrics (ROC AUC, AP) of a large evaluation are computed in the background."
-    )
+    ranking_ready = T.Bool(True, help="False while a large evaluation's ROC AUC and AP are computed in the background.")
     slice_name = T.Unicode(None, allow_none=True, help="The slice the results are filtered to (None: every sample).")
     tags_changed = T.Int(0, help="Counts tag changes (views showing tags redraw on it).")
     #: True while a new evaluation shows the same samples as the last (keep the chosen cell).
@@ -100,6 +98,7 @@ class Session(Activity):
         self.dataset_options = dict(dataset_options or {})
         self._eval_cache: dict[tuple[str, str], Evaluation] = dict(evaluations or {})
         self._data_cache: dict[str, Dataset] = {}
+        self._unseen: dict[str, str] = {}  # datasets whose samples are not shown here, and why
         self._tag_stores: dict[Evaluation, TagStore] = {}
         self._last_order = None
         #: Where tags are kept (None: ``tags/`` of the cache folder, read when first needed).
@@ -158,8 +157,8 @@ class Session(Activity):
                 return None
             if self.client is not None and self._workers_read(src):
                 self._data_cache[name] = data = read_here(src, name, self.dataset_options)
-                if data is None:
-                    self.set_status(
+                if data is None:  # said in the status line each time the dataset is opened
+                    self._unseen[name] = (
                         f"{name}: the images are read by the cluster's workers from {src}; "
                         "they are not shown here (only images on this machine's disk are)."
                     )
@@ -220,8 +219,9 @@ class Session(Activity):
         background = self._rank_in_background(ev)
         self.ranking_ready = not background
         self.evaluation = ev
-        runtime = "".join(f" · {n}" for n in ev.notes if n.startswith(BACKEND_NOTE)) or "."
-        self.set_status(f"{model_name} on {dataset_name}: {ev.n_samples} samples, {ev.task}{runtime}")
+        said = "".join(f" · {n}" for n in ev.notes if n.startswith(BACKEND_NOTE)) or "."
+        unseen = f" {self._unseen[dataset_name]}" if dataset_name in self._unseen else ""
+        self.set_status(f"{model_name} on {dataset_name}: {ev.in_words()}{said}{unseen}")
         return ev
 
     @property
@@ -254,7 +254,7 @@ class Session(Activity):
         self.dataset = data
         self.evaluation = ev
         what = "every sample" if rows is None else f"the slice {ev.slice_name!r}"
-        self.set_status(f"{self.pair[0]} on {self.pair[1]}: {ev.n_samples} samples, {what}.")
+        self.set_status(f"{self.pair[0]} on {self.pair[1]}: {ev.in_words()}, {what}.")
         return ev
 
     def _rank_in_background(self, ev: Evaluation) -> bool:

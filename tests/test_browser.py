@@ -518,7 +518,7 @@ def test_a_mouse_click_on_a_confused_cell_of_a_thousand_classes_shows_its_sample
         pg = browser.new_page(viewport={"width": 1600, "height": 1300})
         try:
             pg.goto(srv.url, timeout=120_000)
-            pg.wait_for_selector("text=big on big_test: 5000 samples", timeout=120_000)
+            pg.wait_for_selector("text=big on big_test: 5,000 samples", timeout=120_000)
             pg.wait_for_function("document.querySelectorAll('rect.heatmapcell').length == 225", timeout=60_000)
             wait_until_settled(pg)
             click_cell(pg, 15, pi, pj)
@@ -662,13 +662,23 @@ def map_facts(page) -> dict:
 
 
 def open_map(page, n: int) -> None:
-    """Open the map's tab and wait until the WebGL widget has drawn its ``n`` points."""
+    """Open the map's tab and wait until the WebGL widget has its ``n`` points and has painted
+    them (``isPointsDrawn`` says the points are loaded; a map that follows its tab's width sizes
+    its canvas after that, so the canvas is read until it differs from its background)."""
     page.locator(".lm-TabBar-tab", has_text="Embedding map").click()
     page.wait_for_function(
         f"() => {{ const c = ({MAP_API_JS})(); return c && c.api.get('isPointsDrawn') "
         f"&& c.api.get('points').length == {n}; }}",
         timeout=120_000,
         polling=100,
+    )
+    page.wait_for_function(
+        f"""() => {{ const d = ({MAP_API_JS})().api.export().data;
+            for (let i = 4; i < d.length; i += 4)
+                if (d[i] != d[0] || d[i + 1] != d[1] || d[i + 2] != d[2] || d[i + 3] != d[3]) return true;
+            return false; }}""",
+        timeout=30_000,
+        polling=200,
     )
 
 
@@ -729,7 +739,7 @@ def test_the_webgl_map_of_100000_samples_draws_every_point_and_a_lasso_selects_s
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         page.goto(map_server.url, timeout=180_000)
-        page.wait_for_selector("text=gen on gen100000: 100000 samples", timeout=180_000)
+        page.wait_for_selector("text=gen on gen100000: 100,000 samples", timeout=180_000)
         wait_until_settled(page)
         open_map(page, 100_000)
         mistakes = int((ev.y_true != ev.y_pred).sum())

@@ -202,7 +202,8 @@ def test_a_dashboard_without_embeddings_hides_the_map_without_an_error(demo):
     d.tabs.selected_index = d.tab_views.index(d.embedding)  # the map's tab opened
     d.state.selected_cell = (8, 1)
     assert d.state.status_level == "info", d.state.status
-    assert d.embedding.layout.display == "none" and d.embedding.scatter is None
+    assert d.embedding.scatter is None and list(d.embedding.children) == [d.embedding.note]
+    assert "No map: these results hold no embedding" in d.embedding.note.value  # not an empty tab
 
 
 def test_the_map_is_prepared_in_the_background_and_drawn_once_its_tab_is_opened(demo, monkeypatch):

@@ -238,14 +238,14 @@ def test_reports_carry_the_pixel_matrix_and_per_class_table(seg_models, seg_data
 
     tables = html_tables(ev.to_html(bootstrap=False))
     header, *rows = tables["Per class"]
-    assert header[1:7] == ["class", "iou", "dice", "precision", "recall", "support"]
+    assert header[1:7] == ["class", "IoU", "Dice", "Precision", "Recall", "Support"]
     assert [r[1] for r in rows] == list(CLASSES)
-    for k, r in enumerate(rows):
-        want = [f"{v:.4f}" for v in (iou[k], dice[k], precision[k], recall[k])] + [str(support[k])]
+    for k, r in enumerate(rows):  # the one number format: 3 decimals in [0, 1], counts whole with separators
+        want = [f"{v:.3f}" for v in (iou[k], dice[k], precision[k], recall[k])] + [f"{support[k]:,}"]
         assert r[2:7] == want, CLASSES[k]
     header, *rows = tables["Pixel confusion matrix"]
     assert header[1:] == list(CLASSES) and [r[0] for r in rows] == list(CLASSES)
-    np.testing.assert_array_equal([[int(v) for v in r[1:]] for r in rows], cm)
+    np.testing.assert_array_equal([[int(v.replace(",", "")) for v in r[1:]] for r in rows], cm)
 
     lines = ev.to_text().splitlines()
     assert "Pixels counted: 24,576 (value 255 ignored)" in lines and cm.sum() == 24_576

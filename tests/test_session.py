@@ -31,7 +31,7 @@ def test_state_publishes_the_sessions_results(state):
     s = state.session
     assert isinstance(s, Session) and s.model_names == ["a", "b"] and s.dataset_names == ["data"]
     assert state.evaluation is s.evaluation and s.pair == ("a", "data")
-    assert s.status == "a on data: 300 samples, multiclass." and state.status == s.status
+    assert s.status == "a on data: 300 samples, 4 classes." and state.status == s.status
     seen = []
     s.observe(lambda c: seen.append(c["new"]), names="evaluation")
     state.model_name = "b"

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.inference.projection import points_in_box, points_in_polygon
-from ._base import View, guarded
+from ._base import View, guarded, set_visible
 from ._scatter_style import SCOPE, scoped_scatter_class
 
 #: Colours of the classes (cycled), and of right / wrong (the other views' colours).
@@ -144,7 +144,13 @@ class EmbeddingView(View):
     def refresh(self) -> None:
         ev = self.session.evaluation
         if ev.embeddings is None or not hasattr(ev, "correct"):
-            self.set_visible(False)
+            # the tab says why it is empty (results predicted on a cluster, or read from a file)
+            self.note.value = (
+                "<i>No map: these results hold no embedding (the activations of the model's "
+                "penultimate layer), as results predicted on a Dask cluster or read from a "
+                "predictions file do. Evaluate the model in the notebook to see the map.</i>"
+            )
+            set_visible(self, True, [self.note])
             return
         self.set_visible(True)
         if self.method.value == "umap" and not self._umap_ready(ev):

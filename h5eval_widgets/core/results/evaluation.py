@@ -306,6 +306,13 @@ class Evaluation(Sliceable, Linked, Reportable):
     def n_samples(self) -> int:
         return len(self.y_true)
 
+    def in_words(self) -> str:
+        """What the evaluation is about, as a user says it: ``'719 samples, 10 classes'``."""
+        if self.is_regression:
+            return f"{self.n_samples:,} samples, regression"
+        unit = "images" if self.per_pixel or not self.is_classification else "samples"
+        return f"{self.n_samples:,} {unit}, {self.n_classes} {'classes' if self.single_label or unit == 'images' else 'labels'}"
+
     @property
     def n_classes(self) -> int:
         return len(self.classes)
