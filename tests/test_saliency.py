@@ -141,7 +141,7 @@ def test_grad_cam_reaches_into_a_nested_base_model():
     head = keras.layers.Dense(3)
     branching = keras.Model(inp, head(cat([gap(a), gmp(a)])))
     hand = _hand_grad_cam(
-        keras.Model(base.inputs, [conv.output, base.output]), lambda f: head(cat([gap(f), gmp(f)])), x, classes
+        keras.Model(base.input, [conv.output, base.output]), lambda f: head(cat([gap(f), gmp(f)])), x, classes
     )
     np.testing.assert_allclose(grad_cam(branching, x, classes), hand, atol=1e-5)
 

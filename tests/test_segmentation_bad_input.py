@@ -113,6 +113,9 @@ def test_masks_of_0_and_255_say_that_every_foreground_pixel_was_ignored(seg_mode
     foreground counted nowhere and how to give the masks."""
     _, _, X, y = seg_data
     fg = np.where(y > 0, 255, 0).astype(np.uint8)
-    ev = Evaluation.from_model(seg_models["sigmoid"], scaled(X), fg, progress=False)
+    from h5eval_widgets.core.errors import DataWarning
+
+    with pytest.warns(DataWarning, match="look like 0/255 binary masks"):
+        ev = Evaluation.from_model(seg_models["sigmoid"], scaled(X), fg, progress=False)
     assert ev.confusion_matrix()[1].sum() == 0
     assert any("pixels equal ignore_index=255 and count nowhere" in n and "0/255" in n for n in ev.notes)
