@@ -38,8 +38,20 @@ __all__ = [
     "EvalState",
     "Session",
     "demo_dashboard",
+    "quiet_tensorflow",
     "__version__",
 ]
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow now, with its C++ start-up lines (absl, oneDNN, CUDA probing) kept off
+    stderr, where notebooks show them as red boxes. This package imports TensorFlow that way
+    itself; call this before ``import keras`` in a notebook that imports Keras first (to train a
+    model, say). ``TF_CPP_MIN_LOG_LEVEL``, when set, is kept; nothing happens once TensorFlow is
+    imported."""
+    from .core._lazy import _quiet_tf
+
+    _quiet_tf()
 
 
 def __getattr__(name):

@@ -89,7 +89,11 @@ def _quiet_tf() -> None:
     try:
         with open(os.devnull, "wb") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            import tensorflow
+
+            # CUDA's first probe, made here rather than at the first operation: on a machine with
+            # no GPU, a CUDA build of TensorFlow logs "failed call to cuInit" (an E line) then
+            tensorflow.config.list_physical_devices("GPU")
     finally:
         os.dup2(saved, 2)
         os.close(saved)

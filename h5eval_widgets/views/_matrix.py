@@ -17,7 +17,7 @@ A :class:`MatrixPlot` is one bqplot figure of four marks, bottom to top:
 
 The figure has no toolbar (it covered the title on hover), and its margins and axis-label
 offsets are sized from the longest class name, so the axis titles never cross the tick labels.
-Every colour is a named constant here, to move to a shared palette.
+Every colour is a named constant here, taken from the shared palette (core/results/palette.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
+from ..core.results import palette
+
 __all__ = [
     "MatrixPlot",
     "cell_colours",
@@ -39,15 +41,15 @@ __all__ = [
 
 #: A cell holding 0 (no error there): white, its number not written off the diagonal.
 BLANK = "#ffffff"
-#: Errors (off the diagonal), light to dark: ColorBrewer's Oranges (colour-blind safe, sequential).
-ERROR_RAMP = ("#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603")
-#: Right answers (the diagonal), light to dark: ColorBrewer's Blues.
-RIGHT_RAMP = ("#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5")
+#: Errors (off the diagonal) and right answers (the diagonal), light to full: the palette's ramps
+#: of its ERROR (Okabe-Ito orange) and CORRECT (blue) hues, as the HTML report shades them.
+ERROR_RAMP = palette.ERROR_RAMP
+RIGHT_RAMP = palette.CORRECT_RAMP
 #: The selected cell's outline: thick, and of neither ramp's hue nor the focus colour.
-SELECTED_STROKE = "#000000"
+SELECTED_STROKE = palette.SELECTION
 SELECTED_WIDTH = 4
 #: The focus class's row and column: thin dashed lines just inside their cells.
-FOCUS_STROKE = "#6a3d9a"
+FOCUS_STROKE = palette.FOCUS
 FOCUS_WIDTH = 2
 #: The grid between cells.
 GRID_STROKE = "#e0e0e0"

@@ -82,7 +82,7 @@ class SummaryView(View):
         )
         self.table.value = (
             f"<b>{html.escape(str(st.model_name))}</b> on <b>{html.escape(str(st.dataset_name))}</b> · "
-            f"{ev.n_samples} samples · {ev.task}"
+            f"{ev.in_words()}"
             + html_table(["metric", "value", "95% interval"], rows, css_class="h5eval-summary", style="font-size:13px")
             + note
         )

@@ -8,20 +8,32 @@ validation) take :data:`SERIES` in order.
 
 from __future__ import annotations
 
-__all__ = ["OKABE_ITO", "SERIES", "SELECTION", "FOCUS", "CORRECT", "ERROR", "NEUTRAL", "series_color"]
+__all__ = [
+    "CORRECT_RAMP",
+    "ERROR_RAMP",
+    "OKABE_ITO",
+    "SERIES",
+    "SELECTION",
+    "FOCUS",
+    "CORRECT",
+    "ERROR",
+    "NEUTRAL",
+    "series_color",
+]
 
 #: Okabe & Ito (2008), "Color Universal Design": black, orange, sky blue, bluish green, yellow,
 #: blue, vermillion, reddish purple
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 #: curves and bars of several series, in this order (yellow, too pale on white, is left out)
 SERIES = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
-#: what is selected: a clicked cell's outline, the chosen point of a curve
-SELECTION = "#D55E00"
-#: the class in focus (the focus class's row and column, its bar)
-FOCUS = "#0072B2"
-#: right answers (a matrix's diagonal) and wrong ones (its other cells)
+#: what is selected: a clicked cell's thick outline (a curve's chosen point)
+SELECTION = "#000000"
+#: the class in focus (its row and column dashed, its row of a table marked)
+FOCUS = "#CC79A7"
+#: right answers (a matrix's diagonal) and wrong ones (its other cells), and the ramps of their
+#: counts, light to full (see :func:`tint`); a count of 0 stays white
 CORRECT = "#0072B2"
-ERROR = "#CC79A7"
+ERROR = "#E69F00"
 #: lines that are not data (a diagonal of chance, a rule at the shown epoch)
 NEUTRAL = "#555555"
 
@@ -62,3 +74,8 @@ def text_on(background: str) -> str:
 def tint(hue: str, t: float) -> str:
     """``hue`` mixed with white: 0 white, 1 the hue itself (linear in sRGB)."""
     return "#" + "".join(f"{round(255 + (c - 255) * t):02x}" for c in _rgb(hue))
+
+
+#: the dashboard's matrices shade counts along these (the report with :func:`tint` of the same hues)
+CORRECT_RAMP = tuple(tint(CORRECT, t) for t in (0.3, 0.44, 0.58, 0.72, 0.86, 1.0))
+ERROR_RAMP = tuple(tint(ERROR, t) for t in (0.3, 0.44, 0.58, 0.72, 0.86, 1.0))
