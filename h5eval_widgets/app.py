@@ -188,20 +188,36 @@ class Dashboard(W.VBox):
             self.tabs.set_title(i, title)
         self.tabs.observe(self._open_tab, names="selected_index")
         self._open_tab()
+        # one layout for every task: what a click selects in (the matrix of a classifier, a
+        # detector or a segmentation model, a regression's scatter) on the left, and beside it,
+        # in the first screen height, the one samples place (cards, boxes on images, masks over
+        # images) under the headline numbers. A column of hidden views takes no room (no fixed
+        # width), and the samples column shrinks, or wraps under the left one in a narrow window.
+        self.panels = W.HBox(
+            [
+                W.VBox(
+                    [
+                        self.confusion,
+                        self.detection.matrix_panel,
+                        self.pixel_matrix,
+                        self.regression,
+                        self.pairs,
+                        self.iou_bars,
+                    ],
+                    layout=W.Layout(flex="0 0 auto", max_width="100%", margin="0 12px 0 0"),
+                ),
+                W.VBox(
+                    [self.summary, self.samples, self.detection.samples_panel, self.mask_gallery, self.tags],
+                    layout=W.Layout(flex="1 1 320px", min_width="0"),
+                ).add_class("h5eval-samples-column"),
+            ],
+            layout=W.Layout(flex_flow="row wrap", align_items="flex-start"),
+        )
         self.children = [
             W.HBox([self.model_dd, self.dataset_dd, self.class_dd, self.stylesheet]),
             W.HBox([self.status, self.data_notes], layout=W.Layout(align_items="flex-start", flex_flow="row wrap")),
-            W.HBox(
-                [
-                    W.VBox(
-                        [self.confusion, self.pairs, self.pixel_matrix, self.iou_bars],
-                        layout=W.Layout(min_width="460px"),
-                    ),
-                    W.VBox([self.summary, self.samples, self.mask_gallery, self.tags]),
-                ]
-            ),
-            self.regression,
-            self.detection,
+            self.panels,
+            self.detection,  # its AP bars, box sizes, slices and precision-recall curve
             self.tabs,
             self.history,
         ]
@@ -330,8 +346,12 @@ class Dashboard(W.VBox):
         if hasattr(self, "tabs"):
             shown = ev is not None and ev.is_classification and not ev.per_pixel
             self.tabs.layout.display = None if shown else "none"
-        if hasattr(self, "samples"):  # segmentation shows its images with their masks instead
-            self.samples.set_visible(ev is None or not ev.per_pixel)
+        if hasattr(self, "samples"):
+            # segmentation shows its images with their masks instead, detection with their boxes
+            # (in the same place); a detection result has no samples to tag
+            detection = ev is not None and bool(getattr(type(ev), "is_detection", False))
+            self.samples.set_visible(ev is None or not (ev.per_pixel or detection))
+            self.tags.set_visible(not detection)
 
     def _on_class_dd(self, change):
         with self.session.report_errors():

@@ -53,11 +53,13 @@ class SampleDetails:
         if self._pair_box is None:
             self._pair_box = W.HBox(
                 [
-                    W.VBox([W.Image(format="png"), W.HTML()], layout=W.Layout(margin="0 8px 0 0")).add_class(
-                        "h5eval-saliency-detail"
-                    )
+                    W.VBox(
+                        [W.Image(format="png", layout=W.Layout(max_width="100%", height="auto")), W.HTML()],
+                        layout=W.Layout(margin="0 8px 0 0", max_width="100%"),
+                    ).add_class("h5eval-saliency-detail")
                     for _ in range(2)
-                ]
+                ],
+                layout=W.Layout(flex_flow="row wrap", max_width="100%"),
             )
         return self._pair_box
 

@@ -1,6 +1,11 @@
 """Object-detection view: the confusion matrix with a background row and column, moved live by a
-confidence slider and an IoU choice; a cell click shows its images with the boxes drawn (and one
-of them large in "details"); per-class AP bars and a class's precision-recall curve."""
+confidence slider and an IoU choice; a cell click shows its images with the boxes drawn, a page at
+a time (and one of them large in "details"); per-class AP bars and a class's precision-recall curve.
+
+The view is in three parts the dashboard places where every task has them: :attr:`matrix_panel`
+(the controls and the matrix) where the classifier's matrix is, :attr:`samples_panel` (the cell's
+pictures) where the classifier's samples are, and the view itself (AP, box sizes, slices, the
+precision-recall curve) under them."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from ._base import View, guarded
+from ._base import View, guarded, set_visible
 from ._boxes import draw_boxes
 from ._draw import axes, figure
 from ._matrix import MatrixPlot
@@ -27,18 +32,23 @@ class DetectionView(View):
 
     The matrix is answered from the result's sorted index (``ev.confusion_matrix(iou,
     confidence)``), so a slider move redraws counts without matching again. A click on a cell
-    (``rowNum`` = true, ``columnNum`` = predicted) sets :attr:`selected_cell` and shows up to
-    :attr:`max_images` images of the cell: true boxes solid, predicted boxes dashed with class and
-    score, the cell's own boxes thick and orange. "details" draws one of those images
-    at most :data:`DETAIL_SIDE` pixels on its longer side (never enlarged). The precision-recall chart is
+    (``rowNum`` = true, ``columnNum`` = predicted) sets :attr:`selected_cell` and shows the cell's
+    images, :attr:`max_images` a page ("previous" / "next" turn the pages): true boxes solid,
+    predicted boxes dashed with class and score, the cell's own boxes thick and orange. "details"
+    lists every image of the cell and draws the chosen one at most :data:`DETAIL_SIDE` pixels on
+    its longer side (never enlarged; the page shrinks it to fit its column, never stretches it). The precision-recall chart is
     COCO's interpolated precision at its 101 recall points (``ev.pr_curve``) of the class chosen in
     "PR of" at the IoU chosen; a cell click chooses the cell's class.
     """
 
+    #: Images drawn a page.
     max_images = 6
 
     def build(self) -> list[W.Widget]:
         self.selected_cell: tuple[int, int] | None = None
+        #: The open cell's images (ids, in the cell's order) and the page of them shown.
+        self.cell_images: list = []
+        self.page = 0
         self.plot = MatrixPlot("Detection confusion matrix", width=460)
         self.heatmap, self.matrix = self.plot.heatmap, self.plot.figure
         self.on_click(self.heatmap, self._on_cell_click)
@@ -70,7 +80,12 @@ class DetectionView(View):
         self.pr_class.observe(lambda c: self._draw(self.update_pr), names="value")
         self.detail_choice = W.Dropdown(options=[], description="details", layout=W.Layout(width="320px"))
         self.detail_choice.observe(lambda c: self._draw(self.show_detail), names="value")
-        self.detail_image = W.Image(format="png", layout=W.Layout(display="none", margin="4px 0"))
+        # drawn at its own size (never enlarged) and shrunk to fit its column: not stretched to
+        # the column's width as a flex item would be
+        self.detail_image = W.Image(
+            format="png",
+            layout=W.Layout(display="none", margin="4px 0", max_width="100%", height="auto", align_self="flex-start"),
+        ).add_class("h5eval-detection-detail")
         self._drawn_images: list = []
         self._cell = None
         self.sizes = W.HTML()  # the evaluation by box size (small / medium / large)
@@ -78,20 +93,50 @@ class DetectionView(View):
         self.group_by.observe(lambda c: self._draw(self.show_groups), names="value")
         self.groups = W.HTML()  # the evaluation by a column of the images (metadata)
         self.cell_title = W.HTML()
-        self.pictures = [W.Image(format="png", layout=W.Layout(margin="2px")) for _ in range(self.max_images)]
-        self.gallery = W.HBox([], layout=W.Layout(flex_flow="row wrap")).add_class("h5eval-detection-gallery")
-        return [
-            W.HBox(
-                [
-                    W.VBox([W.HBox([self.iou]), self.confidence, self.matrix, self.plot.legend]),
-                    W.VBox([self.ap_figure, self.sizes, self.group_by, self.groups, self.pr_class, self.pr_figure]),
-                ]
-            ),
+        self.pictures = [
+            W.Image(format="png", layout=W.Layout(margin="2px", max_width="100%", height="auto"))
+            for _ in range(self.max_images)
+        ]
+        self.gallery = W.HBox([], layout=W.Layout(flex_flow="row wrap", align_items="flex-start")).add_class(
+            "h5eval-detection-gallery"
+        )
+        self.picture_names = W.HTML()  # the page's files, in the pictures' order
+        self.prev_btn = W.Button(description="◀ previous", layout=W.Layout(width="110px"))
+        self.next_btn = W.Button(description="next ▶", layout=W.Layout(width="110px"))
+        self.page_label = W.Label()
+        self.prev_btn.on_click(lambda b: self._turn(-1))
+        self.next_btn.on_click(lambda b: self._turn(+1))
+        self.pager = W.HBox([self.prev_btn, self.page_label, self.next_btn], layout=W.Layout(display="none"))
+        # the matrix where the classifier's is, the cell's pictures where its samples are
+        self._matrix_parts = [W.HBox([self.iou]), self.confidence, self.matrix, self.plot.legend]
+        self._samples_parts = [
             self.cell_title,
+            self.pager,
+            self.picture_names,
             self.gallery,
             self.detail_choice,
             self.detail_image,
         ]
+        self.matrix_panel = W.VBox(layout=W.Layout(display="none")).add_class("h5eval-detection-matrix")
+        self.samples_panel = W.VBox(layout=W.Layout(display="none", max_width="100%")).add_class(
+            "h5eval-detection-samples"
+        )
+        return [
+            W.HBox(
+                [
+                    self.ap_figure,
+                    W.VBox([self.sizes, self.group_by, self.groups], layout=W.Layout(margin="0 12px")),
+                    W.VBox([self.pr_class, self.pr_figure]),
+                ],
+                layout=W.Layout(flex_flow="row wrap"),
+            )
+        ]
+
+    def set_visible(self, visible: bool) -> None:
+        """Show or hide the view with its matrix and samples panels (placed elsewhere)."""
+        super().set_visible(visible)
+        set_visible(self.matrix_panel, visible, self._matrix_parts)
+        set_visible(self.samples_panel, visible, self._samples_parts)
 
     def _shown(self):
         ev = self.session.evaluation
@@ -120,7 +165,12 @@ class DetectionView(View):
         self.pr_class.options = list(ev.classes)
         self.pr_class.value = keep
         self._drawn_images = []
+        self.cell_images = []
+        self.page = 0
         self.gallery.children = ()
+        self.picture_names.value = ""
+        self.pager.layout.display = "none"
+        self.cell_title.value = "<i>Click a cell of the matrix to see its images.</i>"
         self.detail_choice.options = []
         self.detail_image.layout.display = "none"
         self.update_matrix()
@@ -197,20 +247,51 @@ class DetectionView(View):
         self.cell_title.value = (
             f"<b>{html.escape(names[true])} → {html.escape(names[predicted])}</b>: "
             f"{len(cell)} {kind} on {len(images)} image(s)"
-            + (f", the first {self.max_images} drawn" if len(images) > self.max_images else "")
         )
         self._cell = cell
-        self._drawn_images = images[: self.max_images]
-        shown = []
-        for pic, image_id in zip(self.pictures, self._drawn_images):
-            pic.value = self._picture(image_id)
-            shown.append(pic)
-        self.gallery.children = tuple(shown)
+        if images != self.cell_images:  # another cell (a slider move may keep the same images)
+            self.page = 0
+        self.cell_images = images
         names = ev.images.set_index("image_id")["file_name"]
         chosen = self.detail_choice.value
-        self.detail_choice.options = [(str(names.loc[i]), i) for i in self._drawn_images]
-        self.detail_choice.value = chosen if chosen in self._drawn_images else None
+        self.detail_choice.options = [(str(names.loc[i]), i) for i in images]
+        self.detail_choice.value = chosen if chosen in images else None
+        self._draw_page()
         self.show_detail()
+
+    @property
+    def pages(self) -> int:
+        """The number of pages of the open cell's images."""
+        return max(1, -(-len(self.cell_images) // self.max_images))
+
+    @guarded
+    def _turn(self, step: int) -> None:
+        self.page = min(max(self.page + step, 0), self.pages - 1)
+        self._draw_page()
+
+    def _draw_page(self) -> None:
+        """Draw the page of the open cell's images, and the pager ("page 2 of 3")."""
+        self.page = min(self.page, self.pages - 1)
+        start = self.page * self.max_images
+        self._drawn_images = self.cell_images[start : start + self.max_images]
+        files = self.session.evaluation.images.set_index("image_id")["file_name"]
+        for pic, image_id in zip(self.pictures, self._drawn_images):
+            pic.value = self._picture(image_id)
+        self.gallery.children = tuple(self.pictures[: len(self._drawn_images)])
+        names = " · ".join(
+            f"<span data-image-id='{html.escape(str(i))}'>{html.escape(str(files.loc[i]))}</span>"
+            for i in self._drawn_images
+        )
+        self.picture_names.value = (
+            f"<div class='h5eval-detection-names' style='font-size:11px;color:var(--jp-ui-font-color2, #666);"
+            f"overflow-wrap:anywhere'>left to right: {names}</div>"
+            if names
+            else ""
+        )
+        self.page_label.value = f"page {self.page + 1} of {self.pages}"
+        self.prev_btn.disabled = self.page == 0
+        self.next_btn.disabled = self.page >= self.pages - 1
+        self.pager.layout.display = None if self.pages > 1 else "none"
 
     def _picture(self, image_id, max_side: int = 240) -> bytes:
         """The image with every true and predicted box drawn, the open cell's boxes highlighted."""
@@ -231,9 +312,10 @@ class DetectionView(View):
         )
 
     def show_detail(self) -> None:
-        """Draw the image chosen in "details" large (hidden when none is chosen)."""
+        """Draw the image chosen in "details" (any image of the open cell) large; hidden when
+        none is chosen."""
         image_id = self.detail_choice.value
-        if image_id is None or image_id not in self._drawn_images:
+        if image_id is None or image_id not in self.cell_images:
             self.detail_image.layout.display = "none"
             return
         self.detail_image.value = self._picture(image_id, max_side=DETAIL_SIDE)

@@ -231,8 +231,9 @@ class IoUBarsView(_PixelView):
 
 class MaskGalleryView(_PixelView):
     """The selected images (a cell's, the most such pixels first; else the worst mean IoU), each
-    with its true and predicted masks over the picture and the cell's pixels marked; "details"
-    shows the picture, true mask, predicted mask and confusion side by side, large.
+    with its true and predicted masks over the picture and the cell's pixels marked, a page at a
+    time ("previous" / "next"); "details" shows the picture, true mask, predicted mask and
+    confusion side by side, large (a row that wraps in a narrow column, each panel shrunk to fit).
 
     The cards are built once (a pool of ``page_size``) and only their values change.
     """
@@ -244,6 +245,7 @@ class MaskGalleryView(_PixelView):
     detail_px = 256
 
     def build(self) -> list[W.Widget]:
+        self.add_class("h5eval-mask-gallery")
         self.title = W.HTML()
         self.legend = W.HTML()
         self.cards, self.card_images, self.card_captions = [], [], []
@@ -257,11 +259,29 @@ class MaskGalleryView(_PixelView):
             self.card_images.append(imgs)
             self.card_captions.append(cap)
         self.gallery = W.Box(self.cards, layout=W.Layout(flex_flow="row wrap"))
+        self.prev_btn = W.Button(description="◀ previous", layout=W.Layout(width="110px"))
+        self.next_btn = W.Button(description="next ▶", layout=W.Layout(width="110px"))
+        self.page_label = W.Label()
+        self.prev_btn.on_click(lambda b: self._turn(-1))
+        self.next_btn.on_click(lambda b: self._turn(+1))
+        self.pager = W.HBox([self.prev_btn, self.page_label, self.next_btn])
+        self.page = 0
         self.detail_title = W.HTML()
-        self.detail_images = [W.Image(format="png", layout=W.Layout(width=f"{self.detail_px}px")) for _ in range(4)]
-        self.details = W.VBox([self.detail_title, W.HBox(self.detail_images)], layout=W.Layout(display="none"))
+        # drawn at detail_px (nearest: crisp), shrunk to fit a narrow column, wrapped to a new
+        # line rather than cut at the column's edge
+        self.detail_images = [
+            W.Image(
+                format="png",
+                layout=W.Layout(width=f"{self.detail_px}px", max_width="100%", height="auto", margin="0 4px 4px 0"),
+            ).add_class("h5eval-mask-detail")
+            for _ in range(4)
+        ]
+        self.details = W.VBox(
+            [self.detail_title, W.Box(self.detail_images, layout=W.Layout(flex_flow="row wrap", max_width="100%"))],
+            layout=W.Layout(display="none", max_width="100%"),
+        )
         self.shown_indices = np.zeros(0, np.int64)
-        return [self.title, self.legend, self.gallery, self.details]
+        return [self.title, self.legend, self.pager, self.gallery, self.details]
 
     def _indices(self, ev) -> tuple[np.ndarray, str]:
         idx = self.state.selected_indices
@@ -271,11 +291,27 @@ class MaskGalleryView(_PixelView):
         return np.asarray(idx, np.int64), self.state.selection_label
 
     def refresh(self) -> None:
+        self.page = 0
+        self._render()
+
+    @guarded
+    def _turn(self, step: int) -> None:
+        self.page += step
+        self._render()
+
+    def _render(self) -> None:
+        """Draw the page of the selected images, and the pager ("page 2 of 3")."""
         ev = self.shown()
         if ev is None:
             return
         idx, label = self._indices(ev)
-        self.shown_indices = idx[: self.page_size]
+        pages = max(1, -(-len(idx) // self.page_size))
+        self.page = min(max(self.page, 0), pages - 1)
+        self.shown_indices = idx[self.page * self.page_size : (self.page + 1) * self.page_size]
+        self.page_label.value = f"page {self.page + 1} of {pages}"
+        self.prev_btn.disabled = self.page == 0
+        self.next_btn.disabled = self.page >= pages - 1
+        self.pager.layout.display = None if pages > 1 else "none"
         self.title.value = self.sliced(f"<b>Images</b> · {html.escape(label)}")
         self.legend.value = legend_html(ev.classes)
         cell = self.state.selected_cell

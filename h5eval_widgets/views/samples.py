@@ -119,7 +119,9 @@ class SamplesView(SampleDetails, View):
             height=220,
             margin={"top": 30, "bottom": 30, "left": 45},
         )
-        self.detail_image = W.Image(format="png", layout=W.Layout(display="none", margin="0 8px 0 0"))
+        self.detail_image = W.Image(  # shrunk to fit a narrow column, never stretched
+            format="png", layout=W.Layout(display="none", margin="0 8px 0 0", max_width="100%", height="auto")
+        )
         # holds only what is shown: a bqplot figure in a hidden element logs console errors
         self.details = W.HBox([], layout=W.Layout(align_items="center", flex_flow="row wrap"))
         self._thumbs: dict[tuple, bytes] = {}
