@@ -54,7 +54,7 @@ class HistoryView(View):
                 (
                     figure(
                         [line, rule],
-                        axes(xs, ys, "epoch"),
+                        axes(xs, ys, "epoch", x_format="d"),
                         height=280,
                         margin={"left": 55},
                         legend_location="top-right",
@@ -93,9 +93,14 @@ class HistoryView(View):
                 rule.x = np.full(2, float(shown) if marked else 0.0)
                 rule.y = np.array([values.min(), values.max()]) if len(values) else np.zeros(2)
                 rule.visible = bool(marked)
-            fig.title = f"{base} per epoch" + (f" · epoch {shown} shown" if rule.visible else "")
+            epochs = np.asarray(df.index, dtype=float)
+            fig.axes[0].tick_values = epochs if len(epochs) <= 12 else None  # whole epochs only
+            fig.title = f"{base} per epoch"
             figs.append(fig)
         self.figures.children = figs
         last = df.iloc[-1]
         parts = [f"{c} {last[c]:.4f}" for c in df.columns[:6]]
-        self.note.value = f"<b>Training history</b> of {self.state.model_name}, last epoch: " + ", ".join(parts)
+        marked = f" · dashed: epoch {shown}, the epoch shown" if shown is not None and shown in df.index else ""
+        self.note.value = (
+            f"<b>Training history</b> of {self.state.model_name}, last epoch: " + ", ".join(parts) + marked
+        )
