@@ -8,6 +8,7 @@ import numpy as np
 
 from ..core.metrics.queries import confidence_histograms
 from ..state import EvalState
+from ..core.results.names import fmt
 from ._base import View
 from ._draw import axes, figure
 
@@ -54,7 +55,7 @@ class CalibrationView(View):
         cal = ev.calibration(self.n_bins)
         with self.curve.hold_sync():
             self.curve.x, self.curve.y = cal["prob_pred"].to_numpy(), cal["prob_true"].to_numpy()
-        self.reliability.title = self.sliced(f"Reliability · ECE {ev.ece:.3f}")
+        self.reliability.title = self.sliced(f"Reliability · ECE {fmt(ev.ece)}")
         hist = confidence_histograms(ev, self.n_bins)
         with self.hist.hold_sync():
             self.hist.x = [f"{a:.1f}" for a in hist.index]

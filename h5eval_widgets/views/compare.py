@@ -7,6 +7,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
+from ..core.results.names import fmt
 from ._base import View, guarded
 from ._draw import html_table
 
@@ -84,8 +85,8 @@ class ComparisonView(View):
         rows = [
             [
                 html.escape(name),
-                f"{r[na]:.4f}",
-                f"{r[nb]:.4f}",
+                fmt(r[na]),
+                fmt(r[nb]),
                 f"{r['difference']:+.4f}",
                 (
                     "" if np.isnan(r["low"]) else f"[{r['low']:+.3f}, {r['high']:+.3f}]",

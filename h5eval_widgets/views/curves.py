@@ -7,6 +7,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..core.metrics.queries import MAX_PICK_POINTS, pick_points
+from ..core.results.names import fmt
 from ._base import View, guarded
 from ._draw import axes, figure
 
@@ -90,7 +91,7 @@ class CurvesView(View):
                 pick.x, pick.y = px, py
         auc = ev.roc_auc_of(pos)
         self.roc_fig.title = (
-            f"ROC · {name} vs rest · AUC {auc:.3f}" if ev.positive_class is None else f"ROC · AUC {auc:.3f}"
+            f"ROC · {name} vs rest · AUC {fmt(auc)}" if ev.positive_class is None else f"ROC · AUC {fmt(auc)}"
         )
         self.pr_fig.title = self.sliced(f"Precision-recall · {name}")
         self.roc_fig.title = self.sliced(self.roc_fig.title)
@@ -108,8 +109,8 @@ class CurvesView(View):
             self.pr_point.x, self.pr_point.y = [np.nan_to_num(res.recall)], [np.nan_to_num(res.precision, nan=1.0)]
         (tn, fp), (fn, tp) = res.confusion.tolist()
         self.readout.value = (
-            f"<span class='h5eval-threshold-readout'>at {res.threshold:.3f}: precision {res.precision:.3f} · "
-            f"recall {res.recall:.3f} · F1 {res.f1:.3f} · accuracy {res.accuracy:.3f} · "
+            f"<span class='h5eval-threshold-readout'>at {fmt(res.threshold)}: precision {fmt(res.precision)} · "
+            f"recall {fmt(res.recall)} · F1 {fmt(res.f1)} · accuracy {fmt(res.accuracy)} · "
             f"TP {tp} FP {fp} FN {fn} TN {tn}</span>"
         )
 

@@ -7,6 +7,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..core.results.palette import NEUTRAL, SERIES
+from ..core.results.names import fmt
 from ._base import View
 from ._draw import axes, figure
 
@@ -99,7 +100,7 @@ class HistoryView(View):
             figs.append(fig)
         self.figures.children = figs
         last = df.iloc[-1]
-        parts = [f"{c} {last[c]:.4f}" for c in df.columns[:6]]
+        parts = [f"{c} {fmt(last[c])}" for c in df.columns[:6]]
         marked = f" · dashed: epoch {shown}, the epoch shown" if shown is not None and shown in df.index else ""
         self.note.value = (
             f"<b>Training history</b> of {self.state.model_name}, last epoch: " + ", ".join(parts) + marked

@@ -11,8 +11,9 @@ import numpy as np
 from ..core.metrics.queries import lowest_classes
 from ..state import EvalState
 from ..core.results.palette import SERIES
+from ..core.results.names import fmt
 from ._base import View, guarded
-from ._draw import axes, figure, html_table, number
+from ._draw import axes, figure, html_table
 
 METRICS = ("precision", "recall", "f1")
 #: The focus class's row in the table (styled by the dashboard's stylesheet, in the theme's colours).
@@ -110,7 +111,7 @@ class PerClassView(View):
             df = df.sort_values(key, ascending=key != "support", kind="stable")
         focus = None if self.state.focus_class is None else ev.classes[self.state.focus_class]
         rows = [
-            [html.escape(str(name)), *(number(row[m], ".3f") for m in METRICS), str(int(row["support"]))]
+            [html.escape(str(name)), *(fmt(row[m]) for m in METRICS), fmt(int(row["support"]))]
             for name, row in df.iterrows()
         ]
         self.table.value = html_table(

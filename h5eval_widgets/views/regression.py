@@ -6,6 +6,7 @@ import bqplot as bq
 import ipywidgets as W
 
 from ..core.metrics.queries import brush_indices, regression_targets, residual_histogram, scatter_subset
+from ..core.results.names import fmt
 from ._base import View, guarded
 from ._draw import axes, figure
 
@@ -56,7 +57,7 @@ class RegressionView(View):
         self.ideal.x, self.ideal.y = [lo, hi], [lo, hi]
         with self.hist.hold_sync():
             self.hist.x, self.hist.y = residual_histogram(ev, bins=30)
-        self.scatter.title = self.sliced(f"Predicted vs actual · R² {ev.scores['r2']:.3f} (drag to select)")
+        self.scatter.title = self.sliced(f"Predicted vs actual · R² {fmt(ev.scores['r2'])} (drag to select)")
 
     @guarded
     def _on_brush(self, change):

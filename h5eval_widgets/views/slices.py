@@ -8,6 +8,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
+from ..core.results.names import fmt
 from ._base import View, guarded
 
 #: Rows of a table (slices or rules) shown.
@@ -23,8 +24,8 @@ def _metric(row, name: str) -> str:
         return "—"
     lo, hi = row.get(f"{name}_low"), row.get(f"{name}_high")
     if lo is None or hi is None or np.isnan(lo) or np.isnan(hi):
-        return f"{v:.3f}"
-    return f"{v:.3f} <span style='color:var(--jp-ui-font-color2, #666)'>[{lo:.2f}, {hi:.2f}]</span>"
+        return fmt(v)
+    return f"{fmt(v)} <span style='color:var(--jp-ui-font-color2, #666)'>[{fmt(lo)}, {fmt(hi)}]</span>"
 
 
 class _SliceRow:

@@ -8,8 +8,9 @@ import ipywidgets as W
 
 from ..core.results.compare import SplitReport
 from ..state import EvalState
+from ..core.results.names import fmt
 from ._base import View, guarded
-from ._draw import html_table, number
+from ._draw import html_table
 
 SHOWN = (
     "accuracy",
@@ -55,7 +56,7 @@ class SplitsView(View):
     def compute(self) -> SplitReport:
         self.report = rep = self.session.split_report(self.state.model_name, tolerance=self.tolerance)
         df = rep.metrics()
-        rows = [[name] + [number(v) for v in df.loc[name]] for name in SHOWN if name in df.index]
+        rows = [[name] + [fmt(v) for v in df.loc[name]] for name in SHOWN if name in df.index]
         skipped = "".join(
             f"<div style='color:var(--jp-ui-font-color2, #666);font-size:11px'>{html.escape(d)}: not evaluated "
             f"({html.escape(e[:120])})</div>"
