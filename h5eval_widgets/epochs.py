@@ -67,7 +67,7 @@ class EpochSession(Session):
             self.epochs = list(rec.epochs)
         ev = super().open(model_name, dataset_name)
         if self.shown_epoch is not None:  # the status says which epoch the views show
-            self.set_status(f"{self.status} · epoch {self.shown_epoch} of {len(self.epochs)}")
+            self.set_status(f"{self.status.rstrip('.')} · epoch {self.shown_epoch} of {len(self.epochs)}.")
         return ev
 
     @property

@@ -306,6 +306,8 @@ def test_the_loss_and_metrics_per_epoch_follow_the_training_and_the_slider():
         np.testing.assert_allclose(line.x, [1, 2, 3])
         np.testing.assert_allclose(line.y[0], history.history["loss"], rtol=1e-6)
         np.testing.assert_allclose(line.y[1], history.history["val_loss"], rtol=1e-6)
+        assert dash.session.status.endswith("· epoch 3 of 3.")  # the epoch in the status line, once
+        assert dash.data_notes.layout.display == "none"  # so not among the data notes
         note = dash.history.note
         assert rule.visible and list(rule.x) == [3.0, 3.0] and "dashed: epoch 3, the epoch shown" in note.value
         assert list(fig.axes[0].tick_values) == [1.0, 2.0, 3.0]  # whole epochs on the axis

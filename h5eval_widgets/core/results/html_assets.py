@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -128,8 +129,9 @@ def matrix_legend() -> str:
 
 def data_notes(notes) -> list[str]:
     """The notes on the data and how it was read (images resized, boxes past their image, a
-    likely format mistake...): every note but the one naming the Keras backend."""
-    return [n for n in notes if not n.startswith(BACKEND_NOTE)]
+    likely format mistake...): every note but those the status line says (the Keras backend,
+    a training recorder's "epoch 3")."""
+    return [n for n in notes if not n.startswith(BACKEND_NOTE) and not re.fullmatch(r"epoch \d+", n)]
 
 
 def backend_note(notes) -> str:
