@@ -114,6 +114,7 @@ def open_page(browser, srv, task: str, matrix: str, n_cells: int):  # noqa: F811
     page = browser.new_page(viewport=WINDOW)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)  # item 10
     page.goto(f"{srv.url}?task={task}", timeout=120_000)
     cells = figure_titled(page, matrix).locator("rect.heatmapcell")
     expect(cells).to_have_count(n_cells, timeout=180_000)
