@@ -63,11 +63,13 @@ def _wait_for_matrix(page, expected: np.ndarray) -> None:
 def test_the_epoch_slider_moved_with_the_keyboard_redraws_that_epochs_matrix(served, browser):  # noqa: F811
     """Check in Chromium: the dashboard shows the last epoch after fit (matrix and status); Home on
     the slider's handle shows epoch 1's matrix (different from the last) and names epoch 1;
-    ArrowRight steps to epoch 2's matrix; no page error."""
+    ArrowRight steps to epoch 2's matrix; no page error and no console error (the history charts,
+    the cartography under the matrix)."""
     srv, out = served
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
     try:
         page.goto(srv.url, timeout=180_000)
         page.wait_for_selector("rect.heatmapcell", timeout=180_000)
