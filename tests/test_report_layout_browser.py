@@ -11,7 +11,7 @@ import re
 import pytest
 
 from h5eval_widgets.core.results.palette import NEUTRAL, SERIES
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_browser import CHROMIUM, browser  # noqa: F401  (browser: a fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -75,18 +75,8 @@ def digits_page(tmp_path_factory):
     return ev, path
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.mark.parametrize("width", [1280, 1920])
-def test_the_report_fits_the_window_with_legends_and_one_column_per_slice_metric(digits_page, browser, width):
+def test_the_report_fits_the_window_with_legends_and_one_column_per_slice_metric(digits_page, browser, width):  # noqa: F811
     """Check at ``width`` x 1000, after clicking the cell true 8 / predicted 1 (its pictures
     drawn): scrollWidth <= innerWidth; every image, table and curve ends inside the window or
     inside a box that scrolls sideways (itself inside the window); no console error; each
