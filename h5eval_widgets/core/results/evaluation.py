@@ -350,6 +350,13 @@ class Evaluation(Sliceable, Linked, Reportable):
         """Headline scalar metrics, by name (nan where undefined; see :attr:`undefined`)."""
         raise NotImplementedError
 
+    def explain(self, metric: str, cls: int | str | None = None):
+        """How ``scores[metric]`` (or class ``cls``'s own value) is made from this evaluation's
+        counts: an :class:`~h5eval_widgets.core.results.explanation.Explanation`."""
+        from .explanation import explain
+
+        return explain(self, metric, cls)
+
     # ------------------------------------------------------------------ tables
     def metrics(self) -> pd.DataFrame:
         """Headline metrics as a DataFrame with a ``value`` column indexed by metric name."""
