@@ -47,7 +47,7 @@ def _sk_classification(metric, y, y_pred, proba, k):
             return fn(y, y_pred)
         if metric.startswith(name + "_"):
             return fn(y, y_pred, labels=labels, average=metric.split("_")[1])
-    two = np.column_stack([1 - proba, proba]) if proba.ndim == 1 else proba
+    two = np.column_stack([1 - proba, proba]) if proba.ndim == 1 else proba / proba.sum(1, keepdims=True)
     if metric.startswith("top_"):
         return skm.top_k_accuracy_score(y, two, k=int(metric.split("_")[1]), labels=labels)
     if metric == "brier_score":
@@ -57,7 +57,7 @@ def _sk_classification(metric, y, y_pred, proba, k):
         "balanced_accuracy": lambda: skm.balanced_accuracy_score(y, y_pred),
         "cohen_kappa": lambda: skm.cohen_kappa_score(y, y_pred),
         "mcc": lambda: skm.matthews_corrcoef(y, y_pred),
-        "log_loss": lambda: skm.log_loss(y, two / two.sum(1, keepdims=True), labels=labels),
+        "log_loss": lambda: skm.log_loss(y, two, labels=labels),
         "roc_auc": lambda: skm.roc_auc_score(y, proba),
         "average_precision": lambda: skm.average_precision_score(y, proba),
         "roc_auc_ovr_macro": lambda: skm.roc_auc_score(y, two, multi_class="ovr", average="macro"),
@@ -292,3 +292,71 @@ def test_many_classes_keep_the_formula_readable():
     ex = ev.explain("f1_macro")
     assert "…" in ex.formula and ".terms" in ex.formula and len(ex.formula) < 400
     assert len(ex.terms) == 20 and ex.value == pytest.approx(skm.f1_score(y, p.argmax(1), average="macro"))
+
+
+def test_segmentation_metrics_from_the_pixel_counts():
+    """Check the pixel metrics against scikit-learn on the flattened pixels (ignored pixels left
+    out), the per-class pixel counts against the pixel matrix, and the per-image means against
+    scikit-learn image by image."""
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 3, (6, 16, 16))
+    s = rng.random((6, 16, 16, 3)).astype(np.float32)
+    for c, boost in enumerate((0.6, 0.5, 0.4)):
+        s[..., c] += (y == c) * boost
+    y[0, :2] = 255
+    ev = Evaluation.from_predictions(y, s, classes=["bg", "road", "car"])
+    keep = y != 255
+    t, p = y[keep], s.argmax(-1)[keep]
+    cm = skm.confusion_matrix(t, p)
+    sk = {
+        "pixel_accuracy": skm.accuracy_score(t, p),
+        "mean_class_accuracy": skm.balanced_accuracy_score(t, p),
+        "mean_iou": skm.jaccard_score(t, p, average="macro"),
+        "frequency_weighted_iou": skm.jaccard_score(t, p, average="weighted"),
+        "mean_dice": skm.f1_score(t, p, average="macro"),
+    }
+    for metric, value in sk.items():
+        ex = ev.explain(metric)
+        assert ex.value == pytest.approx(value) == pytest.approx(ev.scores[metric]), metric
+        assert fmt(ex.value) in ex.formula
+    ex = ev.explain("mean_iou")
+    _check_counts(ex, cm)
+    for c in range(3):
+        tp, fp, fn = cm[c, c], cm[:, c].sum() - cm[c, c], cm[c].sum() - cm[c, c]
+        assert f"{fmt(tp)} / ({fmt(tp)} + {fmt(fp)} + {fmt(fn)})" in ex.formula
+    assert ev.explain("mean_dice", cls="road").value == pytest.approx(skm.f1_score(t, p, average=None)[1])
+    per_image = []
+    for i in range(len(y)):
+        ti, pi = y[i][keep[i]], s[i].argmax(-1)[keep[i]]
+        per_image.append(skm.jaccard_score(ti, pi, labels=np.union1d(ti, pi), average="macro"))
+    ex = ev.explain("mean_iou_per_image")
+    np.testing.assert_allclose(ex.terms["mean_iou"], per_image)
+    assert ex.value == pytest.approx(np.mean(per_image)) == pytest.approx(ev.scores["mean_iou_per_image"])
+
+
+def test_detection_ap_from_the_precision_at_cocos_recall_points():
+    """Check mAP, mAP50 and mAP75 against pycocotools, the terms against ``ev.pr_curve``, a class's
+    own AP against ``per_class_ap``, the IoU and confidence named, and the rest refused."""
+    pytest.importorskip("pycocotools")
+    import copy
+
+    from tests.detection_data import make_coco, pycocotools_stats
+
+    data = make_coco(40, seed=3)
+    ev = Evaluation.from_detections(*copy.deepcopy(data), confidence=0.3)
+    stats, _ = pycocotools_stats(*data)
+    table = ev.per_class_ap()
+    for i, (metric, col, words) in enumerate(
+        (("map", "ap", "IoU 0.50:0.05:0.95"), ("map_50", "ap_50", "IoU 0.50"), ("map_75", "ap_75", "IoU 0.75"))
+    ):
+        ex = ev.explain(metric)
+        assert ex.value == pytest.approx(stats[i]) == pytest.approx(ev.scores[metric]), metric
+        assert words in ex.formula and "≥ 0.3" in ex.formula and fmt(ex.value) in ex.formula
+        for name in ev.classes:
+            assert ev.explain(metric, cls=name).value == pytest.approx(table.loc[name, col])
+    ex = ev.explain("map_50")
+    rec, prec = ev.pr_curve("dog", iou=0.5)
+    np.testing.assert_allclose(ex.terms["dog"].dropna(), prec)
+    assert f"dog: {fmt(prec.sum())} / 101 = {fmt(prec.mean())}" in ex.formula
+    with pytest.raises(ValueError, match="map_50"):
+        ev.explain("mar_100")

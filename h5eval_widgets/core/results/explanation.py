@@ -1,11 +1,9 @@
 """How each number of ``ev.scores`` is made: :func:`explain` gives an :class:`Explanation`.
 
-An explanation holds the metric's value, the counts it is made of (``terms``, a DataFrame), one
-line of text with this evaluation's own numbers (``formula``, numbers written by
-:func:`~h5eval_widgets.core.results.names.fmt`), the scikit-learn call that gives the same number
-and an HTML rendering (no script, no CDN). Everything is worked out again from the confusion
-matrix and the arrays the evaluation already holds, so the value is checked, not copied.
-Builders exist for the binary, multi-class, multi-label, regression and segmentation metrics.
+An explanation holds the value, the counts it is made of (``terms``), one line with this
+evaluation's numbers (``formula``, written by :func:`~h5eval_widgets.core.results.names.fmt`), the
+scikit-learn call giving the same number and HTML (no script, no CDN). All is worked out again
+from the confusion matrix and the arrays the evaluation holds: the value is checked, not copied.
 """
 
 from __future__ import annotations
@@ -18,12 +16,12 @@ import numpy as np
 
 from .._lazy import pd
 from ..metrics import functions as M
+from ..metrics.segmentation import matrix_summary
 from .names import fmt, metric_name
 
 __all__ = ["Explanation", "explain"]
 
-#: the most classes a formula lists one by one (all of them are in ``terms``)
-MAX_LISTED = 6
+MAX_LISTED = 6  # the most classes a formula lists one by one (all of them are in ``terms``)
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,8 +61,7 @@ def _more(k: int) -> str:
     return f" (all {k} classes in .terms)" if k > MAX_LISTED else ""
 
 
-def _i(x):
-    """A whole float as an int (so counts read ``36``, not ``36.000``)."""
+def _i(x):  # a whole float as an int (counts read ``36``, not ``36.000``)
     return int(x) if float(x).is_integer() else x
 
 
@@ -110,15 +107,12 @@ def _value(name: str, row) -> float:
     return float(val(num) / d) if d else float("nan")
 
 
-def _text(name: str, words: dict, label: str = "") -> str:
-    """The ratio written with ``words`` for the counts: ``36 / (36 + 12)``, ``TP / (TP + FP)``."""
+def _text(name: str, words, label: str = "") -> str:
+    """The ratio written with ``words`` for the counts (``TP / (TP + FP)``), or a row's counts."""
+    words = words if isinstance(words, dict) else {c: fmt(words[c]) for c in ("tp", "fp", "fn")}
     num, den = _RATIOS[name]
     get = lambda c: f"2·{words['tp']}" if c == "2tp" else words[c]  # noqa: E731
     return f"{label}{get(num)} / ({' + '.join(get(c) for c in den)})"
-
-
-def _counted(name: str, row, label: str = "") -> str:
-    return _text(name, {c: fmt(row[c]) for c in ("tp", "fp", "fn")}, label)
 
 
 # ---------------------------------------------------------------------------------- classification
@@ -136,7 +130,7 @@ def _per_class(ev, metric: str, cls: str | None) -> Explanation:
         c = cls if cls is not None else ev.classes[1]
         v = _value(name, df.loc[c])
         args = "y_true, y_pred" if cls is None else f"y_true, y_pred, labels=[{ev.class_index(c)}], average=None"
-        formula = f"{name}({c}){at} = {symbols} = {_counted(name, df.loc[c])} = {fmt(v)}"
+        formula = f"{name}({c}){at} = {symbols} = {_text(name, df.loc[c])} = {fmt(v)}"
         return Explanation(metric, v, df, formula, _sk(ev, sk_name, args, tail="[0]" if cls else ""), c)
     sk = _sk(ev, sk_name, f"y_true, y_pred, average='{avg}'")
     if metric in ("balanced_accuracy", "mean_class_accuracy"):
@@ -146,10 +140,10 @@ def _per_class(ev, metric: str, cls: str | None) -> Explanation:
         v = _value(name, sums)
         summed = _text(name, {c: "(" + _listed(fmt(x) for x in df[c]) + ")" for c in ("tp", "fp", "fn")})
         sym = _text(name, {"tp": "ΣTP", "fp": "ΣFP", "fn": "ΣFN"})
-        formula = f"{metric}{at} = {sym} from summed counts = {summed} = {_counted(name, sums)} = {fmt(v)}"
+        formula = f"{metric}{at} = {sym} from summed counts = {summed} = {_text(name, pd.Series(sums))} = {fmt(v)}"
         return Explanation(metric, v, df, formula + _more(len(df)), sk)
     ok = df[~df[name].isna()]
-    parts = [_counted(name, r, f"{c}: ") for c, r in ok.iterrows()]
+    parts = [_text(name, r, f"{c}: ") for c, r in ok.iterrows()]
     if avg == "macro":
         v = float(ok[name].mean()) if len(ok) else float("nan")
         how, combined = f"mean of the {len(ok)} per-class values {symbols}", f"({_listed(parts)}) / {len(ok)}"
@@ -157,46 +151,36 @@ def _per_class(ev, metric: str, cls: str | None) -> Explanation:
     else:
         v = float(np.average(ok[name], weights=ok["support"])) if ok["support"].sum() else float("nan")
         products = _listed(f"{fmt(r['support'])}·{fmt(r[name])}" for _, r in ok.iterrows())
-        formula = (
-            f"{metric}{at} = Σ support·{name} / Σ support, with {name} = {symbols}: {_listed(parts, ', ')}"
-            f" = ({products}) / {fmt(ok['support'].sum())} = {fmt(v)}"
-        )
+        formula = f"{metric}{at} = Σ support·{name} / Σ support, with {name} = {symbols}: {_listed(parts, ', ')} = ({products}) / {fmt(ok['support'].sum())} = {fmt(v)}"
     return Explanation(metric, v, df, formula + _more(len(df)), sk)
 
 
 def _accuracy(ev, metric: str, cls=None) -> Explanation:
     cm = np.asarray(ev._cm)
     diag, support, n = np.diag(cm), cm.sum(axis=1), cm.sum()
-    df = pd.DataFrame(
-        {"diagonal": np.r_[diag, diag.sum()], "support": np.r_[support, n]},
-        index=pd.Index(list(ev.classes) + ["total"], name="class"),
+    index = pd.Index(list(ev.classes) + ["total"], name="class")
+    df, v = (
+        pd.DataFrame({"diagonal": np.r_[diag, diag.sum()], "support": np.r_[support, n]}, index=index),
+        diag.sum() / n,
     )
-    v = float(diag.sum() / n)
-    formula = (
-        f"{metric}{_decided(ev)[0]} = Σ diagonal / total = ({_listed(fmt(x) for x in diag)}) / {fmt(n)}"
-        f" = {fmt(diag.sum())} / {fmt(n)} = {fmt(v)}"
-    )
+    formula = f"{metric}{_decided(ev)[0]} = Σ diagonal / total = ({_listed(fmt(x) for x in diag)}) / {fmt(n)} = {fmt(diag.sum())} / {fmt(n)} = {fmt(v)}"
     return Explanation(metric, v, df, formula, _sk(ev, "accuracy_score"))
 
 
 def _kappa(ev, metric: str, cls=None) -> Explanation:
     cm = np.asarray(ev._cm, dtype=np.float64)
     n, rows, cols, diag = cm.sum(), cm.sum(axis=1), cm.sum(axis=0), np.diag(cm)
-    df = pd.DataFrame(
-        {"true": rows, "predicted": cols, "observed": diag / n, "expected": rows * cols / n**2},
-        index=pd.Index(list(ev.classes), name="class"),
-    )
+    df = pd.DataFrame({"true": rows, "predicted": cols, "observed": diag / n, "expected": rows * cols / n**2})
+    df.index = pd.Index(list(ev.classes), name="class")
     df.loc["total"] = [n, n, diag.sum() / n, (rows * cols).sum() / n**2]
     if ev.sample_weight is None:
         df = df.astype({"true": np.int64, "predicted": np.int64})
     po, pe = df.loc["total", "observed"], df.loc["total", "expected"]
     v = float((po - pe) / (1 - pe)) if pe != 1 else float("nan")
     products = _listed(f"{fmt(_i(a))}·{fmt(_i(b))}" for a, b in zip(rows, cols))
-    formula = (
-        f"cohen_kappa{_decided(ev)[0]} = (p_o − p_e) / (1 − p_e), observed agreement p_o = Σ diagonal / n = "
-        f"{fmt(_i(diag.sum()))} / {fmt(_i(n))} = {fmt(po)}, expected agreement p_e = Σ true·predicted / n² = "
-        f"({products}) / {fmt(_i(n))}² = {fmt(pe)}; κ = ({fmt(po)} − {fmt(pe)}) / (1 − {fmt(pe)}) = {fmt(v)}"
-    )
+    p_o = f"observed agreement p_o = Σ diagonal / n = {fmt(_i(diag.sum()))} / {fmt(_i(n))} = {fmt(po)}"
+    p_e = f"expected agreement p_e = Σ true·predicted / n² = ({products}) / {fmt(_i(n))}² = {fmt(pe)}"
+    formula = f"cohen_kappa{_decided(ev)[0]} = (p_o − p_e) / (1 − p_e), {p_o}, {p_e}; κ = ({fmt(po)} − {fmt(pe)}) / (1 − {fmt(pe)}) = {fmt(v)}"
     return Explanation(metric, v, df, formula + _more(len(rows)), _sk(ev, "cohen_kappa_score"))
 
 
@@ -336,21 +320,16 @@ def _multilabel_rates(ev, metric: str, cls=None) -> Explanation:
     df = _counts(ev)
     df["wrong"] = df["fp"] + df["fn"]
     v = float(df["wrong"].sum() / (w.sum() * len(df)))
-    formula = (
-        f"hamming_loss{at} = Σ wrong label decisions (FP + FN) / (n · labels) = "
-        f"({_listed(fmt(x) for x in df['wrong'])}) / ({fmt(_i(w.sum()))} · {len(df)}) = {fmt(v)}"
-    )
+    formula = f"hamming_loss{at} = Σ wrong label decisions (FP + FN) / (n · labels) = ({_listed(fmt(x) for x in df['wrong'])}) / ({fmt(_i(w.sum()))} · {len(df)}) = {fmt(v)}"
     return Explanation(metric, v, df, formula + _more(len(df)), _sk(ev, "hamming_loss"))
 
 
 # ---------------------------------------------------------------------------------- regression
-_REGRESSION = {
-    "mse": ("mean_squared_error", "sum_squared_error", "Σ(ŷ − y)² / n"),
-    "rmse": ("root_mean_squared_error", "sum_squared_error", "√(Σ(ŷ − y)² / n)"),
-    "mae": ("mean_absolute_error", "sum_absolute_error", "Σ|ŷ − y| / n"),
-    "mape": ("mean_absolute_percentage_error", "sum_absolute_percentage_error", "Σ(|ŷ − y| / |y|) / n"),
-    "r2": ("r2_score", "sum_squared_error", "R² = 1 − Σ(ŷ − y)² / Σ(y − ȳ)²"),
-}
+_REGRESSION = dict(mse=("mean_squared_error", "sum_squared_error", "Σ(ŷ − y)² / n"))
+_REGRESSION.update(rmse=("root_mean_squared_error", "sum_squared_error", "√(Σ(ŷ − y)² / n)"))
+_REGRESSION.update(mae=("mean_absolute_error", "sum_absolute_error", "Σ|ŷ − y| / n"))
+_REGRESSION.update(mape=("mean_absolute_percentage_error", "sum_absolute_percentage_error", "Σ(|ŷ − y| / |y|) / n"))
+_REGRESSION.update(r2=("r2_score", "sum_squared_error", "R² = 1 − Σ(ŷ − y)² / Σ(y − ȳ)²"))
 
 
 def _regression(ev, metric: str, cls=None) -> Explanation:
@@ -378,9 +357,34 @@ def _regression(ev, metric: str, cls=None) -> Explanation:
     return Explanation(metric, v, df, f"{rule}{over} = {sums} = {fmt(v)}", _sk(ev, fn, decided=False))
 
 
+# ---------------------------------------------------------------------------------- segmentation, detection
+def _per_image(ev, metric: str, cls=None) -> Explanation:
+    """A segmentation metric of each image (from its own pixel counts), then the mean over images."""
+    base = metric.removesuffix("_per_image")
+    vals = np.asarray(matrix_summary(ev.counts)[base], dtype=np.float64)
+    df, ok = pd.DataFrame({base: vals}).rename_axis("image"), vals[~np.isnan(vals)]
+    v = float(ok.mean()) if len(ok) else float("nan")
+    formula = f"{metric} = mean over the {len(ok)} images with a value of each image's {base} (from its own pixel counts) = ({_listed(fmt(x) for x in ok)}) / {len(ok)} = {fmt(v)}"
+    return Explanation(metric, v, df, formula, f"the mean over images of each image's {base} (no one call)")
+
+
+def _detection_ap(ev, metric: str, cls: str | None) -> Explanation:
+    """COCO's AP: the mean of the precision at its 101 recall points, over classes and IoUs."""
+    ious = {"map_50": [0.5], "map_75": [0.75]}.get(metric, list(np.round(np.arange(0.5, 0.96, 0.05), 2)))
+    curves = {(c, t): ev.pr_curve(c, iou=t) for c in ([cls] if cls else ev.classes) for t in ious}
+    cols = {key: pd.Series(p, index=np.round(r, 2)) for key, (r, p) in curves.items() if len(p)}
+    one = len(ious) == 1
+    df = pd.DataFrame({k[0] if one else k: s for k, s in cols.items()}).rename_axis("recall")
+    ap = {c: np.mean([s.mean() for (c2, _), s in cols.items() if c2 == c]) for c, _ in cols}
+    v, how = float(np.mean([s.mean() for s in cols.values()])), f"IoU {ious[0]:.2f}" if one else "IoU 0.50:0.05:0.95"
+    parts = [f"{c}: " + (f"{fmt(cols[(c, ious[0])].sum())} / 101 = " if one else "") + fmt(a) for c, a in ap.items()]
+    formula = f"{metric} ({how}; every detection ranked by confidence, not only those ≥ {ev.threshold:g}; up to 100 per image) = mean over the classes of AP = Σ precision at COCO's 101 recall points 0, 0.01, …, 1 / 101{'' if one else ', averaged over the 10 IoUs'}: {_listed(parts, ', ')} = {fmt(v)}"
+    sk = f"no scikit-learn function: pycocotools COCOeval(gt, dt, 'bbox').stats[{['map', 'map_50', 'map_75'].index(metric)}]"
+    return Explanation(metric, v, df, formula, sk, cls)
+
+
 # ---------------------------------------------------------------------------------- entry point
-#: each builder with the metric keys it explains, and whether ``cls`` picks one class's value
-_BUILDERS = [
+_BUILDERS = [  # each builder with the metric keys it explains, and whether ``cls`` picks one class's value
     (r"(precision|recall|f1)(_(macro|micro|weighted))?|balanced_accuracy", _per_class, True),
     (r"mean_(iou|dice)|frequency_weighted_iou|mean_class_accuracy", _per_class, True),
     (r"accuracy|pixel_accuracy", _accuracy, False),
@@ -393,6 +397,8 @@ _BUILDERS = [
     (r"ece", _ece, False),
     (r"subset_accuracy|hamming_loss", _multilabel_rates, False),
     (r"mse|rmse|mae|r2|mape", _regression, False),
+    (r"(pixel_accuracy|mean_class_accuracy|mean_iou|frequency_weighted_iou|mean_dice)_per_image", _per_image, False),
+    (r"map(_50|_75)?", _detection_ap, True),
 ]
 
 
