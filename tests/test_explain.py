@@ -360,3 +360,35 @@ def test_detection_ap_from_the_precision_at_cocos_recall_points():
     assert f"dog: {fmt(prec.sum())} / 101 = {fmt(prec.mean())}" in ex.formula
     with pytest.raises(ValueError, match="map_50"):
         ev.explain("mar_100")
+
+
+def test_segmentation_with_one_sigmoid_names_its_threshold():
+    """Check a one-sigmoid segmentation at 0.4 and moved to 0.6: scikit-learn's IoU on the
+    thresholded pixels, the threshold named in the formula."""
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, (5, 16, 16))
+    s = np.clip(y * 0.3 + rng.random((5, 16, 16)) * 0.7, 0, 1)[..., None].astype(np.float32)
+    ev = Evaluation.from_predictions(y, s, threshold=0.4)
+    for e, t in ((ev, 0.4), (ev.with_threshold(0.6), 0.6)):
+        ex = e.explain("mean_iou")
+        assert ex.value == pytest.approx(skm.jaccard_score(y.ravel(), (s[..., 0] >= t).ravel(), average="macro"))
+        assert f"at threshold {t:g}" in ex.formula
+
+
+def test_small_counts_read_as_whole_numbers_and_undefined_metrics_stay_nan():
+    """Check that counts under 10 are written whole (``5``, not ``5.000``) and that a metric
+    ``ev.scores`` leaves undefined (a class never in the labels) is nan, said so in the formula."""
+    y, p = _multiclass(n=40, k=3, seed=8)
+    ev = Evaluation.from_predictions(y, p)
+    cm = ev.confusion_matrix()
+    for name in ("precision_macro", "recall_weighted", "f1_macro"):
+        ex = ev.explain(name)
+        assert ".000 " not in ex.formula and ".000)" not in ex.formula
+        for c in range(3):
+            assert f"{fmt(cm[c, c])} / ({fmt(cm[c, c])} + " in ex.formula.replace("2·", "")
+    absent = Evaluation.from_predictions(np.where(y == 2, 1, y), p)
+    for metric in ("roc_auc_ovr_macro", "average_precision_macro"):
+        assert np.isnan(absent.scores[metric])
+        ex = absent.explain(metric)
+        assert np.isnan(ex.value) and "undefined" in ex.formula
+    assert absent.explain("accuracy").value == pytest.approx(absent.scores["accuracy"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -67,12 +67,12 @@ def _i(x):  # a whole float as an int (counts read ``36``, not ``36.000``)
 
 def _decided(ev) -> tuple[str, str]:
     """The words naming the threshold in force, and how ``y_pred`` is made (for ``sklearn``)."""
-    if ev.task == "multiclass":
-        return "", "  with y_pred = y_proba.argmax(axis=1)"
-    if ev.task == "segmentation":
-        return "", "  with y_true, y_pred the true and predicted masks, flattened (ignored pixels left out)"
+    at = f" at threshold {ev.threshold:g}" if ev.positive_class is not None or ev.task == "multilabel" else ""
+    made = dict(
+        multiclass="y_pred = y_proba.argmax(axis=1)", segmentation="the masks flattened, ignored pixels left out"
+    )
     col = "[:, 1]" if ev.task == "binary" else ""
-    return f" at threshold {ev.threshold:g}", f"  with y_pred = (y_proba{col} >= {ev.threshold:g})"
+    return at, "  with " + made.get(ev.task, f"y_pred = (y_proba{col} >= {ev.threshold:g})")
 
 
 def _sk(ev, fn: str, args: str = "y_true, y_pred", decided: bool = True, tail: str = "") -> str:
@@ -109,7 +109,7 @@ def _value(name: str, row) -> float:
 
 def _text(name: str, words, label: str = "") -> str:
     """The ratio written with ``words`` for the counts (``TP / (TP + FP)``), or a row's counts."""
-    words = words if isinstance(words, dict) else {c: fmt(words[c]) for c in ("tp", "fp", "fn")}
+    words = words if isinstance(words, dict) else {c: fmt(_i(words[c])) for c in ("tp", "fp", "fn")}
     num, den = _RATIOS[name]
     get = lambda c: f"2·{words['tp']}" if c == "2tp" else words[c]  # noqa: E731
     return f"{label}{get(num)} / ({' + '.join(get(c) for c in den)})"
@@ -150,7 +150,7 @@ def _per_class(ev, metric: str, cls: str | None) -> Explanation:
         formula = f"{metric}{at} = {how} = {combined} = ({_listed(fmt(x) for x in ok[name])}) / {len(ok)} = {fmt(v)}"
     else:
         v = float(np.average(ok[name], weights=ok["support"])) if ok["support"].sum() else float("nan")
-        products = _listed(f"{fmt(r['support'])}·{fmt(r[name])}" for _, r in ok.iterrows())
+        products = _listed(f"{fmt(_i(r['support']))}·{fmt(r[name])}" for _, r in ok.iterrows())
         formula = f"{metric}{at} = Σ support·{name} / Σ support, with {name} = {symbols}: {_listed(parts, ', ')} = ({products}) / {fmt(ok['support'].sum())} = {fmt(v)}"
     return Explanation(metric, v, df, formula + _more(len(df)), sk)
 
@@ -273,8 +273,7 @@ def _average_precision(ev, metric: str, cls=None) -> Explanation:
 
 def _per_sample(ev, metric: str, cls=None) -> Explanation:
     """Log loss, Brier score and top-k accuracy: a per-sample value, its mean per true class."""
-    proba, k = np.asarray(ev.y_proba), ev.n_classes
-    labels = f", labels=range({k})"
+    proba, k, labels = np.asarray(ev.y_proba), ev.n_classes, f", labels=range({ev.n_classes})"
     if metric == "log_loss":
         eps = np.finfo(proba.dtype).eps if np.issubdtype(proba.dtype, np.floating) else 1e-15
         p = np.clip(proba[np.arange(ev.n_samples), ev.y_true], eps, 1 - eps).astype(np.float64)
@@ -413,8 +412,9 @@ def explain(ev, metric: str, cls: int | str | None = None) -> Explanation:
     if metric not in known:
         raise ValueError(f"{metric!r} is not a metric explained for this {ev.task} evaluation; known: {known}.")
     build, per_class = _builder(metric)
-    if cls is None:
-        return build(ev, metric, None)
-    if not per_class:
+    if cls is not None and not per_class:
         raise ValueError(f"{metric!r} has no per-class value; cls is for {[m for m in known if _builder(m)[1]]}.")
-    return build(ev, metric, ev.classes[ev.class_index(cls)])
+    ex = build(ev, metric, None if cls is None else ev.classes[ev.class_index(cls)])
+    if cls is None and np.isnan(ev.scores[metric]) and not np.isnan(ex.value):  # a part is undefined
+        return replace(ex, value=float("nan"), formula=f"{metric} is undefined here (see ev.undefined); {ex.formula}")
+    return ex
