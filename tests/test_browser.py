@@ -375,8 +375,8 @@ def test_the_dark_theme_keeps_text_readable(server, browser):
     """Check under Voila's dark theme that the status line, the samples' captions and the table's
     rows have text with a contrast of at least 4.5:1 against the page (WCAG's level for text);
     that axe-core's color-contrast rule passes on every tab (unselected tab labels were at
-    4.22:1, the focus class's row white on cream); and that chart titles take the theme's text
-    colour, not orange (the selection's colour)."""
+    4.22:1, the focus class's row white on cream); and that chart titles and axis titles take
+    the theme's text colour, not bqplot's dark-theme orange."""
     pg = browser.new_page(viewport={"width": 1400, "height": 1200})
     try:
         pg.goto(server.url + "?theme=dark", timeout=120_000)
@@ -385,9 +385,10 @@ def test_the_dark_theme_keeps_text_readable(server, browser):
         assert pg.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)"
         assert contrast_violations(pg) == []
         fills = pg.evaluate(
-            "() => [...document.querySelectorAll('text.mainheading')].map(t => getComputedStyle(t).fill)"
+            "() => [...document.querySelectorAll('text.mainheading, text.axislabel')]"
+            ".map(t => getComputedStyle(t).fill)"
         )
-        assert len(fills) >= 3 and all(f.startswith("rgba(255, 255, 255") for f in fills), fills
+        assert len(fills) >= 5 and all(f.startswith("rgba(255, 255, 255") for f in fills), fills
         captions = pg.evaluate(CONTRAST_JS, ".h5eval-status, .widget-vbox > .widget-html span")
         choose(pg, "model", "breast_cancer_mlp")
         pg.wait_for_selector(".h5eval-table-row", timeout=30_000)

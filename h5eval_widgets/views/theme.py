@@ -1,8 +1,8 @@
 """The dashboard's own stylesheet, scoped to ``.h5eval-dashboard``: text readable in the light
-and the dark theme (WCAG 2.1 AA, 4.5:1), titles in the theme's text colour.
+and the dark theme (WCAG 2.1 AA, 4.5:1), titles and axis titles in the theme's text colour.
 
 JupyterLab's themes draw unselected tab labels at 4.45:1 (light) and 4.22:1 (dark), and
-bqplot's dark theme fills chart titles orange, the colour this dashboard keeps for the
+bqplot's dark theme fills chart titles and axis titles orange, the colour this dashboard keeps for the
 selection. The rules below take the theme's own text colour instead.
 """
 
@@ -16,7 +16,8 @@ CSS = f"""
 .h5eval-dashboard .lm-TabBar-tab:not(.lm-mod-current) > .lm-TabBar-tabLabel {{
   color: var(--jp-ui-font-color1, #1f2328);
 }}
-.h5eval-dashboard .bqplot text.mainheading {{ fill: var(--jp-ui-font-color1, #1f2328) !important; }}
+.h5eval-dashboard .bqplot text.mainheading,
+.h5eval-dashboard .bqplot text.axislabel {{ fill: var(--jp-ui-font-color1, #1f2328) !important; }}
 .h5eval-dashboard tr.h5eval-focus > td {{
   background: var(--jp-layout-color2, #eeeeee);
   color: var(--jp-ui-font-color0, #000000);
