@@ -76,13 +76,10 @@ def shoot_insight(browser, url: str) -> None:
     page.wait_for_function(f"() => {{ const c = ({find})(); return c && c.api.get('isPointsDrawn'); }}", timeout=60_000)
     page.evaluate(f"() => ({find})().scrollIntoView({{block: 'center'}})")
     page.wait_for_timeout(3000)  # the cell's samples (the selection) highlighted, the rest dimmed
-    b = page.evaluate(
-        f"() => {{ const r = ({find})().getBoundingClientRect(); "
-        "return {x: r.x, y: r.y, width: r.width, height: r.height}; }"
-    )
+    b = page.locator(".h5eval-scatter-scope").bounding_box()  # the map's box, toolbar included
     page.screenshot(
         path=str(DOCS / "embedding-map.png"),
-        clip={"x": b["x"] - 10, "y": b["y"] - 90, "width": b["width"] + 20, "height": b["height"] + 150},
+        clip={"x": max(0, b["x"] - 10), "y": b["y"] - 90, "width": b["width"] + 20, "height": b["height"] + 150},
     )
     print("wrote", DOCS / "embedding-map.png")
     page.close()
