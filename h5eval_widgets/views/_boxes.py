@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.results.palette import text_on
+
 __all__ = ["draw_boxes", "TRUE_COLOR", "PRED_COLOR", "HIGHLIGHT"]
 
 #: Okabe-Ito bluish green, blue and vermillion (the palette's selection colour)
@@ -24,16 +26,11 @@ HIGHLIGHT = (213, 94, 0)
 LABEL_PX = 12
 
 
-def _luminance(rgb) -> float:
-    c = [v / 255 for v in rgb]
-    c = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
-    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
-
-
 def text_color(background) -> tuple[int, int, int]:
-    """Black or white, whichever has the higher contrast on ``background`` (WCAG's ratio)."""
-    lum = _luminance(background)
-    return (0, 0, 0) if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else (255, 255, 255)
+    """Black or white, whichever has the higher contrast on ``background`` (the palette's
+    :func:`~h5eval_widgets.core.results.palette.text_on`), as RGB."""
+    on = text_on("#{:02x}{:02x}{:02x}".format(*background))
+    return tuple(int(on[k : k + 2], 16) for k in (1, 3, 5))
 
 
 def _font():

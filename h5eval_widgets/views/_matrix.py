@@ -30,6 +30,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..core.results import palette
+from ..core.results.palette import contrast, relative_luminance
 
 __all__ = [
     "MatrixPlot",
@@ -54,8 +55,8 @@ FOCUS_WIDTH = 2
 #: The grid between cells.
 GRID_STROKE = "#e0e0e0"
 #: Text on light and on dark cells.
-DARK_TEXT = "#000000"
-LIGHT_TEXT = "#ffffff"
+DARK_TEXT = palette.BLACK
+LIGHT_TEXT = palette.WHITE
 TRANSPARENT = "rgba(0, 0, 0, 0)"
 
 #: Font sizes (pixels) of the tick labels and of the numbers in the cells.
@@ -77,22 +78,9 @@ def _hex(rgb) -> str:
     return "#" + "".join(f"{int(round(float(v))):02x}" for v in rgb)
 
 
-def relative_luminance(colour: str) -> float:
-    """WCAG 2 relative luminance of a ``#rrggbb`` colour (0 black, 1 white)."""
-    c = _rgb(colour) / 255.0
-    lin = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return float(lin @ np.array([0.2126, 0.7152, 0.0722]))
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
-    la, lb = sorted((relative_luminance(a), relative_luminance(b)))
-    return (lb + 0.05) / (la + 0.05)
-
-
 def text_colour(background: str) -> str:
-    """Black or white, whichever contrasts more with ``background`` (always at least 4.58:1)."""
-    return DARK_TEXT if contrast(background, DARK_TEXT) >= contrast(background, LIGHT_TEXT) else LIGHT_TEXT
+    """Black or white, whichever contrasts more with ``background`` (the palette's :func:`text_on`)."""
+    return palette.text_on(background)
 
 
 def text_colours(fills: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ interval follows its value as ``0.976 [0.964, 0.986]`` (:func:`fmt_interval`).
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from typing import Any
 
@@ -87,7 +88,7 @@ def fmt(value: Any, *, missing: str = "—") -> str:
     """
     if value is None or isinstance(value, str):
         return missing if value is None else value
-    if isinstance(value, bool) or (isinstance(value, int) or type(value).__name__.startswith(("int", "uint"))):
+    if isinstance(value, numbers.Integral):  # Python and NumPy integers (and bools)
         return f"{int(value):,}"
     v = float(value)
     if math.isnan(v):

@@ -44,7 +44,7 @@ def series_color(i: int) -> str:
 
 
 # ------------------------------------------------------- shades and contrast (the report's)
-__all__ += ["WHITE", "BLACK", "tint", "contrast", "text_on"]
+__all__ += ["WHITE", "BLACK", "tint", "contrast", "text_on", "relative_luminance"]
 
 WHITE, BLACK = "#ffffff", "#000000"
 
@@ -54,7 +54,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
-def _luminance(colour: str) -> float:
+def relative_luminance(colour: str) -> float:
     """WCAG 2 relative luminance of a ``#rrggbb`` colour."""
     lin = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in _rgb(colour)]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
@@ -62,7 +62,7 @@ def _luminance(colour: str) -> float:
 
 def contrast(a: str, b: str) -> float:
     """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
-    la, lb = sorted((_luminance(a), _luminance(b)))
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)))
     return (lb + 0.05) / (la + 0.05)
 
 
