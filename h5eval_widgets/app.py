@@ -29,6 +29,7 @@ from .views import (
     ConfusionMatrixView,
     CurvesView,
     EmbeddingView,
+    ExplanationView,
     PerClassView,
     RegressionView,
     SamplesView,
@@ -151,6 +152,7 @@ class Dashboard(W.VBox):
         self.stylesheet = stylesheet()
         self.data_notes = DataNotesView(st, layout=W.Layout(flex="1 1 auto"))
         self.summary = SummaryView(st, export_dir=export_dir)
+        self.explanation = ExplanationView(st)
         self.confusion = ConfusionMatrixView(st)
         self.pairs = ConfusedPairsView(st)
         self.samples = SamplesView(st)
@@ -207,7 +209,14 @@ class Dashboard(W.VBox):
                     layout=W.Layout(flex="0 0 auto", max_width="100%", margin="0 12px 0 0"),
                 ),
                 W.VBox(
-                    [self.summary, self.samples, self.detection.samples_panel, self.mask_gallery, self.tags],
+                    [
+                        self.summary,
+                        self.explanation,
+                        self.samples,
+                        self.detection.samples_panel,
+                        self.mask_gallery,
+                        self.tags,
+                    ],
                     layout=W.Layout(flex="1 1 320px", min_width="0"),
                 ).add_class("h5eval-samples-column"),
             ],
@@ -273,6 +282,7 @@ class Dashboard(W.VBox):
             self.status,
             self.data_notes,
             self.summary,
+            self.explanation,
             self.confusion,
             self.pairs,
             self.samples,

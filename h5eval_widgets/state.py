@@ -14,6 +14,7 @@ import numpy as np
 import traitlets as T
 
 from .core import DecisionResult
+from .core.results.cells_used import CellsUsed, cells_used
 from .checks import NORMALIZE, SelectionChecks
 from .core.insight.explain import METHODS
 from .session import DATA_SUFFIXES, MODEL_SUFFIXES, Session
@@ -78,6 +79,9 @@ class EvalState(SelectionChecks):
     brushed = T.Any(None, help="Samples chosen on the embedding map (the matrix counts them); None: none.")
     count_label_issues = T.Bool(False, help="The matrix counts each cell's likely label errors.")
     show_saliency = T.Bool(False, help="Draw what the model looked at over image samples.")
+    explained_metric = T.Unicode(
+        None, allow_none=True, help="The metric whose explanation is shown, its cells marked (a key of ev.scores)."
+    )
     saliency_method = T.Enum(
         METHODS, default_value="gradcam", help="Saliency method: Grad-CAM or integrated gradients."
     )
@@ -161,6 +165,25 @@ class EvalState(SelectionChecks):
         metrics, cells and mistakes; None for multi-label and regression results."""
         ev = self.evaluation
         return ev.decisions(self.threshold) if ev is not None and ev.single_label else None
+
+    def explanation(self):
+        """``ev.explain(explained_metric)`` as shown (binary: at the current threshold), or None
+        when no metric is explained; a ValueError when the metric has no explanation."""
+        ev, metric = self.evaluation, self.explained_metric
+        if ev is None or metric is None or metric not in ev.scores:
+            return None
+        if ev.positive_class is not None and self.threshold != ev.threshold:
+            ev = ev.with_threshold(self.threshold)
+        return ev.explain(metric)
+
+    def explained_cells(self) -> CellsUsed | None:
+        """The matrix cells the explained metric counts (its class: the positive or the focus
+        class), or None when nothing is explained or the results have no class matrix."""
+        ev, metric = self.evaluation, self.explained_metric
+        if ev is None or metric is None or metric not in ev.scores or not ev.is_classification:
+            return None
+        cls = ev.positive_class if ev.positive_class is not None else self.focus_class
+        return cells_used(metric, ev.n_classes, cls, ev.classes)
 
     def selection(self, *, tagged: bool = False):
         """The selected samples in the order shown (``tagged=True``: every tagged sample) as a

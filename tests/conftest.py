@@ -252,6 +252,7 @@ def demo():
 
 # What a test may choose on the shared demo dashboard; put back as it opened before every test.
 DASHBOARD_CHOICES = (
+    "explained_metric",
     "model_name",
     "dataset_name",
     "compare_model",
@@ -316,6 +317,7 @@ def dash(_demo_dashboard_as_opened):
         "show_saliency",
         "saliency_method",
         "count_label_issues",
+        "explained_metric",
     ):
         setattr(st, name, opened[name])
     if st.session.slice_name is not None:  # a slice shown: every sample again

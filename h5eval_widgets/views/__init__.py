@@ -8,6 +8,7 @@ from .splits import SplitsView
 from .confusion import ConfusionMatrixView
 from .curves import CurvesView
 from .embedding import EmbeddingView
+from .explanation import ExplanationView
 from .pairs import ConfusedPairsView
 from .per_class import PerClassView
 from .regression import RegressionView
@@ -30,6 +31,7 @@ __all__ = [
     "ConfusedPairsView",
     "CurvesView",
     "EmbeddingView",
+    "ExplanationView",
     "PerClassView",
     "RegressionView",
     "SamplesView",

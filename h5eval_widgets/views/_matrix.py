@@ -1,7 +1,7 @@
 """Confusion matrices that show their errors, shared by the classifier, segmentation and
 detection views.
 
-A :class:`MatrixPlot` is one bqplot figure of four marks, bottom to top:
+A :class:`MatrixPlot` is one bqplot figure of five marks, bottom to top:
 
 1. ``fills``: a :class:`bqplot.HeatMap` (an image) painting each cell. Off-diagonal cells (the
    errors) are shaded on their own log scale in :data:`ERROR_RAMP`, the diagonal (the right
@@ -11,7 +11,8 @@ A :class:`MatrixPlot` is one bqplot figure of four marks, bottom to top:
 2. ``labels``: a :class:`bqplot.Label` writing each cell's number in black or white, whichever
    contrasts more with that cell's colour (WCAG relative luminance; at least 4.5:1).
 3. ``focus``: dashed lines around the focus class's row and column (explained in the legend).
-4. ``heatmap``: the :class:`bqplot.GridHeatMap` that is clicked. Its ``color`` holds the numbers
+4. ``used``: the cells an explained metric counts (:class:`~._matrix_used.UsedCells`).
+5. ``heatmap``: the :class:`bqplot.GridHeatMap` that is clicked. Its ``color`` holds the numbers
    (counts or rates) as before, its cells are transparent (the fills show through) with white
    grid lines, and its ``selected`` cell is outlined thick in :data:`SELECTED_STROKE`.
 
@@ -31,6 +32,7 @@ import numpy as np
 
 from ..core.results import palette
 from ..core.results.palette import contrast, relative_luminance
+from ._matrix_used import UsedCells
 
 __all__ = [
     "MatrixPlot",
@@ -225,6 +227,7 @@ class MatrixPlot:
             line_style="dashed",
             visible=False,
         )
+        self.used = UsedCells(self.x, self.y)  # the cells an explained metric counts
         self.heatmap = bq.GridHeatMap(
             color=np.zeros((2, 2)),
             scales={
@@ -243,7 +246,7 @@ class MatrixPlot:
         self.x_axis = bq.Axis(scale=self.col_scale, label="predicted", tick_style=tick)
         self.y_axis = bq.Axis(scale=self.row_scale, side="left", label="true", tick_style=tick)
         self.figure = bq.Figure(
-            marks=[self.fills, self.labels, self.focus, self.heatmap],
+            marks=[self.fills, self.labels, self.focus, *self.used.marks, self.heatmap],
             axes=[self.x_axis, self.y_axis],
             title=title,
             padding_x=0.0,
@@ -314,6 +317,7 @@ class MatrixPlot:
             self.figure.title_style = {"font-size": "15px", "transform": f"translateX({-shift:g}px)"}
             self.figure.layout.height = f"{fit['side'] + m['top'] + m['bottom']}px"
         self.set_focus(self.focus_index)
+        self.set_used(self.used.used, self.used.positions)
 
     def set_focus(self, index: int | None) -> None:
         """Outline row and column ``index`` (dashed, :data:`FOCUS_STROKE`), or nothing when None."""
@@ -327,6 +331,11 @@ class MatrixPlot:
                 self.focus.x = np.array([[lo, hi, hi, lo, lo], [a, b, b, a, a]])
                 self.focus.y = np.array([[a, a, b, b, a], [lo, lo, hi, hi, lo]])
                 self.focus.visible = True
+        self.legend.value = self.legend_html()
+
+    def set_used(self, used=None, positions=None) -> None:
+        """Outline the cells a metric counts (see :class:`~._matrix_used.UsedCells`)."""
+        self.used.draw(used, self.n, positions)
         self.legend.value = self.legend_html()
 
     def select(self, cell: tuple[int, int] | None) -> None:
@@ -364,4 +373,5 @@ class MatrixPlot:
                 f"<span style='white-space:nowrap'><span style='{box};border:{FOCUS_WIDTH}px dashed "
                 f"{FOCUS_STROKE}'></span>{html.escape(self.focus_name)}'s row and column</span>"
             )
+        items += self.used.legend(box)
         return f"<div style='font-size:11px;line-height:18px;max-width:{self.width}px'>{' · '.join(items)}</div>"

@@ -28,7 +28,7 @@ class ConfusionMatrixView(View):
     """
 
     redraw_on = ("normalize", "threshold", "focus_class", "count_label_issues", "brushed")
-    update_on = {"selected_cell": "_on_selected_cell"}
+    update_on = {"selected_cell": "_on_selected_cell", "explained_metric": "_highlight"}
 
     def __init__(self, state: EvalState, *, max_classes: int = 30, **kwargs):
         self.max_classes = max_classes
@@ -117,6 +117,7 @@ class ConfusionMatrixView(View):
         shown = focus is not None and focus in pos and ev.positive_class is None
         self.plot.focus_name = f"focus class {ev.classes[focus]}" if shown else "focus class"
         self.plot.set_focus(pos[focus] if shown else None)
+        self.plot.set_used(self.state.explained_cells(), pos.get)
         sel = self.state.selected_cell
         self.plot.select((pos[sel[0]], pos[sel[1]]) if sel is not None and sel[0] in pos and sel[1] in pos else None)
         if sel is not None:

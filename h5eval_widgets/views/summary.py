@@ -12,11 +12,16 @@ import numpy as np
 from ..core.results.names import fmt, metric_name
 from ..state import EvalState
 from ._base import View, guarded
+from ._clickable import ClickableHTML
 from ._draw import html_table
 
 
 class SummaryView(View):
     """Headline numbers (with 95% bootstrap intervals) and an "export report" button.
+
+    Each metric's name is a button: pressing it (a click, or Enter) sets the state's
+    ``explained_metric`` (pressing it again clears it), whose explanation the
+    :class:`~h5eval_widgets.views.explanation.ExplanationView` shows.
 
     Parameters
     ----------
@@ -28,7 +33,7 @@ class SummaryView(View):
     """
 
     redraw_on = ("ranking_ready",)
-    update_on = {"threshold": "_on_threshold"}
+    update_on = {"threshold": "_on_threshold", "explained_metric": "refresh"}
 
     def __init__(self, state: EvalState, *, export_dir=".", n_boot: int = 500, **kwargs):
         self.export_dir = Path(export_dir)
@@ -36,7 +41,8 @@ class SummaryView(View):
         super().__init__(state, **kwargs)
 
     def build(self) -> list[W.Widget]:
-        self.table = W.HTML()
+        self.table = ClickableHTML()
+        self.table.observe(self._on_press, names="pressed")
         self.export = W.Button(description="export HTML report", icon="download", layout=W.Layout(width="200px"))
         self.export.on_click(self._on_export)
         self.exported = W.HTML()
@@ -65,9 +71,12 @@ class SummaryView(View):
             interval = ""
             if ci is not None and name in ci.index and not np.isnan(ci.loc[name, "low"]):
                 interval = f"[{fmt(ci.loc[name, 'low'])}, {fmt(ci.loc[name, 'high'])}]"
+            pressed = "true" if name == st.explained_metric else "false"
             rows.append(
                 [
-                    f"<span title='{html.escape(name)}'>{html.escape(metric_name(name))}</span>",
+                    f"<button type='button' data-choice='{html.escape(name)}' aria-pressed='{pressed}' "
+                    f"title='{html.escape(name)}: how it is made from the counts'>"
+                    f"{html.escape(metric_name(name))}</button>",
                     (fmt(scores[name], missing="undefined"), f"class='h5eval-value' data-metric='{name}'"),
                     (interval, "style='color:var(--jp-ui-font-color2, #666)'"),
                 ]
@@ -86,6 +95,16 @@ class SummaryView(View):
             + html_table(["metric", "value", "95% interval"], rows, css_class="h5eval-summary", style="font-size:13px")
             + note
         )
+
+    @guarded
+    def _on_press(self, change) -> None:
+        """A metric's button pressed: explain it, or stop explaining it when it was explained."""
+        name = change["new"].get("choice")
+        self.state.explained_metric = None if name == self.state.explained_metric else name
+
+    def explain(self, metric: str) -> None:
+        """Press ``metric``'s button as the browser would."""
+        self.table.press(metric)
 
     def _on_threshold(self) -> None:
         if self.session.evaluation.positive_class is not None:

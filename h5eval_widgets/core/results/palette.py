@@ -18,6 +18,7 @@ __all__ = [
     "CORRECT",
     "ERROR",
     "NEUTRAL",
+    "EXPLAINED",
     "series_color",
 ]
 
@@ -34,6 +35,8 @@ FOCUS = "#CC79A7"
 #: counts, light to full (see :func:`tint`); a count of 0 stays white
 CORRECT = "#0072B2"
 ERROR = "#E69F00"
+#: the cells an explained metric is counted in (its TP cell solid, its FP column and FN row dotted)
+EXPLAINED = "#009E73"
 #: lines that are not data (a diagonal of chance, a rule at the shown epoch)
 NEUTRAL = "#555555"
 
