@@ -123,13 +123,16 @@ class CocoNumbers:
 
     ``stats``: the 12 numbers by name (:data:`COCO_METRICS`); ``precision``: COCO's array of
     shape (10 IoUs, 101 recalls, K classes, 4 areas, 3 max-detections), -1 where undefined;
-    ``category_ids``: the K classes' ids, in that order; ``backend``: which library computed it.
+    ``category_ids``: the K classes' ids, in that order; ``backend``: which library computed it;
+    ``recall``: COCO's array of shape (10 IoUs, K classes, 4 areas, 3 max-detections), the share
+    of each class's true boxes a detection matched, -1 where the class has none.
     """
 
     stats: dict[str, float]
     precision: np.ndarray
     category_ids: tuple[int, ...]
     backend: str
+    recall: np.ndarray | None = None
 
     def per_class_ap(self) -> dict[int, dict[str, float]]:
         """Each class's AP@[.50:.95], AP50 and AP75 (all areas, 100 detections); nan for a
@@ -204,7 +207,9 @@ def coco_numbers(images, gt, dt, categories: dict[int, str], *, backend: str | N
         ev.summarize()
     stats = [float(s) for s in list(ev.stats)[:12]]
     precision = np.asarray(ev.eval["precision"], dtype=np.float64)
-    return CocoNumbers(dict(zip(COCO_METRICS, stats)), precision, tuple(int(c) for c in ev.params.catIds), name)
+    recall = np.asarray(ev.eval["recall"], dtype=np.float64)
+    cats = tuple(int(c) for c in ev.params.catIds)
+    return CocoNumbers(dict(zip(COCO_METRICS, stats)), precision, cats, name, recall)
 
 
 def _empty_results(coco_gt, COCO, name: str):
