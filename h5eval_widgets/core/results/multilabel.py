@@ -11,12 +11,13 @@ import numpy as np
 from ..metrics import functions as M
 from ..insight.slices import multilabel_scores
 from .classes import ClassEvaluation, averaged_scores
+from .trust import LabelTrust
 
 __all__ = ["MultilabelEvaluation"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class MultilabelEvaluation(ClassEvaluation, task="multilabel"):
+class MultilabelEvaluation(ClassEvaluation, LabelTrust, task="multilabel"):
     """Any number of labels per sample; label j is on when its probability is ``>= threshold``."""
 
     @classmethod

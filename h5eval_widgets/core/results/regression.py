@@ -12,12 +12,13 @@ from ..errors import LabelError
 from ..insight.slices import regression_scores
 from .evaluation import Evaluation
 from ..metrics.resampling import resample_means
+from .trust import RegressionTrust
 
 __all__ = ["RegressionEvaluation"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RegressionEvaluation(Evaluation, task="regression"):
+class RegressionEvaluation(Evaluation, RegressionTrust, task="regression"):
     """Numeric targets; ``y_pred`` holds the model's predicted values, ``y_proba`` is None."""
 
     is_classification = False

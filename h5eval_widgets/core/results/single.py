@@ -15,12 +15,13 @@ from ..metrics.resampling import resample_groups
 from ..insight.slices import single_label_scores
 from .classes import ClassEvaluation, averaged_scores
 from .decisions import DecisionResult
+from .trust import ClassTrust
 
 __all__ = ["SingleLabelEvaluation"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class SingleLabelEvaluation(ClassEvaluation):
+class SingleLabelEvaluation(ClassEvaluation, ClassTrust):
     """Base of :class:`BinaryEvaluation` and :class:`MulticlassEvaluation` (not built directly)."""
 
     #: per-class metrics also reported for the positive class alone (binary)
