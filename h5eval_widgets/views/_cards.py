@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from ..core.results.palette import SELECTION
 from ._pictures import THUMBNAIL_PX
 
 #: Width in pixels of the index column's buttons.
@@ -48,6 +49,14 @@ class Card:
         self.box.layout.display = None
         self.button.description = "details"
         return self.box
+
+    def mark(self, chosen: bool) -> None:
+        """Frame the card thick when its sample is the one chosen (the arrow keys move it)."""
+        # the theme's text colour: dark on the light theme, light on the dark one
+        thick = f"3px solid var(--jp-ui-font-color0, {SELECTION})"
+        border, margin = (thick, "1px") if chosen else ("1px solid #ddd", "3px")
+        if self.box.layout.border != border:
+            self.box.layout.border, self.box.layout.margin = border, margin
 
     def hide(self) -> None:
         """Hidden, but left in the gallery: taking a card out and putting it back makes the

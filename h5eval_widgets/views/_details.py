@@ -66,9 +66,9 @@ class SampleDetails:
     def _show_distribution(self) -> None:
         self._draw_distribution()
         pair = self._saliency_pair(self.state.selected_sample)
-        self.details.children = [
-            w for w in (self.detail_image, pair, self.dist) if w is not None and w.layout.display is None
-        ]
+        shown = [w for w in (self.detail_image, pair, self.dist) if w is not None and w.layout.display is None]
+        # a button to close them (Escape does too), reached with Tab after the cards
+        self.details.children = [self.close_btn, *shown] if shown else []
 
     def _draw_distribution(self) -> None:
         i, ev = self.state.selected_sample, self.session.evaluation

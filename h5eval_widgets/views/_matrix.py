@@ -16,8 +16,10 @@ A :class:`MatrixPlot` is one bqplot figure of five marks, bottom to top:
    (counts or rates) as before, its cells are transparent (the fills show through) with white
    grid lines, and its ``selected`` cell is outlined thick in :data:`SELECTED_STROKE`.
 
-The figure has no toolbar (it covered the title on hover), and its margins and axis-label
-offsets are sized from the longest class name, so the axis titles never cross the tick labels.
+A :class:`~._grid_keys.GridKeys` over the cells is the matrix's tab stop (arrow keys, Enter); a
+view shows :attr:`MatrixPlot.box`, the figure with it. The figure has no toolbar (it covered
+the title on hover), and its margins and axis-label offsets are sized from the longest class
+name, so the axis titles never cross the tick labels.
 Every colour is a named constant here, taken from the shared palette (core/results/palette.py).
 """
 
@@ -32,6 +34,7 @@ import numpy as np
 
 from ..core.results import palette
 from ..core.results.palette import contrast, relative_luminance
+from ._grid_keys import GridKeys
 from ._matrix_used import UsedCells
 
 __all__ = [
@@ -256,15 +259,28 @@ class MatrixPlot:
         )
         self.figure.add_class("h5eval-matrix")
         self.legend = W.HTML().add_class("h5eval-matrix-legend")
+        # the keyboard's way in, laid over the cells: the box is what a view shows
+        self.name = title
+        self.keys = GridKeys()
+        self.box = W.Box([self.figure, self.keys]).add_class("h5eval-matrix-box")
         self.values = np.zeros((2, 2))
         self.n_right: int | None = None
 
     # -------------------------------------------------------------- drawing
-    def draw(self, values, names: Sequence[str], *, display_format: str = ".0f", n_right: int | None = None) -> None:
+    def draw(
+        self,
+        values,
+        names: Sequence[str],
+        *,
+        display_format: str = ".0f",
+        n_right: int | None = None,
+        cell_name: Sequence[str] | None = None,
+    ) -> None:
         """Draw ``values`` (rows true, columns predicted) labelled ``names``.
 
         ``n_right``: how many of the diagonal's cells are right answers (detection's background
-        corner is not); all when None.
+        corner is not); all when None. ``cell_name``: how a screen reader names a cell, and a
+        cell holding 1 (see :class:`~._grid_keys.GridKeys`'s ``template``); samples when None.
         """
         values = np.asarray(values, np.float64)
         names = [str(c) for c in names]
@@ -316,6 +332,14 @@ class MatrixPlot:
             shift = (m["left"] - m["right"]) / 2
             self.figure.title_style = {"font-size": "15px", "transform": f"translateX({-shift:g}px)"}
             self.figure.layout.height = f"{fit['side'] + m['top'] + m['bottom']}px"
+        self.keys.show(
+            values,
+            names,
+            value_format=display_format,
+            margin=fit["margin"],
+            label=f"{self.name}, {n} by {n}, rows true class, columns predicted class",
+            template=cell_name,
+        )
         self.set_focus(self.focus_index)
         self.set_used(self.used.used, self.used.positions)
 
@@ -341,6 +365,7 @@ class MatrixPlot:
     def select(self, cell: tuple[int, int] | None) -> None:
         """Outline cell ``(row, column)`` of the drawn matrix, or none."""
         self.heatmap.selected = None if cell is None else np.array([[int(cell[0]), int(cell[1])]])
+        self.keys.move_to(cell)  # the keys go on from a clicked cell
 
     # -------------------------------------------------------------- legend
     def legend_html(self) -> str:
@@ -375,3 +400,4 @@ class MatrixPlot:
             )
         items += self.used.legend(box)
         return f"<div style='font-size:11px;line-height:18px;max-width:{self.width}px'>{' · '.join(items)}</div>"
+

@@ -39,6 +39,7 @@ class ConfusionMatrixView(View):
         self.plot = MatrixPlot("Confusion matrix", focus_name="focus class")
         self.heatmap, self.figure = self.plot.heatmap, self.plot.figure
         self.on_click(self.heatmap, self._on_cell_click)
+        self.plot.keys.on_open(self._on_cell_click)  # Enter on the keyboard's cursor: a click there
         self.mode = W.ToggleButtons(
             options=[("counts", None), ("by true", "true"), ("by predicted", "pred")],
             value=self.state.normalize,
@@ -57,7 +58,7 @@ class ConfusionMatrixView(View):
         )
         self.top_n.observe(lambda c: self._draw(self.refresh), names="value")
         self.caption = W.HTML()
-        return [W.HBox([self.mode, self.issues_toggle, self.top_n]), self.figure, self.plot.legend, self.caption]
+        return [W.HBox([self.mode, self.issues_toggle, self.top_n]), self.plot.box, self.plot.legend, self.caption]
 
     # -------------------------------------------------------------- state -> view
     def refresh(self) -> None:
@@ -81,7 +82,12 @@ class ConfusionMatrixView(View):
         else:
             values = normalize_confusion(cm[np.ix_(self.shown, self.shown)], self.state.normalize)
         names = [ev.classes[i] for i in self.shown]
-        self.plot.draw(values, names, display_format=".0f" if self.state.normalize is None or issues else ".2f")
+        self.plot.draw(
+            values,
+            names,
+            display_format=".0f" if self.state.normalize is None or issues else ".2f",
+            cell_name=self._cell_name(issues),
+        )
         if many:
             covered, errors = errors_covered(cm, self.shown)
             share = f" ({covered / errors:.0%})" if errors else ""
@@ -100,6 +106,17 @@ class ConfusionMatrixView(View):
             )
         self.figure.title = self.sliced(self.figure.title)
         self._highlight()
+
+    def _cell_name(self, issues: bool) -> tuple[str, str]:
+        """How a screen reader names a cell (see :class:`~._grid_keys.GridKeys`), as the numbers read."""
+        cell = "true {true}, predicted {pred}: {value} "
+        if issues:
+            return cell + "likely label errors", cell + "likely label error"
+        if self.state.normalize == "true":
+            return (cell + "of the true {true} samples",) * 2
+        if self.state.normalize == "pred":
+            return (cell + "of the samples predicted {pred}",) * 2
+        return cell + "samples", cell + "sample"
 
     def _on_selected_cell(self) -> None:
         """A selected cell whose classes are not drawn (chosen in the confused list) redraws

@@ -52,6 +52,7 @@ class DetectionView(View):
         self.plot = MatrixPlot("Detection confusion matrix", width=460)
         self.heatmap, self.matrix = self.plot.heatmap, self.plot.figure
         self.on_click(self.heatmap, self._on_cell_click)
+        self.plot.keys.on_open(self._on_cell_click)  # Enter on the keyboard's cursor: a click there
         self.iou = W.ToggleButtons(
             options=[("IoU 0.5", 0.5), ("IoU 0.75", 0.75)], value=0.5, style={"button_width": "80px"}
         )
@@ -108,7 +109,7 @@ class DetectionView(View):
         self.next_btn.on_click(lambda b: self._turn(+1))
         self.pager = W.HBox([self.prev_btn, self.page_label, self.next_btn], layout=W.Layout(display="none"))
         # the matrix where the classifier's is, the cell's pictures where its samples are
-        self._matrix_parts = [W.HBox([self.iou]), self.confidence, self.matrix, self.plot.legend]
+        self._matrix_parts = [W.HBox([self.iou]), self.confidence, self.plot.box, self.plot.legend]
         self._samples_parts = [
             self.cell_title,
             self.pager,
@@ -212,7 +213,8 @@ class DetectionView(View):
         if ev is None:
             return
         cm = ev.confusion_matrix(iou=self.iou.value, confidence=self.confidence.value)
-        self.plot.draw(cm, ev.matrix_labels, n_right=ev.n_classes)
+        cell = "true {true}, predicted {pred}: {value} "
+        self.plot.draw(cm, ev.matrix_labels, n_right=ev.n_classes, cell_name=(cell + "boxes", cell + "box"))
         self.matrix.title = f"Detection matrix · IoU {self.iou.value:g} · confidence ≥ {self.confidence.value:.2f}"
         self.update_pr()
         if self.selected_cell is not None:

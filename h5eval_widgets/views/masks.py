@@ -133,6 +133,15 @@ class _PixelView(View):
         return ev
 
 
+_CELL = "true {true}, predicted {pred}: {value} "
+#: How a screen reader names a cell of the pixel matrix, by normalisation (and when it holds 1).
+PIXEL_NAMES = {
+    None: (_CELL + "pixels", _CELL + "pixel"),
+    "true": (_CELL + "of the true {true} pixels",) * 2,
+    "pred": (_CELL + "of the pixels predicted {pred}",) * 2,
+}
+
+
 class PixelMatrixView(_PixelView):
     """The pixel confusion matrix (counts or normalized); a click selects the cell's images."""
 
@@ -143,6 +152,7 @@ class PixelMatrixView(_PixelView):
         self.plot = MatrixPlot("Pixel confusion matrix")
         self.heatmap, self.figure = self.plot.heatmap, self.plot.figure
         self.on_click(self.heatmap, self._on_cell_click)
+        self.plot.keys.on_open(self._on_cell_click)  # Enter on the keyboard's cursor: a click there
         self.mode = W.ToggleButtons(
             options=[("pixels", None), ("by true", "true"), ("by predicted", "pred")],
             value=self.state.normalize,
@@ -155,7 +165,7 @@ class PixelMatrixView(_PixelView):
         # the state first: linking copies the source's value into the target
         W.link((self.state, "threshold"), (self.slider, "value"))
         self.caption = W.HTML()
-        return [W.HBox([self.mode, self.slider]), self.figure, self.plot.legend, self.caption]
+        return [W.HBox([self.mode, self.slider]), self.plot.box, self.plot.legend, self.caption]
 
     def refresh(self) -> None:
         ev = self.shown()
@@ -166,6 +176,7 @@ class PixelMatrixView(_PixelView):
             ev.confusion_matrix(self.state.normalize),
             ev.classes,
             display_format=".0f" if self.state.normalize is None else ".3f",
+            cell_name=PIXEL_NAMES[self.state.normalize],
         )
         self.figure.title = self.sliced(f"Pixel confusion matrix · {int(ev.confusion_matrix().sum()):,} pixels")
         self._highlight()

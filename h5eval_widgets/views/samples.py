@@ -14,6 +14,7 @@ from ._base import View, guarded
 from ._cards import INDEX_PX, Card, Row, learned_line
 from ._details import SampleDetails
 from ._draw import axes, figure
+from ._grid_keys import KeyRelay
 from ._pictures import THUMBNAIL_CACHE, file_thumbnail_png, image_png, overlay_png, picture, sound_png
 
 #: Shown in the "sort by" box for the order the selection came in.
@@ -100,13 +101,12 @@ class SamplesView(SampleDetails, View):
         self.page_saliency: dict[int, np.ndarray] = {}
         self.table = W.VBox(layout=W.Layout(overflow="auto", max_width="100%"))
         self.table_header = W.HTML()
-        # the arrow keys step through the samples while the pointer is over them (ipyevents
-        # sends the browser's key events of this box; the page does not scroll meanwhile)
         self.browse = W.VBox([self.gallery, self.table])
-        from ipyevents import Event
-
-        self.key_events = Event(source=self.browse, watched_events=["keydown"], prevent_default_action=True)
-        self.key_events.on_dom_event(self._on_key)
+        # the arrow keys step through the samples, from a card's button or with the pointer over
+        # the view, and Escape closes "details"; Tab is left alone (no keyboard trap)
+        self.key_relay = KeyRelay(self._on_key, relayed=[*self.ARROW_STEPS, "Escape"])
+        self.close_btn = W.Button(description="close details", icon="times", layout=W.Layout(width="130px"))
+        self.close_btn.on_click(lambda b: self._choose(None))
         self.dist_scale_x = bq.OrdinalScale()
         self.dist_scale_y = bq.LinearScale(min=0.0, max=1.0)
         self.dist_bars = bq.Bars(
@@ -132,6 +132,7 @@ class SamplesView(SampleDetails, View):
             self.table_controls,
             self.browse,
             self.details,
+            self.key_relay,
         ]
 
     @property
@@ -227,6 +228,7 @@ class SamplesView(SampleDetails, View):
             ]
             for card in self._card_pool[len(self.cards) :]:
                 card.hide()
+            self._mark_chosen()
             # every card made stays in the gallery (the unused ones hidden): the page draws a
             # card once, not on every selection of another size
             boxes = tuple(card.box for card in self._card_pool)
@@ -365,7 +367,9 @@ class SamplesView(SampleDetails, View):
     def _on_key(self, event: dict):
         """A key pressed over the samples, as the browser sends it (``{'key': 'ArrowRight', ...}``)."""
         step = self.ARROW_STEPS.get(event.get("key"))
-        if step is not None:
+        if event.get("key") == "Escape":
+            self.state.selected_sample = None
+        elif step is not None:
             self.state.step_sample(step)
 
     def press(self, key: str) -> None:
@@ -379,7 +383,7 @@ class SamplesView(SampleDetails, View):
         self.state.sort_by = None if change["new"] in (AS_LISTED, None) else change["new"]
 
     @guarded
-    def _choose(self, i: int):
+    def _choose(self, i: int | None):
         self.state.selected_sample = i
 
     def _on_sample(self) -> None:
@@ -393,4 +397,10 @@ class SamplesView(SampleDetails, View):
                 self._render()
             elif self.as_table:
                 self._render()
+        self._mark_chosen()
         self._show_distribution()
+
+    def _mark_chosen(self) -> None:
+        """Frame the card of the chosen sample (the one "details" shows), and only it."""
+        for n, card in enumerate(self._card_pool):
+            card.mark(n < len(self.cards) and card.index == self.state.selected_sample)
