@@ -48,53 +48,59 @@ def pair():
     return cal, ev
 
 
-def _crepes_sets(result, alpha):
-    """crepes' non-smoothed p-values and sets on the result's own scores (class-conditional:
-    one call per class with that class as every sample's Mondrian category, as WrapClassifier)."""
-    cc, s = result.to_crepes(), result.scores
-    if not result.mondrian:
-        p = cc.predict_p(s, smoothing=False)
-        sets = cc.predict_set(s, confidence=1 - alpha, smoothing=False)
-    else:
-        k = s.shape[1]
-        p = np.array([cc.predict_p(s, np.full(len(s), c), smoothing=False)[:, c] for c in range(k)]).T
-        sets = np.array(
-            [cc.predict_set(s, np.full(len(s), c), confidence=1 - alpha, smoothing=False)[:, c] for c in range(k)]
-        ).T
-    return p, sets.astype(bool)
+def _aps(proba):
+    """APS scores computed here: each label's cumulated probability in descending order."""
+    order = np.argsort(-proba, axis=1, kind="stable")
+    cums = np.cumsum(np.take_along_axis(proba, order, axis=1), axis=1)
+    return np.take_along_axis(cums, np.argsort(order, axis=1), axis=1)
 
 
-def _crepes_fitted_independently(cal, method, mondrian):
-    """A crepes classifier fitted on scores computed here, not taken from the result."""
+def _crepes_reference(cal, ev, method, mondrian):
+    """crepes fitted on calibration scores computed here (crepes' hinge for LAC), and the test
+    scores computed the same way, not taken from the result."""
     from crepes.extras import hinge
 
     k = cal.n_classes
     if method == "lac":
-        scores = hinge(cal.y_proba, np.arange(k), cal.y_true)
+        cal_scores, test_scores = hinge(cal.y_proba, np.arange(k), cal.y_true), hinge(ev.y_proba)
     else:
-        order = np.argsort(-cal.y_proba, axis=1, kind="stable")
-        ranks = np.argsort(order, axis=1)
-        cums = np.cumsum(np.take_along_axis(cal.y_proba, order, axis=1), axis=1)
-        scores = np.take_along_axis(cums, ranks, axis=1)[np.arange(cal.n_samples), cal.y_true]
-    return crepes.ConformalClassifier().fit(scores, bins=cal.y_true if mondrian else None)
+        cal_scores, test_scores = _aps(cal.y_proba)[np.arange(cal.n_samples), cal.y_true], _aps(ev.y_proba)
+    cc = crepes.ConformalClassifier().fit(cal_scores, bins=cal.y_true if mondrian else None)
+    return cc, test_scores
+
+
+def _crepes_sets(cc, scores, mondrian, alpha):
+    """crepes' non-smoothed p-values and sets (class-conditional: one call per class with that
+    class as every sample's Mondrian category, as crepes' WrapClassifier does)."""
+    if not mondrian:
+        p = cc.predict_p(scores, smoothing=False)
+        sets = cc.predict_set(scores, confidence=1 - alpha, smoothing=False)
+    else:
+        k, n = scores.shape[1], len(scores)
+        p = np.array([cc.predict_p(scores, np.full(n, c), smoothing=False)[:, c] for c in range(k)]).T
+        sets = np.array(
+            [cc.predict_set(scores, np.full(n, c), confidence=1 - alpha, smoothing=False)[:, c] for c in range(k)]
+        ).T
+    return p, sets.astype(bool)
 
 
 @pytest.mark.parametrize("method", ["lac", "aps"])
 @pytest.mark.parametrize("mondrian", [False, True])
 def test_sets_and_p_values_equal_crepes_non_smoothed(pair, method, mondrian):
     """Check that the p-values and sets equal crepes' non-smoothed ones (marginal and
-    class-conditional) at three alphas, with crepes fitted on calibration scores computed apart."""
+    class-conditional) at four alphas, crepes fitted on scores computed apart; and that
+    to_crepes() gives crepes the same calibration."""
     cal, ev = pair
     res = ev.conformal(cal, alpha=0.1, method=method, mondrian=mondrian)
-    ref = _crepes_fitted_independently(cal, method, mondrian)
-    if not mondrian:
-        np.testing.assert_array_equal(np.sort(ref.alphas), res.calibrator.sorted)
+    cc, scores = _crepes_reference(cal, ev, method, mondrian)
+    np.testing.assert_array_equal(res.scores, scores)
+    np.testing.assert_array_equal(np.sort(res.to_crepes().alphas), np.sort(cc.alphas))
     # calibration sizes (plus one): 1001, or per class 196, 181, 206, 210, 212
     sizes = np.bincount(cal.y_true) + 1 if mondrian else np.array([cal.n_samples + 1])
     checked = 0
     for alpha in (0.1, 0.05, 0.23, 0.13):
         res.alpha = alpha
-        p, sets = _crepes_sets(res, alpha)
+        p, sets = _crepes_sets(cc, scores, mondrian, alpha)
         np.testing.assert_array_equal(res.p_values, p)
         np.testing.assert_array_equal(res.sets, p > alpha)
         if not np.any(np.isclose(sizes * alpha, np.round(sizes * alpha))):
@@ -162,7 +168,7 @@ def test_lac_sets_equal_mapies_split_conformal_classifier(pair, alpha):
     np.testing.assert_array_equal(ev.conformal(cal, alpha=alpha).sets, sets[:, :, 0])
 
 
-@pytest.mark.parametrize("alpha", [0.1, 0.2])
+@pytest.mark.parametrize("alpha", [0.05, 0.1, 0.2, 0.3])
 def test_aps_sets_equal_mapies_on_the_same_scores(pair, alpha):
     """Check that APS scores equal MAPIE's cumulated probability of the true label and the sets
     equal MAPIE's APS sets (quantile and sets by MAPIE, include_last_label=False) on them, where
@@ -177,7 +183,6 @@ def test_aps_sets_equal_mapies_on_the_same_scores(pair, alpha):
     np.testing.assert_allclose(res.calibrator.sorted, np.sort(cal_scores[:, 0]), rtol=0, atol=1e-12)
     ours = res.sets.copy()
     empty = np.flatnonzero(ours.sum(1) == 0)
-    assert len(empty) > 0  # the case where the conventions differ occurs
     ours[empty, ev.y_proba[empty].argmax(1)] = True
     np.testing.assert_array_equal(ours, mapie_sets[:, :, 0])
 
@@ -284,7 +289,10 @@ def test_binary_evaluation_gets_sets_equal_to_crepes():
     ev = Evaluation.from_predictions(y[500:], p1[500:])
     res = ev.conformal(cal, alpha=0.15)
     cc = crepes.ConformalClassifier().fit(1 - cal.y_proba[np.arange(500), cal.y_true])
-    np.testing.assert_array_equal(res.sets, cc.predict_set(1 - ev.y_proba, confidence=0.85, smoothing=False) == 1)
+    for alpha in (0.15, 0.05, 0.3, 0.45):  # 501 * alpha is not whole
+        res.alpha = alpha
+        ref = cc.predict_set(1 - ev.y_proba, confidence=1 - alpha, smoothing=False) == 1
+        np.testing.assert_array_equal(res.sets, ref)
 
 
 # ---------------------------------------------------------------------------------- regression
