@@ -116,39 +116,52 @@ def listed(parts: Iterable[str], op: str = "+") -> str:
 
 
 def math_block(content: str, alttext: str) -> str:
-    """One equation on its own line, in display style, left-aligned, scrolling sideways when
-    wider than its box; ``alttext`` its words (what a screen reader without MathML says)."""
+    """One equation on its own line, in display style, left-aligned; ``alttext`` its words
+    (what a screen reader without MathML says)."""
     return (
-        f'<div style="margin: 0.45em 0; overflow-x: auto; max-width: 100%">'
-        f'<math displaystyle="true" alttext="{_esc(alttext)}">{row(content)}</math></div>'
+        f'<div style="margin: 0.45em 0"><math displaystyle="true" alttext="{_esc(alttext)}">{row(content)}</math></div>'
     )
 
 
 _BOX = "color: inherit; font-size: 0.95em; max-width: 100%"
-_MUTED = "color: var(--jp-ui-font-color2, inherit); opacity: 0.85; font-size: 0.9em"
-_TABLE = (
-    "max-height: 22em; overflow: auto; border: 1px solid var(--jp-border-color2, rgba(128, 128, 128, 0.4)); "
-    "display: inline-block; max-width: 100%"
-)
+_SMALL = "color: inherit; font-size: 0.9em"
+_SCROLL = "overflow: auto; max-width: 100%"
+_TABLE = f"{_SCROLL}; max-height: 22em; border: 1px solid var(--jp-border-color2, #9e9e9e); display: inline-block"
+
+
+def _scroller(inner: str, label: str, style: str) -> str:
+    """``inner`` in a box that scrolls when it is larger than its room: a named region that
+    takes the keyboard's focus, so that it can be scrolled without a mouse (WCAG 2.1.1)."""
+    return f'<div role="region" tabindex="0" aria-label="{_esc(label)}" style="{style}">{inner}</div>'
 
 
 def explanation_html(ex, *, heading: bool = True) -> str:
     """``ex`` (an :class:`~h5eval_widgets.core.results.explanation.Explanation`) as HTML: its
     name and value, the formula typeset (when its builder gave MathML) with the text formula
-    under it, the scikit-learn call and the terms table; well-formed XML, no script."""
-    title = _esc(metric_name(ex.metric)) + (f" of class {_esc(ex.cls)}" if ex.cls else "")
-    head = f"<p><strong>{title}</strong> = {_esc(fmt(ex.value))}</p>" if heading else ""
+    under it, the scikit-learn call and the terms table; well-formed XML, no script; colours
+    inherited (or JupyterLab's border colour), so it reads in light and dark themes."""
+    name = metric_name(ex.metric) + (f" of class {ex.cls}" if ex.cls else "")
+    head = f"<p><strong>{_esc(name)}</strong> = {_esc(fmt(ex.value))}</p>" if heading else ""
     typeset = "".join(math_block(m, alt) for m, alt in ex.math)
+    if typeset:
+        typeset = _scroller(typeset, f"formula of {name}", _SCROLL)
     text = (
-        f'<p style="{_MUTED}"><span>As text: </span><code style="color: inherit">{_esc(ex.formula)}</code></p>'
+        f'<p style="{_SMALL}"><span>As text: </span><code style="color: inherit">{_esc(ex.formula)}</code></p>'
         if ex.math
         else f'<p style="font-family: serif; font-size: 1.05em">{_esc(ex.formula)}</p>'
     )
-    label = f"the counts of {ex.metric}"
     table = html_table(ex.terms, str(ex.terms.index.name or ""), number=fmt_cell)
-    table = table.replace("<table>", f'<table aria-label="{_esc(label)}">', 1)
     return (
         f'<div class="h5e-explanation" style="{_BOX}">{head}{typeset}{text}'
-        f'<p style="{_MUTED}">scikit-learn: <code style="color: inherit">{_esc(ex.sklearn)}</code></p>'
-        f'<div style="{_TABLE}">{table}</div></div>'
+        f'<p style="{_SMALL}">scikit-learn: <code style="color: inherit">{_esc(ex.sklearn)}</code></p>'
+        f"{_scroller(table, f'the counts of {name}', _TABLE)}</div>"
+    )
+
+
+def explanation_details(ex) -> str:
+    """``ex`` folded in a ``<details>`` whose summary names the metric (for the HTML report's
+    metrics table: the formula typeset, the text formula, the scikit-learn call, the terms)."""
+    what = _esc(metric_name(ex.metric))
+    return (
+        f"<details class='explain'><summary>How {what} is made</summary>{explanation_html(ex, heading=False)}</details>"
     )

@@ -167,6 +167,10 @@ th{background:var(--head)}td.l,th.l{text-align:left}td{white-space:nowrap}
 .note{color:var(--muted);font-size:.9em}
 details.data-notes{margin:.4em 0 1em;font-size:.95em}details.data-notes summary{cursor:pointer;font-weight:600}
 details.data-notes ul{margin:.3em 0 0 1.2em;padding:0}
+tr.explain>td{white-space:normal;text-align:left;border-top:none;padding:0 8px 3px;min-width:min(44em,calc(100vw - 4em))}
+tr.explain>td>details{width:0;min-width:min(100%,calc(100vw - 3em))}
+details.explain summary{cursor:pointer;font-size:.9em}details.explain[open]{padding-bottom:.4em}
+.h5e-explanation table{margin:0}
 table.cm td.cell{min-width:2.6em;cursor:pointer;text-align:center}
 table.cm td.cell:hover,table.cm td.cell:focus{outline:2px solid var(--accent);outline-offset:-2px}
 table.cm td.cell.sel{outline:4px solid var(--sel);outline-offset:-4px}

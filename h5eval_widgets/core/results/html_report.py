@@ -4,7 +4,8 @@ kernel and no network.
 Everything is inline: the stylesheet and script (:mod:`.html_assets`), the data the script
 reads (JSON), the thumbnails (PNG data URIs) and the curves (SVG). What a task shows comes from
 its result's ``report_views`` (:mod:`.report_data`), ``report_parts`` and ``report_lines``; this
-module only lays the page out.
+module only lays the page out. Under each row of the metrics table, a folded ``<details>`` explains
+the metric as ``ev.explain`` does (formula typeset as MathML, the text formula, the terms table).
 
 The page is never wider than the window: tables scroll sideways inside their own box, the
 curves and pictures shrink. Colours come from :mod:`.palette` and numbers from
@@ -16,6 +17,7 @@ rewritten here, for display only).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -36,6 +38,7 @@ from .html_assets import (
     matrix_legend,
     scroll,
 )
+from .explanation_math import explanation_details
 from .names import fmt, fmt_interval, metric_name
 from .palette import CORRECT, ERROR, NEUTRAL, SERIES, text_on
 from .report_data import PER_CELL, THUMB_PX, sample_records
@@ -91,6 +94,8 @@ def _metrics_table(ev: "Evaluation", bootstrap: bool) -> str:
             f"<tr><th class='l' title='{key}'>{html.escape(metric_name(str(name)))}</th>"
             f"<td data-metric='{key}'>{fmt(v, missing='undefined')}</td><td class='l'>{interval}</td></tr>"
         )
+        with contextlib.suppress(ValueError):  # a metric without an explanation keeps its row alone
+            rows.append(f"<tr class='explain'><td colspan='3'>{explanation_details(ev.explain(str(name)))}</td></tr>")
     return scroll(
         "<table class='metrics'><thead><tr><th class='l'>metric</th><th>value</th>"
         f"<th class='l'>95% interval</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
