@@ -105,3 +105,29 @@ def test_cells_used_by_each_kind_of_metric(metric, tp, fp, fn, diagonal):
     if fn:
         assert used.fn == [(1, 0), (1, 2)]
     assert used.mask(3).sum() == tp + 2 * fp + 2 * fn + 3 * diagonal
+
+
+def test_a_segmentation_metric_outlines_the_focus_class_in_the_pixel_matrix(seg_models, seg_data, tmp_path):
+    """Check on a segmentation dashboard: mean IoU with focus class 1 outlines its TP cell, its
+    column and its row in the pixel matrix, the panel shows the pixel counts of that class."""
+    from h5eval_widgets import Dashboard
+    from h5eval_widgets.core import Evaluation
+    from tests.segmentation_fixtures import CLASSES, write_folders
+
+    _, _, X, y = seg_data
+    images, masks = write_folders(tmp_path, X[:8], y[:8])
+    ev = Evaluation.from_model(seg_models["softmax"], images, masks=masks, classes=CLASSES, progress=False)
+    dash = Dashboard.from_evaluations({"unet": ev})
+    try:
+        dash.state.focus_class = 1
+        dash.summary.explain("mean_iou")
+        cm = ev.confusion_matrix()
+        body = dash.explanation.body.value
+        assert fmt(ev.scores["mean_iou"]) in body
+        tp, fp, fn = cm[1, 1], cm[:, 1].sum() - cm[1, 1], cm[1].sum() - cm[1, 1]
+        assert all(fmt(int(v)) in body for v in (tp, fp, fn))
+        k = len(CLASSES)
+        used = dash.pixel_matrix.plot.used
+        assert (_outlines(used.cells), _outlines(used.spans)) == ({(1, 1, 1, 1)}, {(0, 1, k - 1, 1), (1, 0, 1, k - 1)})
+    finally:
+        dash.close()

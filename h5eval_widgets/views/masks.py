@@ -146,7 +146,7 @@ class PixelMatrixView(_PixelView):
     """The pixel confusion matrix (counts or normalized); a click selects the cell's images."""
 
     redraw_on = ("normalize", "threshold")
-    update_on = {"selected_cell": "_highlight"}
+    update_on = {"selected_cell": "_highlight", "explained_metric": "_highlight", "focus_class": "_highlight"}
 
     def build(self) -> list[W.Widget]:
         self.plot = MatrixPlot("Pixel confusion matrix")
@@ -186,6 +186,7 @@ class PixelMatrixView(_PixelView):
         if ev is None or not ev.per_pixel:
             return
         self.plot.select(sel)
+        self.plot.set_used(self.state.explained_cells())  # the cells an explained metric counts
         if sel is None:
             self.caption.value = "Click a cell to see the images with the most such pixels."
         else:
