@@ -394,10 +394,10 @@ def test_bad_alpha_method_and_calibration_values(pair):
         ev.conformal("cal.csv")
 
 
-def test_real_keras_model_sets_and_another_model_refused(multiclass_h5, keras2_h5, blobs):
+def test_real_keras_model_sets_and_another_model_refused(multiclass_h5, keras2_h5, blobs, tmp_path):
     """Check ev.conformal on a real tiny Keras model's evaluations (calibration = the first 150
-    test samples) equals crepes' sets, and that the Keras 2 model's evaluation is refused as
-    calibration."""
+    test samples) equals crepes' sets, and that another model's evaluation is refused as
+    calibration, also when its file has the same name."""
     _, _, Xte, yte = blobs
     cal = Evaluation.from_model(multiclass_h5, Xte[:150], yte[:150], progress=False)
     ev = Evaluation.from_model(multiclass_h5, Xte[150:], yte[150:], progress=False)
@@ -407,3 +407,10 @@ def test_real_keras_model_sets_and_another_model_refused(multiclass_h5, keras2_h
     other = Evaluation.from_model(keras2_h5, Xte[:150], yte[:150], progress=False)
     with pytest.raises(DatasetError, match="another model"):
         ev.conformal(other)
+    (tmp_path / "other").mkdir()
+    same_name = tmp_path / "other" / multiclass_h5.name
+    same_name.write_bytes(keras2_h5.read_bytes())
+    twin = Evaluation.from_model(same_name, Xte[:150], yte[:150], progress=False)
+    assert twin.model_name == cal.model_name
+    with pytest.raises(DatasetError, match="model files differ"):
+        ev.temperature_scaled(twin)

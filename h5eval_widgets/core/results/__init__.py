@@ -7,11 +7,14 @@ through :mod:`h5eval_widgets.core.pipeline` first). Gives an immutable result of
 ``RegressionEvaluation``, ``DetectionEvaluation`` or ``SegmentationEvaluation``, whose methods answer every metric, cell and slice. What differs per
 task lives in that task's class (the report's parts, the slices' metrics, what is explainable);
 code elsewhere asks the result instead of branching on ``ev.task``. Also here: subsets
-(:mod:`.subsets`), comparisons (:mod:`.compare`) and reports (:mod:`.report`).
+(:mod:`.subsets`), comparisons (:mod:`.compare`), reports (:mod:`.report`), and conformal sets,
+intervals and temperature scaling (:mod:`.trust`).
 """
 
 from .binary import BinaryEvaluation
 from .classes import ClassEvaluation, RankStats
+from .conformal import ConformalResult
+from .conformal_regression import ConformalIntervals
 from .decisions import DecisionResult
 from .detection import DetectionEvaluation
 from .multiclass import MulticlassEvaluation
@@ -31,4 +34,6 @@ __all__ = [
     "SingleLabelEvaluation",
     "DecisionResult",
     "RankStats",
+    "ConformalResult",
+    "ConformalIntervals",
 ]
