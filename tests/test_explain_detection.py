@@ -119,11 +119,13 @@ def test_cocos_twelve_numbers_are_explained_as_cocoeval_gives_them(coco_files, b
             assert f"{n} most confident detection" in ex.formula
             assert ex.terms["n_true"].to_dict() == n_true, metric
             if n == 100:
-                for c in cat_ids:
+                for k, c in enumerate(cat_ids):
                     imgs = [x for x in e.evalImgs if x and x["category_id"] == c and x["aRng"] == [lo, hi]]
                     for t, iou in enumerate(e.params.iouThrs):
                         found = sum(int(((x["gtMatches"][t] > 0) & ~x["gtIgnore"].astype(bool)).sum()) for x in imgs)
                         assert ex.terms.loc[names[c], f"{iou:.2f}"] == found, (metric, c, iou)
+                    r = e.eval["recall"][:, k, a, 2]
+                    assert ev.explain(metric, cls=names[c]).value == pytest.approx(r.mean())
                     want = f"{names[c]}: ({fmt(ex.terms.loc[names[c], '0.50'])} + "
                     assert want in ex.formula and f"(10·{n_true[names[c]]})" in ex.formula
         else:
@@ -139,16 +141,28 @@ def test_cocos_twelve_numbers_are_explained_as_cocoeval_gives_them(coco_files, b
                     assert f"{names[c]} ({n_true[names[c]]} boxes): " in ex.formula
 
 
-def test_a_size_without_true_boxes_is_minus_one_as_coco_writes_it(tmp_path):
+def test_a_size_without_true_boxes_is_minus_one_as_coco_writes_it():
     """Check that with no large true box, ``map_large`` and ``mar_large`` are COCO's -1 and the
-    formula says why."""
+    formula says why; with one class without large boxes, that class is nan (as
+    ``per_class_ap``), left out of the mean, its counts written as whole zeros."""
     gt, dets = make_coco(30, seed=2)
-    gt["annotations"] = [a for a in gt["annotations"] if a["area"] <= 96**2]
-    ev = Evaluation.from_detections(copy.deepcopy(gt), dets)
+    small = copy.deepcopy(gt)
+    small["annotations"] = [a for a in gt["annotations"] if a["area"] <= 96**2]
+    ev = Evaluation.from_detections(small, dets)
     for metric in ("map_large", "mar_large"):
         assert ev.scores[metric] == -1
         ex = ev.explain(metric)
         assert ex.value == -1 and "no true box" in ex.formula
+    dog = next(c["id"] for c in gt["categories"] if c["name"] == "dog")
+    gt["annotations"] = [a for a in gt["annotations"] if a["category_id"] != dog or a["area"] <= 96**2]
+    ev = Evaluation.from_detections(gt, dets)
+    for metric in ("map_large", "mar_large"):
+        ex = ev.explain(metric)
+        assert ex.value == pytest.approx(ev.scores[metric]) and "dog" not in ex.formula.split(": ", 1)[1]
+        one = ev.explain(metric, cls="dog")
+        assert np.isnan(one.value) and "undefined" in one.formula
+    terms = ev.explain("mar_large").terms
+    assert terms.loc["dog", "n_true"] == 0 and all(terms[c].dtype.kind == "i" for c in terms.columns[:-1])
 
 
 # ------------------------------------------------------------------------------ MathML

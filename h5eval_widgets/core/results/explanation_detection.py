@@ -78,8 +78,11 @@ def _which(ev, metric: str, area: int, dets: int) -> str:
 def _undefined(metric: str, value: float, df, words: str, sk: str, cls) -> Explanation | None:
     if np.isfinite(value) and value >= 0:
         return None
+    if cls is not None:  # as per_class_ap: nan
+        formula = f"{metric} of class {cls} ({words}) is undefined: the class has no true box to score here"
+        return Explanation(metric, float("nan"), df, formula, sk, cls)
     formula = f"{metric} ({words}) = -1: COCO writes -1 where there is no true box to score"
-    return Explanation(metric, -1.0 if cls is None else float("nan"), df, formula, sk, cls)
+    return Explanation(metric, -1.0, df, formula, sk, cls)
 
 
 def explain_ap(ev, metric: str, cls: str | None) -> Explanation:
@@ -109,7 +112,7 @@ def explain_ap(ev, metric: str, cls: str | None) -> Explanation:
         f"{c}{boxes(c)}: " + (f"{fmt(cols[(c, _IOUS[ious[0]])].sum())} / 101 = " if one else "") + fmt(a)
         for c, a in ap.items()
     ]
-    formula = f"{metric} ({words}) = mean over the classes of AP = Σ precision at COCO's 101 recall points 0, 0.01, …, 1 / 101{'' if one else ', averaged over the 10 IoUs'}: {_listed(parts, ', ')} = {fmt(v)}"
+    formula = f"{metric} ({words}) = mean over the classes with true boxes of AP = Σ precision at COCO's 101 recall points 0, 0.01, …, 1 / 101{'' if one else ', averaged over the 10 IoUs'}: {_listed(parts, ', ')} = {fmt(v)}"
     k = mn(len(ap))
     each = frac(row(mo("Σ"), sub(mi("p"), mi("r"))), mn(101))
     chain = [frac(row(mo("Σ"), sub(mi("AP"), mi("c"))), k)]
@@ -139,7 +142,7 @@ def explain_ar(ev, metric: str, cls: str | None) -> Explanation:
         n = int(n_true[c])
         rows[c] = {
             "n_true": n,
-            **{f"{_IOUS[t]:.2f}": (int(round(x * n)) if ok else None) for t, x, ok in zip(ious, r, valid)},
+            **{f"{_IOUS[t]:.2f}": (int(round(x * n)) if ok else 0) for t, x, ok in zip(ious, r, valid)},
         }
         rows[c]["recall"] = float(r[valid].mean()) if valid.any() else float("nan")
     df = pd.DataFrame.from_dict(rows, orient="index").rename_axis("class")
@@ -156,7 +159,7 @@ def explain_ar(ev, metric: str, cls: str | None) -> Explanation:
         for c, r in ok.iterrows()
     ]
     formula = (
-        f"{metric} ({words}) = mean over the classes and the {len(iou_cols)} IoUs of recall = true boxes matched / "
+        f"{metric} ({words}) = mean over the classes with true boxes and the {len(iou_cols)} IoUs of recall = true boxes matched / "
         f"true boxes (the counts matched at IoU 0.50, 0.55, …, 0.95): {_listed(parts, ', ')} = {fmt(v)}"
     )
     k = mn(len(ok))
