@@ -119,7 +119,8 @@ def math_block(content: str, alttext: str) -> str:
     """One equation on its own line, in display style, left-aligned; ``alttext`` its words
     (what a screen reader without MathML says)."""
     return (
-        f'<div style="margin: 0.45em 0"><math displaystyle="true" alttext="{_esc(alttext)}">{row(content)}</math></div>'
+        f'<div style="margin: 0.45em 0"><math displaystyle="true" alttext="{_esc(alttext)}" style="font-size: 1.1em">'
+        f"{row(content)}</math></div>"
     )
 
 
@@ -135,13 +136,15 @@ def _scroller(inner: str, label: str, style: str) -> str:
     return f'<div role="region" tabindex="0" aria-label="{_esc(label)}" style="{style}">{inner}</div>'
 
 
-def explanation_html(ex, *, heading: bool = True) -> str:
+def explanation_html(ex, *, standalone: bool = True) -> str:
     """``ex`` (an :class:`~h5eval_widgets.core.results.explanation.Explanation`) as HTML: its
     name and value, the formula typeset (when its builder gave MathML) with the text formula
     under it, the scikit-learn call and the terms table; well-formed XML, no script; colours
-    inherited (or JupyterLab's border colour), so it reads in light and dark themes."""
+    inherited (or JupyterLab's border colour), so it reads in light and dark themes.
+    ``standalone=False`` (inside the HTML report, whose stylesheet styles tables and which names
+    the metric already) leaves out the heading and the table's own spacing."""
     name = metric_name(ex.metric) + (f" of class {ex.cls}" if ex.cls else "")
-    head = f"<p><strong>{_esc(name)}</strong> = {_esc(fmt(ex.value))}</p>" if heading else ""
+    head = f"<p><strong>{_esc(name)}</strong> = {_esc(fmt(ex.value))}</p>" if standalone else ""
     typeset = "".join(math_block(m, alt) for m, alt in ex.math)
     if typeset:
         typeset = _scroller(typeset, f"formula of {name}", _SCROLL)
@@ -151,6 +154,8 @@ def explanation_html(ex, *, heading: bool = True) -> str:
         else f'<p style="font-family: serif; font-size: 1.05em">{_esc(ex.formula)}</p>'
     )
     table = html_table(ex.terms, str(ex.terms.index.name or ""), number=fmt_cell)
+    if standalone:  # cells apart, whatever the page's own table style
+        table = table.replace("<table>", '<table style="border-collapse: separate; border-spacing: 10px 1px">', 1)
     return (
         f'<div class="h5e-explanation" style="{_BOX}">{head}{typeset}{text}'
         f'<p style="{_SMALL}">scikit-learn: <code style="color: inherit">{_esc(ex.sklearn)}</code></p>'
@@ -162,6 +167,4 @@ def explanation_details(ex) -> str:
     """``ex`` folded in a ``<details>`` whose summary names the metric (for the HTML report's
     metrics table: the formula typeset, the text formula, the scikit-learn call, the terms)."""
     what = _esc(metric_name(ex.metric))
-    return (
-        f"<details class='explain'><summary>How {what} is made</summary>{explanation_html(ex, heading=False)}</details>"
-    )
+    return f"<details class='explain'><summary>How {what} is made</summary>{explanation_html(ex, standalone=False)}</details>"
