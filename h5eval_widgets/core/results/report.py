@@ -162,7 +162,9 @@ class Reportable:
         """A self-contained, interactive HTML report: one file that works from ``file://``
         with no kernel and no network (style, script, pictures and curves inline).
 
-        It holds the headline metrics with their intervals, the confusion matrix (a click on a
+        It holds the headline metrics with their intervals (each with a folded "How ... is
+        made": its formula with this evaluation's numbers and its counts, as :meth:`explain`
+        gives them), the confusion matrix (a click on a
         cell lists its samples, most confident first, as thumbnails, table rows or text, with
         true and predicted class, confidence and top-3, a page at a time), the per-class table,
         ROC, PR and reliability curves (inline SVG), a threshold slider for a binary model, the
