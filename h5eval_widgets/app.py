@@ -15,6 +15,7 @@ from .views.cartography import CartographyView
 from .views.epochs import EpochView
 from .views.detection import DetectionView
 from .views.notes import DataNotesView
+from .views.trust import TrustView
 from .views.theme import stylesheet
 from .views._base import close_widgets, owned_widgets, unobserve
 from .views import (
@@ -160,6 +161,7 @@ class Dashboard(W.VBox):
         self.per_class = PerClassView(st)
         self.curves = CurvesView(st)
         self.calibration = CalibrationView(st)
+        self.trust = TrustView(st)
         self.regression = RegressionView(st)
         self.comparison = ComparisonView(st)
         self.splits = SplitsView(st)
@@ -178,6 +180,7 @@ class Dashboard(W.VBox):
             self.per_class,
             self.curves,
             self.calibration,
+            self.trust,
             self.embedding,
             self.slices,
             self.comparison,
@@ -185,7 +188,16 @@ class Dashboard(W.VBox):
         ]
         self.tabs = W.Tab(children=[W.VBox() for _ in self.tab_views])
         for i, title in enumerate(
-            ["Per class", "Curves & threshold", "Calibration", "Embedding map", "Slices", "Compare models", "Splits"]
+            [
+                "Per class",
+                "Curves & threshold",
+                "Calibration",
+                "Trust",
+                "Embedding map",
+                "Slices",
+                "Compare models",
+                "Splits",
+            ]
         ):
             self.tabs.set_title(i, title)
         self.tabs.observe(self._open_tab, names="selected_index")
@@ -290,6 +302,7 @@ class Dashboard(W.VBox):
             self.per_class,
             self.curves,
             self.calibration,
+            self.trust,
             self.regression,
             self.comparison,
             self.splits,

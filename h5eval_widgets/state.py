@@ -13,11 +13,12 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import traitlets as T
 
-from .core import DecisionResult
+from .core import DecisionResult, H5EvalError
 from .core.results.cells_used import CellsUsed, cells_used
 from .checks import NORMALIZE, SelectionChecks
 from .core.insight.explain import METHODS
 from .session import DATA_SUFFIXES, MODEL_SUFFIXES, Session
+from .trust_sets import SPLIT, set_line, trust_results
 
 __all__ = ["EvalState", "Session", "MODEL_SUFFIXES", "DATA_SUFFIXES", "NORMALIZE"]
 
@@ -82,6 +83,10 @@ class EvalState(SelectionChecks):
     explained_metric = T.Unicode(
         None, allow_none=True, help="The metric whose explanation is shown, its cells marked (a key of ev.scores)."
     )
+    calibration = T.Unicode(
+        None, allow_none=True, help=f"What the Trust tab calibrates on: another dataset's name or {SPLIT!r} (None: none)."
+    )
+    alpha = T.Float(0.1, help="The Trust tab's error rate allowed: the sets' coverage target is 1 - alpha.")
     saliency_method = T.Enum(
         METHODS, default_value="gradcam", help="Saliency method: Grad-CAM or integrated gradients."
     )
@@ -152,6 +157,22 @@ class EvalState(SelectionChecks):
     def _on_compare(self, change=None):
         self.session.compare(self.compare_model)
 
+    @T.validate("calibration")
+    def _valid_calibration(self, proposal):
+        value = proposal["value"]
+        if value is not None and value != SPLIT and value not in self.session.dataset_names:
+            raise T.TraitError(
+                f"calibration={value!r} is neither a dataset of the session {self.session.dataset_names} "
+                f"nor {SPLIT!r} (a seeded half of the test set); choose one of those, or None."
+            )
+        return value
+
+    @T.validate("alpha")
+    def _valid_alpha(self, proposal):
+        if not 0 < proposal["value"] < 1:
+            raise T.TraitError(f"alpha={proposal['value']!r} must lie strictly between 0 and 1 (0.1: 90% coverage).")
+        return proposal["value"]
+
     def show_samples(self, indices, label: str) -> None:
         """Show ``indices`` (no cell chosen) in the samples view, headed by ``label``."""
         self.selected_cell = None
@@ -175,6 +196,24 @@ class EvalState(SelectionChecks):
         if ev.positive_class is not None and self.threshold != ev.threshold:
             ev = ev.with_threshold(self.threshold)
         return ev.explain(metric)
+
+    def conformal(self):
+        """The current evaluation's conformal sets at ``alpha``, calibrated on ``calibration``
+        (see :mod:`h5eval_widgets.trust_sets`), or None when no calibration is chosen or the
+        results are not single-label classification; errors propagate."""
+        ev = self.evaluation
+        if self.calibration is None or ev is None or not ev.single_label:
+            return None
+        return trust_results(self.session).conformal(self.calibration, self.alpha)
+
+    def card_line(self, i: int) -> str:
+        """The extra line on sample ``i``'s card: its conformal set (``'set {3, 8}'``) when a
+        calibration is chosen, else ``''`` (also when the sets cannot be made: the Trust tab says why)."""
+        try:
+            res = self.conformal()
+        except (H5EvalError, ValueError):
+            return ""
+        return "" if res is None else set_line(res, i)
 
     def explained_cells(self) -> CellsUsed | None:
         """The matrix cells the explained metric counts (its class: the positive or the focus

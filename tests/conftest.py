@@ -266,6 +266,8 @@ DASHBOARD_CHOICES = (
     "show_saliency",
     "saliency_method",
     "count_label_issues",
+    "calibration",
+    "alpha",
     "status",
     "status_level",
 )
@@ -318,6 +320,8 @@ def dash(_demo_dashboard_as_opened):
         "saliency_method",
         "count_label_issues",
         "explained_metric",
+        "calibration",
+        "alpha",
     ):
         setattr(st, name, opened[name])
     if st.session.slice_name is not None:  # a slice shown: every sample again

@@ -53,6 +53,7 @@ class SamplesView(SampleDetails, View):
         "tags_changed": "_render",
         "show_saliency": "_on_saliency",
         "saliency_method": "_on_saliency",
+        **dict.fromkeys(("calibration", "alpha"), "_render"),  # the cards' line: each sample's set
     }
 
     def __init__(self, state: EvalState, *, page_size: int = 12, **kwargs):
@@ -339,7 +340,8 @@ class SamplesView(SampleDetails, View):
             put("thumb", self._thumbnail(data, i, x))
         elif x is not None and data.kind != "image":
             put("text", f"<pre style='font-size:11px'>{html.escape(str(x))[:200]}</pre>")
-        card.caption.value = caption
+        line = self.state.card_line(i)  # the sample's conformal set, when the Trust tab has one
+        card.caption.value = caption + (f"<div style='font-size:12px'>{html.escape(line)}</div>" if line else "")
         parts.append(card.caption)
         tags = self.session.tags().tags(i)
         if tags:
