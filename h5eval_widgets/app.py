@@ -16,6 +16,7 @@ from .views.epochs import EpochView
 from .views.detection import DetectionView
 from .views.notes import DataNotesView
 from .views.trust import TrustView
+from .views._a11y import PageNames
 from .views.theme import stylesheet
 from .views._base import close_widgets, owned_widgets, unobserve
 from .views import (
@@ -151,6 +152,7 @@ class Dashboard(W.VBox):
 
         self.status = StatusView(st)
         self.stylesheet = stylesheet()
+        self.page_names = PageNames()  # names for pictures, sliders and charts (views/_a11y.py)
         self.data_notes = DataNotesView(st, layout=W.Layout(flex="1 1 auto"))
         self.summary = SummaryView(st, export_dir=export_dir)
         self.explanation = ExplanationView(st)
@@ -235,7 +237,7 @@ class Dashboard(W.VBox):
             layout=W.Layout(flex_flow="row wrap", align_items="flex-start"),
         )
         self.children = [
-            W.HBox([self.model_dd, self.dataset_dd, self.class_dd, self.stylesheet]),
+            W.HBox([self.model_dd, self.dataset_dd, self.class_dd, self.stylesheet, self.page_names]),
             W.HBox([self.status, self.data_notes], layout=W.Layout(align_items="flex-start", flex_flow="row wrap")),
             self.panels,
             self.detection,  # its AP bars, box sizes, slices and precision-recall curve

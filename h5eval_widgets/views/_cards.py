@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from ._a11y import NamedImage
 from ..core.results.palette import SELECTION
 from ._pictures import THUMBNAIL_PX
 
@@ -34,8 +35,8 @@ class Card:
             px = f"{THUMBNAIL_PX}px"
             if name == "audio":  # a player of the sample's file
                 w = W.Audio(format="wav", autoplay=False, loop=False, layout=W.Layout(width="140px"))
-            elif name in ("thumb", "saliency"):  # no tooltip: an Image with one fails to draw
-                w = W.Image(format="png", layout=W.Layout(max_width=px, max_height=px))
+            elif name in ("thumb", "saliency"):  # named by its tooltip (see NamedImage)
+                w = NamedImage(format="png", layout=W.Layout(max_width=px, max_height=px))
                 if name == "saliency":
                     w.add_class("h5eval-saliency")
             else:

@@ -8,6 +8,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
+from ._a11y import NamedImage, sample_alt
 from ._pictures import DETAIL_PX, file_thumbnail_png, image_png, overlay_png, picture, sound_png
 
 
@@ -28,6 +29,9 @@ class SampleDetails:
             self.detail_image.value = file_thumbnail_png(str(path), DETAIL_PX)
         else:
             self.detail_image.value = image_png(data.sample(i), size=DETAIL_PX)
+        self.detail_image.tooltip = sample_alt(
+            self.session.evaluation, i, getattr(self.state.decisions, "y_pred", None)
+        )
         self.detail_image.layout.display = None
 
     def _saliency_pair(self, i: int | None) -> W.Widget | None:
@@ -44,6 +48,7 @@ class SampleDetails:
             for part, m, what, c in zip(box.children, maps, ("predicted", "true"), (pred, true)):
                 image, label = part.children
                 image.value = overlay_png(img, m, size=side)
+                image.tooltip = f"saliency map of sample {i} for the {what} class, {ev.classes[c]}"
                 label.value = f"<div style='font-size:12px'>{what} <b>{html.escape(ev.classes[c])}</b></div>"
             return box
         return None
@@ -54,7 +59,7 @@ class SampleDetails:
             self._pair_box = W.HBox(
                 [
                     W.VBox(
-                        [W.Image(format="png", layout=W.Layout(max_width="100%", height="auto")), W.HTML()],
+                        [NamedImage(format="png", layout=W.Layout(max_width="100%", height="auto")), W.HTML()],
                         layout=W.Layout(margin="0 8px 0 0", max_width="100%"),
                     ).add_class("h5eval-saliency-detail")
                     for _ in range(2)
@@ -67,6 +72,8 @@ class SampleDetails:
         self._draw_distribution()
         pair = self._saliency_pair(self.state.selected_sample)
         shown = [w for w in (self.detail_image, pair, self.dist) if w is not None and w.layout.display is None]
+        if self.dist in shown:  # the bars' numbers, for a screen reader
+            shown.append(self.dist_numbers.html)
         # a button to close them (Escape does too), reached with Tab after the cards
         self.details.children = [self.close_btn, *shown] if shown else []
 

@@ -9,6 +9,8 @@ import numpy as np
 from ..core.metrics.queries import confidence_histograms
 from ..state import EvalState
 from ..core.results.names import fmt
+from ..core.results.palette import CORRECT, ERROR, NEUTRAL, SERIES
+from ._a11y import described
 from ._base import View
 from ._draw import axes, figure
 
@@ -22,8 +24,10 @@ class CalibrationView(View):
 
     def build(self) -> list[W.Widget]:
         xs, ys = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
-        self.diagonal = bq.Lines(x=[0, 1], y=[0, 1], scales={"x": xs, "y": ys}, colors=["#aaa"], line_style="dashed")
-        self.curve = bq.Lines(x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, marker="circle", colors=["#1f77b4"])
+        self.diagonal = bq.Lines(x=[0, 1], y=[0, 1], scales={"x": xs, "y": ys}, colors=[NEUTRAL], line_style="dashed")
+        self.curve = bq.Lines(
+            x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, marker="circle", colors=[SERIES[0]], labels=["reliability"]
+        )
         self.reliability = figure(
             [self.diagonal, self.curve],
             axes(xs, ys, "mean predicted probability", "observed frequency", x_format=".1f", y_format=".1f"),
@@ -35,7 +39,7 @@ class CalibrationView(View):
             y=[],
             type="grouped",
             scales={"x": hx, "y": hy},
-            colors=["#74c476", "#d62728"],
+            colors=[CORRECT, ERROR],
             labels=["right", "wrong"],
             display_legend=True,
         )
@@ -46,7 +50,14 @@ class CalibrationView(View):
             legend_location="top-left",
             width=380,
         )
-        return [W.HBox([self.reliability, self.histogram])]
+        return [
+            W.HBox(
+                [
+                    described(self.reliability, marks=[self.curve]),
+                    described(self.histogram, columns=("confidence", "samples")),
+                ]
+            )
+        ]
 
     def refresh(self) -> None:
         ev = self.shown_for("single_label")

@@ -8,6 +8,8 @@ import numpy as np
 
 from ..core.metrics.queries import MAX_PICK_POINTS, pick_points
 from ..core.results.names import fmt
+from ..core.results.palette import SELECTION, SERIES
+from ._a11y import described
 from ._base import View, guarded
 from ._draw import axes, figure
 
@@ -16,10 +18,12 @@ __all__ = ["CurvesView", "MAX_PICK_POINTS", "pick_points"]
 
 def _line_figure(title: str, xlabel: str, ylabel: str):
     xs, ys = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
-    line = bq.Lines(x=[0.0, 1.0], y=[0.0, 1.0], scales={"x": xs, "y": ys}, colors=["#1f77b4"])
+    line = bq.Lines(x=[0.0, 1.0], y=[0.0, 1.0], scales={"x": xs, "y": ys}, colors=[SERIES[0]], labels=["curve"])
     # faint dots along the curve: clicking one moves the threshold there
-    pick = bq.Scatter(x=[], y=[], scales={"x": xs, "y": ys}, colors=["#1f77b4"], default_size=30, opacities=[0.3])
-    point = bq.Scatter(x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, colors=["#d62728"], default_size=80)
+    pick = bq.Scatter(x=[], y=[], scales={"x": xs, "y": ys}, colors=[SERIES[0]], default_size=30, opacities=[0.3])
+    point = bq.Scatter(
+        x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, colors=[SELECTION], default_size=80, labels=["operating point"]
+    )
     fig = figure([line, pick, point], axes(xs, ys, xlabel, ylabel, x_format=".1f", y_format=".1f"), title=title)
     return fig, line, pick, point
 
@@ -60,7 +64,12 @@ class CurvesView(View):
         self.readout = W.HTML()
         hint = W.HTML("<small>Click a dot on a curve to move the threshold there.</small>")
         return [
-            W.HBox([self.roc_fig, self.pr_fig]),
+            W.HBox(
+                [
+                    described(self.roc_fig, marks=[self.roc_line, self.roc_point]),
+                    described(self.pr_fig, marks=[self.pr_line, self.pr_point]),
+                ]
+            ),
             hint,
             W.HBox([self.slider, self.best_f1, self.best_j]),
             self.readout,

@@ -16,6 +16,8 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
+from ..core.results.palette import SERIES
+from ._a11y import NamedImage, described
 from ._base import View, guarded, set_visible
 from ._boxes import draw_boxes
 from ._draw import axes, figure
@@ -68,12 +70,12 @@ class DetectionView(View):
         self.iou.observe(lambda c: self._draw(self.update_matrix), names="value")
         self.confidence.observe(lambda c: self._draw(self.update_matrix), names="value")
         xs, ys = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=1.0)
-        self.ap_bars = bq.Bars(x=["-"], y=[0.0], scales={"x": xs, "y": ys}, colors=["#6baed6"])
+        self.ap_bars = bq.Bars(x=["-"], y=[0.0], scales={"x": xs, "y": ys}, colors=[SERIES[0]])
         self.ap_figure = figure(
             [self.ap_bars], axes(xs, ys, "class", "AP@[.50:.95]"), title="Per-class AP", width=380, height=300
         )
         rs, ps = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
-        self.pr_line = bq.Lines(x=[0.0], y=[0.0], scales={"x": rs, "y": ps}, colors=["#08306b"])
+        self.pr_line = bq.Lines(x=[0.0], y=[0.0], scales={"x": rs, "y": ps}, colors=[SERIES[0]])
         self.pr_figure = figure(
             [self.pr_line], axes(rs, ps, "recall", "precision"), title="Precision-recall", width=380, height=300
         )
@@ -83,7 +85,7 @@ class DetectionView(View):
         self.detail_choice.observe(lambda c: self._draw(self.show_detail), names="value")
         # drawn at its own size (never enlarged) and shrunk to fit its column: not stretched to
         # the column's width as a flex item would be
-        self.detail_image = W.Image(
+        self.detail_image = NamedImage(
             format="png",
             layout=W.Layout(display="none", margin="4px 0", max_width="100%", height="auto", align_self="flex-start"),
         ).add_class("h5eval-detection-detail")
@@ -95,7 +97,7 @@ class DetectionView(View):
         self.groups = W.HTML()  # the evaluation by a column of the images (metadata)
         self.cell_title = W.HTML()
         self.pictures = [
-            W.Image(format="png", layout=W.Layout(margin="2px", max_width="100%", height="auto"))
+            NamedImage(format="png", layout=W.Layout(margin="2px", max_width="100%", height="auto"))
             for _ in range(self.max_images)
         ]
         self.gallery = W.HBox([], layout=W.Layout(flex_flow="row wrap", align_items="flex-start")).add_class(
@@ -125,9 +127,9 @@ class DetectionView(View):
         return [
             W.HBox(
                 [
-                    self.ap_figure,
+                    described(self.ap_figure),
                     W.VBox([self.sizes, self.group_by, self.groups], layout=W.Layout(margin="0 12px")),
-                    W.VBox([self.pr_class, self.pr_figure]),
+                    W.VBox([self.pr_class, described(self.pr_figure)]),
                 ],
                 layout=W.Layout(flex_flow="row wrap"),
             )
@@ -279,6 +281,7 @@ class DetectionView(View):
         files = self.session.evaluation.images.set_index("image_id")["file_name"]
         for pic, image_id in zip(self.pictures, self._drawn_images):
             pic.value = self._picture(image_id)
+            pic.tooltip = f"image {files.loc[image_id]} with its true and predicted boxes"
         self.gallery.children = tuple(self.pictures[: len(self._drawn_images)])
         names = " · ".join(
             f"<span data-image-id='{html.escape(str(i))}'>{html.escape(str(files.loc[i]))}</span>"
@@ -321,6 +324,7 @@ class DetectionView(View):
             self.detail_image.layout.display = "none"
             return
         self.detail_image.value = self._picture(image_id, max_side=DETAIL_SIDE)
+        self.detail_image.tooltip = f"image {image_id} with its true and predicted boxes, large"
         self.detail_image.layout.display = None
 
 

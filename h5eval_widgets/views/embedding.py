@@ -21,23 +21,15 @@ import numpy as np
 import pandas as pd
 
 from ..core.inference.projection import points_in_box, points_in_polygon
+from ..core.results.palette import CORRECT, ERROR, SERIES, tint
 from ._base import View, guarded, set_visible
 from ._scatter_style import SCOPE, scoped_scatter_class
 
-#: Colours of the classes (cycled), and of right / wrong (the other views' colours).
-CLASS_COLORS = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
-RIGHT_WRONG = ["#9ecae1", "#d62728"]
+#: Colours of the classes (cycled), and of right / wrong (the other views' colours): Okabe and
+#: Ito's, told apart with every common colour-vision deficiency (see core/results/palette.py);
+#: the legend names each colour, and a class is named in the matrix and the samples too.
+CLASS_COLORS = list(SERIES)
+RIGHT_WRONG = [tint(CORRECT, 0.45), ERROR]
 #: The colourings offered, by the column of the map's frame that holds them.
 COLOR_BY = {"right / wrong": "correct", "true class": "true", "predicted class": "predicted"}
 #: The map's height, and its largest width, in pixels: it takes its tab's width up to that (the

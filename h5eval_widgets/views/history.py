@@ -8,6 +8,7 @@ import numpy as np
 
 from ..core.results.palette import NEUTRAL, SERIES
 from ..core.results.names import fmt
+from ._a11y import described
 from ._base import View
 from ._draw import axes, figure
 
@@ -36,6 +37,7 @@ class HistoryView(View):
         self.figures = W.HBox()
         self.note = W.HTML()
         self._pool: list[tuple] = []  # (figure, lines), made as histories first need them
+        self._boxes: dict = {}  # each figure with its numbers (see _described)
         return [self.note, self.figures]
 
     def _figure(self, n: int):
@@ -65,6 +67,12 @@ class HistoryView(View):
                 )
             )
         return self._pool[n]
+
+    def _described(self, fig: bq.Figure) -> W.VBox:
+        """``fig`` with its numbers for a screen reader (see :func:`described`), made once."""
+        if fig.model_id not in self._boxes:
+            self._boxes[fig.model_id] = described(fig, marks=[fig.marks[0]])
+        return self._boxes[fig.model_id]
 
     def refresh(self) -> None:
         df = self.session.history(self.state.model_name) if self.state.model_name else None
@@ -97,7 +105,7 @@ class HistoryView(View):
             epochs = np.asarray(df.index, dtype=float)
             fig.axes[0].tick_values = epochs if len(epochs) <= 12 else None  # whole epochs only
             fig.title = f"{base} per epoch"
-            figs.append(fig)
+            figs.append(self._described(fig))
         self.figures.children = figs
         last = df.iloc[-1]
         parts = [f"{c} {fmt(last[c])}" for c in df.columns[:6]]

@@ -14,6 +14,8 @@ import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
+from ..core.results.palette import SERIES
+from ._a11y import NamedImage, described
 from ._base import View, guarded
 from ._draw import figure
 from ._matrix import MatrixPlot
@@ -217,7 +219,7 @@ class IoUBarsView(_PixelView):
             x=["0"],
             y=[0.0],
             scales={"x": self.x_scale, "y": self.y_scale},
-            colors=["#1f77b4"],
+            colors=[SERIES[0]],
             tooltip=bq.Tooltip(fields=["x", "y"], formats=["", ".3f"]),
         )
         axes = [
@@ -225,7 +227,7 @@ class IoUBarsView(_PixelView):
             bq.Axis(scale=self.y_scale, side="left", label="IoU", tick_format=".1f"),
         ]
         self.figure = figure([self.bars], axes, title="IoU per class", width=440, height=260)
-        return [self.figure]
+        return [described(self.figure)]
 
     def refresh(self) -> None:
         ev = self.shown()
@@ -263,7 +265,7 @@ class MaskGalleryView(_PixelView):
         self.cards, self.card_images, self.card_captions = [], [], []
         for n in range(self.page_size):
             cap = W.HTML()
-            imgs = [W.Image(format="png", layout=W.Layout(width=f"{self.thumb_px}px")) for _ in range(2)]
+            imgs = [NamedImage(format="png", layout=W.Layout(width=f"{self.thumb_px}px")) for _ in range(2)]
             btn = W.Button(description="details", layout=W.Layout(width="80px", height="24px"))
             btn.on_click(lambda b, n=n: self._choose(n))
             card = W.VBox([cap, W.HBox(imgs), btn], layout=W.Layout(margin="4px", display="none"))
@@ -282,7 +284,7 @@ class MaskGalleryView(_PixelView):
         # drawn at detail_px (nearest: crisp), shrunk to fit a narrow column, wrapped to a new
         # line rather than cut at the column's edge
         self.detail_images = [
-            W.Image(
+            NamedImage(
                 format="png",
                 layout=W.Layout(width=f"{self.detail_px}px", max_width="100%", height="auto", margin="0 4px 4px 0"),
             ).add_class("h5eval-mask-detail")
@@ -340,6 +342,8 @@ class MaskGalleryView(_PixelView):
             self.card_images[n][0].value = png(overlay(picture, true, k), self.thumb_px)
             self.card_images[n][1].value = png(overlay(picture, pred, k, mark=mark), self.thumb_px)
             name = ev.pixel_counts.names[i] if ev.pixel_counts.names else str(i)
+            for img, which in zip(self.card_images[n], ("true", "predicted")):
+                img.tooltip = f"image {i} ({name}) with its {which} mask, IoU {ev.image_iou[i]:.3f}"
             extra = "" if cell is None else f" · {int(counts[i, cell[0], cell[1]]):,} px of the cell"
             self.card_captions[n].value = (
                 f"<div style='font-size:11px' data-index='{i}'>#{i} {html.escape(name)} · "
@@ -368,9 +372,11 @@ class MaskGalleryView(_PixelView):
             mask_image(pred, k),
             confusion_image(true, pred, k, mark),
         ]
-        for widget, a in zip(self.detail_images, shown):
-            widget.value = png(a, self.detail_px)
         name = ev.pixel_counts.names[i] if ev.pixel_counts.names else str(i)
+        whats = ("image", "true mask of image", "predicted mask of image", "wrong pixels of image")
+        for widget, a, what in zip(self.detail_images, shown, whats):
+            widget.value = png(a, self.detail_px)
+            widget.tooltip = f"{what} {i} ({name})"
         self.detail_title.value = (
             f"<b>#{i} {html.escape(name)}</b> · IoU {ev.image_iou[i]:.3f} · "
             "image · true mask · predicted mask · confusion (red: wrong)"

@@ -12,6 +12,7 @@ from ..core.metrics.queries import lowest_classes
 from ..state import EvalState
 from ..core.results.palette import SERIES
 from ..core.results.names import fmt
+from ._a11y import described
 from ._base import View, guarded
 from ._draw import axes, figure, html_table
 
@@ -63,7 +64,7 @@ class PerClassView(View):
         )
         self.sort_by.observe(lambda c: self._draw(self._render_table), names="value")
         self.table = W.HTML()
-        return [self.figure, self.sort_by, self.table]
+        return [described(self.figure, numbers_in="the per-class table below"), self.sort_by, self.table]
 
     def frame(self):
         """The per-class table as shown (binary: at the current threshold)."""

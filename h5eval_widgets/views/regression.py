@@ -7,6 +7,8 @@ import ipywidgets as W
 
 from ..core.metrics.queries import brush_indices, regression_targets, residual_histogram, scatter_subset
 from ..core.results.names import fmt
+from ..core.results.palette import NEUTRAL, SERIES
+from ._a11y import described
 from ._base import View, guarded
 from ._draw import axes, figure
 
@@ -17,13 +19,13 @@ class RegressionView(View):
     def build(self) -> list[W.Widget]:
         self.xs, self.ys = bq.LinearScale(), bq.LinearScale()
         self.ideal = bq.Lines(
-            x=[0, 1], y=[0, 1], scales={"x": self.xs, "y": self.ys}, colors=["#aaa"], line_style="dashed"
+            x=[0, 1], y=[0, 1], scales={"x": self.xs, "y": self.ys}, colors=[NEUTRAL], line_style="dashed"
         )
         self.points = bq.Scatter(
             x=[0.0],
             y=[0.0],
             scales={"x": self.xs, "y": self.ys},
-            colors=["#1f77b4"],
+            colors=[SERIES[0]],
             default_size=16,
             opacities=[0.6],
         )
@@ -39,11 +41,18 @@ class RegressionView(View):
             margin={"left": 55},
         )
         hx, hy = bq.LinearScale(), bq.LinearScale(min=0.0)
-        self.hist = bq.Bars(x=[0.0], y=[0.0], scales={"x": hx, "y": hy}, colors=["#6baed6"])
+        self.hist = bq.Bars(x=[0.0], y=[0.0], scales={"x": hx, "y": hy}, colors=[SERIES[0]])
         self.residuals = figure(
             [self.hist], axes(hx, hy, "residual (predicted - actual)"), title="Residuals", width=360, height=360
         )
-        return [W.HBox([self.scatter, self.residuals])]
+        return [
+            W.HBox(
+                [
+                    described(self.scatter, marks=[self.points]),
+                    described(self.residuals, columns=("residual", "samples")),
+                ]
+            )
+        ]
 
     def refresh(self) -> None:
         ev = self.shown_for("is_regression")

@@ -10,11 +10,13 @@ import numpy as np
 
 from ..core.metrics.queries import samples_frame, sort_keys
 from ..state import EvalState
+from ..core.results.palette import SERIES
 from ._base import View, guarded
 from ._cards import INDEX_PX, Card, Row, learned_line
 from ._details import SampleDetails
 from ._draw import axes, figure
 from ._grid_keys import KeyRelay
+from ._a11y import ChartNumbers, NamedImage, sample_alt
 from ._pictures import THUMBNAIL_CACHE, file_thumbnail_png, image_png, overlay_png, picture, sound_png
 
 #: Shown in the "sort by" box for the order the selection came in.
@@ -90,9 +92,11 @@ class SamplesView(SampleDetails, View):
             layout=W.Layout(width="140px"),
             tooltip="draw what the model looked at for its prediction",
         )
-        self.saliency_method = W.Dropdown(
+        self.saliency_method = W.Dropdown(  # named by its label (a select without one has no name)
             options=[("Grad-CAM", "gradcam"), ("integrated gradients", "integrated_gradients")],
-            layout=W.Layout(width="190px"),
+            description="method",
+            style={"description_width": "initial"},
+            layout=W.Layout(width="245px"),
         )
         # the state follows the buttons, and the buttons the state in _on_saliency (not a
         # W.link: turning the toggle off after an error happens inside the toggle's own change)
@@ -111,7 +115,7 @@ class SamplesView(SampleDetails, View):
         self.dist_scale_x = bq.OrdinalScale()
         self.dist_scale_y = bq.LinearScale(min=0.0, max=1.0)
         self.dist_bars = bq.Bars(
-            x=[], y=[], scales={"x": self.dist_scale_x, "y": self.dist_scale_y}, colors=["#6baed6"]
+            x=[], y=[], scales={"x": self.dist_scale_x, "y": self.dist_scale_y}, colors=[SERIES[0]]
         )
         self.dist = figure(
             [self.dist_bars],
@@ -120,13 +124,14 @@ class SamplesView(SampleDetails, View):
             height=220,
             margin={"top": 30, "bottom": 30, "left": 45},
         )
-        self.detail_image = W.Image(  # shrunk to fit a narrow column, never stretched
+        self.detail_image = NamedImage(  # shrunk to fit a narrow column, never stretched
             format="png", layout=W.Layout(display="none", margin="0 8px 0 0", max_width="100%", height="auto")
         )
         # holds only what is shown: a bqplot figure in a hidden element logs console errors
         self.details = W.HBox([], layout=W.Layout(align_items="center", flex_flow="row wrap"))
         self._thumbs: dict[tuple, bytes] = {}
         self.dist.layout.display = "none"
+        self.dist_numbers = ChartNumbers(self.dist, marks=[self.dist_bars], columns=("class", "probability"))
         return [
             self.title,
             W.HBox([self.prev_btn, self.page_label, self.next_btn, self.saliency_controls]),
@@ -318,9 +323,13 @@ class SamplesView(SampleDetails, View):
             p = ev.y_pred[i]
             caption = f"<div style='font-size:12px'>#{i}<br>true {np.round(t, 4)}<br>pred {np.round(p, 4)}</div>"
 
+        alt = sample_alt(ev, i, None if self.state.decisions is None else self.state.decisions.y_pred, row)
+
         def put(name: str, value) -> None:
             w = card.part(name)
             w.value = value
+            if name in ("thumb", "saliency"):  # the picture's text alternative
+                w.tooltip = alt if name == "thumb" else f"saliency map over {alt}"
             parts.append(w)
 
         if heat is not None:

@@ -41,7 +41,10 @@ class TagView(View):
         self.prev_btn.on_click(lambda b: self._step(-1))
         self.next_btn.on_click(lambda b: self._step(+1))
         self.text = W.Combobox(
-            placeholder="tag, e.g. label wrong", options=list(SUGGESTED_TAGS), layout=W.Layout(width="200px")
+            placeholder="tag, e.g. label wrong",
+            options=list(SUGGESTED_TAGS),
+            tooltip="a tag for the chosen sample",  # its name (a placeholder is not a label)
+            layout=W.Layout(width="200px"),
         )
         self.add_btn = W.Button(description="add tag", layout=W.Layout(width="80px"))
         self.clear_btn = W.Button(description="clear tags", layout=W.Layout(width="90px"))

@@ -13,6 +13,7 @@ import numpy as np
 from ..core.results.names import fmt
 from ..core.results.palette import NEUTRAL, SERIES
 from ..trust_sets import positions, trust_results
+from ._a11y import ChartNumbers
 from ._base import View, guarded, set_visible
 from ._draw import axes, figure, html_table
 from ._reliability import draw_reliability, reliability_figure
@@ -102,8 +103,14 @@ class TrustView(View):
         self.body_children = [
             self.alpha,
             self.summary,
-            W.HBox([self.coverage_fig, self.size_fig], layout=W.Layout(flex_flow="row wrap")),
-            W.HBox([self.before_fig, self.after_fig], layout=W.Layout(flex_flow="row wrap")),
+            W.HBox(
+                _described((self.coverage_fig, self.coverage_bars), (self.size_fig, self.size_bars)),
+                layout=W.Layout(flex_flow="row wrap"),
+            ),
+            W.HBox(
+                _described((self.before_fig, self.before_curve), (self.after_fig, self.after_curve)),
+                layout=W.Layout(flex_flow="row wrap"),
+            ),
             self.change,
         ]
         self.body = W.VBox()
@@ -243,3 +250,8 @@ class TrustView(View):
     def click_size(self, size: int) -> None:
         """Act as if the user clicked the bar of set size ``size`` in the browser."""
         self.click(self.size_bars, index=int(size))
+
+
+def _described(*charts: tuple[bq.Figure, bq.Mark]) -> list[W.Widget]:
+    """Each figure followed by the numbers of its mark, for a screen reader (see ChartNumbers)."""
+    return [w for fig, mark in charts for w in (fig, ChartNumbers(fig, marks=[mark]).html)]

@@ -249,7 +249,8 @@ SCRIPT = r"""
   function card(id) {
     var r = decided(id), cls = r.correct === undefined ? "" : (r.correct ? "right" : "wrong");
     var h = "<div class='card " + cls + "' data-sample='" + id + "'>";
-    if (r.img) h += "<img alt='sample " + id + "' src='" + r.img + "'>";
+    var alt = "sample " + id + ": true " + r["true"] + ", predicted " + r.predicted;  // the picture's name
+    if (r.img) h += "<img alt='" + esc(alt + (r.confidence === undefined ? "" : ", confidence " + r.confidence.toFixed(2))) + "' src='" + r.img + "'>";
     h += "#" + id + (r.file ? " · " + esc(r.file) : "") + "<br>true <b>" + esc(r["true"]) + "</b>";
     h += "<br>pred <b>" + esc(r.predicted) + "</b>";
     if (r.confidence !== undefined) h += " (" + pct(r.confidence) + ")";

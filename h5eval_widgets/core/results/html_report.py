@@ -39,6 +39,7 @@ from .html_assets import (
     scroll,
 )
 from .explanation_math import explanation_details
+from .html_numbers import described_plot
 from .names import fmt, fmt_interval, metric_name
 from .palette import CORRECT, ERROR, NEUTRAL, SERIES, text_on
 from .report_data import PER_CELL, THUMB_PX, sample_records
@@ -378,7 +379,8 @@ def interactive_report(
             body += [f"<h2>{html.escape(part_title)}</h2>", scroll(confusion_table(frame, number=fmt_cell))]
     curves = views.get("curves", [])
     if curves:
-        body += ["<h2>Curves</h2>", "<div class='row'>" + "".join(svg_plot(c) for c in curves) + "</div>"]
+        plots = "".join(described_plot(svg_plot(c), c) for c in curves)  # each with its numbers
+        body += ["<h2>Curves</h2>", f"<div class='row'>{plots}</div>"]
     body += _slices(ev)
     for key, why in ev.undefined.items():
         body.append(f"<p class='note'>undefined {html.escape(key)}: {html.escape(why)}</p>")
