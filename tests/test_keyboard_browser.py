@@ -62,12 +62,28 @@ CURSOR_JS = """([i, j]) => {
     const r = (el) => { const b = el.getBoundingClientRect(); return [b.left, b.top, b.width, b.height]; };
     const cs = getComputedStyle(cursor), gs = getComputedStyle(grid);
     return {
-        cursor: r(cursor), cell: r(rects[i * n + j]), visibility: cs.visibility,
+        cursor: r(cursor), cell: r(rects[i * n + j]), opacity: cs.opacity,
         border: cs.borderTopColor, borderWidth: cs.borderTopWidth, shadow: cs.boxShadow,
         outline: gs.outlineStyle + ' ' + gs.outlineWidth + ' ' + gs.outlineColor,
         gridcells: grid.querySelectorAll('[role=gridcell]').length,
     };
 }"""
+
+
+#: The focused element's outline, its background and the page's.
+RING_JS = """() => {
+    const s = getComputedStyle(document.activeElement);
+    return {style: s.outlineStyle, width: s.outlineWidth, colour: s.outlineColor,
+            background: s.backgroundColor, page: getComputedStyle(document.body).backgroundColor};
+}"""
+
+
+def _ax_names(pg, role: str) -> list[str]:
+    """The names of the nodes of ``role`` in Chromium's accessibility tree of the page."""
+    cdp = pg.context.new_cdp_session(pg)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    cdp.detach()
+    return [n.get("name", {}).get("value") for n in nodes if n.get("role", {}).get("value") == role]
 
 
 def _focused(pg) -> dict:
@@ -108,6 +124,9 @@ def test_keyboard_only_from_the_page_start_to_a_cells_samples_and_their_details(
     expected = ev.cell_indices(i, j)
     assert off[i, j] > 1 and len(expected) == cm[i, j]
     page.evaluate(COUNT_POINTER_JS)
+    # before it has the focus, the grid's one cell is in the accessibility tree already (a grid
+    # row without its cell is an ARIA error), named as a screen reader will say it
+    assert f"true {ev.classes[0]}, predicted {ev.classes[0]}: {cm[0, 0]} samples" in _ax_names(page, "gridcell")
     page.evaluate("() => document.activeElement && document.activeElement.blur()")  # the page's start
 
     # Tab reaches the matrix; it is one tab stop: Tab leaves it, Shift+Tab comes back at once
@@ -131,7 +150,7 @@ def test_keyboard_only_from_the_page_start_to_a_cells_samples_and_their_details(
         timeout=5_000,
     )
     drawn = page.evaluate(CURSOR_JS, [i, j])
-    assert drawn["visibility"] == "visible" and drawn["gridcells"] == 1
+    assert drawn["opacity"] == "1" and drawn["gridcells"] == 1
     np.testing.assert_allclose(drawn["cursor"], drawn["cell"], atol=1.5)
     assert drawn["outline"].startswith("solid") and float(drawn["borderWidth"].rstrip("px")) >= 2
     fill = cell_colours(cm)[i, j]
@@ -146,8 +165,13 @@ def test_keyboard_only_from_the_page_start_to_a_cells_samples_and_their_details(
     assert [card_number(cards, n) for n in range(len(expected))] == expected.tolist()
     assert _in_matrix(_focused(page))  # the focus stays where it was
 
-    # Tab leaves the matrix (no trap) for the first card's "details"; Enter opens them
+    # Tab leaves the matrix (no trap) for the first card's "details", its focus drawn at 3:1 at
+    # least against the button and the page; Enter opens them
     _tab_until(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "details")
+    ring = page.evaluate(RING_JS)
+    assert ring["style"] == "solid" and float(ring["width"].rstrip("px")) >= 2
+    for behind in (ring["background"], ring["page"]):
+        assert contrast(_rgb(ring["colour"]), _rgb(behind)) >= 3, ring
     page.keyboard.press("Enter")
     page.wait_for_selector(f"text=sample #{expected[0]}:", timeout=30_000)
     page.wait_for_selector(f"text=Sample #{expected[0]}: probability of each class", timeout=30_000)
@@ -160,4 +184,6 @@ def test_keyboard_only_from_the_page_start_to_a_cells_samples_and_their_details(
     page.keyboard.press("Enter")
     expect(page.locator(".widget-button:text-is('close details')")).to_have_count(0, timeout=30_000)
     expect(page.get_by_text(re.compile(r"^Sample #\d+: probability"))).to_have_count(0, timeout=30_000)
+    page.keyboard.press("Tab")  # on from where the closed details were, not from the page's start
+    assert _focused(page)["text"] == "◀ sample"
     assert page.evaluate("window.__pointerEvents") == []

@@ -163,10 +163,12 @@ _CSS = f"""
 }}
 .h5eval-grid-row {{ position: absolute; inset: 0; }}
 .h5eval-grid-cursor {{
-  position: absolute; box-sizing: border-box; visibility: hidden;
+  position: absolute; box-sizing: border-box; opacity: 0;
   border: 2px solid {RING_DARK}; box-shadow: inset 0 0 0 2px {RING_LIGHT}, 0 0 0 2px {RING_LIGHT};
 }}
-.h5eval-grid:focus .h5eval-grid-cursor {{ visibility: visible; }}
+/* drawn while the grid has the focus; transparent (not hidden: the cell stays in the
+   accessibility tree, the grid's row needs it) otherwise */
+.h5eval-grid:focus .h5eval-grid-cursor {{ opacity: 1; }}
 .h5eval-sr-only {{
   position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
   clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0;
