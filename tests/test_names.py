@@ -77,7 +77,7 @@ def test_the_summary_and_the_report_show_names_with_keys_in_tooltips(evaluations
     dash = Dashboard.from_evaluations({"m": ev})
     try:
         table = dash.summary.table.value
-        assert "<span title='balanced_accuracy'>Balanced accuracy</span>" in table
+        assert "title='balanced_accuracy: how it is made from the counts'>Balanced accuracy</button>" in table
         assert f"data-metric='balanced_accuracy'>{fmt(ev.scores['balanced_accuracy'])}</td>" in table
         assert ">balanced_accuracy<" not in table
     finally:
