@@ -75,6 +75,20 @@ def test_cell_names_follow_the_numbers_shown(dash):
     assert keys.current_name.endswith(f": {rate:.2f} of the samples predicted {ev.classes[j]}")
 
 
+def test_a_cell_without_a_number_is_named_so():
+    """Check that a rate of no samples (NaN, sent as null) is named "no value", with no unit."""
+    from h5eval_widgets.views._grid_keys import GridKeys
+
+    keys = GridKeys()
+    keys.show(np.array([[0.5, 0.5], [np.nan, np.nan]]), ["a", "b"], value_format=".2f", margin={}, label="m")
+    assert keys.values[2] is None
+    keys.cursor = [1, 0]
+    assert keys.current_name == "true b, predicted a: no value"
+    keys.cursor = [0, 1]
+    assert keys.current_name == "true a, predicted b: 0.50 samples"
+    keys.close()
+
+
 def test_a_click_moves_the_keyboard_cursor_and_the_keys_go_on_from_there(dash):
     """Check that a mouse click on a cell puts the keyboard's cursor there (so the arrows go on
     from the clicked cell), and that a redraw with fewer classes brings a cursor left outside back in."""

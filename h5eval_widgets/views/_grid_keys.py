@@ -9,14 +9,18 @@ heatmap below.
 
 For screen readers it is a WAI-ARIA grid of which only the current cell is in the page (a
 "virtual" grid: ``aria-rowcount`` and ``aria-colcount`` give the size, ``aria-rowindex`` and
-``aria-colindex`` the position, ``aria-activedescendant`` the cell), so a matrix of a thousand
-classes is three elements, not a million. The cell's name is made in the page from the names and
-the numbers Python sends once per drawing ("true 8, predicted 1: 14 samples"), so moving says it
-at once, without a round trip to the kernel.
+``aria-colindex`` the position, ``aria-activedescendant`` the cell), so a matrix of hundreds of
+classes is a handful of elements, not one per cell. The cell's name is made in the page from the
+names and the numbers Python sends once per drawing ("true 8, predicted 1: 14 samples"), so
+moving says it at once, without a round trip to the kernel.
 
 The JavaScript is inline (works offline, no CDN). ``cursor`` and ``opened`` are synced: the
 browser sets ``cursor`` as the keys move and adds one to ``opened`` on Enter, and Python calls
 the handlers of :meth:`GridKeys.on_open` with the data a click on the heatmap sends.
+
+A :class:`KeyRelay` does the same for the samples view: it sends Python the arrows and Escape
+pressed on a card's button (or under the pointer), and leaves every other key, Tab above all, to
+the page.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import traitlets as T
 
 from ..core.results import palette
 
-__all__ = ["GridKeys", "cell_name"]
+__all__ = ["GridKeys", "KeyRelay", "cell_name"]
 
 #: The cursor and the focus ring: a dark line inside a white one (or the other way round), so
 #: that one of the two contrasts at least 4.5:1 with any cell colour and with the page.
@@ -48,7 +52,8 @@ function fmt(v, spec) {
 }
 function fill(template, names, values, n, spec, i, j) {
   const v = values[i * n + j];
-  const t = (v === 1 && spec.endsWith('0f')) ? template[1] : template[0];
+  let t = (v === 1 && spec.endsWith('0f')) ? template[1] : template[0];
+  if (v === null || v === undefined || Number.isNaN(v)) t = t.split('{value}')[0] + '{value}';  // no unit
   return t.replaceAll('{true}', names[i]).replaceAll('{pred}', names[j]).replaceAll('{value}', fmt(v, spec));
 }
 let counter = 0;
@@ -187,9 +192,12 @@ def _fmt(value: float, spec: str) -> str:
 def cell_name(keys: "GridKeys", i: int, j: int) -> str:
     """What a screen reader hears on cell ``(i, j)`` of ``keys``: the same text the page makes."""
     n = keys.n
-    v = float(keys.values[i * n + j])
+    v = keys.values[i * n + j]
+    v = float("nan") if v is None else float(v)
     one = v == 1 and keys.value_format.endswith("0f")
     template = keys.template[1] if one else keys.template[0]
+    if v != v:  # no number (a rate of no samples): no unit either
+        template = template.split("{value}")[0] + "{value}"
     names = keys.names
     return (
         template.replace("{true}", names[i]).replace("{pred}", names[j]).replace("{value}", _fmt(v, keys.value_format))
