@@ -117,6 +117,7 @@ class SummaryView(View):
     @guarded
     def _on_export(self, button=None):
         path = self.report_path()
-        path.write_text(self.session.evaluation.to_html(data=self.session.dataset), encoding="utf-8")
+        sets = self.state.conformal()  # the Trust tab's sets, when a calibration is chosen
+        path.write_text(self.session.evaluation.to_html(data=self.session.dataset, conformal=sets), encoding="utf-8")
         self.exported.value = f"wrote <code>{html.escape(str(path))}</code>"
         self.session.set_status(f"Report written to {path}.")

@@ -158,7 +158,9 @@ class Reportable:
         of a grid). See :mod:`~h5eval_widgets.core.results.report_data`. None here."""
         return {}
 
-    def to_html(self, data=None, *, bootstrap: bool = True, per_cell: int = 48, static: bool = False) -> str:
+    def to_html(
+        self, data=None, *, bootstrap: bool = True, per_cell: int = 48, static: bool = False, conformal=None
+    ) -> str:
         """A self-contained, interactive HTML report: one file that works from ``file://``
         with no kernel and no network (style, script, pictures and curves inline).
 
@@ -185,12 +187,16 @@ class Reportable:
             when many cells would make the file large.
         static : bool, default=False
             The earlier page of tables only, with no script (and no samples).
+        conformal : ConformalResult, default=None
+            Conformal prediction sets of these samples (``ev.conformal(...)``): a "Prediction
+            sets" section with the sets at its current ``alpha``: coverage against the target,
+            mean set size, the per-class table and the set-size histogram.
         """
         if static:
             return html_report(self, bootstrap=bootstrap)
         from .html_report import interactive_report
 
-        return interactive_report(self, data, per_cell=per_cell, bootstrap=bootstrap)
+        return interactive_report(self, data, per_cell=per_cell, bootstrap=bootstrap, conformal=conformal)
 
     def _repr_html_(self) -> str:
         return html_summary(self)
