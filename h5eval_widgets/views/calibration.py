@@ -8,11 +8,11 @@ import numpy as np
 
 from ..core.metrics.queries import confidence_histograms
 from ..state import EvalState
-from ..core.results.names import fmt
-from ..core.results.palette import CORRECT, ERROR, NEUTRAL, SERIES
+from ..core.results.palette import CORRECT, ERROR
 from ._a11y import described
 from ._base import View
 from ._draw import axes, figure
+from ._reliability import draw_reliability, reliability_figure
 
 
 class CalibrationView(View):
@@ -23,16 +23,7 @@ class CalibrationView(View):
         super().__init__(state, **kwargs)
 
     def build(self) -> list[W.Widget]:
-        xs, ys = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
-        self.diagonal = bq.Lines(x=[0, 1], y=[0, 1], scales={"x": xs, "y": ys}, colors=[NEUTRAL], line_style="dashed")
-        self.curve = bq.Lines(
-            x=[0.0], y=[0.0], scales={"x": xs, "y": ys}, marker="circle", colors=[SERIES[0]], labels=["reliability"]
-        )
-        self.reliability = figure(
-            [self.diagonal, self.curve],
-            axes(xs, ys, "mean predicted probability", "observed frequency", x_format=".1f", y_format=".1f"),
-            title="Reliability",
-        )
+        self.reliability, self.curve = reliability_figure("Reliability")  # drawn as the Trust tab's
         hx, hy = bq.OrdinalScale(), bq.LinearScale(min=0.0)
         self.hist = bq.Bars(
             x=[],
@@ -63,10 +54,8 @@ class CalibrationView(View):
         ev = self.shown_for("single_label")
         if ev is None:
             return
-        cal = ev.calibration(self.n_bins)
-        with self.curve.hold_sync():
-            self.curve.x, self.curve.y = cal["prob_pred"].to_numpy(), cal["prob_true"].to_numpy()
-        self.reliability.title = self.sliced(f"Reliability · ECE {fmt(ev.ece)}")
+        draw_reliability(self.reliability, self.curve, ev, self.n_bins, "Reliability")
+        self.reliability.title = self.sliced(self.reliability.title)
         hist = confidence_histograms(ev, self.n_bins)
         with self.hist.hold_sync():
             self.hist.x = [f"{a:.1f}" for a in hist.index]
