@@ -80,13 +80,13 @@ def test_each_chart_has_a_name_and_its_numbers_in_a_table(dash):
     shown = [w for tab in dash.tabs.children for w in shown_widgets(tab)] + shown_widgets(dash)
     figures = [w for w in shown if isinstance(w, bq.Figure) and not any(isinstance(m, bq.HeatMap) for m in w.marks)]
     texts = {
-        re.search(r"id='(h5eval-chart-\d+)-name'", w.value).group(1): w.value
+        re.search(r"id='(h5eval-chart-[0-9a-f]+)-name'", w.value).group(1): w.value
         for w in shown
         if isinstance(w, W.HTML) and "h5eval-chart-numbers" in w.value
     }
     assert len(figures) >= 9
     for fig in figures:
-        key = next(c for c in fig._dom_classes if re.fullmatch(r"h5eval-chart-\d+", c))
+        key = next(c for c in fig._dom_classes if re.fullmatch(r"h5eval-chart-[0-9a-f]+", c))
         assert key in texts and f"{fig.title}: chart" in texts[key], fig.title
     cal = dash.state.evaluation.calibration(dash.calibration.n_bins)
     reliability = texts[next(c for c in dash.calibration.reliability._dom_classes if c.startswith("h5eval-chart-"))]

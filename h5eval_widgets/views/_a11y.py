@@ -17,7 +17,6 @@ draw (its view reads a ``description`` it does not have). So:
 from __future__ import annotations
 
 import html
-import itertools
 from typing import Sequence
 
 import anywidget
@@ -89,7 +88,7 @@ function nameAll(root) {
   }
   // charts: one picture named by its table's caption (the numbers are in that table)
   for (const fig of root.querySelectorAll(".bqplot[class*='h5eval-chart-']")) {
-    const key = [...fig.classList].find(c => /^h5eval-chart-[0-9]+$/.test(c));
+    const key = [...fig.classList].find(c => /^h5eval-chart-[0-9a-f]+$/.test(c));
     if (!key) continue;
     const caption = document.getElementById(key + "-name");
     const heading = fig.querySelector("text.mainheading");
@@ -158,8 +157,6 @@ class ChartNumbers:
         The x and y columns' names (default: the axes' labels).
     """
 
-    _ids = itertools.count()
-
     def __init__(
         self,
         fig: bq.Figure,
@@ -170,7 +167,7 @@ class ChartNumbers:
     ) -> None:
         self.fig, self.name, self.only = fig, name, list(marks) if marks is not None else None
         self.numbers_in, self.columns = numbers_in, columns
-        self.key = f"h5eval-chart-{next(self._ids)}"
+        self.key = f"h5eval-chart-{fig.model_id}"  # unique on a page of several kernels
         fig.add_class(self.key)
         self.html = W.HTML(layout=W.Layout(width="1px", height="1px", overflow="hidden", margin="0"))
         self._watched: list[bq.Mark] = []
