@@ -51,8 +51,10 @@ def test_pressing_precision_of_the_focus_class_marks_its_tp_cell_and_fp_column(d
 
     st.focus_class = 3  # the marks follow the focus class
     assert _marked(dash) == ({(3, 3, 3, 3)}, {(0, 3, 9, 3), (3, 0, 3, 9)})
+    assert not dash.confusion.plot.focus.visible  # the focus dashes would draw over the same lines
 
     dash.summary.explain("accuracy")
+    assert dash.confusion.plot.focus.visible  # the diagonal does not hide the focus class
     cells, spans = _marked(dash)
     assert cells == {(i, i, i, i) for i in range(10)} and spans == set()
     assert fmt(skm.accuracy_score(ev.y_true, ev.y_pred)) in dash.explanation.body.value
@@ -64,6 +66,7 @@ def test_pressing_precision_of_the_focus_class_marks_its_tp_cell_and_fp_column(d
     dash.explanation.close_button.click()
     assert st.explained_metric is None and dash.explanation.layout.display == "none"
     assert _marked(dash) == (set(), set()) and "explained metric" not in dash.confusion.plot.legend.value
+    assert dash.confusion.plot.focus.visible  # the focus class's dashes are back
 
 
 def test_the_binary_explanation_follows_the_threshold(dash):

@@ -344,7 +344,8 @@ class MatrixPlot:
         self.set_used(self.used.used, self.used.positions)
 
     def set_focus(self, index: int | None) -> None:
-        """Outline row and column ``index`` (dashed, :data:`FOCUS_STROKE`), or nothing when None."""
+        """Outline row and column ``index`` (dashed, :data:`FOCUS_STROKE`), or nothing when None
+        (nor while an explained metric outlines a class's row or column: the same lines)."""
         self.focus_index = index
         n = self.n
         if index is None or not 0 <= index < n:
@@ -354,13 +355,13 @@ class MatrixPlot:
             with self.focus.hold_sync():
                 self.focus.x = np.array([[lo, hi, hi, lo, lo], [a, b, b, a, a]])
                 self.focus.y = np.array([[a, a, b, b, a], [lo, lo, hi, hi, lo]])
-                self.focus.visible = True
+                self.focus.visible = not self.used.spans.visible
         self.legend.value = self.legend_html()
 
     def set_used(self, used=None, positions=None) -> None:
         """Outline the cells a metric counts (see :class:`~._matrix_used.UsedCells`)."""
         self.used.draw(used, self.n, positions)
-        self.legend.value = self.legend_html()
+        self.set_focus(self.focus_index)
 
     def select(self, cell: tuple[int, int] | None) -> None:
         """Outline cell ``(row, column)`` of the drawn matrix, or none."""
@@ -400,4 +401,3 @@ class MatrixPlot:
             )
         items += self.used.legend(box)
         return f"<div style='font-size:11px;line-height:18px;max-width:{self.width}px'>{' · '.join(items)}</div>"
-

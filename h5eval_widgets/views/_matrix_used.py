@@ -82,6 +82,6 @@ class UsedCells:
             return []
         dotted = "; the column or row dotted" if self.spans.visible else ""
         return [
-            f"<span style='white-space:nowrap'><span style='{box};border:{USED_WIDTH}px solid "
+            f"<span><span style='{box};border:{USED_WIDTH}px solid "
             f"{USED_STROKE}'></span>counted in the explained metric ({html.escape(self.used.what)}{dotted})</span>"
         ]

@@ -26,7 +26,7 @@ class ExplanationView(View):
         self.body = W.HTML()
         self.cells = W.HTML()
         self.add_class("h5eval-explanation")
-        return [W.HBox([self.title, self.close_button], layout=W.Layout(align_items="center")), self.body, self.cells]
+        return [W.HBox([self.title, self.close_button], layout=W.Layout(align_items="center")), self.cells, self.body]
 
     def refresh(self) -> None:
         metric, ev = self.state.explained_metric, self.session.evaluation
