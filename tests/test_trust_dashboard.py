@@ -50,8 +50,8 @@ def set_text(ev, row) -> str:
 
 def test_the_tab_explains_itself_until_a_calibration_set_is_chosen_and_offers_the_split(dash):
     """Check that the tab shows its explanation and no chart before a choice, offers the split of
-    this test set and digits_train labelled as training data (not exchangeable), and draws the
-    charts once the split is chosen."""
+    this test set and digits_train labelled as training data (not exchangeable), draws the
+    charts once the split is chosen and takes them away when "none" is chosen again."""
     view = open_trust(dash)
     assert dash.state.calibration is None
     assert "exchangeable" in view.intro.value and view.body.children == ()
@@ -62,6 +62,8 @@ def test_the_tab_explains_itself_until_a_calibration_set_is_chosen_and_offers_th
     assert dash.state.calibration == "split"
     assert view.coverage_fig in view.body.children[2].children
     assert "Calibrated on a random 50% of this test set" in view.message.value
+    view.choice.value = None  # back to no calibration: the charts leave, the cards' sets too
+    assert dash.state.calibration is None and view.body.children == () and view.message.value == ""
 
 
 @pytest.mark.parametrize("alpha", [0.1, 0.02, 0.005])
