@@ -82,7 +82,6 @@ class TrustView(View):
             colors=[SERIES[5]],
             line_style="dashed",
             labels=["target 1 - alpha"],
-            display_legend=True,
         )
         self.on_click(self.coverage_bars, self._on_class_click)
         self.coverage_fig = figure(
@@ -90,15 +89,14 @@ class TrustView(View):
             axes(cx, cy, "true class", "coverage", y_format=".0%"),
             title="Coverage per class",
             width=480,
-            legend_location="bottom-right",
         )
         sx, sy = bq.OrdinalScale(), bq.LinearScale(min=0.0)
         self.size_bars = bq.Bars(x=[], y=[], scales={"x": sx, "y": sy}, colors=[SERIES[2]], labels=["samples"])
         self.on_click(self.size_bars, self._on_size_click)
         self.size_fig = figure([self.size_bars], axes(sx, sy, "set size", "samples"), title="Set sizes", width=360)
 
-        self.before_fig, self.before_curve = reliability_figure("Reliability", width=330)
-        self.after_fig, self.after_curve = reliability_figure("Temperature-scaled", color=SERIES[2], width=330)
+        self.before_fig, self.before_curve = reliability_figure("Reliability", width=360)
+        self.after_fig, self.after_curve = reliability_figure("Scaled", color=SERIES[2], width=360)
         self.change = W.HTML()
         self.body_children = [
             self.alpha,
@@ -137,9 +135,7 @@ class TrustView(View):
         scaled = trust_results(self.session).scaled(self.state.calibration)
         res = self.state.conformal()
         draw_reliability(self.before_fig, self.before_curve, res.evaluation, self.n_bins, "Reliability")
-        draw_reliability(
-            self.after_fig, self.after_curve, scaled, self.n_bins, f"Temperature-scaled (T = {scaled.temperature:.3g})"
-        )
+        draw_reliability(self.after_fig, self.after_curve, scaled, self.n_bins, f"Scaled, T = {scaled.temperature:.3g}")
         table = scaled.calibration_change
         self.change.value = "<b>Temperature scaling</b>, on the same samples" + html_table(
             ["metric", "before", "after"],
@@ -194,7 +190,7 @@ class TrustView(View):
             self.coverage_bars.x = [str(ev.classes[c]) for c in self.classes_shown]
             self.coverage_bars.y = per_class["coverage"].to_numpy()[self.classes_shown]
         self.target_line.y = [res.target, res.target]
-        self.coverage_fig.title = f"Coverage per class (target {res.target:.0%})"
+        self.coverage_fig.title = f"Coverage per class · dashed: target {res.target:.0%}"
         sizes = res.coverage_by_size()["n"].to_numpy()
         with self.size_bars.hold_sync():
             self.size_bars.x = [str(s) for s in range(len(sizes))]
