@@ -25,7 +25,8 @@ from tests.test_browser import (  # noqa: F401  (browser, server, page: fixtures
 def test_a_mouse_click_on_a_class_bar_shows_exactly_its_uncovered_samples(page, demo, server):  # noqa: F811
     """Check that choosing the split and clicking a class's coverage bar with the mouse lists the
     samples ev.conformal(0.5).uncovered(cls) names, in digits_test's numbering, and nothing else;
-    each card shows its set, which leaves out the sample's true class; the page logs no error."""
+    each card shows its set, which leaves out the sample's true class; the page logs no error and
+    axe-core finds no serious violation with the charts drawn."""
     from playwright.sync_api import expect
 
     ev = demo.evaluate("digits_cnn", progress=False)
@@ -63,3 +64,11 @@ def test_a_mouse_click_on_a_class_bar_shows_exactly_its_uncovered_samples(page, 
         members = re.search(r"set \{([^}]*)\}", text).group(1)
         assert ev.classes[cls] not in [m.strip() for m in members.split(",") if m.strip()]
     assert errors == []
+    # with its charts drawn and a class's samples shown, axe-core's WCAG A/AA rules find no
+    # serious or critical violation in the page
+    from tests.test_axe_browser import axe_violations
+
+    page.mouse.move(1, 1)  # off the charts: bqplot draws a hovered figure's toolbar (its buttons)
+    wait_until_settled(page)
+    found = axe_violations(page)
+    assert found == [], "\n".join(found)
