@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pytest
 
+from h5eval_widgets.views._base import owned_widgets
+
 
 def reference_sets(ev, cal_rows, test_rows, alpha: float) -> np.ndarray:
     """LAC sets of ``test_rows`` calibrated on ``cal_rows`` of ``ev`` (crepes' p-values)."""
@@ -60,7 +62,7 @@ def test_the_tab_explains_itself_until_a_calibration_set_is_chosen_and_offers_th
     assert "not exchangeable" in labels["digits_train"] and "digits_test" not in labels
     view.choice.value = "split"
     assert dash.state.calibration == "split"
-    assert view.coverage_fig in view.body.children[2].children
+    assert view.coverage_fig in owned_widgets(view.body) and view.after_fig in owned_widgets(view.body)
     assert "Calibrated on a random 50% of this test set" in view.message.value
     view.choice.value = None  # back to no calibration: the charts leave, the cards' sets too
     assert dash.state.calibration is None and view.body.children == () and view.message.value == ""
@@ -204,3 +206,27 @@ def test_temperature_scaled_reliability_is_drawn_beside_the_original(dash):
     assert np.max(np.abs(np.asarray(view.after_curve.x) - np.asarray(view.before_curve.x))) > 1e-3
     acc = re.search(r"accuracy</td><td>([\d.]+)</td><td>([\d.]+)", view.change.value)
     assert acc and acc.group(1) == acc.group(2)
+
+
+def test_the_show_samples_box_reaches_every_bar_from_the_keyboard(dash):
+    """Check that "show samples" lists each class with its number of uncovered samples and each
+    size that has sets, and that choosing an entry shows what a click on that bar shows."""
+    view = open_trust(dash)
+    view.choice.value = "split"
+    view.alpha.value = 0.01
+    ev = dash.state.evaluation
+    cal, test = split_rows(dash)
+    sets = reference_sets(ev, cal, test, 0.01)
+    y = np.asarray(ev.y_true)[test]
+    miss = ~sets[np.arange(len(test)), y]
+    options = dict(view.pick.options)
+    for c in range(ev.n_classes):
+        label = f"true {ev.classes[c]}: {int(np.sum(miss & (y == c)))} uncovered"
+        assert label in options
+        view.pick.value = options[label]
+        np.testing.assert_array_equal(dash.state.selected_indices, test[miss & (y == c)])
+    sizes = sets.sum(axis=1)
+    for s in np.unique(sizes):
+        view.pick.value = options[f"sets of {s} classes: {np.sum(sizes == s)} samples"]
+        np.testing.assert_array_equal(dash.state.selected_indices, test[sizes == s])
+    assert len(options) == 1 + ev.n_classes + len(np.unique(sizes))

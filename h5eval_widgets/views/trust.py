@@ -72,6 +72,14 @@ class TrustView(View):
         self.link((self.alpha, "value"), (self.state, "alpha"))
         self.message = W.HTML()
         self.summary = W.HTML()
+        # the bars' clicks from the keyboard: each class's uncovered samples, each size's samples
+        self.pick = W.Dropdown(
+            options=[("choose", None)],
+            description="show samples",
+            style={"description_width": "initial"},
+            layout=W.Layout(width="360px"),
+        )
+        self.pick.observe(self._on_pick, names="value")
 
         cx, cy = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=1.0)
         self.coverage_bars = bq.Bars(x=[], y=[], scales={"x": cx, "y": cy}, colors=[SERIES[0]], labels=["coverage"])
@@ -101,6 +109,7 @@ class TrustView(View):
         self.body_children = [
             self.alpha,
             self.summary,
+            self.pick,
             W.HBox(
                 _described((self.coverage_fig, self.coverage_bars), (self.size_fig, self.size_bars)),
                 layout=W.Layout(flex_flow="row wrap"),
@@ -196,6 +205,20 @@ class TrustView(View):
             self.size_bars.x = [str(s) for s in range(len(sizes))]
             self.size_bars.y = sizes.astype(np.float64)
         self.size_bars.colors = [SERIES[2]] if sizes.any() else [NEUTRAL]
+        uncovered = np.bincount(np.asarray(ev.y_true)[~res.covered], minlength=ev.n_classes)
+        options = [("choose", None)]
+        options += [
+            (f"true {ev.classes[c]}: {int(uncovered[c])} uncovered", ("class", n))
+            for n, c in enumerate(self.classes_shown)
+        ]
+        options += [(f"sets of {s} classes: {int(k)} samples", ("size", s)) for s, k in enumerate(sizes) if k]
+        self._syncing = True  # the box follows the numbers here; only the user's choice shows samples
+        try:
+            kept = self.pick.value if self.pick.value in [v for _, v in options] else None
+            self.pick.options = options
+            self.pick.value = kept
+        finally:
+            self._syncing = False
         return True
 
     def _on_alpha(self) -> None:
@@ -215,6 +238,13 @@ class TrustView(View):
     def _on_choice(self, change) -> None:
         if not self._syncing:
             self.state.calibration = change["new"]
+
+    @guarded
+    def _on_pick(self, change) -> None:
+        """A choice in "show samples" (the keyboard's way to the bars): as a click on that bar."""
+        if not self._syncing and change["new"] is not None:
+            kind, index = change["new"]
+            self.click(self.coverage_bars if kind == "class" else self.size_bars, index=index)
 
     @guarded
     def _on_class_click(self, data: dict) -> None:
