@@ -84,7 +84,9 @@ class EvalState(SelectionChecks):
         None, allow_none=True, help="The metric whose explanation is shown, its cells marked (a key of ev.scores)."
     )
     calibration = T.Unicode(
-        None, allow_none=True, help=f"What the Trust tab calibrates on: another dataset's name or {SPLIT!r} (None: none)."
+        None,
+        allow_none=True,
+        help=f"What the Trust tab calibrates on: another dataset's name or {SPLIT!r} (None: none).",
     )
     alpha = T.Float(0.1, help="The Trust tab's error rate allowed: the sets' coverage target is 1 - alpha.")
     saliency_method = T.Enum(
