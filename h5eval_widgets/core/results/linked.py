@@ -13,12 +13,15 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import EmbeddingError
+from .neighbours import Neighbours
 
 __all__ = ["Linked"]
 
 
-class Linked:
-    """The embedding, the explainer and prediction files of an evaluation."""
+class Linked(Neighbours):
+    """The embedding, the explainer and prediction files of an evaluation (and, from
+    :class:`~h5eval_widgets.core.results.neighbours.Neighbours`, the training samples nearest in
+    the embedding)."""
 
     @classmethod
     def from_predictions_file(
