@@ -104,13 +104,30 @@ TABS = (
 )
 
 
+#: The centre of the first chart drawn in the open tab (None when it has none).
+HOVER_JS = """() => {
+    const fig = [...document.querySelectorAll('.jupyter-widget-TabPanel-tabContents .bqplot.figure')]
+        .find(f => f.getBoundingClientRect().width > 0);
+    if (!fig) return null;
+    const b = fig.getBoundingClientRect();
+    return [b.x + b.width / 2, b.y + b.height / 2];
+}"""
+
+
 def test_each_tab_has_no_serious_violation(dashboard):
     """Check the page with each tab opened in turn, once its widgets have drawn."""
     found = []
     for tab in TABS:
         open_tab(dashboard, tab)
         wait_until_settled(dashboard)
+        # with the pointer over the tab's first chart: bqplot then adds its toolbar's buttons to
+        # the figure, which may not sit inside a named picture (axe: nested-interactive)
+        box = dashboard.evaluate(HOVER_JS)
+        if box:
+            dashboard.mouse.move(box[0], box[1])
+            wait_until_settled(dashboard)
         found += [f"{tab}: {v}" for v in axe_violations(dashboard)]
+    dashboard.mouse.move(0, 0)
     assert found == [], "\n".join(found)
 
 
@@ -122,7 +139,7 @@ HEARD_JS = """() => {
     return {
         handles: all('.noUi-handle').map(h => h.getAttribute('aria-label')),
         pictures: all('img').filter(i => i.offsetParent !== null).map(i => i.getAttribute('alt')),
-        charts: all('.bqplot.figure[role=img]').map(f => f.getAttribute('aria-label')),
+        charts: all('.bqplot.figure > svg.svg-figure[role=img]').map(f => f.getAttribute('aria-label')),
     };
 }"""
 

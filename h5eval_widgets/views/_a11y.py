@@ -9,7 +9,7 @@ draw (its view reads a ``description`` it does not have). So:
 - :class:`NamedImage` is an Image with that ``description`` (empty), whose ``tooltip`` is its
   text alternative; :class:`PageNames` copies it to the picture's ``alt``;
 - :class:`PageNames` (one per dashboard, invisible) names each slider's handle after the
-  slider's label, and gives each chart made with :func:`described` ``role="img"`` and a name;
+  slider's label, and gives each chart made with :func:`described` (its drawing, the ``svg``) ``role="img"`` and a name;
 - :func:`described` puts a chart and its :class:`ChartNumbers` together: a visually hidden table
   of the numbers drawn (a screen reader reads it; it takes no room on the page).
 """
@@ -93,8 +93,12 @@ function nameAll(root) {
     const caption = document.getElementById(key + "-name");
     const heading = fig.querySelector("text.mainheading");
     const text = (caption && caption.textContent.trim()) || (heading && heading.textContent.trim()) || "chart";
-    if (fig.getAttribute("role") !== "img") fig.setAttribute("role", "img");
-    if (fig.getAttribute("aria-label") !== text) fig.setAttribute("aria-label", text);
+    // the drawing is the picture, not the figure: the toolbar bqplot adds to the figure on
+    // hover holds buttons, which a picture may not (axe: nested-interactive)
+    const svg = fig.querySelector(":scope > svg.svg-figure");
+    if (!svg) continue;
+    if (svg.getAttribute("role") !== "img") svg.setAttribute("role", "img");
+    if (svg.getAttribute("aria-label") !== text) svg.setAttribute("aria-label", text);
     fig.setAttribute(NAMED, "");
   }
 }
