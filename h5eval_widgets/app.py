@@ -41,7 +41,19 @@ from .views import (
     TagView,
 )
 
-__all__ = ["Dashboard", "demo_dashboard"]
+__all__ = ["Dashboard", "demo_dashboard", "TAB_TITLES"]
+
+#: the dashboard's tabs, in order
+TAB_TITLES = (
+    "Per class",
+    "Curves & threshold",
+    "Calibration",
+    "Trust",
+    "Embedding map",
+    "Slices",
+    "Compare models",
+    "Splits",
+)
 
 
 class Dashboard(W.VBox):
@@ -189,18 +201,7 @@ class Dashboard(W.VBox):
             self.splits,
         ]
         self.tabs = W.Tab(children=[W.VBox() for _ in self.tab_views])
-        for i, title in enumerate(
-            [
-                "Per class",
-                "Curves & threshold",
-                "Calibration",
-                "Trust",
-                "Embedding map",
-                "Slices",
-                "Compare models",
-                "Splits",
-            ]
-        ):
+        for i, title in enumerate(TAB_TITLES):
             self.tabs.set_title(i, title)
         self.tabs.observe(self._open_tab, names="selected_index")
         self._open_tab()

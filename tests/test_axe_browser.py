@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from h5eval_widgets.app import TAB_TITLES
+
 from tests.helpers import require
 from tests import test_browser
 from tests.test_browser import CHROMIUM, click_cell, open_tab, sample_cards, wait_until_settled
@@ -92,16 +94,7 @@ def test_a_cells_samples_and_their_details_have_no_serious_violation(dashboard, 
 
 
 #: every tab of the dashboard
-TABS = (
-    "Per class",
-    "Curves & threshold",
-    "Calibration",
-    "Trust",
-    "Embedding map",
-    "Slices",
-    "Compare models",
-    "Splits",
-)
+TABS = TAB_TITLES
 
 
 #: The centre of the first chart drawn in the open tab (None when it has none).
