@@ -55,7 +55,7 @@ DUPLICATE_FRACTION = 0.3
 TYPICAL_SAMPLE = 2000
 #: Neighbours per node of the approximate graph, and the search's breadth (pynndescent's
 #: ``n_neighbors`` and ``epsilon``).
-GRAPH_NEIGHBOURS = 15
+GRAPH_NEIGHBOURS = 20
 SEARCH_EPSILON = 0.4
 
 
