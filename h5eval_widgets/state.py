@@ -88,6 +88,9 @@ class EvalState(SelectionChecks):
         allow_none=True,
         help=f"What the Trust tab calibrates on: another dataset's name or {SPLIT!r} (None: none).",
     )
+    training_dataset = T.Unicode(
+        None, allow_none=True, help="The training set's dataset (None: one named like training data, if any)."
+    )
     alpha = T.Float(0.1, help="The Trust tab's error rate allowed: the sets' coverage target is 1 - alpha.")
     saliency_method = T.Enum(
         METHODS, default_value="gradcam", help="Saliency method: Grad-CAM or integrated gradients."
@@ -166,6 +169,16 @@ class EvalState(SelectionChecks):
             raise T.TraitError(
                 f"calibration={value!r} is neither a dataset of the session {self.session.dataset_names} "
                 f"nor {SPLIT!r} (a seeded half of the test set); choose one of those, or None."
+            )
+        return value
+
+    @T.validate("training_dataset")
+    def _valid_training(self, proposal):
+        value = proposal["value"]
+        if value is not None and value not in self.session.dataset_names:
+            raise T.TraitError(
+                f"training_dataset={value!r} is not a dataset of the session {self.session.dataset_names}; "
+                "choose one of those, or None (a dataset named like training data)."
             )
         return value
 

@@ -268,6 +268,7 @@ DASHBOARD_CHOICES = (
     "count_label_issues",
     "calibration",
     "alpha",
+    "training_dataset",
     "status",
     "status_level",
 )
@@ -322,6 +323,7 @@ def dash(_demo_dashboard_as_opened):
         "explained_metric",
         "calibration",
         "alpha",
+        "training_dataset",
     ):
         setattr(st, name, opened[name])
     if st.session.slice_name is not None:  # a slice shown: every sample again

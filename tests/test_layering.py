@@ -31,7 +31,7 @@ STAGES = [
     ("core.demo", "core.training"),
     ("core",),  # the engine's public names, re-exported
     ("activity",),
-    ("session", "epochs", "checks", "trust_sets"),
+    ("session", "epochs", "checks", "trust_sets", "training_sets"),
     ("state",),
     ("views",),
     ("app", "cli", "serve", "recorder"),

@@ -9,6 +9,7 @@ import ipywidgets as W
 import numpy as np
 
 from ._a11y import NamedImage, sample_alt
+from ._neighbours import NearestTraining
 from ._pictures import DETAIL_PX, file_thumbnail_png, image_png, overlay_png, picture, sound_png
 
 
@@ -68,12 +69,22 @@ class SampleDetails:
             )
         return self._pair_box
 
+    @property
+    def nearest_training(self) -> NearestTraining:
+        """The "nearest training samples" part (made when details is first opened)."""
+        if getattr(self, "_nearest", None) is None:
+            self._nearest = NearestTraining(self.state)
+        return self._nearest
+
     def _show_distribution(self) -> None:
         self._draw_distribution()
         pair = self._saliency_pair(self.state.selected_sample)
         shown = [w for w in (self.detail_image, pair, self.dist) if w is not None and w.layout.display is None]
         if self.dist in shown:  # the bars' numbers, for a screen reader
             shown.append(self.dist_numbers.html)
+        if shown:  # its nearest training samples, when a training set is among the datasets
+            near = self.nearest_training.show(self.state.selected_sample)
+            shown += [near] if near is not None else []
         # a button to close them (Escape does too), reached with Tab after the cards
         self.details.children = [self.close_btn, *shown] if shown else []
 

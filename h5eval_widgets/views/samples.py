@@ -55,6 +55,7 @@ class SamplesView(SampleDetails, View):
         "tags_changed": "_render",
         "show_saliency": "_on_saliency",
         "saliency_method": "_on_saliency",
+        "training_dataset": "_show_distribution",
         **dict.fromkeys(("calibration", "alpha"), "_render"),  # the cards' line: each sample's set
     }
 

@@ -14,6 +14,7 @@ from ..state import EvalState
 from ._base import View, guarded
 from ._clickable import ClickableHTML
 from ._draw import html_table
+from ._leakage import LeakageLine
 
 
 class SummaryView(View):
@@ -33,7 +34,7 @@ class SummaryView(View):
     """
 
     redraw_on = ("ranking_ready",)
-    update_on = {"threshold": "_on_threshold", "explained_metric": "refresh"}
+    update_on = {"threshold": "_on_threshold", "explained_metric": "refresh", "training_dataset": "refresh"}
 
     def __init__(self, state: EvalState, *, export_dir=".", n_boot: int = 500, **kwargs):
         self.export_dir = Path(export_dir)
@@ -46,7 +47,8 @@ class SummaryView(View):
         self.export = W.Button(description="export HTML report", icon="download", layout=W.Layout(width="200px"))
         self.export.on_click(self._on_export)
         self.exported = W.HTML()
-        return [self.table, W.HBox([self.export, self.exported])]
+        self.leakage = LeakageLine(self.state)  # training near-duplicates, when a training set is there
+        return [self.table, self.leakage.box, W.HBox([self.export, self.exported])]
 
     def refresh(self) -> None:
         st, ev = self.state, self.session.evaluation
@@ -95,6 +97,7 @@ class SummaryView(View):
             + html_table(["metric", "value", "95% interval"], rows, css_class="h5eval-summary", style="font-size:13px")
             + note
         )
+        self.leakage.refresh()
 
     @guarded
     def _on_press(self, change) -> None:
@@ -118,6 +121,8 @@ class SummaryView(View):
     def _on_export(self, button=None):
         path = self.report_path()
         sets = self.state.conformal()  # the Trust tab's sets, when a calibration is chosen
-        path.write_text(self.session.evaluation.to_html(data=self.session.dataset, conformal=sets), encoding="utf-8")
+        leak = self.leakage.report  # the leakage line, when looked for
+        html_page = self.session.evaluation.to_html(data=self.session.dataset, conformal=sets, leakage=leak)
+        path.write_text(html_page, encoding="utf-8")
         self.exported.value = f"wrote <code>{html.escape(str(path))}</code>"
         self.session.set_status(f"Report written to {path}.")

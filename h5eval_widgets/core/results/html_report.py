@@ -41,6 +41,7 @@ from .html_assets import (
 from .explanation_math import explanation_details
 from .html_numbers import described_plot
 from .html_conformal import conformal_section
+from .html_leakage import leakage_section
 from .names import fmt, fmt_interval, metric_name
 from .palette import CORRECT, ERROR, NEUTRAL, SERIES, text_on
 from .report_data import PER_CELL, THUMB_PX, sample_records
@@ -283,6 +284,7 @@ def interactive_report(
     thumb_px: int = THUMB_PX,
     bootstrap: bool = True,
     conformal=None,
+    leakage=None,
 ) -> str:
     """The report page of ``ev`` (see :meth:`~h5eval_widgets.core.Evaluation.to_html`)."""
     views = ev.report_views(per_cell)
@@ -389,6 +391,7 @@ def interactive_report(
         plots = "".join(described_plot(svg_plot(c), c) for c in curves)  # each with its numbers
         body += ["<h2>Curves</h2>", f"<div class='row'>{plots}</div>"]
     body += conformal_section(conformal)  # the sets at the result's alpha (ev.to_html(conformal=res))
+    body += leakage_section(leakage)  # training near-duplicates (ev.to_html(leakage=report))
     body += _slices(ev)
     for key, why in ev.undefined.items():
         body.append(f"<p class='note'>undefined {html.escape(key)}: {html.escape(why)}</p>")

@@ -159,7 +159,14 @@ class Reportable:
         return {}
 
     def to_html(
-        self, data=None, *, bootstrap: bool = True, per_cell: int = 48, static: bool = False, conformal=None
+        self,
+        data=None,
+        *,
+        bootstrap: bool = True,
+        per_cell: int = 48,
+        static: bool = False,
+        conformal=None,
+        leakage=None,
     ) -> str:
         """A self-contained, interactive HTML report: one file that works from ``file://``
         with no kernel and no network (style, script, pictures and curves inline).
@@ -191,12 +198,17 @@ class Reportable:
             Conformal prediction sets of these samples (``ev.conformal(...)``): a "Prediction
             sets" section with the sets at its current ``alpha``: coverage against the target,
             mean set size, the per-class table and the set-size histogram.
+        leakage : DataFrame, default=None
+            ``ev.leakage_report(train)``: a "Training near-duplicates" section saying how many
+            test samples have one and the headline metrics with and without them.
         """
         if static:
             return html_report(self, bootstrap=bootstrap)
         from .html_report import interactive_report
 
-        return interactive_report(self, data, per_cell=per_cell, bootstrap=bootstrap, conformal=conformal)
+        return interactive_report(
+            self, data, per_cell=per_cell, bootstrap=bootstrap, conformal=conformal, leakage=leakage
+        )
 
     def _repr_html_(self) -> str:
         return html_summary(self)
