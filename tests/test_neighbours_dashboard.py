@@ -103,3 +103,17 @@ def test_the_report_holds_the_leakage_line(dash):
     listed = ", ".join(str(int(i)) for i in report.attrs["duplicates"]["test_index"][:50])
     assert listed in page
     assert "Training near-duplicates" not in ev.to_html()
+
+
+def test_the_map_colours_the_samples_with_a_training_near_duplicate(dash):
+    ev, emb = dash.state.session.evaluation, dash.embedding
+    emb.activate()
+    assert "training near-duplicate" in emb.color_by.options
+    typical = ev.near_duplicates(_train(dash)).attrs["typical_distance"]
+    with _threshold(dash, 0.7 * typical):
+        emb.color_by.value = "training near-duplicate"
+        dups = ev.near_duplicates(_train(dash), threshold=0.7 * typical)
+        coloured = np.flatnonzero(np.asarray(emb.scatter._data["leak"].cat.codes))
+        assert coloured.tolist() == sorted(dups["test_index"].tolist())
+        assert emb.scatter.color()["by"] == "leak"
+        assert "training near-duplicate</span>" in emb.key.value

@@ -24,6 +24,7 @@ from ..core.inference.projection import points_in_box, points_in_polygon
 from ..core.results.palette import CORRECT, ERROR, SERIES, tint
 from ._base import View, guarded, set_visible
 from ._scatter_style import SCOPE, scoped_scatter_class
+from ..training_sets import training_results
 
 #: Colours of the classes (cycled), and of right / wrong (the other views' colours): Okabe and
 #: Ito's, told apart with every common colour-vision deficiency (see core/results/palette.py);
@@ -32,6 +33,9 @@ CLASS_COLORS = list(SERIES)
 RIGHT_WRONG = [tint(CORRECT, 0.45), ERROR]
 #: The colourings offered, by the column of the map's frame that holds them.
 COLOR_BY = {"right / wrong": "correct", "true class": "true", "predicted class": "predicted"}
+#: The colouring offered when a training set is among the datasets (its near-duplicates looked for when chosen).
+LEAK = "training near-duplicate"
+LEAK_COLORS = [tint(SERIES[0], 0.45), SERIES[1]]
 #: The map's height, and its largest width, in pixels: it takes its tab's width up to that (the
 #: toolbar, 36 px, included).
 HEIGHT, MAX_WIDTH = 460, 900
@@ -145,6 +149,7 @@ class EmbeddingView(View):
             set_visible(self, True, [self.note])
             return
         self.set_visible(True)
+        self._offer_leak()
         if self.method.value == "umap" and not self._umap_ready(ev):
             self.note.value = (
                 "<i>UMAP is computed in the background (see the status line); the PCA map is shown meanwhile.</i>"
@@ -206,8 +211,31 @@ class EmbeddingView(View):
                 "correct": _categories(ev.y_true != dec.y_pred, 2),
                 "true": _categories(ev.y_true, k),
                 "predicted": _categories(dec.y_pred, k),
+                "leak": _categories(self._leak_mask(ev), 2),
             }
         )
+
+    def _training(self) -> str | None:
+        return training_results(self.session).training_name(self.state.training_dataset)
+
+    def _offer_leak(self) -> None:
+        """The "training near-duplicate" colouring is offered when there is a training set."""
+        options = [*COLOR_BY, *([LEAK] if self._training() is not None else [])]
+        if list(self.color_by.options) != options:
+            value = self.color_by.value
+            self.color_by.options = options
+            self.color_by.value = value if value in options else options[0]
+
+    def _leak_mask(self, ev, compute: bool = False) -> np.ndarray:
+        """Whether each sample has a training near-duplicate (all False until looked for, or
+        without a training set)."""
+        mask = np.zeros(ev.n_samples, dtype=np.int64)
+        name = self._training() if ev is self.session.evaluation else None
+        if name is not None:
+            report = training_results(self.session).leakage(name, compute=compute)
+            if report is not None:
+                mask[report.attrs["duplicates"]["test_index"].to_numpy()] = 1
+        return mask
 
     @staticmethod
     def _new_scatter(frame: pd.DataFrame, column: str, colours: list[str]):
@@ -273,8 +301,8 @@ class EmbeddingView(View):
     def _colouring(frame: pd.DataFrame, colour: str) -> tuple[str, list[str]]:
         """The frame's column to colour by (``colour``, a key of COLOR_BY), and the colours of the
         categories present (in order)."""
-        column = COLOR_BY[colour]
-        palette = RIGHT_WRONG if column == "correct" else CLASS_COLORS
+        column = COLOR_BY.get(colour, "leak")
+        palette = {"correct": RIGHT_WRONG, "leak": LEAK_COLORS}.get(column, CLASS_COLORS)
         present = frame[column].cat.remove_unused_categories().cat.categories
         return column, [palette[int(c) % len(palette)] for c in present]
 
@@ -282,13 +310,23 @@ class EmbeddingView(View):
         ev = self.session.evaluation
         if self.scatter is None or self.frame is None or len(self.frame) != ev.n_samples:
             return
-        column, colours = self._colouring(self.frame, self.color_by.value)
-        self.scatter.color(by=column, map=colours)  # re-sends the points (their colour codes)
+        if self.color_by.value == LEAK:  # looked for now (under a second on the demo), the points sent again
+            with self.session.working("looking for training near-duplicates"):
+                self.frame["leak"] = _categories(self._leak_mask(ev, compute=True), 2)
+            column, colours = self._colouring(self.frame, LEAK)
+            with self.widget.hold_sync():
+                self.scatter.data(self.frame)
+                self.scatter.color(by=column, map=colours)
+        else:
+            column, colours = self._colouring(self.frame, self.color_by.value)
+            self.scatter.color(by=column, map=colours)  # re-sends the points (their colour codes)
         self._legend()
 
     def _legend(self) -> None:
         ev = self.session.evaluation
-        if COLOR_BY[self.color_by.value] == "correct":
+        if self.color_by.value == LEAK:
+            colors, names = LEAK_COLORS, ["no training near-duplicate", "training near-duplicate"]
+        elif COLOR_BY[self.color_by.value] == "correct":
             colors, names = RIGHT_WRONG, ["right", "wrong"]
         else:
             colors, names = CLASS_COLORS, list(ev.classes)
