@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ipywidgets
 import numpy as np
 import pandas as pd
 import pytest
@@ -547,7 +548,7 @@ def test_dashboard_on_a_photo_folder_shows_the_original_files(photos, gray_cnn_k
     np.testing.assert_array_equal(shown, ev.cell_indices(true, pred)[: len(shown)])
     files = st.dataset.X.files
     for i, card in zip(shown, dash.samples.cards):
-        image = next(w for w in card.children if type(w).__name__ == "Image")
+        image = next(w for w in card.children if isinstance(w, ipywidgets.Image))
         thumb = Image.open(__import__("io").BytesIO(image.value))
         with Image.open(files[i]) as original:
             side = max(original.size)
