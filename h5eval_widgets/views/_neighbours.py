@@ -59,13 +59,18 @@ class NearestTraining:
         name = results.training_name(self.state.training_dataset)
         if i is None or name is None:
             return None
-        with self.session.report_errors():
+        try:
             table = results.nearest(int(i), name)
             data = self.session.get_dataset(name)
-            self.shown = table
-            self._fill(table, data, name, int(i))
+        except Exception as exc:  # noqa: BLE001 - said in the box: opening details is no error of the user's
+            self.heading.value = (
+                f"<b>Nearest training samples</b> in {html.escape(name)}: not available. {html.escape(str(exc))}"
+            )
+            self.box.children = [self.heading]
             return self.box
-        return None
+        self.shown = table
+        self._fill(table, data, name, int(i))
+        return self.box
 
     def _fill(self, table, data, name: str, i: int) -> None:
         self.heading.value = (
