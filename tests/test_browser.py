@@ -597,10 +597,12 @@ def jupyterlab(tmp_path, request):
     wait_until_no_process_mentions(str(tmp_path / "runtime"), owner="kernel of JupyterLab")
 
 
-def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, browser, demo):
+def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, browser, demo, request):
     """Check in JupyterLab and Notebook 7 at 1600 px: open the quickstart, run all cells, click cell
     (8, 1), see its samples; no figure logs a console error (bqplot's negative sizes from figures
-    drawn hidden) and the matrix's button group stays on one line."""
+    drawn hidden) and the matrix's button group stays on one line. In JupyterLab, axe-core finds
+    no serious or critical WCAG A/AA violation outside JupyterLab's chrome, before and after the
+    click (see tests/test_axe_browser.py)."""
     n = len(demo.evaluate("digits_cnn", progress=False).cell_indices(8, 1))
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     figure_errors: list[str] = []
@@ -633,8 +635,16 @@ def test_quickstart_in_jupyterlab_runs_and_a_click_shows_samples(jupyterlab, bro
                 if attempt:
                     raise
         wait_until_settled(page)
+        lab = request.node.callspec.params["jupyterlab"] == "jupyterlab"
+        if lab:  # axe-core's WCAG A/AA rules, JupyterLab's own chrome left out (named there)
+            from tests.test_axe_browser import JUPYTERLAB_CHROME, assert_no_violations
+
+            assert_no_violations(page, "JupyterLab, the quickstart run", ignore=JUPYTERLAB_CHROME)
         click_cell(page, 10, 8, 1)
         page.wait_for_selector(f"text=true 8 · predicted 1 ({n})", timeout=30_000)
+        if lab:
+            wait_until_settled(page)
+            assert_no_violations(page, "JupyterLab, after a cell click", ignore=JUPYTERLAB_CHROME)
         for title in TAB_TITLES:
             open_tab(page, title, last=True)
             wait_until_settled(page)
