@@ -162,32 +162,6 @@ class EvalState(SelectionChecks):
     def _on_compare(self, change=None):
         self.session.compare(self.compare_model)
 
-    @T.validate("calibration")
-    def _valid_calibration(self, proposal):
-        value = proposal["value"]
-        if value is not None and value != SPLIT and value not in self.session.dataset_names:
-            raise T.TraitError(
-                f"calibration={value!r} is neither a dataset of the session {self.session.dataset_names} "
-                f"nor {SPLIT!r} (a seeded half of the test set); choose one of those, or None."
-            )
-        return value
-
-    @T.validate("training_dataset")
-    def _valid_training(self, proposal):
-        value = proposal["value"]
-        if value is not None and value not in self.session.dataset_names:
-            raise T.TraitError(
-                f"training_dataset={value!r} is not a dataset of the session {self.session.dataset_names}; "
-                "choose one of those, or None (a dataset named like training data)."
-            )
-        return value
-
-    @T.validate("alpha")
-    def _valid_alpha(self, proposal):
-        if not 0 < proposal["value"] < 1:
-            raise T.TraitError(f"alpha={proposal['value']!r} must lie strictly between 0 and 1 (0.1: 90% coverage).")
-        return proposal["value"]
-
     def show_samples(self, indices, label: str) -> None:
         """Show ``indices`` (no cell chosen) in the samples view, headed by ``label``."""
         self.selected_cell = None
